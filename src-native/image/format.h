@@ -1,0 +1,259 @@
+/*
+ * amber image format, version 1 — the ONE definition shared by the writer (agent), the restorer
+ * (freestanding, no libc) and the reader (addon, amber inspect). Plain C, fixed-width POD only,
+ * little-endian x86-64. Anything that changes a layout here bumps AMBER_FORMAT_MAJOR.
+ *
+ * File layout (all offsets absolute, in bytes):
+ *
+ *   [0, 4096)                 amber_header (zero padded to one page)
+ *   [meta_off, +meta_size)    metadata: a sequence of sections, each amber_section + payload,
+ *                             8-byte aligned; checksum meta_xxh
+ *   [data_off, +data_size)    chunk data, every chunk starts page aligned (so the restorer can
+ *                             read straight into place, and a future lazy restore can mmap it)
+ *   [file_size - 64, file_size) amber_trailer
+ *
+ * Integrity: the header carries its own checksum (header_xxh, computed with that field zeroed),
+ * the metadata checksum and the file size; every chunk carries the checksum of its bytes; the
+ * trailer's image_xxh covers header_xxh, meta_xxh and every chunk checksum in table order, so a
+ * reader that has checked the chunks it uses has checked the whole image.
+ * Checksums are XXH3_64bits (libxxhash) with seed 0.
+ */
+#ifndef AMBER_IMAGE_FORMAT_H
+#define AMBER_IMAGE_FORMAT_H
+
+#include <stdint.h>
+
+#define AMBER_IMAGE_MAGIC "AMBERIMG"   /* 8 bytes, no NUL stored */
+#define AMBER_TRAILER_MAGIC "AMBEREND" /* 8 bytes, no NUL stored */
+#define AMBER_FORMAT_MAJOR 1u
+#define AMBER_FORMAT_MINOR 0u
+#define AMBER_HEADER_SIZE 4096u
+#define AMBER_TRAILER_SIZE 64u
+#define AMBER_ARCH_X86_64 1u
+#define AMBER_PAGE_SIZE 4096u
+/* Chunks are split at this size so they can later be compressed in parallel and fetched lazily. */
+#define AMBER_CHUNK_MAX (1u << 20)
+
+#define AMBER_MAX_AUXV 64u     /* (type, value) pairs */
+#define AMBER_NSIG 65u         /* signals 1..64; index 0 unused */
+#define AMBER_NRLIMIT 16u
+#define AMBER_MAX_THREADS 1024u
+
+/* A string stored in the STRINGS section: byte offset into it and length (no NUL counted). */
+typedef struct amber_str {
+  uint32_t off;
+  uint32_t len;
+} amber_str;
+
+typedef struct amber_header {
+  char magic[8];             /* AMBER_IMAGE_MAGIC */
+  uint16_t major;            /* readers reject an unknown major */
+  uint16_t minor;            /* readers accept a newer minor (fields only added at the end) */
+  uint32_t header_size;      /* AMBER_HEADER_SIZE */
+  uint32_t arch;             /* AMBER_ARCH_X86_64 */
+  uint32_t page_size;
+  /* CPU: the signal frames inside the image hold XSAVE state for these features. */
+  uint64_t xcr0;
+  uint32_t xsave_size;       /* CPUID.(EAX=0xD,ECX=0).EBX at checkpoint */
+  uint32_t cpuid1_ecx, cpuid1_edx, cpuid7_ebx, cpuid7_ecx;
+  uint32_t flags;            /* AMBER_HDR_* */
+  char kernel_release[72];   /* uname -r, NUL terminated */
+  char libc_version[32];     /* gnu_get_libc_version(), NUL terminated */
+  char hostname[72];
+  int32_t vpid;              /* virtual pid given by the coordinator */
+  int32_t parent_vpid;
+  int32_t real_pid;          /* kernel pid at checkpoint */
+  uint32_t generation;
+  int64_t time_ns;           /* CLOCK_REALTIME at checkpoint */
+  uint64_t meta_off, meta_size, meta_xxh;
+  uint64_t data_off, data_size;
+  uint64_t file_size;
+  uint64_t handoff_addr;     /* address of the agent's amber_handoff inside the saved memory */
+  uint64_t pages_total;      /* pages mapped in saved regions */
+  uint64_t pages_stored;     /* pages whose bytes are in chunks */
+  uint64_t header_xxh;       /* XXH3 of the header page with this field zeroed */
+} amber_header;
+
+typedef struct amber_trailer {
+  char magic[8];             /* AMBER_TRAILER_MAGIC */
+  uint64_t file_size;
+  uint64_t image_xxh;        /* XXH3 over (header_xxh, meta_xxh, chunk[0].xxh, ...) as uint64 LE */
+  uint64_t nchunks;
+  uint64_t reserved[4];
+} amber_trailer;
+
+/* Metadata sections. */
+enum {
+  AMBER_SEC_PROCESS = 1,     /* one amber_process */
+  AMBER_SEC_THREADS = 2,     /* amber_thread[count] */
+  AMBER_SEC_REGIONS = 3,     /* amber_region[count] */
+  AMBER_SEC_CHUNKS = 4,      /* amber_chunk[count], sorted by addr */
+  AMBER_SEC_FDS = 5,         /* amber_fd[count] */
+  AMBER_SEC_STRINGS = 6,     /* bytes */
+  AMBER_SEC_TIMERS = 7,      /* amber_timer[count] */
+  AMBER_SEC_PLUGIN = 8,      /* name (amber_str) + bytes; reserved for plugins */
+};
+
+typedef struct amber_section {
+  uint32_t type;
+  uint32_t count;            /* number of records (1 for PROCESS, bytes for STRINGS) */
+  uint64_t size;             /* payload bytes following this header, padded to 8 */
+} amber_section;
+
+typedef struct amber_sigaction_k {
+  uint64_t handler;          /* kernel struct sigaction layout (x86-64) */
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+} amber_sigaction_k;
+
+typedef struct amber_itimer {
+  int64_t interval_sec, interval_usec, value_sec, value_usec;
+} amber_itimer;
+
+typedef struct amber_process {
+  /* mm fields for prctl(PR_SET_MM, PR_SET_MM_MAP) */
+  uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+  uint64_t arg_start, arg_end, env_start, env_end;
+  uint64_t auxv[2 * AMBER_MAX_AUXV];
+  uint32_t auxv_words;       /* uint64 words used in auxv, including the AT_NULL pair */
+  uint32_t personality;
+  uint32_t umask;
+  uint32_t suspend_signal;   /* the agent's real-time signal */
+  struct { uint64_t cur, max; } rlimits[AMBER_NRLIMIT];
+  amber_sigaction_k sigactions[AMBER_NSIG];
+  amber_itimer itimers[3];   /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
+  amber_str cmdline;         /* argv joined by NUL */
+  amber_str cwd;
+  amber_str exe;
+  uint64_t pending_signals;  /* process-wide pending set (informational in v1) */
+  uint64_t reserved[8];
+} amber_process;
+
+/* Callee-saved state captured inside the suspend handler (see agent/ctx.S, restore/). */
+typedef struct amber_ctx {
+  uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+  uint32_t mxcsr;
+  uint16_t fpucw;
+  uint16_t pad;
+} amber_ctx;
+
+enum {
+  AMBER_THR_MAIN = 1,        /* the thread-group leader */
+  AMBER_THR_CKPT = 2,        /* the agent's checkpoint thread */
+};
+
+typedef struct amber_thread {
+  int32_t tid;               /* kernel tid at checkpoint */
+  int32_t vtid;
+  uint32_t flags;            /* AMBER_THR_* */
+  uint32_t rseq_len;         /* 0 = not registered */
+  uint64_t fs_base, gs_base;
+  amber_ctx ctx;
+  uint64_t rseq_addr;
+  uint32_t rseq_sig;
+  int32_t ss_flags;          /* sigaltstack */
+  uint64_t ss_sp, ss_size;
+  uint64_t ctid_addr;        /* glibc's cached tid (struct pthread.tid); 0 if unknown */
+  uint64_t clear_tid_addr;   /* set_tid_address value; pthreads: same as ctid_addr */
+  uint64_t sigmask;          /* blocked set inside the handler (all app signals restored by sigreturn) */
+  uint64_t reserved[4];
+} amber_thread;
+
+enum {
+  AMBER_REG_SHARED = 1u << 0,    /* MAP_SHARED (else private) */
+  AMBER_REG_FILE = 1u << 1,      /* backed by the file at path */
+  AMBER_REG_STACK = 1u << 2,     /* [stack]: mapped MAP_GROWSDOWN */
+  AMBER_REG_HEAP = 1u << 3,      /* [heap] */
+  AMBER_REG_VDSO = 1u << 4,      /* [vdso]: never stored, moved into place */
+  AMBER_REG_VVAR = 1u << 5,      /* [vvar] */
+  AMBER_REG_VVAR_VCLOCK = 1u << 6,
+  AMBER_REG_VSYSCALL = 1u << 7,  /* fixed by the kernel, ignored */
+  AMBER_REG_NODATA = 1u << 8,    /* contents not saved (agent scratch): restored zero-filled */
+  AMBER_REG_ALLDATA = 1u << 9,   /* every page stored (deleted file, image file, shared anon) */
+  AMBER_REG_DELETED = 1u << 10,  /* backing file was deleted */
+};
+
+typedef struct amber_region {
+  uint64_t start, end;       /* [start, end), page aligned */
+  uint32_t prot;             /* PROT_READ|PROT_WRITE|PROT_EXEC */
+  uint32_t flags;            /* AMBER_REG_* */
+  uint64_t file_off;
+  uint64_t dev, inode;
+  uint64_t file_size;        /* of the backing file at checkpoint */
+  int64_t mtime_sec, mtime_nsec;
+  amber_str path;            /* backing file, or "[heap]" etc. */
+  uint32_t first_chunk, nchunks;
+  uint64_t reserved[2];
+} amber_region;
+
+enum { AMBER_CODEC_RAW = 0 };
+
+typedef struct amber_chunk {
+  uint64_t addr;             /* virtual address of the first byte */
+  uint64_t len;              /* bytes, page multiple, <= AMBER_CHUNK_MAX */
+  uint64_t file_off;         /* page aligned offset of the stored bytes */
+  uint64_t stored_len;       /* == len for AMBER_CODEC_RAW */
+  uint32_t codec;
+  uint32_t region;           /* index into the region table */
+  uint64_t xxh;              /* XXH3 of the len uncompressed bytes */
+} amber_chunk;
+
+enum {
+  AMBER_FD_FILE = 1,         /* regular file: reopened at path, flags, offset */
+  AMBER_FD_DIR = 2,
+  AMBER_FD_CHR = 3,          /* character device (/dev/null, a tty ...) */
+  AMBER_FD_PIPE = 4,
+  AMBER_FD_SOCKET = 5,
+  AMBER_FD_ANON = 6,         /* anon_inode: eventfd, epoll, timerfd, signalfd ... */
+  AMBER_FD_OTHER = 7,
+  AMBER_FD_AGENT = 8,        /* the agent's own (coordinator socket): not restored */
+};
+
+typedef struct amber_fd {
+  int32_t fd;
+  uint32_t kind;             /* AMBER_FD_* */
+  int32_t flags;             /* open(2) flags from fdinfo */
+  uint32_t fd_flags;         /* FD_CLOEXEC */
+  uint64_t pos;
+  uint32_t mode;             /* st_mode */
+  uint32_t pad;
+  uint64_t dev, inode, size;
+  amber_str path;            /* readlink(/proc/self/fd/N) */
+  uint64_t reserved[2];
+} amber_fd;
+
+typedef struct amber_timer {
+  int32_t id;                /* kernel timer id, restored exactly */
+  int32_t clockid;
+  int32_t signo;
+  int32_t notify;            /* SIGEV_SIGNAL / SIGEV_THREAD_ID / SIGEV_NONE */
+  int32_t tid;               /* target thread for SIGEV_THREAD_ID (kernel tid at checkpoint) */
+  int32_t pad;
+  uint64_t sival;
+  int64_t value_sec, value_nsec, interval_sec, interval_nsec;
+} amber_timer;
+
+/*
+ * Restart hand-off: a struct inside the agent's own memory (header.handoff_addr). The restorer
+ * fills it after memory is back and before any thread resumes; the agent reads it on its restart
+ * path. It is the only channel between the two.
+ */
+#define AMBER_HANDOFF_MAGIC 0x46464f444e414841ull /* "AHANDOFF" */
+typedef struct amber_handoff {
+  uint64_t magic;
+  volatile uint32_t restored;   /* 1 once the restorer has brought the process back */
+  int32_t new_pid;
+  uint64_t blob_addr, blob_len; /* the restorer's own mapping, for the agent to unmap */
+  char coord[256];              /* AMBER_COORD of the restart (the coordinator to join) */
+  char image[512];              /* the image restored from */
+  int32_t new_tids[AMBER_MAX_THREADS]; /* indexed like the thread table */
+} amber_handoff;
+
+#ifdef __cplusplus
+static_assert(sizeof(amber_header) <= AMBER_HEADER_SIZE, "header fits a page");
+static_assert(sizeof(amber_trailer) == AMBER_TRAILER_SIZE, "trailer size");
+static_assert(sizeof(amber_chunk) == 48, "chunk record size");
+#endif
+
+#endif
