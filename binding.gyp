@@ -35,7 +35,6 @@
         "src-native/agent/wrappers.cc",
         "src-native/agent/writer.cc",
         "src-native/agent/ctx.S",
-        "src-native/sys/sys.cc",
       ],
       "include_dirs": ["src-native", "src-native/include"],
       "cflags": ["-fPIC", "-fvisibility=hidden", "-fno-exceptions", "<@(amber_warn)"],

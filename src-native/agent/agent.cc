@@ -1,0 +1,512 @@
+// libamber.so — the in-process agent. LD_PRELOADed into every process of a computation.
+//
+// Before main: read AMBER_* from the environment, install the suspend-signal handler, connect to
+// the coordinator, start the hidden checkpoint thread. The checkpoint thread then obeys the
+// coordinator (docs/PROTOCOL.md): suspend (signal every other thread; each saves its context in
+// the handler and parks on a futex), write (the image), resume. On restart the restorer brings the
+// threads back inside the handler and the checkpoint thread back inside do_write(); from there the
+// same code path reconnects and resumes.
+//
+// Rules for everything reachable between suspend and resume: raw syscalls only (sys/sys.h), no
+// malloc, no stdio, no locks — a parked thread may hold any libc lock.
+#include "agent/agent.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <errno.h>
+#include <fcntl.h>
+
+#include "sys/sys.h"
+
+// glibc >= 2.35 exports where each thread's rseq area lives (weak: absent on older libcs).
+extern "C" {
+extern const unsigned int __rseq_size __attribute__((weak));
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+}
+
+namespace amber {
+
+Agent g = {};
+Slot g_slots[AMBER_MAX_THREADS];
+amber_handoff g_handoff;
+
+namespace {
+
+constexpr int kCoordFdFloor = 900;  // keep our socket out of the application's low fd numbers
+constexpr size_t kScratch = 64u << 20;  // reserved, touched on demand, NODATA in images
+
+char g_rx[8192];
+size_t g_rx_len;
+char g_line[4096];
+char g_tx[8192];
+
+void say(const char* a, const char* b = "", const char* c = "") {
+  char buf[512];
+  sys::Out o(buf, sizeof buf);
+  o.s("amber: ").s(a).s(b).s(c).c('\n');
+  sys::write_all(2, buf, o.len);
+}
+
+int64_t now_ns() {
+  sys::ktimespec ts{};
+  sys::clock_gettime(1 /*CLOCK_MONOTONIC*/, &ts);
+  return ts.sec * 1000000000ll + ts.nsec;
+}
+
+void sleep_ms(int ms) {
+  sys::ktimespec ts{ms / 1000, (ms % 1000) * 1000000ll};
+  sys::nanosleep(&ts, nullptr);
+}
+
+// Probe the offset of the kernel tid that glibc caches in struct pthread (PITFALLS 2: 720 on
+// 2.36, but never hard-coded): the thread pointer is the struct pthread on x86-64.
+long probe_tid_offset() {
+  uint64_t fs = 0;
+  if (sys::arch_prctl(0x1003 /*ARCH_GET_FS*/, (uint64_t)&fs) < 0 || !fs) return -1;
+  int tid = (int)sys::gettid();
+  const int32_t* p = reinterpret_cast<const int32_t*>(fs);
+  for (long off = 0; off < 2048; off += 4)
+    if (p[off / 4] == tid && off != 0) return off;
+  return -1;
+}
+
+bool send_line(const char* s, size_t n) {
+  if (g.coord_fd < 0) return false;
+  return sys::write_all(g.coord_fd, s, n) == 0;
+}
+
+// Reads one '\n'-terminated line from the coordinator into g_line (blocking). false on EOF/error.
+bool read_line() {
+  for (;;) {
+    for (size_t i = 0; i < g_rx_len; i++) {
+      if (g_rx[i] == '\n') {
+        size_t n = i < sizeof g_line - 1 ? i : sizeof g_line - 1;
+        memcpy(g_line, g_rx, n);
+        g_line[n] = 0;
+        memmove(g_rx, g_rx + i + 1, g_rx_len - i - 1);
+        g_rx_len -= i + 1;
+        return true;
+      }
+    }
+    if (g_rx_len == sizeof g_rx) g_rx_len = 0;  // an absurd line: drop it
+    long r = sys::read(g.coord_fd, g_rx + g_rx_len, sizeof g_rx - g_rx_len);
+    if (r == -EINTR) continue;
+    if (r <= 0) return false;
+    g_rx_len += (size_t)r;
+  }
+}
+
+long connect_unix(const char* path) {
+  long fd = sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fd;
+  struct sockaddr_un sa = {};
+  sa.sun_family = AF_UNIX;
+  size_t n = sys::slen(path);
+  if (n >= sizeof sa.sun_path) { sys::close((int)fd); return -ENAMETOOLONG; }
+  memcpy(sa.sun_path, path, n + 1);
+  long r = sys::connect((int)fd, &sa, (int)sizeof sa);
+  if (r < 0) { sys::close((int)fd); return r; }
+  long hi = sys::fcntl((int)fd, F_DUPFD_CLOEXEC, kCoordFdFloor);
+  if (hi >= 0) { sys::close((int)fd); fd = hi; }
+  return fd;
+}
+
+size_t read_small(const char* path, char* buf, size_t cap) {
+  long fd = sys::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  size_t len = 0;
+  while (len < cap) {
+    long r = sys::read((int)fd, buf + len, cap - len);
+    if (r <= 0) break;
+    len += (size_t)r;
+  }
+  sys::close((int)fd);
+  return len;
+}
+
+// hello: who we are. Synchronous: waits for "vpid N".
+bool hello(bool restored) {
+  char cmd[1024];
+  size_t n = read_small("/proc/self/cmdline", cmd, sizeof cmd - 1);
+  for (size_t i = 0; i < n; i++) if (!cmd[i]) cmd[i] = ' ';
+  while (n && cmd[n - 1] == ' ') n--;
+  struct { char f[6][65]; } uts;
+  sys::uname(&uts);
+  sys::Out o(g_tx, sizeof g_tx);
+  o.s("{\"t\":\"hello\",\"pid\":").i(g.pid).s(",\"ppid\":").i(sys::getppid())
+      .s(",\"vpid\":").i(g.vpid).s(",\"cmd\":\"").j(cmd, n).s("\",\"host\":\"")
+      .j(uts.f[1], sys::slen(uts.f[1])).s("\",\"restored\":").s(restored ? "true" : "false")
+      .s(",\"gen\":").u(restored ? g.generation : 0).s(",\"image\":\"");
+  if (restored) o.j(g_handoff.image, sys::slen(g_handoff.image));
+  o.s("\"}\n");
+  if (!send_line(g_tx, o.len)) return false;
+  if (!read_line()) return false;
+  if (sys::sstarts(g_line, "vpid ")) {
+    const char* p = g_line + 5;
+    g.vpid = (int32_t)sys::parse_u(&p, 10);
+  }
+  return true;
+}
+
+void reply_simple(const char* t, uint32_t gen) {
+  sys::Out o(g_tx, sizeof g_tx);
+  o.s("{\"t\":\"").s(t).s("\",\"gen\":").u(gen).s("}\n");
+  send_line(g_tx, o.len);
+}
+
+void reply_error(uint32_t gen, const char* msg) {
+  sys::Out o(g_tx, sizeof g_tx);
+  o.s("{\"t\":\"error\",\"gen\":").u(gen).s(",\"message\":\"").j(msg, sys::slen(msg)).s("\"}\n");
+  send_line(g_tx, o.len);
+}
+
+// Lists /proc/self/task into tids; returns the count.
+uint32_t list_tasks(int32_t* tids, uint32_t cap) {
+  static char dbuf[16384];
+  long fd = sys::open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  uint32_t n = 0;
+  for (;;) {
+    long r = sys::getdents64((int)fd, dbuf, sizeof dbuf);
+    if (r <= 0) break;
+    for (long off = 0; off < r;) {
+      const char* rec = dbuf + off;
+      uint16_t reclen = *reinterpret_cast<const uint16_t*>(rec + 16);
+      const char* name = rec + 19;
+      if (name[0] >= '0' && name[0] <= '9' && n < cap) {
+        const char* p = name;
+        tids[n++] = (int32_t)sys::parse_u(&p, 10);
+      }
+      off += reclen;
+    }
+  }
+  sys::close((int)fd);
+  return n;
+}
+
+int find_slot(int32_t tid) {
+  for (uint32_t i = 0; i < g.nslots; i++) if (g_slots[i].tid == tid) return (int)i;
+  return -1;
+}
+
+// Parks every thread but this one. Returns 0 or -errno (then the caller resumes what parked).
+long do_suspend(char* err, size_t errlen) {
+  static int32_t tids[AMBER_MAX_THREADS];
+  g.nslots = 0;
+  memset(&g_slots[0], 0, sizeof g_slots[0]);
+  g_slots[0].tid = g.ckpt_tid;
+  g_slots[0].state = SLOT_PARKED;
+  g.nslots = 1;
+  __atomic_store_n(&g.phase, 1u, __ATOMIC_SEQ_CST);
+  int64_t deadline = now_ns() + 10ll * 1000000000;
+  for (int pass = 0; pass < 64; pass++) {
+    uint32_t n = list_tasks(tids, AMBER_MAX_THREADS);
+    bool added = false;
+    for (uint32_t i = 0; i < n; i++) {
+      if (find_slot(tids[i]) >= 0) continue;
+      if (g.nslots >= AMBER_MAX_THREADS) {
+        sys::Out(err, errlen).s("more than ").u(AMBER_MAX_THREADS).s(" threads");
+        return -E2BIG;
+      }
+      Slot& s = g_slots[g.nslots];
+      memset(&s, 0, sizeof s);
+      s.tid = tids[i];
+      s.state = SLOT_SIGNALED;
+      __atomic_thread_fence(__ATOMIC_SEQ_CST);
+      g.nslots++;
+      if (sys::tgkill(g.pid, tids[i], g.sig) < 0) s.state = SLOT_GONE;
+      added = true;
+    }
+    // Wait for every signalled thread to park (or to have exited).
+    for (uint32_t i = 1; i < g.nslots; i++) {
+      Slot& s = g_slots[i];
+      while (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) == SLOT_SIGNALED) {
+        sys::ktimespec ts{0, 5000000};
+        sys::futex_wait(&s.state, SLOT_SIGNALED, &ts);
+        if (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) != SLOT_SIGNALED) break;
+        if (sys::tgkill(g.pid, s.tid, 0) == -ESRCH) { s.state = SLOT_GONE; break; }
+        if (now_ns() > deadline) {
+          sys::Out(err, errlen).s("thread ").i(s.tid).s(" did not stop within 10 s");
+          return -ETIMEDOUT;
+        }
+      }
+    }
+    if (!added) break;
+  }
+  // Compact: threads that exited while we stopped the others are not part of the image.
+  uint32_t w = 0;
+  for (uint32_t i = 0; i < g.nslots; i++) {
+    if (g_slots[i].state == SLOT_GONE) continue;
+    if (w != i) memcpy(&g_slots[w], &g_slots[i], sizeof(Slot));
+    w++;
+  }
+  g.nslots = w;
+  return 0;
+}
+
+void do_resume() {
+  __atomic_store_n(&g.phase, 0u, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch(&g.resume_seq, 1u, __ATOMIC_SEQ_CST);
+  sys::futex_wake(&g.resume_seq, 0x7fffffff);
+}
+
+void suspend_handler(int, siginfo_t*, void*) {
+  if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) return;
+  int saved_errno = errno;
+  int32_t tid = (int32_t)sys::gettid();
+  int idx = find_slot(tid);
+  if (idx < 0) { errno = saved_errno; return; }  // not enumerated yet: signalled again later
+  Slot* volatile s = &g_slots[idx];
+  uint32_t seq = __atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE);
+  fill_thread_record(&s->rec);
+  if (amber_ctx_save(&s->rec.ctx) == 0) {
+    __atomic_store_n(&s->state, (uint32_t)SLOT_PARKED, __ATOMIC_RELEASE);
+  } else {
+    // Restart: this is a fresh kernel thread made by the restorer, in restored memory.
+    __atomic_store_n(&s->state, (uint32_t)SLOT_RESTORED, __ATOMIC_RELEASE);
+  }
+  sys::futex_wake(&s->state, 1);
+  while (__atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE) == seq)
+    sys::futex_wait(&g.resume_seq, seq, nullptr);
+  errno = saved_errno;
+  // Returning runs rt_sigreturn: the interrupted registers come back from the signal frame.
+}
+
+bool connect_and_hello(bool restored) {
+  long fd = connect_unix(g.coord_path);
+  if (fd < 0) return false;
+  g.coord_fd = (int)fd;
+  g_rx_len = 0;
+  if (!hello(restored)) {
+    sys::close(g.coord_fd);
+    g.coord_fd = -1;
+    return false;
+  }
+  return true;
+}
+
+// The restart path of the checkpoint thread: everything is back; rejoin a coordinator and wait
+// for it to resume the computation (the main loop handles "resume").
+void on_restart() {
+  g.pid = (int)sys::getpid();
+  g.ckpt_tid = (int)sys::gettid();
+  for (uint32_t i = 0; i < g.nslots; i++)
+    if (g_handoff.new_tids[i] > 0) g_slots[i].tid = g_handoff.new_tids[i];
+  // Wait until every restored thread has left the restorer's code, then drop the restorer.
+  int64_t deadline = now_ns() + 10ll * 1000000000;
+  for (uint32_t i = 1; i < g.nslots; i++) {
+    while (__atomic_load_n(&g_slots[i].state, __ATOMIC_ACQUIRE) != SLOT_RESTORED &&
+           now_ns() < deadline) {
+      sys::ktimespec ts{0, 2000000};
+      sys::futex_wait(&g_slots[i].state, g_slots[i].state, &ts);
+    }
+  }
+  if (g_handoff.blob_addr && g_handoff.blob_len)
+    sys::munmap(reinterpret_cast<void*>(g_handoff.blob_addr), g_handoff.blob_len);
+  g_handoff.restored = 0;
+  // The old coordinator socket was not restored (fd kind AGENT).
+  g.coord_fd = -1;
+  if (g_handoff.coord[0]) {
+    size_t n = sys::slen(g_handoff.coord);
+    if (n >= sizeof g.coord_path) n = sizeof g.coord_path - 1;
+    memcpy(g.coord_path, g_handoff.coord, n);
+    g.coord_path[n] = 0;
+  }
+  if (!connect_and_hello(true)) {
+    // No coordinator to resume us: carry on alone rather than hang the application.
+    say("restart: cannot reach the coordinator at ", g.coord_path, "; resuming without it");
+    do_resume();
+    return;
+  }
+  sys::Out o(g_tx, sizeof g_tx);
+  o.s("{\"t\":\"restarted\",\"gen\":").u(g.generation).s(",\"pid\":").i(g.pid).s("}\n");
+  send_line(g_tx, o.len);
+}
+
+void do_write(uint32_t gen, const char* path) {
+  Slot* self = &g_slots[0];
+  fill_thread_record(&self->rec);
+  if (amber_ctx_save(&self->rec.ctx) != 0) {
+    on_restart();
+    return;
+  }
+  g.generation = gen;
+  char tmp[600], err[256];
+  err[0] = 0;
+  sys::Out(tmp, sizeof tmp).s(path).s(".tmp");
+  int64_t t0 = now_ns();
+  uint64_t bytes = 0;
+  // Durable before it is named: write PATH.tmp, fsync (in write_image), rename, fsync the dir.
+  long r = write_image(tmp, &bytes, err, sizeof err);
+  if (r >= 0 && (r = sys::rename(tmp, path)) < 0) sys::Out(err, sizeof err).s("cannot rename ").s(tmp);
+  if (r >= 0) {
+    char dir[600];
+    size_t n = sys::slen(path);
+    while (n && path[n - 1] != '/') n--;
+    sys::Out(dir, sizeof dir).sn(path, n ? n : 1);
+    if (!n) dir[0] = '.';
+    long dfd = sys::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) { sys::fsync((int)dfd); sys::close((int)dfd); }
+  }
+  if (r < 0) {
+    if (!err[0]) sys::Out(err, sizeof err).s("write failed, errno ").i(-r);
+    reply_error(gen, err);
+    return;
+  }
+  int64_t dt = now_ns() - t0;
+  sys::Out o(g_tx, sizeof g_tx);
+  o.s("{\"t\":\"written\",\"gen\":").u(gen).s(",\"image\":\"").j(path, sys::slen(path))
+      .s("\",\"bytes\":").u(bytes).s(",\"seconds\":").u((uint64_t)dt / 1000000000).c('.');
+  uint64_t frac = ((uint64_t)dt % 1000000000) / 1000;
+  char f[7];
+  for (int k = 5; k >= 0; k--) { f[k] = (char)('0' + frac % 10); frac /= 10; }
+  o.sn(f, 6).s("}\n");
+  send_line(g_tx, o.len);
+}
+
+void* ckpt_main(void*) {
+  g.ckpt_tid = (int)sys::gettid();
+  for (;;) {
+    if (g.coord_fd < 0) {
+      // The coordinator went away: the application keeps running; try to rejoin one started
+      // again on the same socket path (it re-adopts us by our vpid).
+      sleep_ms(1000);
+      connect_and_hello(false);
+      continue;
+    }
+    if (!read_line()) {
+      sys::close(g.coord_fd);
+      g.coord_fd = -1;
+      if (g.phase) do_resume();  // never leave the application frozen
+      continue;
+    }
+    const char* p = g_line;
+    if (sys::sstarts(p, "suspend ")) {
+      p += 8;
+      uint32_t gen = (uint32_t)sys::parse_u(&p, 10);
+      char err[256];
+      err[0] = 0;
+      if (do_suspend(err, sizeof err) < 0) { reply_error(gen, err); continue; }
+      reply_simple("suspended", gen);
+    } else if (sys::sstarts(p, "write ")) {
+      p += 6;
+      uint32_t gen = (uint32_t)sys::parse_u(&p, 10);
+      if (*p == ' ') p++;
+      if (!g.phase) { reply_error(gen, "write before suspend"); continue; }
+      do_write(gen, p);
+    } else if (sys::sstarts(p, "resume ") || sys::sstarts(p, "abort ")) {
+      const char* q = p + (p[0] == 'r' ? 7 : 6);
+      uint32_t gen = (uint32_t)sys::parse_u(&q, 10);
+      bool was_restart = g_handoff.magic == AMBER_HANDOFF_MAGIC && g.phase && gen == 0;
+      do_resume();
+      reply_simple("resumed", gen);
+      if (was_restart) setenv("AMBER_COORD", g.coord_path, 1);  // for children forked from now on
+    }
+  }
+  return nullptr;
+}
+
+void after_fork_child() {
+  // A forked child has no checkpoint thread; it is not part of the computation until it execs
+  // (then the agent loads again and registers). Process trees are issue 3.
+  if (g.coord_fd >= 0) sys::close(g.coord_fd);
+  g.coord_fd = -1;
+  g.active = false;
+}
+
+__attribute__((constructor)) void agent_init() {
+  const char* coord = getenv("AMBER_COORD");
+  if (!coord || !*coord) return;
+  size_t n = strlen(coord);
+  if (n >= sizeof g.coord_path) { say("AMBER_COORD too long; not checkpointing"); return; }
+  memcpy(g.coord_path, coord, n + 1);
+  g.sig = SIGRTMAX - 2;
+  if (const char* s = getenv("AMBER_SIGNAL")) {
+    int v = atoi(s);
+    if (v >= SIGRTMIN && v <= SIGRTMAX) g.sig = v;
+    else say("AMBER_SIGNAL must be a real-time signal number; using the default");
+  }
+  g.pid = (int)sys::getpid();
+  g.coord_fd = -1;
+  g.tid_off = probe_tid_offset();
+  g_handoff.magic = AMBER_HANDOFF_MAGIC;
+  void* sc = mmap(nullptr, kScratch, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (sc == MAP_FAILED) { say("cannot reserve scratch memory; not checkpointing"); return; }
+  g.scratch = static_cast<char*>(sc);
+  g.scratch_len = kScratch;
+
+  struct sigaction sa = {};
+  sa.sa_sigaction = suspend_handler;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&sa.sa_mask);  // parked threads must not run application handlers
+  if (real_sigaction(g.sig, &sa, nullptr) != 0) { say("cannot install the suspend handler"); return; }
+
+  if (!connect_and_hello(false)) {
+    say("cannot reach the coordinator at ", g.coord_path, "; running without checkpointing");
+    return;
+  }
+  g.active = true;
+  pthread_atfork(nullptr, nullptr, after_fork_child);
+
+  // The checkpoint thread blocks every signal: application signals go to application threads.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setstacksize(&at, 256 * 1024);
+  pthread_t th;
+  if (pthread_create(&th, &at, ckpt_main, nullptr) != 0) say("cannot start the checkpoint thread");
+  pthread_attr_destroy(&at);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+}  // namespace
+
+void fill_thread_record(amber_thread* rec) {
+  rec->tid = (int32_t)sys::gettid();
+  rec->vtid = rec->tid;
+  rec->flags = 0;
+  if (rec->tid == g.pid) rec->flags |= AMBER_THR_MAIN;
+  if (rec->tid == g.ckpt_tid) rec->flags |= AMBER_THR_CKPT;
+  uint64_t fs = 0, gs = 0;
+  sys::arch_prctl(0x1003 /*ARCH_GET_FS*/, (uint64_t)&fs);
+  sys::arch_prctl(0x1004 /*ARCH_GET_GS*/, (uint64_t)&gs);
+  rec->fs_base = fs;
+  rec->gs_base = gs;
+  rec->rseq_addr = 0;
+  rec->rseq_len = 0;
+  // Registered iff glibc says so and the kernel has written a real cpu id into the area.
+  if (&__rseq_size && &__rseq_offset && __rseq_size > 0 && fs) {
+    uint64_t area = fs + (uint64_t)__rseq_offset;
+    int32_t cpu_id = *reinterpret_cast<volatile int32_t*>(area + 4);
+    if (cpu_id >= 0) {
+      rec->rseq_addr = area;
+      rec->rseq_len = 32;  // glibc registers sizeof(struct rseq_area) == 32 (PITFALLS, measured)
+      rec->rseq_sig = 0x53053053;
+    }
+  }
+  stack_t ss = {};
+  sys::sigaltstack(nullptr, &ss);
+  rec->ss_sp = reinterpret_cast<uint64_t>(ss.ss_sp);
+  rec->ss_size = ss.ss_size;
+  rec->ss_flags = ss.ss_flags & ~SS_ONSTACK;
+  uint64_t mask = 0;
+  sys::rt_sigprocmask(SIG_BLOCK, nullptr, &mask);
+  rec->sigmask = mask;
+  rec->ctid_addr = 0;
+  if (g.tid_off > 0 && fs) {
+    int32_t* cached = reinterpret_cast<int32_t*>(fs + (uint64_t)g.tid_off);
+    if (*cached == rec->tid) rec->ctid_addr = reinterpret_cast<uint64_t>(cached);
+  }
+  rec->clear_tid_addr = rec->ctid_addr;
+}
+
+}  // namespace amber

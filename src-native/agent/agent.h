@@ -1,0 +1,58 @@
+// Internal interface between the agent's pieces (agent.cc: lifecycle, suspend/resume, coordinator
+// link; writer.cc: the image writer; wrappers.cc: libc wrappers). Not a public header.
+#ifndef AMBER_AGENT_H
+#define AMBER_AGENT_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "image/format.h"
+
+namespace amber {
+
+enum SlotState : uint32_t { SLOT_EMPTY = 0, SLOT_SIGNALED = 1, SLOT_PARKED = 2, SLOT_RESTORED = 3, SLOT_GONE = 4 };
+
+// One per thread being checkpointed. Filled by the checkpoint thread (tid) and by the thread
+// itself inside the suspend handler (rec); lives in .bss so the handler never allocates.
+struct Slot {
+  volatile int32_t tid;
+  volatile uint32_t state;
+  amber_thread rec;
+};
+
+struct Agent {
+  bool active;
+  int sig;                     // the suspend signal (real-time, configurable: AMBER_SIGNAL)
+  int coord_fd;                // stream socket to the coordinator (-1 when disconnected)
+  int pid;                     // kernel pid of this process (refreshed at restart)
+  int32_t vpid, parent_vpid;
+  int ckpt_tid;
+  long tid_off;                // offset of glibc's cached tid in struct pthread; -1 unknown
+  uint32_t generation;
+  volatile uint32_t phase;     // 0 idle, 1 suspending/suspended
+  volatile uint32_t resume_seq;// bumped to release parked threads (futex word)
+  uint32_t nslots;
+  char* scratch;               // anonymous scratch for the writer (NODATA in images)
+  size_t scratch_len;
+  char coord_path[256];
+};
+
+extern Agent g;
+extern Slot g_slots[AMBER_MAX_THREADS];
+extern amber_handoff g_handoff;
+
+// Writes the image of this (suspended) process to path; returns 0 or -errno, and fills bytes.
+// Runs on the checkpoint thread with every other thread parked: raw syscalls only, no malloc.
+long write_image(const char* path, uint64_t* bytes, char* err, size_t errlen);
+
+// Fills rec (fs base, rseq, sigaltstack, mask, glibc tid address) for the calling thread.
+void fill_thread_record(amber_thread* rec);
+
+// The real libc functions behind our wrappers (wrappers.cc).
+int real_sigaction(int sig, const void* act, void* old);
+
+}  // namespace amber
+
+extern "C" int amber_ctx_save(amber_ctx* c) __attribute__((returns_twice));
+
+#endif

@@ -1,0 +1,652 @@
+// The image writer (format: image/format.h). Runs on the checkpoint thread while every other
+// thread is parked in the suspend handler, so: raw syscalls only, all working memory from the
+// agent's scratch mapping (recorded NODATA in the image), no malloc, no stdio.
+//
+// What is stored (DESIGN "Image"): every page that cannot be got back otherwise. Untouched pages
+// of anonymous memory are not stored (pagemap says not present), nor zero pages of memory that is
+// restored anonymous, nor unmodified pages of private file mappings (pagemap: still a file page),
+// nor shared file mappings (the file holds them), nor [vdso]/[vvar] (the kernel provides them).
+#include <fcntl.h>
+#include <errno.h>
+#include <gnu/libc-version.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <cpuid.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "sys/sys.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace amber {
+namespace {
+
+constexpr uint64_t kPage = AMBER_PAGE_SIZE;
+constexpr uint64_t kPagemapPresent = 1ull << 63, kPagemapSwapped = 1ull << 62, kPagemapFile = 1ull << 61;
+constexpr size_t kMaxWriteRun = 64u << 20;
+
+// Bump allocator over the scratch mapping; reset at every checkpoint.
+struct Arena {
+  char* base;
+  size_t cap, used;
+  void* take(size_t n) {
+    n = (n + 63) & ~size_t(63);
+    if (used + n > cap) return nullptr;
+    void* p = base + used;
+    used += n;
+    return p;
+  }
+};
+
+struct Strings {
+  char* buf;
+  uint32_t len, cap;
+  amber_str add(const char* s, size_t n) {
+    amber_str r{len, 0};
+    if (len + n + 1 > cap) return r;
+    memcpy(buf + len, s, n);
+    buf[len + n] = 0;
+    len += (uint32_t)n + 1;
+    r.len = (uint32_t)n;
+    return r;
+  }
+};
+
+struct Ctx {
+  Arena a;
+  Strings str;
+  amber_region* regions;
+  uint32_t nregions, cap_regions;
+  amber_chunk* chunks;
+  uint32_t nchunks, cap_chunks;
+  amber_fd* fds;
+  uint32_t nfds;
+  amber_timer* timers;
+  uint32_t ntimers;
+  uint64_t* pm;  // pagemap batch
+  size_t pm_cap; // entries
+  int pm_fd;
+  char* err;
+  size_t errlen;
+};
+
+long fail(Ctx& c, long code, const char* a, const char* b = "") {
+  sys::Out(c.err, c.errlen).s(a).s(b);
+  return code;
+}
+
+size_t read_file(const char* path, char* buf, size_t cap) {
+  long fd = sys::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  size_t len = 0;
+  while (len < cap) {
+    long r = sys::read((int)fd, buf + len, cap - len);
+    if (r == -EINTR) continue;
+    if (r <= 0) break;
+    len += (size_t)r;
+  }
+  sys::close((int)fd);
+  return len;
+}
+
+bool page_is_zero(const void* p) {
+  const uint64_t* w = static_cast<const uint64_t*>(p);
+  for (size_t i = 0; i < kPage / 8; i += 8) {
+    if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7]) return false;
+  }
+  return true;
+}
+
+bool ends_with(const char* s, size_t n, const char* suf) {
+  size_t m = sys::slen(suf);
+  return n >= m && memcmp(s + n - m, suf, m) == 0;
+}
+
+// One line of /proc/self/maps → a region (possibly split around the scratch mapping).
+long add_region(Ctx& c, uint64_t start, uint64_t end, const char* perms, uint64_t off,
+                uint64_t inode, const char* path, size_t plen) {
+  if (c.nregions >= c.cap_regions) return fail(c, -E2BIG, "too many memory regions");
+  amber_region& r = c.regions[c.nregions];
+  memset(&r, 0, sizeof r);
+  r.start = start;
+  r.end = end;
+  r.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+           (perms[2] == 'x' ? PROT_EXEC : 0);
+  if (perms[3] == 's') r.flags |= AMBER_REG_SHARED;
+  r.file_off = off;
+  r.inode = inode;
+  if (plen && path[0] == '[') {
+    if (plen == 6 && !memcmp(path, "[vdso]", 6)) r.flags |= AMBER_REG_VDSO;
+    else if (plen == 6 && !memcmp(path, "[vvar]", 6)) r.flags |= AMBER_REG_VVAR;
+    else if (plen == 13 && !memcmp(path, "[vvar_vclock]", 13)) r.flags |= AMBER_REG_VVAR_VCLOCK;
+    else if (plen == 10 && !memcmp(path, "[vsyscall]", 10)) r.flags |= AMBER_REG_VSYSCALL;
+    else if (plen == 6 && !memcmp(path, "[heap]", 6)) r.flags |= AMBER_REG_HEAP;
+    else if (plen == 7 && !memcmp(path, "[stack]", 7)) r.flags |= AMBER_REG_STACK;
+  } else if (plen && path[0] == '/' && inode) {
+    bool deleted = ends_with(path, plen, " (deleted)");
+    // memfd and SysV shm show as deleted files; their pages live nowhere else.
+    if (deleted || sys::sstarts(path, "/memfd:") || sys::sstarts(path, "/SYSV")) {
+      r.flags |= AMBER_REG_DELETED | AMBER_REG_ALLDATA;
+    } else {
+      char p[4096];
+      size_t n = plen < sizeof p - 1 ? plen : sizeof p - 1;
+      memcpy(p, path, n);
+      p[n] = 0;
+      sys::kstat st{};
+      if (sys::fstatat(-100, p, &st, 0) == 0 && st.st_ino == inode && (st.st_mode & S_IFMT) == S_IFREG) {
+        r.flags |= AMBER_REG_FILE;
+        r.dev = st.st_dev;
+        r.file_size = (uint64_t)st.st_size;
+        r.mtime_sec = (int64_t)st.st_mtime_;
+        r.mtime_nsec = (int64_t)st.st_mtime_nsec;
+      } else {
+        // Replaced or not a regular file (a device mapping): keep the bytes themselves.
+        r.flags |= AMBER_REG_ALLDATA;
+      }
+    }
+  }
+  if ((r.flags & AMBER_REG_SHARED) && !(r.flags & AMBER_REG_FILE)) r.flags |= AMBER_REG_ALLDATA;
+  r.path = c.str.add(path, plen);
+  // The scratch mapping: its range, and only it, carries no data.
+  uint64_t s0 = (uint64_t)g.scratch, s1 = s0 + g.scratch_len;
+  if (start < s1 && s0 < end && !(r.flags & AMBER_REG_FILE)) {
+    amber_region base = r;
+    if (start < s0) {
+      r.end = s0;
+      c.nregions++;
+      if (c.nregions >= c.cap_regions) return fail(c, -E2BIG, "too many memory regions");
+    }
+    amber_region& mid = c.regions[c.nregions];
+    mid = base;
+    mid.start = start > s0 ? start : s0;
+    mid.end = end < s1 ? end : s1;
+    mid.flags = AMBER_REG_NODATA;
+    c.nregions++;
+    if (end > s1) {
+      if (c.nregions >= c.cap_regions) return fail(c, -E2BIG, "too many memory regions");
+      amber_region& hi = c.regions[c.nregions];
+      hi = base;
+      hi.start = s1;
+      c.nregions++;
+    }
+    return 0;
+  }
+  c.nregions++;
+  return 0;
+}
+
+long read_maps(Ctx& c) {
+  size_t cap = 16u << 20;
+  char* buf = static_cast<char*>(c.a.take(cap));
+  if (!buf) return fail(c, -ENOMEM, "scratch exhausted");
+  size_t len = read_file("/proc/self/maps", buf, cap - 1);
+  if (!len) return fail(c, -EIO, "cannot read /proc/self/maps");
+  buf[len] = 0;
+  const char* p = buf;
+  while (*p) {
+    const char* line_end = p;
+    while (*line_end && *line_end != '\n') line_end++;
+    const char* q = p;
+    uint64_t start = sys::parse_u(&q, 16);
+    q++;  // '-'
+    uint64_t end = sys::parse_u(&q, 16);
+    q++;
+    const char* perms = q;
+    q += 5;
+    uint64_t off = sys::parse_u(&q, 16);
+    q++;
+    sys::parse_u(&q, 16); q++; sys::parse_u(&q, 16); q++;  // dev major:minor
+    uint64_t inode = sys::parse_u(&q, 10);
+    while (q < line_end && *q == ' ') q++;
+    long r = add_region(c, start, end, perms, off, inode, q, (size_t)(line_end - q));
+    if (r < 0) return r;
+    p = *line_end ? line_end + 1 : line_end;
+  }
+  return 0;
+}
+
+// Does the restorer map this region from its file (so a zero page may still differ from it)?
+bool restores_from_file(const amber_region& r) {
+  return (r.flags & AMBER_REG_FILE) && !(r.flags & AMBER_REG_ALLDATA);
+}
+
+bool region_has_data(const amber_region& r) {
+  if (r.flags & (AMBER_REG_VDSO | AMBER_REG_VVAR | AMBER_REG_VVAR_VCLOCK | AMBER_REG_VSYSCALL | AMBER_REG_NODATA))
+    return false;
+  if ((r.flags & AMBER_REG_SHARED) && (r.flags & AMBER_REG_FILE)) return false;
+  return true;
+}
+
+long add_chunk(Ctx& c, uint32_t region, uint64_t addr, uint64_t len) {
+  // Extend the previous chunk when contiguous (same region, under the size limit).
+  if (c.nchunks) {
+    amber_chunk& p = c.chunks[c.nchunks - 1];
+    if (p.region == region && p.addr + p.len == addr && p.len + len <= AMBER_CHUNK_MAX) {
+      p.len += len;
+      p.stored_len = p.len;
+      return 0;
+    }
+  }
+  if (c.nchunks >= c.cap_chunks) return fail(c, -E2BIG, "too many chunks");
+  amber_chunk& k = c.chunks[c.nchunks++];
+  memset(&k, 0, sizeof k);
+  k.addr = addr;
+  k.len = len;
+  k.stored_len = len;
+  k.region = region;
+  return 0;
+}
+
+// Decide which pages of region i are stored; appends chunks.
+long plan_region(Ctx& c, uint32_t i) {
+  amber_region& r = c.regions[i];
+  r.first_chunk = c.nchunks;
+  r.nchunks = 0;
+  if (!region_has_data(r)) return 0;
+  bool all = r.flags & AMBER_REG_ALLDATA;
+  bool file_private = restores_from_file(r);
+  bool unreadable = !(r.prot & PROT_READ);
+  bool opened = false;
+  uint64_t npages = (r.end - r.start) / kPage;
+  for (uint64_t p0 = 0; p0 < npages; p0 += c.pm_cap) {
+    uint64_t n = npages - p0 < c.pm_cap ? npages - p0 : c.pm_cap;
+    if (!all) {
+      long rr = sys::pread_all(c.pm_fd, c.pm, n * 8, (r.start / kPage + p0) * 8);
+      if (rr < 0) return fail(c, rr, "cannot read /proc/self/pagemap");
+    }
+    for (uint64_t k = 0; k < n; k++) {
+      uint64_t addr = r.start + (p0 + k) * kPage;
+      if (!all) {
+        uint64_t e = c.pm[k];
+        bool present = e & (kPagemapPresent | kPagemapSwapped);
+        if (!present) continue;
+        if (file_private && (e & kPagemapFile) && !(e & kPagemapSwapped)) continue;  // unmodified file page
+      }
+      if (unreadable && !opened) {
+        // e.g. data the application mprotect'ed to PROT_NONE: readable just while we copy it.
+        if (sys::mprotect((void*)r.start, r.end - r.start, r.prot | PROT_READ) < 0)
+          return fail(c, -EACCES, "cannot read a protected region");
+        opened = true;
+      }
+      if (!file_private && page_is_zero((const void*)addr)) continue;
+      long rr = add_chunk(c, i, addr, kPage);
+      if (rr < 0) return rr;
+    }
+  }
+  r.nchunks = c.nchunks - r.first_chunk;
+  if (opened && !r.nchunks) sys::mprotect((void*)r.start, r.end - r.start, r.prot);
+  return 0;
+}
+
+void restore_prot(Ctx& c) {
+  for (uint32_t i = 0; i < c.nregions; i++) {
+    amber_region& r = c.regions[i];
+    if (!(r.prot & PROT_READ) && r.nchunks) sys::mprotect((void*)r.start, r.end - r.start, r.prot);
+  }
+}
+
+void read_stat(amber_process& pr) {
+  char buf[2048];
+  size_t n = read_file("/proc/self/stat", buf, sizeof buf - 1);
+  buf[n] = 0;
+  const char* p = buf;
+  for (const char* q = buf; *q; q++) if (*q == ')') p = q;  // comm may hold spaces and parens
+  // p at ')' : fields from 3 on, space separated
+  uint64_t f[64] = {};
+  int idx = 2;
+  p++;
+  while (*p && idx < 60) {
+    while (*p == ' ') p++;
+    idx++;
+    if (*p == '-') { p++; f[idx] = 0; while (*p && *p != ' ') p++; continue; }
+    const char* q = p;
+    f[idx] = sys::parse_u(&q, 10);
+    while (*q && *q != ' ') q++;
+    p = q;
+  }
+  pr.start_code = f[26]; pr.end_code = f[27]; pr.start_stack = f[28];
+  pr.start_data = f[45]; pr.end_data = f[46]; pr.start_brk = f[47];
+  pr.arg_start = f[48]; pr.arg_end = f[49]; pr.env_start = f[50]; pr.env_end = f[51];
+}
+
+long collect_process(Ctx& c, amber_process& pr) {
+  memset(&pr, 0, sizeof pr);
+  read_stat(pr);
+  pr.brk = (uint64_t)sys::brk(0);
+  char* aux = reinterpret_cast<char*>(pr.auxv);
+  size_t n = read_file("/proc/self/auxv", aux, sizeof pr.auxv);
+  pr.auxv_words = (uint32_t)(n / 8);
+  pr.personality = (uint32_t)sys::personality(0xffffffff);
+  long um = sys::umask(022);
+  sys::umask((int)um);
+  pr.umask = (uint32_t)um;
+  pr.suspend_signal = (uint32_t)g.sig;
+  for (int i = 0; i < (int)AMBER_NRLIMIT; i++) {
+    uint64_t v[2] = {~0ull, ~0ull};
+    sys::prlimit(0, i, nullptr, v);
+    pr.rlimits[i].cur = v[0];
+    pr.rlimits[i].max = v[1];
+  }
+  for (int s = 1; s < (int)AMBER_NSIG; s++) {
+    if (s == 9 || s == 19) continue;
+    sys::ksigaction ka{};
+    if (sys::rt_sigaction(s, nullptr, &ka) == 0) {
+      pr.sigactions[s].handler = ka.handler;
+      pr.sigactions[s].flags = ka.flags;
+      pr.sigactions[s].restorer = ka.restorer;
+      pr.sigactions[s].mask = ka.mask;
+    }
+  }
+  for (int w = 0; w < 3; w++) {
+    int64_t v[4] = {};
+    sys::getitimer(w, v);
+    pr.itimers[w].interval_sec = v[0];
+    pr.itimers[w].interval_usec = v[1];
+    pr.itimers[w].value_sec = v[2];
+    pr.itimers[w].value_usec = v[3];
+  }
+  char buf[4096];
+  n = read_file("/proc/self/cmdline", buf, sizeof buf);
+  pr.cmdline = c.str.add(buf, n ? n - 1 : 0);  // drop the final NUL; inner NULs separate args
+  long l = sys::readlink("/proc/self/cwd", buf, sizeof buf - 1);
+  pr.cwd = c.str.add(buf, l > 0 ? (size_t)l : 0);
+  l = sys::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  pr.exe = c.str.add(buf, l > 0 ? (size_t)l : 0);
+  return 0;
+}
+
+long collect_fds(Ctx& c) {
+  c.fds = static_cast<amber_fd*>(c.a.take(sizeof(amber_fd) * 4096));
+  if (!c.fds) return fail(c, -ENOMEM, "scratch exhausted");
+  char* dbuf = static_cast<char*>(c.a.take(65536));
+  long dfd = sys::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return fail(c, dfd, "cannot list /proc/self/fd");
+  for (;;) {
+    long r = sys::getdents64((int)dfd, dbuf, 65536);
+    if (r <= 0) break;
+    for (long off = 0; off < r;) {
+      const char* rec = dbuf + off;
+      uint16_t reclen = *reinterpret_cast<const uint16_t*>(rec + 16);
+      const char* name = rec + 19;
+      off += reclen;
+      if (name[0] < '0' || name[0] > '9') continue;
+      const char* q = name;
+      int fd = (int)sys::parse_u(&q, 10);
+      if (fd == (int)dfd || c.nfds >= 4096) continue;
+      amber_fd& f = c.fds[c.nfds++];
+      memset(&f, 0, sizeof f);
+      f.fd = fd;
+      char lp[64], target[4096];
+      sys::Out(lp, sizeof lp).s("/proc/self/fd/").i(fd);
+      long l = sys::readlink(lp, target, sizeof target - 1);
+      if (l < 0) l = 0;
+      f.path = c.str.add(target, (size_t)l);
+      sys::kstat st{};
+      sys::fstat(fd, &st);
+      f.mode = st.st_mode;
+      f.dev = st.st_dev;
+      f.inode = st.st_ino;
+      f.size = (uint64_t)st.st_size;
+      switch (st.st_mode & S_IFMT) {
+        case S_IFREG: f.kind = AMBER_FD_FILE; break;
+        case S_IFDIR: f.kind = AMBER_FD_DIR; break;
+        case S_IFCHR: f.kind = AMBER_FD_CHR; break;
+        case S_IFIFO: f.kind = AMBER_FD_PIPE; break;
+        case S_IFSOCK: f.kind = AMBER_FD_SOCKET; break;
+        default: f.kind = AMBER_FD_OTHER;
+      }
+      if (l > 11 && sys::sstarts(target, "anon_inode:")) f.kind = AMBER_FD_ANON;
+      if (fd == g.coord_fd) f.kind = AMBER_FD_AGENT;
+      sys::Out(lp, sizeof lp).s("/proc/self/fdinfo/").i(fd);
+      char info[1024];
+      size_t n = read_file(lp, info, sizeof info - 1);
+      info[n] = 0;
+      for (const char* p = info; *p;) {
+        if (sys::sstarts(p, "pos:")) { p += 4; while (*p == ' ' || *p == '\t') p++; f.pos = sys::parse_u(&p, 10); }
+        else if (sys::sstarts(p, "flags:")) { p += 6; while (*p == ' ' || *p == '\t') p++; f.flags = (int32_t)sys::parse_u(&p, 8); }
+        while (*p && *p != '\n') p++;
+        if (*p) p++;
+      }
+      long fdfl = sys::fcntl(fd, F_GETFD, 0);
+      f.fd_flags = fdfl > 0 ? (uint32_t)fdfl : 0;
+    }
+  }
+  sys::close((int)dfd);
+  return 0;
+}
+
+// POSIX timers, from /proc/self/timers (ids, signal, target) plus timer_gettime (values).
+long collect_timers(Ctx& c) {
+  c.timers = static_cast<amber_timer*>(c.a.take(sizeof(amber_timer) * 512));
+  char* buf = static_cast<char*>(c.a.take(256 * 1024));
+  if (!c.timers || !buf) return fail(c, -ENOMEM, "scratch exhausted");
+  size_t n = read_file("/proc/self/timers", buf, 256 * 1024 - 1);
+  buf[n] = 0;
+  amber_timer* t = nullptr;
+  for (const char* p = buf; *p;) {
+    if (sys::sstarts(p, "ID: ") && c.ntimers < 512) {
+      p += 4;
+      t = &c.timers[c.ntimers++];
+      memset(t, 0, sizeof *t);
+      t->id = (int32_t)sys::parse_u(&p, 10);
+    } else if (t && sys::sstarts(p, "signal: ")) {
+      p += 8;
+      t->signo = (int32_t)sys::parse_u(&p, 10);
+      if (*p == '/') { p++; t->sival = sys::parse_u(&p, 16); }
+    } else if (t && sys::sstarts(p, "notify: ")) {
+      p += 8;
+      int kind = sys::sstarts(p, "signal") ? 0 : sys::sstarts(p, "none") ? 1 : 2;
+      while (*p && *p != '/') p++;
+      if (*p) p++;
+      bool tid = sys::sstarts(p, "tid");
+      while (*p && *p != '.') p++;
+      if (*p) p++;
+      int who = (int)sys::parse_u(&p, 10);
+      t->notify = kind | (tid ? 4 /*SIGEV_THREAD_ID*/ : 0);
+      t->tid = tid ? who : 0;
+    } else if (t && sys::sstarts(p, "ClockID: ")) {
+      p += 9;
+      t->clockid = (int32_t)sys::parse_u(&p, 10);
+    }
+    while (*p && *p != '\n') p++;
+    if (*p) p++;
+  }
+  for (uint32_t i = 0; i < c.ntimers; i++) {
+    int64_t v[4] = {};
+    sys::timer_gettime(c.timers[i].id, v);
+    c.timers[i].interval_sec = v[0];
+    c.timers[i].interval_nsec = v[1];
+    c.timers[i].value_sec = v[2];
+    c.timers[i].value_nsec = v[3];
+    if (!v[2] && !v[3] && (v[0] || v[1])) c.timers[i].value_nsec = 1;  // about to fire: keep armed
+  }
+  return 0;
+}
+
+void fill_cpu(amber_header& h) {
+  unsigned a, b, cc, d;
+  __cpuid(1, a, b, cc, d);
+  h.cpuid1_ecx = cc;
+  h.cpuid1_edx = d;
+  __cpuid_count(7, 0, a, b, cc, d);
+  h.cpuid7_ebx = b;
+  h.cpuid7_ecx = cc;
+  if (h.cpuid1_ecx & (1u << 27)) {  // OSXSAVE
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    h.xcr0 = ((uint64_t)hi << 32) | lo;
+    __cpuid_count(0xd, 0, a, b, cc, d);
+    h.xsave_size = b;
+  }
+}
+
+void put_section(char* meta, size_t& off, uint32_t type, uint32_t count, const void* data, size_t size) {
+  amber_section s{type, count, (size + 7) & ~size_t(7)};
+  memcpy(meta + off, &s, sizeof s);
+  off += sizeof s;
+  memcpy(meta + off, data, size);
+  memset(meta + off + size, 0, s.size - size);
+  off += s.size;
+}
+
+}  // namespace
+
+long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen) {
+  Ctx c{};
+  c.a = Arena{g.scratch, g.scratch_len, 0};
+  c.err = err;
+  c.errlen = errlen;
+  c.str.cap = 4u << 20;
+  c.str.buf = static_cast<char*>(c.a.take(c.str.cap));
+  c.cap_regions = 65536;
+  c.regions = static_cast<amber_region*>(c.a.take(sizeof(amber_region) * c.cap_regions));
+  c.pm_cap = 65536;
+  c.pm = static_cast<uint64_t*>(c.a.take(c.pm_cap * 8));
+  if (!c.str.buf || !c.regions || !c.pm) return fail(c, -ENOMEM, "scratch exhausted");
+  c.str.add("", 0);  // offset 0 is the empty string
+
+  amber_process* pr = static_cast<amber_process*>(c.a.take(sizeof(amber_process)));
+  long r = collect_fds(c);  // first: before we open anything of our own
+  if (r < 0) return r;
+  if ((r = collect_process(c, *pr)) < 0) return r;
+  if ((r = collect_timers(c)) < 0) return r;
+  if ((r = read_maps(c)) < 0) return r;
+
+  c.cap_chunks = (uint32_t)((g.scratch_len - c.a.used) / 2 / sizeof(amber_chunk));
+  c.chunks = static_cast<amber_chunk*>(c.a.take(sizeof(amber_chunk) * c.cap_chunks));
+  if (!c.chunks) return fail(c, -ENOMEM, "scratch exhausted");
+  long pm = sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (pm < 0) return fail(c, pm, "cannot open /proc/self/pagemap");
+  c.pm_fd = (int)pm;
+  uint64_t pages_total = 0;
+  for (uint32_t i = 0; i < c.nregions && r >= 0; i++) {
+    r = plan_region(c, i);
+    pages_total += (c.regions[i].end - c.regions[i].start) / kPage;
+  }
+  sys::close(c.pm_fd);
+  if (r < 0) { restore_prot(c); return r; }
+
+  // Threads: every slot is parked and has filled its record.
+  amber_thread* th = static_cast<amber_thread*>(c.a.take(sizeof(amber_thread) * g.nslots));
+  for (uint32_t i = 0; i < g.nslots; i++) th[i] = g_slots[i].rec;
+
+  // Metadata, then layout.
+  size_t meta_cap = sizeof(amber_section) * 8 + sizeof(amber_process) + sizeof(amber_thread) * g.nslots +
+                    sizeof(amber_region) * c.nregions + sizeof(amber_chunk) * c.nchunks +
+                    sizeof(amber_fd) * c.nfds + sizeof(amber_timer) * c.ntimers + c.str.len + 64;
+  char* meta = static_cast<char*>(c.a.take(meta_cap));
+  char* head = static_cast<char*>(c.a.take(AMBER_HEADER_SIZE));
+  if (!meta || !head) { restore_prot(c); return fail(c, -ENOMEM, "scratch exhausted"); }
+  uint64_t meta_size = meta_cap;  // upper bound known before chunk offsets are final
+  meta_size = (meta_size + 7) & ~7ull;
+  uint64_t data_off = (AMBER_HEADER_SIZE + meta_size + kPage - 1) & ~(kPage - 1);
+  uint64_t off = data_off;
+  for (uint32_t i = 0; i < c.nchunks; i++) {
+    c.chunks[i].file_off = off;
+    off += c.chunks[i].len;
+  }
+  uint64_t data_size = off - data_off;
+
+  long fd = sys::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) { restore_prot(c); return fail(c, fd, "cannot create ", path); }
+  // Data: checksum each chunk, write contiguous runs straight from memory. Our own stack keeps
+  // changing while we write, so chunks of it go through a copy (checksum and bytes then agree;
+  // the frames that matter at restart, above amber_ctx_save, are stable).
+  uint64_t here = (uint64_t)&fd;
+  char* bounce = static_cast<char*>(c.a.take(AMBER_CHUNK_MAX));
+  if (!bounce) { sys::close((int)fd); restore_prot(c); return fail(c, -ENOMEM, "scratch exhausted"); }
+  uint32_t i = 0;
+  while (i < c.nchunks && r >= 0) {
+    const amber_region& reg = c.regions[c.chunks[i].region];
+    if (here >= reg.start && here < reg.end) {
+      memcpy(bounce, (const void*)c.chunks[i].addr, c.chunks[i].len);
+      c.chunks[i].xxh = XXH3_64bits(bounce, c.chunks[i].len);
+      r = sys::pwrite_all((int)fd, bounce, c.chunks[i].len, c.chunks[i].file_off);
+      i++;
+      continue;
+    }
+    uint32_t j = i;
+    uint64_t len = 0;
+    while (j < c.nchunks && len + c.chunks[j].len <= kMaxWriteRun && c.chunks[j].region == c.chunks[i].region &&
+           (j == i || c.chunks[j].addr == c.chunks[j - 1].addr + c.chunks[j - 1].len)) {
+      c.chunks[j].xxh = XXH3_64bits((const void*)c.chunks[j].addr, c.chunks[j].len);
+      len += c.chunks[j].len;
+      j++;
+    }
+    r = sys::pwrite_all((int)fd, (const void*)c.chunks[i].addr, len, c.chunks[i].file_off);
+    i = j;
+  }
+  restore_prot(c);
+  if (r < 0) { sys::close((int)fd); return fail(c, r, "cannot write ", path); }
+
+  size_t mo = 0;
+  put_section(meta, mo, AMBER_SEC_PROCESS, 1, pr, sizeof *pr);
+  put_section(meta, mo, AMBER_SEC_THREADS, g.nslots, th, sizeof(amber_thread) * g.nslots);
+  put_section(meta, mo, AMBER_SEC_REGIONS, c.nregions, c.regions, sizeof(amber_region) * c.nregions);
+  put_section(meta, mo, AMBER_SEC_CHUNKS, c.nchunks, c.chunks, sizeof(amber_chunk) * c.nchunks);
+  put_section(meta, mo, AMBER_SEC_FDS, c.nfds, c.fds, sizeof(amber_fd) * c.nfds);
+  put_section(meta, mo, AMBER_SEC_TIMERS, c.ntimers, c.timers, sizeof(amber_timer) * c.ntimers);
+  put_section(meta, mo, AMBER_SEC_STRINGS, c.str.len, c.str.buf, c.str.len);
+  meta_size = mo;
+
+  amber_header& h = *reinterpret_cast<amber_header*>(head);
+  memset(head, 0, AMBER_HEADER_SIZE);
+  memcpy(h.magic, AMBER_IMAGE_MAGIC, 8);
+  h.major = AMBER_FORMAT_MAJOR;
+  h.minor = AMBER_FORMAT_MINOR;
+  h.header_size = AMBER_HEADER_SIZE;
+  h.arch = AMBER_ARCH_X86_64;
+  h.page_size = AMBER_PAGE_SIZE;
+  fill_cpu(h);
+  struct { char f[6][65]; } uts;
+  sys::uname(&uts);
+  sys::Out(h.kernel_release, sizeof h.kernel_release).s(uts.f[2]);
+  sys::Out(h.hostname, sizeof h.hostname).s(uts.f[1]);
+  sys::Out(h.libc_version, sizeof h.libc_version).s(gnu_get_libc_version());
+  h.vpid = g.vpid;
+  h.parent_vpid = g.parent_vpid;
+  h.real_pid = g.pid;
+  h.generation = g.generation;
+  sys::ktimespec now{};
+  sys::clock_gettime(0, &now);
+  h.time_ns = now.sec * 1000000000ll + now.nsec;
+  h.meta_off = AMBER_HEADER_SIZE;
+  h.meta_size = meta_size;
+  h.meta_xxh = XXH3_64bits(meta, meta_size);
+  h.data_off = data_off;
+  h.data_size = data_size;
+  h.file_size = data_off + data_size + AMBER_TRAILER_SIZE;
+  h.handoff_addr = reinterpret_cast<uint64_t>(&g_handoff);
+  h.pages_total = pages_total;
+  h.pages_stored = data_size / kPage;
+  h.header_xxh = 0;
+  h.header_xxh = XXH3_64bits(head, AMBER_HEADER_SIZE);
+
+  amber_trailer t{};
+  memcpy(t.magic, AMBER_TRAILER_MAGIC, 8);
+  t.file_size = h.file_size;
+  t.nchunks = c.nchunks;
+  XXH3_state_t st;
+  XXH3_64bits_reset(&st);
+  XXH3_64bits_update(&st, &h.header_xxh, 8);
+  XXH3_64bits_update(&st, &h.meta_xxh, 8);
+  for (uint32_t k = 0; k < c.nchunks; k++) XXH3_64bits_update(&st, &c.chunks[k].xxh, 8);
+  t.image_xxh = XXH3_64bits_digest(&st);
+
+  if ((r = sys::pwrite_all((int)fd, meta, meta_size, AMBER_HEADER_SIZE)) < 0 ||
+      (r = sys::pwrite_all((int)fd, &t, sizeof t, data_off + data_size)) < 0 ||
+      (r = sys::pwrite_all((int)fd, head, AMBER_HEADER_SIZE, 0)) < 0 ||
+      (r = sys::fsync((int)fd)) < 0) {
+    sys::close((int)fd);
+    return fail(c, r, "cannot write ", path);
+  }
+  sys::close((int)fd);
+  // Give the scratch pages back: they are NODATA and would otherwise stay resident.
+  *bytes_out = h.file_size;
+  sys::madvise(g.scratch, c.a.used, MADV_DONTNEED);
+  return 0;
+}
+
+}  // namespace amber

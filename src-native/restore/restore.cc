@@ -1,0 +1,731 @@
+// amber-restart: turns one image back into the running process.
+//
+// A static PIE with no libc (PITFALLS 1: a glibc-linked restorer registers rseq and keeps state
+// in memory it is about to unmap). Three stages:
+//
+//  1. In place, as the kernel loaded us: read and validate everything that can be validated
+//     without touching the address space — header, metadata, trailer, CPU features, the kernel's
+//     vdso layout, the files the image maps or had open. Any problem ends here with one line on
+//     stderr and exit 3 (bad image) or 4 (cannot run here): nothing was started.
+//  2. Pick a range no saved region uses (at run time, from the image itself, so no address hole
+//     has to be reserved in the application), map a "blob" there, copy our own loaded segments
+//     and the metadata into it and continue from the copy on a stack inside it. Our code is
+//     position independent without relocations (the build checks), so a copy runs as is.
+//  3. From the blob: unmap everything else, move the kernel's vvar/vdso block to the saved
+//     address, map every saved region with MAP_FIXED_NOREPLACE and read its chunks straight into
+//     place (checking each chunk's checksum), put back the mm fields (PR_SET_MM_MAP), files,
+//     signal actions, timers, limits; recreate threads with their TLS, rseq and alternate stacks;
+//     fill the agent's hand-off; jump into each saved context. The agent unmaps the blob.
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/format.h"
+#include "image/validate.h"
+#include "sys/sys.h"
+
+extern "C" {
+[[noreturn]] void amber_ctx_restore(const amber_ctx*);
+[[noreturn]] void amber_switch_stack(void* sp, void (*fn)(void*), void* arg);
+long amber_clone_thread(unsigned long flags, void* stack, int32_t* ptid, int32_t* ctid,
+                        unsigned long tls, void (*fn)(void*), void* arg);
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern const char _end[] __attribute__((visibility("hidden")));
+void restorer_main(uint64_t* sp);
+
+// Freestanding C runtime pieces the compiler may call.
+void* memcpy(void* d, const void* s, size_t n) {
+  char* a = static_cast<char*>(d);
+  const char* b = static_cast<const char*>(s);
+  if (n >= 8 && !(((uintptr_t)a | (uintptr_t)b) & 7)) {
+    for (; n >= 8; n -= 8, a += 8, b += 8) *reinterpret_cast<uint64_t*>(a) = *reinterpret_cast<const uint64_t*>(b);
+  }
+  while (n--) *a++ = *b++;
+  return d;
+}
+void* memmove(void* d, const void* s, size_t n) {
+  char* a = static_cast<char*>(d);
+  const char* b = static_cast<const char*>(s);
+  if (a < b) { while (n--) *a++ = *b++; }
+  else { while (n--) a[n] = b[n]; }
+  return d;
+}
+void* memset(void* d, int c, size_t n) {
+  unsigned char* a = static_cast<unsigned char*>(d);
+  while (n--) *a++ = (unsigned char)c;
+  return d;
+}
+int memcmp(const void* x, const void* y, size_t n) {
+  const unsigned char* a = static_cast<const unsigned char*>(x);
+  const unsigned char* b = static_cast<const unsigned char*>(y);
+  for (size_t i = 0; i < n; i++) if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+  return 0;
+}
+}
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr int PROT_R = 1, PROT_W = 2;
+constexpr int MAP_SHARED_ = 0x01, MAP_PRIVATE_ = 0x02, MAP_FIXED_ = 0x10, MAP_ANON_ = 0x20,
+              MAP_GROWSDOWN_ = 0x100, MAP_NORESERVE_ = 0x4000, MAP_FIXED_NOREPLACE_ = 0x100000;
+constexpr int O_RDONLY_ = 0, O_RDWR_ = 2, O_ACCMODE_ = 3, O_CREAT_ = 0100, O_EXCL_ = 0200,
+              O_NOCTTY_ = 0400, O_TRUNC_ = 01000, O_DIRECTORY_ = 0200000, O_CLOEXEC_ = 02000000;
+constexpr uint64_t kThreadStack = 64 * 1024, kMainStack = 256 * 1024, kMapsBuf = 1 << 20;
+
+enum Exit { EXIT_IMAGE = 3, EXIT_HOST = 4, EXIT_SYSTEM = 5 };
+
+// All restorer state. It lives in .bss and is copied along with the code in stage 2; it holds
+// pointers only into the blob (never into our original segments), so the copy stays valid.
+struct State {
+  char image[1024];       // absolute image path (for messages and the hand-off)
+  char coord[256];        // AMBER_COORD: the coordinator the restored agent joins
+  int imgfd;
+  uint64_t file_size;
+  amber_header hdr;
+  amber_view v;
+  char* blob;             // [code copy][meta][maps buffer][vdso temp][thread stacks][main stack]
+  uint64_t blob_len, code_len, meta_at, maps_at, vtemp_at, vtemp_len, stacks_at, main_stack_top;
+  uint64_t load_base;     // where the kernel loaded us (for stage-2 address translation)
+  int main_idx;
+  uint64_t cur_vvar, cur_vvar_len, cur_vclock, cur_vclock_len, cur_vdso, cur_vdso_len;
+};
+State S;
+
+// ---------------------------------------------------------------------------------------------
+// Messages: one line, "amber: <image>: <what>".
+
+void put(const char* s) { sys::write_all(2, s, sys::slen(s)); }
+
+[[noreturn]] void die(int code, const char* what, const char* detail = nullptr, long err = 0,
+                      uint64_t offset = ~0ull) {
+  char buf[1600];
+  sys::Out o(buf, sizeof buf);
+  o.s("amber: ").s(S.image[0] ? S.image : "amber-restart").s(": ").s(what);
+  if (detail) o.s(" ").s(detail);
+  if (err) o.s(" (errno ").i(-err).s(")");
+  if (offset != ~0ull) o.s(" at offset ").u(offset);
+  o.c('\n');
+  sys::write_all(2, buf, o.len);
+  sys::exit_group(code);
+}
+
+[[noreturn]] void die_img(const amber_err& e) {
+  die(EXIT_IMAGE, e.what, nullptr, 0, e.offset);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers.
+
+const char* str_of(amber_str s, char* buf, size_t cap) {
+  const char* p;
+  uint32_t len;
+  if (!amber_str_at(&S.v, s, &p, &len) || len >= cap) { buf[0] = 0; return buf; }
+  memcpy(buf, p, len);
+  buf[len] = 0;
+  return buf;
+}
+
+const char* getenv_(char** envp, const char* name) {
+  size_t n = sys::slen(name);
+  for (; *envp; envp++)
+    if (sys::sstarts(*envp, name) && (*envp)[n] == '=') return *envp + n + 1;
+  return nullptr;
+}
+
+bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) { return a0 < b1 && b0 < a1; }
+
+bool is_special(const amber_region& r) {
+  return r.flags & (AMBER_REG_VDSO | AMBER_REG_VVAR | AMBER_REG_VVAR_VCLOCK | AMBER_REG_VSYSCALL);
+}
+
+const amber_region* saved_special(uint32_t flag) {
+  for (uint32_t i = 0; i < S.v.nregions; i++)
+    if (S.v.regions[i].flags & flag) return &S.v.regions[i];
+  return nullptr;
+}
+
+// Calls fn(start, end, name) for every line of /proc/self/maps, read into buf.
+template <typename F>
+void each_mapping(char* buf, uint64_t cap, F fn) {
+  long fd = sys::open("/proc/self/maps", O_RDONLY_ | O_CLOEXEC_);
+  if (fd < 0) die(EXIT_SYSTEM, "cannot read /proc/self/maps", nullptr, fd);
+  uint64_t len = 0;
+  for (;;) {
+    long r = sys::read((int)fd, buf + len, cap - 1 - len);
+    if (r <= 0) break;
+    len += (uint64_t)r;
+  }
+  sys::close((int)fd);
+  buf[len] = 0;
+  const char* p = buf;
+  while (*p) {
+    const char* q = p;
+    uint64_t s = sys::parse_u(&q, 16);
+    q++;
+    uint64_t e = sys::parse_u(&q, 16);
+    const char* eol = q;
+    while (*eol && *eol != '\n') eol++;
+    const char* name = eol;
+    while (name > q && name[-1] != ' ') name--;
+    char nm[32];
+    size_t n = (size_t)(eol - name) < sizeof nm - 1 ? (size_t)(eol - name) : sizeof nm - 1;
+    memcpy(nm, name, n);
+    nm[n] = 0;
+    fn(s, e, nm);
+    p = *eol ? eol + 1 : eol;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stage 1: validation, in place.
+
+void read_current_specials(char* buf, uint64_t cap) {
+  S.cur_vvar = S.cur_vclock = S.cur_vdso = 0;
+  each_mapping(buf, cap, [](uint64_t s, uint64_t e, const char* nm) {
+    if (sys::seq(nm, "[vvar]")) { S.cur_vvar = s; S.cur_vvar_len = e - s; }
+    else if (sys::seq(nm, "[vvar_vclock]")) { S.cur_vclock = s; S.cur_vclock_len = e - s; }
+    else if (sys::seq(nm, "[vdso]")) { S.cur_vdso = s; S.cur_vdso_len = e - s; }
+  });
+}
+
+// The kernel's special mappings must match the image's in size and relative layout: the vdso
+// finds its data pages at fixed offsets (PITFALLS 3). Otherwise refuse rather than crash later.
+void check_vdso() {
+  const amber_region* vd = saved_special(AMBER_REG_VDSO);
+  const amber_region* vv = saved_special(AMBER_REG_VVAR);
+  const amber_region* vc = saved_special(AMBER_REG_VVAR_VCLOCK);
+  char msg[200];
+  if (!vd) return;  // a process without a vdso (vdso=0): nothing to move
+  if (!S.cur_vdso || S.cur_vdso_len != vd->end - vd->start)
+    die(EXIT_HOST, "this kernel's vdso differs in size from the image's; image made on kernel", S.hdr.kernel_release);
+  if ((vv != nullptr) != (S.cur_vvar != 0) || (vc != nullptr) != (S.cur_vclock != 0)) {
+    sys::Out(msg, sizeof msg).s(S.hdr.kernel_release).s(" (vvar/vvar_vclock differ)");
+    die(EXIT_HOST, "this kernel's vdso layout differs from the image's kernel", msg);
+  }
+  if (vv && (S.cur_vvar_len != vv->end - vv->start || (int64_t)(vv->start - vd->start) != (int64_t)(S.cur_vvar - S.cur_vdso)))
+    die(EXIT_HOST, "this kernel's [vvar] layout differs from the image's kernel", S.hdr.kernel_release);
+  if (vc && (S.cur_vclock_len != vc->end - vc->start || (int64_t)(vc->start - vd->start) != (int64_t)(S.cur_vclock - S.cur_vdso)))
+    die(EXIT_HOST, "this kernel's [vvar_vclock] layout differs from the image's kernel", S.hdr.kernel_release);
+}
+
+void check_cpu() {
+  uint32_t a, b, c, d;
+  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+  uint64_t xcr0 = 0;
+  if (c & (1u << 27)) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    xcr0 = ((uint64_t)hi << 32) | lo;
+  }
+  if (S.hdr.xcr0 & ~xcr0) {
+    char msg[120];
+    sys::Out(msg, sizeof msg).s("(image XCR0 ").x(S.hdr.xcr0).s(", this CPU ").x(xcr0).s(")");
+    die(EXIT_HOST, "this CPU lacks register state the image was saved with", msg);
+  }
+}
+
+// Files the image maps or had open must still be the same files.
+void check_files() {
+  char path[4096];
+  for (uint32_t i = 0; i < S.v.nregions; i++) {
+    const amber_region& r = S.v.regions[i];
+    if (!(r.flags & AMBER_REG_FILE) || (r.flags & AMBER_REG_ALLDATA)) continue;
+    str_of(r.path, path, sizeof path);
+    sys::kstat st{};
+    long e = sys::fstatat(-100, path, &st, 0);
+    if (e < 0) die(EXIT_HOST, "a file the image maps is missing:", path, e);
+    if ((uint64_t)st.st_size != r.file_size || (int64_t)st.st_mtime_ != r.mtime_sec ||
+        (int64_t)st.st_mtime_nsec != r.mtime_nsec)
+      die(EXIT_HOST, "a file the image maps changed since the checkpoint:", path);
+  }
+  for (uint32_t i = 0; i < S.v.nfds; i++) {
+    const amber_fd& f = S.v.fds[i];
+    if (f.fd <= 2 || (f.kind != AMBER_FD_FILE && f.kind != AMBER_FD_DIR)) continue;
+    str_of(f.path, path, sizeof path);
+    size_t n = sys::slen(path);
+    if (n > 10 && sys::seq(path + n - 10, " (deleted)")) continue;  // becomes /dev/null
+    sys::kstat st{};
+    long e = sys::fstatat(-100, path, &st, 0);
+    if (e < 0) die(EXIT_HOST, "a file the process had open is missing:", path, e);
+  }
+}
+
+void load_and_validate(const char* arg) {
+  // Absolute path: messages and the hand-off must not depend on our cwd, which changes.
+  sys::Out o(S.image, sizeof S.image);
+  if (arg[0] != '/') {
+    char cwd[512];
+    long n = sys::sc2(sys::NR_getcwd, (long)cwd, sizeof cwd);
+    if (n > 0) o.s(cwd).s("/");
+  }
+  o.s(arg);
+  long fd = sys::open(S.image, O_RDONLY_ | O_CLOEXEC_);
+  if (fd < 0) die(EXIT_IMAGE, "cannot open:", fd == -2 ? "no such file" : "open failed", fd);
+  S.imgfd = (int)fd;
+  sys::kstat st{};
+  sys::fstat(S.imgfd, &st);
+  if ((st.st_mode & 0170000) != 0100000) die(EXIT_IMAGE, "not a regular file");
+  S.file_size = (uint64_t)st.st_size;
+
+  static char page[AMBER_HEADER_SIZE];
+  memset(page, 0, sizeof page);
+  sys::pread(S.imgfd, page, sizeof page, 0);
+  amber_err err{};
+  if (!amber_check_header(page, S.file_size, &err)) die_img(err);
+  memcpy(&S.hdr, page, sizeof S.hdr);
+  if (S.hdr.page_size != kPage) die(EXIT_HOST, "image page size differs from this system's");
+}
+
+// Reads the metadata into `at` and parses it there (S.v then points into it).
+void load_meta(char* at) {
+  long r = sys::pread_all(S.imgfd, at, S.hdr.meta_size, S.hdr.meta_off);
+  if (r < 0) die(EXIT_IMAGE, "cannot read metadata", nullptr, r, S.hdr.meta_off);
+  amber_err err{};
+  if (!amber_parse_meta(&S.hdr, at, S.hdr.meta_size, &S.v, &err)) die_img(err);
+}
+
+void check_trailer() {
+  amber_trailer t{};
+  long r = sys::pread_all(S.imgfd, &t, sizeof t, S.hdr.file_size - AMBER_TRAILER_SIZE);
+  if (r < 0) die(EXIT_IMAGE, "image is truncated (no trailer)", nullptr, 0, S.hdr.file_size - AMBER_TRAILER_SIZE);
+  amber_err err{};
+  if (!amber_check_trailer(&S.hdr, &t, &S.v, &err)) die_img(err);
+}
+
+// A range no saved region (nor anything mapped now) uses, for the blob.
+uint64_t pick_gap(uint64_t len) {
+  for (uint64_t cand = 0x100000000000ull; cand < 0x7f0000000000ull; cand += 0x10000000000ull) {
+    bool clash = false;
+    for (uint32_t i = 0; i < S.v.nregions && !clash; i++)
+      clash = overlaps(cand, cand + len, S.v.regions[i].start, S.v.regions[i].end);
+    if (clash) continue;
+    long a = sys::mmap((void*)cand, len, PROT_R | PROT_W | 4 /*EXEC*/,
+                       MAP_PRIVATE_ | MAP_ANON_ | MAP_FIXED_NOREPLACE_ | MAP_NORESERVE_, -1, 0);
+    if (a == (long)cand) return cand;
+    if (a > 0) sys::munmap((void*)a, len);
+  }
+  die(EXIT_SYSTEM, "no free address range for the restorer");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stage 3 (runs from the blob).
+
+void unmap_everything_else() {
+  char* buf = S.blob + S.maps_at;
+  // Collect first, unmap after: unmapping while parsing would change the text under us.
+  struct R { uint64_t s, e; };
+  R* list = reinterpret_cast<R*>(buf + kMapsBuf / 2);
+  uint32_t n = 0;
+  uint64_t b0 = (uint64_t)S.blob, b1 = b0 + S.blob_len;
+  each_mapping(buf, kMapsBuf / 2, [&](uint64_t s, uint64_t e, const char* nm) {
+    if (overlaps(s, e, b0, b1)) return;
+    if (sys::seq(nm, "[vdso]") || sys::seq(nm, "[vvar]") || sys::seq(nm, "[vvar_vclock]") ||
+        sys::seq(nm, "[vsyscall]"))
+      return;
+    if (n < (kMapsBuf / 2) / sizeof(R)) list[n++] = R{s, e};
+  });
+  for (uint32_t i = 0; i < n; i++) sys::munmap((void*)list[i].s, list[i].e - list[i].s);
+}
+
+void move_block(uint64_t delta_from, uint64_t to_base) {
+  // Move vvar, vvar_vclock, vdso keeping their relative layout (PITFALLS 3), from the block whose
+  // vdso is at delta_from to the block whose vdso will be at to_base.
+  struct M { uint64_t* at; uint64_t len; } ms[3] = {
+      {&S.cur_vvar, S.cur_vvar_len}, {&S.cur_vclock, S.cur_vclock_len}, {&S.cur_vdso, S.cur_vdso_len}};
+  for (auto& m : ms) {
+    if (!*m.at) continue;
+    uint64_t dst = to_base + (*m.at - delta_from);
+    long r = sys::mremap((void*)*m.at, m.len, m.len, 1 /*MAYMOVE*/ | 2 /*FIXED*/, (void*)dst);
+    if (r != (long)dst) die(EXIT_SYSTEM, "cannot move the vdso", nullptr, r);
+    *m.at = dst;
+  }
+}
+
+void place_vdso() {
+  const amber_region* vd = saved_special(AMBER_REG_VDSO);
+  if (!vd || !S.cur_vdso || S.cur_vdso == vd->start) return;
+  uint64_t lo = S.cur_vdso, hi = S.cur_vdso + S.cur_vdso_len;
+  if (S.cur_vvar && S.cur_vvar < lo) lo = S.cur_vvar;
+  if (S.cur_vclock && S.cur_vclock < lo) lo = S.cur_vclock;
+  if (S.cur_vvar && S.cur_vvar + S.cur_vvar_len > hi) hi = S.cur_vvar + S.cur_vvar_len;
+  if (S.cur_vclock && S.cur_vclock + S.cur_vclock_len > hi) hi = S.cur_vclock + S.cur_vclock_len;
+  uint64_t delta_lo = S.cur_vdso - lo;  // vdso offset inside the block
+  uint64_t target_lo = vd->start - delta_lo;
+  if (overlaps(lo, hi, target_lo, target_lo + (hi - lo))) {
+    if (hi - lo > S.vtemp_len) die(EXIT_SYSTEM, "vdso block larger than expected");
+    uint64_t tmp_lo = (uint64_t)S.blob + S.vtemp_at;
+    move_block(S.cur_vdso, tmp_lo + delta_lo);
+  }
+  move_block(S.cur_vdso, vd->start);
+}
+
+void read_chunks(const amber_region& r) {
+  uint32_t i = r.first_chunk, end = r.first_chunk + r.nchunks;
+  while (i < end) {
+    // One pread for a run of chunks contiguous both in memory and in the file.
+    uint32_t j = i + 1;
+    uint64_t len = S.v.chunks[i].len;
+    while (j < end && len < (64u << 20) && S.v.chunks[j].addr == S.v.chunks[j - 1].addr + S.v.chunks[j - 1].len &&
+           S.v.chunks[j].file_off == S.v.chunks[j - 1].file_off + S.v.chunks[j - 1].len) {
+      len += S.v.chunks[j].len;
+      j++;
+    }
+    long e = sys::pread_all(S.imgfd, (void*)S.v.chunks[i].addr, len, S.v.chunks[i].file_off);
+    if (e < 0) die(EXIT_IMAGE, e == -61 ? "image is truncated" : "cannot read image data", nullptr, e == -61 ? 0 : e, S.v.chunks[i].file_off);
+    for (uint32_t k = i; k < j; k++) {
+      amber_err err{};
+      if (!amber_check_chunk(&S.v.chunks[k], (const void*)S.v.chunks[k].addr, &err)) die_img(err);
+    }
+    i = j;
+  }
+}
+
+void map_regions() {
+  char path[4096];
+  for (uint32_t i = 0; i < S.v.nregions; i++) {
+    const amber_region& r = S.v.regions[i];
+    if (is_special(r)) continue;
+    uint64_t len = r.end - r.start;
+    int prot = (int)r.prot | (r.nchunks ? PROT_W | PROT_R : 0);
+    long a;
+    if ((r.flags & AMBER_REG_FILE) && !(r.flags & AMBER_REG_ALLDATA)) {
+      bool shared = r.flags & AMBER_REG_SHARED;
+      str_of(r.path, path, sizeof path);
+      long fd = sys::open(path, ((shared && (r.prot & PROT_W)) ? O_RDWR_ : O_RDONLY_) | O_CLOEXEC_);
+      if (fd < 0) die(EXIT_HOST, "cannot open mapped file", path, fd);
+      a = sys::mmap((void*)r.start, len, prot, (shared ? MAP_SHARED_ : MAP_PRIVATE_) | MAP_FIXED_NOREPLACE_, (int)fd, r.file_off);
+      sys::close((int)fd);
+    } else {
+      int fl = ((r.flags & AMBER_REG_SHARED) ? MAP_SHARED_ : MAP_PRIVATE_) | MAP_ANON_ | MAP_FIXED_NOREPLACE_;
+      if (r.flags & AMBER_REG_STACK) fl |= MAP_GROWSDOWN_;
+      if (r.flags & AMBER_REG_NODATA) fl |= MAP_NORESERVE_;
+      a = sys::mmap((void*)r.start, len, prot, fl, -1, 0);
+    }
+    if (a != (long)r.start) {
+      char where[64];
+      sys::Out(where, sizeof where).x(r.start).s("-").x(r.end);
+      die(EXIT_SYSTEM, "cannot map region", where, a < 0 ? a : -17);
+    }
+    if (r.nchunks) read_chunks(r);
+    if (prot != (int)r.prot) sys::mprotect((void*)r.start, len, (int)r.prot);
+  }
+}
+
+void restore_mm() {
+  const amber_process& p = *S.v.proc;
+  struct {
+    uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+    uint64_t arg_start, arg_end, env_start, env_end;
+    uint64_t auxv;
+    uint32_t auxv_size, exe_fd;
+  } m = {p.start_code, p.end_code, p.start_data, p.end_data, p.start_brk, p.brk, p.start_stack,
+         p.arg_start, p.arg_end, p.env_start, p.env_end, (uint64_t)p.auxv, p.auxv_words * 8u, 0xffffffffu};
+  long r = sys::prctl(35 /*PR_SET_MM*/, 14 /*PR_SET_MM_MAP*/, (long)&m, sizeof m, 0);
+  if (r < 0) die(EXIT_SYSTEM, "prctl(PR_SET_MM_MAP) failed", nullptr, r);
+  // The process name: the saved executable's base name (comm is what ps and top show).
+  char exe[4096];
+  str_of(p.exe, exe, sizeof exe);
+  const char* base = exe;
+  for (const char* q = exe; *q; q++) if (*q == '/') base = q + 1;
+  char comm[16] = {};
+  for (int k = 0; k < 15 && base[k]; k++) comm[k] = base[k];
+  sys::prctl(15 /*PR_SET_NAME*/, (long)comm, 0, 0, 0);
+}
+
+void restore_fds() {
+  // Keep our image descriptor above every descriptor the process had.
+  int maxfd = 2;
+  for (uint32_t i = 0; i < S.v.nfds; i++) if (S.v.fds[i].fd > maxfd) maxfd = S.v.fds[i].fd;
+  long hi = sys::fcntl(S.imgfd, 1030 /*F_DUPFD_CLOEXEC*/, maxfd + 1);
+  if (hi < 0) die(EXIT_SYSTEM, "cannot move the image descriptor", nullptr, hi);
+  sys::close(S.imgfd);
+  S.imgfd = (int)hi;
+  char path[4096];
+  for (uint32_t i = 0; i < S.v.nfds; i++) {
+    const amber_fd& f = S.v.fds[i];
+    // stdin/stdout/stderr are the restart command's own (DESIGN: restart runs in the foreground).
+    if (f.fd <= 2 || f.kind == AMBER_FD_AGENT) continue;
+    long fd = -1;
+    str_of(f.path, path, sizeof path);
+    size_t n = sys::slen(path);
+    bool deleted = n > 10 && sys::seq(path + n - 10, " (deleted)");
+    int acc = f.flags & O_ACCMODE_;
+    if ((f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_CHR) && !deleted) {
+      fd = sys::open(path, (f.flags & ~(O_CREAT_ | O_EXCL_ | O_TRUNC_ | O_CLOEXEC_)) | O_NOCTTY_, 0);
+      if (fd >= 0 && f.kind == AMBER_FD_FILE) sys::lseek((int)fd, (int64_t)f.pos, 0);
+    } else if (f.kind == AMBER_FD_DIR && !deleted) {
+      fd = sys::open(path, O_RDONLY_ | O_DIRECTORY_, 0);
+    }
+    // Pipes, sockets and other kernel objects are issue 3; until then the descriptor number stays
+    // taken by /dev/null so the application neither crashes nor reuses it by accident.
+    if (fd < 0) fd = sys::open("/dev/null", acc == O_RDONLY_ ? O_RDONLY_ : O_RDWR_, 0);
+    if (fd < 0) continue;
+    if (fd != f.fd) {
+      sys::dup3((int)fd, f.fd, (f.fd_flags & 1) ? O_CLOEXEC_ : 0);
+      sys::close((int)fd);
+    } else if (f.fd_flags & 1) {
+      sys::fcntl((int)fd, 2 /*F_SETFD*/, 1);
+    }
+  }
+}
+
+void close_strays() {
+  // Descriptors we inherited that the process did not have (other than 0-2 and our image).
+  char* buf = S.blob + S.maps_at;
+  long dfd = sys::open("/proc/self/fd", O_RDONLY_ | O_DIRECTORY_ | O_CLOEXEC_);
+  if (dfd < 0) return;
+  int extra[256];
+  int n = 0;
+  for (;;) {
+    long r = sys::getdents64((int)dfd, buf, kMapsBuf);
+    if (r <= 0) break;
+    for (long off = 0; off < r;) {
+      const char* rec = buf + off;
+      off += *reinterpret_cast<const uint16_t*>(rec + 16);
+      const char* nm = rec + 19;
+      if (nm[0] < '0' || nm[0] > '9') continue;
+      int fd = (int)sys::parse_u(&nm, 10);
+      if (fd <= 2 || fd == (int)dfd || fd == S.imgfd) continue;
+      bool saved = false;
+      for (uint32_t i = 0; i < S.v.nfds && !saved; i++)
+        saved = S.v.fds[i].fd == fd && S.v.fds[i].kind != AMBER_FD_AGENT;
+      if (!saved && n < 256) extra[n++] = fd;
+    }
+  }
+  sys::close((int)dfd);
+  for (int i = 0; i < n; i++) sys::close(extra[i]);
+}
+
+void restore_process_state() {
+  const amber_process& p = *S.v.proc;
+  char cwd[4096];
+  str_of(p.cwd, cwd, sizeof cwd);
+  if (cwd[0]) sys::chdir(cwd);  // a cwd that is gone leaves us where we are, as the shell does
+  sys::umask((int)p.umask);
+  sys::personality(p.personality);
+  for (int i = 0; i < (int)AMBER_NRLIMIT; i++) {
+    uint64_t v[2] = {p.rlimits[i].cur, p.rlimits[i].max};
+    sys::prlimit(0, i, v, nullptr);  // raising a hard limit needs privilege: keep what we have
+  }
+  for (int s = 1; s < (int)AMBER_NSIG; s++) {
+    if (s == 9 || s == 19) continue;
+    sys::ksigaction ka{p.sigactions[s].handler, p.sigactions[s].flags, p.sigactions[s].restorer, p.sigactions[s].mask};
+    sys::rt_sigaction(s, &ka, nullptr);
+  }
+}
+
+int32_t new_tid_of(int32_t old_tid) {
+  auto* h = reinterpret_cast<amber_handoff*>(S.hdr.handoff_addr);
+  for (uint32_t i = 0; i < S.v.nthreads; i++)
+    if (S.v.threads[i].tid == old_tid) return h->new_tids[i];
+  return 0;
+}
+
+void restore_timers() {
+  const amber_process& p = *S.v.proc;
+  for (int w = 0; w < 3; w++) {
+    const amber_itimer& t = p.itimers[w];
+    if (!t.value_sec && !t.value_usec) continue;
+    int64_t v[4] = {t.interval_sec, t.interval_usec, t.value_sec, t.value_usec};
+    sys::setitimer(w, v, nullptr);
+  }
+  if (!S.v.ntimers) return;
+  // Timer ids are part of the application's state (timer_t values): recreate them exactly.
+  // Kernels >= 6.15 allocate a requested id in PR_TIMER_CREATE_RESTORE_IDS mode; older ones hand
+  // out ids sequentially, so create-and-discard until the id matches.
+  bool exact = sys::prctl(77 /*PR_TIMER_CREATE_RESTORE_IDS*/, 1, 0, 0, 0) == 0;
+  for (uint32_t i = 0; i < S.v.ntimers; i++) {
+    const amber_timer& t = S.v.timers[i];
+    struct { uint64_t value; int32_t signo, notify; int32_t tid; int32_t pad[11]; } sev = {};
+    sev.value = t.sival;
+    sev.signo = t.signo;
+    sev.notify = t.notify;
+    if (t.notify & 4) sev.tid = new_tid_of(t.tid);
+    int id = t.id;
+    long r = -1;
+    if (exact) {
+      r = sys::timer_create(t.clockid, &sev, &id);
+    } else {
+      for (int tries = 0; tries < 4096; tries++) {
+        int got = -1;
+        r = sys::timer_create(t.clockid, &sev, &got);
+        if (r < 0 || got == t.id) break;
+        if (got > t.id) { sys::sc1(sys::NR_timer_delete, got); r = -22; break; }
+      }
+      // ids below t.id created on the way are left unarmed (harmless, never returned to the app)
+    }
+    if (r < 0) { put("amber: warning: a POSIX timer could not be recreated\n"); continue; }
+    int64_t v[4] = {t.interval_sec, t.interval_nsec, t.value_sec, t.value_nsec};
+    if (v[2] || v[3]) sys::timer_settime(t.id, 0, v, nullptr);
+  }
+  if (exact) sys::prctl(77, 0, 0, 0, 0);
+}
+
+[[noreturn]] void enter_thread(const amber_thread& t) {
+  if (t.ss_size && !(t.ss_flags & 2 /*SS_DISABLE*/)) {
+    struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss = {t.ss_sp, t.ss_flags, 0, t.ss_size};
+    sys::sigaltstack(&ss, nullptr);
+  }
+  if (t.gs_base) sys::arch_prctl(0x1001 /*ARCH_SET_GS*/, t.gs_base);
+  if (t.rseq_len && t.rseq_addr) {
+    // Clear any stale critical-section pointer, then register the same area again (PITFALLS 1).
+    *reinterpret_cast<volatile uint64_t*>(t.rseq_addr + 8) = 0;
+    sys::rseq((void*)t.rseq_addr, t.rseq_len, 0, t.rseq_sig);
+  }
+  amber_ctx_restore(&t.ctx);
+}
+
+void thread_entry(void* arg) { enter_thread(*static_cast<const amber_thread*>(arg)); }
+
+[[noreturn]] void stage3(void*) {
+  unmap_everything_else();
+  place_vdso();
+  map_regions();
+  restore_mm();
+  restore_fds();
+  restore_process_state();
+
+  auto* h = reinterpret_cast<amber_handoff*>(S.hdr.handoff_addr);
+  if (!h || h->magic != AMBER_HANDOFF_MAGIC) die(EXIT_IMAGE, "image has no agent hand-off area");
+  h->new_pid = (int32_t)sys::getpid();
+  h->blob_addr = (uint64_t)S.blob;
+  h->blob_len = S.blob_len;
+  memcpy(h->coord, S.coord, sizeof h->coord);
+  memcpy(h->image, S.image, sizeof h->image - 1);
+  h->image[sizeof h->image - 1] = 0;
+  for (uint32_t i = 0; i < S.v.nthreads; i++) h->new_tids[i] = 0;
+  h->new_tids[S.main_idx] = h->new_pid;
+  __atomic_store_n(&h->restored, 1u, __ATOMIC_SEQ_CST);
+
+  // Threads: each starts on a small stack in the blob, sets up what is per thread, then jumps.
+  const unsigned long flags = 0x100 /*VM*/ | 0x200 /*FS*/ | 0x400 /*FILES*/ | 0x800 /*SIGHAND*/ |
+                              0x10000 /*THREAD*/ | 0x40000 /*SYSVSEM*/ | 0x80000 /*SETTLS*/ |
+                              0x100000 /*PARENT_SETTID*/;
+  for (uint32_t i = 0; i < S.v.nthreads; i++) {
+    if ((int)i == S.main_idx) continue;
+    const amber_thread& t = S.v.threads[i];
+    unsigned long fl = flags;
+    // glibc's struct pthread caches the tid and pthread_join waits on it (PITFALLS 2): the
+    // kernel writes the new tid there (CHILD_SETTID) and clears it at exit (CHILD_CLEARTID).
+    if (t.ctid_addr) fl |= 0x01000000 /*CHILD_SETTID*/ | 0x00200000 /*CHILD_CLEARTID*/;
+    char* stack = S.blob + S.stacks_at + (uint64_t)(i + 1) * kThreadStack;
+    long r = amber_clone_thread(fl, stack, &h->new_tids[i], (int32_t*)t.ctid_addr, t.fs_base,
+                                thread_entry, (void*)&t);
+    if (r < 0) die(EXIT_SYSTEM, "cannot create a thread", nullptr, r);
+  }
+  restore_timers();
+  close_strays();
+  sys::close(S.imgfd);
+
+  const amber_thread& m = S.v.threads[S.main_idx];
+  if (m.ctid_addr) {
+    *reinterpret_cast<volatile int32_t*>(m.ctid_addr) = h->new_pid;
+    sys::set_tid_address((void*)m.clear_tid_addr);
+  }
+  sys::arch_prctl(0x1002 /*ARCH_SET_FS*/, m.fs_base);
+  enter_thread(m);
+}
+
+}  // namespace
+
+extern "C" void restorer_main(uint64_t* sp) {
+  int argc = (int)sp[0];
+  char** argv = reinterpret_cast<char**>(sp + 1);
+  char** envp = argv + argc + 1;
+  // Nothing may interrupt the restore; restored threads keep everything blocked until the
+  // agent's handler returns through rt_sigreturn, which restores each thread's own mask.
+  uint64_t all = ~0ull;
+  sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &all, nullptr);
+
+  const char* image = nullptr;
+  bool check_only = false;
+  for (int i = 1; i < argc; i++) {
+    if (sys::seq(argv[i], "--check")) check_only = true;
+    else if (sys::seq(argv[i], "--help") || sys::seq(argv[i], "-h")) {
+      put("usage: amber-restart [--check] IMAGE\n"
+          "Restores the process saved in IMAGE (normally run by `amber restart`).\n"
+          "  --check  validate the image and this host without restoring\n");
+      sys::exit_group(0);
+    } else if (!image) image = argv[i];
+    else { put("amber: amber-restart takes one image\n"); sys::exit_group(2); }
+  }
+  if (!image) { put("usage: amber-restart [--check] IMAGE\n"); sys::exit_group(2); }
+  if (const char* c = getenv_(envp, "AMBER_COORD")) {
+    size_t n = sys::slen(c);
+    if (n >= sizeof S.coord) n = sizeof S.coord - 1;
+    memcpy(S.coord, c, n);
+  }
+
+  // Stage 1.
+  load_and_validate(image);
+  long tmp = sys::mmap(nullptr, S.hdr.meta_size + kPage, PROT_R | PROT_W, MAP_PRIVATE_ | MAP_ANON_, -1, 0);
+  if (tmp < 0) die(EXIT_SYSTEM, "out of memory", nullptr, tmp);
+  load_meta(reinterpret_cast<char*>(tmp));
+  check_trailer();
+  check_cpu();
+  {
+    static char mbuf[64 * 1024];
+    read_current_specials(mbuf, sizeof mbuf);
+  }
+  check_vdso();
+  check_files();
+  S.main_idx = -1;
+  for (uint32_t i = 0; i < S.v.nthreads; i++)
+    if (S.v.threads[i].flags & AMBER_THR_MAIN) S.main_idx = (int)i;
+  if (S.main_idx < 0) die(EXIT_IMAGE, "image has no main thread");
+  if (check_only) {
+    // Chunk checksums too: read every chunk once.
+    static char cbuf[AMBER_CHUNK_MAX];
+    for (uint32_t i = 0; i < S.v.nchunks; i++) {
+      const amber_chunk& c = S.v.chunks[i];
+      long r = sys::pread_all(S.imgfd, cbuf, c.len, c.file_off);
+      if (r < 0) die(EXIT_IMAGE, "image is truncated", nullptr, 0, c.file_off);
+      amber_err err{};
+      if (!amber_check_chunk(&c, cbuf, &err)) die_img(err);
+    }
+    put("amber: image ok\n");
+    sys::exit_group(0);
+  }
+
+  // Stage 2: the blob.
+  const auto* eh = reinterpret_cast<const uint8_t*>(__ehdr_start);
+  S.load_base = (uint64_t)__ehdr_start;
+  uint64_t phoff = *reinterpret_cast<const uint64_t*>(eh + 32);
+  uint16_t phnum = *reinterpret_cast<const uint16_t*>(eh + 56);
+  uint64_t image_end = 0;
+  for (uint16_t i = 0; i < phnum; i++) {
+    const uint8_t* ph = eh + phoff + (uint64_t)i * 56;
+    if (*reinterpret_cast<const uint32_t*>(ph) != 1 /*PT_LOAD*/) continue;
+    uint64_t e = *reinterpret_cast<const uint64_t*>(ph + 16) + *reinterpret_cast<const uint64_t*>(ph + 40);
+    if (e > image_end) image_end = e;
+  }
+  S.code_len = (image_end + kPage - 1) & ~(kPage - 1);
+  S.meta_at = S.code_len;
+  S.maps_at = S.meta_at + ((S.hdr.meta_size + kPage - 1) & ~(kPage - 1));
+  S.vtemp_at = S.maps_at + kMapsBuf;
+  S.vtemp_len = 64 * kPage;
+  S.stacks_at = S.vtemp_at + S.vtemp_len;
+  S.blob_len = S.stacks_at + (uint64_t)(S.v.nthreads + 1) * kThreadStack + kMainStack;
+  S.blob = reinterpret_cast<char*>(pick_gap(S.blob_len));
+  // The vdso temporary spot must be free (mremap onto it replaces it), and inaccessible.
+  sys::munmap(S.blob + S.vtemp_at, S.vtemp_len);
+  S.main_stack_top = (uint64_t)S.blob + S.blob_len - 64;
+  // Metadata into the blob; parse again so every view pointer points there.
+  memcpy(S.blob + S.meta_at, reinterpret_cast<void*>(tmp), S.hdr.meta_size);
+  {
+    amber_err err{};
+    if (!amber_parse_meta(&S.hdr, S.blob + S.meta_at, S.hdr.meta_size, &S.v, &err)) die_img(err);
+  }
+  sys::munmap(reinterpret_cast<void*>(tmp), S.hdr.meta_size + kPage);
+  // Our own loaded segments into the blob, S included (copied last: later writes would be lost).
+  for (uint16_t i = 0; i < phnum; i++) {
+    const uint8_t* ph = eh + phoff + (uint64_t)i * 56;
+    if (*reinterpret_cast<const uint32_t*>(ph) != 1) continue;
+    uint64_t va = *reinterpret_cast<const uint64_t*>(ph + 16);
+    uint64_t msz = *reinterpret_cast<const uint64_t*>(ph + 40);
+    memcpy(S.blob + va, eh + va, msz);
+  }
+  uint64_t fn = (uint64_t)&stage3 - S.load_base + (uint64_t)S.blob;
+  amber_switch_stack(reinterpret_cast<void*>(S.blob + S.blob_len - 64),
+                     reinterpret_cast<void (*)(void*)>(fn), nullptr);
+}
