@@ -39,8 +39,10 @@
       "include_dirs": ["src-native", "src-native/include"],
       "cflags": ["-fPIC", "-fvisibility=hidden", "-fno-exceptions", "<@(amber_warn)"],
       "cflags_cc!": ["-std=gnu++17"],
-      "cflags_cc": ["-std=c++20", "-fno-rtti"],
-      "ldflags": ["-Wl,-z,now", "-ldl", "-lpthread"],
+      # No libstdc++ at run time (-fno-threadsafe-statics, --as-needed): every page a library adds
+      # is a page in every image and in every launch.
+      "cflags_cc": ["-std=c++20", "-fno-rtti", "-fno-threadsafe-statics"],
+      "ldflags": ["-Wl,-z,now", "-Wl,--as-needed"],
       "libraries": ["-ldl", "-lpthread"],
     },
     {

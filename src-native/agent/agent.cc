@@ -42,10 +42,11 @@ namespace {
 constexpr int kCoordFdFloor = 900;  // keep our socket out of the application's low fd numbers
 constexpr size_t kScratch = 64u << 20;  // reserved, touched on demand, NODATA in images
 
-char g_rx[8192];
+// Coordinator I/O buffers, packed together: every page the agent touches is in every image.
+char g_rx[2048];
 size_t g_rx_len;
-char g_line[4096];
-char g_tx[8192];
+char g_line[1024];
+char g_tx[3072];
 
 void say(const char* a, const char* b = "", const char* c = "") {
   char buf[512];
@@ -133,7 +134,7 @@ size_t read_small(const char* path, char* buf, size_t cap) {
 
 // hello: who we are. Synchronous: waits for "vpid N".
 bool hello(bool restored) {
-  char cmd[1024];
+  char cmd[400];  // enough to recognise the process in `amber status`
   size_t n = read_small("/proc/self/cmdline", cmd, sizeof cmd - 1);
   for (size_t i = 0; i < n; i++) if (!cmd[i]) cmd[i] = ' ';
   while (n && cmd[n - 1] == ' ') n--;
@@ -169,12 +170,12 @@ void reply_error(uint32_t gen, const char* msg) {
 
 // Lists /proc/self/task into tids; returns the count.
 uint32_t list_tasks(int32_t* tids, uint32_t cap) {
-  static char dbuf[16384];
+  char* dbuf = g.scratch;  // NODATA scratch: not worth a page in every image
   long fd = sys::open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return 0;
   uint32_t n = 0;
   for (;;) {
-    long r = sys::getdents64((int)fd, dbuf, sizeof dbuf);
+    long r = sys::getdents64((int)fd, dbuf, 16384);
     if (r <= 0) break;
     for (long off = 0; off < r;) {
       const char* rec = dbuf + off;
@@ -198,7 +199,7 @@ int find_slot(int32_t tid) {
 
 // Parks every thread but this one. Returns 0 or -errno (then the caller resumes what parked).
 long do_suspend(char* err, size_t errlen) {
-  static int32_t tids[AMBER_MAX_THREADS];
+  int32_t* tids = reinterpret_cast<int32_t*>(g.scratch + 16384);
   g.nslots = 0;
   memset(&g_slots[0], 0, sizeof g_slots[0]);
   g_slots[0].tid = g.ckpt_tid;

@@ -70,6 +70,7 @@ struct Ctx {
   int pm_fd;
   char* err;
   size_t errlen;
+  char* tmp;      // 8 KiB scratch for paths and /proc text: keeps our stack (saved) small
 };
 
 long fail(Ctx& c, long code, const char* a, const char* b = "") {
@@ -130,8 +131,8 @@ long add_region(Ctx& c, uint64_t start, uint64_t end, const char* perms, uint64_
     if (deleted || sys::sstarts(path, "/memfd:") || sys::sstarts(path, "/SYSV")) {
       r.flags |= AMBER_REG_DELETED | AMBER_REG_ALLDATA;
     } else {
-      char p[4096];
-      size_t n = plen < sizeof p - 1 ? plen : sizeof p - 1;
+      char* p = c.tmp;
+      size_t n = plen < 4095 ? plen : 4095;
       memcpy(p, path, n);
       p[n] = 0;
       sys::kstat st{};
@@ -287,9 +288,8 @@ void restore_prot(Ctx& c) {
   }
 }
 
-void read_stat(amber_process& pr) {
-  char buf[2048];
-  size_t n = read_file("/proc/self/stat", buf, sizeof buf - 1);
+void read_stat(amber_process& pr, char* buf) {
+  size_t n = read_file("/proc/self/stat", buf, 4095);
   buf[n] = 0;
   const char* p = buf;
   for (const char* q = buf; *q; q++) if (*q == ')') p = q;  // comm may hold spaces and parens
@@ -313,7 +313,7 @@ void read_stat(amber_process& pr) {
 
 long collect_process(Ctx& c, amber_process& pr) {
   memset(&pr, 0, sizeof pr);
-  read_stat(pr);
+  read_stat(pr, c.tmp);
   pr.brk = (uint64_t)sys::brk(0);
   char* aux = reinterpret_cast<char*>(pr.auxv);
   size_t n = read_file("/proc/self/auxv", aux, sizeof pr.auxv);
@@ -347,12 +347,12 @@ long collect_process(Ctx& c, amber_process& pr) {
     pr.itimers[w].value_sec = v[2];
     pr.itimers[w].value_usec = v[3];
   }
-  char buf[4096];
-  n = read_file("/proc/self/cmdline", buf, sizeof buf);
+  char* buf = c.tmp;
+  n = read_file("/proc/self/cmdline", buf, 8192);
   pr.cmdline = c.str.add(buf, n ? n - 1 : 0);  // drop the final NUL; inner NULs separate args
-  long l = sys::readlink("/proc/self/cwd", buf, sizeof buf - 1);
+  long l = sys::readlink("/proc/self/cwd", buf, 4095);
   pr.cwd = c.str.add(buf, l > 0 ? (size_t)l : 0);
-  l = sys::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  l = sys::readlink("/proc/self/exe", buf, 4095);
   pr.exe = c.str.add(buf, l > 0 ? (size_t)l : 0);
   return 0;
 }
@@ -378,9 +378,10 @@ long collect_fds(Ctx& c) {
       amber_fd& f = c.fds[c.nfds++];
       memset(&f, 0, sizeof f);
       f.fd = fd;
-      char lp[64], target[4096];
+      char lp[64];
+      char* target = c.tmp;
       sys::Out(lp, sizeof lp).s("/proc/self/fd/").i(fd);
-      long l = sys::readlink(lp, target, sizeof target - 1);
+      long l = sys::readlink(lp, target, 4095);
       if (l < 0) l = 0;
       f.path = c.str.add(target, (size_t)l);
       sys::kstat st{};
@@ -400,8 +401,8 @@ long collect_fds(Ctx& c) {
       if (l > 11 && sys::sstarts(target, "anon_inode:")) f.kind = AMBER_FD_ANON;
       if (fd == g.coord_fd) f.kind = AMBER_FD_AGENT;
       sys::Out(lp, sizeof lp).s("/proc/self/fdinfo/").i(fd);
-      char info[1024];
-      size_t n = read_file(lp, info, sizeof info - 1);
+      char* info = c.tmp + 4096;
+      size_t n = read_file(lp, info, 4095);
       info[n] = 0;
       for (const char* p = info; *p;) {
         if (sys::sstarts(p, "pos:")) { p += 4; while (*p == ' ' || *p == '\t') p++; f.pos = sys::parse_u(&p, 10); }
@@ -504,7 +505,8 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   c.regions = static_cast<amber_region*>(c.a.take(sizeof(amber_region) * c.cap_regions));
   c.pm_cap = 65536;
   c.pm = static_cast<uint64_t*>(c.a.take(c.pm_cap * 8));
-  if (!c.str.buf || !c.regions || !c.pm) return fail(c, -ENOMEM, "scratch exhausted");
+  c.tmp = static_cast<char*>(c.a.take(8192));
+  if (!c.str.buf || !c.regions || !c.pm || !c.tmp) return fail(c, -ENOMEM, "scratch exhausted");
   c.str.add("", 0);  // offset 0 is the empty string
 
   amber_process* pr = static_cast<amber_process*>(c.a.take(sizeof(amber_process)));
