@@ -1,0 +1,491 @@
+#!/usr/bin/env node
+/**
+ * The `amber` command. Results go to stdout, messages to stderr prefixed "amber: "; the
+ * application's own output is never touched. Exit codes (DESIGN.md, contract): launch/restart exit
+ * with the application's status (signal N → 128+N); 2 usage; 3 bad image/manifest; 4 no
+ * coordinator; 5 checkpoint failed; 6 other amber failures.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { checkpoint as clientCheckpoint, defaultDir, status as clientStatus } from './client.js';
+import { Coordinator } from './coordinator.js';
+import { UsageError, toAmberError } from './errors.js';
+import { readImage, verifyImage } from './image.js';
+import { exitCodeOf, launch, type Job } from './launch.js';
+import { manifestImages, readManifest, resolveManifestPath } from './manifest.js';
+import { packageRoot } from './native.js';
+import { restart } from './restart.js';
+import type { ImageInfo, Manifest, StatusResult } from './types.js';
+
+const HELP: Record<string, string> = {
+  launch: `usage: amber launch [--dir DIR] [--interval SEC] [--coord SOCKET] [--plugin PATH]... -- CMD [ARGS...]
+
+Runs CMD under amber: every process it starts is checkpointable. Uses the coordinator listening at
+DIR (default $AMBER_DIR or the current directory), or starts one for the life of CMD.
+Exits with CMD's status. SIGINT/SIGTERM/SIGHUP are passed to CMD; SIGUSR1 takes a checkpoint.
+
+  --dir DIR        checkpoint directory (images, manifests, coordinator socket)
+  --interval SEC   checkpoint every SEC seconds (coordinator started here only)
+  --coord SOCKET   coordinator socket (default DIR/.amber/coord.sock)
+  --plugin PATH    preload a plugin shared object (repeatable)
+`,
+  checkpoint: `usage: amber checkpoint [--dir DIR | --coord SOCKET] [--kill] [--json]
+
+Checkpoints the computation whose coordinator listens at DIR. Blocks until the generation is
+durable, then prints its manifest path (a JSON summary with --json).
+
+  --kill           end the computation after a good checkpoint
+  --json           print { generation, manifest, images, bytes, seconds }
+  --timeout SEC    per-phase timeout (default 120)
+`,
+  restart: `usage: amber restart [--dir DIR | --coord SOCKET] [DIR|GENDIR|MANIFEST]
+
+Restarts a checkpoint (default: the latest generation in DIR) in the foreground. The application's
+stdin/stdout/stderr are this command's; exits with the application's status.
+
+  --interval SEC   checkpoint every SEC seconds after the restart
+  --timeout SEC    how long restoring may take (default 120)
+`,
+  status: `usage: amber status [--dir DIR | --coord SOCKET] [--json]
+
+Shows the coordinator at DIR and the processes registered with it.
+`,
+  inspect: `usage: amber inspect IMAGE|MANIFEST|DIR [--json] [--verify]
+
+Summarizes a checkpoint image (regions, threads, fds, sizes) or a generation manifest.
+
+  --json           machine-readable output
+  --verify         also check every chunk checksum
+`,
+  coordinator: `usage: amber coordinator [--dir DIR] [--listen SOCKET] [--interval SEC]
+
+Runs a coordinator in the foreground until SIGINT/SIGTERM.
+`,
+};
+
+const GLOBAL_HELP = `usage: amber <command> [options]
+
+commands:
+  launch        run a program under amber
+  checkpoint    checkpoint a running computation
+  restart       restart a checkpoint
+  status        show a coordinator and its processes
+  inspect       describe an image or manifest
+  coordinator   run a coordinator in the foreground
+
+amber <command> --help for details; amber --version.
+`;
+
+/** CLI option sets; `coord` is the contract's ADDR, a Unix socket path in this version. */
+const OPTS = {
+  launch: {
+    dir: { type: 'string' },
+    interval: { type: 'string' },
+    coord: { type: 'string' },
+    plugin: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  },
+  checkpoint: {
+    dir: { type: 'string' },
+    coord: { type: 'string' },
+    kill: { type: 'boolean' },
+    json: { type: 'boolean' },
+    timeout: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  restart: {
+    dir: { type: 'string' },
+    coord: { type: 'string' },
+    interval: { type: 'string' },
+    timeout: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  status: {
+    dir: { type: 'string' },
+    coord: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  inspect: {
+    json: { type: 'boolean' },
+    verify: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  coordinator: {
+    dir: { type: 'string' },
+    listen: { type: 'string' },
+    interval: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+} as const satisfies Record<string, NonNullable<ParseArgsConfig['options']>>;
+
+type Command = keyof typeof OPTS;
+
+function isCommand(s: string): s is Command {
+  return Object.prototype.hasOwnProperty.call(OPTS, s);
+}
+
+function msg(text: string): void {
+  process.stderr.write(`amber: ${text}\n`);
+}
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+}
+
+function parse<C extends Command>(cmd: C, args: string[]) {
+  try {
+    return parseArgs({ args, options: OPTS[cmd], allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(`${cmd}: ${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}`);
+  }
+}
+
+function seconds(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} wants a positive number of seconds, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+function noPositionals(cmd: string, p: string[]): void {
+  if (p.length > 0) throw new UsageError(`${cmd}: unexpected argument ${JSON.stringify(p[0])}`);
+}
+
+function exclusive(cmd: string, v: { dir?: string | undefined; coord?: string | undefined }): void {
+  if (v.dir !== undefined && v.coord !== undefined) throw new UsageError(`${cmd}: give --dir or --coord, not both`);
+}
+
+function where(v: { dir?: string | undefined; coord?: string | undefined }): { dir?: string; socketPath?: string } {
+  return {
+    ...(v.dir !== undefined ? { dir: v.dir } : {}),
+    ...(v.coord !== undefined ? { socketPath: v.coord } : {}),
+  };
+}
+
+/**
+ * Splits `launch` arguments into amber options and the command. `--` is the documented separator;
+ * without it the first word that is not an option (or an option's value) starts the command, so
+ * `amber launch ./app -v` does not try to parse the app's -v.
+ */
+function splitCommand(args: string[]): { opts: string[]; command: string[] } {
+  const dd = args.indexOf('--');
+  if (dd >= 0) return { opts: args.slice(0, dd), command: args.slice(dd + 1) };
+  const takesValue = new Set(['--dir', '--interval', '--coord', '--plugin']);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (takesValue.has(a)) {
+      i++;
+      continue;
+    }
+    if (!a.startsWith('-')) return { opts: args.slice(0, i), command: args.slice(i) };
+  }
+  return { opts: args, command: [] };
+}
+
+function version(): string {
+  try {
+    const pj = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string };
+    return pj.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * Passes terminating signals on to the application. Until the job exists (restart is restoring)
+ * they are remembered and delivered once it does. Returns a setter for the job.
+ */
+function forwardSignals(onUsr1?: () => void): (job: Job) => void {
+  let job: Job | undefined;
+  const pending: NodeJS.Signals[] = [];
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      if (job !== undefined) job.kill(sig);
+      else pending.push(sig);
+    });
+  }
+  if (onUsr1 !== undefined) process.on('SIGUSR1', onUsr1);
+  return (j) => {
+    job = j;
+    for (const s of pending.splice(0)) j.kill(s);
+  };
+}
+
+async function cmdLaunch(args: string[]): Promise<number> {
+  const { opts, command } = splitCommand(args);
+  const { values, positionals } = parse('launch', opts);
+  if (values.help === true) return help('launch');
+  noPositionals('launch', positionals);
+  if (command.length === 0) throw new UsageError('launch: no command given (amber launch [options] -- CMD [ARGS...])');
+  const interval = seconds('interval', values.interval);
+  let job: Job | undefined;
+  let checkpointing = false;
+  const setJob = forwardSignals(() => {
+    // SIGUSR1 (what Slurm's --signal sends): checkpoint without stopping.
+    if (job === undefined || checkpointing) return;
+    checkpointing = true;
+    job.checkpoint().then(
+      (r) => msg(`checkpoint ${r.generation} written: ${r.manifest}`),
+      (e: unknown) => msg(`checkpoint failed: ${(e as Error).message}`),
+    ).finally(() => {
+      checkpointing = false;
+    });
+  });
+  job = await launch(command, {
+    ...(values.dir !== undefined ? { dir: values.dir } : {}),
+    ...(values.coord !== undefined ? { socketPath: values.coord } : {}),
+    ...(interval !== undefined ? { interval } : {}),
+    plugins: values.plugin ?? [],
+    stdio: 'inherit',
+  });
+  if (interval !== undefined && job.coordinator === null) {
+    msg(`--interval ignored: using the running coordinator at ${job.socketPath}`);
+  }
+  job.coordinator?.on('error', (e) => msg(e.message));
+  setJob(job);
+  return exitCodeOf(await job.exited);
+}
+
+async function cmdCheckpoint(args: string[]): Promise<number> {
+  const { values, positionals } = parse('checkpoint', args);
+  if (values.help === true) return help('checkpoint');
+  noPositionals('checkpoint', positionals);
+  exclusive('checkpoint', values);
+  const timeout = seconds('timeout', values.timeout);
+  const r = await clientCheckpoint({ ...where(values), kill: values.kill === true, ...(timeout !== undefined ? { timeout: timeout * 4 } : {}) });
+  out(values.json === true ? JSON.stringify(r) : r.manifest);
+  return 0;
+}
+
+async function cmdRestart(args: string[]): Promise<number> {
+  const { values, positionals } = parse('restart', args);
+  if (values.help === true) return help('restart');
+  exclusive('restart', values);
+  if (positionals.length > 1) throw new UsageError(`restart: one checkpoint at a time (got ${positionals.length})`);
+  const interval = seconds('interval', values.interval);
+  const timeout = seconds('timeout', values.timeout);
+  const setJob = forwardSignals();
+  const job = await restart(positionals[0], {
+    ...where(values),
+    ...(interval !== undefined ? { interval } : {}),
+    ...(timeout !== undefined ? { timeout } : {}),
+    stdio: 'inherit',
+  });
+  job.coordinator?.on('error', (e) => msg(e.message));
+  setJob(job);
+  return exitCodeOf(await job.exited);
+}
+
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
+}
+
+function fmtStatus(s: StatusResult): string {
+  let t = `coordinator  pid ${s.coordinator.pid}  ${s.coordinator.listen}\n`;
+  t += `dir          ${s.coordinator.dir}\n`;
+  t += `generation   ${s.generation === 0 ? 'none yet' : s.generation}\n`;
+  t += `processes    ${s.processes.length}\n`;
+  if (s.processes.length > 0) {
+    t += table([['VPID', 'PID', 'PARENT', 'HOST', 'STATE', 'COMMAND'], ...s.processes.map((p) => [String(p.vpid), String(p.pid), String(p.parent), p.host, p.state, p.cmd])]);
+  }
+  return t;
+}
+
+async function cmdStatus(args: string[]): Promise<number> {
+  const { values, positionals } = parse('status', args);
+  if (values.help === true) return help('status');
+  noPositionals('status', positionals);
+  exclusive('status', values);
+  const s = await clientStatus({ ...where(values), timeout: 30 });
+  out(values.json === true ? JSON.stringify(s) : fmtStatus(s));
+  return 0;
+}
+
+function size(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+function hexSpan(start: string, end: string): number {
+  try {
+    return Number(BigInt(end) - BigInt(start));
+  } catch {
+    return 0;
+  }
+}
+
+function fmtImage(i: ImageInfo): string {
+  let t = '';
+  t += `image       ${i.path}\n`;
+  t += `format      ${i.version.major}.${i.version.minor}  ${i.arch}  page ${i.pageSize}\n`;
+  t += `process     vpid ${i.vpid}  parent ${i.parentVpid}  pid ${i.pid}  generation ${i.generation}\n`;
+  t += `taken       ${new Date(i.time).toISOString()} on ${i.hostname}\n`;
+  t += `system      kernel ${i.kernel}  libc ${i.libc}\n`;
+  t += `command     ${i.cmdline.join(' ')}\n`;
+  t += `cwd         ${i.cwd}\n`;
+  t += `exe         ${i.exe}\n`;
+  t += `size        file ${size(i.fileSize)}; ${i.pagesStored} of ${i.pagesTotal} pages stored in ${i.chunks} chunks (${size(i.storedBytes)})\n`;
+  t += `\nthreads (${i.threads.length})\n`;
+  t += table([['TID', 'ROLE', 'FS_BASE', 'RSEQ'], ...i.threads.map((th) => [String(th.tid), th.ckpt ? 'checkpoint' : th.main ? 'main' : 'thread', th.fsBase, th.rseq ? 'yes' : 'no'])]);
+  t += `\nregions (${i.regions.length})\n`;
+  t += table([
+    ['START', 'END', 'PROT', 'SIZE', 'STORED', 'CHUNKS', 'FLAGS', 'PATH'],
+    ...i.regions.map((r) => [r.start, r.end, r.prot, size(hexSpan(r.start, r.end)), size(r.storedBytes), String(r.chunks), r.flags.join(',') || '-', r.path]),
+  ]);
+  t += `\nfile descriptors (${i.fds.length})\n`;
+  if (i.fds.length > 0) t += table([['FD', 'KIND', 'FLAGS', 'POS', 'PATH'], ...i.fds.map((f) => [String(f.fd), f.kind, String(f.flags), String(f.pos), f.path])]);
+  if (i.timers.length > 0) {
+    t += `\ntimers (${i.timers.length})\n`;
+    t += table([['ID', 'CLOCK', 'SIGNAL'], ...i.timers.map((x) => [String(x.id), String(x.clockid), String(x.signo)])]);
+  }
+  return t;
+}
+
+function fmtManifest(m: Manifest, path: string): string {
+  let t = `manifest    ${path}\n`;
+  t += `generation  ${m.generation}\n`;
+  t += `time        ${m.time}\n`;
+  t += `dir         ${m.dir}\n`;
+  t += `size        ${size(m.bytes)} in ${m.processes.length} image(s), written in ${m.seconds.toFixed(3)} s\n\n`;
+  t += table([['VPID', 'PID', 'PARENT', 'HOST', 'SIZE', 'IMAGE', 'COMMAND'], ...m.processes.map((p) => [String(p.vpid), String(p.pid), String(p.parent), p.host, size(p.bytes), p.image, p.cmd])]);
+  return t;
+}
+
+/** An image starts with its magic; anything else that opens with "{" is taken for a manifest. */
+async function looksLikeManifest(path: string): Promise<boolean> {
+  const st = await stat(path).catch(() => undefined);
+  if (st === undefined) return path.endsWith('.json');
+  if (st.isDirectory()) return true;
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(16);
+    const { bytesRead } = await fh.read(b, 0, 16, 0);
+    return b.subarray(0, bytesRead).toString('latin1').trimStart().startsWith('{');
+  } finally {
+    await fh.close();
+  }
+}
+
+async function cmdInspect(args: string[]): Promise<number> {
+  const { values, positionals } = parse('inspect', args);
+  if (values.help === true) return help('inspect');
+  if (positionals.length !== 1) throw new UsageError('inspect: give exactly one IMAGE or MANIFEST');
+  const target = positionals[0] as string;
+  if (await looksLikeManifest(target)) {
+    const mpath = await resolveManifestPath(target);
+    const m = await readManifest(mpath);
+    let verified: Array<{ image: string; chunks: number; bytes: number }> | undefined;
+    if (values.verify === true) {
+      verified = [];
+      for (const img of manifestImages(m, mpath)) verified.push({ image: img, ...(await verifyImage(img)) });
+    }
+    if (values.json === true) out(JSON.stringify(verified === undefined ? m : { ...m, verified }));
+    else {
+      let t = fmtManifest(m, mpath);
+      for (const v of verified ?? []) t += `verified    ${v.image}: ${v.chunks} chunks, ${size(v.bytes)}\n`;
+      out(t);
+    }
+    return 0;
+  }
+  const info = readImage(target);
+  const verified = values.verify === true ? await verifyImage(target) : undefined;
+  if (values.json === true) out(JSON.stringify(verified === undefined ? info : { ...info, verified }));
+  else out(fmtImage(info) + (verified !== undefined ? `\nverified    ${verified.chunks} chunks, ${size(verified.bytes)}\n` : ''));
+  return 0;
+}
+
+async function cmdCoordinator(args: string[]): Promise<number> {
+  const { values, positionals } = parse('coordinator', args);
+  if (values.help === true) return help('coordinator');
+  noPositionals('coordinator', positionals);
+  const interval = seconds('interval', values.interval);
+  const c = await Coordinator.start({
+    dir: defaultDir(values.dir),
+    ...(values.listen !== undefined ? { socketPath: values.listen } : {}),
+    ...(interval !== undefined ? { interval } : {}),
+  });
+  msg(`coordinator ${process.pid} listening at ${c.socketPath}`);
+  c.on('checkpoint', (r) => msg(`checkpoint ${r.generation} written: ${r.manifest}`));
+  c.on('restart', (r) => msg(`restarted generation ${r.generation} (${r.processes.length} processes)`));
+  c.on('error', (e) => msg(e.message));
+  await new Promise<void>((res) => {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => res());
+  });
+  await c.close();
+  return 0;
+}
+
+function help(cmd?: Command): number {
+  out(cmd === undefined ? GLOBAL_HELP : (HELP[cmd] ?? GLOBAL_HELP));
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    process.stderr.write(GLOBAL_HELP);
+    return 2;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    const topic = rest[0];
+    if (topic !== undefined && isCommand(topic)) return help(topic);
+    return help();
+  }
+  if (first === '--version' || first === '-V' || first === 'version') {
+    out(version());
+    return 0;
+  }
+  if (!isCommand(first)) throw new UsageError(`unknown command ${JSON.stringify(first)} (see amber --help)`);
+  switch (first) {
+    case 'launch':
+      return cmdLaunch(rest);
+    case 'checkpoint':
+      return cmdCheckpoint(rest);
+    case 'restart':
+      return cmdRestart(rest);
+    case 'status':
+      return cmdStatus(rest);
+    case 'inspect':
+      return cmdInspect(rest);
+    case 'coordinator':
+      return cmdCoordinator(rest);
+  }
+}
+
+/** Reports an error the CLI way and returns its exit code. */
+export function report(e: unknown): number {
+  const ae = toAmberError(e);
+  msg(ae instanceof UsageError ? `${ae.message} (see amber --help)` : ae.message);
+  return ae.exitCode;
+}
+
+// Only run when executed (bin, `node dist/lib/cli.js`), not when imported by tests.
+function isMain(): boolean {
+  const self = process.argv[1];
+  if (self === undefined) return false;
+  try {
+    return realpathSync(self) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+if (isMain()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => process.exit(report(e)),
+  );
+}

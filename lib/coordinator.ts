@@ -1,0 +1,911 @@
+/**
+ * The coordinator: one per computation. Agents (libamber.so inside every process) and control
+ * clients (CLI, TS API) connect to its Unix socket and speak docs/PROTOCOL.md. It assigns virtual
+ * pids, drives the checkpoint barrier (suspend → write → manifest + `latest` → resume/kill) and
+ * releases restored processes together at restart.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { hostname } from 'node:os';
+import { chmod, mkdir, readdir, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { debuglog } from 'node:util';
+import { AmberError, toAmberError } from './errors.js';
+import { onLines } from './lines.js';
+import {
+  MANIFEST_NAME,
+  fsyncDir,
+  genDirName,
+  imageName,
+  parseGenDirName,
+  writeFileDurable,
+} from './manifest.js';
+import type {
+  CheckpointResult,
+  Manifest,
+  ManifestProcess,
+  ProcessInfo,
+  RestartResult,
+  StatusResult,
+} from './types.js';
+
+const debug = debuglog('amber');
+
+/** sun_path is 108 bytes on Linux, including the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
+export interface CoordinatorOptions {
+  /** Checkpoint directory (DIR). Default: $AMBER_DIR, else the current directory. */
+  dir?: string;
+  /** Seconds between automatic checkpoints; 0/undefined = none. */
+  interval?: number;
+  /** Socket path. Default: DIR/.amber/coord.sock. */
+  socketPath?: string;
+  /** Seconds each barrier phase may take before the generation fails. Default 120. */
+  timeout?: number;
+}
+
+export interface CheckpointOptions {
+  /** SIGKILL every process once the generation is durable, instead of resuming it. */
+  kill?: boolean;
+  /** Per-phase timeout in seconds (default: the coordinator's). */
+  timeout?: number;
+}
+
+export interface ExpectRestartOptions {
+  /** Seconds to wait for every restored process to register and resume. Default: the coordinator's timeout. */
+  timeout?: number;
+  /** The manifest being restarted: reserves its vpids and supplies parent vpids. */
+  manifest?: Manifest;
+}
+
+export interface SuspendEvent {
+  generation: number;
+  processes: number;
+}
+
+export interface ResumeEvent {
+  generation: number;
+  processes: number;
+}
+
+/** Event name → listener arguments. */
+export interface CoordinatorEvents {
+  register: [ProcessInfo];
+  exit: [ProcessInfo];
+  suspend: [SuspendEvent];
+  checkpoint: [CheckpointResult];
+  resume: [ResumeEvent];
+  restart: [RestartResult];
+  error: [AmberError];
+}
+
+/** Messages agents send (PROTOCOL.md "Agent → coordinator"); fields are checked on use. */
+interface AgentMsg {
+  t: string;
+  gen?: unknown;
+  [k: string]: unknown;
+}
+
+interface Agent {
+  id: number;
+  sock: net.Socket;
+  info: ProcessInfo;
+  restored: boolean;
+  /** Replaced by a newer connection of the same process (exec): its close is not an exit. */
+  superseded: boolean;
+  /** restored: the agent sent `restarted` and is parked waiting for `resume 0`. */
+  parked: boolean;
+}
+
+type PhaseName = 'suspended' | 'written' | 'resumed';
+
+interface Phase {
+  expect: PhaseName;
+  pending: Set<Agent>;
+  results: Map<Agent, AgentMsg>;
+  /** Losing a participant fails the generation (suspend, write) or is merely noted (resume). */
+  failOnLoss: boolean;
+  resolve: (r: Map<Agent, AgentMsg>) => void;
+  reject: (e: AmberError) => void;
+}
+
+interface Barrier {
+  gen: number;
+  agents: Set<Agent>;
+  phase: Phase | undefined;
+  /** A failure that happened between phases (no phase promise to reject). */
+  failure: AmberError | undefined;
+  /** Until the generation is durable, any failure aborts it. */
+  durable: boolean;
+}
+
+interface RestartWait {
+  count: number;
+  /** Agents that said hello with restored:true. */
+  agents: Set<Agent>;
+  manifest: Manifest | undefined;
+  released: boolean;
+  resumed: Set<Agent>;
+  timer: NodeJS.Timeout;
+  resolve: (r: RestartResult) => void;
+  reject: (e: AmberError) => void;
+}
+
+function num(v: unknown, dflt = 0): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
+}
+
+function str(v: unknown, dflt = ''): string {
+  return typeof v === 'string' ? v : dflt;
+}
+
+function describe(a: Agent): string {
+  return `vpid ${a.info.vpid} (pid ${a.info.pid}${a.info.host !== hostname() ? ` on ${a.info.host}` : ''})`;
+}
+
+/** Resolves when a coordinator answers on `path`, rejects (with the connect error) otherwise. */
+function probe(path: string): Promise<void> {
+  return new Promise((res, rej) => {
+    const s = net.connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      res();
+    });
+    s.once('error', rej);
+  });
+}
+
+/** The highest gen-NNNNNN in dir (0 if none). */
+async function highestGeneration(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let max = 0;
+  for (const n of names) {
+    const g = parseGenDirName(n);
+    if (g !== undefined && g > max) max = g;
+  }
+  return max;
+}
+
+/** The generation DIR/latest points at (0 if none). */
+async function latestGeneration(dir: string): Promise<number> {
+  try {
+    return parseGenDirName(await readlink(join(dir, 'latest'))) ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+export class Coordinator extends EventEmitter<CoordinatorEvents> {
+  readonly dir: string;
+  readonly socketPath: string;
+  /** Per-phase timeout, seconds. */
+  readonly timeout: number;
+
+  private readonly server: net.Server;
+  private readonly agents = new Map<number, Agent>();
+  private readonly controls = new Set<net.Socket>();
+  private nextAgentId = 1;
+  private nextVpid = 1;
+  /** vpids promised to processes of a manifest being restarted. */
+  private readonly reservedVpids = new Set<number>();
+  /** Highest generation number handed out (durable or not), so numbers never repeat. */
+  private lastGen: number;
+  /** Latest durable generation. */
+  private durableGen: number;
+  private barrier: Barrier | undefined;
+  /** Serializes checkpoints: a second request waits for the first. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private busy = 0;
+  /** Hellos that arrived during a barrier; answered when it ends (see onHello). */
+  private heldHellos: Array<() => void> = [];
+  private restartWait: RestartWait | undefined;
+  private intervalTimer: NodeJS.Timeout | undefined;
+  private readonly intervalSec: number;
+  private closed = false;
+
+  private constructor(dir: string, socketPath: string, server: net.Server, gen: number, durable: number, opts: CoordinatorOptions) {
+    super();
+    this.dir = dir;
+    this.socketPath = socketPath;
+    this.server = server;
+    this.lastGen = gen;
+    this.durableGen = durable;
+    this.timeout = opts.timeout ?? 120;
+    this.intervalSec = opts.interval ?? 0;
+    server.on('connection', (s) => this.onConnection(s));
+    // A listening socket failing later (rare: EMFILE on accept) must not crash the host process.
+    server.on('error', (e) => this.emitError(toAmberError(e, 'ESOCKET')));
+  }
+
+  /**
+   * Starts a coordinator listening on DIR/.amber/coord.sock (mode 0600, in a 0700 directory).
+   * A stale socket (nobody answers) is replaced; a live one is an AmberError 'EBUSY'.
+   */
+  static async start(opts: CoordinatorOptions = {}): Promise<Coordinator> {
+    const dir = resolve(opts.dir ?? process.env['AMBER_DIR'] ?? process.cwd());
+    await mkdir(dir, { recursive: true });
+    const adir = join(dir, '.amber');
+    await mkdir(adir, { recursive: true, mode: 0o700 });
+    const socketPath = resolve(opts.socketPath ?? join(adir, 'coord.sock'));
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+      throw new AmberError(
+        'ENAMETOOLONG',
+        `socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes (a Unix socket limit); use a shorter --dir`,
+        { path: socketPath },
+      );
+    }
+    try {
+      await probe(socketPath);
+      throw new AmberError('EBUSY', `a coordinator is already listening at ${socketPath}`, { path: socketPath });
+    } catch (e) {
+      if (e instanceof AmberError) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ECONNREFUSED') {
+        debug('removing stale socket %s', socketPath);
+        await unlink(socketPath).catch(() => undefined);
+      } else if (code !== 'ENOENT') {
+        throw toAmberError(e, 'ESOCKET');
+      }
+    }
+    const server = net.createServer({ allowHalfOpen: false });
+    await new Promise<void>((res, rej) => {
+      server.once('error', (e: NodeJS.ErrnoException) => {
+        rej(
+          e.code === 'EADDRINUSE'
+            ? new AmberError('EBUSY', `a coordinator is already listening at ${socketPath}`, { path: socketPath })
+            : toAmberError(e, 'ESOCKET'),
+        );
+      });
+      server.listen(socketPath, () => res());
+    });
+    // The directory is 0700 already; the socket mode is the second fence the contract asks for.
+    await chmod(socketPath, 0o600);
+    const coord = new Coordinator(dir, socketPath, server, await highestGeneration(dir), await latestGeneration(dir), opts);
+    coord.scheduleInterval();
+    debug('coordinator %d listening at %s', process.pid, socketPath);
+    return coord;
+  }
+
+  /** Latest durable generation (0 = none). */
+  get generation(): number {
+    return this.durableGen;
+  }
+
+  /** Live registered processes, by vpid. */
+  processes(): ProcessInfo[] {
+    return [...this.agents.values()]
+      .filter((a) => !a.superseded)
+      .map((a) => ({ ...a.info }))
+      .sort((x, y) => x.vpid - y.vpid);
+  }
+
+  status(): StatusResult {
+    return {
+      ok: true,
+      coordinator: { pid: process.pid, dir: this.dir, listen: this.socketPath },
+      generation: this.durableGen,
+      processes: this.processes(),
+    };
+  }
+
+  /**
+   * Checkpoints every registered process as one generation. Concurrent calls run one after the
+   * other. Rejects with AmberError 'ECHECKPOINT' (nothing durable changed, `latest` untouched) or
+   * 'ENOPROC' (nothing to checkpoint).
+   */
+  checkpoint(opts: CheckpointOptions = {}): Promise<CheckpointResult> {
+    if (this.closed) return Promise.reject(new AmberError('ECHECKPOINT', 'the coordinator is closed'));
+    this.busy++;
+    const run = this.queue.then(() => this.runCheckpoint(opts));
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run.finally(() => {
+      this.busy--;
+    });
+  }
+
+  /**
+   * Declares that `count` restored processes are about to register (restart). They are held after
+   * `restarted` until all have arrived, then released together with `resume 0`. Resolves when all
+   * have answered `resumed`.
+   */
+  expectRestart(count: number, opts: ExpectRestartOptions = {}): Promise<RestartResult> {
+    if (this.restartWait !== undefined) {
+      return Promise.reject(new AmberError('EBUSY', 'a restart is already in progress on this coordinator'));
+    }
+    if (!Number.isInteger(count) || count < 1) {
+      return Promise.reject(new AmberError('EINVAL', `expectRestart: count must be a positive integer, not ${count}`));
+    }
+    if (opts.manifest !== undefined) {
+      for (const p of opts.manifest.processes) {
+        this.reservedVpids.add(p.vpid);
+        if (p.vpid >= this.nextVpid) this.nextVpid = p.vpid + 1;
+      }
+    }
+    const timeoutMs = (opts.timeout ?? this.timeout) * 1000;
+    return new Promise<RestartResult>((res, rej) => {
+      const w: RestartWait = {
+        count,
+        agents: new Set(),
+        manifest: opts.manifest,
+        released: false,
+        resumed: new Set(),
+        timer: setTimeout(() => {
+          this.failRestart(
+            new AmberError(
+              'ERESTART',
+              `restart timed out after ${timeoutMs / 1000} s: ${w.agents.size} of ${count} restored processes registered, ${w.resumed.size} resumed`,
+            ),
+          );
+        }, timeoutMs),
+        resolve: res,
+        reject: rej,
+      };
+      w.timer.unref();
+      this.restartWait = w;
+      // Restored agents that registered before the expectation count too.
+      for (const a of this.agents.values()) if (a.restored && a.info.state === 'restarting') w.agents.add(a);
+      this.maybeReleaseRestart();
+    });
+  }
+
+  /** Abandons a pending expectRestart() (its promise rejects with 'ERESTART'). */
+  cancelRestart(message = 'restart cancelled'): void {
+    this.failRestart(new AmberError('ERESTART', message));
+  }
+
+  /** Stops listening, disconnects every peer and removes the socket. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.intervalTimer !== undefined) clearTimeout(this.intervalTimer);
+    const err = new AmberError('ECHECKPOINT', 'the coordinator was closed');
+    this.failBarrier(err);
+    this.failRestart(new AmberError('ERESTART', 'the coordinator was closed'));
+    const closing = new Promise<void>((res) => this.server.close(() => res()));
+    for (const a of this.agents.values()) a.sock.destroy();
+    // An answer already handed to end() (say, checkpoint --kill's, racing the app's exit) must
+    // still reach its client; only sockets still waiting for an answer are cut.
+    for (const c of this.controls) if (!c.writableEnded) c.destroy();
+    await closing;
+    await unlink(this.socketPath).catch(() => undefined);
+    debug('coordinator closed');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // connections
+
+  private onConnection(sock: net.Socket): void {
+    let kind: 'unknown' | 'agent' | 'ctl' = 'unknown';
+    let agent: Agent | undefined;
+    sock.on('error', (e) => debug('peer socket error: %s', e.message));
+    onLines(sock, (line) => {
+      let msg: AgentMsg;
+      try {
+        const v: unknown = JSON.parse(line);
+        if (typeof v !== 'object' || v === null || typeof (v as AgentMsg).t !== 'string') throw new Error('no "t"');
+        msg = v as AgentMsg;
+      } catch (e) {
+        debug('bad line from peer (%s): %s', (e as Error).message, line.slice(0, 200));
+        if (kind === 'ctl' || kind === 'unknown') {
+          this.answer(sock, { ok: false, code: 'EPROTO', message: 'expected one JSON object per line' });
+        }
+        return;
+      }
+      if (kind === 'unknown') {
+        if (msg.t === 'hello') {
+          kind = 'agent';
+          agent = this.onHello(sock, msg);
+        } else if (msg.t === 'ctl') {
+          kind = 'ctl';
+          this.controls.add(sock);
+          void this.onControl(sock, msg);
+        } else {
+          this.answer(sock, { ok: false, code: 'EPROTO', message: `first line must be hello or ctl, not ${msg.t}` });
+        }
+        return;
+      }
+      if (kind === 'agent' && agent !== undefined) this.onAgentMsg(agent, msg);
+    });
+    sock.on('close', () => {
+      this.controls.delete(sock);
+      if (agent !== undefined) this.onAgentClose(agent);
+    });
+  }
+
+  private answer(sock: net.Socket, obj: object): void {
+    if (!sock.destroyed) sock.end(JSON.stringify(obj) + '\n');
+  }
+
+  private send(a: Agent, line: string): void {
+    debug('-> %s: %s', describe(a), line);
+    if (!a.sock.destroyed) a.sock.write(line + '\n');
+  }
+
+  private emitError(e: AmberError): void {
+    debug('error: %s', e.message);
+    // An 'error' event with no listener throws; a library must not crash its host over, say, a
+    // failed interval checkpoint, so only emit when someone listens.
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+  }
+
+  private vpidInUse(v: number): boolean {
+    for (const a of this.agents.values()) if (!a.superseded && a.info.vpid === v) return true;
+    return false;
+  }
+
+  private allocVpid(): number {
+    while (this.vpidInUse(this.nextVpid) || this.reservedVpids.has(this.nextVpid)) this.nextVpid++;
+    return this.nextVpid++;
+  }
+
+  private onHello(sock: net.Socket, msg: AgentMsg): Agent {
+    const agent: Agent = {
+      id: this.nextAgentId++,
+      sock,
+      restored: msg['restored'] === true,
+      superseded: false,
+      parked: false,
+      info: {
+        vpid: 0,
+        pid: num(msg['pid']),
+        parent: 0,
+        host: str(msg['host'], hostname()),
+        cmd: str(msg['cmd']),
+        state: agent_state(msg),
+      },
+    };
+    const register = (): void => {
+      if (sock.destroyed) return;
+      this.assignVpid(agent, msg);
+      this.agents.set(agent.id, agent);
+      if (agent.restored && this.restartWait !== undefined) this.restartWait.agents.add(agent);
+      this.send(agent, `vpid ${agent.info.vpid}`);
+      debug('registered %s: %s', describe(agent), agent.info.cmd);
+      this.emit('register', { ...agent.info });
+    };
+    // A process registering during a barrier was not suspended with the others, so it cannot be
+    // part of this generation; answering its hello after the barrier keeps it (still inside the
+    // agent's constructor) from running user code meanwhile.
+    if (this.barrier !== undefined) this.heldHellos.push(register);
+    else register();
+    return agent;
+  }
+
+  private assignVpid(agent: Agent, msg: AgentMsg): void {
+    const asked = num(msg['vpid']);
+    const pid = agent.info.pid;
+    if (asked > 0) {
+      // Same vpid and pid as a live record: the process exec'd and its new agent re-registers.
+      for (const old of this.agents.values()) {
+        if (!old.superseded && old.info.vpid === asked && old.info.pid === pid && old.info.host === agent.info.host) {
+          old.superseded = true;
+          this.agents.delete(old.id);
+          agent.info.parent = old.info.parent;
+        }
+      }
+    }
+    if (asked > 0 && (agent.restored || !this.vpidInUse(asked))) {
+      // A restored process keeps the vpid it was checkpointed with (pid virtualization relies on it).
+      if (this.vpidInUse(asked)) {
+        this.emitError(new AmberError('EVPID', `restored process pid ${pid} claims vpid ${asked}, which is in use`, { pid }));
+      }
+      agent.info.vpid = asked;
+      this.reservedVpids.delete(asked);
+      if (asked >= this.nextVpid) this.nextVpid = asked + 1;
+    } else {
+      agent.info.vpid = this.allocVpid();
+    }
+    if (agent.info.parent === 0) agent.info.parent = this.parentOf(agent, msg);
+  }
+
+  private parentOf(agent: Agent, msg: AgentMsg): number {
+    if (typeof msg['parent'] === 'number') return msg['parent'];
+    if (agent.restored) {
+      const mp: ManifestProcess | undefined = this.restartWait?.manifest?.processes.find((p) => p.vpid === agent.info.vpid);
+      if (mp !== undefined) return mp.parent;
+    }
+    const ppid = num(msg['ppid']);
+    for (const a of this.agents.values()) {
+      if (a !== agent && !a.superseded && a.info.pid === ppid && a.info.host === agent.info.host) return a.info.vpid;
+    }
+    return 0;
+  }
+
+  private onAgentMsg(a: Agent, msg: AgentMsg): void {
+    debug('<- %s: %j', describe(a), msg);
+    const gen = num(msg.gen, -1);
+    switch (msg.t) {
+      case 'suspended':
+      case 'written':
+      case 'resumed': {
+        if (msg.t === 'resumed' && gen === 0 && a.restored) {
+          this.onRestoredResumed(a);
+          return;
+        }
+        const b = this.barrier;
+        const ph = b?.phase;
+        if (b === undefined || ph === undefined || gen !== b.gen || ph.expect !== msg.t || !ph.pending.has(a)) {
+          debug('ignoring stale %s (gen %d) from %s', msg.t, gen, describe(a));
+          return;
+        }
+        a.info.state = msg.t === 'resumed' ? 'running' : (msg.t as 'suspended' | 'written');
+        ph.pending.delete(a);
+        ph.results.set(a, msg);
+        if (ph.pending.size === 0) ph.resolve(ph.results);
+        return;
+      }
+      case 'error': {
+        const b = this.barrier;
+        const text = `${describe(a)}: ${str(msg['message'], 'unspecified error')}`;
+        if (b !== undefined && gen === b.gen && b.agents.has(a)) {
+          if (!b.durable) {
+            this.failBarrier(new AmberError('ECHECKPOINT', `generation ${b.gen} failed: ${text}`, { pid: a.info.pid }));
+          } else {
+            // After the manifest is durable the generation stands; the error is news, not failure.
+            this.emitError(new AmberError('ERESUME', `generation ${b.gen}: ${text}`, { pid: a.info.pid }));
+            const ph = b.phase;
+            if (ph !== undefined && ph.pending.delete(a) && ph.pending.size === 0) ph.resolve(ph.results);
+          }
+        } else if (a.restored && this.restartWait !== undefined && this.restartWait.agents.has(a)) {
+          this.failRestart(new AmberError('ERESTART', `restart failed: ${text}`, { pid: a.info.pid }));
+        } else {
+          this.emitError(new AmberError('EAGENT', text, { pid: a.info.pid }));
+        }
+        return;
+      }
+      case 'restarted': {
+        a.parked = true;
+        a.info.state = 'restarting';
+        if (typeof msg['pid'] === 'number') a.info.pid = msg['pid'];
+        if (this.restartWait === undefined) {
+          // Nobody announced a restart (a restorer run by hand): release it at once.
+          this.send(a, 'resume 0');
+          a.info.state = 'resuming';
+        } else {
+          this.restartWait.agents.add(a);
+          this.maybeReleaseRestart();
+        }
+        return;
+      }
+      default:
+        debug('unknown message %s from %s', msg.t, describe(a));
+    }
+  }
+
+  private onAgentClose(a: Agent): void {
+    if (a.superseded) return;
+    const wasRegistered = this.agents.delete(a.id);
+    // A hello still held by a barrier never registered; dropping it is enough.
+    if (!wasRegistered) return;
+    a.info.state = 'exited';
+    debug('%s disconnected', describe(a));
+    const b = this.barrier;
+    if (b !== undefined && b.agents.has(a)) {
+      b.agents.delete(a);
+      if (!b.durable) {
+        this.failBarrier(
+          new AmberError('ECHECKPOINT', `generation ${b.gen} failed: ${describe(a)} disconnected during the checkpoint`, {
+            pid: a.info.pid,
+          }),
+        );
+      } else if (b.phase !== undefined && b.phase.pending.delete(a) && b.phase.pending.size === 0) {
+        b.phase.resolve(b.phase.results);
+      }
+    }
+    const w = this.restartWait;
+    if (w !== undefined && w.released && w.agents.has(a) && !w.resumed.has(a)) {
+      // Released but gone before its `resumed` arrived: the app ran and exited at once. That is
+      // the application's business (its exit status tells), not a failed restart.
+      this.emit('exit', { ...a.info });
+      this.onRestoredResumed(a);
+      return;
+    }
+    if (w !== undefined && w.agents.has(a) && !w.resumed.has(a)) {
+      this.failRestart(new AmberError('ERESTART', `restart failed: restored ${describe(a)} exited before resuming`, { pid: a.info.pid }));
+    }
+    this.emit('exit', { ...a.info });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // control clients
+
+  private async onControl(sock: net.Socket, msg: AgentMsg): Promise<void> {
+    const op = msg['op'];
+    try {
+      if (op === 'status') {
+        this.answer(sock, this.status());
+      } else if (op === 'checkpoint') {
+        const r = await this.checkpoint({ kill: msg['kill'] === true, ...(typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {}) });
+        this.answer(sock, { ok: true, ...r });
+      } else if (op === 'restart') {
+        // Extension of PROTOCOL.md: lets `amber restart` use a coordinator running elsewhere.
+        const r = await this.expectRestart(num(msg['count']), typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {});
+        this.answer(sock, { ok: true, ...r });
+      } else {
+        this.answer(sock, { ok: false, code: 'EPROTO', message: `unknown control op ${JSON.stringify(op)}` });
+      }
+    } catch (e) {
+      const ae = toAmberError(e);
+      this.answer(sock, { ok: false, code: ae.code, message: ae.message });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // checkpoint barrier
+
+  private scheduleInterval(): void {
+    if (!(this.intervalSec > 0) || this.closed) return;
+    this.intervalTimer = setTimeout(() => {
+      // An interval tick never queues behind a running checkpoint, and skips an empty computation.
+      if (this.busy === 0 && this.barrier === undefined && this.processes().some((p) => p.state === 'running')) {
+        this.checkpoint().then(
+          (r) => debug('interval checkpoint %d done', r.generation),
+          (e: unknown) => this.emitError(toAmberError(e)),
+        ).finally(() => this.scheduleInterval());
+      } else {
+        this.scheduleInterval();
+      }
+    }, this.intervalSec * 1000);
+    this.intervalTimer.unref();
+  }
+
+  private async nextGeneration(): Promise<number> {
+    const g = Math.max(this.lastGen, await highestGeneration(this.dir)) + 1;
+    this.lastGen = g;
+    return g;
+  }
+
+  /** Sends `line(a)` to every participant and waits for each to answer `expect`. */
+  private phase(b: Barrier, expect: PhaseName, line: (a: Agent) => string, timeoutSec: number, failOnLoss: boolean): Promise<Map<Agent, AgentMsg>> {
+    return new Promise((res, rej) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        if (b.phase === ph) b.phase = undefined;
+      };
+      const ph: Phase = {
+        expect,
+        pending: new Set(b.agents),
+        results: new Map(),
+        failOnLoss,
+        resolve: (r) => {
+          done();
+          res(r);
+        },
+        reject: (e) => {
+          done();
+          rej(e);
+        },
+      };
+      if (b.failure !== undefined) {
+        rej(b.failure);
+        return;
+      }
+      b.phase = ph;
+      for (const a of b.agents) this.send(a, line(a));
+      if (ph.pending.size === 0) {
+        ph.resolve(ph.results);
+        return;
+      }
+      timer = setTimeout(() => {
+        const late = [...ph.pending].map(describe).join(', ');
+        ph.reject(
+          new AmberError('ECHECKPOINT', `generation ${b.gen} failed: no '${expect}' within ${timeoutSec} s from ${late}`),
+        );
+      }, timeoutSec * 1000);
+    });
+  }
+
+  /** Fails the running generation (if not yet durable). */
+  private failBarrier(e: AmberError): void {
+    const b = this.barrier;
+    if (b === undefined || b.durable) {
+      if (b?.phase !== undefined) b.phase.reject(e);
+      return;
+    }
+    if (b.failure === undefined) b.failure = e;
+    b.phase?.reject(e);
+  }
+
+  private async runCheckpoint(opts: CheckpointOptions): Promise<CheckpointResult> {
+    if (this.closed) throw new AmberError('ECHECKPOINT', 'the coordinator is closed');
+    if (this.restartWait !== undefined || [...this.agents.values()].some((a) => a.parked || a.info.state === 'restarting')) {
+      throw new AmberError('EBUSY', 'a restart is in progress; checkpoint once it has resumed');
+    }
+    const participants = [...this.agents.values()].filter((a) => !a.superseded);
+    if (participants.length === 0) {
+      throw new AmberError('ENOPROC', `no processes are registered with the coordinator at ${this.socketPath}`);
+    }
+    const timeoutSec = opts.timeout ?? this.timeout;
+    const gen = await this.nextGeneration();
+    const genDir = join(this.dir, genDirName(gen));
+    const b: Barrier = { gen, agents: new Set(participants), phase: undefined, failure: undefined, durable: false };
+    this.barrier = b;
+    const t0 = process.hrtime.bigint();
+    debug('generation %d: %d processes', gen, participants.length);
+    try {
+      let written: Map<Agent, AgentMsg>;
+      try {
+        for (const a of b.agents) a.info.state = 'suspending';
+        await this.phase(b, 'suspended', () => `suspend ${gen}`, timeoutSec, true);
+        this.emit('suspend', { generation: gen, processes: b.agents.size });
+
+        await mkdir(genDir, { mode: 0o700 });
+        for (const a of b.agents) a.info.state = 'writing';
+        written = await this.phase(b, 'written', (a) => `write ${gen} ${join(genDir, imageName(a.info.vpid))}`, timeoutSec, true);
+      } catch (e) {
+        throw await this.abortGeneration(b, genDir, e);
+      }
+
+      // Every image is durable (the agents fsync'ed file and directory): now the manifest, then
+      // the `latest` flip, each atomic, so a crash at any point leaves `latest` at a whole generation.
+      let result: CheckpointResult;
+      try {
+        const procs: ManifestProcess[] = [];
+        const images: string[] = [];
+        let total = 0;
+        for (const [a, m] of [...written].sort(([x], [y]) => x.info.vpid - y.info.vpid)) {
+          const name = imageName(a.info.vpid);
+          const path = join(genDir, name);
+          if (typeof m['image'] === 'string' && resolve(m['image']) !== path) {
+            debug('%s reports image %s, expected %s', describe(a), m['image'], path);
+          }
+          const st = await stat(path).catch(() => undefined);
+          if (st === undefined || !st.isFile()) {
+            throw new AmberError('ECHECKPOINT', `generation ${gen} failed: ${describe(a)} reported written but ${path} does not exist`, {
+              path,
+            });
+          }
+          const bytes = typeof m['bytes'] === 'number' ? m['bytes'] : st.size;
+          total += bytes;
+          images.push(path);
+          procs.push({ vpid: a.info.vpid, pid: a.info.pid, parent: a.info.parent, host: a.info.host, cmd: a.info.cmd, image: name, bytes });
+        }
+        if (b.failure !== undefined) throw b.failure;
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        const manifest: Manifest = {
+          amber: 1,
+          generation: gen,
+          time: new Date().toISOString(),
+          dir: this.dir,
+          processes: procs,
+          bytes: total,
+          seconds,
+        };
+        const manifestPath = join(genDir, MANIFEST_NAME);
+        await writeFileDurable(manifestPath, JSON.stringify(manifest, null, 2) + '\n', 0o600);
+        if (b.failure !== undefined) throw b.failure;
+        await this.flipLatest(genDir);
+        b.durable = true;
+        this.durableGen = gen;
+        result = { generation: gen, manifest: manifestPath, images, bytes: total, seconds };
+      } catch (e) {
+        if (!b.durable) throw await this.abortGeneration(b, genDir, e);
+        throw e;
+      }
+      this.emit('checkpoint', result);
+
+      if (opts.kill === true) {
+        // No resume: the processes die parked, so nothing they do after the checkpoint is visible.
+        for (const a of b.agents) this.killAgent(a);
+      } else {
+        for (const a of b.agents) a.info.state = 'resuming';
+        try {
+          await this.phase(b, 'resumed', () => `resume ${gen}`, timeoutSec, false);
+        } catch (e) {
+          // The generation is durable; a slow resume is reported but does not undo it.
+          this.emitError(toAmberError(e, 'ERESUME'));
+        }
+        this.emit('resume', { generation: gen, processes: b.agents.size });
+      }
+      debug('generation %d durable: %d bytes in %s s', gen, result.bytes, result.seconds.toFixed(3));
+      return result;
+    } finally {
+      this.barrier = undefined;
+      const held = this.heldHellos;
+      this.heldHellos = [];
+      for (const h of held) h();
+    }
+  }
+
+  private killAgent(a: Agent): void {
+    if (a.info.host !== hostname()) {
+      this.emitError(new AmberError('EKILL', `cannot kill ${describe(a)}: it runs on another host`, { pid: a.info.pid }));
+      return;
+    }
+    try {
+      process.kill(a.info.pid, 'SIGKILL');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') this.emitError(toAmberError(e, 'EKILL'));
+    }
+  }
+
+  /** symlink latest.tmp → gen-NNNNNN, rename over `latest`, fsync DIR: readers see old or new. */
+  private async flipLatest(genDir: string): Promise<void> {
+    const tmp = join(this.dir, 'latest.tmp');
+    await rm(tmp, { force: true });
+    await symlink(genDirName(this.lastGenOf(genDir)), tmp);
+    await rename(tmp, join(this.dir, 'latest'));
+    await fsyncDir(this.dir);
+  }
+
+  private lastGenOf(genDir: string): number {
+    const g = parseGenDirName(genDir.slice(genDir.lastIndexOf('/') + 1));
+    if (g === undefined) throw new Error(`not a generation directory: ${genDir}`);
+    return g;
+  }
+
+  /** Tells the survivors to carry on without writing, and removes the partial generation. */
+  private async abortGeneration(b: Barrier, genDir: string, cause: unknown): Promise<AmberError> {
+    const err =
+      cause instanceof AmberError && (cause.code === 'ECHECKPOINT' || cause.code === 'ENOPROC')
+        ? cause
+        : new AmberError('ECHECKPOINT', `generation ${b.gen} failed: ${(cause as Error).message}`, { cause });
+    if (b.failure === undefined) b.failure = err;
+    debug('aborting generation %d: %s', b.gen, err.message);
+    for (const a of b.agents) {
+      this.send(a, `abort ${b.gen}`);
+      a.info.state = 'running';
+    }
+    await rm(genDir, { recursive: true, force: true }).catch((e: unknown) => debug('rm %s: %s', genDir, (e as Error).message));
+    return err;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // restart
+
+  private maybeReleaseRestart(): void {
+    const w = this.restartWait;
+    if (w === undefined || w.released) return;
+    const parked = [...w.agents].filter((a) => a.parked);
+    if (parked.length < w.count) return;
+    w.released = true;
+    debug('restart: releasing %d processes', parked.length);
+    for (const a of parked) {
+      a.info.state = 'resuming';
+      this.send(a, 'resume 0');
+    }
+  }
+
+  private onRestoredResumed(a: Agent): void {
+    a.parked = false;
+    a.info.state = 'running';
+    const w = this.restartWait;
+    if (w === undefined || !w.agents.has(a)) return;
+    w.resumed.add(a);
+    if (w.released && w.resumed.size >= w.count) {
+      clearTimeout(w.timer);
+      this.restartWait = undefined;
+      const gen = w.manifest?.generation ?? this.durableGen;
+      const result: RestartResult = {
+        generation: gen,
+        processes: [...w.agents].map((x) => ({ ...x.info })).sort((x, y) => x.vpid - y.vpid),
+      };
+      this.emit('restart', result);
+      w.resolve(result);
+    }
+  }
+
+  private failRestart(e: AmberError): void {
+    const w = this.restartWait;
+    if (w === undefined) return;
+    clearTimeout(w.timer);
+    this.restartWait = undefined;
+    if (w.manifest !== undefined) for (const p of w.manifest.processes) this.reservedVpids.delete(p.vpid);
+    this.emitError(e);
+    w.reject(e);
+  }
+}
+
+function agent_state(msg: AgentMsg): ProcessInfo['state'] {
+  return msg['restored'] === true ? 'restarting' : 'running';
+}

@@ -1,0 +1,23 @@
+/**
+ * amber's public API. types/index.d.ts is the hand-written contract of this module.
+ */
+export { Coordinator } from './coordinator.js';
+export type {
+  CoordinatorOptions,
+  CheckpointOptions,
+  ExpectRestartOptions,
+  CoordinatorEvents,
+  SuspendEvent,
+  ResumeEvent,
+} from './coordinator.js';
+export { launch, exitCodeOf } from './launch.js';
+export type { LaunchOptions, Job } from './launch.js';
+export { restart } from './restart.js';
+export type { RestartOptions, RestartJob } from './restart.js';
+export { checkpoint, status } from './client.js';
+export type { ClientOptions } from './client.js';
+export { readImage, verifyImage } from './image.js';
+export { readManifest } from './manifest.js';
+export { AmberError, UsageError } from './errors.js';
+export { agentPath, restorerPath } from './native.js';
+export type * from './types.js';

@@ -1,0 +1,170 @@
+/**
+ * restart(): turns a generation's images back into running processes. Each image is handed to the
+ * restorer (amber-restart), which becomes the process; the coordinator holds every restored process
+ * until all have arrived, then releases them together.
+ */
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { basename, dirname, resolve } from 'node:path';
+import { debuglog } from 'node:util';
+import { expectRestart as clientExpectRestart, defaultDir } from './client.js';
+import type { Coordinator } from './coordinator.js';
+import { AmberError } from './errors.js';
+import { imageError } from './image.js';
+import { chooseCoordinator, makeJob, spawnChecked, type Job } from './launch.js';
+import { manifestImages, parseGenDirName, readManifest, resolveManifestPath } from './manifest.js';
+import { addon, restorerPath } from './native.js';
+import type { ExitStatus, ImageInfo, Manifest, RestartResult } from './types.js';
+
+const debug = debuglog('amber');
+
+export interface RestartOptions {
+  /** Checkpoint directory for the new computation. Default: the one holding the generation. */
+  dir?: string;
+  coordinator?: Coordinator;
+  socketPath?: string;
+  /** Seconds between automatic checkpoints, for a coordinator started by this restart. */
+  interval?: number;
+  /** stdio of the restored processes (default 'inherit': the app's stdio become the caller's). */
+  stdio?: StdioOptions;
+  env?: NodeJS.ProcessEnv;
+  /** Seconds to wait for all processes to be restored and resumed (default 120). */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+export interface RestartJob extends Job {
+  generation: number;
+  /** Absolute path of the manifest restarted from. */
+  manifest: string;
+  /** One job per restored process, in manifest order; the job itself is the root process. */
+  processes: Job[];
+  result: RestartResult;
+}
+
+/** Reads every image header (checksums of header, metadata, trailer) before anything starts. */
+export function checkImages(manifest: Manifest, manifestPath: string): ImageInfo[] {
+  const a = addon();
+  return manifestImages(manifest, manifestPath).map((path, i) => {
+    let info: ImageInfo;
+    try {
+      info = a.readImage(path);
+    } catch (e) {
+      throw imageError(e, path);
+    }
+    const mp = manifest.processes[i];
+    if (mp !== undefined && info.vpid !== mp.vpid) {
+      throw new AmberError('EBADIMAGE', `${path}: image is vpid ${info.vpid} but the manifest says ${mp.vpid}`, { path });
+    }
+    return info;
+  });
+}
+
+/** The coordinator DIR for a restart: the directory holding the gen-NNNNNN dir, if it is one. */
+function restartDir(manifest: Manifest, manifestPath: string): string {
+  const gdir = dirname(resolve(manifestPath));
+  if (parseGenDirName(basename(gdir)) !== undefined) return dirname(gdir);
+  return manifest.dir;
+}
+
+/**
+ * Restarts a generation: target = a checkpoint DIR (its `latest`), a gen directory or a manifest.
+ * Resolves once every process is restored and running again.
+ */
+export async function restart(target?: string, opts: RestartOptions = {}): Promise<RestartJob> {
+  const manifestPath = await resolveManifestPath(target ?? defaultDir(opts.dir));
+  const manifest = await readManifest(manifestPath);
+  checkImages(manifest, manifestPath);
+  const restorer = restorerPath();
+  const images = manifestImages(manifest, manifestPath);
+  const n = manifest.processes.length;
+  const choice = await chooseCoordinator({
+    dir: opts.dir ?? restartDir(manifest, manifestPath),
+    ...(opts.coordinator !== undefined ? { coordinator: opts.coordinator } : {}),
+    ...(opts.socketPath !== undefined ? { socketPath: opts.socketPath } : {}),
+    ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
+  });
+  const closeOwned = async (): Promise<void> => {
+    if (choice.owned && choice.coordinator !== null) await choice.coordinator.close();
+  };
+
+  // Announce the restart before any restorer runs, so no restored process is released early.
+  let resumed: Promise<RestartResult>;
+  if (choice.coordinator !== null) {
+    resumed = choice.coordinator.expectRestart(n, { manifest, ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}) });
+  } else {
+    let sent!: () => void;
+    const announced = new Promise<void>((r) => (sent = r));
+    resumed = clientExpectRestart(n, { socketPath: choice.socketPath, onSent: sent });
+    await Promise.race([announced, resumed]);
+  }
+  resumed.catch(() => undefined); // handled below; avoid an unhandled rejection meanwhile
+
+  const children: Array<{ child: ChildProcess; exited: Promise<ExitStatus>; image: string }> = [];
+  const killAll = (): void => {
+    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+  };
+  try {
+    for (const image of images) {
+      const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), AMBER_COORD: choice.socketPath, AMBER_DIR: choice.dir };
+      const s = await spawnChecked(restorer, [image], {
+        env,
+        stdio: opts.stdio ?? 'inherit',
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      });
+      s.child.on('error', (e) => debug('restorer error: %s', e.message));
+      children.push({ ...s, image });
+      debug('restorer pid %d for %s', s.child.pid, image);
+    }
+    // A restorer that exits before its process resumed failed (bad image, mapping conflict...);
+    // it printed its own `amber: ...` line on its stderr.
+    const settledOk = resumed.then(
+      () => true,
+      () => false,
+    );
+    const early = children.map(
+      (c) =>
+        c.exited.then(async (st) => {
+          // The exit may be processed before the coordinator has seen the released process's
+          // `resumed`/disconnect: give that a moment before calling the restore failed.
+          const ok = await Promise.race([settledOk, new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref())]);
+          if (ok) return new Promise<never>(() => undefined);
+          const code = st.code ?? 128;
+          throw new AmberError(
+            'ERESTART',
+            `restore of ${c.image} failed: the restorer ${st.signal !== null ? `was killed by ${st.signal}` : `exited with status ${st.code}`}`,
+            { path: c.image, exitCode: code >= 3 ? code : 3 },
+          );
+        }) as Promise<never>,
+    );
+    const result = await Promise.race([resumed, ...early]);
+    const jobs = children.map((c) => makeJob(c.child, c.exited, choice));
+    const root = rootIndex(manifest);
+    const rootChild = children[root];
+    if (rootChild === undefined) throw new AmberError('ERESTART', 'no root process');
+    const rootJob = makeJob(
+      rootChild.child,
+      rootChild.exited.then(async (s) => {
+        await closeOwned();
+        return s;
+      }),
+      choice,
+    );
+    return { ...rootJob, generation: manifest.generation, manifest: manifestPath, processes: jobs, result };
+  } catch (e) {
+    killAll();
+    choice.coordinator?.cancelRestart(`restart failed: ${(e as Error).message}`);
+    await closeOwned();
+    throw e;
+  }
+}
+
+/** The process whose parent is outside the generation (the one amber launched), lowest vpid first. */
+function rootIndex(m: Manifest): number {
+  const vpids = new Set(m.processes.map((p) => p.vpid));
+  let best = -1;
+  m.processes.forEach((p, i) => {
+    const cur = m.processes[best];
+    if (!vpids.has(p.parent) && (cur === undefined || p.vpid < cur.vpid)) best = i;
+  });
+  return best < 0 ? 0 : best;
+}

@@ -1,0 +1,153 @@
+/**
+ * Plain data shapes shared by the library modules. types/index.d.ts repeats these by hand as the
+ * public contract; keep the two in step.
+ */
+
+/** What the addon's readImage() reports. Addresses are hex strings ("0x7f...") because they do
+ * not fit a JS number exactly. */
+export interface ImageThread {
+  tid: number;
+  main: boolean;
+  ckpt: boolean;
+  fsBase: string;
+  rseq: boolean;
+}
+
+export interface ImageRegion {
+  start: string;
+  end: string;
+  /** "rwxp"-style, as in /proc/PID/maps. */
+  prot: string;
+  flags: string[];
+  path: string;
+  offset: string | number;
+  chunks: number;
+  storedBytes: number;
+}
+
+export interface ImageFd {
+  fd: number;
+  kind: string;
+  path: string;
+  flags: number | string;
+  pos: number | string;
+}
+
+export interface ImageTimer {
+  id: number;
+  clockid: number;
+  signo: number;
+}
+
+export interface ImageInfo {
+  path: string;
+  version: { major: number; minor: number };
+  arch: string;
+  pageSize: number;
+  kernel: string;
+  libc: string;
+  hostname: string;
+  vpid: number;
+  parentVpid: number;
+  pid: number;
+  generation: number;
+  /** ms since the epoch */
+  time: number;
+  fileSize: number;
+  pagesTotal: number;
+  pagesStored: number;
+  cmdline: string[];
+  cwd: string;
+  exe: string;
+  threads: ImageThread[];
+  regions: ImageRegion[];
+  fds: ImageFd[];
+  timers: ImageTimer[];
+  chunks: number;
+  storedBytes: number;
+}
+
+export interface VerifyResult {
+  chunks: number;
+  bytes: number;
+}
+
+/** The N-API addon's surface (src-native/addon). */
+export interface Addon {
+  readImage(path: string): ImageInfo;
+  verifyImage(path: string): Promise<VerifyResult>;
+  formatVersion: { major: number; minor: number };
+}
+
+export type ProcessState =
+  | 'running'
+  | 'suspending'
+  | 'suspended'
+  | 'writing'
+  | 'written'
+  | 'resuming'
+  | 'restarting'
+  | 'exited';
+
+/** One registered process as the coordinator sees it (and as `status --json` prints it). */
+export interface ProcessInfo {
+  vpid: number;
+  pid: number;
+  /** Parent's vpid, 0 when the parent is not under amber. */
+  parent: number;
+  host: string;
+  cmd: string;
+  state: ProcessState;
+}
+
+export interface ManifestProcess {
+  vpid: number;
+  pid: number;
+  parent: number;
+  host: string;
+  cmd: string;
+  /** Image file name, relative to the manifest's directory. */
+  image: string;
+  bytes: number;
+}
+
+export interface Manifest {
+  amber: 1;
+  generation: number;
+  /** ISO 8601 */
+  time: string;
+  /** The checkpoint directory (DIR) the generation was written in. */
+  dir: string;
+  processes: ManifestProcess[];
+  bytes: number;
+  seconds: number;
+}
+
+export interface CheckpointResult {
+  generation: number;
+  /** Absolute path of the generation's manifest.json. */
+  manifest: string;
+  /** Absolute paths of the images, in vpid order. */
+  images: string[];
+  bytes: number;
+  seconds: number;
+}
+
+export interface StatusResult {
+  ok: true;
+  coordinator: { pid: number; dir: string; listen: string };
+  /** Latest durable generation in DIR (0 = none). */
+  generation: number;
+  processes: ProcessInfo[];
+}
+
+export interface RestartResult {
+  generation: number;
+  processes: ProcessInfo[];
+}
+
+export interface ExitStatus {
+  /** Exit code, or null when the process was killed by a signal. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
