@@ -11,6 +11,7 @@
       "target_name": "amber",
       "sources": [
         "src-native/addon/addon.cc",
+        "src-native/addon/peercred.cc",
         "src-native/image/reader.cc",
       ],
       "include_dirs": [
@@ -34,6 +35,7 @@
         "src-native/agent/agent.cc",
         "src-native/agent/wrappers.cc",
         "src-native/agent/writer.cc",
+        "src-native/agent/plugins.cc",
         "src-native/agent/ctx.S",
       ],
       "include_dirs": ["src-native", "src-native/include"],

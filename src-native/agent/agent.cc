@@ -19,11 +19,13 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <unistd.h>
 #include <errno.h>
 #include <fcntl.h>
 
 #include "sys/sys.h"
+#include "amber/plugin.h"
 
 // glibc >= 2.35 exports where each thread's rseq area lives (weak: absent on older libcs).
 extern "C" {
@@ -78,13 +80,15 @@ long probe_tid_offset() {
   return -1;
 }
 
-bool send_line(const char* s, size_t n) {
-  if (g.coord_fd < 0) return false;
-  return sys::write_all(g.coord_fd, s, n) == 0;
-}
+bool send_line(const char* s, size_t n) { return coord_send(s, n); }
 
 // Reads one '\n'-terminated line from the coordinator into g_line (blocking). false on EOF/error.
 bool read_line() {
+  if (g.has_pending) {
+    memcpy(g_line, g.pending, sizeof g.pending);
+    g.has_pending = false;
+    return true;
+  }
   for (;;) {
     for (size_t i = 0; i < g_rx_len; i++) {
       if (g_rx[i] == '\n') {
@@ -104,15 +108,38 @@ bool read_line() {
   }
 }
 
-long connect_unix(const char* path) {
-  long fd = sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fd;
-  struct sockaddr_un sa = {};
-  sa.sun_family = AF_UNIX;
-  size_t n = sys::slen(path);
-  if (n >= sizeof sa.sun_path) { sys::close((int)fd); return -ENAMETOOLONG; }
-  memcpy(sa.sun_path, path, n + 1);
-  long r = sys::connect((int)fd, &sa, (int)sizeof sa);
+// "tcp:A.B.C.D:PORT" (numeric: no resolver, which may not run while threads are parked) or a
+// Unix socket path.
+long connect_coord(const char* path) {
+  long fd, r;
+  if (sys::sstarts(path, "tcp:")) {
+    const char* p = path + 4;
+    uint32_t ip = 0;
+    for (int k = 0; k < 4; k++) {
+      uint64_t b = sys::parse_u(&p, 10);
+      if (b > 255 || (k < 3 && *p != '.') || (k == 3 && *p != ':')) return -EINVAL;
+      p++;
+      ip = (ip << 8) | (uint32_t)b;
+    }
+    uint64_t port = sys::parse_u(&p, 10);
+    if (*p || !port || port > 65535) return -EINVAL;
+    struct sockaddr_in sa = {};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(ip);
+    fd = sys::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return fd;
+    r = sys::connect((int)fd, &sa, (int)sizeof sa);
+  } else {
+    struct sockaddr_un sa = {};
+    sa.sun_family = AF_UNIX;
+    size_t n = sys::slen(path);
+    if (n >= sizeof sa.sun_path) return -ENAMETOOLONG;
+    memcpy(sa.sun_path, path, n + 1);
+    fd = sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return fd;
+    r = sys::connect((int)fd, &sa, (int)sizeof sa);
+  }
   if (r < 0) { sys::close((int)fd); return r; }
   long hi = sys::fcntl((int)fd, F_DUPFD_CLOEXEC, kCoordFdFloor);
   if (hi >= 0) { sys::close((int)fd); fd = hi; }
@@ -142,18 +169,26 @@ bool hello(bool restored) {
   sys::uname(&uts);
   sys::Out o(g_tx, sizeof g_tx);
   o.s("{\"t\":\"hello\",\"pid\":").i(g.pid).s(",\"ppid\":").i(sys::getppid())
-      .s(",\"vpid\":").i(g.vpid).s(",\"cmd\":\"").j(cmd, n).s("\",\"host\":\"")
+      .s(",\"vpid\":").i(g.vpid).s(",\"parent\":").i(g.parent_vpid).s(",\"cmd\":\"").j(cmd, n).s("\",\"host\":\"")
       .j(uts.f[1], sys::slen(uts.f[1])).s("\",\"restored\":").s(restored ? "true" : "false")
       .s(",\"gen\":").u(restored ? g.generation : 0).s(",\"image\":\"");
   if (restored) o.j(g_handoff.image, sys::slen(g_handoff.image));
-  o.s("\"}\n");
+  o.s("\"");
+  if (g.token[0]) o.s(",\"token\":\"").j(g.token, sys::slen(g.token)).s("\"");
+  size_t pl = 0;
+  o.s(",\"plugins\":");
+  plugins_json(g_tx + o.len, sizeof g_tx - o.len, &pl);
+  o.len += pl;
+  o.s("}\n");
   if (!send_line(g_tx, o.len)) return false;
   if (!read_line()) return false;
   if (sys::sstarts(g_line, "vpid ")) {
     const char* p = g_line + 5;
     g.vpid = (int32_t)sys::parse_u(&p, 10);
+    return true;
   }
-  return true;
+  if (sys::sstarts(g_line, "refused")) say("the coordinator refused this process: ", g_line);
+  return false;
 }
 
 void reply_simple(const char* t, uint32_t gen) {
@@ -206,6 +241,7 @@ long do_suspend(char* err, size_t errlen) {
   g_slots[0].state = SLOT_PARKED;
   g.nslots = 1;
   __atomic_store_n(&g.phase, 1u, __ATOMIC_SEQ_CST);
+  critical_wait_clear();
   int64_t deadline = now_ns() + 10ll * 1000000000;
   for (int pass = 0; pass < 64; pass++) {
     uint32_t n = list_tasks(tids, AMBER_MAX_THREADS);
@@ -281,7 +317,7 @@ void suspend_handler(int, siginfo_t*, void*) {
 }
 
 bool connect_and_hello(bool restored) {
-  long fd = connect_unix(g.coord_path);
+  long fd = connect_coord(g.coord_path);
   if (fd < 0) return false;
   g.coord_fd = (int)fd;
   g_rx_len = 0;
@@ -326,12 +362,18 @@ void on_restart() {
     do_resume();
     return;
   }
+  plugins_event(AMBER_EV_RESTART, g_handoff.image);
   sys::Out o(g_tx, sizeof g_tx);
   o.s("{\"t\":\"restarted\",\"gen\":").u(g.generation).s(",\"pid\":").i(g.pid).s("}\n");
   send_line(g_tx, o.len);
 }
 
-void do_write(uint32_t gen, const char* path) {
+void do_write(uint32_t gen, const char* path_in) {
+  g.generation = gen;
+  // path_in points into the line buffer, which a plugin's lookup in the hook may reuse.
+  char path[600];
+  sys::Out(path, sizeof path).s(path_in);
+  plugins_event(AMBER_EV_PRECHECKPOINT, nullptr);
   Slot* self = &g_slots[0];
   fill_thread_record(&self->rec);
   if (amber_ctx_save(&self->rec.ctx) != 0) {
@@ -361,6 +403,7 @@ void do_write(uint32_t gen, const char* path) {
     reply_error(gen, err);
     return;
   }
+  plugins_event(AMBER_EV_WRITE, path);
   int64_t dt = now_ns() - t0;
   sys::Out o(g_tx, sizeof g_tx);
   o.s("{\"t\":\"written\",\"gen\":").u(gen).s(",\"image\":\"").j(path, sys::slen(path))
@@ -394,7 +437,9 @@ void* ckpt_main(void*) {
       uint32_t gen = (uint32_t)sys::parse_u(&p, 10);
       char err[256];
       err[0] = 0;
-      if (do_suspend(err, sizeof err) < 0) { reply_error(gen, err); continue; }
+      g.generation = gen;
+      plugins_event(AMBER_EV_PRESUSPEND, nullptr);
+      if (do_suspend(err, sizeof err) < 0) { do_resume(); reply_error(gen, err); continue; }
       reply_simple("suspended", gen);
     } else if (sys::sstarts(p, "write ")) {
       p += 6;
@@ -408,6 +453,7 @@ void* ckpt_main(void*) {
       bool was_restart = g_handoff.magic == AMBER_HANDOFF_MAGIC && g.phase && gen == 0;
       do_resume();
       reply_simple("resumed", gen);
+      if (!was_restart) plugins_event(AMBER_EV_RESUME, nullptr);
       if (was_restart) setenv("AMBER_COORD", g.coord_path, 1);  // for children forked from now on
     }
   }
@@ -434,7 +480,25 @@ __attribute__((constructor)) void agent_init() {
     if (v >= SIGRTMIN && v <= SIGRTMAX) g.sig = v;
     else say("AMBER_SIGNAL must be a real-time signal number; using the default");
   }
+  if (const char* t = getenv("AMBER_TOKEN")) {
+    size_t tn = strlen(t);
+    if (tn < sizeof g.token) memcpy(g.token, t, tn + 1);
+  }
   g.pid = (int)sys::getpid();
+  // Our place in the tree: the launcher or our parent's agent exported its vpid. An exec keeps
+  // the process (same pid): then AMBER_VPID is our own and we keep it.
+  {
+    const char* v = getenv("AMBER_VPID");
+    const char* vp = getenv("AMBER_VPID_PID");
+    int32_t inherited = v ? (int32_t)atoi(v) : 0;
+    if (vp && atoi(vp) == g.pid) {
+      g.vpid = inherited;
+      const char* pv = getenv("AMBER_PARENT_VPID");
+      g.parent_vpid = pv ? (int32_t)atoi(pv) : 0;
+    } else {
+      g.parent_vpid = inherited;
+    }
+  }
   g.coord_fd = -1;
   g.tid_off = probe_tid_offset();
   g_handoff.magic = AMBER_HANDOFF_MAGIC;
@@ -454,7 +518,17 @@ __attribute__((constructor)) void agent_init() {
     return;
   }
   g.active = true;
+  {
+    char b[24];
+    sys::Out(b, sizeof b).i(g.vpid);
+    setenv("AMBER_VPID", b, 1);
+    sys::Out(b, sizeof b).i(g.pid);
+    setenv("AMBER_VPID_PID", b, 1);
+    sys::Out(b, sizeof b).i(g.parent_vpid);
+    setenv("AMBER_PARENT_VPID", b, 1);
+  }
   pthread_atfork(nullptr, nullptr, after_fork_child);
+  atexit([] { plugins_event(AMBER_EV_EXIT, nullptr); });
 
   // The checkpoint thread blocks every signal: application signals go to application threads.
   sigset_t all, old;
@@ -470,6 +544,27 @@ __attribute__((constructor)) void agent_init() {
 }
 
 }  // namespace
+
+bool coord_send(const char* s, size_t n) {
+  // Block the suspend signal while holding the lock: a thread parked with it held would
+  // deadlock the checkpoint thread's own sends.
+  uint64_t block = 1ull << (g.sig - 1), old = 0;
+  sys::rt_sigprocmask(0 /*SIG_BLOCK*/, &block, &old);
+  while (__atomic_exchange_n(&g.send_lock, 1u, __ATOMIC_ACQUIRE)) sys::sc0(24 /*sched_yield*/);
+  bool ok = g.coord_fd >= 0 && sys::write_all(g.coord_fd, s, n) == 0;
+  __atomic_store_n(&g.send_lock, 0u, __ATOMIC_RELEASE);
+  sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &old, nullptr);
+  return ok;
+}
+
+bool coord_read_line(char* out, size_t cap) {
+  if (!read_line()) return false;
+  size_t n = sys::slen(g_line);
+  if (n >= cap) n = cap - 1;
+  memcpy(out, g_line, n);
+  out[n] = 0;
+  return true;
+}
 
 void fill_thread_record(amber_thread* rec) {
   rec->tid = (int32_t)sys::gettid();

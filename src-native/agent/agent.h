@@ -34,7 +34,12 @@ struct Agent {
   uint32_t nslots;
   char* scratch;               // anonymous scratch for the writer (NODATA in images)
   size_t scratch_len;
-  char coord_path[256];
+  char coord_path[256];         // unix socket path, or "tcp:A.B.C.D:PORT"
+  char token[80];               // AMBER_TOKEN (TCP coordinators)
+  volatile uint32_t send_lock;
+  volatile int32_t critical;    // threads inside amber_critical_enter/exit
+  char pending[1024];           // a coordinator line read by a plugin lookup, for the main loop
+  bool has_pending;
 };
 
 extern Agent g;
@@ -50,6 +55,17 @@ void fill_thread_record(amber_thread* rec);
 
 // The real libc functions behind our wrappers (wrappers.cc).
 int real_sigaction(int sig, const void* act, void* old);
+
+// Coordinator link (agent.cc). send is safe from any thread (a spinlock, with the suspend signal
+// blocked while held so no thread parks holding it); read_line only on the checkpoint thread.
+bool coord_send(const char* s, size_t n);
+bool coord_read_line(char* out, size_t cap);
+
+// Plugins (plugins.cc).
+void plugins_event(int ev, const char* image);  // ev: amber_event
+void plugins_json(char* buf, size_t cap, size_t* len);  // appends the JSON array
+uint32_t plugins_count();
+void critical_wait_clear();                     // waits (bounded) until no critical section runs
 
 }  // namespace amber
 
