@@ -1,23 +1,34 @@
 /**
  * Control client: talks to a coordinator (in this process or another) over its socket, one JSON
- * request and one JSON answer per connection (docs/PROTOCOL.md "Control client").
+ * request and one JSON answer per connection (docs/PROTOCOL.md "Control client"). Also the shared
+ * address and token helpers: an address is a Unix socket path or `tcp:HOST:PORT`; a TCP
+ * coordinator requires the per-computation token (DIR/.amber/token, 0600).
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { chmod, open, readFile, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
 import { AmberError } from './errors.js';
 import { onLines } from './lines.js';
-import type { CheckpointResult, RestartResult, StatusResult } from './types.js';
+import type { CheckpointResult, PluginsResult, ProgressEvent, RestartResult, StatusResult } from './types.js';
 
 export interface ClientOptions {
   /** Checkpoint directory; the socket is DIR/.amber/coord.sock. Default $AMBER_DIR, else cwd. */
   dir?: string;
   /** Explicit socket path (overrides dir). */
   socketPath?: string;
+  /** Coordinator address: a Unix socket path or `tcp:HOST:PORT` (overrides dir and socketPath). */
+  coord?: string;
+  /** Token for a TCP coordinator. Default: $AMBER_TOKEN, else DIR/.amber/token. */
+  token?: string;
   /** Give up waiting for the answer after this many seconds (default: wait as long as it takes). */
   timeout?: number;
   /** Called once the request has been handed to the kernel (lets restart spawn after announcing). */
   onSent?: () => void;
 }
+
+export type Address = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
 export function defaultDir(dir?: string): string {
   return resolve(dir ?? process.env['AMBER_DIR'] ?? process.cwd());
@@ -27,6 +38,93 @@ export function socketPathFor(opts: { dir?: string; socketPath?: string } = {}):
   return opts.socketPath !== undefined ? resolve(opts.socketPath) : join(defaultDir(opts.dir), '.amber', 'coord.sock');
 }
 
+const TCP_RE = /^tcp:(\[[^\]]+\]|[^:[\]]+):(\d{1,5})$/;
+
+/** Parses `tcp:HOST:PORT` (IPv6 in brackets); anything else is a Unix socket path. */
+export function parseAddress(addr: string): Address {
+  if (addr.startsWith('tcp:')) {
+    const m = TCP_RE.exec(addr);
+    const port = Number(m?.[2]);
+    if (m === null || m[1] === undefined || !(port >= 0 && port <= 65535)) {
+      throw new AmberError('EINVAL', `bad coordinator address ${JSON.stringify(addr)}: want tcp:HOST:PORT or a socket path`);
+    }
+    return { kind: 'tcp', host: m[1].replace(/^\[|\]$/g, ''), port };
+  }
+  return { kind: 'unix', path: resolve(addr) };
+}
+
+export function formatAddress(a: Address): string {
+  return a.kind === 'unix' ? a.path : `tcp:${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+}
+
+/** The address a client should use: coord, else socketPath, else DIR/.amber/coord.sock. */
+export function addressFor(opts: { dir?: string; socketPath?: string; coord?: string } = {}): Address {
+  if (opts.coord !== undefined) return parseAddress(opts.coord);
+  return { kind: 'unix', path: socketPathFor(opts) };
+}
+
+export function tokenPathFor(dir: string): string {
+  return join(dir, '.amber', 'token');
+}
+
+const TOKEN_RE = /^[0-9a-f]{32}$/;
+
+/** The token for a TCP client: explicit, else $AMBER_TOKEN, else DIR/.amber/token, else undefined. */
+export function clientToken(opts: { token?: string; dir?: string } = {}): string | undefined {
+  if (opts.token !== undefined) return opts.token;
+  const env = process.env['AMBER_TOKEN'];
+  if (env !== undefined && env !== '') return env;
+  try {
+    return readFileSync(tokenPathFor(defaultDir(opts.dir)), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The computation's token: DIR/.amber/token if it holds one (a coordinator started again on the
+ * same DIR must accept the agents that kept the old one), else a new random one written 0600.
+ */
+export async function ensureToken(dir: string): Promise<string> {
+  const path = tokenPathFor(dir);
+  try {
+    const t = (await readFile(path, 'utf8')).trim();
+    if (TOKEN_RE.test(t)) {
+      const st = await stat(path);
+      if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
+        throw new AmberError('EPERM', `${path} belongs to uid ${st.uid}, not to us; refusing to use its token`, { path });
+      }
+      if ((st.mode & 0o077) !== 0) await chmod(path, 0o600);
+      return t;
+    }
+  } catch (e) {
+    if (e instanceof AmberError) throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const token = randomBytes(16).toString('hex');
+  const fh = await open(path, 'w', 0o600);
+  try {
+    await fh.chmod(0o600);
+    await fh.writeFile(token + '\n');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return token;
+}
+
+/** Constant-time token comparison. */
+export function tokenMatches(expected: string, got: unknown): boolean {
+  if (typeof got !== 'string') return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(got);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function connectTo(a: Address): net.Socket {
+  return a.kind === 'unix' ? net.connect(a.path) : net.connect(a.port, a.host);
+}
+
 interface Answer {
   ok: boolean;
   code?: string;
@@ -34,13 +132,21 @@ interface Answer {
   [k: string]: unknown;
 }
 
-function noCoord(path: string, why: string): AmberError {
-  return new AmberError('ENOCOORD', `no coordinator is listening at ${path} (${why})`, { path });
+function noCoord(where: string, why: string): AmberError {
+  return new AmberError('ENOCOORD', `no coordinator is listening at ${where} (${why})`, { path: where });
 }
 
-/** Sends one control request and returns the coordinator's answer (ok:false becomes a throw). */
-export function request(req: Record<string, unknown>, opts: ClientOptions = {}): Promise<Answer> {
-  const path = socketPathFor(opts);
+/**
+ * Sends one control request and returns the coordinator's answer (ok:false becomes a throw).
+ * Lines without `ok` before the answer are progress reports, passed to onProgress.
+ */
+export function request(
+  req: Record<string, unknown>,
+  opts: ClientOptions & { onProgress?: (p: ProgressEvent) => void } = {},
+): Promise<Answer> {
+  const addr = addressFor(opts);
+  const where = formatAddress(addr);
+  const token = addr.kind === 'tcp' ? clientToken(opts) : undefined;
   return new Promise<Answer>((res, rej) => {
     let settled = false;
     let connected = false;
@@ -51,24 +157,29 @@ export function request(req: Record<string, unknown>, opts: ClientOptions = {}):
       sock.destroy();
       f();
     };
-    const sock = net.connect(path);
+    const sock = connectTo(addr);
     const timer =
       opts.timeout !== undefined
-        ? setTimeout(() => settle(() => rej(new AmberError('ETIMEDOUT', `the coordinator at ${path} did not answer within ${opts.timeout} s`, { path }))), opts.timeout * 1000)
+        ? setTimeout(() => settle(() => rej(new AmberError('ETIMEDOUT', `the coordinator at ${where} did not answer within ${opts.timeout} s`, { path: where }))), opts.timeout * 1000)
         : undefined;
     sock.on('connect', () => {
       connected = true;
-      sock.write(JSON.stringify({ t: 'ctl', ...req }) + '\n', () => opts.onSent?.());
+      const line = { t: 'ctl', ...req, ...(token !== undefined ? { token } : {}) };
+      sock.write(JSON.stringify(line) + '\n', () => opts.onSent?.());
     });
     onLines(sock, (line) => {
       let a: Answer;
       try {
         a = JSON.parse(line) as Answer;
       } catch {
-        settle(() => rej(new AmberError('EPROTO', `the coordinator at ${path} sent an invalid answer: ${line.slice(0, 200)}`, { path })));
+        settle(() => rej(new AmberError('EPROTO', `the coordinator at ${where} sent an invalid answer: ${line.slice(0, 200)}`, { path: where })));
         return;
       }
-      if (a.ok === true) settle(() => res(a));
+      if (typeof a.ok !== 'boolean') {
+        if (typeof a['progress'] === 'object' && a['progress'] !== null) opts.onProgress?.(a['progress'] as ProgressEvent);
+        return;
+      }
+      if (a.ok) settle(() => res(a));
       else {
         const code = typeof a.code === 'string' ? a.code : 'EFAIL';
         settle(() => rej(new AmberError(code, typeof a.message === 'string' ? a.message : `coordinator error ${code}`)));
@@ -76,27 +187,37 @@ export function request(req: Record<string, unknown>, opts: ClientOptions = {}):
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       if (!connected && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ENOTSOCK')) {
-        settle(() => rej(noCoord(path, e.code === 'ENOENT' ? 'no socket' : 'connection refused')));
+        settle(() => rej(noCoord(where, e.code === 'ENOENT' ? 'no socket' : 'connection refused')));
       } else {
-        settle(() => rej(new AmberError(e.code ?? 'ESOCKET', `coordinator at ${path}: ${e.message}`, { path })));
+        settle(() => rej(new AmberError(e.code ?? 'ESOCKET', `coordinator at ${where}: ${e.message}`, { path: where })));
       }
     });
     sock.on('close', () => {
-      settle(() => rej(new AmberError('ENOCOORD', `the coordinator at ${path} closed the connection without answering`, { path })));
+      settle(() => rej(new AmberError('ENOCOORD', `the coordinator at ${where} closed the connection without answering`, { path: where })));
     });
   });
 }
 
-/** `status` of the coordinator at DIR (or socketPath). */
+/** `status` of the coordinator at DIR (or socketPath / coord). */
 export async function status(opts: ClientOptions = {}): Promise<StatusResult> {
   const a = await request({ op: 'status' }, opts);
   return a as unknown as StatusResult;
 }
 
 /** Asks the coordinator at DIR to checkpoint; resolves once the generation is durable. */
-export async function checkpoint(opts: ClientOptions & { kill?: boolean } = {}): Promise<CheckpointResult> {
-  const { ok: _ok, ...r } = await request({ op: 'checkpoint', kill: opts.kill === true }, opts);
+export async function checkpoint(
+  opts: ClientOptions & { kill?: boolean; onProgress?: (p: ProgressEvent) => void } = {},
+): Promise<CheckpointResult> {
+  const req: Record<string, unknown> = { op: 'checkpoint', kill: opts.kill === true };
+  if (opts.onProgress !== undefined) req['progress'] = true;
+  const { ok: _ok, ...r } = await request(req, opts);
   return r as unknown as CheckpointResult;
+}
+
+/** Per process, the plugins loaded and the symbols they wrap. */
+export async function plugins(opts: ClientOptions = {}): Promise<PluginsResult> {
+  const { ok: _ok, ...r } = await request({ op: 'plugins' }, opts);
+  return r as unknown as PluginsResult;
 }
 
 /** Announces `count` restored processes to a remote coordinator; resolves once all resumed. */
@@ -105,7 +226,7 @@ export async function expectRestart(count: number, opts: ClientOptions = {}): Pr
   return r as unknown as RestartResult;
 }
 
-/** True when a coordinator answers at the socket. */
+/** True when a coordinator answers at the address. */
 export async function isListening(opts: ClientOptions = {}): Promise<boolean> {
   try {
     await status({ ...opts, timeout: opts.timeout ?? 5 });

@@ -7,11 +7,13 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { hostname } from 'node:os';
-import { chmod, mkdir, readdir, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { debuglog } from 'node:util';
+import { ensureToken, formatAddress, parseAddress, tokenMatches, tokenPathFor } from './client.js';
 import { AmberError, toAmberError } from './errors.js';
 import { onLines } from './lines.js';
+import { addon } from './native.js';
 import {
   MANIFEST_NAME,
   fsyncDir,
@@ -24,7 +26,11 @@ import type {
   CheckpointResult,
   Manifest,
   ManifestProcess,
+  PluginEvent,
+  PluginInfo,
+  PluginsResult,
   ProcessInfo,
+  ProgressEvent,
   RestartResult,
   StatusResult,
 } from './types.js';
@@ -43,6 +49,19 @@ export interface CoordinatorOptions {
   socketPath?: string;
   /** Seconds each barrier phase may take before the generation fails. Default 120. */
   timeout?: number;
+  /**
+   * Also listen on TCP, `tcp:HOST:PORT` (port 0 picks one), for processes on other hosts. Every
+   * TCP peer must present the computation's token (DIR/.amber/token, created 0600). A value that
+   * is not `tcp:...` is taken as the Unix socket path (like socketPath).
+   */
+  listen?: string;
+  /** Keep only the last K durable generations (older gen dirs are deleted after a good one). */
+  keep?: number;
+  /**
+   * Seconds a checkpoint waits for processes known from a previous coordinator on this DIR to
+   * reconnect (agents retry every second) before failing. Default 10.
+   */
+  adoptTimeout?: number;
 }
 
 export interface CheckpointOptions {
@@ -78,6 +97,10 @@ export interface CoordinatorEvents {
   resume: [ResumeEvent];
   restart: [RestartResult];
   error: [AmberError];
+  /** A plugin's event (agent `event` message). */
+  plugin: [PluginEvent];
+  /** Barrier progress, as processes answer each phase. */
+  progress: [ProgressEvent];
 }
 
 /** Messages agents send (PROTOCOL.md "Agent → coordinator"); fields are checked on use. */
@@ -96,6 +119,8 @@ interface Agent {
   superseded: boolean;
   /** restored: the agent sent `restarted` and is parked waiting for `resume 0`. */
   parked: boolean;
+  /** Plugins loaded in the process (hello's `plugins`, later `plugins` messages). */
+  plugins: PluginInfo[];
 }
 
 type PhaseName = 'suspended' | 'written' | 'resumed';
@@ -118,6 +143,9 @@ interface Barrier {
   failure: AmberError | undefined;
   /** Until the generation is durable, any failure aborts it. */
   durable: boolean;
+  t0: bigint;
+  /** Image bytes reported written so far. */
+  bytes: number;
 }
 
 interface RestartWait {
@@ -181,13 +209,101 @@ async function latestGeneration(dir: string): Promise<number> {
   }
 }
 
+/** What a coordinator leaves in DIR/.amber/state.json so that a successor can re-adopt. */
+interface SavedState {
+  amber: 1;
+  pid: number;
+  nextVpid: number;
+  processes: Array<ProcessInfo & { plugins?: PluginInfo[] }>;
+  /** Published key → hex value. */
+  kv: Record<string, string>;
+}
+
+const STATE_NAME = 'state.json';
+const KEY_RE = /^[^\s]{1,256}$/;
+const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
+
+function parsePlugins(v: unknown): PluginInfo[] {
+  if (!Array.isArray(v)) return [];
+  const out: PluginInfo[] = [];
+  for (const p of v) {
+    if (typeof p !== 'object' || p === null) continue;
+    const r = p as Record<string, unknown>;
+    out.push({
+      name: str(r['name']),
+      path: str(r['path']),
+      wraps: Array.isArray(r['wraps']) ? r['wraps'].filter((w): w is string => typeof w === 'string') : [],
+    });
+  }
+  return out;
+}
+
+async function readState(adir: string): Promise<SavedState | undefined> {
+  try {
+    const j = JSON.parse(await readFile(join(adir, STATE_NAME), 'utf8')) as Partial<SavedState>;
+    if (j.amber !== 1 || !Array.isArray(j.processes)) return undefined;
+    return {
+      amber: 1,
+      pid: num(j.pid),
+      nextVpid: num(j.nextVpid, 1),
+      processes: j.processes.filter((p) => typeof p === 'object' && p !== null && num(p.vpid) > 0),
+      kv: typeof j.kv === 'object' && j.kv !== null ? j.kv : {},
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is pid alive on this host? (EPERM: alive, another user's.) */
+function alive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function listenOn(server: net.Server, what: string, args: [string] | [number, string]): Promise<void> {
+  return new Promise<void>((res, rej) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      rej(
+        e.code === 'EADDRINUSE'
+          ? new AmberError('EBUSY', `a coordinator (or something else) is already listening at ${what}`, { path: what })
+          : toAmberError(e, 'ESOCKET'),
+      );
+    });
+    if (args.length === 1) server.listen(args[0], () => res());
+    else server.listen(args[0], args[1], () => res());
+  });
+}
+
+type Transport = 'unix' | 'tcp';
+
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly dir: string;
   readonly socketPath: string;
+  /** `tcp:HOST:PORT` (the port actually bound) when listening on TCP, else undefined. */
+  readonly tcpAddress: string | undefined;
   /** Per-phase timeout, seconds. */
   readonly timeout: number;
+  /** Generations kept (0 = all). */
+  readonly keep: number;
 
   private readonly server: net.Server;
+  private readonly tcpServer: net.Server | undefined;
+  private readonly token: string | undefined;
+  private readonly adoptTimeout: number;
+  /** Processes a previous coordinator on this DIR knew, by vpid, until their agents reconnect. */
+  private readonly orphans = new Map<number, ProcessInfo & { plugins?: PluginInfo[] }>();
+  private orphanTimer: NodeJS.Timeout | undefined;
+  /** The publish/lookup key space: key → hex value. */
+  private readonly kv = new Map<string, string>();
+  private readonly kvWaiters = new Map<string, Set<Agent>>();
+  private stateTimer: NodeJS.Timeout | undefined;
+  private stateWrite: Promise<void> = Promise.resolve();
+  private readonly uid: number | undefined;
   private readonly agents = new Map<number, Agent>();
   private readonly controls = new Set<net.Socket>();
   private nextAgentId = 1;
@@ -209,18 +325,49 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly intervalSec: number;
   private closed = false;
 
-  private constructor(dir: string, socketPath: string, server: net.Server, gen: number, durable: number, opts: CoordinatorOptions) {
+  private constructor(
+    dir: string,
+    socketPath: string,
+    server: net.Server,
+    tcp: { server: net.Server; address: string; token: string } | undefined,
+    gen: number,
+    durable: number,
+    saved: SavedState | undefined,
+    opts: CoordinatorOptions,
+  ) {
     super();
     this.dir = dir;
     this.socketPath = socketPath;
     this.server = server;
+    this.tcpServer = tcp?.server;
+    this.tcpAddress = tcp?.address;
+    this.token = tcp?.token;
     this.lastGen = gen;
     this.durableGen = durable;
     this.timeout = opts.timeout ?? 120;
     this.intervalSec = opts.interval ?? 0;
-    server.on('connection', (s) => this.onConnection(s));
+    this.keep = opts.keep !== undefined && opts.keep > 0 ? Math.floor(opts.keep) : 0;
+    this.adoptTimeout = opts.adoptTimeout ?? 10;
+    this.uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+    if (saved !== undefined) {
+      for (const p of saved.processes) {
+        // Only processes that still exist can reconnect (another host's cannot be checked here).
+        if (p.host === hostname() && !alive(p.pid)) continue;
+        this.orphans.set(p.vpid, { ...p, state: 'detached' });
+      }
+      this.nextVpid = Math.max(1, saved.nextVpid);
+      for (const [k, v] of Object.entries(saved.kv)) if (typeof v === 'string') this.kv.set(k, v);
+      if (this.orphans.size > 0) {
+        debug('waiting for %d processes of coordinator %d to reconnect', this.orphans.size, saved.pid);
+        this.orphanTimer = setInterval(() => this.sweepOrphans(), 1000);
+        this.orphanTimer.unref();
+      }
+    }
+    server.on('connection', (s) => this.onConnection(s, 'unix'));
+    tcp?.server.on('connection', (s) => this.onConnection(s, 'tcp'));
     // A listening socket failing later (rare: EMFILE on accept) must not crash the host process.
     server.on('error', (e) => this.emitError(toAmberError(e, 'ESOCKET')));
+    tcp?.server.on('error', (e) => this.emitError(toAmberError(e, 'ESOCKET')));
   }
 
   /**
@@ -232,7 +379,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     await mkdir(dir, { recursive: true });
     const adir = join(dir, '.amber');
     await mkdir(adir, { recursive: true, mode: 0o700 });
-    const socketPath = resolve(opts.socketPath ?? join(adir, 'coord.sock'));
+    const listen = opts.listen !== undefined ? parseAddress(opts.listen) : undefined;
+    const socketPath = resolve(
+      opts.socketPath ?? (listen !== undefined && listen.kind === 'unix' ? listen.path : join(adir, 'coord.sock')),
+    );
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
       throw new AmberError(
         'ENAMETOOLONG',
@@ -254,22 +404,49 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       }
     }
     const server = net.createServer({ allowHalfOpen: false });
-    await new Promise<void>((res, rej) => {
-      server.once('error', (e: NodeJS.ErrnoException) => {
-        rej(
-          e.code === 'EADDRINUSE'
-            ? new AmberError('EBUSY', `a coordinator is already listening at ${socketPath}`, { path: socketPath })
-            : toAmberError(e, 'ESOCKET'),
-        );
-      });
-      server.listen(socketPath, () => res());
-    });
+    // Created 0600 from the start (umask), not merely chmod'ed after a window.
+    const oldMask = process.umask(0o177);
+    try {
+      await listenOn(server, socketPath, [socketPath]);
+    } finally {
+      process.umask(oldMask);
+    }
     // The directory is 0700 already; the socket mode is the second fence the contract asks for.
     await chmod(socketPath, 0o600);
-    const coord = new Coordinator(dir, socketPath, server, await highestGeneration(dir), await latestGeneration(dir), opts);
+    let tcp: { server: net.Server; address: string; token: string } | undefined;
+    if (listen !== undefined && listen.kind === 'tcp') {
+      try {
+        const token = await ensureToken(dir);
+        const ts = net.createServer({ allowHalfOpen: false });
+        await listenOn(ts, formatAddress(listen), [listen.port, listen.host]);
+        const bound = ts.address();
+        const port = typeof bound === 'object' && bound !== null ? bound.port : listen.port;
+        tcp = { server: ts, address: formatAddress({ ...listen, port }), token };
+      } catch (e) {
+        await new Promise<void>((r) => server.close(() => r()));
+        await unlink(socketPath).catch(() => undefined);
+        throw e;
+      }
+    }
+    const coord = new Coordinator(
+      dir,
+      socketPath,
+      server,
+      tcp,
+      await highestGeneration(dir),
+      await latestGeneration(dir),
+      await readState(adir),
+      opts,
+    );
     coord.scheduleInterval();
-    debug('coordinator %d listening at %s', process.pid, socketPath);
+    coord.saveState();
+    debug('coordinator %d listening at %s%s', process.pid, socketPath, tcp !== undefined ? ` and ${tcp.address}` : '');
     return coord;
+  }
+
+  /** The path of the computation's TCP token (exists once a TCP coordinator ran on DIR). */
+  get tokenPath(): string {
+    return tokenPathFor(this.dir);
   }
 
   /** Latest durable generation (0 = none). */
@@ -277,21 +454,48 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return this.durableGen;
   }
 
-  /** Live registered processes, by vpid. */
+  /** Registered processes by vpid, plus (state 'detached') those of a previous coordinator not yet reconnected. */
   processes(): ProcessInfo[] {
-    return [...this.agents.values()]
-      .filter((a) => !a.superseded)
-      .map((a) => ({ ...a.info }))
-      .sort((x, y) => x.vpid - y.vpid);
+    const live = [...this.agents.values()].filter((a) => !a.superseded).map((a) => ({ ...a.info }));
+    const detached = [...this.orphans.values()].map(({ plugins: _p, ...info }) => ({ ...info, state: 'detached' as const }));
+    return [...live, ...detached].sort((x, y) => x.vpid - y.vpid);
   }
 
   status(): StatusResult {
     return {
       ok: true,
-      coordinator: { pid: process.pid, dir: this.dir, listen: this.socketPath },
+      coordinator: {
+        pid: process.pid,
+        dir: this.dir,
+        listen: this.tcpAddress ?? this.socketPath,
+        socket: this.socketPath,
+        ...(this.tcpAddress !== undefined ? { tcp: this.tcpAddress } : {}),
+      },
       generation: this.durableGen,
       processes: this.processes(),
     };
+  }
+
+  /** Per registered process, the plugins it loaded and the symbols they wrap. */
+  plugins(): PluginsResult {
+    return {
+      processes: [...this.agents.values()]
+        .filter((a) => !a.superseded)
+        .sort((x, y) => x.info.vpid - y.info.vpid)
+        .map((a) => ({ vpid: a.info.vpid, pid: a.info.pid, cmd: a.info.cmd, plugins: a.plugins.map((p) => ({ ...p, wraps: [...p.wraps] })) })),
+    };
+  }
+
+  /** Publishes key → value in the computation's key/value space (what plugins `lookup`). */
+  publish(key: string, value: string | Buffer): void {
+    if (!KEY_RE.test(key)) throw new AmberError('EINVAL', `publish: bad key ${JSON.stringify(key)} (1-256 non-space characters)`);
+    this.setKey(key, Buffer.from(value).toString('hex'));
+  }
+
+  /** The value published under key, or undefined. */
+  lookup(key: string): Buffer | undefined {
+    const v = this.kv.get(key);
+    return v === undefined ? undefined : Buffer.from(v, 'hex');
   }
 
   /**
@@ -367,10 +571,20 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (this.closed) return;
     this.closed = true;
     if (this.intervalTimer !== undefined) clearTimeout(this.intervalTimer);
+    if (this.orphanTimer !== undefined) clearInterval(this.orphanTimer);
     const err = new AmberError('ECHECKPOINT', 'the coordinator was closed');
     this.failBarrier(err);
     this.failRestart(new AmberError('ERESTART', 'the coordinator was closed'));
-    const closing = new Promise<void>((res) => this.server.close(() => res()));
+    if (this.stateTimer !== undefined) {
+      clearTimeout(this.stateTimer);
+      this.stateTimer = undefined;
+      await this.writeState();
+    }
+    await this.stateWrite;
+    const closing = Promise.all([
+      new Promise<void>((res) => this.server.close(() => res())),
+      this.tcpServer !== undefined ? new Promise<void>((res) => this.tcpServer?.close(() => res())) : undefined,
+    ]);
     for (const a of this.agents.values()) a.sock.destroy();
     // An answer already handed to end() (say, checkpoint --kill's, racing the app's exit) must
     // still reach its client; only sockets still waiting for an answer are cut.
@@ -383,11 +597,54 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   // ---------------------------------------------------------------------------------------------
   // connections
 
-  private onConnection(sock: net.Socket): void {
+  /**
+   * Why a new connection must be refused, if it must: a Unix peer of another uid (SO_PEERCRED;
+   * root is let in, it could read the socket anyway), checked before a byte is read from it.
+   */
+  private peerRefusal(sock: net.Socket): AmberError | undefined {
+    if (this.uid === undefined) return undefined;
+    const fd = (sock as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    let peerCred;
+    try {
+      peerCred = addon().peerCred;
+    } catch (e) {
+      debug('no addon, cannot check peer credentials (the socket is 0600): %s', (e as Error).message);
+      return undefined;
+    }
+    if (typeof peerCred !== 'function' || typeof fd !== 'number' || fd < 0) {
+      debug('cannot check peer credentials (no peerCred or fd); the socket is 0600');
+      return undefined;
+    }
+    try {
+      const c = peerCred(fd);
+      if (c.uid === this.uid || c.uid === 0) return undefined;
+      return new AmberError('EPERM', `refused a connection from pid ${c.pid}: uid ${c.uid} is not the coordinator's uid ${this.uid}`, {
+        pid: c.pid,
+      });
+    } catch (e) {
+      return new AmberError('EPERM', `refused a connection whose credentials cannot be read: ${(e as Error).message}`);
+    }
+  }
+
+  private onConnection(sock: net.Socket, transport: Transport): void {
     let kind: 'unknown' | 'agent' | 'ctl' = 'unknown';
     let agent: Agent | undefined;
     sock.on('error', (e) => debug('peer socket error: %s', e.message));
+    const refusal = transport === 'unix' ? this.peerRefusal(sock) : undefined;
+    // A peer that never says who it is does not hold a connection forever.
+    const idle = setTimeout(() => sock.destroy(), 30_000);
+    idle.unref();
+    const refuse = (e: AmberError, first: AgentMsg | undefined): void => {
+      this.emitError(e);
+      if (first?.t === 'hello') {
+        if (!sock.destroyed) sock.end(`refused ${e.code}\n`);
+      } else {
+        this.answer(sock, { ok: false, code: e.code, message: e.message });
+      }
+      sock.removeAllListeners('data');
+    };
     onLines(sock, (line) => {
+      if (kind === 'unknown') clearTimeout(idle);
       let msg: AgentMsg;
       try {
         const v: unknown = JSON.parse(line);
@@ -401,6 +658,15 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         return;
       }
       if (kind === 'unknown') {
+        if (refusal !== undefined) {
+          refuse(refusal, msg);
+          return;
+        }
+        if (transport === 'tcp' && (this.token === undefined || !tokenMatches(this.token, msg['token']))) {
+          const why = msg['token'] === undefined ? 'no token' : 'a wrong token';
+          refuse(new AmberError('EAUTH', `refused a TCP connection from ${sock.remoteAddress ?? '?'}: ${why} (see ${this.tokenPath})`), msg);
+          return;
+        }
         if (msg.t === 'hello') {
           kind = 'agent';
           agent = this.onHello(sock, msg);
@@ -416,6 +682,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (kind === 'agent' && agent !== undefined) this.onAgentMsg(agent, msg);
     });
     sock.on('close', () => {
+      clearTimeout(idle);
       this.controls.delete(sock);
       if (agent !== undefined) this.onAgentClose(agent);
     });
@@ -438,8 +705,81 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   private vpidInUse(v: number): boolean {
+    if (this.orphans.has(v)) return true;
     for (const a of this.agents.values()) if (!a.superseded && a.info.vpid === v) return true;
     return false;
+  }
+
+  /** Drops detached processes that no longer exist (on this host). */
+  private sweepOrphans(): void {
+    for (const [vpid, p] of this.orphans) {
+      if (p.host === hostname() && !alive(p.pid)) {
+        this.orphans.delete(vpid);
+        debug('detached vpid %d (pid %d) is gone', vpid, p.pid);
+        this.saveState();
+        this.emit('exit', { ...p, plugins: undefined, state: 'exited' } as ProcessInfo);
+      }
+    }
+    if (this.orphans.size === 0 && this.orphanTimer !== undefined) {
+      clearInterval(this.orphanTimer);
+      this.orphanTimer = undefined;
+    }
+  }
+
+  /** Resolves once no process is detached; rejects after adoptTimeout naming the missing ones. */
+  private async waitForOrphans(): Promise<void> {
+    const deadline = Date.now() + this.adoptTimeout * 1000;
+    for (;;) {
+      this.sweepOrphans();
+      if (this.orphans.size === 0) return;
+      if (Date.now() >= deadline || this.closed) {
+        const missing = [...this.orphans.values()].map((p) => `vpid ${p.vpid} (pid ${p.pid} on ${p.host})`).join(', ');
+        throw new AmberError(
+          'ECHECKPOINT',
+          `processes of the previous coordinator have not reconnected within ${this.adoptTimeout} s: ${missing}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Writes DIR/.amber/state.json soon (coalesced): what a successor needs to re-adopt. */
+  private saveState(): void {
+    if (this.stateTimer !== undefined || this.closed) return;
+    this.stateTimer = setTimeout(() => {
+      this.stateTimer = undefined;
+      void this.writeState();
+    }, 20);
+  }
+
+  private writeState(): Promise<void> {
+    const st: SavedState = {
+      amber: 1,
+      pid: process.pid,
+      nextVpid: this.nextVpid,
+      processes: [
+        ...[...this.agents.values()].filter((a) => !a.superseded).map((a) => ({ ...a.info, plugins: a.plugins })),
+        ...this.orphans.values(),
+      ],
+      kv: Object.fromEntries(this.kv),
+    };
+    const path = join(this.dir, '.amber', STATE_NAME);
+    const tmp = `${path}.${process.pid}.tmp`;
+    this.stateWrite = this.stateWrite
+      .then(() => writeFile(tmp, JSON.stringify(st) + '\n', { mode: 0o600 }))
+      .then(() => rename(tmp, path))
+      .catch((e: unknown) => debug('cannot write %s: %s', path, (e as Error).message));
+    return this.stateWrite;
+  }
+
+  private setKey(key: string, hex: string): void {
+    this.kv.set(key, hex);
+    this.saveState();
+    const waiters = this.kvWaiters.get(key);
+    if (waiters !== undefined) {
+      this.kvWaiters.delete(key);
+      for (const w of waiters) this.send(w, `value ${key} ${hex}`);
+    }
   }
 
   private allocVpid(): number {
@@ -454,6 +794,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       restored: msg['restored'] === true,
       superseded: false,
       parked: false,
+      plugins: parsePlugins(msg['plugins']),
       info: {
         vpid: 0,
         pid: num(msg['pid']),
@@ -470,6 +811,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (agent.restored && this.restartWait !== undefined) this.restartWait.agents.add(agent);
       this.send(agent, `vpid ${agent.info.vpid}`);
       debug('registered %s: %s', describe(agent), agent.info.cmd);
+      this.saveState();
       this.emit('register', { ...agent.info });
     };
     // A process registering during a barrier was not suspended with the others, so it cannot be
@@ -483,6 +825,17 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private assignVpid(agent: Agent, msg: AgentMsg): void {
     const asked = num(msg['vpid']);
     const pid = agent.info.pid;
+    const orphan = asked > 0 && !agent.restored ? this.orphans.get(asked) : undefined;
+    if (orphan !== undefined && orphan.pid === pid && orphan.host === agent.info.host) {
+      // Re-adoption: a process a previous coordinator on this DIR registered reconnects.
+      this.orphans.delete(asked);
+      agent.info.vpid = asked;
+      agent.info.parent = typeof msg['parent'] === 'number' ? msg['parent'] : orphan.parent;
+      if (agent.plugins.length === 0 && orphan.plugins !== undefined) agent.plugins = orphan.plugins;
+      if (asked >= this.nextVpid) this.nextVpid = asked + 1;
+      debug('re-adopted vpid %d (pid %d)', asked, pid);
+      return;
+    }
     if (asked > 0) {
       // Same vpid and pid as a live record: the process exec'd and its new agent re-registers.
       for (const old of this.agents.values()) {
@@ -540,6 +893,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         a.info.state = msg.t === 'resumed' ? 'running' : (msg.t as 'suspended' | 'written');
         ph.pending.delete(a);
         ph.results.set(a, msg);
+        if (msg.t === 'written') b.bytes += num(msg['bytes']);
+        this.progress(b, ph);
         if (ph.pending.size === 0) ph.resolve(ph.results);
         return;
       }
@@ -576,18 +931,56 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         }
         return;
       }
+      case 'event': {
+        this.emit('plugin', { vpid: a.info.vpid, pid: a.info.pid, plugin: str(msg['plugin']), name: str(msg['name']), data: str(msg['data']) });
+        return;
+      }
+      case 'plugins': {
+        a.plugins = parsePlugins(msg['plugins']);
+        this.saveState();
+        return;
+      }
+      case 'publish': {
+        const key = str(msg['key']);
+        const value = str(msg['value']);
+        if (!KEY_RE.test(key) || !HEX_RE.test(value)) {
+          this.emitError(new AmberError('EPROTO', `${describe(a)}: bad publish (key ${JSON.stringify(key.slice(0, 80))}; the value must be hex)`, { pid: a.info.pid }));
+          return;
+        }
+        this.setKey(key, value.toLowerCase());
+        return;
+      }
+      case 'lookup': {
+        const key = str(msg['key']);
+        if (!KEY_RE.test(key)) {
+          this.send(a, `novalue ${key.replace(/\s/g, '_').slice(0, 256) || '_'}`);
+          return;
+        }
+        const v = this.kv.get(key);
+        if (v !== undefined) this.send(a, `value ${key} ${v}`);
+        else if (msg['wait'] === true) {
+          let set = this.kvWaiters.get(key);
+          if (set === undefined) this.kvWaiters.set(key, (set = new Set()));
+          set.add(a);
+        } else this.send(a, `novalue ${key}`);
+        return;
+      }
       default:
         debug('unknown message %s from %s', msg.t, describe(a));
     }
   }
 
   private onAgentClose(a: Agent): void {
-    if (a.superseded) return;
+    for (const [k, set] of this.kvWaiters) if (set.delete(a) && set.size === 0) this.kvWaiters.delete(k);
+    // Closing the coordinator cuts agents that keep running: they are not exits, and the saved
+    // state must keep them for a successor to re-adopt.
+    if (a.superseded || this.closed) return;
     const wasRegistered = this.agents.delete(a.id);
     // A hello still held by a barrier never registered; dropping it is enough.
     if (!wasRegistered) return;
     a.info.state = 'exited';
     debug('%s disconnected', describe(a));
+    this.saveState();
     const b = this.barrier;
     if (b !== undefined && b.agents.has(a)) {
       b.agents.delete(a);
@@ -624,8 +1017,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (op === 'status') {
         this.answer(sock, this.status());
       } else if (op === 'checkpoint') {
-        const r = await this.checkpoint({ kill: msg['kill'] === true, ...(typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {}) });
-        this.answer(sock, { ok: true, ...r });
+        // progress:true (v1.1 extension): progress lines `{"progress":{...}}` precede the answer.
+        const onProgress = (p: ProgressEvent): void => {
+          if (!sock.destroyed && !sock.writableEnded) sock.write(JSON.stringify({ progress: p }) + '\n');
+        };
+        if (msg['progress'] === true) this.on('progress', onProgress);
+        try {
+          const r = await this.checkpoint({ kill: msg['kill'] === true, ...(typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {}) });
+          this.answer(sock, { ok: true, ...r });
+        } finally {
+          this.off('progress', onProgress);
+        }
+      } else if (op === 'plugins') {
+        this.answer(sock, { ok: true, ...this.plugins() });
       } else if (op === 'restart') {
         // Extension of PROTOCOL.md: lets `amber restart` use a coordinator running elsewhere.
         const r = await this.expectRestart(num(msg['count']), typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {});
@@ -691,6 +1095,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         return;
       }
       b.phase = ph;
+      this.progress(b, ph);
       for (const a of b.agents) this.send(a, line(a));
       if (ph.pending.size === 0) {
         ph.resolve(ph.results);
@@ -703,6 +1108,49 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         );
       }, timeoutSec * 1000);
     });
+  }
+
+  private progress(b: Barrier, ph: Phase): void {
+    if (this.listenerCount('progress') === 0) return;
+    const phase = ph.expect === 'suspended' ? 'suspend' : ph.expect === 'written' ? 'write' : 'resume';
+    const total = ph.pending.size + ph.results.size;
+    this.emit('progress', {
+      generation: b.gen,
+      phase,
+      done: ph.results.size,
+      total,
+      bytes: b.bytes,
+      seconds: Number(process.hrtime.bigint() - b.t0) / 1e9,
+    });
+  }
+
+  /** Deletes generation directories older than the last `keep` durable ones. */
+  private async prune(current: number): Promise<void> {
+    if (this.keep <= 0) return;
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return;
+    }
+    const gens = names
+      .map((n) => parseGenDirName(n))
+      .filter((g): g is number => g !== undefined && g < current)
+      .sort((x, y) => y - x);
+    let kept = 1; // the current generation
+    for (const g of gens) {
+      const gdir = join(this.dir, genDirName(g));
+      const complete = await stat(join(gdir, MANIFEST_NAME)).then(
+        () => true,
+        () => false,
+      );
+      if (complete && kept < this.keep) {
+        kept++;
+        continue;
+      }
+      debug('--keep %d: removing %s', this.keep, gdir);
+      await rm(gdir, { recursive: true, force: true }).catch((e: unknown) => this.emitError(toAmberError(e, 'EPRUNE')));
+    }
   }
 
   /** Fails the running generation (if not yet durable). */
@@ -721,6 +1169,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (this.restartWait !== undefined || [...this.agents.values()].some((a) => a.parked || a.info.state === 'restarting')) {
       throw new AmberError('EBUSY', 'a restart is in progress; checkpoint once it has resumed');
     }
+    // After a coordinator restart, a generation without the processes still reconnecting would
+    // be a generation that cannot be restarted: wait for them (or fail).
+    if (this.orphans.size > 0) await this.waitForOrphans();
     const participants = [...this.agents.values()].filter((a) => !a.superseded);
     if (participants.length === 0) {
       throw new AmberError('ENOPROC', `no processes are registered with the coordinator at ${this.socketPath}`);
@@ -728,9 +1179,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const timeoutSec = opts.timeout ?? this.timeout;
     const gen = await this.nextGeneration();
     const genDir = join(this.dir, genDirName(gen));
-    const b: Barrier = { gen, agents: new Set(participants), phase: undefined, failure: undefined, durable: false };
-    this.barrier = b;
     const t0 = process.hrtime.bigint();
+    const b: Barrier = { gen, agents: new Set(participants), phase: undefined, failure: undefined, durable: false, t0, bytes: 0 };
+    this.barrier = b;
     debug('generation %d: %d processes', gen, participants.length);
     try {
       let written: Map<Agent, AgentMsg>;
@@ -807,6 +1258,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         }
         this.emit('resume', { generation: gen, processes: b.agents.size });
       }
+      // Pruning after the resume: deleting old images must not lengthen the freeze.
+      await this.prune(gen);
       debug('generation %d durable: %d bytes in %s s', gen, result.bytes, result.seconds.toFixed(3));
       return result;
     } finally {

@@ -77,6 +77,14 @@ export interface Addon {
   readImage(path: string): ImageInfo;
   verifyImage(path: string): Promise<VerifyResult>;
   formatVersion: { major: number; minor: number };
+  /** SO_PEERCRED of a connected Unix socket's fd (absent from stand-in addons). */
+  peerCred?(fd: number): PeerCred;
+}
+
+export interface PeerCred {
+  pid: number;
+  uid: number;
+  gid: number;
 }
 
 export type ProcessState =
@@ -87,6 +95,8 @@ export type ProcessState =
   | 'written'
   | 'resuming'
   | 'restarting'
+  /** Known from a previous coordinator on this DIR; its agent has not reconnected yet. */
+  | 'detached'
   | 'exited';
 
 /** One registered process as the coordinator sees it (and as `status --json` prints it). */
@@ -135,7 +145,8 @@ export interface CheckpointResult {
 
 export interface StatusResult {
   ok: true;
-  coordinator: { pid: number; dir: string; listen: string };
+  /** listen: the TCP address when there is one, else the Unix socket; socket: the Unix socket. */
+  coordinator: { pid: number; dir: string; listen: string; socket?: string; tcp?: string };
   /** Latest durable generation in DIR (0 = none). */
   generation: number;
   processes: ProcessInfo[];
@@ -150,4 +161,45 @@ export interface ExitStatus {
   /** Exit code, or null when the process was killed by a signal. */
   code: number | null;
   signal: NodeJS.Signals | null;
+}
+
+/** A plugin loaded in a process (hello's `plugins`, PROTOCOL.md v1.1). */
+export interface PluginInfo {
+  name: string;
+  path: string;
+  /** Symbols the plugin wraps. */
+  wraps: string[];
+}
+
+export interface ProcessPlugins {
+  vpid: number;
+  pid: number;
+  cmd: string;
+  plugins: PluginInfo[];
+}
+
+export interface PluginsResult {
+  processes: ProcessPlugins[];
+}
+
+/** A plugin's `event` message, re-emitted by the coordinator. */
+export interface PluginEvent {
+  vpid: number;
+  pid: number;
+  plugin: string;
+  name: string;
+  data: string;
+}
+
+/** Barrier progress: emitted as agents answer each phase. */
+export interface ProgressEvent {
+  generation: number;
+  phase: 'suspend' | 'write' | 'resume';
+  /** Processes that have answered this phase. */
+  done: number;
+  total: number;
+  /** Image bytes written so far in this generation. */
+  bytes: number;
+  /** Seconds since the generation started. */
+  seconds: number;
 }
