@@ -10,7 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { checkpoint as clientCheckpoint, defaultDir, status as clientStatus } from './client.js';
+import {
+  checkpoint as clientCheckpoint,
+  defaultDir,
+  plugins as clientPlugins,
+  status as clientStatus,
+  type ClientOptions,
+} from './client.js';
 import { Coordinator } from './coordinator.js';
 import { UsageError, toAmberError } from './errors.js';
 import { readImage, verifyImage } from './image.js';
@@ -18,10 +24,10 @@ import { exitCodeOf, launch, type Job } from './launch.js';
 import { manifestImages, readManifest, resolveManifestPath } from './manifest.js';
 import { packageRoot } from './native.js';
 import { restart } from './restart.js';
-import type { ImageInfo, Manifest, StatusResult } from './types.js';
+import type { ImageInfo, Manifest, PluginsResult, ProgressEvent, StatusResult } from './types.js';
 
 const HELP: Record<string, string> = {
-  launch: `usage: amber launch [--dir DIR] [--interval SEC] [--coord SOCKET] [--plugin PATH]... -- CMD [ARGS...]
+  launch: `usage: amber launch [--dir DIR] [--interval SEC] [--coord ADDR] [--listen tcp:HOST:PORT] [--keep K] [--plugin PATH]... -- CMD [ARGS...]
 
 Runs CMD under amber: every process it starts is checkpointable. Uses the coordinator listening at
 DIR (default $AMBER_DIR or the current directory), or starts one for the life of CMD.
@@ -29,19 +35,24 @@ Exits with CMD's status. SIGINT/SIGTERM/SIGHUP are passed to CMD; SIGUSR1 takes 
 
   --dir DIR        checkpoint directory (images, manifests, coordinator socket)
   --interval SEC   checkpoint every SEC seconds (coordinator started here only)
-  --coord SOCKET   coordinator socket (default DIR/.amber/coord.sock)
+  --coord ADDR     coordinator: a socket path (default DIR/.amber/coord.sock) or tcp:HOST:PORT
+                   (token from $AMBER_TOKEN or DIR/.amber/token)
+  --listen ADDR    coordinator started here also listens on tcp:HOST:PORT (token in DIR/.amber/token)
+  --keep K         keep only the last K generations (coordinator started here only)
   --plugin PATH    preload a plugin shared object (repeatable)
 `,
-  checkpoint: `usage: amber checkpoint [--dir DIR | --coord SOCKET] [--kill] [--json]
+  checkpoint: `usage: amber checkpoint [--dir DIR | --coord ADDR] [--kill] [--json] [--no-progress]
 
 Checkpoints the computation whose coordinator listens at DIR. Blocks until the generation is
-durable, then prints its manifest path (a JSON summary with --json).
+durable, then prints its manifest path (a JSON summary with --json). While a long checkpoint runs,
+a progress line is shown on stderr if stderr is a terminal.
 
   --kill           end the computation after a good checkpoint
   --json           print { generation, manifest, images, bytes, seconds }
   --timeout SEC    per-phase timeout (default 120)
+  --no-progress    no progress line
 `,
-  restart: `usage: amber restart [--dir DIR | --coord SOCKET] [DIR|GENDIR|MANIFEST]
+  restart: `usage: amber restart [--dir DIR | --coord ADDR] [DIR|GENDIR|MANIFEST]
 
 Restarts a checkpoint (default: the latest generation in DIR) in the foreground. The application's
 stdin/stdout/stderr are this command's; exits with the application's status.
@@ -49,9 +60,13 @@ stdin/stdout/stderr are this command's; exits with the application's status.
   --interval SEC   checkpoint every SEC seconds after the restart
   --timeout SEC    how long restoring may take (default 120)
 `,
-  status: `usage: amber status [--dir DIR | --coord SOCKET] [--json]
+  status: `usage: amber status [--dir DIR | --coord ADDR] [--json]
 
 Shows the coordinator at DIR and the processes registered with it.
+`,
+  plugins: `usage: amber plugins [--dir DIR | --coord ADDR] [--json]
+
+Lists, per process, the plugins it loaded and the symbols they wrap.
 `,
   inspect: `usage: amber inspect IMAGE|MANIFEST|DIR [--json] [--verify]
 
@@ -60,9 +75,17 @@ Summarizes a checkpoint image (regions, threads, fds, sizes) or a generation man
   --json           machine-readable output
   --verify         also check every chunk checksum
 `,
-  coordinator: `usage: amber coordinator [--dir DIR] [--listen SOCKET] [--interval SEC]
+  coordinator: `usage: amber coordinator [--dir DIR] [--listen ADDR] [--interval SEC] [--keep K] [--json]
 
-Runs a coordinator in the foreground until SIGINT/SIGTERM.
+Runs a coordinator in the foreground until SIGINT/SIGTERM; SIGUSR1 takes a checkpoint. Started
+again on the same DIR after a crash, it re-adopts the processes still running (their agents
+reconnect every second).
+
+  --listen ADDR    tcp:HOST:PORT: also listen on TCP (token in DIR/.amber/token, 0600);
+                   a path: the Unix socket to use instead of DIR/.amber/coord.sock
+  --interval SEC   checkpoint every SEC seconds
+  --keep K         keep only the last K generations
+  --json           print events (register, exit, checkpoint, ...) as JSON lines on stdout
 `,
 };
 
@@ -74,6 +97,7 @@ commands:
   restart       restart a checkpoint
   status        show a coordinator and its processes
   inspect       describe an image or manifest
+  plugins       list the plugins loaded in each process
   coordinator   run a coordinator in the foreground
 
 amber <command> --help for details; amber --version.
@@ -85,6 +109,8 @@ const OPTS = {
     dir: { type: 'string' },
     interval: { type: 'string' },
     coord: { type: 'string' },
+    listen: { type: 'string' },
+    keep: { type: 'string' },
     plugin: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   },
@@ -94,6 +120,7 @@ const OPTS = {
     kill: { type: 'boolean' },
     json: { type: 'boolean' },
     timeout: { type: 'string' },
+    'no-progress': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
   restart: {
@@ -118,6 +145,14 @@ const OPTS = {
     dir: { type: 'string' },
     listen: { type: 'string' },
     interval: { type: 'string' },
+    keep: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  plugins: {
+    dir: { type: 'string' },
+    coord: { type: 'string' },
+    json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 } as const satisfies Record<string, NonNullable<ParseArgsConfig['options']>>;
@@ -128,8 +163,22 @@ function isCommand(s: string): s is Command {
   return Object.prototype.hasOwnProperty.call(OPTS, s);
 }
 
+/** Colour only on a terminal, never with NO_COLOR (https://no-color.org) or TERM=dumb. */
+function useColor(stream: NodeJS.WriteStream): boolean {
+  const nc = process.env['NO_COLOR'];
+  return stream.isTTY === true && (nc === undefined || nc === '') && process.env['TERM'] !== 'dumb';
+}
+
+function paint(code: string, text: string): string {
+  return useColor(process.stderr) ? `\x1b[${code}m${text}\x1b[0m` : text;
+}
+
 function msg(text: string): void {
-  process.stderr.write(`amber: ${text}\n`);
+  process.stderr.write(`${paint('1', 'amber:')} ${text}\n`);
+}
+
+function errMsg(text: string): void {
+  process.stderr.write(`${paint('1;31', 'amber:')} ${text}\n`);
 }
 
 function out(text: string): void {
@@ -159,11 +208,18 @@ function exclusive(cmd: string, v: { dir?: string | undefined; coord?: string | 
   if (v.dir !== undefined && v.coord !== undefined) throw new UsageError(`${cmd}: give --dir or --coord, not both`);
 }
 
-function where(v: { dir?: string | undefined; coord?: string | undefined }): { dir?: string; socketPath?: string } {
+function where(v: { dir?: string | undefined; coord?: string | undefined }): ClientOptions {
   return {
     ...(v.dir !== undefined ? { dir: v.dir } : {}),
-    ...(v.coord !== undefined ? { socketPath: v.coord } : {}),
+    ...(v.coord !== undefined ? { coord: v.coord } : {}),
   };
+}
+
+function count(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} wants a positive integer, not ${JSON.stringify(v)}`);
+  return n;
 }
 
 /**
@@ -174,7 +230,7 @@ function where(v: { dir?: string | undefined; coord?: string | undefined }): { d
 function splitCommand(args: string[]): { opts: string[]; command: string[] } {
   const dd = args.indexOf('--');
   if (dd >= 0) return { opts: args.slice(0, dd), command: args.slice(dd + 1) };
-  const takesValue = new Set(['--dir', '--interval', '--coord', '--plugin']);
+  const takesValue = new Set(['--dir', '--interval', '--coord', '--plugin', '--listen', '--keep']);
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     if (takesValue.has(a)) {
@@ -224,6 +280,7 @@ async function cmdLaunch(args: string[]): Promise<number> {
   noPositionals('launch', positionals);
   if (command.length === 0) throw new UsageError('launch: no command given (amber launch [options] -- CMD [ARGS...])');
   const interval = seconds('interval', values.interval);
+  const keep = count('keep', values.keep);
   let job: Job | undefined;
   let checkpointing = false;
   const setJob = forwardSignals(() => {
@@ -232,22 +289,24 @@ async function cmdLaunch(args: string[]): Promise<number> {
     checkpointing = true;
     job.checkpoint().then(
       (r) => msg(`checkpoint ${r.generation} written: ${r.manifest}`),
-      (e: unknown) => msg(`checkpoint failed: ${(e as Error).message}`),
+      (e: unknown) => errMsg(`checkpoint failed: ${(e as Error).message}`),
     ).finally(() => {
       checkpointing = false;
     });
   });
   job = await launch(command, {
     ...(values.dir !== undefined ? { dir: values.dir } : {}),
-    ...(values.coord !== undefined ? { socketPath: values.coord } : {}),
+    ...(values.coord !== undefined ? { coord: values.coord } : {}),
+    ...(values.listen !== undefined ? { listen: values.listen } : {}),
+    ...(keep !== undefined ? { keep } : {}),
     ...(interval !== undefined ? { interval } : {}),
     plugins: values.plugin ?? [],
     stdio: 'inherit',
   });
-  if (interval !== undefined && job.coordinator === null) {
-    msg(`--interval ignored: using the running coordinator at ${job.socketPath}`);
+  if ((interval !== undefined || keep !== undefined || values.listen !== undefined) && job.coordinator === null) {
+    msg(`--interval/--keep/--listen ignored: using the running coordinator at ${job.socketPath}`);
   }
-  job.coordinator?.on('error', (e) => msg(e.message));
+  job.coordinator?.on('error', (e) => errMsg(e.message));
   setJob(job);
   return exitCodeOf(await job.exited);
 }
@@ -258,9 +317,44 @@ async function cmdCheckpoint(args: string[]): Promise<number> {
   noPositionals('checkpoint', positionals);
   exclusive('checkpoint', values);
   const timeout = seconds('timeout', values.timeout);
-  const r = await clientCheckpoint({ ...where(values), kill: values.kill === true, ...(timeout !== undefined ? { timeout: timeout * 4 } : {}) });
+  const progress = values['no-progress'] !== true && process.stderr.isTTY === true ? progressLine() : undefined;
+  let r;
+  try {
+    r = await clientCheckpoint({
+      ...where(values),
+      kill: values.kill === true,
+      ...(timeout !== undefined ? { timeout: timeout * 4 } : {}),
+      ...(progress !== undefined ? { onProgress: progress.update } : {}),
+    });
+  } finally {
+    progress?.done();
+  }
   out(values.json === true ? JSON.stringify(r) : r.manifest);
   return 0;
+}
+
+/** Shown only once a checkpoint has taken PROGRESS_AFTER seconds; rewritten in place. */
+const PROGRESS_AFTER = 0.5;
+
+function progressLine(): { update: (p: ProgressEvent) => void; done: () => void } {
+  let shown = false;
+  let last = 0;
+  return {
+    update: (p) => {
+      if (p.seconds < PROGRESS_AFTER) return;
+      const now = Date.now();
+      if (shown && now - last < 100 && p.done < p.total) return;
+      last = now;
+      shown = true;
+      const verb = p.phase === 'suspend' ? 'suspending' : p.phase === 'write' ? 'writing' : 'resuming';
+      process.stderr.write(
+        `\r\x1b[K${paint('1', 'amber:')} checkpoint ${p.generation}: ${verb} ${p.done}/${p.total} processes, ${size(p.bytes)}, ${p.seconds.toFixed(1)} s`,
+      );
+    },
+    done: () => {
+      if (shown) process.stderr.write('\r\x1b[K');
+    },
+  };
 }
 
 async function cmdRestart(args: string[]): Promise<number> {
@@ -277,7 +371,7 @@ async function cmdRestart(args: string[]): Promise<number> {
     ...(timeout !== undefined ? { timeout } : {}),
     stdio: 'inherit',
   });
-  job.coordinator?.on('error', (e) => msg(e.message));
+  job.coordinator?.on('error', (e) => errMsg(e.message));
   setJob(job);
   return exitCodeOf(await job.exited);
 }
@@ -380,6 +474,25 @@ async function looksLikeManifest(path: string): Promise<boolean> {
   }
 }
 
+function fmtPlugins(r: PluginsResult): string {
+  const rows = [['VPID', 'PID', 'PLUGIN', 'WRAPS', 'PATH']];
+  for (const p of r.processes) {
+    if (p.plugins.length === 0) rows.push([String(p.vpid), String(p.pid), '-', '-', '']);
+    for (const pl of p.plugins) rows.push([String(p.vpid), String(p.pid), pl.name, pl.wraps.join(',') || '-', pl.path]);
+  }
+  return r.processes.length === 0 ? 'no processes\n' : table(rows);
+}
+
+async function cmdPlugins(args: string[]): Promise<number> {
+  const { values, positionals } = parse('plugins', args);
+  if (values.help === true) return help('plugins');
+  noPositionals('plugins', positionals);
+  exclusive('plugins', values);
+  const r = await clientPlugins({ ...where(values), timeout: 30 });
+  out(values.json === true ? JSON.stringify(r) : fmtPlugins(r));
+  return 0;
+}
+
 async function cmdInspect(args: string[]): Promise<number> {
   const { values, positionals } = parse('inspect', args);
   if (values.help === true) return help('inspect');
@@ -413,15 +526,46 @@ async function cmdCoordinator(args: string[]): Promise<number> {
   if (values.help === true) return help('coordinator');
   noPositionals('coordinator', positionals);
   const interval = seconds('interval', values.interval);
+  const keep = count('keep', values.keep);
   const c = await Coordinator.start({
     dir: defaultDir(values.dir),
-    ...(values.listen !== undefined ? { socketPath: values.listen } : {}),
+    ...(values.listen !== undefined ? { listen: values.listen } : {}),
     ...(interval !== undefined ? { interval } : {}),
+    ...(keep !== undefined ? { keep } : {}),
   });
-  msg(`coordinator ${process.pid} listening at ${c.socketPath}`);
-  c.on('checkpoint', (r) => msg(`checkpoint ${r.generation} written: ${r.manifest}`));
-  c.on('restart', (r) => msg(`restarted generation ${r.generation} (${r.processes.length} processes)`));
-  c.on('error', (e) => msg(e.message));
+  const json = values.json === true;
+  const ev = (event: string, data: object): void => {
+    if (json) out(JSON.stringify({ event, ...data }));
+  };
+  msg(`coordinator ${process.pid} listening at ${c.socketPath}${c.tcpAddress !== undefined ? ` and ${c.tcpAddress} (token in ${c.tokenPath})` : ''}`);
+  ev('listen', { pid: process.pid, dir: c.dir, socket: c.socketPath, ...(c.tcpAddress !== undefined ? { tcp: c.tcpAddress } : {}) });
+  const detached = c.processes().filter((p) => p.state === 'detached').length;
+  if (detached > 0) msg(`waiting for ${detached} process(es) of the previous coordinator to reconnect`);
+  c.on('register', (p) => ev('register', p));
+  c.on('exit', (p) => ev('exit', p));
+  c.on('suspend', (e) => ev('suspend', e));
+  c.on('resume', (e) => ev('resume', e));
+  c.on('plugin', (e) => ev('plugin', e));
+  c.on('checkpoint', (r) => {
+    msg(`checkpoint ${r.generation} written: ${r.manifest}`);
+    ev('checkpoint', r);
+  });
+  c.on('restart', (r) => {
+    msg(`restarted generation ${r.generation} (${r.processes.length} processes)`);
+    ev('restart', r);
+  });
+  c.on('error', (e) => {
+    errMsg(e.message);
+    ev('error', { code: e.code, message: e.message });
+  });
+  // SIGUSR1 (what Slurm's --signal delivers): a checkpoint, the coordinator keeps running.
+  process.on('SIGUSR1', () => {
+    c.checkpoint().catch((e: unknown) => {
+      const ae = toAmberError(e);
+      errMsg(`checkpoint failed: ${ae.message}`);
+      ev('error', { code: ae.code, message: ae.message });
+    });
+  });
   await new Promise<void>((res) => {
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => res());
   });
@@ -463,13 +607,15 @@ export async function main(argv: string[]): Promise<number> {
       return cmdInspect(rest);
     case 'coordinator':
       return cmdCoordinator(rest);
+    case 'plugins':
+      return cmdPlugins(rest);
   }
 }
 
 /** Reports an error the CLI way and returns its exit code. */
 export function report(e: unknown): number {
   const ae = toAmberError(e);
-  msg(ae instanceof UsageError ? `${ae.message} (see amber --help)` : ae.message);
+  errMsg(ae instanceof UsageError ? `${ae.message} (see amber --help)` : ae.message);
   return ae.exitCode;
 }
 

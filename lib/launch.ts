@@ -2,11 +2,24 @@
  * launch(): runs a program under amber — the agent preloaded, pointed at a coordinator.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { debuglog } from 'node:util';
-import { checkpoint as clientCheckpoint, defaultDir, isListening, socketPathFor } from './client.js';
+import {
+  checkpoint as clientCheckpoint,
+  clientToken,
+  defaultDir,
+  formatAddress,
+  isListening,
+  parseAddress,
+  socketPathFor,
+  status as clientStatus,
+  type Address,
+  type ClientOptions,
+} from './client.js';
 import { Coordinator } from './coordinator.js';
 import { AmberError } from './errors.js';
 import { agentPath } from './native.js';
@@ -21,6 +34,14 @@ export interface LaunchOptions {
   coordinator?: Coordinator;
   /** Explicit coordinator socket path (instead of DIR/.amber/coord.sock). */
   socketPath?: string;
+  /** Address of a running coordinator: a socket path or `tcp:HOST:PORT` (token: $AMBER_TOKEN or DIR/.amber/token). */
+  coord?: string;
+  /** Token for a TCP `coord`. */
+  token?: string;
+  /** For a coordinator started here: also listen on `tcp:HOST:PORT`; the program's agents then use TCP with the token. */
+  listen?: string;
+  /** For a coordinator started here: keep only the last K generations. */
+  keep?: number;
   /** Plugin shared objects to preload with the agent. */
   plugins?: string[];
   /** Seconds between automatic checkpoints, for a coordinator started by this launch. */
@@ -44,6 +65,8 @@ export interface Job {
   checkpoint(opts?: { kill?: boolean }): Promise<CheckpointResult>;
   readonly dir: string;
   readonly socketPath: string;
+  /** What the program's agents were given as AMBER_COORD (a socket path or a numeric tcp: address). */
+  readonly address: string;
   /** The in-process coordinator, or null when a coordinator in another process is used. */
   readonly coordinator: Coordinator | null;
   readonly stdin: Writable | null;
@@ -64,30 +87,105 @@ export interface CoordinatorChoice {
   coordinator: Coordinator | null;
   /** True when this call started the coordinator (the caller should close it). */
   owned: boolean;
+  /** AMBER_COORD for the agents: the socket path, or a numeric `tcp:IP:PORT`. */
+  agentCoord: string;
+  /** AMBER_TOKEN for the agents (TCP only). */
+  token: string | undefined;
+  /** How a control client reaches this coordinator. */
+  client: ClientOptions;
 }
 
-/** The given coordinator, else one already answering at DIR, else a new in-process one. */
+/**
+ * A TCP address with a numeric host: agents may reconnect while every application thread is
+ * parked, when they must not call the resolver (PROTOCOL.md). A wildcard becomes loopback.
+ */
+export async function numericAddress(a: Address): Promise<string> {
+  if (a.kind === 'unix') return a.path;
+  let host = a.host;
+  if (host === '0.0.0.0' || host === '') host = '127.0.0.1';
+  else if (host === '::') host = '::1';
+  else if (isIP(host) === 0) {
+    try {
+      host = (await lookup(host)).address;
+    } catch (e) {
+      throw new AmberError('EINVAL', `cannot resolve the coordinator host ${a.host}: ${(e as Error).message}`);
+    }
+  }
+  return formatAddress({ ...a, host });
+}
+
+/** The given coordinator, else one already answering at the address/DIR, else a new in-process one. */
 export async function chooseCoordinator(opts: {
   dir?: string;
   coordinator?: Coordinator;
   socketPath?: string;
+  coord?: string;
+  token?: string;
+  listen?: string;
+  keep?: number;
   interval?: number;
 }): Promise<CoordinatorChoice> {
-  if (opts.coordinator !== undefined) {
-    return { dir: opts.coordinator.dir, socketPath: opts.coordinator.socketPath, coordinator: opts.coordinator, owned: false };
-  }
+  const own = async (c: Coordinator, owned: boolean): Promise<CoordinatorChoice> => {
+    const tcp = c.tcpAddress !== undefined ? parseAddress(c.tcpAddress) : undefined;
+    return {
+      dir: c.dir,
+      socketPath: c.socketPath,
+      coordinator: c,
+      owned,
+      agentCoord: tcp !== undefined ? await numericAddress(tcp) : c.socketPath,
+      token: tcp !== undefined ? clientToken({ dir: c.dir }) : undefined,
+      client: { socketPath: c.socketPath },
+    };
+  };
+  if (opts.coordinator !== undefined) return own(opts.coordinator, false);
   const dir = defaultDir(opts.dir);
-  const sp = socketPathFor({ dir, ...(opts.socketPath !== undefined ? { socketPath: opts.socketPath } : {}) });
+  if (opts.coord !== undefined && parseAddress(opts.coord).kind === 'tcp') {
+    // A coordinator elsewhere (another host): it must be running; we never start one for it.
+    const token = clientToken({ dir, ...(opts.token !== undefined ? { token: opts.token } : {}) });
+    const client: ClientOptions = { coord: opts.coord, dir, ...(token !== undefined ? { token } : {}) };
+    if (!(await isListening(client))) {
+      throw new AmberError('ENOCOORD', `no coordinator is listening at ${opts.coord}`);
+    }
+    return {
+      dir,
+      socketPath: opts.coord,
+      coordinator: null,
+      owned: false,
+      agentCoord: await numericAddress(parseAddress(opts.coord)),
+      token,
+      client,
+    };
+  }
+  const sp = socketPathFor({ dir, ...(opts.socketPath !== undefined ? { socketPath: opts.socketPath } : opts.coord !== undefined ? { socketPath: opts.coord } : {}) });
   if (await isListening({ socketPath: sp })) {
     debug('using the coordinator at %s', sp);
-    return { dir, socketPath: sp, coordinator: null, owned: false };
+    // If it listens on TCP too, its agents should use that (as the launch that started it did).
+    let agentCoord = sp;
+    let token: string | undefined;
+    try {
+      const st = await clientStatus({ socketPath: sp, timeout: 5 });
+      if (st.coordinator.tcp !== undefined) {
+        agentCoord = await numericAddress(parseAddress(st.coordinator.tcp));
+        token = clientToken({ dir: st.coordinator.dir });
+      }
+    } catch (e) {
+      debug('status of %s: %s', sp, (e as Error).message);
+    }
+    return { dir, socketPath: sp, coordinator: null, owned: false, agentCoord, token, client: { socketPath: sp } };
   }
   const c = await Coordinator.start({
     dir,
     socketPath: sp,
+    ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
+    ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
     ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
   });
-  return { dir, socketPath: sp, coordinator: c, owned: true };
+  try {
+    return await own(c, true);
+  } catch (e) {
+    await c.close();
+    throw e;
+  }
 }
 
 /** LD_PRELOAD: plugins, then the agent, then whatever the user preloads (space-separated). */
@@ -122,10 +220,13 @@ export async function spawnChecked(
   return { child, exited };
 }
 
+/** What a Job needs of a CoordinatorChoice (agentCoord/client default to the socket path). */
+export type JobTarget = Pick<CoordinatorChoice, 'dir' | 'socketPath' | 'coordinator'> & Partial<Pick<CoordinatorChoice, 'agentCoord' | 'client'>>;
+
 export function makeJob(
   child: ChildProcess,
   exited: Promise<ExitStatus>,
-  choice: CoordinatorChoice,
+  choice: JobTarget,
 ): Job {
   const pid = child.pid;
   if (pid === undefined) throw new AmberError('ESPAWN', 'the child has no pid');
@@ -136,9 +237,10 @@ export function makeJob(
     checkpoint: (o: { kill?: boolean } = {}) =>
       choice.coordinator !== null
         ? choice.coordinator.checkpoint(o)
-        : clientCheckpoint({ socketPath: choice.socketPath, kill: o.kill === true }),
+        : clientCheckpoint({ ...(choice.client ?? { socketPath: choice.socketPath }), kill: o.kill === true }),
     dir: choice.dir,
     socketPath: choice.socketPath,
+    address: choice.agentCoord ?? choice.socketPath,
     coordinator: choice.coordinator,
     stdin: child.stdin,
     stdout: child.stdout,
@@ -161,9 +263,11 @@ export async function launch(argv: string[], opts: LaunchOptions = {}): Promise<
   const env: NodeJS.ProcessEnv = {
     ...baseEnv,
     LD_PRELOAD: preloadValue(agent, plugins, baseEnv['LD_PRELOAD']),
-    AMBER_COORD: choice.socketPath,
+    AMBER_COORD: choice.agentCoord,
     AMBER_DIR: choice.dir,
   };
+  if (choice.token !== undefined) env['AMBER_TOKEN'] = choice.token;
+  else delete env['AMBER_TOKEN'];
   if (plugins.length > 0) env['AMBER_PLUGINS'] = plugins.join(':');
   const [file, ...args] = argv as [string, ...string[]];
   let spawned;

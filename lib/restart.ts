@@ -22,6 +22,13 @@ export interface RestartOptions {
   dir?: string;
   coordinator?: Coordinator;
   socketPath?: string;
+  /** Address of a running coordinator (socket path or tcp:HOST:PORT). */
+  coord?: string;
+  token?: string;
+  /** For a coordinator started here: also listen on tcp:HOST:PORT. */
+  listen?: string;
+  /** For a coordinator started here: keep only the last K generations. */
+  keep?: number;
   /** Seconds between automatic checkpoints, for a coordinator started by this restart. */
   interval?: number;
   /** stdio of the restored processes (default 'inherit': the app's stdio become the caller's). */
@@ -81,6 +88,10 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     dir: opts.dir ?? restartDir(manifest, manifestPath),
     ...(opts.coordinator !== undefined ? { coordinator: opts.coordinator } : {}),
     ...(opts.socketPath !== undefined ? { socketPath: opts.socketPath } : {}),
+    ...(opts.coord !== undefined ? { coord: opts.coord } : {}),
+    ...(opts.token !== undefined ? { token: opts.token } : {}),
+    ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
+    ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
     ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
   });
   const closeOwned = async (): Promise<void> => {
@@ -94,7 +105,7 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
   } else {
     let sent!: () => void;
     const announced = new Promise<void>((r) => (sent = r));
-    resumed = clientExpectRestart(n, { socketPath: choice.socketPath, onSent: sent });
+    resumed = clientExpectRestart(n, { ...choice.client, onSent: sent });
     await Promise.race([announced, resumed]);
   }
   resumed.catch(() => undefined); // handled below; avoid an unhandled rejection meanwhile
@@ -105,7 +116,8 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
   };
   try {
     for (const image of images) {
-      const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), AMBER_COORD: choice.socketPath, AMBER_DIR: choice.dir };
+      const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), AMBER_COORD: choice.agentCoord, AMBER_DIR: choice.dir };
+      if (choice.token !== undefined) env['AMBER_TOKEN'] = choice.token;
       const s = await spawnChecked(restorer, [image], {
         env,
         stdio: opts.stdio ?? 'inherit',
