@@ -1,0 +1,89 @@
+// Fuzz target for the image parse path (validate.h through the Reader), libFuzzer ABI.
+//
+// Input: one mode byte, then image bytes.
+//   mode & 1 == 0: the bytes are parsed as they are. Almost all of these die at a checksum,
+//                  which checks the framing code (magic, sizes, truncation) only.
+//   mode & 1 == 1: the bytes are first "resealed" (header, metadata and image checksums
+//                  recomputed, as a buggy-but-honest writer would) so mutations reach the
+//                  structural validation of sections and tables, which is where the bounds
+//                  arithmetic lives.
+// Any ReadError is an expected outcome; anything else (a crash, a sanitizer report, another
+// exception, or an accepted image that breaks the validator's promises) is a bug.
+//
+// Build with clang -fsanitize=fuzzer,address,undefined for real fuzzing, or with g++ together
+// with fuzz_driver.cc (a small random-mutation driver) — see build.sh.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "image/reader.h"
+#include "mkimage.h"
+
+namespace {
+
+// The validator's promises about an accepted image, re-checked independently.
+void checkInvariants(const amber::Image& im) {
+  const amber_view& v = im.view();
+  const amber_header& h = im.header();
+  if (h.file_size > im.actualSize()) std::abort();
+  int mains = 0;
+  for (uint32_t i = 0; i < v.nthreads; i++) mains += (v.threads[i].flags & AMBER_THR_MAIN) != 0;
+  if (mains != 1 || v.nthreads > AMBER_MAX_THREADS) std::abort();
+  for (uint32_t i = 0; i < v.nchunks; i++) {
+    const amber_chunk& c = v.chunks[i];
+    if (c.file_off < h.data_off || c.file_off + c.stored_len > h.data_off + h.data_size) std::abort();
+    if (c.file_off % AMBER_PAGE_SIZE || c.len % AMBER_PAGE_SIZE || c.len > AMBER_CHUNK_MAX) std::abort();
+    if (c.region >= v.nregions) std::abort();
+    const amber_region& r = v.regions[c.region];
+    if (c.addr < r.start || c.addr + c.len > r.end) std::abort();
+  }
+  // Touch every string so ASan sees any out-of-range view.
+  volatile char sink = 0;
+  auto touch = [&](amber_str s) {
+    std::string_view sv = im.str(s);
+    for (char ch : sv) sink = static_cast<char>(sink ^ ch);
+  };
+  touch(v.proc->cmdline);
+  touch(v.proc->cwd);
+  touch(v.proc->exe);
+  for (uint32_t i = 0; i < v.nregions; i++) touch(v.regions[i].path);
+  for (uint32_t i = 0; i < v.nfds; i++) touch(v.fds[i].path);
+  const char* name;
+  uint32_t nameLen;
+  const void* bytes;
+  uint64_t len;
+  for (uint32_t i = 0; i < v.nplugins; i++) {
+    if (!amber_plugin_at(&v, i, &name, &nameLen, &bytes, &len)) std::abort();
+    for (uint64_t k = 0; k < len; k++) sink = static_cast<char>(sink ^ static_cast<const char*>(bytes)[k]);
+  }
+}
+
+} // namespace
+
+// Outcome counters, read by fuzz_driver.cc to show the mutations get past the checksums:
+// [0] accepted and verified, [AMBER_E_*] rejected with that code, [6] I/O-style errors.
+uint64_t g_fuzzOutcomes[7];
+
+static int outcomeIndex(const std::string& code) {
+  const char* names[] = {"", "ENOTIMAGE", "ETRUNCATED", "EVERSION", "EBADIMAGE", "ECHECKSUM"};
+  for (int i = 1; i < 6; i++)
+    if (code == names[i]) return i;
+  return 6;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const uint8_t mode = data[0];
+  std::vector<uint8_t> img(data + 1, data + size);
+  if (mode & 1) amber::test::reseal(img);
+  try {
+    auto im = amber::Image::fromMemory("fuzz.img", img.data(), img.size());
+    checkInvariants(*im);
+    im->verifyChunks();
+    g_fuzzOutcomes[0]++;
+  } catch (const amber::ReadError& e) {
+    g_fuzzOutcomes[outcomeIndex(e.code)]++; // expected for almost every input
+  }
+  return 0;
+}

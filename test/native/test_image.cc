@@ -1,0 +1,506 @@
+// Unit tests for the image codec (validate.h), the reader and the test writer. No framework:
+// each case is a function; output is TAP; exit status is non-zero if anything failed.
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "image/reader.h"
+#include "mkimage.h"
+
+using namespace amber;
+using namespace amber::test;
+
+namespace {
+
+int g_failed = 0, g_checks = 0;
+std::string g_case;
+
+#define CHECK(cond)                                                                        \
+  do {                                                                                     \
+    g_checks++;                                                                            \
+    if (!(cond)) {                                                                         \
+      g_failed++;                                                                          \
+      std::printf("  # %s:%d: CHECK(%s) failed in %s\n", __FILE__, __LINE__, #cond,        \
+                  g_case.c_str());                                                         \
+      return;                                                                              \
+    }                                                                                      \
+  } while (0)
+
+// Runs the whole in-memory validation path exactly like a reader: header, meta, trailer, chunks.
+// Returns the first error (code AMBER_E_OK if none).
+amber_err validateAll(const std::vector<uint8_t>& img) {
+  amber_err e{AMBER_E_OK, "", 0};
+  std::vector<uint64_t> page(AMBER_HEADER_SIZE / 8, 0);
+  if (!img.empty()) std::memcpy(page.data(), img.data(), std::min<size_t>(img.size(), AMBER_HEADER_SIZE));
+  if (!amber_check_header(page.data(), img.size(), &e)) return e;
+  const amber_header* h = reinterpret_cast<const amber_header*>(page.data());
+  std::vector<uint64_t> meta(h->meta_size / 8);
+  std::memcpy(meta.data(), img.data() + h->meta_off, h->meta_size);
+  amber_view v{};
+  if (!amber_parse_meta(h, meta.data(), h->meta_size, &v, &e)) return e;
+  if (!amber_check_trailer(h, img.data() + h->file_size - AMBER_TRAILER_SIZE, &v, &e)) return e;
+  for (uint32_t i = 0; i < v.nchunks; i++)
+    if (!amber_check_chunk(&v.chunks[i], img.data() + v.chunks[i].file_off, &e)) return e;
+  e = {AMBER_E_OK, "", 0};
+  return e;
+}
+
+std::string tmpPath(const char* name) {
+  const char* dir = std::getenv("TMPDIR");
+  return std::string(dir ? dir : "/tmp") + "/amber-test-" + std::to_string(getpid()) + "-" + name;
+}
+
+template <class T> T readAt(const std::vector<uint8_t>& img, uint64_t off) {
+  T t;
+  std::memcpy(&t, img.data() + off, sizeof t);
+  return t;
+}
+
+// ---- cases ------------------------------------------------------------------------------------
+
+void validSampleParses() {
+  auto img = mkimage(sampleSpec());
+  amber_err e = validateAll(img);
+  if (e.code) std::printf("  # %s at %llu\n", e.what, (unsigned long long)e.offset);
+  CHECK(e.code == AMBER_E_OK);
+
+  auto im = Image::fromMemory("mem.img", img.data(), img.size());
+  const amber_view& v = im->view();
+  CHECK(v.nthreads == 2);
+  CHECK(v.nregions == 6);
+  CHECK(v.nchunks == 5);
+  CHECK(v.nfds == 4);
+  CHECK(v.ntimers == 1);
+  CHECK(v.nplugins == 1);
+  CHECK(im->str(v.proc->cwd) == "/tmp/work");
+  CHECK(im->str(v.regions[2].path) == "[heap]");
+  CHECK(v.regions[2].nchunks == 2 && v.regions[2].first_chunk == 1);
+  const char* name;
+  uint32_t nameLen;
+  const void* bytes;
+  uint64_t len;
+  CHECK(amber_plugin_at(&v, 0, &name, &nameLen, &bytes, &len));
+  CHECK(std::string(name, nameLen) == "fd" && len == 11 && std::memcmp(bytes, "saved-state", 11) == 0);
+  CHECK(!amber_plugin_at(&v, 1, &name, &nameLen, &bytes, &len));
+  auto ver = im->verifyChunks();
+  CHECK(ver.chunks == 5);
+  CHECK(ver.bytes == v.hdr->pages_stored * AMBER_PAGE_SIZE);
+}
+
+void minimalImageParses() {
+  MkSpec s;
+  s.threads = {{1, AMBER_THR_MAIN, 0, 0, 0}};
+  auto img = mkimage(s);
+  CHECK(validateAll(img).code == AMBER_E_OK);
+}
+
+void writerAndReaderHeaderHashAgree() {
+  // amber_header_xxh (writer: struct + zeros) == amber_header_page_xxh (reader: the page).
+  auto img = mkimage(sampleSpec());
+  amber_header h = readAt<amber_header>(img, 0);
+  CHECK(amber_header_xxh(&h) == h.header_xxh);
+  CHECK(amber_header_page_xxh(img.data()) == h.header_xxh);
+  // and neither depends on the field's own value
+  h.header_xxh = 12345;
+  CHECK(amber_header_xxh(&h) == readAt<amber_header>(img, 0).header_xxh);
+}
+
+void everyHeaderByteFlipDetected() {
+  auto img = mkimage(sampleSpec());
+  for (size_t i = 0; i < AMBER_HEADER_SIZE; i++) {
+    for (uint8_t mask : {uint8_t{0x01}, uint8_t{0x80}, uint8_t{0xff}}) {
+      img[i] ^= mask; // in place: copying the 1 MiB image 12k times dominates the run time
+      amber_err e = validateAll(img);
+      img[i] ^= mask;
+      if (e.code == AMBER_E_OK) std::printf("  # header flip at %zu mask %#x undetected\n", i, mask);
+      CHECK(e.code != AMBER_E_OK);
+      // Outside magic and major the header checksum is what catches it.
+      if (i >= 12) CHECK(e.code == AMBER_E_CHECKSUM);
+    }
+  }
+}
+
+void everyMetaByteFlipDetected() {
+  auto img = mkimage(sampleSpec());
+  amber_header h = readAt<amber_header>(img, 0);
+  for (uint64_t i = h.meta_off; i < h.meta_off + h.meta_size; i++) {
+    img[i] ^= 0x01;
+    amber_err e = validateAll(img);
+    img[i] ^= 0x01;
+    CHECK(e.code == AMBER_E_CHECKSUM);
+    CHECK(e.offset == h.meta_off);
+  }
+}
+
+void everyTrailerByteFlipDetected() {
+  auto img = mkimage(sampleSpec());
+  for (size_t i = img.size() - AMBER_TRAILER_SIZE; i < img.size() - 32; i++) {
+    auto bad = img;
+    bad[i] ^= 0x10;
+    CHECK(validateAll(bad).code != AMBER_E_OK);
+  }
+}
+
+void truncationDetected() {
+  auto img = mkimage(sampleSpec());
+  std::vector<size_t> lens;
+  for (size_t n = 0; n < 64; n++) lens.push_back(n);
+  for (size_t n = 64; n < img.size(); n = n * 5 / 4 + 1) lens.push_back(n);
+  for (size_t n = img.size() - 200; n < img.size(); n++) lens.push_back(n);
+  lens.push_back(AMBER_HEADER_SIZE);
+  lens.push_back(AMBER_HEADER_SIZE - 1);
+  for (size_t n : lens) {
+    std::vector<uint8_t> cut(img.begin(), img.begin() + n);
+    amber_err e = validateAll(cut);
+    if (n < 8) {
+      CHECK(e.code == AMBER_E_NOTIMAGE);
+    } else {
+      if (e.code != AMBER_E_TRUNCATED)
+        std::printf("  # len %zu: code %d %s\n", n, e.code, e.what);
+      CHECK(e.code == AMBER_E_TRUNCATED);
+    }
+    // through the reader too
+    bool threw = false;
+    try {
+      Image::fromMemory("cut.img", cut.data(), cut.size());
+    } catch (const ReadError& re) {
+      threw = true;
+      CHECK(re.code == (n < 8 ? "ENOTIMAGE" : "ETRUNCATED"));
+    }
+    CHECK(threw);
+  }
+}
+
+void missingTrailerIsTruncated() {
+  auto img = mkimage(sampleSpec());
+  std::memset(img.data() + img.size() - AMBER_TRAILER_SIZE, 0, AMBER_TRAILER_SIZE);
+  amber_err e = validateAll(img);
+  CHECK(e.code == AMBER_E_TRUNCATED);
+  CHECK(e.offset == img.size() - AMBER_TRAILER_SIZE);
+}
+
+void badMagicIsNotImage() {
+  auto img = mkimage(sampleSpec());
+  img[0] = 'X';
+  CHECK(validateAll(img).code == AMBER_E_NOTIMAGE);
+  std::vector<uint8_t> text(10000, 'a');
+  CHECK(validateAll(text).code == AMBER_E_NOTIMAGE);
+}
+
+void badMajorIsVersion() {
+  for (uint16_t major : {uint16_t{0}, uint16_t{2}, uint16_t{99}}) {
+    MkSpec s = sampleSpec();
+    s.major = major; // correctly checksummed, just another version
+    auto img = mkimage(s);
+    amber_err e = validateAll(img);
+    CHECK(e.code == AMBER_E_VERSION);
+    CHECK(e.offset == offsetof(amber_header, major));
+  }
+  // a raw patch (checksum now wrong) is still reported as a version problem: major first
+  auto img = mkimage(sampleSpec());
+  img[offsetof(amber_header, major)] = 2;
+  CHECK(validateAll(img).code == AMBER_E_VERSION);
+}
+
+void newerMinorAccepted() {
+  MkSpec s = sampleSpec();
+  s.minor = AMBER_FORMAT_MINOR + 1;
+  CHECK(validateAll(mkimage(s)).code == AMBER_E_OK);
+}
+
+void otherArchAndPageSizeAreVersion() {
+  MkSpec s = sampleSpec();
+  s.tamper = [](MkTables& t) { t.hdr.arch = 2; };
+  CHECK(validateAll(mkimage(s)).code == AMBER_E_VERSION);
+  s.tamper = [](MkTables& t) { t.hdr.page_size = 65536; };
+  CHECK(validateAll(mkimage(s)).code == AMBER_E_VERSION);
+  s.tamper = [](MkTables& t) { t.chunks[0].codec = 7; };
+  CHECK(validateAll(mkimage(s)).code == AMBER_E_VERSION);
+}
+
+void chunkFlipDetected() {
+  auto img = mkimage(sampleSpec());
+  amber_header h = readAt<amber_header>(img, 0);
+  // Flip one bit in the second chunk (the 1 MiB heap chunk), somewhere in its middle.
+  std::vector<uint64_t> meta(h.meta_size / 8);
+  std::memcpy(meta.data(), img.data() + h.meta_off, h.meta_size);
+  amber_view v{};
+  amber_err e{};
+  CHECK(amber_parse_meta(&h, meta.data(), h.meta_size, &v, &e));
+  const amber_chunk c = v.chunks[1];
+  auto bad = img;
+  bad[c.file_off + 12345] ^= 0x04;
+
+  CHECK(amber_check_chunk(&c, img.data() + c.file_off, &e));
+  CHECK(!amber_check_chunk(&c, bad.data() + c.file_off, &e));
+  CHECK(e.code == AMBER_E_CHECKSUM && e.offset == c.file_off);
+
+  // Metadata-only open still succeeds: chunk bytes are not read until verifyChunks.
+  const std::string path = tmpPath("p1.img");
+  CHECK(writeFile(path, bad));
+  auto im = Image::open(path);
+  bool threw = false;
+  try {
+    im->verifyChunks();
+  } catch (const ReadError& re) {
+    threw = true;
+    CHECK(re.code == "ECHECKSUM");
+    CHECK(re.hasOffset && re.offset == c.file_off);
+    const std::string want = path + ": chunk checksum mismatch at offset " + std::to_string(c.file_off);
+    if (want != re.what()) std::printf("  # message: %s\n", re.what());
+    CHECK(want == re.what());
+  }
+  ::unlink(path.c_str());
+  CHECK(threw);
+}
+
+void everyChunkFlipDetectedByReader() {
+  MkSpec s = sampleSpec();
+  auto img = mkimage(s);
+  auto good = Image::fromMemory("x.img", img.data(), img.size());
+  for (uint32_t i = 0; i < good->view().nchunks; i++) {
+    const amber_chunk& c = good->view().chunks[i];
+    auto bad = img;
+    bad[c.file_off + c.len - 1] ^= 0x80; // last byte of the chunk
+    auto im = Image::fromMemory("x.img", bad.data(), bad.size());
+    bool threw = false;
+    try {
+      im->verifyChunks();
+    } catch (const ReadError& re) {
+      threw = re.code == "ECHECKSUM" && re.offset == c.file_off;
+    }
+    CHECK(threw);
+  }
+}
+
+void fileErrors() {
+  try {
+    Image::open("/nonexistent/dir/p9.img");
+    CHECK(false);
+  } catch (const ReadError& re) {
+    CHECK(re.code == "ENOENT");
+    CHECK(re.err == ENOENT);
+    CHECK(std::string(re.what()).find("/nonexistent/dir/p9.img") == 0);
+  }
+  try {
+    Image::open("/tmp");
+    CHECK(false);
+  } catch (const ReadError& re) {
+    CHECK(re.code == "EISDIR");
+  }
+  const std::string path = tmpPath("empty.img");
+  CHECK(writeFile(path, {}));
+  try {
+    Image::open(path);
+    CHECK(false);
+  } catch (const ReadError& re) {
+    CHECK(re.code == "ENOTIMAGE");
+  }
+  ::unlink(path.c_str());
+}
+
+// Structural corruption with correct checksums (a writer bug): each must be EBADIMAGE/CORRUPT.
+void structuralCorruptionDetected() {
+  struct Case {
+    const char* name;
+    std::function<void(MkTables&)> f;
+  };
+  const uint64_t P = AMBER_PAGE_SIZE;
+  std::vector<Case> cases = {
+      {"chunk addr unaligned", [](MkTables& t) { t.chunks[0].addr += 8; }},
+      {"chunk len not page multiple", [](MkTables& t) { t.chunks[0].len -= 1; t.chunks[0].stored_len -= 1; }},
+      {"chunk len zero", [](MkTables& t) { t.chunks[0].len = 0; t.chunks[0].stored_len = 0; }},
+      {"chunk too long", [P](MkTables& t) { t.chunks[1].len += P; t.chunks[1].stored_len += P; }},
+      {"chunk file_off unaligned", [](MkTables& t) { t.chunks[2].file_off += 16; }},
+      {"chunk data before data area", [](MkTables& t) { t.chunks[0].file_off = 0; }},
+      {"chunk data past data area", [](MkTables& t) { t.chunks[4].file_off += 4096 * 8; }},
+      {"chunks overlap", [P](MkTables& t) { t.chunks[2].addr -= P; }},
+      {"chunks unsorted", [](MkTables& t) { std::swap(t.chunks[0], t.chunks[1]); }},
+      {"chunk region bad", [](MkTables& t) { t.chunks[0].region = 999; }},
+      {"chunk outside region", [](MkTables& t) { t.chunks[0].region = 0; }},
+      {"chunk stored_len differs", [](MkTables& t) { t.chunks[0].stored_len = 8192; }},
+      {"region range bad", [](MkTables& t) { t.regions[2].nchunks = 9; }},
+      {"region unaligned", [](MkTables& t) { t.regions[0].end -= 1; }},
+      {"region empty", [](MkTables& t) { t.regions[0].end = t.regions[0].start; }},
+      {"regions overlap", [P](MkTables& t) { t.regions[1].start = t.regions[0].end - P; }},
+      {"region prot", [](MkTables& t) { t.regions[0].prot = 0x10; }},
+      {"region flags", [](MkTables& t) { t.regions[0].flags |= 1u << 20; }},
+      {"region path range", [](MkTables& t) { t.regions[0].path.off = 1u << 30; }},
+      {"region path overflow", [](MkTables& t) { t.regions[0].path = {0xffffffffu, 2}; }},
+      {"vdso with chunks", [](MkTables& t) { t.regions[4].flags |= AMBER_REG_VDSO; }},
+      {"no main thread", [](MkTables& t) { t.threads[0].flags = 0; }},
+      {"two main threads", [](MkTables& t) { t.threads[1].flags = AMBER_THR_MAIN; }},
+      {"duplicate tid", [](MkTables& t) { t.threads[1].tid = t.threads[0].tid; }},
+      {"bad tid", [](MkTables& t) { t.threads[1].tid = -3; }},
+      {"too many threads", [](MkTables& t) {
+         amber_thread x = t.threads[1];
+         for (int i = 0; i < 1100; i++) { x.tid = 10000 + i; t.threads.push_back(x); }
+       }},
+      {"no threads", [](MkTables& t) { t.threads.clear(); }},
+      {"cmdline range", [](MkTables& t) { t.proc.cmdline.len = 100000; }},
+      {"auxv odd", [](MkTables& t) { t.proc.auxv_words = 3; }},
+      {"fd kind", [](MkTables& t) { t.fds[0].kind = 77; }},
+      {"fd negative", [](MkTables& t) { t.fds[0].fd = -1; }},
+      {"fd path range", [](MkTables& t) { t.fds[1].path.len = 1u << 31; }},
+      {"timer signo", [](MkTables& t) { t.timers[0].signo = 65; }},
+      {"pages_stored", [](MkTables& t) { t.hdr.pages_stored += 1; }},
+      {"meta_off inside header", [](MkTables& t) { t.hdr.meta_off = 64; }},
+      {"data overlaps meta", [](MkTables& t) { t.hdr.data_off = 4096; }},
+      {"data past end", [](MkTables& t) { t.hdr.data_size += 1 << 20; }},
+      {"hostname unterminated", [](MkTables& t) { std::memset(t.hdr.hostname, 'h', sizeof t.hdr.hostname); }},
+  };
+  for (const auto& c : cases) {
+    MkSpec s = sampleSpec();
+    s.tamper = c.f;
+    auto img = mkimage(s);
+    amber_err e = validateAll(img);
+    if (e.code != AMBER_E_CORRUPT)
+      std::printf("  # case '%s': got code %d (%s)\n", c.name, e.code, e.what);
+    CHECK(e.code == AMBER_E_CORRUPT);
+    try {
+      Image::fromMemory("bad.img", img.data(), img.size());
+      CHECK(false);
+    } catch (const ReadError& re) {
+      CHECK(re.code == "EBADIMAGE");
+    }
+  }
+}
+
+void sectionWalkCorruption() {
+  // Patch the metadata directly (then reseal) to break the section framing itself.
+  auto base = mkimage(sampleSpec());
+  amber_header h = readAt<amber_header>(base, 0);
+  struct Patch {
+    const char* name;
+    std::function<void(uint8_t* meta)> f;
+  };
+  std::vector<Patch> patches = {
+      {"section size huge", [](uint8_t* m) { uint64_t x = 1ull << 40; std::memcpy(m + 8, &x, 8); }},
+      {"section size odd", [](uint8_t* m) { uint64_t x = sizeof(amber_process) + 1; std::memcpy(m + 8, &x, 8); }},
+      {"section type zero", [](uint8_t* m) { uint32_t x = 0; std::memcpy(m, &x, 4); }},
+      {"section type unknown", [](uint8_t* m) { uint32_t x = 42; std::memcpy(m, &x, 4); }},
+      {"process count 2", [](uint8_t* m) { uint32_t x = 2; std::memcpy(m + 4, &x, 4); }},
+      {"duplicate section", [](uint8_t* m) {
+         // turn THREADS (second section) into a second PROCESS of the wrong size
+         uint32_t x = AMBER_SEC_PROCESS;
+         std::memcpy(m + 16 + sizeof(amber_process), &x, 4);
+       }},
+  };
+  for (const auto& p : patches) {
+    auto img = base;
+    p.f(img.data() + h.meta_off);
+    reseal(img);
+    amber_err e = validateAll(img);
+    if (e.code != AMBER_E_CORRUPT) std::printf("  # patch '%s': code %d (%s)\n", p.name, e.code, e.what);
+    CHECK(e.code == AMBER_E_CORRUPT);
+  }
+  // unknown section in a newer-minor image is skipped
+  MkSpec s = sampleSpec();
+  s.minor = AMBER_FORMAT_MINOR + 1;
+  auto img = mkimage(s);
+  h = readAt<amber_header>(img, 0);
+  // The plugin section is last: retype it as an unknown type 42.
+  uint8_t* m = img.data() + h.meta_off;
+  for (uint64_t pos = 0; pos < h.meta_size;) {
+    amber_section sec;
+    std::memcpy(&sec, m + pos, sizeof sec);
+    if (sec.type == AMBER_SEC_PLUGIN) {
+      sec.type = 42;
+      std::memcpy(m + pos, &sec, sizeof sec);
+    }
+    pos += sizeof sec + sec.size;
+  }
+  reseal(img);
+  CHECK(validateAll(img).code == AMBER_E_OK);
+}
+
+void resealIsIdentityOnValid() {
+  auto img = mkimage(sampleSpec());
+  auto again = img;
+  reseal(again);
+  CHECK(again == img);
+}
+
+void trailerMismatches() {
+  MkSpec s = sampleSpec();
+  auto img = mkimage(s);
+  const size_t t = img.size() - AMBER_TRAILER_SIZE;
+  auto bad = img;
+  bad[t + offsetof(amber_trailer, nchunks)] ^= 1;
+  CHECK(validateAll(bad).code == AMBER_E_CORRUPT);
+  bad = img;
+  bad[t + offsetof(amber_trailer, image_xxh)] ^= 1;
+  amber_err e = validateAll(bad);
+  CHECK(e.code == AMBER_E_CHECKSUM && e.offset == t + offsetof(amber_trailer, image_xxh));
+  // a chunk checksum changed in the table (and metadata resealed) is caught by image_xxh:
+  // the trailer binds the chunk table to what the writer wrote
+  s.tamper = [](MkTables& tb) { tb.chunks[0].xxh ^= 1; };
+  auto img2 = mkimage(s);
+  // mkimage wrote a trailer for the tampered table; restore the original trailer
+  std::memcpy(img2.data() + t, img.data() + t, AMBER_TRAILER_SIZE);
+  CHECK(validateAll(img2).code == AMBER_E_CHECKSUM);
+}
+
+void largerFileAccepted() {
+  // A file longer than header.file_size (e.g. preallocated) is accepted; the trailer is found
+  // at header.file_size - 64.
+  auto img = mkimage(sampleSpec());
+  img.resize(img.size() + 10000, 0);
+  CHECK(validateAll(img).code == AMBER_E_OK);
+}
+
+struct Case {
+  const char* name;
+  void (*fn)();
+};
+
+} // namespace
+
+int main() {
+  const Case cases[] = {
+      {"valid sample image parses", validSampleParses},
+      {"minimal image parses", minimalImageParses},
+      {"writer and reader header hashes agree", writerAndReaderHeaderHashAgree},
+      {"every header byte flip detected", everyHeaderByteFlipDetected},
+      {"every metadata byte flip detected", everyMetaByteFlipDetected},
+      {"trailer byte flips detected", everyTrailerByteFlipDetected},
+      {"truncation at many lengths detected", truncationDetected},
+      {"missing trailer is ETRUNCATED", missingTrailerIsTruncated},
+      {"bad magic is ENOTIMAGE", badMagicIsNotImage},
+      {"bad major is EVERSION", badMajorIsVersion},
+      {"newer minor accepted", newerMinorAccepted},
+      {"other arch / page size / codec is EVERSION", otherArchAndPageSizeAreVersion},
+      {"chunk bit flip detected with offset", chunkFlipDetected},
+      {"every chunk flip detected by verifyChunks", everyChunkFlipDetectedByReader},
+      {"file errors carry errno names", fileErrors},
+      {"structural corruption detected", structuralCorruptionDetected},
+      {"section framing corruption detected", sectionWalkCorruption},
+      {"reseal is identity on a valid image", resealIsIdentityOnValid},
+      {"trailer mismatches", trailerMismatches},
+      {"longer file accepted", largerFileAccepted},
+  };
+  const int n = sizeof cases / sizeof cases[0];
+  std::setvbuf(stdout, nullptr, _IOLBF, 0); // keep output ordered with sanitizer reports
+  std::printf("TAP version 13\n1..%d\n", n);
+  int failedCases = 0;
+  for (int i = 0; i < n; i++) {
+    g_case = cases[i].name;
+    const int before = g_failed;
+    try {
+      cases[i].fn();
+    } catch (const std::exception& ex) {
+      g_failed++;
+      std::printf("  # unexpected exception: %s\n", ex.what());
+    }
+    const bool ok = g_failed == before;
+    if (!ok) failedCases++;
+    std::printf("%s %d - %s\n", ok ? "ok" : "not ok", i + 1, cases[i].name);
+  }
+  std::printf("# %d passed, %d failed (%d checks)\n", n - failedCases, failedCases, g_checks);
+  return failedCases == 0 ? 0 : 1;
+}
