@@ -15,10 +15,8 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "image/validate.h"  // the checksums, shared with the restorer and the reader
 #include "sys/sys.h"
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 namespace amber {
 namespace {
@@ -564,7 +562,7 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
     const amber_region& reg = c.regions[c.chunks[i].region];
     if (here >= reg.start && here < reg.end) {
       memcpy(bounce, (const void*)c.chunks[i].addr, c.chunks[i].len);
-      c.chunks[i].xxh = XXH3_64bits(bounce, c.chunks[i].len);
+      c.chunks[i].xxh = amber_chunk_xxh(bounce, c.chunks[i].len);
       r = sys::pwrite_all((int)fd, bounce, c.chunks[i].len, c.chunks[i].file_off);
       i++;
       continue;
@@ -573,7 +571,7 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
     uint64_t len = 0;
     while (j < c.nchunks && len + c.chunks[j].len <= kMaxWriteRun && c.chunks[j].region == c.chunks[i].region &&
            (j == i || c.chunks[j].addr == c.chunks[j - 1].addr + c.chunks[j - 1].len)) {
-      c.chunks[j].xxh = XXH3_64bits((const void*)c.chunks[j].addr, c.chunks[j].len);
+      c.chunks[j].xxh = amber_chunk_xxh((const void*)c.chunks[j].addr, c.chunks[j].len);
       len += c.chunks[j].len;
       j++;
     }
@@ -616,26 +614,20 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   h.time_ns = now.sec * 1000000000ll + now.nsec;
   h.meta_off = AMBER_HEADER_SIZE;
   h.meta_size = meta_size;
-  h.meta_xxh = XXH3_64bits(meta, meta_size);
+  h.meta_xxh = amber_meta_xxh(meta, meta_size);
   h.data_off = data_off;
   h.data_size = data_size;
   h.file_size = data_off + data_size + AMBER_TRAILER_SIZE;
   h.handoff_addr = reinterpret_cast<uint64_t>(&g_handoff);
   h.pages_total = pages_total;
   h.pages_stored = data_size / kPage;
-  h.header_xxh = 0;
-  h.header_xxh = XXH3_64bits(head, AMBER_HEADER_SIZE);
+  h.header_xxh = amber_header_page_xxh(head);
 
-  amber_trailer t{};
-  memcpy(t.magic, AMBER_TRAILER_MAGIC, 8);
-  t.file_size = h.file_size;
-  t.nchunks = c.nchunks;
-  XXH3_state_t st;
-  XXH3_64bits_reset(&st);
-  XXH3_64bits_update(&st, &h.header_xxh, 8);
-  XXH3_64bits_update(&st, &h.meta_xxh, 8);
-  for (uint32_t k = 0; k < c.nchunks; k++) XXH3_64bits_update(&st, &c.chunks[k].xxh, 8);
-  t.image_xxh = XXH3_64bits_digest(&st);
+  amber_image_hasher ih;
+  amber_image_xxh_begin(&ih, h.header_xxh, h.meta_xxh);
+  for (uint32_t k = 0; k < c.nchunks; k++) amber_image_xxh_add(&ih, c.chunks[k].xxh);
+  amber_trailer t;
+  amber_trailer_init(&t, h.file_size, amber_image_xxh_end(&ih), c.nchunks);
 
   if ((r = sys::pwrite_all((int)fd, meta, meta_size, AMBER_HEADER_SIZE)) < 0 ||
       (r = sys::pwrite_all((int)fd, &t, sizeof t, data_off + data_size)) < 0 ||
