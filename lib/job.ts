@@ -13,7 +13,7 @@
  * restore their own processes of the generation, under the same coordinator. One checkpoint covers
  * every task's processes; restart releases them all together. DIR must be reachable by every task.
  */
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -82,6 +82,25 @@ interface RanksFile {
   generation: number;
   ntasks: number;
   ranks: Record<string, number>;
+}
+
+/**
+ * The file `amber job --usr1` creates to ask task 0 of this run for what SIGUSR1 does. It is how a
+ * job script reaches amber through srun: a signal sent to srun reaches the program too.
+ */
+export function usr1RequestPath(dir: string, ctx: SlurmContext): string {
+  return join(dir, '.amber', 'job', `usr1.${ctx.jobId ?? 'nojob'}.${ctx.restartCount}`);
+}
+
+/** `amber job --usr1`: asks the running `amber job` of this job (task 0) to checkpoint and requeue. */
+export async function requestUsr1(opts: { dir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  const ctx = slurmContext(env);
+  const dir = resolve(opts.dir ?? defaultJobDir(ctx, env));
+  const p = usr1RequestPath(dir, ctx);
+  await mkdir(join(dir, '.amber', 'job'), { recursive: true, mode: 0o700 });
+  await writeFile(p, `${process.pid}\n`, { mode: 0o600 });
+  return p;
 }
 
 function defaultLog(m: string): void {
@@ -158,6 +177,8 @@ class JobRun {
   private usr1Pending = false;
   private ready = false;
   private intervalTimer: NodeJS.Timeout | undefined;
+  private requestTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
   private readonly signals = new Signals();
   private readonly pendingSignals: NodeJS.Signals[] = [];
   private readonly key: string;
@@ -192,6 +213,7 @@ class JobRun {
     } finally {
       this.signals.off();
       if (this.intervalTimer !== undefined) clearTimeout(this.intervalTimer);
+      if (this.requestTimer !== undefined) clearInterval(this.requestTimer);
       await this.coord?.close();
     }
   }
@@ -206,6 +228,7 @@ class JobRun {
     await rm(join(this.dir, '.amber', 'state.json'), { force: true });
     await rm(join(this.jdir, 'step.json'), { force: true });
     this.coord = await Coordinator.start({ dir: this.dir, socketPath: this.socketPath });
+    this.watchRequests();
     this.coord.on('error', (e) => this.log(e.message));
     this.coord.on('checkpoint', (r) => {
       this.log(`checkpoint ${r.generation} written: ${r.manifest}`);
@@ -261,6 +284,29 @@ class JobRun {
     await this.waitForTasks();
     this.becomeReady();
     return this.finish(await this.job!.exited);
+  }
+
+  /** Polls for `amber job --usr1` requests of this run (a file in the shared DIR). */
+  private watchRequests(): void {
+    const p = usr1RequestPath(this.dir, this.ctx);
+    let busy = false;
+    this.requestTimer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      stat(p)
+        .then(async (st) => {
+          await unlink(p).catch(() => undefined);
+          // A request left over from before this run started is not for us.
+          if (st.mtimeMs >= this.startedAt - 2000) {
+            this.log('checkpoint requested (amber job --usr1)');
+            this.onUsr1();
+          }
+        }, () => undefined)
+        .finally(() => {
+          busy = false;
+        });
+    }, 250);
+    this.requestTimer.unref();
   }
 
   private launchOpts<T extends object>(extra: T) {
@@ -572,6 +618,7 @@ class JobRun {
 // CLI entry points (wired into lib/cli.ts as `amber job` and `amber sbatch-example`)
 
 export const JOB_HELP = `usage: amber job [--dir DIR] [--interval SEC] [--resume] [--plugin PATH]... -- CMD [ARGS...]
+       amber job --usr1 [--dir DIR]
 
 For a Slurm job script (or srun). The first run launches CMD under amber; a requeued run
 (SLURM_RESTART_COUNT >= 1) restarts the newest good checkpoint in DIR instead. On SIGUSR1 (sent by
@@ -585,6 +632,9 @@ With several tasks (srun), task 0 runs the coordinator and all tasks checkpoint 
   --interval SEC   also checkpoint every SEC seconds
   --resume         restart from a good checkpoint in DIR even on a first run
   --plugin PATH    preload a plugin shared object (repeatable)
+  --usr1           from the job script's trap: ask the running \`amber job\` of this job to do
+                   what SIGUSR1 does (use this with srun: a signal sent to srun reaches the
+                   program itself as well)
 `;
 
 export const SBATCH_EXAMPLE_HELP = `usage: amber sbatch-example [--name NAME] [--time T] [--signal-lead SEC] [--ntasks N] [--interval SEC] [-- CMD [ARGS...]]
@@ -621,6 +671,7 @@ export async function jobMain(argv: string[]): Promise<number> {
     interval: { type: 'string' },
     resume: { type: 'boolean' },
     plugin: { type: 'string', multiple: true },
+    usr1: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help === true) {
@@ -628,6 +679,13 @@ export async function jobMain(argv: string[]): Promise<number> {
     return 0;
   }
   const cmd = [...positionals, ...command];
+  if (values.usr1 === true) {
+    if (cmd.length > 0) throw new UsageError('job --usr1 takes no command');
+    if (slurmContext().jobId === undefined) throw new UsageError('job --usr1: not inside a Slurm job (no SLURM_JOB_ID)');
+    const p = await requestUsr1(values.dir !== undefined ? { dir: values.dir } : {});
+    process.stderr.write(`amber: job: checkpoint and requeue requested (${p})\n`);
+    return 0;
+  }
   if (cmd.length === 0) throw new UsageError('job: no command given (amber job [options] -- CMD [ARGS...])');
   const interval = posSeconds('interval', values.interval);
   return runJob({

@@ -174,6 +174,14 @@ export function sbatchExample(o: SbatchExampleOptions = {}): string {
   const amber = o.amber ?? 'amber';
   const cmd = (o.command ?? ['./my-program']).map(shq).join(' ');
   const interval = o.interval !== undefined ? ` --interval ${o.interval}` : '';
+  const trap =
+    ntasks > 1
+      ? [
+          '# Do not signal srun: it would pass the signal to the program itself. `amber job --usr1` asks',
+          "# amber's task 0 (through a file in the checkpoint directory) instead.",
+          `trap '${amber} job --usr1' USR1`,
+        ].join('\n')
+      : ['# The trap hands SIGUSR1 on to amber.', `trap '[ -n "$pid" ] && kill -USR1 $pid 2>/dev/null' USR1`].join('\n');
   const run = ntasks > 1 ? `srun ${amber} job${interval} -- ${cmd}` : `${amber} job${interval} -- ${cmd}`;
   return `#!/bin/bash
 #SBATCH --job-name=${name}
@@ -191,10 +199,9 @@ export function sbatchExample(o: SbatchExampleOptions = {}): string {
 # (the job id does not change across requeues). Use a file system every node can reach.
 # export AMBER_DIR=/scratch/$USER/$SLURM_JOB_ID
 
-# bash runs a trap only between commands, so amber runs in the background and the script waits;
-# the trap hands SIGUSR1 on to amber${ntasks > 1 ? ' (srun passes it to every task)' : ''}. Set it first: an untrapped
-# SIGUSR1 would end the script, and the job with it.
-trap '[ -n "$pid" ] && kill -USR1 $pid 2>/dev/null' USR1
+# bash runs a trap only between commands, so amber runs in the background and the script waits.
+# Set the trap first: an untrapped SIGUSR1 would end the script, and the job with it.
+${trap}
 ${run} &
 pid=$!
 # \`wait\` returns early (status > 128) each time a trapped signal arrives: wait again while
