@@ -44,7 +44,7 @@ struct Strings {
   amber_str add(const char* s, size_t n) {
     amber_str r{len, 0};
     if (len + n + 1 > cap) return r;
-    memcpy(buf + len, s, n);
+    memmove(buf + len, s, n);  // may be called on bytes already in place (capture_pipe)
     buf[len + n] = 0;
     len += (uint32_t)n + 1;
     r.len = (uint32_t)n;
@@ -69,7 +69,11 @@ struct Ctx {
   char* err;
   size_t errlen;
   char* tmp;      // 8 KiB scratch for paths and /proc text: keeps our stack (saved) small
+  char* info;     // fdinfo text (an epoll's interest list can be long)
+  amber_epoll_entry* ep;
 };
+constexpr size_t kInfo = 256 * 1024;
+constexpr uint32_t kEp = 8192;
 
 long fail(Ctx& c, long code, const char* a, const char* b = "") {
   sys::Out(c.err, c.errlen).s(a).s(b);
@@ -355,6 +359,75 @@ long collect_process(Ctx& c, amber_process& pr) {
   return 0;
 }
 
+const char* field(const char* p, const char* name) {
+  while (*p == ' ' || *p == '\t') p++;
+  (void)name;
+  return p;
+}
+
+int64_t parse_i(const char** p) {
+  bool neg = **p == '-';
+  if (neg) (*p)++;
+  int64_t v = (int64_t)sys::parse_u(p, 10);
+  return neg ? -v : v;
+}
+
+// The kernel's own account of a descriptor (/proc/self/fdinfo/N): offset, flags, and the state
+// of eventfd/epoll/timerfd/signalfd objects, which no other interface reveals.
+void parse_fdinfo(Ctx& c, amber_fd& f) {
+  amber_epoll_entry* ep = c.ep;
+  uint32_t nep = 0, cap_ep = kEp;
+  amber_timerfd tf{};
+  for (const char* p = c.info; *p;) {
+    if (sys::sstarts(p, "pos:")) { p = field(p + 4, ""); f.pos = sys::parse_u(&p, 10); }
+    else if (sys::sstarts(p, "flags:")) { p = field(p + 6, ""); f.flags = (int32_t)sys::parse_u(&p, 8); }
+    else if (sys::sstarts(p, "eventfd-count:")) { p = field(p + 14, ""); f.extra = sys::parse_u(&p, 16); }
+    else if (sys::sstarts(p, "eventfd-semaphore:")) { p = field(p + 18, ""); if (*p == '1') f.fd_flags |= AMBER_FD_SEMAPHORE; }
+    else if (sys::sstarts(p, "sigmask:")) { p = field(p + 8, ""); f.extra = sys::parse_u(&p, 16); }
+    else if (sys::sstarts(p, "tfd:") && nep < cap_ep) {
+      p = field(p + 4, "");
+      ep[nep].tfd = (int32_t)sys::parse_u(&p, 10);
+      p = field(p, "");
+      if (sys::sstarts(p, "events:")) { p = field(p + 7, ""); ep[nep].events = (uint32_t)sys::parse_u(&p, 16); }
+      p = field(p, "");
+      if (sys::sstarts(p, "data:")) { p = field(p + 5, ""); ep[nep].data = sys::parse_u(&p, 16); }
+      nep++;
+    }
+    else if (sys::sstarts(p, "clockid:")) { p = field(p + 8, ""); tf.clockid = (int32_t)sys::parse_u(&p, 10); }
+    else if (sys::sstarts(p, "ticks:")) { p = field(p + 6, ""); tf.ticks = sys::parse_u(&p, 10); }
+    else if (sys::sstarts(p, "settime flags:")) { p = field(p + 14, ""); tf.settime_flags = (int32_t)sys::parse_u(&p, 8); }
+    else if (sys::sstarts(p, "it_value: (")) { p += 11; tf.value_sec = parse_i(&p); p += 2; tf.value_nsec = parse_i(&p); }
+    else if (sys::sstarts(p, "it_interval: (")) { p += 14; tf.interval_sec = parse_i(&p); p += 2; tf.interval_nsec = parse_i(&p); }
+    while (*p && *p != '\n') p++;
+    if (*p) p++;
+  }
+  if (f.subkind == AMBER_ANON_EPOLL) f.data = c.str.add(reinterpret_cast<const char*>(ep), nep * sizeof *ep);
+  if (f.subkind == AMBER_ANON_TIMERFD) f.data = c.str.add(reinterpret_cast<const char*>(&tf), sizeof tf);
+}
+
+// Bytes in flight in a pipe we can read: copied with tee(2), which leaves them in the pipe.
+void capture_pipe(Ctx& c, amber_fd& f) {
+  long sz = sys::fcntl(f.fd, 1032 /*F_GETPIPE_SZ*/, 0);
+  f.extra = sz > 0 ? (uint64_t)sz : 0;
+  if ((f.flags & O_ACCMODE) != O_RDONLY && (f.flags & O_ACCMODE) != O_RDWR) return;
+  int tp[2];
+  if (sys::sc2(293 /*pipe2*/, (long)tp, O_CLOEXEC | O_NONBLOCK) < 0) return;
+  if (sz > 0) sys::fcntl(tp[1], 1031 /*F_SETPIPE_SZ*/, sz);
+  long n = sys::sc4(276 /*tee*/, f.fd, tp[1], 1 << 20, 2 /*SPLICE_F_NONBLOCK*/);
+  if (n > 0 && (uint64_t)n <= c.str.cap - c.str.len - 1) {
+    char* dst = c.str.buf + c.str.len;
+    long got = 0;
+    while (got < n) {
+      long r = sys::read(tp[0], dst + got, (size_t)(n - got));
+      if (r <= 0) break;
+      got += r;
+    }
+    f.data = c.str.add(dst, (size_t)got);  // add() copies onto itself: same place
+  }
+  sys::close(tp[0]);
+  sys::close(tp[1]);
+}
+
 long collect_fds(Ctx& c) {
   c.fds = static_cast<amber_fd*>(c.a.take(sizeof(amber_fd) * 4096));
   if (!c.fds) return fail(c, -ENOMEM, "scratch exhausted");
@@ -399,17 +472,18 @@ long collect_fds(Ctx& c) {
       if (l > 11 && sys::sstarts(target, "anon_inode:")) f.kind = AMBER_FD_ANON;
       if (fd == g.coord_fd) f.kind = AMBER_FD_AGENT;
       sys::Out(lp, sizeof lp).s("/proc/self/fdinfo/").i(fd);
-      char* info = c.tmp + 4096;
-      size_t n = read_file(lp, info, 4095);
-      info[n] = 0;
-      for (const char* p = info; *p;) {
-        if (sys::sstarts(p, "pos:")) { p += 4; while (*p == ' ' || *p == '\t') p++; f.pos = sys::parse_u(&p, 10); }
-        else if (sys::sstarts(p, "flags:")) { p += 6; while (*p == ' ' || *p == '\t') p++; f.flags = (int32_t)sys::parse_u(&p, 8); }
-        while (*p && *p != '\n') p++;
-        if (*p) p++;
-      }
+      size_t n = read_file(lp, c.info, kInfo - 1);
+      c.info[n] = 0;
       long fdfl = sys::fcntl(fd, F_GETFD, 0);
       f.fd_flags = fdfl > 0 ? (uint32_t)fdfl : 0;
+      if (f.kind == AMBER_FD_ANON) {
+        if (sys::sstarts(target, "anon_inode:[eventfd]")) f.subkind = AMBER_ANON_EVENTFD;
+        else if (sys::sstarts(target, "anon_inode:[eventpoll]")) f.subkind = AMBER_ANON_EPOLL;
+        else if (sys::sstarts(target, "anon_inode:[timerfd]")) f.subkind = AMBER_ANON_TIMERFD;
+        else if (sys::sstarts(target, "anon_inode:[signalfd]")) f.subkind = AMBER_ANON_SIGNALFD;
+      }
+      parse_fdinfo(c, f);
+      if (f.kind == AMBER_FD_PIPE) capture_pipe(c, f);
     }
   }
   sys::close((int)dfd);
@@ -504,7 +578,9 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   c.pm_cap = 65536;
   c.pm = static_cast<uint64_t*>(c.a.take(c.pm_cap * 8));
   c.tmp = static_cast<char*>(c.a.take(8192));
-  if (!c.str.buf || !c.regions || !c.pm || !c.tmp) return fail(c, -ENOMEM, "scratch exhausted");
+  c.info = static_cast<char*>(c.a.take(kInfo));
+  c.ep = static_cast<amber_epoll_entry*>(c.a.take(kEp * sizeof(amber_epoll_entry)));
+  if (!c.str.buf || !c.regions || !c.pm || !c.tmp || !c.info || !c.ep) return fail(c, -ENOMEM, "scratch exhausted");
   c.str.add("", 0);  // offset 0 is the empty string
 
   amber_process* pr = static_cast<amber_process*>(c.a.take(sizeof(amber_process)));

@@ -26,7 +26,7 @@
 #define AMBER_IMAGE_MAGIC "AMBERIMG"   /* 8 bytes, no NUL stored */
 #define AMBER_TRAILER_MAGIC "AMBEREND" /* 8 bytes, no NUL stored */
 #define AMBER_FORMAT_MAJOR 1u
-#define AMBER_FORMAT_MINOR 0u
+#define AMBER_FORMAT_MINOR 1u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -210,18 +210,42 @@ enum {
   AMBER_FD_AGENT = 8,        /* the agent's own (coordinator socket): not restored */
 };
 
+/* Kinds of AMBER_FD_ANON descriptors (format 1.1). */
+enum {
+  AMBER_ANON_UNKNOWN = 0,
+  AMBER_ANON_EVENTFD = 1,    /* extra = count; fd_flags bit 8 = EFD_SEMAPHORE */
+  AMBER_ANON_EPOLL = 2,      /* data = amber_epoll_entry[] (its interest list) */
+  AMBER_ANON_TIMERFD = 3,    /* data = one amber_timerfd */
+  AMBER_ANON_SIGNALFD = 4,   /* extra = signal mask */
+};
+#define AMBER_FD_SEMAPHORE 0x100u
+
 typedef struct amber_fd {
   int32_t fd;
   uint32_t kind;             /* AMBER_FD_* */
   int32_t flags;             /* open(2) flags from fdinfo */
-  uint32_t fd_flags;         /* FD_CLOEXEC */
+  uint32_t fd_flags;         /* FD_CLOEXEC, AMBER_FD_SEMAPHORE */
   uint64_t pos;
   uint32_t mode;             /* st_mode */
-  uint32_t pad;
+  uint32_t subkind;          /* AMBER_ANON_* (format 1.1; 0 before) */
   uint64_t dev, inode, size;
   amber_str path;            /* readlink(/proc/self/fd/N) */
-  uint64_t reserved[2];
+  amber_str data;            /* format 1.1: in-flight pipe bytes (read end), epoll/timerfd records */
+  uint64_t extra;            /* format 1.1: pipe size, eventfd count, signalfd mask */
 } amber_fd;
+
+typedef struct amber_epoll_entry {
+  int32_t tfd;
+  uint32_t events;
+  uint64_t data;
+} amber_epoll_entry;
+
+typedef struct amber_timerfd {
+  int32_t clockid;
+  int32_t settime_flags;
+  uint64_t ticks;            /* expirations not yet read */
+  int64_t value_sec, value_nsec, interval_sec, interval_nsec;
+} amber_timerfd;
 
 typedef struct amber_timer {
   int32_t id;                /* kernel timer id, restored exactly */

@@ -531,6 +531,9 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
     if (!amber__str_ok(f->path, v.strings_len))
       return amber__fail(err, AMBER_E_CORRUPT, "fd path out of range",
                          at + offsetof(amber_fd, path));
+    if (!amber__str_ok(f->data, v.strings_len))
+      return amber__fail(err, AMBER_E_CORRUPT, "fd data out of range",
+                         at + offsetof(amber_fd, data));
   }
 
   for (uint32_t i = 0; i < v.ntimers; i++) {

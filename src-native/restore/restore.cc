@@ -432,39 +432,143 @@ void restore_mm() {
   sys::prctl(15 /*PR_SET_NAME*/, (long)comm, 0, 0, 0);
 }
 
+// A new descriptor moved above every saved descriptor number, so that creating the next object
+// can never hand out (and dup3 can never clobber) a number that is still to be restored.
+int g_maxfd = 2;
+long lift(long fd) {
+  if (fd < 0 || fd > g_maxfd) return fd;
+  long hi = sys::fcntl((int)fd, 1030 /*F_DUPFD_CLOEXEC*/, g_maxfd + 1);
+  sys::close((int)fd);
+  return hi;
+}
+
+// Puts fd (a lifted temporary) at the saved number with the saved status and descriptor flags.
+void place(long fd, const amber_fd& f) {
+  if (fd < 0) return;
+  sys::dup3((int)fd, f.fd, (f.fd_flags & 1) ? O_CLOEXEC_ : 0);
+  sys::fcntl(f.fd, 4 /*F_SETFL*/, f.flags & (04000 /*O_NONBLOCK*/ | 02000 /*O_APPEND*/ | 020000 /*O_ASYNC*/));
+}
+
+long devnull(const amber_fd& f) {
+  return lift(sys::open("/dev/null", (f.flags & O_ACCMODE_) == O_RDONLY_ ? O_RDONLY_ : O_RDWR_, 0));
+}
+
+bool is_reader(const amber_fd& f) { return (f.flags & O_ACCMODE_) != 1 /*O_WRONLY*/; }
+
+void restore_pipe(uint32_t i, bool* done) {
+  // Every descriptor of this pipe (same inode) gets an end of one new pipe; the bytes that were in
+  // flight go back in first. A pipe whose read end this process did not hold gets /dev/null for its
+  // write end (a write must not raise SIGPIPE); one whose write end it did not hold reads the
+  // saved bytes, then end-of-file.
+  const amber_fd& f0 = S.v.fds[i];
+  bool has_reader = false, has_writer = false;
+  const amber_fd* with_data = nullptr;
+  for (uint32_t k = i; k < S.v.nfds; k++) {
+    const amber_fd& f = S.v.fds[k];
+    if (f.kind != AMBER_FD_PIPE || f.inode != f0.inode || f.fd <= 2) continue;
+    if (is_reader(f)) has_reader = true;
+    if ((f.flags & O_ACCMODE_) != O_RDONLY_) has_writer = true;
+    if (f.data.len && !with_data) with_data = &f;
+  }
+  int p[2] = {-1, -1};
+  if (has_reader) {
+    if (sys::sc2(293 /*pipe2*/, (long)p, O_CLOEXEC_) < 0) p[0] = p[1] = -1;
+    p[0] = (int)lift(p[0]);
+    p[1] = (int)lift(p[1]);
+    if (p[1] >= 0 && f0.extra) sys::fcntl(p[1], 1031 /*F_SETPIPE_SZ*/, (long)f0.extra);
+    if (with_data && p[1] >= 0) {
+      const char* d;
+      uint32_t len;
+      if (amber_str_at(&S.v, with_data->data, &d, &len)) sys::write_all(p[1], d, len);
+    }
+  }
+  for (uint32_t k = i; k < S.v.nfds; k++) {
+    const amber_fd& f = S.v.fds[k];
+    if (f.kind != AMBER_FD_PIPE || f.inode != f0.inode || f.fd <= 2) continue;
+    done[k] = true;
+    if (!has_reader) { long n = devnull(f); place(n, f); sys::close((int)n); continue; }
+    place(is_reader(f) ? p[0] : p[1], f);
+  }
+  (void)has_writer;
+  if (p[0] >= 0) sys::close(p[0]);
+  if (p[1] >= 0) sys::close(p[1]);
+}
+
+long make_anon(const amber_fd& f) {
+  int cl = (f.fd_flags & 1) ? O_CLOEXEC_ : 0, nb = f.flags & 04000;
+  switch (f.subkind) {
+    case AMBER_ANON_EVENTFD:
+      return lift(sys::sc2(290 /*eventfd2*/, (long)(uint32_t)f.extra,
+                           cl | nb | ((f.fd_flags & AMBER_FD_SEMAPHORE) ? 1 : 0)));
+    case AMBER_ANON_SIGNALFD: {
+      uint64_t mask = f.extra;
+      return lift(sys::sc4(289 /*signalfd4*/, -1, (long)&mask, 8, cl | nb));
+    }
+    case AMBER_ANON_TIMERFD: {
+      amber_timerfd t{};
+      const char* d;
+      uint32_t len;
+      if (!amber_str_at(&S.v, f.data, &d, &len) || len != sizeof t) return -22;
+      memcpy(&t, d, sizeof t);
+      long fd = lift(sys::sc2(283 /*timerfd_create*/, t.clockid, cl | nb));
+      if (fd < 0) return fd;
+      int64_t v[4] = {t.interval_sec, t.interval_nsec, t.value_sec, t.value_nsec};
+      if (!v[2] && !v[3] && t.ticks) v[3] = 1;  // expirations not yet read: fire at once
+      if (v[2] || v[3]) sys::sc4(286 /*timerfd_settime*/, fd, 0, (long)v, 0);
+      return fd;
+    }
+    case AMBER_ANON_EPOLL:
+      return lift(sys::sc1(291 /*epoll_create1*/, cl));  // interest list added once all fds exist
+    default:
+      return -22;
+  }
+}
+
 void restore_fds() {
   // Keep our image descriptor above every descriptor the process had.
-  int maxfd = 2;
-  for (uint32_t i = 0; i < S.v.nfds; i++) if (S.v.fds[i].fd > maxfd) maxfd = S.v.fds[i].fd;
-  long hi = sys::fcntl(S.imgfd, 1030 /*F_DUPFD_CLOEXEC*/, maxfd + 1);
+  for (uint32_t i = 0; i < S.v.nfds; i++) if (S.v.fds[i].fd > g_maxfd) g_maxfd = S.v.fds[i].fd;
+  long hi = lift(S.imgfd);
   if (hi < 0) die(EXIT_SYSTEM, "cannot move the image descriptor", nullptr, hi);
-  sys::close(S.imgfd);
   S.imgfd = (int)hi;
+  bool* done = reinterpret_cast<bool*>(S.blob + S.maps_at);  // scratch: the maps buffer is free now
+  for (uint32_t i = 0; i < S.v.nfds; i++) done[i] = false;
   char path[4096];
   for (uint32_t i = 0; i < S.v.nfds; i++) {
     const amber_fd& f = S.v.fds[i];
     // stdin/stdout/stderr are the restart command's own (DESIGN: restart runs in the foreground).
-    if (f.fd <= 2 || f.kind == AMBER_FD_AGENT) continue;
+    if (done[i] || f.fd <= 2 || f.kind == AMBER_FD_AGENT) continue;
+    if (f.kind == AMBER_FD_PIPE) { restore_pipe(i, done); continue; }
     long fd = -1;
     str_of(f.path, path, sizeof path);
     size_t n = sys::slen(path);
     bool deleted = n > 10 && sys::seq(path + n - 10, " (deleted)");
-    int acc = f.flags & O_ACCMODE_;
     if ((f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_CHR) && !deleted) {
-      fd = sys::open(path, (f.flags & ~(O_CREAT_ | O_EXCL_ | O_TRUNC_ | O_CLOEXEC_)) | O_NOCTTY_, 0);
+      fd = lift(sys::open(path, (f.flags & ~(O_CREAT_ | O_EXCL_ | O_TRUNC_ | O_CLOEXEC_)) | O_NOCTTY_, 0));
       if (fd >= 0 && f.kind == AMBER_FD_FILE) sys::lseek((int)fd, (int64_t)f.pos, 0);
     } else if (f.kind == AMBER_FD_DIR && !deleted) {
-      fd = sys::open(path, O_RDONLY_ | O_DIRECTORY_, 0);
+      fd = lift(sys::open(path, O_RDONLY_ | O_DIRECTORY_, 0));
+    } else if (f.kind == AMBER_FD_ANON) {
+      fd = make_anon(f);
     }
-    // Pipes, sockets and other kernel objects are issue 3; until then the descriptor number stays
-    // taken by /dev/null so the application neither crashes nor reuses it by accident.
-    if (fd < 0) fd = sys::open("/dev/null", acc == O_RDONLY_ ? O_RDONLY_ : O_RDWR_, 0);
+    // Sockets and kernel objects amber cannot rebuild yet keep their number, as /dev/null: the
+    // application sees end-of-file rather than crashing or reusing the number by accident.
+    if (fd < 0) fd = devnull(f);
     if (fd < 0) continue;
-    if (fd != f.fd) {
-      sys::dup3((int)fd, f.fd, (f.fd_flags & 1) ? O_CLOEXEC_ : 0);
-      sys::close((int)fd);
-    } else if (f.fd_flags & 1) {
-      sys::fcntl((int)fd, 2 /*F_SETFD*/, 1);
+    place(fd, f);
+    sys::close((int)fd);
+  }
+  // epoll interest lists, now that every target descriptor exists again.
+  for (uint32_t i = 0; i < S.v.nfds; i++) {
+    const amber_fd& f = S.v.fds[i];
+    if (f.kind != AMBER_FD_ANON || f.subkind != AMBER_ANON_EPOLL) continue;
+    const char* d;
+    uint32_t len;
+    if (!amber_str_at(&S.v, f.data, &d, &len)) continue;
+    for (uint32_t k = 0; k + sizeof(amber_epoll_entry) <= len; k += sizeof(amber_epoll_entry)) {
+      amber_epoll_entry e;
+      memcpy(&e, d + k, sizeof e);
+      struct __attribute__((packed)) { uint32_t events; uint64_t data; } ev = {e.events, e.data};
+      sys::sc4(233 /*epoll_ctl*/, f.fd, 1 /*EPOLL_CTL_ADD*/, e.tfd, (long)&ev);
     }
   }
 }
