@@ -1,5 +1,6 @@
 /**
- * amber's public API. types/index.d.ts is the hand-written contract of this module.
+ * amber's public API. types/index.d.ts is the hand-written contract of this module. The library
+ * prints nothing: it reports through events, errors and `util.debuglog('amber')` (NODE_DEBUG=amber).
  */
 export { Coordinator } from './coordinator.js';
 export type {
@@ -14,7 +15,7 @@ export { launch, exitCodeOf } from './launch.js';
 export type { LaunchOptions, Job } from './launch.js';
 export { restart } from './restart.js';
 export type { RestartOptions, RestartJob } from './restart.js';
-export { checkpoint, status } from './client.js';
+export { checkpoint, status, plugins } from './client.js';
 export type { ClientOptions } from './client.js';
 export { readImage, verifyImage } from './image.js';
 export { readManifest } from './manifest.js';

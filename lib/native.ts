@@ -10,7 +10,29 @@ import { fileURLToPath } from 'node:url';
 import { AmberError } from './errors.js';
 import type { Addon } from './types.js';
 
-const require = createRequire(import.meta.url);
+/**
+ * This module's own file, from a V8 call site rather than `import.meta.url`, so the same source
+ * compiles to ESM (dist/lib) and to CommonJS (dist/cjs/lib, for `require('amber')`).
+ */
+function thisFile(): string {
+  const prep = Error.prepareStackTrace;
+  let name: string | null | undefined;
+  try {
+    Error.prepareStackTrace = (_e, cs) => cs;
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, thisFile);
+    name = (holder.stack as NodeJS.CallSite[] | undefined)?.[0]?.getFileName();
+  } finally {
+    Error.prepareStackTrace = prep;
+  }
+  if (typeof name !== 'string' || name === '') {
+    throw new AmberError('ENOBUILD', 'amber: cannot tell where its own module file is');
+  }
+  return name.startsWith('file:') ? fileURLToPath(name) : name;
+}
+
+const selfFile = thisFile();
+const req = createRequire(selfFile);
 
 interface NodeGypBuild {
   (dir: string): unknown;
@@ -26,7 +48,7 @@ let rootCache: string | undefined;
  */
 export function packageRoot(): string {
   if (rootCache !== undefined) return rootCache;
-  let dir = dirname(fileURLToPath(import.meta.url));
+  let dir = dirname(selfFile);
   for (;;) {
     const pj = join(dir, 'package.json');
     if (existsSync(pj)) {
@@ -59,7 +81,7 @@ export function addonFile(): string {
   const root = packageRoot();
   let ngb: NodeGypBuild;
   try {
-    ngb = require('node-gyp-build') as NodeGypBuild;
+    ngb = req('node-gyp-build') as NodeGypBuild;
   } catch (e) {
     throw noBuild('loader', `node-gyp-build: ${(e as Error).message}`);
   }
@@ -111,7 +133,7 @@ export function addon(): Addon {
   const override = process.env['AMBER_ADDON'];
   const file = override !== undefined && override !== '' ? resolve(override) : addonFile();
   try {
-    addonCache = require(file) as Addon;
+    addonCache = req(file) as Addon;
   } catch (e) {
     throw noBuild('addon', `${file}: ${(e as Error).message.split('\n')[0] ?? ''}`);
   }

@@ -84,6 +84,14 @@ export interface Addon {
   readImage(path: string): ImageInfo;
   verifyImage(path: string): Promise<VerifyResult>;
   formatVersion: { major: number; minor: number };
+  /** SO_PEERCRED of a connected Unix socket's fd. */
+  peerCred(fd: number): PeerCred;
+}
+
+export interface PeerCred {
+  pid: number;
+  uid: number;
+  gid: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -97,6 +105,8 @@ export type ProcessState =
   | 'written'
   | 'resuming'
   | 'restarting'
+  /** known from a previous coordinator on this DIR; its agent has not reconnected yet */
+  | 'detached'
   | 'exited';
 
 export interface ProcessInfo {
@@ -143,7 +153,8 @@ export interface CheckpointResult {
 
 export interface StatusResult {
   ok: true;
-  coordinator: { pid: number; dir: string; listen: string };
+  /** listen: the TCP address when there is one, else the Unix socket; socket: the Unix socket */
+  coordinator: { pid: number; dir: string; listen: string; socket?: string; tcp?: string };
   /** latest durable generation in DIR (0 = none) */
   generation: number;
   processes: ProcessInfo[];
@@ -152,6 +163,46 @@ export interface StatusResult {
 export interface RestartResult {
   generation: number;
   processes: ProcessInfo[];
+}
+
+/** A plugin loaded in a process. */
+export interface PluginInfo {
+  name: string;
+  path: string;
+  /** symbols the plugin wraps */
+  wraps: string[];
+}
+
+export interface ProcessPlugins {
+  vpid: number;
+  pid: number;
+  cmd: string;
+  plugins: PluginInfo[];
+}
+
+export interface PluginsResult {
+  processes: ProcessPlugins[];
+}
+
+/** A plugin's event (amber_event() in a plugin), re-emitted by the coordinator. */
+export interface PluginEvent {
+  vpid: number;
+  pid: number;
+  plugin: string;
+  name: string;
+  data: string;
+}
+
+/** Barrier progress, emitted as processes answer each phase. */
+export interface ProgressEvent {
+  generation: number;
+  phase: 'suspend' | 'write' | 'resume';
+  done: number;
+  total: number;
+  /** image bytes written so far in this generation */
+  bytes: number;
+  /** seconds since the generation started */
+  seconds: number;
 }
 
 export interface ExitStatus {
@@ -205,6 +256,12 @@ export interface CoordinatorOptions {
   socketPath?: string;
   /** seconds each barrier phase may take (default 120) */
   timeout?: number;
+  /** also listen on `tcp:HOST:PORT` (port 0 picks one); TCP peers need DIR/.amber/token */
+  listen?: string;
+  /** keep only the last K generations */
+  keep?: number;
+  /** seconds a checkpoint waits for processes of a previous coordinator to reconnect (default 10) */
+  adoptTimeout?: number;
 }
 
 export interface CheckpointOptions {
@@ -238,6 +295,8 @@ export interface CoordinatorEvents {
   resume: [ResumeEvent];
   restart: [RestartResult];
   error: [AmberError];
+  plugin: [PluginEvent];
+  progress: [ProgressEvent];
 }
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
@@ -246,11 +305,21 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   static start(opts?: CoordinatorOptions): Promise<Coordinator>;
   readonly dir: string;
   readonly socketPath: string;
+  /** `tcp:HOST:PORT` actually bound, when listening on TCP */
+  readonly tcpAddress: string | undefined;
+  /** DIR/.amber/token */
+  readonly tokenPath: string;
   readonly timeout: number;
+  readonly keep: number;
   /** latest durable generation (0 = none) */
   readonly generation: number;
   processes(): ProcessInfo[];
   status(): StatusResult;
+  /** per process, the plugins loaded and the symbols they wrap */
+  plugins(): PluginsResult;
+  /** publishes key → value in the computation's key/value space (what plugins look up) */
+  publish(key: string, value: string | Buffer): void;
+  lookup(key: string): Buffer | undefined;
   /** One generation; concurrent calls are serialized. Rejects 'ECHECKPOINT' or 'ENOPROC'. */
   checkpoint(opts?: CheckpointOptions): Promise<CheckpointResult>;
   /** Holds `count` restored processes until all have restarted, then resumes them together. */
@@ -266,6 +335,13 @@ export interface LaunchOptions {
   dir?: string;
   coordinator?: Coordinator;
   socketPath?: string;
+  /** a running coordinator: socket path or tcp:HOST:PORT (token: $AMBER_TOKEN or DIR/.amber/token) */
+  coord?: string;
+  token?: string;
+  /** for a coordinator started here: also listen on tcp:HOST:PORT */
+  listen?: string;
+  /** for a coordinator started here: keep only the last K generations */
+  keep?: number;
   /** plugin shared objects to preload with the agent */
   plugins?: string[];
   /** seconds between checkpoints, for a coordinator started by this launch */
@@ -284,6 +360,8 @@ export interface Job {
   checkpoint(opts?: { kill?: boolean }): Promise<CheckpointResult>;
   readonly dir: string;
   readonly socketPath: string;
+  /** AMBER_COORD given to the agents */
+  readonly address: string;
   /** the in-process coordinator, or null when one in another process is used */
   readonly coordinator: Coordinator | null;
   readonly stdin: Writable | null;
@@ -295,6 +373,10 @@ export interface RestartOptions {
   dir?: string;
   coordinator?: Coordinator;
   socketPath?: string;
+  coord?: string;
+  token?: string;
+  listen?: string;
+  keep?: number;
   interval?: number;
   stdio?: StdioOptions;
   env?: NodeJS.ProcessEnv;
@@ -314,6 +396,10 @@ export interface RestartJob extends Job {
 export interface ClientOptions {
   dir?: string;
   socketPath?: string;
+  /** socket path or tcp:HOST:PORT */
+  coord?: string;
+  /** token for TCP; default $AMBER_TOKEN, else DIR/.amber/token */
+  token?: string;
   timeout?: number;
 }
 
@@ -322,7 +408,11 @@ export function launch(argv: string[], opts?: LaunchOptions): Promise<Job>;
 /** Restarts a checkpoint: a DIR (its latest), a gen dir or a manifest.json. */
 export function restart(target?: string, opts?: RestartOptions): Promise<RestartJob>;
 /** Asks the coordinator at DIR to checkpoint; rejects 'ENOCOORD' when none listens. */
-export function checkpoint(opts?: ClientOptions & { kill?: boolean }): Promise<CheckpointResult>;
+export function checkpoint(
+  opts?: ClientOptions & { kill?: boolean; onProgress?: (p: ProgressEvent) => void },
+): Promise<CheckpointResult>;
+/** Per process, the plugins loaded and the symbols they wrap. */
+export function plugins(opts?: ClientOptions): Promise<PluginsResult>;
 /** Status of the coordinator at DIR; rejects 'ENOCOORD' when none listens. */
 export function status(opts?: ClientOptions): Promise<StatusResult>;
 /** Shell-style status: the exit code, or 128+N for death by signal N. */
