@@ -338,20 +338,29 @@ const PROGRESS_AFTER = 0.5;
 
 function progressLine(): { update: (p: ProgressEvent) => void; done: () => void } {
   let shown = false;
-  let last = 0;
+  let last: ProgressEvent | undefined;
+  let origin = 0; // Date.now() at the generation's start
+  const render = (): void => {
+    if (last === undefined) return;
+    const secs = (Date.now() - origin) / 1000;
+    if (secs < PROGRESS_AFTER) return;
+    shown = true;
+    const verb = last.phase === 'suspend' ? 'suspending' : last.phase === 'write' ? 'writing' : 'resuming';
+    process.stderr.write(
+      `\r\x1b[K${paint('1', 'amber:')} checkpoint ${last.generation}: ${verb} ${last.done}/${last.total} processes, ${size(last.bytes)}, ${secs.toFixed(1)} s`,
+    );
+  };
+  // Redrawn while nothing arrives too: a slow write is exactly when the line matters.
+  const timer = setInterval(render, 250);
+  timer.unref();
   return {
     update: (p) => {
-      if (p.seconds < PROGRESS_AFTER) return;
-      const now = Date.now();
-      if (shown && now - last < 100 && p.done < p.total) return;
-      last = now;
-      shown = true;
-      const verb = p.phase === 'suspend' ? 'suspending' : p.phase === 'write' ? 'writing' : 'resuming';
-      process.stderr.write(
-        `\r\x1b[K${paint('1', 'amber:')} checkpoint ${p.generation}: ${verb} ${p.done}/${p.total} processes, ${size(p.bytes)}, ${p.seconds.toFixed(1)} s`,
-      );
+      if (last === undefined || p.generation !== last.generation) origin = Date.now() - p.seconds * 1000;
+      last = p;
+      if (shown) render();
     },
     done: () => {
+      clearInterval(timer);
       if (shown) process.stderr.write('\r\x1b[K');
     },
   };
