@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { hostname } from 'node:os';
 import { chmod, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { debuglog } from 'node:util';
 import { ensureToken, formatAddress, parseAddress, tokenMatches, tokenPathFor } from './client.js';
@@ -1204,13 +1205,21 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const procs: ManifestProcess[] = [];
         const images: string[] = [];
         let total = 0;
-        for (const [a, m] of [...written].sort(([x], [y]) => x.info.vpid - y.info.vpid)) {
+        const sorted = [...written].sort(([x], [y]) => x.info.vpid - y.info.vpid);
+        // Stat the images in parallel (bounded): with thousands of processes, one at a time is
+        // most of the barrier.
+        const stats: Array<Stats | undefined> = [];
+        for (let i = 0; i < sorted.length; i += 256) {
+          const part = sorted.slice(i, i + 256).map(([a]) => stat(join(genDir, imageName(a.info.vpid))).catch(() => undefined));
+          stats.push(...(await Promise.all(part)));
+        }
+        for (const [i, [a, m]] of sorted.entries()) {
           const name = imageName(a.info.vpid);
           const path = join(genDir, name);
           if (typeof m['image'] === 'string' && resolve(m['image']) !== path) {
             debug('%s reports image %s, expected %s', describe(a), m['image'], path);
           }
-          const st = await stat(path).catch(() => undefined);
+          const st = stats[i];
           if (st === undefined || !st.isFile()) {
             throw new AmberError('ECHECKPOINT', `generation ${gen} failed: ${describe(a)} reported written but ${path} does not exist`, {
               path,
