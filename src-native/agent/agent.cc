@@ -187,7 +187,10 @@ bool hello(bool restored) {
     g.vpid = (int32_t)sys::parse_u(&p, 10);
     return true;
   }
-  if (sys::sstarts(g_line, "refused")) say("the coordinator refused this process: ", g_line);
+  if (sys::sstarts(g_line, "refused")) {
+    say("the coordinator refused this process: ", g_line);
+    g.refused = true;  // a refusal is final for this coordinator: do not hammer it
+  }
   return false;
 }
 
@@ -348,6 +351,7 @@ void on_restart() {
   if (g_handoff.blob_addr && g_handoff.blob_len)
     sys::munmap(reinterpret_cast<void*>(g_handoff.blob_addr), g_handoff.blob_len);
   g_handoff.restored = 0;
+  g.after_restart = true;
   // The old coordinator socket was not restored (fd kind AGENT).
   g.coord_fd = -1;
   if (g_handoff.coord[0]) {
@@ -355,7 +359,13 @@ void on_restart() {
     if (n >= sizeof g.coord_path) n = sizeof g.coord_path - 1;
     memcpy(g.coord_path, g_handoff.coord, n);
     g.coord_path[n] = 0;
+    // The restart's token (or none): the environment in our memory is the old run's.
+    size_t tn = sys::slen(g_handoff.token);
+    if (tn >= sizeof g.token) tn = sizeof g.token - 1;
+    memcpy(g.token, g_handoff.token, tn);
+    g.token[tn] = 0;
   }
+  g.refused = false;
   if (!connect_and_hello(true)) {
     // No coordinator to resume us: carry on alone rather than hang the application.
     say("restart: cannot reach the coordinator at ", g.coord_path, "; resuming without it");
@@ -420,8 +430,8 @@ void* ckpt_main(void*) {
   for (;;) {
     if (g.coord_fd < 0) {
       // The coordinator went away: the application keeps running; try to rejoin one started
-      // again on the same socket path (it re-adopts us by our vpid).
-      sleep_ms(1000);
+      // again on the same socket path (it re-adopts us by our vpid). After a refusal, back off.
+      sleep_ms(g.refused ? 30000 : 1000);
       connect_and_hello(false);
       continue;
     }
@@ -450,7 +460,8 @@ void* ckpt_main(void*) {
     } else if (sys::sstarts(p, "resume ") || sys::sstarts(p, "abort ")) {
       const char* q = p + (p[0] == 'r' ? 7 : 6);
       uint32_t gen = (uint32_t)sys::parse_u(&q, 10);
-      bool was_restart = g_handoff.magic == AMBER_HANDOFF_MAGIC && g.phase && gen == 0;
+      bool was_restart = g.after_restart;
+      g.after_restart = false;
       do_resume();
       reply_simple("resumed", gen);
       if (!was_restart) plugins_event(AMBER_EV_RESUME, nullptr);
@@ -501,7 +512,7 @@ __attribute__((constructor)) void agent_init() {
   }
   g.coord_fd = -1;
   g.tid_off = probe_tid_offset();
-  g_handoff.magic = AMBER_HANDOFF_MAGIC;
+  g_handoff.magic = AMBER_HANDOFF_MAGIC2;
   void* sc = mmap(nullptr, kScratch, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (sc == MAP_FAILED) { say("cannot reserve scratch memory; not checkpointing"); return; }
   g.scratch = static_cast<char*>(sc);

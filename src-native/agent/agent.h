@@ -40,6 +40,8 @@ struct Agent {
   volatile int32_t critical;    // threads inside amber_critical_enter/exit
   char pending[1024];           // a coordinator line read by a plugin lookup, for the main loop
   bool has_pending;
+  bool refused;                 // the coordinator said "refused": reconnect rarely
+  bool after_restart;           // restored, waiting for the coordinator's first resume
 };
 
 extern Agent g;

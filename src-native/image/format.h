@@ -263,7 +263,8 @@ typedef struct amber_timer {
  * fills it after memory is back and before any thread resumes; the agent reads it on its restart
  * path. It is the only channel between the two.
  */
-#define AMBER_HANDOFF_MAGIC 0x46464f444e414841ull /* "AHANDOFF" */
+#define AMBER_HANDOFF_MAGIC 0x46464f444e414841ull /* "AHANDOFF": v1, ends at new_tids */
+#define AMBER_HANDOFF_MAGIC2 0x32464f444e414841ull /* "AHANDOF2": v2, adds token */
 typedef struct amber_handoff {
   uint64_t magic;
   volatile uint32_t restored;   /* 1 once the restorer has brought the process back */
@@ -272,6 +273,8 @@ typedef struct amber_handoff {
   char coord[256];              /* AMBER_COORD of the restart (the coordinator to join) */
   char image[512];              /* the image restored from */
   int32_t new_tids[AMBER_MAX_THREADS]; /* indexed like the thread table */
+  /* v2 (AMBER_HANDOFF_MAGIC2) only: the restorer must not write past new_tids of a v1 agent. */
+  char token[80];               /* AMBER_TOKEN of the restart (TCP coordinators) */
 } amber_handoff;
 
 #ifdef __cplusplus

@@ -79,6 +79,7 @@ enum Exit { EXIT_IMAGE = 3, EXIT_HOST = 4, EXIT_SYSTEM = 5 };
 struct State {
   char image[1024];       // absolute image path (for messages and the hand-off)
   char coord[256];        // AMBER_COORD: the coordinator the restored agent joins
+  char token[80];         // AMBER_TOKEN: its token, for a TCP coordinator
   int imgfd;
   uint64_t file_size;
   amber_header hdr;
@@ -690,7 +691,9 @@ void thread_entry(void* arg) { enter_thread(*static_cast<const amber_thread*>(ar
   restore_process_state();
 
   auto* h = reinterpret_cast<amber_handoff*>(S.hdr.handoff_addr);
-  if (!h || h->magic != AMBER_HANDOFF_MAGIC) die(EXIT_IMAGE, "image has no agent hand-off area");
+  if (!h || (h->magic != AMBER_HANDOFF_MAGIC && h->magic != AMBER_HANDOFF_MAGIC2))
+    die(EXIT_IMAGE, "image has no agent hand-off area");
+  if (h->magic == AMBER_HANDOFF_MAGIC2) memcpy(h->token, S.token, sizeof h->token);
   h->new_pid = (int32_t)sys::getpid();
   h->blob_addr = (uint64_t)S.blob;
   h->blob_len = S.blob_len;
@@ -758,6 +761,11 @@ extern "C" void restorer_main(uint64_t* sp) {
     size_t n = sys::slen(c);
     if (n >= sizeof S.coord) n = sizeof S.coord - 1;
     memcpy(S.coord, c, n);
+  }
+  if (const char* t = getenv_(envp, "AMBER_TOKEN")) {
+    size_t n = sys::slen(t);
+    if (n >= sizeof S.token) n = sizeof S.token - 1;
+    memcpy(S.token, t, n);
   }
 
   // Stage 1.
