@@ -624,7 +624,7 @@ export async function main(argv: string[]): Promise<number> {
 /** Reports an error the CLI way and returns its exit code. */
 export function report(e: unknown): number {
   const ae = toAmberError(e);
-  errMsg(ae instanceof UsageError ? `${ae.message} (see amber --help)` : ae.message);
+  if (!ae.reported) errMsg(ae instanceof UsageError ? `${ae.message} (see amber --help)` : ae.message);
   return ae.exitCode;
 }
 

@@ -29,6 +29,8 @@ export class AmberError extends Error {
   declare path?: string;
   declare pid?: number;
   declare offset?: number;
+  /** True when a child process (the restorer) already told the user on the shared stderr. */
+  declare reported?: boolean;
   readonly #exitOverride: number | undefined;
 
   constructor(code: string, message: string, opts: AmberErrorOptions = {}) {

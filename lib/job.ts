@@ -14,13 +14,14 @@
  * every task's processes; restart releases them all together. DIR must be reachable by every task.
  */
 import { mkdir, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isListening } from './client.js';
+import { clientToken, isListening, parseAddress } from './client.js';
 import { Coordinator } from './coordinator.js';
 import { AmberError, UsageError, toAmberError } from './errors.js';
-import { exitCodeOf, launch, makeJob, spawnChecked, type Job } from './launch.js';
+import { exitCodeOf, launch, makeJob, numericAddress, spawnChecked, type Job } from './launch.js';
 import { MANIFEST_NAME, genDirName, manifestImages, parseGenDirName, readManifest, writeFileDurable } from './manifest.js';
 import { restorerPath } from './native.js';
 import { checkImages, restart } from './restart.js';
@@ -43,6 +44,12 @@ export interface JobOptions {
   plugins?: string[];
   /** Environment (default process.env): the Slurm variables are read from it, CMD gets it. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Multi-task: where task 0's coordinator listens for the other tasks, `tcp:HOST:PORT` (default
+   * tcp:0.0.0.0:0, advertised to the tasks as this node's address). Tasks present the job's token
+   * (DIR/.amber/token, 0600).
+   */
+  listen?: string;
   /** Seconds a task waits for task 0 (its coordinator and decision). Default 120. */
   rendezvousTimeout?: number;
   /** Where messages go (default stderr, "amber: " prefixed). */
@@ -62,6 +69,7 @@ export interface GoodCheckpoint {
 interface StepInfo {
   amber: 1;
   key: string;
+  /** Where the other tasks reach the coordinator: a numeric `tcp:IP:PORT` (token in DIR/.amber/token). */
   coord: string;
   ntasks: number;
   mode: 'launch' | 'restart';
@@ -227,7 +235,11 @@ class JobRun {
     // coordinator must not wait for those processes to reconnect.
     await rm(join(this.dir, '.amber', 'state.json'), { force: true });
     await rm(join(this.jdir, 'step.json'), { force: true });
-    this.coord = await Coordinator.start({ dir: this.dir, socketPath: this.socketPath });
+    this.coord = await Coordinator.start({
+      dir: this.dir,
+      socketPath: this.socketPath,
+      ...(this.multi ? { listen: this.opts.listen ?? 'tcp:0.0.0.0:0' } : {}),
+    });
     this.watchRequests();
     this.coord.on('error', (e) => this.log(e.message));
     this.coord.on('checkpoint', (r) => {
@@ -260,7 +272,7 @@ class JobRun {
     }
 
     // multi-task
-    const step: StepInfo = { amber: 1, key: this.key, coord: this.socketPath, ntasks: ctx.ntasks, mode: 'launch' };
+    const step: StepInfo = { amber: 1, key: this.key, coord: await this.advertised(), ntasks: ctx.ntasks, mode: 'launch' };
     let resumed: Promise<unknown> | undefined;
     if (good !== undefined) {
       const ranks = (await this.ranksFor(good))!;
@@ -307,6 +319,23 @@ class JobRun {
         });
     }, 250);
     this.requestTimer.unref();
+  }
+
+  /** The coordinator's TCP address as the other tasks should dial it (numeric, this node's IP for a wildcard). */
+  private async advertised(): Promise<string> {
+    const tcp = this.coord?.tcpAddress;
+    if (tcp === undefined) return this.socketPath;
+    const a = parseAddress(tcp);
+    if (a.kind === 'tcp' && (a.host === '0.0.0.0' || a.host === '::' || a.host === '')) {
+      let ip = '127.0.0.1';
+      try {
+        ip = (await lookup(hostname(), { family: 4 })).address;
+      } catch (e) {
+        this.log(`cannot resolve ${hostname()} (${(e as Error).message}): other nodes cannot reach the coordinator; use --listen tcp:IP:0`);
+      }
+      return `tcp:${ip}:${a.port}`;
+    }
+    return numericAddress(a);
   }
 
   private launchOpts<T extends object>(extra: T) {
@@ -466,7 +495,7 @@ class JobRun {
     if (step.mode === 'launch') {
       const job = await launch(
         this.opts.command,
-        this.launchOpts(this.coord !== undefined ? { coordinator: this.coord } : { socketPath: step.coord }),
+        this.launchOpts(this.coord !== undefined ? { coordinator: this.coord } : { coord: step.coord, dir: this.dir }),
       );
       this.setJob(job);
     } else {
@@ -476,12 +505,20 @@ class JobRun {
       if (mine.length === 0) throw new AmberError('ERESTART', `task ${this.ctx.rank} has no process in generation ${step.generation}`);
       const vpids = new Set(mine.map(({ p }) => p.vpid));
       const jobs: Job[] = [];
-      const choice = { dir: this.dir, socketPath: step.coord, coordinator: this.coord ?? null, owned: false };
+      const choice = { dir: this.dir, socketPath: this.coord?.socketPath ?? step.coord, coordinator: this.coord ?? null, owned: false };
+      // Task 0's processes use the Unix socket; the other tasks' the TCP address with the token.
+      const agentEnv: NodeJS.ProcessEnv = { ...this.env, AMBER_DIR: this.dir, AMBER_COORD: this.coord?.socketPath ?? step.coord };
+      delete agentEnv['AMBER_TOKEN'];
+      if (this.coord === undefined && parseAddress(step.coord).kind === 'tcp') {
+        const token = clientToken({ dir: this.dir });
+        if (token === undefined) throw new AmberError('EAUTH', `no token in ${join(this.dir, '.amber', 'token')} for the coordinator at ${step.coord}`);
+        agentEnv['AMBER_TOKEN'] = token;
+      }
       let root: Job | undefined;
       let rootVpid = Infinity;
       for (const { p, image } of mine) {
         const s = await spawnChecked(restorerPath(), [image], {
-          env: { ...this.env, AMBER_COORD: step.coord, AMBER_DIR: this.dir },
+          env: agentEnv,
           stdio: 'inherit',
         });
         const j = makeJob(s.child, s.exited, choice);
@@ -582,7 +619,7 @@ class JobRun {
     while (step === undefined) {
       try {
         const s = JSON.parse(await readFile(join(this.jdir, 'step.json'), 'utf8')) as StepInfo;
-        if (s.key === this.key && (await isListening({ socketPath: s.coord, timeout: 5 }))) step = s;
+        if (s.key === this.key && (await isListening({ coord: s.coord, dir: this.dir, timeout: 5 }))) step = s;
       } catch {
         // not yet
       }

@@ -141,11 +141,15 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
           const ok = await Promise.race([settledOk, new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref())]);
           if (ok) return new Promise<never>(() => undefined);
           const code = st.code ?? 128;
-          throw new AmberError(
+          const err = new AmberError(
             'ERESTART',
             `restore of ${c.image} failed: the restorer ${st.signal !== null ? `was killed by ${st.signal}` : `exited with status ${st.code}`}`,
             { path: c.image, exitCode: code >= 3 ? code : 3 },
           );
+          // Status 3-5 is the restorer's own refusal: it already printed the one `amber:` line
+          // that names the file and what is wrong, on the stderr it shares with us.
+          if (st.signal === null && code >= 3 && code <= 5) err.reported = true;
+          throw err;
         }) as Promise<never>,
     );
     const result = await Promise.race([resumed, ...early]);

@@ -102,8 +102,14 @@ function okBehavior(): Behavior {
     onSuspend: (gen) => ({ t: 'suspended', gen }),
     onWrite: async (gen, path) => {
       const data = Buffer.alloc(8192, 7)
-      await writeFile(`${path}.tmp`, data, { mode: 0o600 })
-      await rename(`${path}.tmp`, path)
+      try {
+        await writeFile(`${path}.tmp`, data, { mode: 0o600 })
+        await rename(`${path}.tmp`, path)
+      } catch (e) {
+        // The generation may already have failed elsewhere and its directory been removed
+        // (that is the coordinator's job): answer as a real agent would.
+        return { t: 'error', gen, message: (e as Error).message }
+      }
       return { t: 'written', gen, image: path, bytes: data.length, seconds: 0.001 }
     },
     onResume: (gen) => ({ t: 'resumed', gen }),

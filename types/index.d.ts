@@ -235,6 +235,8 @@ export class AmberError extends Error {
   path?: string;
   pid?: number;
   offset?: number;
+  /** true when a child process (the restorer) already told the user on the shared stderr */
+  reported?: boolean;
   /** the `amber` CLI's exit status for this error */
   readonly exitCode: number;
 }

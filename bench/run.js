@@ -1,0 +1,294 @@
+#!/usr/bin/env node
+// amber benchmark: prints figures, never asserts timings. Every figure is also given as a ratio to
+// a baseline measured in the same run, on the same directory:
+//   - checkpoint time of a process with 64 MiB and 1 GiB resident (test/fixtures/bigmem.c) vs a
+//     plain write(2)+fsync of the same number of bytes (bench/rawio.c, compiled here);
+//   - restart time of the same images vs a plain read(2) of the same bytes into fresh memory;
+//   - the image size of the small counter program;
+//   - `amber launch /bin/true` vs plain `/bin/true` (median of N runs), end to end and difference.
+// Writes bench/results.json too.
+//
+// Environment: AMBER_BENCH_DIR (where images and baseline files go; default a temp dir),
+// AMBER_BENCH_SIZES (MiB, comma separated; default 64,1024), AMBER_BENCH_RUNS (default 3),
+// AMBER_BENCH_LAUNCH_RUNS (default 21), AMBER_CLI (default dist/lib/cli.js).
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const cli = process.env.AMBER_CLI ?? join(root, 'dist', 'lib', 'cli.js')
+const sizes = (process.env.AMBER_BENCH_SIZES ?? '64,1024').split(',').map(Number).filter((n) => n > 0)
+const runs = Math.max(1, Number(process.env.AMBER_BENCH_RUNS ?? 3))
+const launchRuns = Math.max(1, Number(process.env.AMBER_BENCH_LAUNCH_RUNS ?? 21))
+const tag = `amber-bench-${process.pid}-${randomBytes(4).toString('hex')}`
+const base = mkdtempSync(join(process.env.AMBER_BENCH_DIR ?? tmpdir(), 'amber-bench-'))
+const cache = process.env.AMBER_FIXTURE_CACHE ?? join(tmpdir(), 'amber-fixtures')
+
+const env = { ...process.env, AMBER_TEST_TAG: tag }
+delete env.NODE_OPTIONS
+delete env.AMBER_DIR
+
+// ---------- helpers ----------
+
+function compile(src, name, flags) {
+  mkdirSync(cache, { recursive: true, mode: 0o755 })
+  const out = join(cache, name)
+  let fresh = false
+  try {
+    fresh = statSync(out).mtimeMs >= statSync(src).mtimeMs
+  } catch {}
+  if (!fresh) {
+    const tmp = `${out}.${process.pid}.tmp`
+    execFileSync(process.env.CC ?? 'cc', [...flags, '-o', tmp, src], { stdio: 'inherit' })
+    chmodSync(tmp, 0o755)
+    renameSync(tmp, out)
+  }
+  return out
+}
+
+const now = () => Number(process.hrtime.bigint()) / 1e9
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+// for races only: does not keep the process alive
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms).unref())
+
+/** Start a command in the background; collect stdout lines; waitFor(pred, ms). */
+function start(argv) {
+  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const p = { child, lines: [], err: '', exit: null, waiters: new Set() }
+  let part = ''
+  const wake = () => p.waiters.forEach((w) => w())
+  child.stdout.setEncoding('utf8').on('data', (d) => {
+    const xs = (part + d).split('\n')
+    part = xs.pop()
+    p.lines.push(...xs)
+    wake()
+  })
+  child.stderr.setEncoding('utf8').on('data', (d) => (p.err += d))
+  p.exited = new Promise((r) =>
+    child.on('close', (code, signal) => {
+      p.exit = { code, signal }
+      r(p.exit)
+      wake()
+    }),
+  )
+  p.waitFor = (pred, ms = 60_000, what = 'output') =>
+    new Promise((res, rej) => {
+      const t = setTimeout(() => (p.waiters.delete(check), rej(new Error(`timeout waiting for ${what} from ${argv.join(' ')}; stderr: ${p.err.trim()}`))), ms)
+      const check = () => {
+        const v = pred(p.lines)
+        if (v !== undefined && v !== false) {
+          clearTimeout(t)
+          p.waiters.delete(check)
+          res(v)
+        } else if (p.exit) {
+          clearTimeout(t)
+          p.waiters.delete(check)
+          rej(new Error(`${argv.join(' ')} exited ${JSON.stringify(p.exit)} before ${what}; stderr: ${p.err.trim()}`))
+        }
+      }
+      p.waiters.add(check)
+      check()
+    })
+  return p
+}
+
+function amber(args) {
+  const t0 = now()
+  const r = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', timeout: 300_000 })
+  const secs = now() - t0
+  if (r.status !== 0) throw new Error(`amber ${args.join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr ?? '').trim()}`)
+  return { stdout: r.stdout, stderr: r.stderr, secs }
+}
+
+/** SIGKILL every process carrying our tag (apps, coordinators, restorers). */
+function killTagged() {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue
+    try {
+      const e = readFileSync(`/proc/${d}/environ`, 'latin1')
+      if (('\0' + e + '\0').includes(`\0AMBER_TEST_TAG=${tag}\0`)) process.kill(Number(d), 'SIGKILL')
+    } catch {}
+  }
+}
+
+function raw(args) {
+  const out = execFileSync(rawio, args, { encoding: 'utf8' }).trim().split(' ')
+  return out
+}
+
+// ---------- build ----------
+
+for (const f of [cli]) {
+  try {
+    statSync(f)
+  } catch {
+    console.error(`amber bench: ${f} is missing: run \`npm install\` (or \`npm run build\`) first`)
+    process.exit(3)
+  }
+}
+const bigmem = compile(join(root, 'test', 'fixtures', 'bigmem.c'), 'bigmem', ['-O1', '-pthread'])
+const counter = compile(join(root, 'test', 'fixtures', 'counter.c'), 'counter', ['-O1', '-pthread'])
+const rawio = compile(join(root, 'bench', 'rawio.c'), 'bench-rawio', ['-O2'])
+
+const results = {
+  date: new Date().toISOString(),
+  host: { kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(), cpus: (await import('node:os')).availableParallelism(), node: process.version },
+  dir: base,
+  runs,
+  memory: [],
+  counter: null,
+  launch: null,
+  errors: [],
+}
+
+// ---------- checkpoint / restart of bigmem ----------
+
+async function memoryCase(mib, run) {
+  const dir = join(base, `mem-${mib}-${run}`)
+  mkdirSync(dir)
+  // period 5 ms, checksum only on the first line: a line every ~5 ms shows when it runs again
+  const app = start([process.execPath, cli, 'launch', '--dir', dir, '--', bigmem, String(mib), '5', '1000000000'])
+  await app.waitFor((l) => l.length >= 3, 300_000, 'bigmem to fill its memory')
+  // start every timed write with no dirty data of earlier runs still in flight (amber and baseline alike)
+  spawnSync('sync')
+  const ck = amber(['checkpoint', '--dir', dir, '--kill', '--json'])
+  const j = JSON.parse(ck.stdout)
+  await Promise.race([app.exited, sleep(10_000)])
+  const lastTick = Math.max(...app.lines.map((l) => Number(/^tick (\d+)$/.exec(l)?.[1] ?? 0)))
+  const imageBytes = j.images.reduce((s, f) => s + statSync(f).size, 0)
+
+  // restart: from spawning `amber restart` to the restored app's first line
+  const t0 = now()
+  const r = start([process.execPath, cli, 'restart', '--dir', dir])
+  const first = await r.waitFor((l) => l[0], 300_000, 'the first line after restart')
+  const restartSecs = now() - t0
+  const continued = first === `tick ${lastTick + 1}`
+  killTagged()
+  await Promise.race([r.exited, sleep(5_000)])
+
+  // baseline: the same number of bytes, same directory, same run
+  const bfile = join(dir, 'baseline.bin')
+  spawnSync('sync')
+  const [, , wsecs] = raw(['write', bfile, String(imageBytes)])
+  const [, , rsecs, , rreuse] = raw(['read', bfile])
+  rmSync(dir, { recursive: true, force: true })
+  return {
+    mib,
+    run,
+    imageBytes,
+    manifestBytes: j.bytes,
+    checkpointCli: ck.secs,
+    checkpointReported: j.seconds,
+    restart: restartSecs,
+    continued,
+    rawWrite: Number(wsecs),
+    rawRead: Number(rsecs),
+    rawReadReuse: Number(rreuse),
+  }
+}
+
+for (const mib of sizes) {
+  for (let run = 0; run < runs; run++) {
+    try {
+      const m = await memoryCase(mib, run)
+      results.memory.push(m)
+      process.stderr.write(`bench: ${mib} MiB run ${run + 1}/${runs}: checkpoint ${m.checkpointCli.toFixed(3)} s, restart ${m.restart.toFixed(3)} s\n`)
+    } catch (e) {
+      results.errors.push(`${mib} MiB run ${run}: ${e.message}`)
+      process.stderr.write(`bench: ${mib} MiB run ${run + 1}: ${e.message}\n`)
+      killTagged()
+    }
+  }
+}
+
+// ---------- counter image size ----------
+
+try {
+  const dir = join(base, 'counter')
+  mkdirSync(dir)
+  const app = start([process.execPath, cli, 'launch', '--dir', dir, '--', counter, '50'])
+  await app.waitFor((l) => l.length >= 3, 30_000, 'counter output')
+  const j = JSON.parse(amber(['checkpoint', '--dir', dir, '--kill', '--json']).stdout)
+  await Promise.race([app.exited, sleep(10_000)])
+  results.counter = { imageBytes: j.images.reduce((s, f) => s + statSync(f).size, 0), manifestBytes: j.bytes }
+} catch (e) {
+  results.errors.push(`counter: ${e.message}`)
+  killTagged()
+}
+
+// ---------- launch latency ----------
+
+function timeIt(argv) {
+  const t0 = now()
+  const r = spawnSync(argv[0], argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  const s = now() - t0
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}: ${String(r.stderr).trim()}`)
+  return s
+}
+try {
+  const dir = join(base, 'launch')
+  mkdirSync(dir)
+  const plain = []
+  const node = []
+  const launched = []
+  // interleaved, so drift in machine load hits all three alike; one warm-up each
+  for (let i = 0; i <= launchRuns; i++) {
+    const a = timeIt(['/bin/true'])
+    const b = timeIt([process.execPath, '-e', '0'])
+    const c = timeIt([process.execPath, cli, 'launch', '--dir', dir, '--', '/bin/true'])
+    if (i > 0) plain.push(a), node.push(b), launched.push(c)
+  }
+  results.launch = {
+    runs: launchRuns,
+    plainTrue: median(plain),
+    nodeStartup: median(node),
+    amberLaunchTrue: median(launched),
+    difference: median(launched) - median(plain),
+    overNodeStartup: median(launched) - median(node),
+  }
+} catch (e) {
+  results.errors.push(`launch: ${e.message}`)
+}
+killTagged()
+rmSync(base, { recursive: true, force: true })
+
+// ---------- report ----------
+
+const ms = (s) => (s * 1000).toFixed(1) + ' ms'
+const mb = (b) => (b / 1048576).toFixed(1) + ' MiB'
+const rows = [['figure', 'amber (median)', 'baseline, same run (median)', 'ratio: median of runs [min-max]']]
+for (const mib of sizes) {
+  const ms_ = results.memory.filter((m) => m.mib === mib)
+  if (!ms_.length) continue
+  const med = (k) => median(ms_.map((m) => m[k]))
+  const ratio = (a, b) => {
+    const rs = ms_.map((m) => m[a] / m[b])
+    return `${median(rs).toFixed(2)}× [${Math.min(...rs).toFixed(2)}-${Math.max(...rs).toFixed(2)}]`
+  }
+  const bytes = med('imageBytes')
+  rows.push([`checkpoint ${mib} MiB (CLI, image ${mb(bytes)})`, ms(med('checkpointCli')), `write+fsync ${ms(med('rawWrite'))}`, ratio('checkpointCli', 'rawWrite')])
+  rows.push([`checkpoint ${mib} MiB (its reported seconds)`, ms(med('checkpointReported')), `write+fsync ${ms(med('rawWrite'))}`, ratio('checkpointReported', 'rawWrite')])
+  rows.push([`restart ${mib} MiB (CLI to first line)`, ms(med('restart')), `read into new memory ${ms(med('rawRead'))}`, ratio('restart', 'rawRead')])
+  rows.push([`  vs read into a reused 1 MiB buffer`, '', ms(med('rawReadReuse')), ratio('restart', 'rawReadReuse')])
+  rows.push([`  restored app continued`, `${ms_.filter((m) => m.continued).length}/${ms_.length} runs`, '', ''])
+}
+if (results.counter) rows.push(['counter image size', `${results.counter.imageBytes} B (${(results.counter.imageBytes / 1024).toFixed(1)} KiB)`, 'target ≤ 150 KB', ''])
+if (results.launch) {
+  const l = results.launch
+  rows.push([`amber launch /bin/true (median of ${l.runs})`, ms(l.amberLaunchTrue), `/bin/true ${ms(l.plainTrue)}`, `+${ms(l.difference)}`])
+  rows.push(['  of which node startup', ms(l.nodeStartup), `node -e 0`, `amber over node: +${ms(l.overNodeStartup)}`])
+}
+const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+for (const [i, r] of rows.entries()) {
+  console.log(r.map((c, j) => c.padEnd(w[j])).join('  ').trimEnd())
+  if (i === 0) console.log(w.map((n) => '-'.repeat(n)).join('  '))
+}
+for (const e of results.errors) console.log(`error: ${e}`)
+writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n')
+console.log(`(raw figures in bench/results.json; images and baselines in ${base}, removed)`)
