@@ -654,7 +654,7 @@ class JobRun {
 // -------------------------------------------------------------------------------------------------
 // CLI entry points (wired into lib/cli.ts as `amber job` and `amber sbatch-example`)
 
-export const JOB_HELP = `usage: amber job [--dir DIR] [--interval SEC] [--resume] [--plugin PATH]... -- CMD [ARGS...]
+export const JOB_HELP = `usage: amber job [--dir DIR] [--interval SEC] [--resume] [--plugin PATH]... [--listen ADDR] -- CMD [ARGS...]
        amber job --usr1 [--dir DIR]
 
 For a Slurm job script (or srun). The first run launches CMD under amber; a requeued run
@@ -669,6 +669,9 @@ With several tasks (srun), task 0 runs the coordinator and all tasks checkpoint 
   --interval SEC   also checkpoint every SEC seconds
   --resume         restart from a good checkpoint in DIR even on a first run
   --plugin PATH    preload a plugin shared object (repeatable)
+  --listen ADDR    several tasks: where task 0's coordinator listens for the others
+                   (default tcp:0.0.0.0:0, advertised as this node's address; the others
+                   present the job's token, DIR/.amber/token)
   --usr1           from the job script's trap: ask the running \`amber job\` of this job to do
                    what SIGUSR1 does (use this with srun: a signal sent to srun reaches the
                    program itself as well)
@@ -708,6 +711,7 @@ export async function jobMain(argv: string[]): Promise<number> {
     interval: { type: 'string' },
     resume: { type: 'boolean' },
     plugin: { type: 'string', multiple: true },
+    listen: { type: 'string' },
     usr1: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -731,6 +735,7 @@ export async function jobMain(argv: string[]): Promise<number> {
     ...(interval !== undefined ? { interval } : {}),
     resume: values.resume === true,
     plugins: values.plugin ?? [],
+    ...(values.listen !== undefined ? { listen: values.listen } : {}),
   });
 }
 

@@ -114,17 +114,31 @@ export function clusterProcesses(conf: string, jobsOnly = false): Array<{ pid: n
   return out
 }
 
+function read(p: string): string {
+  try {
+    return readFileSync(p, 'utf8')
+  } catch {
+    return ''
+  }
+}
+
 function stopCluster(state: string): string {
   const r = spawnSync(join(scripts, 'stop-local-slurm.sh'), [state], { encoding: 'utf8', env: { ...process.env, PATH }, timeout: 120_000 })
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim()
 }
 
-/** Stops clusters a killed earlier test run left behind (their temp dirs still list live pids). */
+/**
+ * Stops clusters a killed earlier test run left behind: their temp dirs still list live daemons
+ * but the test process that started them (its pid in `owner`) is gone. Another test run's live
+ * cluster is left alone.
+ */
 function stopLeftovers(t: TestLike): void {
   const base = tmpdir()
   for (const n of readdirSync(base)) {
     if (!n.startsWith(STATE_PREFIX)) continue
     const state = join(base, n, 'state')
+    const owner = Number(read(join(base, n, 'owner')).trim())
+    if (owner > 0 && alive(owner)) continue
     if (readPids(state).some((p) => alive(p.pid))) {
       t.comment(`stopping a Slurm cluster left over in ${state}`)
       stopCluster(state)
@@ -245,6 +259,7 @@ export async function startSlurm(t: TestLike): Promise<LocalSlurm> {
   const base = mkdtempSync(join(tmpdir(), STATE_PREFIX))
   // munged wants every directory above its socket searchable by all (mkdtemp makes 0700).
   chmodSync(base, 0o755)
+  writeFileSync(join(base, 'owner'), `${process.pid}\n`)
   const state = join(base, 'state')
   const s = new LocalSlurm(base, state)
   const [ctld, d] = [await freePort(), await freePort()]
