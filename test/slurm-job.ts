@@ -6,7 +6,7 @@
 // the restart is exactly the last number of the checkpointed run + 1.
 import t, { type Test } from 'tap'
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { amberJobCommand, buildCounter, cleanEnv, clusterProcesses, ensureSlurm, startSlurm, type LocalSlurm } from './helpers/slurm.js'
 
@@ -196,6 +196,11 @@ async function main() {
     tt.match(e, /task 1: restoring my processes of generation 1/, 'task 1 restored its own process')
     const m = JSON.parse(read(join(s.base, `amber-pair-${id}`, 'gen-000001', 'manifest.json'))) as { processes: unknown[] }
     tt.equal(m.processes.length, 2, 'generation 1 holds both tasks’ processes')
+    const jdir = join(s.base, `amber-pair-${id}`)
+    const step = JSON.parse(read(join(jdir, '.amber', 'job', 'step.json'))) as { coord: string; mode: string }
+    tt.match(step.coord, /^tcp:\d+\.\d+\.\d+\.\d+:\d+$/, `the tasks met over TCP (${step.coord})`)
+    tt.equal(step.mode, 'restart', 'the last run was a restart')
+    tt.equal(statSync(join(jdir, '.amber', 'token')).mode & 0o777, 0o600, 'the job token is 0600')
     const text = read(out)
     checkContinuation(tt, parseOut(text, 0), limit, 'task 0')
     checkContinuation(tt, parseOut(text, 1), limit, 'task 1')
