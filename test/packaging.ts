@@ -1,0 +1,38 @@
+// Packaging: `npm run prebuild` (prebuildify) packs the addon, the agent and the restorer into
+// prebuilds/linux-x64/, and with PREBUILDS_ONLY=1 (build/ ignored) amber finds all three there
+// and a real checkpoint -> kill -> restart works from them.
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { build, repoRoot } from './helpers/fixtures.js'
+import { checkpointKillRestart, ints, setup } from './helpers/amber.js'
+
+const skip = process.env.AMBER_TEST_AS ? 'the unprivileged rerun does not rebuild the package' : false
+
+t.test('prebuildify packs all three, and they work with PREBUILDS_ONLY=1', { skip }, async (t) => {
+  const r = spawnSync('npm', ['run', 'prebuild'], { cwd: repoRoot, encoding: 'utf8', timeout: 240_000 })
+  const tail = r.stderr.split('\n').filter((l) => !/nodedir|gyp info|npm warn|^\s*$/.test(l)).slice(-20).join('\n')
+  t.equal(r.status, 0, 'npm run prebuild exits 0', { status: r.status, signal: r.signal, error: String(r.error), stderr: tail })
+  const dir = join(repoRoot, 'prebuilds', 'linux-x64')
+  for (const f of ['libamber.so', 'amber-restart']) t.ok(existsSync(join(dir, f)), `prebuilds/linux-x64/${f}`)
+  const node = spawnSync('sh', ['-c', `ls ${dir}/*.node`], { encoding: 'utf8' })
+  t.equal(node.status, 0, `an addon in prebuilds/linux-x64: ${node.stdout.trim()}`)
+
+  const where = spawnSync(process.execPath, ['--input-type=module', '-e',
+    "const m = await import('./dist/lib/index.js'); console.log(m.agentPath()); console.log(m.restorerPath())"],
+  { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, PREBUILDS_ONLY: '1' } })
+  t.equal(where.status, 0, where.stderr)
+  const [agent, restorer] = where.stdout.trim().split('\n')
+  t.equal(agent, join(dir, 'libamber.so'), 'the agent is found next to the prebuilt addon')
+  t.equal(restorer, join(dir, 'amber-restart'), 'the restorer is found next to the prebuilt addon')
+
+  const a = await setup(t, { env: { PREBUILDS_ONLY: '1' } })
+  const counter = await build('counter')
+  const app = a.launch([counter, '100'])
+  await app.waitLines(4)
+  const { before, restarted } = await checkpointKillRestart(a, app, { after: 3, exe: counter })
+  const b = ints(before)
+  const after = ints(restarted.lines)
+  t.equal(after[0], b[b.length - 1]! + 1, 'the counter continues from the prebuilt artifacts')
+})
