@@ -242,12 +242,27 @@ long add_chunk(Ctx& c, uint32_t region, uint64_t addr, uint64_t len) {
   return 0;
 }
 
+// Below a stack pointer nothing is live: a restored thread resumes at its saved context, and the
+// frames above it are all it will ever return through. Only applied where we know the region is
+// that thread's stack — the main thread on [stack], and our own checkpoint thread — not to other
+// threads, whose stacks may be anywhere (an application-provided stack inside a heap, say).
+uint64_t dead_below(const amber_region& r) {
+  for (uint32_t t = 0; t < g.nslots; t++) {
+    const amber_thread& th = g_slots[t].rec;
+    bool mine = (th.flags & AMBER_THR_MAIN) ? (r.flags & AMBER_REG_STACK) != 0 : (th.flags & AMBER_THR_CKPT) != 0;
+    uint64_t sp = th.ctx.rsp;
+    if (mine && sp > r.start && sp <= r.end) return (sp - 256) & ~(kPage - 1);
+  }
+  return 0;
+}
+
 // Decide which pages of region i are stored; appends chunks.
 long plan_region(Ctx& c, uint32_t i) {
   amber_region& r = c.regions[i];
   r.first_chunk = c.nchunks;
   r.nchunks = 0;
   if (!region_has_data(r)) return 0;
+  uint64_t dead = (r.flags & AMBER_REG_FILE) ? 0 : dead_below(r);
   bool all = r.flags & AMBER_REG_ALLDATA;
   bool file_private = restores_from_file(r);
   bool unreadable = !(r.prot & PROT_READ);
@@ -261,6 +276,7 @@ long plan_region(Ctx& c, uint32_t i) {
     }
     for (uint64_t k = 0; k < n; k++) {
       uint64_t addr = r.start + (p0 + k) * kPage;
+      if (addr + kPage <= dead) continue;
       if (!all) {
         uint64_t e = c.pm[k];
         bool present = e & (kPagemapPresent | kPagemapSwapped);
