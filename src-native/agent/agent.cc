@@ -146,23 +146,10 @@ long connect_coord(const char* path) {
   return fd;
 }
 
-size_t read_small(const char* path, char* buf, size_t cap) {
-  long fd = sys::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  size_t len = 0;
-  while (len < cap) {
-    long r = sys::read((int)fd, buf + len, cap - len);
-    if (r <= 0) break;
-    len += (size_t)r;
-  }
-  sys::close((int)fd);
-  return len;
-}
-
 // hello: who we are. Synchronous: waits for "vpid N".
 bool hello(bool restored) {
   char cmd[400];  // enough to recognise the process in `amber status`
-  size_t n = read_small("/proc/self/cmdline", cmd, sizeof cmd - 1);
+  size_t n = sys::read_file("/proc/self/cmdline", cmd, sizeof cmd - 1);
   for (size_t i = 0; i < n; i++) if (!cmd[i]) cmd[i] = ' ';
   while (n && cmd[n - 1] == ' ') n--;
   struct { char f[6][65]; } uts;

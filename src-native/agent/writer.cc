@@ -80,20 +80,6 @@ long fail(Ctx& c, long code, const char* a, const char* b = "") {
   return code;
 }
 
-size_t read_file(const char* path, char* buf, size_t cap) {
-  long fd = sys::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  size_t len = 0;
-  while (len < cap) {
-    long r = sys::read((int)fd, buf + len, cap - len);
-    if (r == -EINTR) continue;
-    if (r <= 0) break;
-    len += (size_t)r;
-  }
-  sys::close((int)fd);
-  return len;
-}
-
 bool page_is_zero(const void* p) {
   const uint64_t* w = static_cast<const uint64_t*>(p);
   for (size_t i = 0; i < kPage / 8; i += 8) {
@@ -184,7 +170,7 @@ long read_maps(Ctx& c) {
   size_t cap = 16u << 20;
   char* buf = static_cast<char*>(c.a.take(cap));
   if (!buf) return fail(c, -ENOMEM, "scratch exhausted");
-  size_t len = read_file("/proc/self/maps", buf, cap - 1);
+  size_t len = sys::read_file("/proc/self/maps", buf, cap - 1);
   if (!len) return fail(c, -EIO, "cannot read /proc/self/maps");
   buf[len] = 0;
   const char* p = buf;
@@ -307,7 +293,7 @@ void restore_prot(Ctx& c) {
 }
 
 void read_stat(amber_process& pr, char* buf) {
-  size_t n = read_file("/proc/self/stat", buf, 4095);
+  size_t n = sys::read_file("/proc/self/stat", buf, 4095);
   buf[n] = 0;
   const char* p = buf;
   for (const char* q = buf; *q; q++) if (*q == ')') p = q;  // comm may hold spaces and parens
@@ -334,7 +320,7 @@ long collect_process(Ctx& c, amber_process& pr) {
   read_stat(pr, c.tmp);
   pr.brk = (uint64_t)sys::brk(0);
   char* aux = reinterpret_cast<char*>(pr.auxv);
-  size_t n = read_file("/proc/self/auxv", aux, sizeof pr.auxv);
+  size_t n = sys::read_file("/proc/self/auxv", aux, sizeof pr.auxv);
   pr.auxv_words = (uint32_t)(n / 8);
   pr.personality = (uint32_t)sys::personality(0xffffffff);
   long um = sys::umask(022);
@@ -366,7 +352,7 @@ long collect_process(Ctx& c, amber_process& pr) {
     pr.itimers[w].value_usec = v[3];
   }
   char* buf = c.tmp;
-  n = read_file("/proc/self/cmdline", buf, 8192);
+  n = sys::read_file("/proc/self/cmdline", buf, 8192);
   pr.cmdline = c.str.add(buf, n ? n - 1 : 0);  // drop the final NUL; inner NULs separate args
   long l = sys::readlink("/proc/self/cwd", buf, 4095);
   pr.cwd = c.str.add(buf, l > 0 ? (size_t)l : 0);
@@ -488,7 +474,7 @@ long collect_fds(Ctx& c) {
       if (l > 11 && sys::sstarts(target, "anon_inode:")) f.kind = AMBER_FD_ANON;
       if (fd == g.coord_fd) f.kind = AMBER_FD_AGENT;
       sys::Out(lp, sizeof lp).s("/proc/self/fdinfo/").i(fd);
-      size_t n = read_file(lp, c.info, kInfo - 1);
+      size_t n = sys::read_file(lp, c.info, kInfo - 1);
       c.info[n] = 0;
       long fdfl = sys::fcntl(fd, F_GETFD, 0);
       f.fd_flags = fdfl > 0 ? (uint32_t)fdfl : 0;
@@ -511,7 +497,7 @@ long collect_timers(Ctx& c) {
   c.timers = static_cast<amber_timer*>(c.a.take(sizeof(amber_timer) * 512));
   char* buf = static_cast<char*>(c.a.take(256 * 1024));
   if (!c.timers || !buf) return fail(c, -ENOMEM, "scratch exhausted");
-  size_t n = read_file("/proc/self/timers", buf, 256 * 1024 - 1);
+  size_t n = sys::read_file("/proc/self/timers", buf, 256 * 1024 - 1);
   buf[n] = 0;
   amber_timer* t = nullptr;
   for (const char* p = buf; *p;) {

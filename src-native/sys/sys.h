@@ -196,6 +196,21 @@ static inline long pread_all(int fd, void* buf, size_t n, uint64_t off) {
   return 0;
 }
 
+// Reads up to cap bytes of a (small, /proc) file; returns the length read (0 on any error).
+static inline size_t read_file(const char* path, char* buf, size_t cap) {
+  long fd = open(path, 02000000 /*O_CLOEXEC*/);
+  if (fd < 0) return 0;
+  size_t len = 0;
+  while (len < cap) {
+    long r = read((int)fd, buf + len, cap - len);
+    if (r == -4 /*EINTR*/) continue;
+    if (r <= 0) break;
+    len += (size_t)r;
+  }
+  close((int)fd);
+  return len;
+}
+
 // A fixed buffer text builder: no allocation, silently truncates (callers size it generously).
 struct Out {
   char* buf;
