@@ -13,7 +13,7 @@
 // AMBER_BENCH_LAUNCH_RUNS (default 21), AMBER_CLI (default dist/lib/cli.js).
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -224,9 +224,9 @@ try {
 
 // ---------- launch latency ----------
 
-function timeIt(argv) {
+function timeIt(argv, extraEnv = {}) {
   const t0 = now()
-  const r = spawnSync(argv[0], argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  const r = spawnSync(argv[0], argv.slice(1), { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] })
   const s = now() - t0
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}: ${String(r.stderr).trim()}`)
   return s
@@ -244,7 +244,26 @@ try {
     const c = timeIt([process.execPath, cli, 'launch', '--dir', dir, '--', '/bin/true'])
     if (i > 0) plain.push(a), node.push(b), launched.push(c)
   }
+  // The agent's own share: /bin/true preloaded with it, registering with a coordinator that is
+  // already running (what a launcher embedding amber pays per process; no node start-up in it).
+  const { agentPath } = await import(join(root, 'dist', 'lib', 'index.js'))
+  const cdir = join(base, 'launch-coord')
+  mkdirSync(cdir)
+  const coord = start([process.execPath, cli, 'coordinator', '--dir', cdir])
+  const sock = join(cdir, '.amber', 'coord.sock')
+  for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50))
+  const agentEnv = { LD_PRELOAD: agentPath(), AMBER_COORD: sock }
+  const plain2 = []
+  const agent = []
+  for (let i = 0; i <= launchRuns * 3; i++) {
+    const a = timeIt(['/bin/true'])
+    const b = timeIt(['/bin/true'], agentEnv)
+    if (i > 0) plain2.push(a), agent.push(b)
+  }
+  coord.child.kill('SIGTERM')
   results.launch = {
+    agentTrue: median(agent),
+    agentOverhead: median(agent) - median(plain2),
     runs: launchRuns,
     plainTrue: median(plain),
     nodeStartup: median(node),
@@ -283,6 +302,7 @@ if (results.launch) {
   const l = results.launch
   rows.push([`amber launch /bin/true (median of ${l.runs})`, ms(l.amberLaunchTrue), `/bin/true ${ms(l.plainTrue)}`, `+${ms(l.difference)}`])
   rows.push(['  of which node startup', ms(l.nodeStartup), `node -e 0`, `amber over node: +${ms(l.overNodeStartup)}`])
+  rows.push([`/bin/true with the agent, live coordinator`, ms(l.agentTrue), `/bin/true ${ms(l.plainTrue)}`, `+${ms(l.agentOverhead)} (target ≤ 5 ms)`])
 }
 const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
 for (const [i, r] of rows.entries()) {
