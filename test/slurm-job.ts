@@ -185,7 +185,10 @@ async function main() {
     await printed(out, 10, 1)
     await s.run('scancel', ['--signal=USR1', '--batch', id])
     await s.waitJob(id, (j) => Number(j.Restarts) >= 1, 60_000, 'requeued')
-    const done = await s.waitDone(id, 120_000)
+    const done = await s.waitDone(id, 120_000).catch((x: Error) => {
+      // Say where it stuck: amber's messages, the last output, what still runs.
+      throw new Error(`${x.message}\nstderr:\n${read(err)}\nstdout tail:\n${read(out).split('\n').slice(-6).join('\n')}\nprocesses: ${JSON.stringify(clusterProcesses(s.conf, true))}`)
+    })
     const e = read(err)
     tt.equal(done.JobState, 'COMPLETED', `the job completed (${done.JobState} ${done.ExitCode}); stderr:\n${e}`)
     tt.equal(done.Restarts, '1', 'requeued exactly once')
