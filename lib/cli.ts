@@ -21,6 +21,7 @@ import { Coordinator } from './coordinator.js';
 import { UsageError, toAmberError } from './errors.js';
 import { readImage, verifyImage } from './image.js';
 import { exitCodeOf, launch, type Job } from './launch.js';
+import { JOB_HELP, SBATCH_EXAMPLE_HELP, jobMain, sbatchExampleMain } from './job.js';
 import { manifestImages, readManifest, resolveManifestPath } from './manifest.js';
 import { packageRoot } from './native.js';
 import { restart } from './restart.js';
@@ -99,6 +100,8 @@ commands:
   inspect       describe an image or manifest
   plugins       list the plugins loaded in each process
   coordinator   run a coordinator in the foreground
+  job           inside a Slurm job: launch or restart, checkpoint + requeue on SIGUSR1
+  sbatch-example  print a ready Slurm job script
 
 amber <command> --help for details; amber --version.
 `;
@@ -595,6 +598,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (first === '--help' || first === '-h' || first === 'help') {
     const topic = rest[0];
+    if (topic === 'job') return (out(JOB_HELP), 0);
+    if (topic === 'sbatch-example') return (out(SBATCH_EXAMPLE_HELP), 0);
     if (topic !== undefined && isCommand(topic)) return help(topic);
     return help();
   }
@@ -602,6 +607,9 @@ export async function main(argv: string[]): Promise<number> {
     out(version());
     return 0;
   }
+  // Slurm commands parse their own options (lib/job.ts).
+  if (first === 'job') return jobMain(rest);
+  if (first === 'sbatch-example') return sbatchExampleMain(rest);
   if (!isCommand(first)) throw new UsageError(`unknown command ${JSON.stringify(first)} (see amber --help)`);
   switch (first) {
     case 'launch':
