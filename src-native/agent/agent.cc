@@ -458,12 +458,54 @@ void* ckpt_main(void*) {
   return nullptr;
 }
 
+void export_identity() {
+  // For our children: an exec'd child (same pid) keeps our vpid, a forked one names us as parent.
+  char b[24];
+  sys::Out(b, sizeof b).i(g.vpid);
+  setenv("AMBER_VPID", b, 1);
+  sys::Out(b, sizeof b).i(g.pid);
+  setenv("AMBER_VPID_PID", b, 1);
+  sys::Out(b, sizeof b).i(g.parent_vpid);
+  setenv("AMBER_PARENT_VPID", b, 1);
+}
+
+bool start_ckpt_thread() {
+  // The checkpoint thread blocks every signal: application signals go to application threads.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setstacksize(&at, 256 * 1024);
+  pthread_t th;
+  bool ok = pthread_create(&th, &at, ckpt_main, nullptr) == 0;
+  pthread_attr_destroy(&at);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (!ok) say("cannot start the checkpoint thread");
+  return ok;
+}
+
+// A forked child is a new process of the computation: it gets its own vpid (its parent is the
+// forker) and its own checkpoint thread. glibc has reset its locks before running this handler,
+// and we are the only thread, so our own state is reset here too.
 void after_fork_child() {
-  // A forked child has no checkpoint thread; it is not part of the computation until it execs
-  // (then the agent loads again and registers). Process trees are issue 3.
   if (g.coord_fd >= 0) sys::close(g.coord_fd);
   g.coord_fd = -1;
+  g.send_lock = 0;
+  g.phase = 0;
+  g.nslots = 0;
+  g.has_pending = false;
+  g_rx_len = 0;
+  g.after_restart = false;
+  if (!g.active) return;
+  g.parent_vpid = g.vpid;
+  g.vpid = 0;
+  g.pid = (int)sys::getpid();
   g.active = false;
+  if (!connect_and_hello(false)) return;  // the coordinator is gone: run on, uncheckpointed
+  g.active = true;
+  export_identity();
+  start_ckpt_thread();
 }
 
 __attribute__((constructor)) void agent_init() {
@@ -516,29 +558,10 @@ __attribute__((constructor)) void agent_init() {
     return;
   }
   g.active = true;
-  {
-    char b[24];
-    sys::Out(b, sizeof b).i(g.vpid);
-    setenv("AMBER_VPID", b, 1);
-    sys::Out(b, sizeof b).i(g.pid);
-    setenv("AMBER_VPID_PID", b, 1);
-    sys::Out(b, sizeof b).i(g.parent_vpid);
-    setenv("AMBER_PARENT_VPID", b, 1);
-  }
+  export_identity();
   pthread_atfork(nullptr, nullptr, after_fork_child);
   atexit([] { plugins_event(AMBER_EV_EXIT, nullptr); });
-
-  // The checkpoint thread blocks every signal: application signals go to application threads.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t at;
-  pthread_attr_init(&at);
-  pthread_attr_setstacksize(&at, 256 * 1024);
-  pthread_t th;
-  if (pthread_create(&th, &at, ckpt_main, nullptr) != 0) say("cannot start the checkpoint thread");
-  pthread_attr_destroy(&at);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  start_ckpt_thread();
 }
 
 }  // namespace
