@@ -115,10 +115,16 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
   };
   try {
-    for (const image of images) {
+    // One restorer per tree: it forks the saved process tree (children become the kernel children
+    // of their restored parent, pipes between them are shared) before each process restores itself.
+    const trees = processTrees(manifest);
+    for (const group of trees) {
+      const image = images[group[0]!.index]!;
+      const args: string[] = [image];
+      for (const m of group.slice(1)) args.push('--parent', String(m.parentPos), images[m.index]!);
       const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), AMBER_COORD: choice.agentCoord, AMBER_DIR: choice.dir };
       if (choice.token !== undefined) env['AMBER_TOKEN'] = choice.token;
-      const s = await spawnChecked(restorer, [image], {
+      const s = await spawnChecked(restorer, args, {
         env,
         stdio: opts.stdio ?? 'inherit',
         ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
@@ -154,8 +160,8 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     );
     const result = await Promise.race([resumed, ...early]);
     const jobs = children.map((c) => makeJob(c.child, c.exited, choice));
-    const root = rootIndex(manifest);
-    const rootChild = children[root];
+    const rootProc = rootIndex(manifest);
+    const rootChild = children[Math.max(0, trees.findIndex((g) => g[0]!.index === rootProc))];
     if (rootChild === undefined) throw new AmberError('ERESTART', 'no root process');
     const rootJob = makeJob(
       rootChild.child,
@@ -172,6 +178,28 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     await closeOwned();
     throw e;
   }
+}
+
+/**
+ * The generation's processes as trees, each listed parents first: for every member its index in
+ * the manifest and the position of its parent within the same list (-1 for the tree's root).
+ */
+export function processTrees(m: Manifest): Array<Array<{ index: number; parentPos: number }>> {
+  const byVpid = new Map(m.processes.map((p, i) => [p.vpid, i]));
+  const kids = new Map<number, number[]>();
+  const roots: number[] = [];
+  m.processes.forEach((p, i) => {
+    const parent = byVpid.get(p.parent);
+    if (parent === undefined || parent === i) roots.push(i);
+    else kids.set(parent, [...(kids.get(parent) ?? []), i]);
+  });
+  return roots.map((r) => {
+    const out = [{ index: r, parentPos: -1 }];
+    for (let k = 0; k < out.length; k++) {
+      for (const c of kids.get(out[k]!.index) ?? []) out.push({ index: c, parentPos: k });
+    }
+    return out;
+  });
 }
 
 /** The process whose parent is outside the generation (the one amber launched), lowest vpid first. */

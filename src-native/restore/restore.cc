@@ -92,6 +92,24 @@ struct State {
 };
 State S;
 
+// A process tree is restored by one restorer: every image is validated first, pipes shared
+// between processes are created once, then the restorer forks the tree (children become the
+// kernel children of their restored parent) and each process restores its own image.
+constexpr int kMaxImgs = 256;
+struct Img {
+  char image[1024];
+  int imgfd, parent, main_idx;
+  uint64_t file_size;
+  amber_header hdr;
+  amber_view v;
+};
+Img g_imgs[kMaxImgs];
+int g_nimgs;
+struct SharedPipe { uint64_t inode; int r, w; };
+constexpr int kMaxPipes = 1024;
+SharedPipe g_pipes[kMaxPipes];
+int g_npipes;
+
 // ---------------------------------------------------------------------------------------------
 // Messages: one line, "amber: <image>: <what>".
 
@@ -456,7 +474,23 @@ long devnull(const amber_fd& f) {
 
 bool is_reader(const amber_fd& f) { return (f.flags & O_ACCMODE_) != 1 /*O_WRONLY*/; }
 
+const SharedPipe* shared_pipe(uint64_t inode) {
+  for (int k = 0; k < g_npipes; k++) if (g_pipes[k].inode == inode) return &g_pipes[k];
+  return nullptr;
+}
+
 void restore_pipe(uint32_t i, bool* done) {
+  if (const SharedPipe* sp = shared_pipe(S.v.fds[i].inode)) {
+    // Created before the tree was forked (the bytes in flight are already in it).
+    for (uint32_t k = i; k < S.v.nfds; k++) {
+      const amber_fd& f = S.v.fds[k];
+      if (f.kind != AMBER_FD_PIPE || f.inode != sp->inode || f.fd <= 2) continue;
+      done[k] = true;
+      if (sp->r < 0) { long n = devnull(f); place(n, f); sys::close((int)n); continue; }
+      place(is_reader(f) ? sp->r : sp->w, f);
+    }
+    return;
+  }
   // Every descriptor of this pipe (same inode) gets an end of one new pipe; the bytes that were in
   // flight go back in first. A pipe whose read end this process did not hold gets /dev/null for its
   // write end (a write must not raise SIGPIPE); one whose write end it did not hold reads the
@@ -744,19 +778,28 @@ extern "C" void restorer_main(uint64_t* sp) {
   uint64_t all = ~0ull;
   sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &all, nullptr);
 
-  const char* image = nullptr;
   bool check_only = false;
+  int next_parent = -1;
   for (int i = 1; i < argc; i++) {
     if (sys::seq(argv[i], "--check")) check_only = true;
     else if (sys::seq(argv[i], "--help") || sys::seq(argv[i], "-h")) {
-      put("usage: amber-restart [--check] IMAGE\n"
-          "Restores the process saved in IMAGE (normally run by `amber restart`).\n"
-          "  --check  validate the image and this host without restoring\n");
+      put("usage: amber-restart [--check] IMAGE [--parent N IMAGE]...\n"
+          "Restores the process saved in IMAGE (normally run by `amber restart`). Further images\n"
+          "are restored as children of image N (0 = the first), forming the saved process tree.\n"
+          "  --check  validate the images and this host without restoring\n");
       sys::exit_group(0);
-    } else if (!image) image = argv[i];
-    else { put("amber: amber-restart takes one image\n"); sys::exit_group(2); }
+    } else if (sys::seq(argv[i], "--parent") && i + 1 < argc) {
+      const char* q = argv[++i];
+      next_parent = (int)sys::parse_u(&q, 10);
+      if (*q || next_parent >= g_nimgs) { put("amber: amber-restart: --parent must name an earlier image\n"); sys::exit_group(2); }
+    } else if (g_nimgs < kMaxImgs) {
+      if (g_nimgs > 0 && next_parent < 0) { put("amber: amber-restart: further images need --parent N\n"); sys::exit_group(2); }
+      sys::Out(g_imgs[g_nimgs].image, sizeof g_imgs[g_nimgs].image).s(argv[i]);
+      g_imgs[g_nimgs++].parent = next_parent;
+      next_parent = -1;
+    } else { put("amber: amber-restart: too many images\n"); sys::exit_group(2); }
   }
-  if (!image) { put("usage: amber-restart [--check] IMAGE\n"); sys::exit_group(2); }
+  if (!g_nimgs) { put("usage: amber-restart [--check] IMAGE [--parent N IMAGE]...\n"); sys::exit_group(2); }
   if (const char* c = getenv_(envp, "AMBER_COORD")) {
     size_t n = sys::slen(c);
     if (n >= sizeof S.coord) n = sizeof S.coord - 1;
@@ -768,36 +811,102 @@ extern "C" void restorer_main(uint64_t* sp) {
     memcpy(S.token, t, n);
   }
 
-  // Stage 1.
-  load_and_validate(image);
-  long tmp = sys::mmap(nullptr, S.hdr.meta_size + kPage, PROT_R | PROT_W, MAP_PRIVATE_ | MAP_ANON_, -1, 0);
-  if (tmp < 0) die(EXIT_SYSTEM, "out of memory", nullptr, tmp);
-  load_meta(reinterpret_cast<char*>(tmp));
-  check_trailer();
-  check_cpu();
+  // Stage 1, for every image: nothing is started unless all of them can be.
   {
     static char mbuf[64 * 1024];
     read_current_specials(mbuf, sizeof mbuf);
   }
-  check_vdso();
-  check_files();
-  S.main_idx = -1;
-  for (uint32_t i = 0; i < S.v.nthreads; i++)
-    if (S.v.threads[i].flags & AMBER_THR_MAIN) S.main_idx = (int)i;
-  if (S.main_idx < 0) die(EXIT_IMAGE, "image has no main thread");
-  if (check_only) {
-    // Chunk checksums too: read every chunk once.
-    static char cbuf[AMBER_CHUNK_MAX];
-    for (uint32_t i = 0; i < S.v.nchunks; i++) {
-      const amber_chunk& c = S.v.chunks[i];
-      long r = sys::pread_all(S.imgfd, cbuf, c.len, c.file_off);
-      if (r < 0) die(EXIT_IMAGE, "image is truncated", nullptr, 0, c.file_off);
-      amber_err err{};
-      if (!amber_check_chunk(&c, cbuf, &err)) die_img(err);
+  for (int k = 0; k < g_nimgs; k++) {
+    Img& im = g_imgs[k];
+    S.image[0] = 0;
+    load_and_validate(im.image);
+    long tmp = sys::mmap(nullptr, S.hdr.meta_size + kPage, PROT_R | PROT_W, MAP_PRIVATE_ | MAP_ANON_, -1, 0);
+    if (tmp < 0) die(EXIT_SYSTEM, "out of memory", nullptr, tmp);
+    load_meta(reinterpret_cast<char*>(tmp));
+    check_trailer();
+    check_cpu();
+    check_vdso();
+    check_files();
+    S.main_idx = -1;
+    for (uint32_t i = 0; i < S.v.nthreads; i++)
+      if (S.v.threads[i].flags & AMBER_THR_MAIN) S.main_idx = (int)i;
+    if (S.main_idx < 0) die(EXIT_IMAGE, "image has no main thread");
+    if (check_only) {
+      // Chunk checksums too: read every chunk once.
+      static char cbuf[AMBER_CHUNK_MAX];
+      for (uint32_t i = 0; i < S.v.nchunks; i++) {
+        const amber_chunk& c = S.v.chunks[i];
+        long r = sys::pread_all(S.imgfd, cbuf, c.len, c.file_off);
+        if (r < 0) die(EXIT_IMAGE, "image is truncated", nullptr, 0, c.file_off);
+        amber_err err{};
+        if (!amber_check_chunk(&c, cbuf, &err)) die_img(err);
+      }
     }
-    put("amber: image ok\n");
-    sys::exit_group(0);
+    memcpy(im.image, S.image, sizeof im.image);
+    im.imgfd = S.imgfd;
+    im.file_size = S.file_size;
+    im.hdr = S.hdr;
+    im.v = S.v;
+    im.main_idx = S.main_idx;
   }
+  if (check_only) { put("amber: image ok\n"); sys::exit_group(0); }
+
+  if (g_nimgs > 1) {
+    // Pipes of the tree: one kernel pipe per saved pipe inode, above every saved descriptor
+    // number, holding the bytes that were in flight; every process inherits them.
+    for (int k = 0; k < g_nimgs; k++)
+      for (uint32_t i = 0; i < g_imgs[k].v.nfds; i++)
+        if (g_imgs[k].v.fds[i].fd > g_maxfd) g_maxfd = g_imgs[k].v.fds[i].fd;
+    for (int k = 0; k < g_nimgs; k++) {
+      const amber_view& v = g_imgs[k].v;
+      for (uint32_t i = 0; i < v.nfds; i++) {
+        const amber_fd& f = v.fds[i];
+        if (f.kind != AMBER_FD_PIPE || f.fd <= 2 || shared_pipe(f.inode) || g_npipes >= kMaxPipes) continue;
+        SharedPipe& sp = g_pipes[g_npipes++];
+        sp = SharedPipe{f.inode, -1, -1};
+        const amber_fd* with_data = nullptr;
+        const amber_view* data_view = nullptr;
+        bool reader = false;
+        for (int k2 = 0; k2 < g_nimgs; k2++)
+          for (uint32_t i2 = 0; i2 < g_imgs[k2].v.nfds; i2++) {
+            const amber_fd& f2 = g_imgs[k2].v.fds[i2];
+            if (f2.kind != AMBER_FD_PIPE || f2.inode != f.inode || f2.fd <= 2) continue;
+            if (is_reader(f2)) reader = true;
+            if (f2.data.len && !with_data) { with_data = &f2; data_view = &g_imgs[k2].v; }
+          }
+        if (!reader) continue;  // nobody reads it: writers get /dev/null (no SIGPIPE)
+        int p[2];
+        if (sys::sc2(293 /*pipe2*/, (long)p, O_CLOEXEC_) < 0) continue;
+        sp.r = (int)lift(p[0]);
+        sp.w = (int)lift(p[1]);
+        if (f.extra) sys::fcntl(sp.w, 1031 /*F_SETPIPE_SZ*/, (long)f.extra);
+        const char* d;
+        uint32_t len;
+        if (with_data && amber_str_at(data_view, with_data->data, &d, &len)) sys::write_all(sp.w, d, len);
+      }
+    }
+  }
+
+  // Fork the tree (images are listed parents first): each child continues the scan for its own
+  // children, then every process restores its own image.
+  int me = 0;
+  for (int i = 1; i < g_nimgs; i++) {
+    if (g_imgs[i].parent != me) continue;
+    long pid = sys::sc5(sys::NR_clone, 17 /*SIGCHLD*/, 0, 0, 0, 0);
+    if (pid < 0) die(EXIT_SYSTEM, "cannot fork the process tree", nullptr, pid);
+    if (pid == 0) me = i;
+  }
+  for (int k = 0; k < g_nimgs; k++) if (k != me) sys::close(g_imgs[k].imgfd);
+  {
+    const Img& im = g_imgs[me];
+    memcpy(S.image, im.image, sizeof S.image);
+    S.imgfd = im.imgfd;
+    S.file_size = im.file_size;
+    S.hdr = im.hdr;
+    S.v = im.v;
+    S.main_idx = im.main_idx;
+  }
+  char* tmp_meta = const_cast<char*>(reinterpret_cast<const char*>(S.v.meta));
 
   // Stage 2: the blob.
   const auto* eh = reinterpret_cast<const uint8_t*>(__ehdr_start);
@@ -823,12 +932,13 @@ extern "C" void restorer_main(uint64_t* sp) {
   sys::munmap(S.blob + S.vtemp_at, S.vtemp_len);
   S.main_stack_top = (uint64_t)S.blob + S.blob_len - 64;
   // Metadata into the blob; parse again so every view pointer points there.
-  memcpy(S.blob + S.meta_at, reinterpret_cast<void*>(tmp), S.hdr.meta_size);
+  memcpy(S.blob + S.meta_at, tmp_meta, S.hdr.meta_size);
   {
     amber_err err{};
     if (!amber_parse_meta(&S.hdr, S.blob + S.meta_at, S.hdr.meta_size, &S.v, &err)) die_img(err);
   }
-  sys::munmap(reinterpret_cast<void*>(tmp), S.hdr.meta_size + kPage);
+  // (the other images' metadata copies go with everything else in stage 3)
+  sys::munmap(tmp_meta, S.hdr.meta_size + kPage);
   // Our own loaded segments into the blob, S included (copied last: later writes would be lost).
   for (uint16_t i = 0; i < phnum; i++) {
     const uint8_t* ph = eh + phoff + (uint64_t)i * 56;
