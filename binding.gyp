@@ -37,6 +37,7 @@
         "src-native/agent/writer.cc",
         "src-native/agent/plugins.cc",
         "src-native/agent/ctx.S",
+        "src-native/pid/pid.cc",
       ],
       "include_dirs": ["src-native", "src-native/include"],
       "cflags": ["-fPIC", "-fvisibility=hidden", "-fno-exceptions", "<@(amber_warn)"],

@@ -9,6 +9,7 @@ import net from 'node:net';
 import { hostname } from 'node:os';
 import { chmod, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { debuglog } from 'node:util';
 import { ensureToken, formatAddress, parseAddress, tokenMatches, tokenPathFor } from './client.js';
@@ -122,6 +123,8 @@ interface Agent {
   parked: boolean;
   /** Plugins loaded in the process (hello's `plugins`, later `plugins` messages). */
   plugins: PluginInfo[];
+  /** The pid the application itself sees (hello's `apppid`): its pid when first launched. */
+  appPid: number;
 }
 
 type PhaseName = 'suspended' | 'written' | 'resumed';
@@ -796,6 +799,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       superseded: false,
       parked: false,
       plugins: parsePlugins(msg['plugins']),
+      appPid: typeof msg['apppid'] === 'number' ? msg['apppid'] : typeof msg['pid'] === 'number' ? msg['pid'] : 0,
       info: {
         vpid: 0,
         pid: num(msg['pid']),
@@ -1318,7 +1322,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.send(a, `abort ${b.gen}`);
       a.info.state = 'running';
     }
-    await rm(genDir, { recursive: true, force: true }).catch((e: unknown) => debug('rm %s: %s', genDir, (e as Error).message));
+    await removeStraggling(genDir);
     return err;
   }
 
@@ -1332,8 +1336,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (parked.length < w.count) return;
     w.released = true;
     debug('restart: releasing %d processes', parked.length);
+    // Pid virtualization: every process keeps seeing the pids it knew. Each restored agent gets the
+    // app-visible -> kernel pid map of the whole computation before it resumes.
+    const map = [...this.agents.values()]
+      .filter((a) => a.appPid > 0 && a.info.pid > 0 && a.appPid !== a.info.pid)
+      .map((a) => `${a.appPid}:${a.info.pid}`);
     for (const a of parked) {
       a.info.state = 'resuming';
+      if (map.length) this.send(a, `pidmap ${map.join(',')}`);
       this.send(a, 'resume 0');
     }
   }
@@ -1370,4 +1380,26 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
 function agent_state(msg: AgentMsg): ProcessInfo['state'] {
   return msg['restored'] === true ? 'restarting' : 'running';
+}
+
+/**
+ * Removes a failed generation's directory. Agents told to abort may still be finishing the image
+ * they were writing (an agent answers a command only after the current one), so a file can appear
+ * while the directory is being removed: try again until it stays gone — briefly before returning,
+ * then for a few seconds in the background.
+ */
+async function removeStraggling(genDir: string): Promise<void> {
+  const once = () => rm(genDir, { recursive: true, force: true }).catch((e: unknown) => debug('rm %s: %s', genDir, (e as Error).message));
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+  await once();
+  for (let i = 0; i < 10 && existsSync(genDir); i++) {
+    await sleep(100);
+    await once();
+  }
+  void (async () => {
+    for (let i = 0; i < 20; i++) {
+      await sleep(250);
+      if (existsSync(genDir)) await once();
+    }
+  })();
 }

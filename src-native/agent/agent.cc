@@ -26,6 +26,7 @@
 
 #include "sys/sys.h"
 #include "amber/plugin.h"
+#include "pid/pid.h"
 
 // glibc >= 2.35 exports where each thread's rseq area lives (weak: absent on older libcs).
 extern "C" {
@@ -155,7 +156,7 @@ bool hello(bool restored) {
   struct { char f[6][65]; } uts;
   sys::uname(&uts);
   sys::Out o(g_tx, sizeof g_tx);
-  o.s("{\"t\":\"hello\",\"pid\":").i(g.pid).s(",\"ppid\":").i(sys::getppid())
+  o.s("{\"t\":\"hello\",\"pid\":").i(g.pid).s(",\"apppid\":").i(g.app_pid).s(",\"ppid\":").i(sys::getppid())
       .s(",\"vpid\":").i(g.vpid).s(",\"parent\":").i(g.parent_vpid).s(",\"cmd\":\"").j(cmd, n).s("\",\"host\":\"")
       .j(uts.f[1], sys::slen(uts.f[1])).s("\",\"restored\":").s(restored ? "true" : "false")
       .s(",\"gen\":").u(restored ? g.generation : 0).s(",\"image\":\"");
@@ -323,6 +324,7 @@ bool connect_and_hello(bool restored) {
 // for it to resume the computation (the main loop handles "resume").
 void on_restart() {
   g.pid = (int)sys::getpid();
+  g.restart_ppid = (int)sys::getppid();
   g.ckpt_tid = (int)sys::gettid();
   for (uint32_t i = 0; i < g.nslots; i++)
     if (g_handoff.new_tids[i] > 0) g_slots[i].tid = g_handoff.new_tids[i];
@@ -444,6 +446,8 @@ void* ckpt_main(void*) {
       if (*p == ' ') p++;
       if (!g.phase) { reply_error(gen, "write before suspend"); continue; }
       do_write(gen, p);
+    } else if (sys::sstarts(p, "pidmap ")) {
+      pid::set_map(p + 7);
     } else if (sys::sstarts(p, "resume ") || sys::sstarts(p, "abort ")) {
       const char* q = p + (p[0] == 'r' ? 7 : 6);
       uint32_t gen = (uint32_t)sys::parse_u(&q, 10);
@@ -501,6 +505,9 @@ void after_fork_child() {
   g.parent_vpid = g.vpid;
   g.vpid = 0;
   g.pid = (int)sys::getpid();
+  g.app_pid = g.pid;
+  g.app_ppid = pid::to_app((int32_t)sys::getppid());
+  g.restart_ppid = 0;
   g.active = false;
   if (!connect_and_hello(false)) return;  // the coordinator is gone: run on, uncheckpointed
   g.active = true;
@@ -525,6 +532,8 @@ __attribute__((constructor)) void agent_init() {
     if (tn < sizeof g.token) memcpy(g.token, t, tn + 1);
   }
   g.pid = (int)sys::getpid();
+  g.app_pid = g.pid;
+  g.app_ppid = (int)sys::getppid();
   // Our place in the tree: the launcher or our parent's agent exported its vpid. An exec keeps
   // the process (same pid): then AMBER_VPID is our own and we keep it.
   {

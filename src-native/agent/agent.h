@@ -25,6 +25,9 @@ struct Agent {
   int sig;                     // the suspend signal (real-time, configurable: AMBER_SIGNAL)
   int coord_fd;                // stream socket to the coordinator (-1 when disconnected)
   int pid;                     // kernel pid of this process (refreshed at restart)
+  int app_pid;                 // the pid the application sees: its kernel pid when first started
+  int app_ppid;                // the parent pid it saw then (the launcher, for a root process)
+  int restart_ppid;            // kernel pid of the parent that restored it (0: never restored)
   int32_t vpid, parent_vpid;
   int ckpt_tid;
   long tid_off;                // offset of glibc's cached tid in struct pthread; -1 unknown
