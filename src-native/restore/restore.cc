@@ -109,6 +109,25 @@ struct SharedPipe { uint64_t inode; int r, w; };
 constexpr int kMaxPipes = 1024;
 SharedPipe g_pipes[kMaxPipes];
 int g_npipes;
+int g_me;  // which image of the tree this process restores
+
+// stdin/stdout/stderr that came from whoever launched the computation become the restart
+// command's own (DESIGN: restart runs in the foreground with the application's stdio): all of the
+// root's, and a descendant's when they are still the very ones the root had. A descendant's
+// stdio that the application set up itself (a pipeline's pipe, a redirection to a file) is
+// restored like any other descriptor.
+// The root's stdio identities, copied out of its metadata before the fork: only the restorer's
+// own globals survive into stage 3 (each image's metadata copy is unmapped there).
+struct StdioId { uint64_t dev, inode; bool set; };
+StdioId g_root_stdio[3];
+
+bool restart_stdio(const amber_fd& f, int img) {
+  if (f.fd > 2) return false;
+  if (img == 0 || g_nimgs == 0) return true;
+  for (const StdioId& r : g_root_stdio)
+    if (r.set && r.dev == f.dev && r.inode == f.inode) return true;
+  return false;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Messages: one line, "amber: <image>: <what>".
@@ -484,7 +503,7 @@ void restore_pipe(uint32_t i, bool* done) {
     // Created before the tree was forked (the bytes in flight are already in it).
     for (uint32_t k = i; k < S.v.nfds; k++) {
       const amber_fd& f = S.v.fds[k];
-      if (f.kind != AMBER_FD_PIPE || f.inode != sp->inode || f.fd <= 2) continue;
+      if (f.kind != AMBER_FD_PIPE || f.inode != sp->inode || restart_stdio(f, g_me)) continue;
       done[k] = true;
       if (sp->r < 0) { long n = devnull(f); place(n, f); sys::close((int)n); continue; }
       place(is_reader(f) ? sp->r : sp->w, f);
@@ -500,7 +519,7 @@ void restore_pipe(uint32_t i, bool* done) {
   const amber_fd* with_data = nullptr;
   for (uint32_t k = i; k < S.v.nfds; k++) {
     const amber_fd& f = S.v.fds[k];
-    if (f.kind != AMBER_FD_PIPE || f.inode != f0.inode || f.fd <= 2) continue;
+    if (f.kind != AMBER_FD_PIPE || f.inode != f0.inode || restart_stdio(f, g_me)) continue;
     if (is_reader(f)) has_reader = true;
     if ((f.flags & O_ACCMODE_) != O_RDONLY_) has_writer = true;
     if (f.data.len && !with_data) with_data = &f;
@@ -519,7 +538,7 @@ void restore_pipe(uint32_t i, bool* done) {
   }
   for (uint32_t k = i; k < S.v.nfds; k++) {
     const amber_fd& f = S.v.fds[k];
-    if (f.kind != AMBER_FD_PIPE || f.inode != f0.inode || f.fd <= 2) continue;
+    if (f.kind != AMBER_FD_PIPE || f.inode != f0.inode || restart_stdio(f, g_me)) continue;
     done[k] = true;
     if (!has_reader) { long n = devnull(f); place(n, f); sys::close((int)n); continue; }
     place(is_reader(f) ? p[0] : p[1], f);
@@ -571,7 +590,7 @@ void restore_fds() {
   for (uint32_t i = 0; i < S.v.nfds; i++) {
     const amber_fd& f = S.v.fds[i];
     // stdin/stdout/stderr are the restart command's own (DESIGN: restart runs in the foreground).
-    if (done[i] || f.fd <= 2 || f.kind == AMBER_FD_AGENT) continue;
+    if (done[i] || restart_stdio(f, g_me) || f.kind == AMBER_FD_AGENT) continue;
     if (f.kind == AMBER_FD_PIPE) { restore_pipe(i, done); continue; }
     long fd = -1;
     str_of(f.path, path, sizeof path);
@@ -861,7 +880,7 @@ extern "C" void restorer_main(uint64_t* sp) {
       const amber_view& v = g_imgs[k].v;
       for (uint32_t i = 0; i < v.nfds; i++) {
         const amber_fd& f = v.fds[i];
-        if (f.kind != AMBER_FD_PIPE || f.fd <= 2 || shared_pipe(f.inode) || g_npipes >= kMaxPipes) continue;
+        if (f.kind != AMBER_FD_PIPE || restart_stdio(f, k) || shared_pipe(f.inode) || g_npipes >= kMaxPipes) continue;
         SharedPipe& sp = g_pipes[g_npipes++];
         sp = SharedPipe{f.inode, -1, -1};
         const amber_fd* with_data = nullptr;
@@ -870,7 +889,7 @@ extern "C" void restorer_main(uint64_t* sp) {
         for (int k2 = 0; k2 < g_nimgs; k2++)
           for (uint32_t i2 = 0; i2 < g_imgs[k2].v.nfds; i2++) {
             const amber_fd& f2 = g_imgs[k2].v.fds[i2];
-            if (f2.kind != AMBER_FD_PIPE || f2.inode != f.inode || f2.fd <= 2) continue;
+            if (f2.kind != AMBER_FD_PIPE || f2.inode != f.inode || restart_stdio(f2, k2)) continue;
             if (is_reader(f2)) reader = true;
             if (f2.data.len && !with_data) { with_data = &f2; data_view = &g_imgs[k2].v; }
           }
@@ -887,6 +906,11 @@ extern "C" void restorer_main(uint64_t* sp) {
     }
   }
 
+  for (uint32_t i = 0; i < g_imgs[0].v.nfds; i++) {
+    const amber_fd& f = g_imgs[0].v.fds[i];
+    if (f.fd >= 0 && f.fd <= 2) g_root_stdio[f.fd] = StdioId{f.dev, f.inode, true};
+  }
+
   // Fork the tree (images are listed parents first): each child continues the scan for its own
   // children, then every process restores its own image.
   int me = 0;
@@ -896,6 +920,7 @@ extern "C" void restorer_main(uint64_t* sp) {
     if (pid < 0) die(EXIT_SYSTEM, "cannot fork the process tree", nullptr, pid);
     if (pid == 0) me = i;
   }
+  g_me = me;
   for (int k = 0; k < g_nimgs; k++) if (k != me) sys::close(g_imgs[k].imgfd);
   {
     const Img& im = g_imgs[me];
