@@ -332,6 +332,7 @@ async function cmdCheckpoint(args: string[]): Promise<number> {
   } finally {
     progress?.done();
   }
+  for (const w of r.warnings ?? []) errMsg(`warning: ${w}`);
   out(values.json === true ? JSON.stringify(r) : r.manifest);
   return 0;
 }

@@ -1208,6 +1208,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       try {
         const procs: ManifestProcess[] = [];
         const images: string[] = [];
+        const warnings: string[] = [];
         let total = 0;
         const sorted = [...written].sort(([x], [y]) => x.info.vpid - y.info.vpid);
         // Stat the images in parallel (bounded): with thousands of processes, one at a time is
@@ -1230,6 +1231,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
             });
           }
           const bytes = typeof m['bytes'] === 'number' ? m['bytes'] : st.size;
+          // Descriptors the restart cannot rebuild (a socket to a peer outside the computation...):
+          // said now, at checkpoint, by name — they come back closed-like (/dev/null).
+          if (Array.isArray(m['unrestorable'])) {
+            for (const u of m['unrestorable']) if (typeof u === 'string') warnings.push(`${describe(a)}: ${u} will not be restored (it becomes /dev/null at restart)`);
+          }
           total += bytes;
           images.push(path);
           procs.push({ vpid: a.info.vpid, pid: a.info.pid, parent: a.info.parent, host: a.info.host, cmd: a.info.cmd, image: name, bytes });
@@ -1251,7 +1257,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         await this.flipLatest(genDir);
         b.durable = true;
         this.durableGen = gen;
-        result = { generation: gen, manifest: manifestPath, images, bytes: total, seconds };
+        result = { generation: gen, manifest: manifestPath, images, bytes: total, seconds, ...(warnings.length ? { warnings } : {}) };
       } catch (e) {
         if (!b.durable) throw await this.abortGeneration(b, genDir, e);
         throw e;

@@ -141,6 +141,8 @@ export interface CheckpointResult {
   images: string[];
   bytes: number;
   seconds: number;
+  /** Descriptors that will not survive a restart, by process and name (absent when none). */
+  warnings?: string[];
 }
 
 export interface StatusResult {

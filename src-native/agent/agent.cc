@@ -49,7 +49,7 @@ constexpr size_t kScratch = 64u << 20;  // reserved, touched on demand, NODATA i
 char g_rx[2048];
 size_t g_rx_len;
 char g_line[1024];
-char g_tx[3072];
+char g_tx[4096];
 
 void say(const char* a, const char* b = "", const char* c = "") {
   char buf[512];
@@ -410,7 +410,9 @@ void do_write(uint32_t gen, const char* path_in) {
   uint64_t frac = ((uint64_t)dt % 1000000000) / 1000;
   char f[7];
   for (int k = 5; k >= 0; k--) { f[k] = (char)('0' + frac % 10); frac /= 10; }
-  o.sn(f, 6).s("}\n");
+  o.sn(f, 6);
+  if (g_unrestorable[0]) o.s(",\"unrestorable\":[").s(g_unrestorable).c(']');
+  o.s("}\n");
   send_line(g_tx, o.len);
 }
 

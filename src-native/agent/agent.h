@@ -51,6 +51,10 @@ extern Agent g;
 extern Slot g_slots[AMBER_MAX_THREADS];
 extern amber_handoff g_handoff;
 
+// Descriptors the last image could not make restorable, as JSON strings ("fd 5 socket:[123]",...),
+// joined by commas; filled by write_image for the `written` reply.
+extern char g_unrestorable[2048];
+
 // Writes the image of this (suspended) process to path; returns 0 or -errno, and fills bytes.
 // Runs on the checkpoint thread with every other thread parked: raw syscalls only, no malloc.
 long write_image(const char* path, uint64_t* bytes, char* err, size_t errlen);

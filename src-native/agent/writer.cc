@@ -568,6 +568,27 @@ void put_section(char* meta, size_t& off, uint32_t type, uint32_t count, const v
 
 }  // namespace
 
+char g_unrestorable[2048];
+
+namespace {
+// What restore_fds (restore/restore.cc) cannot rebuild yet: it gives those numbers /dev/null.
+void note_unrestorable(const Ctx& c) {
+  sys::Out o(g_unrestorable, sizeof g_unrestorable);
+  for (uint32_t i = 0; i < c.nfds; i++) {
+    const amber_fd& f = c.fds[i];
+    const char* p = c.str.buf + f.path.off;
+    bool deleted = f.path.len > 10 && !memcmp(p + f.path.len - 10, " (deleted)", 10);
+    bool bad = f.kind == AMBER_FD_SOCKET || f.kind == AMBER_FD_OTHER ||
+               (f.kind == AMBER_FD_ANON && f.subkind == AMBER_ANON_UNKNOWN) ||
+               ((f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_DIR) && deleted);
+    if (!bad || f.fd <= 2) continue;
+    if (o.len > 1200) { o.s(",\"...\""); break; }  // the reply line must stay whole
+    if (o.len) o.c(',');
+    o.s("\"fd ").i(f.fd).c(' ').j(p, f.path.len).c('"');
+  }
+}
+}  // namespace
+
 long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen) {
   Ctx c{};
   c.a = Arena{g.scratch, g.scratch_len, 0};
@@ -588,6 +609,7 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   amber_process* pr = static_cast<amber_process*>(c.a.take(sizeof(amber_process)));
   long r = collect_fds(c);  // first: before we open anything of our own
   if (r < 0) return r;
+  note_unrestorable(c);
   if ((r = collect_process(c, *pr)) < 0) return r;
   if ((r = collect_timers(c)) < 0) return r;
   if ((r = read_maps(c)) < 0) return r;
