@@ -430,6 +430,46 @@ void capture_pipe(Ctx& c, amber_fd& f) {
   sys::close(tp[1]);
 }
 
+// A socket: family/type, both addresses, listening or connected, and the bytes waiting in its
+// receive queue (MSG_PEEK: the application still reads them if the checkpoint is not used).
+void capture_socket(Ctx& c, amber_fd& f) {
+  amber_sockinfo si{};
+  int v = 0;
+  uint32_t vl = sizeof v;
+  if (sys::sc5(55 /*getsockopt*/, f.fd, 1 /*SOL_SOCKET*/, 39 /*SO_DOMAIN*/, (long)&v, (long)&vl) == 0) si.family = (uint16_t)v;
+  vl = sizeof v;
+  if (sys::sc5(55, f.fd, 1, 3 /*SO_TYPE*/, (long)&v, (long)&vl) == 0) si.type = v;
+  vl = sizeof v;
+  if (sys::sc5(55, f.fd, 1, 38 /*SO_PROTOCOL*/, (long)&v, (long)&vl) == 0) si.protocol = v;
+  int listening = 0;
+  vl = sizeof listening;
+  sys::sc5(55, f.fd, 1, 30 /*SO_ACCEPTCONN*/, (long)&listening, (long)&vl);
+  si.local_len = sizeof si.local;
+  if (sys::sc3(51 /*getsockname*/, f.fd, (long)si.local, (long)&si.local_len) < 0) si.local_len = 0;
+  si.peer_len = sizeof si.peer;
+  if (sys::sc3(52 /*getpeername*/, f.fd, (long)si.peer, (long)&si.peer_len) < 0) si.peer_len = 0;
+  bool inet = si.family == 2 /*AF_INET*/ || si.family == 10 /*AF_INET6*/;
+  bool stream = si.type == 1 /*SOCK_STREAM*/;
+  if (listening && (inet || si.family == 1 /*AF_UNIX*/)) f.subkind = AMBER_SOCK_LISTEN;
+  else if (stream && si.peer_len && (inet || si.family == 1)) f.subkind = AMBER_SOCK_CONNECTED;
+  int outq = 0;
+  if (sys::sc3(16 /*ioctl*/, f.fd, 0x5411 /*SIOCOUTQ*/, (long)&outq) == 0 && outq > 0) si.sndq = (uint32_t)outq;
+  // The record, then what is waiting to be read.
+  uint32_t room = c.str.cap - c.str.len - 1;
+  if (room < sizeof si) return;
+  char* dst = c.str.buf + c.str.len;
+  memcpy(dst, &si, sizeof si);
+  long n = 0;
+  if (f.subkind == AMBER_SOCK_CONNECTED) {
+    uint32_t cap = room - (uint32_t)sizeof si;
+    if (cap > (8u << 20)) cap = 8u << 20;
+    n = sys::sc6(45 /*recvfrom*/, f.fd, (long)(dst + sizeof si), cap, 2 /*MSG_PEEK*/ | 0x40 /*MSG_DONTWAIT*/, 0, 0);
+    if (n < 0) n = 0;
+  }
+  reinterpret_cast<amber_sockinfo*>(dst)->inflight_len = (uint32_t)n;
+  f.data = c.str.add(dst, sizeof si + (size_t)n);
+}
+
 long collect_fds(Ctx& c) {
   c.fds = static_cast<amber_fd*>(c.a.take(sizeof(amber_fd) * 4096));
   if (!c.fds) return fail(c, -ENOMEM, "scratch exhausted");
@@ -486,6 +526,7 @@ long collect_fds(Ctx& c) {
       }
       parse_fdinfo(c, f);
       if (f.kind == AMBER_FD_PIPE) capture_pipe(c, f);
+      if (f.kind == AMBER_FD_SOCKET) capture_socket(c, f);
     }
   }
   sys::close((int)dfd);
@@ -571,6 +612,21 @@ void put_section(char* meta, size_t& off, uint32_t type, uint32_t count, const v
 char g_unrestorable[2048];
 
 namespace {
+// A listener, or a connection to a loopback / Unix peer (which may be another process of the
+// computation: the restorer pairs them up; an unpaired one gets /dev/null like any other).
+bool socket_may_restore(const Ctx& c, const amber_fd& f) {
+  if (f.subkind == AMBER_SOCK_LISTEN) return true;
+  if (f.subkind != AMBER_SOCK_CONNECTED || f.data.len < sizeof(amber_sockinfo)) return false;
+  const amber_sockinfo* si = reinterpret_cast<const amber_sockinfo*>(c.str.buf + f.data.off);
+  if (si->family == 1) return true;
+  if (si->family == 2) return si->peer[4] == 127;  // sockaddr_in: port at 2, address at 4
+  if (si->family == 10) {                           // sockaddr_in6: address at 8; ::1
+    static const uint8_t one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return !memcmp(si->peer + 8, one, 16);
+  }
+  return false;
+}
+
 // What restore_fds (restore/restore.cc) cannot rebuild yet: it gives those numbers /dev/null.
 void note_unrestorable(const Ctx& c) {
   sys::Out o(g_unrestorable, sizeof g_unrestorable);
@@ -578,7 +634,7 @@ void note_unrestorable(const Ctx& c) {
     const amber_fd& f = c.fds[i];
     const char* p = c.str.buf + f.path.off;
     bool deleted = f.path.len > 10 && !memcmp(p + f.path.len - 10, " (deleted)", 10);
-    bool bad = f.kind == AMBER_FD_SOCKET || f.kind == AMBER_FD_OTHER ||
+    bool bad = (f.kind == AMBER_FD_SOCKET && !socket_may_restore(c, f)) || f.kind == AMBER_FD_OTHER ||
                (f.kind == AMBER_FD_ANON && f.subkind == AMBER_ANON_UNKNOWN) ||
                ((f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_DIR) && deleted);
     if (!bad || f.fd <= 2) continue;

@@ -26,7 +26,7 @@
 #define AMBER_IMAGE_MAGIC "AMBERIMG"   /* 8 bytes, no NUL stored */
 #define AMBER_TRAILER_MAGIC "AMBEREND" /* 8 bytes, no NUL stored */
 #define AMBER_FORMAT_MAJOR 1u
-#define AMBER_FORMAT_MINOR 1u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd */
+#define AMBER_FORMAT_MINOR 2u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -233,6 +233,26 @@ typedef struct amber_fd {
   amber_str data;            /* format 1.1: in-flight pipe bytes (read end), epoll/timerfd records */
   uint64_t extra;            /* format 1.1: pipe size, eventfd count, signalfd mask */
 } amber_fd;
+
+/* AMBER_FD_SOCKET (format 1.2): subkind says what the restorer can rebuild; data holds one
+ * amber_sockinfo followed by the bytes that were waiting in the socket's receive queue (peeked,
+ * not consumed). A connected pair whose two ends are both in the computation is rebuilt as a new
+ * connection (over loopback for TCP) carrying those bytes; a listener is bound again. */
+enum {
+  AMBER_SOCK_OTHER = 0,      /* not rebuilt: /dev/null at restart, named at checkpoint */
+  AMBER_SOCK_LISTEN = 1,
+  AMBER_SOCK_CONNECTED = 2,
+};
+typedef struct amber_sockinfo {
+  uint16_t family, pad0;
+  int32_t type;              /* SOCK_STREAM, SOCK_DGRAM, ... */
+  int32_t protocol;
+  uint32_t local_len, peer_len;
+  uint32_t inflight_len;     /* bytes after this struct in data */
+  uint32_t sndq;             /* bytes still in the send queue at checkpoint (not saved) */
+  uint32_t pad1;
+  uint8_t local[128], peer[128];
+} amber_sockinfo;
 
 typedef struct amber_epoll_entry {
   int32_t tfd;

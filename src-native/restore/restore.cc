@@ -110,6 +110,16 @@ constexpr int kMaxPipes = 1024;
 SharedPipe g_pipes[kMaxPipes];
 int g_npipes;
 int g_me;  // which image of the tree this process restores
+// Sockets rebuilt before the fork: image, saved descriptor number, the new (lifted) descriptor.
+struct SharedSock { int img; int32_t fd; int nfd; };
+constexpr int kMaxSocks = 1024;
+SharedSock g_socks[kMaxSocks];
+int g_nsocks;
+
+int sock_lookup(int img, int32_t fd) {
+  for (int i = 0; i < g_nsocks; i++) if (g_socks[i].img == img && g_socks[i].fd == fd) return g_socks[i].nfd;
+  return -1;
+}
 
 // stdin/stdout/stderr that came from whoever launched the computation become the restart
 // command's own (DESIGN: restart runs in the foreground with the application's stdio): all of the
@@ -603,6 +613,9 @@ void restore_fds() {
       fd = lift(sys::open(path, O_RDONLY_ | O_DIRECTORY_, 0));
     } else if (f.kind == AMBER_FD_ANON) {
       fd = make_anon(f);
+    } else if (f.kind == AMBER_FD_SOCKET) {
+      long s = sock_lookup(g_me, f.fd);
+      if (s >= 0) fd = sys::fcntl((int)s, 1030 /*F_DUPFD_CLOEXEC*/, g_maxfd + 1);
     }
     // Sockets and kernel objects amber cannot rebuild yet keep their number, as /dev/null: the
     // application sees end-of-file rather than crashing or reusing the number by accident.
@@ -786,6 +799,101 @@ void thread_entry(void* arg) { enter_thread(*static_cast<const amber_thread*>(ar
   enter_thread(m);
 }
 
+bool sockinfo_of(int k, const amber_fd& f, amber_sockinfo* si, const char** inflight) {
+  const char* d;
+  uint32_t len;
+  if (f.kind != AMBER_FD_SOCKET || !amber_str_at(&g_imgs[k].v, f.data, &d, &len) || len < sizeof *si) return false;
+  memcpy(si, d, sizeof *si);
+  if (sizeof *si + si->inflight_len > len || si->local_len > sizeof si->local || si->peer_len > sizeof si->peer) return false;
+  *inflight = d + sizeof *si;
+  return true;
+}
+
+void warn_sock(const char* what, const amber_fd& f, long err) {
+  char buf[200];
+  sys::Out o(buf, sizeof buf);
+  o.s("amber: warning: fd ").i(f.fd).s(": ").s(what).s(" (errno ").i(-err).s("); it becomes /dev/null\n");
+  sys::write_all(2, buf, o.len);
+}
+
+// A new connected pair for two saved ends: a socketpair for Unix sockets, a real TCP connection
+// over loopback for inet ones (the addresses differ from the saved ones; the byte streams do not).
+bool new_pair(const amber_sockinfo& si, int* a, int* b) {
+  if (si.family == 1) {
+    int sv[2];
+    if (sys::sc4(53 /*socketpair*/, 1, si.type | O_CLOEXEC_, 0, (long)sv) < 0) return false;
+    *a = sv[0];
+    *b = sv[1];
+    return true;
+  }
+  uint8_t addr[28] = {};
+  uint32_t alen;
+  if (si.family == 2) { addr[0] = 2; addr[4] = 127; addr[7] = 1; alen = 16; }
+  else { addr[0] = 10; addr[23] = 1; alen = 28; }
+  long l = sys::socket(si.family, 1 /*SOCK_STREAM*/ | O_CLOEXEC_, 0);
+  if (l < 0) return false;
+  bool ok = sys::sc3(49 /*bind*/, l, (long)addr, alen) == 0 && sys::sc2(50 /*listen*/, l, 1) == 0 &&
+            sys::sc3(51 /*getsockname*/, l, (long)addr, (long)&alen) == 0;
+  long c = ok ? sys::socket(si.family, 1 | O_CLOEXEC_, 0) : -1;
+  ok = ok && c >= 0 && sys::connect((int)c, addr, (int)alen) == 0;
+  long s = ok ? sys::sc4(288 /*accept4*/, l, 0, 0, O_CLOEXEC_) : -1;
+  sys::close((int)l);
+  if (!ok || s < 0) { if (c >= 0) sys::close((int)c); return false; }
+  *a = (int)c;
+  *b = (int)s;
+  return true;
+}
+
+void build_sockets() {
+  for (int k = 0; k < g_nimgs; k++) {
+    const amber_view& v = g_imgs[k].v;
+    for (uint32_t i = 0; i < v.nfds; i++) {
+      const amber_fd& f = v.fds[i];
+      amber_sockinfo si;
+      const char* in;
+      if (restart_stdio(f, k) || sock_lookup(k, f.fd) >= 0 || !sockinfo_of(k, f, &si, &in)) continue;
+      if (g_nsocks + 2 > kMaxSocks) return;
+      if (f.subkind == AMBER_SOCK_LISTEN) {
+        long s = sys::socket(si.family, si.type | O_CLOEXEC_, si.protocol);
+        if (s < 0) { warn_sock("cannot recreate a listening socket", f, s); continue; }
+        int one = 1;
+        sys::sc5(54 /*setsockopt*/, s, 1 /*SOL_SOCKET*/, 2 /*SO_REUSEADDR*/, (long)&one, sizeof one);
+        // A Unix listener's path still exists from the run that was checkpointed.
+        if (si.family == 1 && si.local_len > 2 && si.local[2]) sys::sc1(87 /*unlink*/, (long)(si.local + 2));
+        long r = sys::sc3(49 /*bind*/, s, (long)si.local, si.local_len);
+        if (r == 0) r = sys::sc2(50 /*listen*/, s, 128);
+        if (r < 0) { warn_sock("cannot bind its listening address again", f, r); sys::close((int)s); continue; }
+        g_socks[g_nsocks++] = SharedSock{k, f.fd, (int)lift(s)};
+      } else if (f.subkind == AMBER_SOCK_CONNECTED) {
+        // Its other end, in this tree: the socket whose addresses are ours swapped.
+        for (int k2 = 0; k2 < g_nimgs; k2++) {
+          const amber_view& v2 = g_imgs[k2].v;
+          for (uint32_t i2 = 0; i2 < v2.nfds; i2++) {
+            const amber_fd& f2 = v2.fds[i2];
+            amber_sockinfo s2;
+            const char* in2;
+            if ((k2 == k && f2.fd == f.fd) || f2.subkind != AMBER_SOCK_CONNECTED || sock_lookup(k2, f2.fd) >= 0 ||
+                !sockinfo_of(k2, f2, &s2, &in2))
+              continue;
+            if (s2.local_len != si.peer_len || s2.peer_len != si.local_len || memcmp(s2.local, si.peer, si.peer_len) ||
+                memcmp(s2.peer, si.local, si.local_len) || s2.family != si.family)
+              continue;
+            int a, b;
+            if (!new_pair(si, &a, &b)) { warn_sock("cannot rebuild a connection", f, -22); goto next_fd; }
+            // What each end had waiting to be read is sent again by the other end.
+            if (si.inflight_len) sys::write_all(b, in, si.inflight_len);
+            if (s2.inflight_len) sys::write_all(a, in2, s2.inflight_len);
+            g_socks[g_nsocks++] = SharedSock{k, f.fd, (int)lift(a)};
+            g_socks[g_nsocks++] = SharedSock{k2, f2.fd, (int)lift(b)};
+            goto next_fd;
+          }
+        }
+      }
+    next_fd:;
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" void restorer_main(uint64_t* sp) {
@@ -910,6 +1018,10 @@ extern "C" void restorer_main(uint64_t* sp) {
     const amber_fd& f = g_imgs[0].v.fds[i];
     if (f.fd >= 0 && f.fd <= 2) g_root_stdio[f.fd] = StdioId{f.dev, f.inode, true};
   }
+  for (int k = 0; k < g_nimgs; k++)
+    for (uint32_t i = 0; i < g_imgs[k].v.nfds; i++)
+      if (g_imgs[k].v.fds[i].fd > g_maxfd) g_maxfd = g_imgs[k].v.fds[i].fd;
+  build_sockets();
 
   // Fork the tree (images are listed parents first): each child continues the scan for its own
   // children, then every process restores its own image.
