@@ -510,7 +510,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   checkpoint(opts: CheckpointOptions = {}): Promise<CheckpointResult> {
     if (this.closed) return Promise.reject(new AmberError('ECHECKPOINT', 'the coordinator is closed'));
     this.busy++;
-    const run = this.queue.then(() => this.runCheckpoint(opts));
+    const run = this.queue.then(() => this.runCheckpointRetrying(opts));
     this.queue = run.then(
       () => undefined,
       () => undefined,
@@ -848,6 +848,18 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           old.superseded = true;
           this.agents.delete(old.id);
           agent.info.parent = old.info.parent;
+          // It exec'd in the middle of a checkpoint: the image it was to write is gone with it.
+          const b = this.barrier;
+          if (b !== undefined && b.agents.has(old)) {
+            b.agents.delete(old);
+            if (!b.durable) {
+              const e = new AmberError('ECHECKPOINT', `generation ${b.gen} failed: ${describe(old)} exec'd during the checkpoint`, { pid });
+              TRANSIENT.add(e);
+              this.failBarrier(e);
+            } else if (b.phase !== undefined && b.phase.pending.delete(old) && b.phase.pending.size === 0) {
+              b.phase.resolve(b.phase.results);
+            }
+          }
         }
       }
     }
@@ -990,11 +1002,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (b !== undefined && b.agents.has(a)) {
       b.agents.delete(a);
       if (!b.durable) {
-        this.failBarrier(
-          new AmberError('ECHECKPOINT', `generation ${b.gen} failed: ${describe(a)} disconnected during the checkpoint`, {
-            pid: a.info.pid,
-          }),
-        );
+        const e = new AmberError('ECHECKPOINT', `generation ${b.gen} failed: ${describe(a)} disconnected during the checkpoint`, {
+          pid: a.info.pid,
+        });
+        // A child process of the computation that finished (a shell's command) is taken again
+        // without it; a process launched by the user dying fails the generation for good.
+        if (a.info.parent !== 0 && this.vpidInUse(a.info.parent)) TRANSIENT.add(e);
+        this.failBarrier(e);
       } else if (b.phase !== undefined && b.phase.pending.delete(a) && b.phase.pending.size === 0) {
         b.phase.resolve(b.phase.results);
       }
@@ -1167,6 +1181,23 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }
     if (b.failure === undefined) b.failure = e;
     b.phase?.reject(e);
+  }
+
+  /**
+   * A generation that failed only because a process left in the middle of it — it exited, or it
+   * exec'd (a shell script does both all the time) — is taken again, a few times: the set of
+   * processes is different the next time round, and nothing durable changed.
+   */
+  private async runCheckpointRetrying(opts: CheckpointOptions): Promise<CheckpointResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.runCheckpoint(opts);
+      } catch (e) {
+        if (!(e instanceof AmberError) || !TRANSIENT.has(e) || attempt >= 4 || this.closed) throw e;
+        debug('generation failed because a process left mid-checkpoint (%s); again (attempt %d)', e.message, attempt + 1);
+        await new Promise((r) => setTimeout(r, 20 * attempt));
+      }
+    }
   }
 
   private async runCheckpoint(opts: CheckpointOptions): Promise<CheckpointResult> {
@@ -1409,3 +1440,6 @@ async function removeStraggling(genDir: string): Promise<void> {
     }
   })();
 }
+
+/** Generation failures caused by a process leaving mid-checkpoint (retried by checkpoint()). */
+const TRANSIENT = new WeakSet<AmberError>();
