@@ -844,6 +844,20 @@ bool new_pair(const amber_sockinfo& si, int* a, int* b) {
   return true;
 }
 
+int unnamed_unix() {
+  int n = 0;
+  for (int k = 0; k < g_nimgs; k++)
+    for (uint32_t i = 0; i < g_imgs[k].v.nfds; i++) {
+      amber_sockinfo si;
+      const char* in;
+      const amber_fd& f = g_imgs[k].v.fds[i];
+      if (f.subkind == AMBER_SOCK_CONNECTED && !restart_stdio(f, k) && sockinfo_of(k, f, &si, &in) && si.family == 1 &&
+          si.local_len <= 2 && si.peer_len <= 2)
+        n++;
+    }
+  return n;
+}
+
 void build_sockets() {
   for (int k = 0; k < g_nimgs; k++) {
     const amber_view& v = g_imgs[k].v;
@@ -865,6 +879,13 @@ void build_sockets() {
         if (r < 0) { warn_sock("cannot bind its listening address again", f, r); sys::close((int)s); continue; }
         g_socks[g_nsocks++] = SharedSock{k, f.fd, (int)lift(s)};
       } else if (f.subkind == AMBER_SOCK_CONNECTED) {
+        // Unnamed Unix sockets (socketpair) all have the same empty addresses: pairing by address
+        // is only unambiguous when the tree has exactly two of them.
+        if (si.family == 1 && si.local_len <= 2 && si.peer_len <= 2 && unnamed_unix() != 2) {
+          warn_sock("an unnamed Unix socket cannot be told from the others", f, -22);
+          continue;
+        }
+        bool paired = false;
         // Its other end, in this tree: the socket whose addresses are ours swapped.
         for (int k2 = 0; k2 < g_nimgs; k2++) {
           const amber_view& v2 = g_imgs[k2].v;
@@ -873,7 +894,7 @@ void build_sockets() {
             amber_sockinfo s2;
             const char* in2;
             if ((k2 == k && f2.fd == f.fd) || f2.subkind != AMBER_SOCK_CONNECTED || sock_lookup(k2, f2.fd) >= 0 ||
-                !sockinfo_of(k2, f2, &s2, &in2))
+                restart_stdio(f2, k2) || !sockinfo_of(k2, f2, &s2, &in2))
               continue;
             if (s2.local_len != si.peer_len || s2.peer_len != si.local_len || memcmp(s2.local, si.peer, si.peer_len) ||
                 memcmp(s2.peer, si.local, si.local_len) || s2.family != si.family)
@@ -885,9 +906,11 @@ void build_sockets() {
             if (s2.inflight_len) sys::write_all(a, in2, s2.inflight_len);
             g_socks[g_nsocks++] = SharedSock{k, f.fd, (int)lift(a)};
             g_socks[g_nsocks++] = SharedSock{k2, f2.fd, (int)lift(b)};
+            paired = true;
             goto next_fd;
           }
         }
+        if (!paired) warn_sock("its other end is not part of the computation", f, -107 /*ENOTCONN*/);
       }
     next_fd:;
     }
