@@ -416,6 +416,21 @@ void do_write(uint32_t gen, const char* path_in) {
   send_line(g_tx, o.len);
 }
 
+// Updates NAME in the environment without setenv(3): application threads run, and setenv may
+// reallocate `environ` under a concurrent getenv. The entry is overwritten in place when the new
+// value fits in the old one's bytes (the usual case: a coordinator in a similar directory);
+// otherwise it is left alone, and a program exec'd later reports that it cannot reach the old one.
+void patch_env(const char* name, const char* value) {
+  size_t nl = sys::slen(name), vl = sys::slen(value);
+  for (char** e = environ; e && *e; e++) {
+    if (memcmp(*e, name, nl) || (*e)[nl] != '=') continue;
+    char* old = *e + nl + 1;
+    if (vl > sys::slen(old)) return;
+    memcpy(old, value, vl + 1);
+    return;
+  }
+}
+
 void* ckpt_main(void*) {
   g.ckpt_tid = (int)sys::gettid();
   for (;;) {
@@ -458,7 +473,7 @@ void* ckpt_main(void*) {
       do_resume();
       reply_simple("resumed", gen);
       if (!was_restart) plugins_event(AMBER_EV_RESUME, nullptr);
-      if (was_restart) setenv("AMBER_COORD", g.coord_path, 1);  // for children forked from now on
+      if (was_restart) patch_env("AMBER_COORD", g.coord_path);  // for programs exec'd from now on
     }
   }
   return nullptr;
