@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "pid/pid.h"
 #include "image/validate.h"  // the checksums, shared with the restorer and the reader
 #include "sys/sys.h"
 
@@ -313,6 +314,12 @@ void read_stat(amber_process& pr, char* buf) {
   pr.start_code = f[26]; pr.end_code = f[27]; pr.start_stack = f[28];
   pr.start_data = f[45]; pr.end_data = f[46]; pr.start_brk = f[47];
   pr.arg_start = f[48]; pr.arg_end = f[49]; pr.env_start = f[50]; pr.env_end = f[51];
+  // Group, session and terminal, as the application knows them (its pids, not the kernel's).
+  pr.app_pid = g.app_pid;
+  pr.pgid = pid::to_app((int32_t)f[5]);
+  pr.sid = pid::to_app((int32_t)f[6]);
+  pr.ctty_rdev = f[7];
+  pr.tpgid = f[8] ? pid::to_app((int32_t)f[8]) : 0;  // "-1" (no terminal) parses as 0
 }
 
 long collect_process(Ctx& c, amber_process& pr) {
@@ -405,6 +412,61 @@ void parse_fdinfo(Ctx& c, amber_fd& f) {
   }
   if (f.subkind == AMBER_ANON_EPOLL) f.data = c.str.add(reinterpret_cast<const char*>(ep), nep * sizeof *ep);
   if (f.subkind == AMBER_ANON_TIMERFD) f.data = c.str.add(reinterpret_cast<const char*>(&tf), sizeof tf);
+}
+
+// A pseudo-terminal end: which pty (its index), and the terminal's settings and window size so
+// the new pair made at restart behaves the same (raw mode, echo, size). On the master side, the
+// output the slave side wrote that nobody read yet: a tty cannot be peeked, so it is read and at
+// once written back through a slave descriptor of our own with output processing off (the bytes
+// were processed when first written), which puts the same bytes back in the same place; every
+// process is frozen meanwhile, so nobody sees the difference. Input the slave had not read yet
+// is not saved.
+void capture_pty(Ctx& c, amber_fd& f, uint64_t rdev) {
+  uint32_t major = (uint32_t)((rdev >> 8) & 0xfff), minor = (uint32_t)((rdev & 0xff) | ((rdev >> 12) & 0xfff00));
+  if (major >= 136 && major <= 143) {  // UNIX98_PTY_SLAVE_MAJOR .. + 7
+    f.subkind = AMBER_CHR_PTS;
+    f.extra = (uint64_t)(major - 136) * 256 * 1024 + minor;  // (only major 136 in practice)
+  } else if (major == 5 && minor == 2) {  // /dev/ptmx
+    f.subkind = AMBER_CHR_PTMX;
+    for (const char* p = c.info; *p;) {
+      if (sys::sstarts(p, "tty-index:")) { p = field(p + 10, ""); f.extra = sys::parse_u(&p, 10); break; }
+      while (*p && *p != '\n') p++;
+      if (*p) p++;
+    }
+  } else {
+    return;
+  }
+  amber_ptyinfo pi{};
+  if (sys::sc3(16 /*ioctl*/, f.fd, 0x802c542a /*TCGETS2*/, (long)pi.termios) == 0) pi.flags |= AMBER_PTY_TERMIOS;
+  if (sys::sc3(16, f.fd, 0x5413 /*TIOCGWINSZ*/, (long)pi.winsize) == 0) pi.flags |= AMBER_PTY_WINSIZE;
+  uint32_t room = c.str.cap - c.str.len - 1;
+  if (room < sizeof pi) return;
+  char* dst = c.str.buf + c.str.len;
+  char* out = dst + sizeof pi;
+  int avail = 0;
+  if (f.subkind == AMBER_CHR_PTMX && (f.flags & O_ACCMODE) != O_WRONLY &&
+      sys::sc3(16, f.fd, 0x541b /*FIONREAD*/, (long)&avail) == 0 && avail > 0 && (pi.flags & AMBER_PTY_TERMIOS)) {
+    if ((uint32_t)avail > room - sizeof pi) avail = (int)(room - sizeof pi);
+    long peer = sys::sc3(16, f.fd, 0x5441 /*TIOCGPTPEER*/, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    long got = 0;
+    if (peer >= 0) {
+      while (got < avail) {
+        long r = sys::read(f.fd, out + got, (size_t)(avail - got));
+        if (r <= 0) break;
+        got += r;
+      }
+      uint8_t raw[60];
+      memcpy(raw, pi.termios, sizeof raw);
+      raw[4] &= (uint8_t)~1u;  // c_oflag &= ~OPOST (c_oflag is the second 32-bit word)
+      sys::sc3(16, peer, 0x402c542b /*TCSETS2*/, (long)raw);
+      sys::write_all((int)peer, out, (size_t)got);
+      sys::sc3(16, peer, 0x402c542b, (long)pi.termios);
+      sys::close((int)peer);
+    }
+    pi.out_len = (uint32_t)got;
+  }
+  memcpy(dst, &pi, sizeof pi);
+  f.data = c.str.add(dst, sizeof pi + pi.out_len);
 }
 
 // Bytes in flight in a pipe we can read: copied with tee(2), which leaves them in the pipe.
@@ -525,6 +587,7 @@ long collect_fds(Ctx& c) {
         else if (sys::sstarts(target, "anon_inode:[signalfd]")) f.subkind = AMBER_ANON_SIGNALFD;
       }
       parse_fdinfo(c, f);
+      if (f.kind == AMBER_FD_CHR) capture_pty(c, f, st.st_rdev);
       if (f.kind == AMBER_FD_PIPE) capture_pipe(c, f);
       if (f.kind == AMBER_FD_SOCKET) capture_socket(c, f);
     }

@@ -26,7 +26,8 @@
 #define AMBER_IMAGE_MAGIC "AMBERIMG"   /* 8 bytes, no NUL stored */
 #define AMBER_TRAILER_MAGIC "AMBEREND" /* 8 bytes, no NUL stored */
 #define AMBER_FORMAT_MAJOR 1u
-#define AMBER_FORMAT_MINOR 2u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets */
+#define AMBER_FORMAT_MINOR 3u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
+                                  1.3: process group, session, controlling terminal, ptys */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -127,7 +128,14 @@ typedef struct amber_process {
   amber_str cwd;
   amber_str exe;
   uint64_t pending_signals;  /* process-wide pending set (informational in v1) */
-  uint64_t reserved[8];
+  /* Format 1.3 (zero in older images: the restorer then leaves group and session alone). Pids
+   * here are the application's (the pids the processes had when first launched). */
+  int32_t app_pid;           /* this process */
+  int32_t pgid;              /* its process group */
+  int32_t sid;               /* its session */
+  int32_t tpgid;             /* foreground process group of its controlling terminal, 0 if none */
+  uint64_t ctty_rdev;        /* controlling terminal (tty_nr of /proc/PID/stat, stat's st_rdev encoding), 0 if none */
+  uint64_t reserved[5];
 } amber_process;
 
 /* Callee-saved state captured inside the suspend handler (see agent/ctx.S, restore/). */
@@ -219,6 +227,23 @@ enum {
   AMBER_ANON_SIGNALFD = 4,   /* extra = signal mask */
 };
 #define AMBER_FD_SEMAPHORE 0x100u
+/* Kinds of AMBER_FD_CHR descriptors (format 1.3). A pseudo-terminal is rebuilt as a new pair at
+ * restart (its number may differ): every master and slave descriptor that named the same pty gets
+ * the new master or slave; data = one amber_ptyinfo, then (master only) the output the slave side
+ * had written that the master had not read yet: it is read at checkpoint and written back at once
+ * (the processes are frozen), and written into the new pair at restart. */
+enum {
+  AMBER_CHR_OTHER = 0,       /* reopened at its path */
+  AMBER_CHR_PTMX = 1,        /* a pty master; extra = the pty's index (/dev/pts/N) */
+  AMBER_CHR_PTS = 2,         /* a pty slave; extra = the pty's index */
+};
+typedef struct amber_ptyinfo {
+  uint8_t termios[60];       /* kernel struct termios2 (TCGETS2), 44 bytes used */
+  uint16_t winsize[4];       /* TIOCGWINSZ */
+  uint32_t flags;            /* AMBER_PTY_* */
+  uint32_t out_len;          /* bytes of pending output after this record */
+} amber_ptyinfo;
+enum { AMBER_PTY_TERMIOS = 1u, AMBER_PTY_WINSIZE = 2u };
 
 typedef struct amber_fd {
   int32_t fd;

@@ -139,6 +139,28 @@ bool restart_stdio(const amber_fd& f, int img) {
   return false;
 }
 
+// Pseudo-terminals rebuilt before the fork (see build_ptys).
+struct SharedPty { uint64_t index; int m, s; };
+constexpr int kMaxPtys = 64;
+SharedPty g_ptys[kMaxPtys];
+int g_nptys;
+int g_rstdio[3] = {-1, -1, -1};  // the restart's stdin/stdout/stderr, lifted before the fork
+
+const SharedPty* shared_pty(const amber_fd& f) {
+  if (f.kind != AMBER_FD_CHR || (f.subkind != AMBER_CHR_PTMX && f.subkind != AMBER_CHR_PTS)) return nullptr;
+  for (int k = 0; k < g_nptys; k++) if (g_ptys[k].index == f.extra) return &g_ptys[k];
+  return nullptr;
+}
+
+// A terminal descriptor (not stdio itself) to the very terminal the root had as stdio, e.g. bash's
+// fd 255 or an opened /dev/tty: the restart's own stdio descriptor it matched, or -1.
+int restart_tty(const amber_fd& f) {
+  if (f.kind != AMBER_FD_CHR) return -1;
+  for (int j = 0; j < 3; j++)
+    if (g_root_stdio[j].set && g_root_stdio[j].dev == f.dev && g_root_stdio[j].inode == f.inode) return g_rstdio[j];
+  return -1;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Messages: one line, "amber: <image>: <what>".
 
@@ -606,7 +628,13 @@ void restore_fds() {
     str_of(f.path, path, sizeof path);
     size_t n = sys::slen(path);
     bool deleted = n > 10 && sys::seq(path + n - 10, " (deleted)");
-    if ((f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_CHR) && !deleted) {
+    const SharedPty* pty = shared_pty(f);
+    int rtty = restart_tty(f);
+    if (pty) {
+      fd = sys::fcntl(f.subkind == AMBER_CHR_PTMX ? pty->m : pty->s, 1030 /*F_DUPFD_CLOEXEC*/, g_maxfd + 1);
+    } else if (rtty >= 0) {
+      fd = sys::fcntl(rtty, 1030 /*F_DUPFD_CLOEXEC*/, g_maxfd + 1);
+    } else if ((f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_CHR) && !deleted) {
       fd = lift(sys::open(path, (f.flags & ~(O_CREAT_ | O_EXCL_ | O_TRUNC_ | O_CLOEXEC_)) | O_NOCTTY_, 0));
       if (fd >= 0 && f.kind == AMBER_FD_FILE) sys::lseek((int)fd, (int64_t)f.pos, 0);
     } else if (f.kind == AMBER_FD_DIR && !deleted) {
@@ -917,6 +945,147 @@ void build_sockets() {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Pseudo-terminals. A pty whose master is held by a process of the tree (a shell job run by
+// `script`, an expect-like driver, a terminal multiplexer) is made again as a new pair before the
+// fork: every saved master descriptor of it gets the new master, every slave descriptor the new
+// slave, with the saved terminal settings and window size. Its number (/dev/pts/N) may differ.
+// A terminal whose master is outside (the user's own terminal) is not ours to rebuild: a
+// descriptor to the very terminal the root had as stdio becomes the restart's own (as stdio does).
+uint64_t pts_rdev(uint64_t index) {  // the kernel's new_encode_dev(MKDEV(136 + index / 2^20, index % 2^20))
+  uint64_t major = 136 + (index >> 20), minor = index & 0xfffff;
+  return (minor & 0xff) | (major << 8) | ((minor & ~0xffull) << 12);
+}
+
+void build_ptys() {
+  for (int k = 0; k < g_nimgs; k++)
+    for (uint32_t i = 0; i < g_imgs[k].v.nfds; i++) {
+      const amber_fd& f = g_imgs[k].v.fds[i];
+      if (f.kind != AMBER_FD_CHR || f.subkind != AMBER_CHR_PTMX || restart_stdio(f, k) || shared_pty(f) ||
+          g_nptys >= kMaxPtys)
+        continue;
+      long m = sys::open("/dev/ptmx", O_RDWR_ | O_NOCTTY_ | O_CLOEXEC_, 0);
+      if (m < 0) { warn_sock("cannot open /dev/ptmx for its pseudo-terminal", f, m); continue; }
+      int zero = 0;
+      sys::sc3(16 /*ioctl*/, m, 0x40045431 /*TIOCSPTLCK*/, (long)&zero);
+      long sl = sys::sc3(16, m, 0x5441 /*TIOCGPTPEER*/, O_RDWR_ | O_NOCTTY_ | O_CLOEXEC_);
+      if (sl < 0) { warn_sock("cannot open its pseudo-terminal's slave", f, sl); sys::close((int)m); continue; }
+      // The saved settings: from any end of this pty that has them (all ends saw the same tty).
+      for (int k2 = 0; k2 < g_nimgs; k2++)
+        for (uint32_t i2 = 0; i2 < g_imgs[k2].v.nfds; i2++) {
+          const amber_fd& f2 = g_imgs[k2].v.fds[i2];
+          const char* d;
+          uint32_t len;
+          if (f2.kind != AMBER_FD_CHR || f2.subkind != AMBER_CHR_PTMX || f2.extra != f.extra ||
+              !amber_str_at(&g_imgs[k2].v, f2.data, &d, &len) || len < sizeof(amber_ptyinfo))
+            continue;
+          amber_ptyinfo pi;
+          memcpy(&pi, d, sizeof pi);
+          if (pi.out_len > len - sizeof pi) continue;
+          if ((pi.flags & AMBER_PTY_TERMIOS) && pi.out_len) {
+            // The output the master had not read yet, back where it was: written by the slave
+            // side with output processing off (it was processed when first written).
+            uint8_t raw[60];
+            memcpy(raw, pi.termios, sizeof raw);
+            raw[4] &= (uint8_t)~1u;  // c_oflag &= ~OPOST
+            sys::sc3(16, sl, 0x402c542b /*TCSETS2*/, (long)raw);
+            sys::write_all((int)sl, d + sizeof pi, pi.out_len);
+          }
+          if (pi.flags & AMBER_PTY_TERMIOS) sys::sc3(16, sl, 0x402c542b /*TCSETS2*/, (long)pi.termios);
+          if (pi.flags & AMBER_PTY_WINSIZE) sys::sc3(16, m, 0x5414 /*TIOCSWINSZ*/, (long)pi.winsize);
+          goto set;
+        }
+    set:
+      g_ptys[g_nptys++] = SharedPty{f.extra, (int)lift(m), (int)lift(sl)};
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process groups and sessions (format 1.3). Sessions are made while the tree is forked: a session
+// leader calls setsid() after forking the children that stayed in the older session and before
+// forking those that belong to its own (sessions are inherited, and no process can join another
+// session later). Process groups are set once every process exists: a group's leader creates it,
+// its members join it by the leader's new kernel pid (published in a page shared by the tree).
+// A group or session whose leader is not in the computation (the shell's that launched it) is
+// the restart's own: those processes stay where they are forked.
+struct Shared {
+  volatile int32_t real[kMaxImgs];      // kernel pid of each image's process
+  volatile uint32_t grp_ready[kMaxImgs];  // 1 once that process's group exists
+};
+Shared* g_sh;
+
+const amber_process& proc_of(int k) { return *g_imgs[k].v.proc; }
+bool has_session_info(int k) { return proc_of(k).app_pid != 0; }
+bool session_leader(int k) { return has_session_info(k) && proc_of(k).sid == proc_of(k).app_pid; }
+
+// The image whose process leads (or, if its leader is gone, first belongs to) group pgid; -1 if
+// the group is not the computation's.
+int group_leader(int32_t pgid) {
+  if (!pgid) return -1;
+  for (int k = 0; k < g_nimgs; k++) if (has_session_info(k) && proc_of(k).app_pid == pgid) return k;
+  bool internal = false;  // a member other than through the root's group: the leader was ours
+  for (int k = 0; k < g_nimgs; k++)
+    if (has_session_info(k) && proc_of(k).pgid == pgid && proc_of(k).sid != proc_of(0).sid) internal = true;
+  if (!internal) return -1;
+  for (int k = 0; k < g_nimgs; k++) if (has_session_info(k) && proc_of(k).pgid == pgid) return k;
+  return -1;
+}
+
+void warn_me(const char* what, long err) {
+  char buf[300];
+  sys::Out o(buf, sizeof buf);
+  o.s("amber: warning: process ").i(has_session_info(g_me) ? proc_of(g_me).app_pid : 0).s(": ").s(what);
+  if (err) o.s(" (errno ").i(-err).s(")");
+  o.c('\n');
+  sys::write_all(2, buf, o.len);
+}
+
+// Right after setsid(): the session's controlling terminal, when it is a pty we rebuilt.
+void take_ctty() {
+  const amber_process& p = proc_of(g_me);
+  if (!p.ctty_rdev) return;
+  for (int k = 0; k < g_nptys; k++)
+    if (pts_rdev(g_ptys[k].index) == p.ctty_rdev) {
+      long r = sys::sc3(16 /*ioctl*/, g_ptys[k].s, 0x540e /*TIOCSCTTY*/, 0);
+      if (r < 0) warn_me("cannot make its pseudo-terminal the controlling terminal again", r);
+      return;
+    }
+}
+
+bool wait_ready(int k) {
+  sys::ktimespec ms{0, 1000000};
+  for (int i = 0; i < 10000; i++) {  // ~10 s: every leader only has to be forked
+    if (__atomic_load_n(&g_sh->grp_ready[k], __ATOMIC_ACQUIRE)) return true;
+    sys::nanosleep(&ms, nullptr);
+  }
+  return false;
+}
+
+void set_group() {
+  if (!has_session_info(g_me)) { __atomic_store_n(&g_sh->grp_ready[g_me], 1u, __ATOMIC_RELEASE); return; }
+  const amber_process& p = proc_of(g_me);
+  int lead = group_leader(p.pgid);
+  if (lead == g_me) {
+    long r = session_leader(g_me) ? 0 : sys::sc2(109 /*setpgid*/, 0, 0);
+    if (r < 0) warn_me("cannot recreate its process group", r);
+  }
+  __atomic_store_n(&g_sh->grp_ready[g_me], 1u, __ATOMIC_RELEASE);
+  if (lead >= 0 && lead != g_me) {
+    long r = wait_ready(lead) ? sys::sc2(109, 0, g_sh->real[lead]) : -110 /*ETIMEDOUT*/;
+    if (r < 0) warn_me("cannot rejoin its process group", r);
+  }
+  // The terminal's foreground group, set by the session leader once that group exists.
+  if (session_leader(g_me) && p.tpgid && p.ctty_rdev) {
+    int fg = group_leader(p.tpgid);
+    for (int k = 0; k < g_nptys; k++)
+      if (fg >= 0 && pts_rdev(g_ptys[k].index) == p.ctty_rdev && wait_ready(fg)) {
+        int32_t pg = g_sh->real[fg];
+        long r = sys::sc3(16 /*ioctl*/, g_ptys[k].s, 0x5410 /*TIOCSPGRP*/, (long)&pg);
+        if (r < 0) warn_me("cannot set its terminal's foreground process group", r);
+      }
+  }
+}
+
 }  // namespace
 
 extern "C" void restorer_main(uint64_t* sp) {
@@ -1045,17 +1214,41 @@ extern "C" void restorer_main(uint64_t* sp) {
     for (uint32_t i = 0; i < g_imgs[k].v.nfds; i++)
       if (g_imgs[k].v.fds[i].fd > g_maxfd) g_maxfd = g_imgs[k].v.fds[i].fd;
   build_sockets();
+  build_ptys();
+  for (int j = 0; j < 3; j++) g_rstdio[j] = (int)sys::fcntl(j, 1030 /*F_DUPFD_CLOEXEC*/, g_maxfd + 1);
+  {
+    long sh = sys::mmap(nullptr, sizeof(Shared), PROT_R | PROT_W, MAP_SHARED_ | MAP_ANON_, -1, 0);
+    if (sh < 0) die(EXIT_SYSTEM, "out of memory", nullptr, sh);
+    g_sh = reinterpret_cast<Shared*>(sh);  // unmapped with everything else in stage 3
+  }
 
   // Fork the tree (images are listed parents first): each child continues the scan for its own
-  // children, then every process restores its own image.
+  // children, then every process restores its own image. A session leader forks the children
+  // that stay in the older session, calls setsid(), then forks the rest (see Shared above).
   int me = 0;
-  for (int i = 1; i < g_nimgs; i++) {
-    if (g_imgs[i].parent != me) continue;
-    long pid = sys::sc5(sys::NR_clone, 17 /*SIGCHLD*/, 0, 0, 0, 0);
-    if (pid < 0) die(EXIT_SYSTEM, "cannot fork the process tree", nullptr, pid);
-    if (pid == 0) me = i;
+  for (bool born = true; born;) {
+    born = false;
+    g_me = me;
+    g_sh->real[me] = (int32_t)sys::getpid();
+    bool lead = session_leader(me);
+    for (int pass = lead ? 0 : 1; pass < 2 && !born; pass++) {
+      if (pass == 1 && lead) {
+        long r = sys::sc0(112 /*setsid*/);
+        if (r < 0 && r != -1 /*EPERM: already a group (or session) leader*/) warn_me("cannot recreate its session", r);
+        else if (r < 0 && sys::sc1(124 /*getsid*/, 0) != sys::getpid()) warn_me("cannot recreate its session", r);
+        else take_ctty();
+      }
+      for (int i = me + 1; i < g_nimgs; i++) {
+        if (g_imgs[i].parent != me) continue;
+        bool older = lead && has_session_info(i) && proc_of(i).sid != proc_of(me).app_pid;
+        if (lead && (pass == 0) != older) continue;
+        long pid = sys::sc5(sys::NR_clone, 17 /*SIGCHLD*/, 0, 0, 0, 0);
+        if (pid < 0) die(EXIT_SYSTEM, "cannot fork the process tree", nullptr, pid);
+        if (pid == 0) { me = i; born = true; break; }
+      }
+    }
   }
-  g_me = me;
+  set_group();
   for (int k = 0; k < g_nimgs; k++) if (k != me) sys::close(g_imgs[k].imgfd);
   {
     const Img& im = g_imgs[me];
