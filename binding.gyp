@@ -12,6 +12,7 @@
       "sources": [
         "src-native/addon/addon.cc",
         "src-native/addon/peercred.cc",
+        "src-native/addon/shares.cc",
         "src-native/image/reader.cc",
       ],
       "include_dirs": [

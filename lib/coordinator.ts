@@ -34,6 +34,7 @@ import type {
   ProcessInfo,
   ProgressEvent,
   RestartResult,
+  SharedDescriptor,
   StatusResult,
 } from './types.js';
 
@@ -1143,6 +1144,33 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     });
   }
 
+  /**
+   * Descriptors that are one open file description (dup'ed, or inherited over fork), found while
+   * the processes are still frozen: the restart gives each group one shared offset. Only this
+   * host's processes can be compared (kcmp); a failure to compare loses sharing, not the
+   * checkpoint, so it is logged and the generation goes on.
+   */
+  private async sharedDescriptors(agents: Agent[], genDir: string): Promise<SharedDescriptor[][]> {
+    const local = agents.filter((a) => a.info.host === hostname() && a.info.pid > 0);
+    if (local.length === 0) return [];
+    let sharedFiles;
+    try {
+      sharedFiles = addon().sharedFiles;
+    } catch (e) {
+      debug('no addon to find shared descriptors: %s', (e as Error).message);
+      return [];
+    }
+    if (typeof sharedFiles !== 'function') return [];
+    try {
+      const r = await sharedFiles(local.map((a) => ({ pid: a.info.pid, image: join(genDir, imageName(a.info.vpid)) })));
+      if (r.uncompared) debug('%d descriptor pairs could not be compared (kcmp)', r.uncompared);
+      return r.groups.map((g) => g.map((d) => ({ vpid: local[d.index]!.info.vpid, fd: d.fd })));
+    } catch (e) {
+      debug('cannot find shared descriptors: %s', (e as Error).message);
+      return [];
+    }
+  }
+
   /** Deletes generation directories older than the last `keep` durable ones. */
   private async prune(current: number): Promise<void> {
     if (this.keep <= 0) return;
@@ -1272,6 +1300,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           procs.push({ vpid: a.info.vpid, pid: a.info.pid, parent: a.info.parent, host: a.info.host, cmd: a.info.cmd, image: name, bytes });
         }
         if (b.failure !== undefined) throw b.failure;
+        const shares = await this.sharedDescriptors(sorted.map(([a]) => a), genDir);
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
         const manifest: Manifest = {
           amber: 1,
@@ -1281,6 +1310,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           processes: procs,
           bytes: total,
           seconds,
+          ...(shares.length ? { shares } : {}),
         };
         const manifestPath = join(genDir, MANIFEST_NAME);
         await writeFileDurable(manifestPath, JSON.stringify(manifest, null, 2) + '\n', 0o600);

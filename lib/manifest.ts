@@ -6,7 +6,7 @@
 import { open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { AmberError, isSystemError } from './errors.js';
-import type { Manifest, ManifestProcess } from './types.js';
+import type { Manifest, ManifestProcess, SharedDescriptor } from './types.js';
 
 export const MANIFEST_NAME = 'manifest.json';
 
@@ -90,6 +90,20 @@ export function parseManifest(text: string, path = '<manifest>'): Manifest {
   }
   if (typeof r['bytes'] !== 'number') throw bad(path, 'bytes is not a number');
   if (typeof r['seconds'] !== 'number') throw bad(path, 'seconds is not a number');
+  let shares: SharedDescriptor[][] | undefined;
+  if (r['shares'] !== undefined) {
+    const sh = r['shares'];
+    const ok =
+      Array.isArray(sh) &&
+      sh.every(
+        (g) =>
+          Array.isArray(g) &&
+          g.length >= 2 &&
+          g.every((d) => typeof d === 'object' && d !== null && seen.has((d as SharedDescriptor).vpid) && isInt((d as SharedDescriptor).fd) && (d as SharedDescriptor).fd >= 0),
+      );
+    if (!ok) throw bad(path, 'shares is not a list of groups of { vpid, fd } naming its processes');
+    shares = (sh as SharedDescriptor[][]).map((g) => g.map((d) => ({ vpid: d.vpid, fd: d.fd })));
+  }
   return {
     amber: 1,
     generation: r['generation'] as number,
@@ -98,6 +112,7 @@ export function parseManifest(text: string, path = '<manifest>'): Manifest {
     processes,
     bytes: r['bytes'],
     seconds: r['seconds'],
+    ...(shares !== undefined ? { shares } : {}),
   };
 }
 

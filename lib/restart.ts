@@ -122,6 +122,7 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
       const image = images[group[0]!.index]!;
       const args: string[] = [image];
       for (const m of group.slice(1)) args.push('--parent', String(m.parentPos), images[m.index]!);
+      args.push(...shareArgs(manifest, group));
       const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), AMBER_COORD: choice.agentCoord, AMBER_DIR: choice.dir };
       if (choice.token !== undefined) env['AMBER_TOKEN'] = choice.token;
       const s = await spawnChecked(restorer, args, {
@@ -200,6 +201,20 @@ export function processTrees(m: Manifest): Array<Array<{ index: number; parentPo
     }
     return out;
   });
+}
+
+/**
+ * `--share P:FD,P:FD...` for every open file description shared inside one tree (P: position in
+ * the tree's image list): the restorer opens it once and gives it to each, so they keep one offset.
+ */
+export function shareArgs(m: Manifest, tree: Array<{ index: number }>): string[] {
+  const pos = new Map(tree.map((t, k) => [m.processes[t.index]!.vpid, k]));
+  const out: string[] = [];
+  for (const g of m.shares ?? []) {
+    const here = g.filter((d) => pos.has(d.vpid)).map((d) => `${pos.get(d.vpid)}:${d.fd}`);
+    if (here.length >= 2) out.push('--share', here.join(','));
+  }
+  return out;
 }
 
 /** The process whose parent is outside the generation (the one amber launched), lowest vpid first. */

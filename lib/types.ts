@@ -79,6 +79,8 @@ export interface Addon {
   formatVersion: { major: number; minor: number };
   /** SO_PEERCRED of a connected Unix socket's fd (absent from stand-in addons). */
   peerCred?(fd: number): PeerCred;
+  /** Which descriptors of frozen processes are one open file description (kcmp). */
+  sharedFiles?(procs: Array<{ pid: number; image: string }>): Promise<{ groups: Array<Array<{ index: number; fd: number }>>; uncompared: number }>;
 }
 
 export interface PeerCred {
@@ -131,6 +133,17 @@ export interface Manifest {
   processes: ManifestProcess[];
   bytes: number;
   seconds: number;
+  /**
+   * Open file descriptions shared by several descriptors (dup, or inherited over fork): each
+   * group keeps one shared offset at restart. Absent when there were none.
+   */
+  shares?: SharedDescriptor[][];
+}
+
+/** One descriptor of a shared open file description: the process (by vpid) and its fd. */
+export interface SharedDescriptor {
+  vpid: number;
+  fd: number;
 }
 
 export interface CheckpointResult {

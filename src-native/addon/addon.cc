@@ -22,7 +22,10 @@
 
 #include "image/reader.h"
 
-namespace amber_addon { void RegisterPeerCred(Napi::Env env, Napi::Object exports); }  // peercred.cc
+namespace amber_addon {
+void RegisterPeerCred(Napi::Env env, Napi::Object exports);  // peercred.cc
+void RegisterShares(Napi::Env env, Napi::Object exports);    // shares.cc
+}  // namespace amber_addon
 
 namespace {
 
@@ -281,6 +284,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("verifyImage", Napi::Function::New(env, VerifyImage, "verifyImage"));
   exports.Set("formatVersion", versionObject(env, AMBER_FORMAT_MAJOR, AMBER_FORMAT_MINOR));
   amber_addon::RegisterPeerCred(env, exports);
+  amber_addon::RegisterShares(env, exports);
   return exports;
 }
 

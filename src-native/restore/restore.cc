@@ -121,6 +121,21 @@ int sock_lookup(int img, int32_t fd) {
   return -1;
 }
 
+// Open file descriptions shared by several saved descriptors (dup, fork): `--share P:FD,...`
+// from the manifest (the coordinator found them with kcmp). Each is opened once before the fork
+// and given to every member, so they keep one offset as they had.
+struct ShareFd { int grp, img; int32_t fd; };
+constexpr int kMaxShareFds = 4096, kMaxShares = 1024;
+ShareFd g_shfd[kMaxShareFds];
+int g_nshfd, g_nshares;
+int g_share_fd[kMaxShares];  // the description, opened and lifted (-1: could not)
+
+int share_lookup(int img, int32_t fd) {
+  for (int i = 0; i < g_nshfd; i++)
+    if (g_shfd[i].img == img && g_shfd[i].fd == fd) return g_share_fd[g_shfd[i].grp];
+  return -1;
+}
+
 // stdin/stdout/stderr that came from whoever launched the computation become the restart
 // command's own (DESIGN: restart runs in the foreground with the application's stdio): all of the
 // root's, and a descendant's when they are still the very ones the root had. A descendant's
@@ -523,6 +538,14 @@ long devnull(const amber_fd& f) {
   return lift(sys::open("/dev/null", (f.flags & O_ACCMODE_) == O_RDONLY_ ? O_RDONLY_ : O_RDWR_, 0));
 }
 
+// A regular file or directory reopened as saved: path, status flags, offset.
+long open_saved(const amber_fd& f, const char* path) {
+  if (f.kind == AMBER_FD_DIR) return lift(sys::open(path, O_RDONLY_ | O_DIRECTORY_, 0));
+  long fd = lift(sys::open(path, (f.flags & ~(O_CREAT_ | O_EXCL_ | O_TRUNC_ | O_CLOEXEC_)) | O_NOCTTY_, 0));
+  if (fd >= 0 && f.kind == AMBER_FD_FILE) sys::lseek((int)fd, (int64_t)f.pos, 0);
+  return fd;
+}
+
 bool is_reader(const amber_fd& f) { return (f.flags & O_ACCMODE_) != 1 /*O_WRONLY*/; }
 
 const SharedPipe* shared_pipe(uint64_t inode) {
@@ -630,15 +653,15 @@ void restore_fds() {
     bool deleted = n > 10 && sys::seq(path + n - 10, " (deleted)");
     const SharedPty* pty = shared_pty(f);
     int rtty = restart_tty(f);
-    if (pty) {
+    int shared = (f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_DIR) ? share_lookup(g_me, f.fd) : -1;
+    if (shared >= 0) {
+      fd = sys::fcntl(shared, 1030 /*F_DUPFD_CLOEXEC*/, g_maxfd + 1);
+    } else if (pty) {
       fd = sys::fcntl(f.subkind == AMBER_CHR_PTMX ? pty->m : pty->s, 1030 /*F_DUPFD_CLOEXEC*/, g_maxfd + 1);
     } else if (rtty >= 0) {
       fd = sys::fcntl(rtty, 1030 /*F_DUPFD_CLOEXEC*/, g_maxfd + 1);
-    } else if ((f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_CHR) && !deleted) {
-      fd = lift(sys::open(path, (f.flags & ~(O_CREAT_ | O_EXCL_ | O_TRUNC_ | O_CLOEXEC_)) | O_NOCTTY_, 0));
-      if (fd >= 0 && f.kind == AMBER_FD_FILE) sys::lseek((int)fd, (int64_t)f.pos, 0);
-    } else if (f.kind == AMBER_FD_DIR && !deleted) {
-      fd = lift(sys::open(path, O_RDONLY_ | O_DIRECTORY_, 0));
+    } else if ((f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_CHR || f.kind == AMBER_FD_DIR) && !deleted) {
+      fd = open_saved(f, path);
     } else if (f.kind == AMBER_FD_ANON) {
       fd = make_anon(f);
     } else if (f.kind == AMBER_FD_SOCKET) {
@@ -1000,6 +1023,29 @@ void build_ptys() {
     }
 }
 
+void build_shares() {
+  for (int gi = 0; gi < g_nshares; gi++) {
+    g_share_fd[gi] = -1;
+    for (int i = 0; i < g_nshfd && g_share_fd[gi] < 0; i++) {
+      if (g_shfd[i].grp != gi || g_shfd[i].img >= g_nimgs) continue;
+      const amber_view& v = g_imgs[g_shfd[i].img].v;
+      for (uint32_t k = 0; k < v.nfds; k++) {
+        const amber_fd& f = v.fds[k];
+        if (f.fd != g_shfd[i].fd || (f.kind != AMBER_FD_FILE && f.kind != AMBER_FD_DIR)) continue;
+        char path[4096];
+        const char* d;
+        uint32_t len;
+        if (!amber_str_at(&v, f.path, &d, &len) || len >= sizeof path) break;
+        memcpy(path, d, len);
+        path[len] = 0;
+        if (len > 10 && sys::seq(path + len - 10, " (deleted)")) break;
+        g_share_fd[gi] = (int)open_saved(f, path);
+        break;
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Process groups and sessions (format 1.3). Sessions are made while the tree is forked: a session
 // leader calls setsid() after forking the children that stayed in the older session and before
@@ -1102,11 +1148,27 @@ extern "C" void restorer_main(uint64_t* sp) {
   for (int i = 1; i < argc; i++) {
     if (sys::seq(argv[i], "--check")) check_only = true;
     else if (sys::seq(argv[i], "--help") || sys::seq(argv[i], "-h")) {
-      put("usage: amber-restart [--check] IMAGE [--parent N IMAGE]...\n"
+      put("usage: amber-restart [--check] IMAGE [--parent N IMAGE]... [--share P:FD,P:FD...]...\n"
           "Restores the process saved in IMAGE (normally run by `amber restart`). Further images\n"
           "are restored as children of image N (0 = the first), forming the saved process tree.\n"
-          "  --check  validate the images and this host without restoring\n");
+          "  --check  validate the images and this host without restoring\n"
+          "  --share  these descriptors (image P's FD) are one open file description: one offset\n");
       sys::exit_group(0);
+    } else if (sys::seq(argv[i], "--share") && i + 1 < argc) {
+      // P:FD,P:FD,... (P: position of the image in this command line, counting from 0)
+      const char* q = argv[++i];
+      if (g_nshares >= kMaxShares) continue;
+      int gi = g_nshares++;
+      while (*q && g_nshfd < kMaxShareFds) {
+        int img = (int)sys::parse_u(&q, 10);
+        if (*q != ':') break;
+        q++;
+        int32_t fd = (int32_t)sys::parse_u(&q, 10);
+        g_shfd[g_nshfd++] = ShareFd{gi, img, fd};
+        if (*q != ',') break;
+        q++;
+      }
+      if (*q) { put("amber: amber-restart: --share takes P:FD,P:FD,...\n"); sys::exit_group(2); }
     } else if (sys::seq(argv[i], "--parent") && i + 1 < argc) {
       const char* q = argv[++i];
       next_parent = (int)sys::parse_u(&q, 10);
@@ -1215,6 +1277,7 @@ extern "C" void restorer_main(uint64_t* sp) {
       if (g_imgs[k].v.fds[i].fd > g_maxfd) g_maxfd = g_imgs[k].v.fds[i].fd;
   build_sockets();
   build_ptys();
+  build_shares();
   for (int j = 0; j < 3; j++) g_rstdio[j] = (int)sys::fcntl(j, 1030 /*F_DUPFD_CLOEXEC*/, g_maxfd + 1);
   {
     long sh = sys::mmap(nullptr, sizeof(Shared), PROT_R | PROT_W, MAP_SHARED_ | MAP_ANON_, -1, 0);
