@@ -13,6 +13,7 @@ import { imageError } from './image.js';
 import { chooseCoordinator, makeJob, spawnChecked, type Job } from './launch.js';
 import { manifestImages, parseGenDirName, readManifest, resolveManifestPath } from './manifest.js';
 import { addon, restorerPath } from './native.js';
+import { crossTreeSockets, type CrossTree } from './sockets.js';
 import type { ExitStatus, ImageInfo, Manifest, RestartResult } from './types.js';
 
 const debug = debuglog('amber');
@@ -111,6 +112,7 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
   resumed.catch(() => undefined); // handled below; avoid an unhandled rejection meanwhile
 
   const children: Array<{ child: ChildProcess; exited: Promise<ExitStatus>; image: string }> = [];
+  let cross: CrossTree | undefined;
   const killAll = (): void => {
     for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
   };
@@ -118,22 +120,31 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     // One restorer per tree: it forks the saved process tree (children become the kernel children
     // of their restored parent, pipes between them are shared) before each process restores itself.
     const trees = processTrees(manifest);
-    for (const group of trees) {
+    // Connections between trees are made here and handed down (lib/sockets.ts).
+    cross = await crossTreeSockets(trees.map((g) => g.map((m) => images[m.index]!)));
+    for (const [ti, group] of trees.entries()) {
       const image = images[group[0]!.index]!;
       const args: string[] = [image];
       for (const m of group.slice(1)) args.push('--parent', String(m.parentPos), images[m.index]!);
       args.push(...shareArgs(manifest, group));
+      const sockets = cross.perTree[ti]!;
+      args.push(...sockets.args);
       const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), AMBER_COORD: choice.agentCoord, AMBER_DIR: choice.dir };
       if (choice.token !== undefined) env['AMBER_TOKEN'] = choice.token;
+      const base = opts.stdio ?? 'inherit';
+      const stdio: StdioOptions = sockets.stdio.length
+        ? [...(Array.isArray(base) ? base.slice(0, 3) : [base, base, base]), ...sockets.stdio]
+        : base;
       const s = await spawnChecked(restorer, args, {
         env,
-        stdio: opts.stdio ?? 'inherit',
+        stdio,
         ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
       s.child.on('error', (e) => debug('restorer error: %s', e.message));
       children.push({ ...s, image });
       debug('restorer pid %d for %s', s.child.pid, image);
     }
+    await cross.close();
     // A restorer that exits before its process resumed failed (bad image, mapping conflict...);
     // it printed its own `amber: ...` line on its stderr.
     const settledOk = resumed.then(
@@ -175,6 +186,7 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     return { ...rootJob, generation: manifest.generation, manifest: manifestPath, processes: jobs, result };
   } catch (e) {
     killAll();
+    await cross?.close();
     choice.coordinator?.cancelRestart(`restart failed: ${(e as Error).message}`);
     await closeOwned();
     throw e;

@@ -31,6 +31,20 @@ export interface ImageFd {
   path: string;
   flags: number | string;
   pos: number | string;
+  /** Sockets (format 1.2): what the restart can rebuild. Addresses are raw sockaddr bytes, hex. */
+  socket?: ImageSocket;
+}
+
+export interface ImageSocket {
+  family: string;
+  type: number;
+  state: 'listen' | 'connected' | 'other';
+  local: string;
+  peer: string;
+  /** bytes that were waiting to be read (saved) */
+  inflightBytes: number;
+  /** bytes still in the send queue (not saved) */
+  sendQueueBytes: number;
 }
 
 export interface ImageTimer {
@@ -59,6 +73,10 @@ export interface ImageInfo {
   cmdline: string[];
   cwd: string;
   exe: string;
+  /** format 1.3: the pid the application knows this process by, its process group and session */
+  appPid?: number;
+  pgid?: number;
+  sid?: number;
   threads: ImageThread[];
   regions: ImageRegion[];
   fds: ImageFd[];
@@ -79,6 +97,8 @@ export interface Addon {
   formatVersion: { major: number; minor: number };
   /** SO_PEERCRED of a connected Unix socket's fd (absent from stand-in addons). */
   peerCred?(fd: number): PeerCred;
+  /** The bytes a saved socket had waiting to be read. */
+  socketInflight?(path: string, fd: number): Buffer;
   /** Which descriptors of frozen processes are one open file description (kcmp). */
   sharedFiles?(procs: Array<{ pid: number; image: string }>): Promise<{ groups: Array<Array<{ index: number; fd: number }>>; uncompared: number }>;
 }

@@ -38,6 +38,20 @@ export interface ImageFd {
   path: string;
   flags: number | string;
   pos: number | string;
+  /** Sockets (format 1.2): what the restart can rebuild. Addresses are raw sockaddr bytes, hex. */
+  socket?: ImageSocket;
+}
+
+export interface ImageSocket {
+  family: string;
+  type: number;
+  state: 'listen' | 'connected' | 'other';
+  local: string;
+  peer: string;
+  /** bytes that were waiting to be read (saved) */
+  inflightBytes: number;
+  /** bytes still in the send queue (not saved) */
+  sendQueueBytes: number;
 }
 
 export interface ImageTimer {
@@ -66,6 +80,10 @@ export interface ImageInfo {
   cmdline: string[];
   cwd: string;
   exe: string;
+  /** format 1.3: the pid the application knows this process by, its process group and session */
+  appPid?: number;
+  pgid?: number;
+  sid?: number;
   threads: ImageThread[];
   regions: ImageRegion[];
   fds: ImageFd[];
@@ -87,6 +105,8 @@ export interface Addon {
   /** SO_PEERCRED of a connected Unix socket's fd. */
   peerCred(fd: number): PeerCred;
   /** Which descriptors of frozen processes are one open file description (kcmp). */
+  /** The bytes a saved socket had waiting to be read. */
+  socketInflight(path: string, fd: number): Buffer;
   sharedFiles(procs: Array<{ pid: number; image: string }>): Promise<{ groups: Array<Array<{ index: number; fd: number }>>; uncompared: number }>;
 }
 

@@ -108,6 +108,24 @@ Napi::Object versionObject(Napi::Env env, uint32_t major, uint32_t minor) {
   return v;
 }
 
+std::string hexBytes(const uint8_t* p, uint32_t n) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (uint32_t i = 0; i < n && i < 128; i++) {
+    out += digits[p[i] >> 4];
+    out += digits[p[i] & 15];
+  }
+  return out;
+}
+
+// The amber_sockinfo record of a saved socket (format 1.2), checked against its data's length.
+bool socketInfo(const Image& im, const amber_fd& f, amber_sockinfo* si) {
+  if (f.kind != AMBER_FD_SOCKET || f.data.len < sizeof *si) return false;
+  std::string_view d = im.str(f.data);
+  std::memcpy(si, d.data(), sizeof *si);
+  return si->local_len <= sizeof si->local && si->peer_len <= sizeof si->peer && sizeof *si + si->inflight_len <= d.size();
+}
+
 Napi::Object imageInfo(Napi::Env env, const Image& im) {
   const amber_header& h = im.header();
   const amber_view& v = im.view();
@@ -149,6 +167,11 @@ Napi::Object imageInfo(Napi::Env env, const Image& im) {
   }
   o.Set("cmdline", argv);
   o.Set("cwd", str(v.proc->cwd));
+  if (v.proc->app_pid) {  // format 1.3
+    o.Set("appPid", Napi::Number::New(env, v.proc->app_pid));
+    o.Set("pgid", Napi::Number::New(env, v.proc->pgid));
+    o.Set("sid", Napi::Number::New(env, v.proc->sid));
+  }
   o.Set("exe", str(v.proc->exe));
 
   Napi::Array threads = Napi::Array::New(env, v.nthreads);
@@ -195,6 +218,18 @@ Napi::Object imageInfo(Napi::Env env, const Image& im) {
     fo.Set("path", str(f.path));
     fo.Set("flags", Napi::Number::New(env, f.flags));
     fo.Set("pos", num(env, f.pos));
+    amber_sockinfo si;
+    if (socketInfo(im, f, &si)) {
+      Napi::Object so = Napi::Object::New(env);
+      so.Set("family", Napi::String::New(env, si.family == 1 ? "unix" : si.family == 2 ? "inet" : si.family == 10 ? "inet6" : std::to_string(si.family)));
+      so.Set("type", Napi::Number::New(env, si.type));
+      so.Set("state", Napi::String::New(env, f.subkind == AMBER_SOCK_LISTEN ? "listen" : f.subkind == AMBER_SOCK_CONNECTED ? "connected" : "other"));
+      so.Set("local", Napi::String::New(env, hexBytes(si.local, si.local_len)));
+      so.Set("peer", Napi::String::New(env, hexBytes(si.peer, si.peer_len)));
+      so.Set("inflightBytes", Napi::Number::New(env, si.inflight_len));
+      so.Set("sendQueueBytes", Napi::Number::New(env, si.sndq));
+      fo.Set("socket", so);
+    }
     fds.Set(i, fo);
   }
   o.Set("fds", fds);
@@ -213,6 +248,31 @@ Napi::Object imageInfo(Napi::Env env, const Image& im) {
   o.Set("chunks", Napi::Number::New(env, v.nchunks));
   o.Set("storedBytes", num(env, totalStored));
   return o;
+}
+
+// socketInflight(path, fd): the bytes a saved socket had waiting to be read (restart hands them
+// to a connection it rebuilds between two separately restored process trees).
+Napi::Value SocketInflight(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = pathArg(info, "socketInflight");
+  if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "socketInflight(path, fd): fd must be a number");
+  const int32_t fd = info[1].As<Napi::Number>().Int32Value();
+  try {
+    auto im = Image::open(path);
+    const amber_view& v = im->view();
+    for (uint32_t i = 0; i < v.nfds; i++) {
+      amber_sockinfo si;
+      if (v.fds[i].fd != fd || !socketInfo(*im, v.fds[i], &si)) continue;
+      std::string_view d = im->str(v.fds[i].data);
+      return Napi::Buffer<char>::Copy(env, d.data() + sizeof si, si.inflight_len);
+    }
+  } catch (const ReadError& e) {
+    throw toJsError(env, e);
+  }
+  Napi::Error e = Napi::Error::New(env, path + ": no saved socket at fd " + std::to_string(fd));
+  e.Set("code", Napi::String::New(env, "ENOSOCKET"));
+  e.Set("path", Napi::String::New(env, path));
+  throw e;
 }
 
 Napi::Value ReadImage(const Napi::CallbackInfo& info) {
@@ -282,6 +342,7 @@ Napi::Value VerifyImage(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readImage", Napi::Function::New(env, ReadImage, "readImage"));
   exports.Set("verifyImage", Napi::Function::New(env, VerifyImage, "verifyImage"));
+  exports.Set("socketInflight", Napi::Function::New(env, SocketInflight, "socketInflight"));
   exports.Set("formatVersion", versionObject(env, AMBER_FORMAT_MAJOR, AMBER_FORMAT_MINOR));
   amber_addon::RegisterPeerCred(env, exports);
   amber_addon::RegisterShares(env, exports);

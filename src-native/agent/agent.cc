@@ -280,6 +280,7 @@ long do_suspend(char* err, size_t errlen) {
 }
 
 void do_resume() {
+  sockets_resumed();
   __atomic_store_n(&g.phase, 0u, __ATOMIC_SEQ_CST);
   __atomic_add_fetch(&g.resume_seq, 1u, __ATOMIC_SEQ_CST);
   sys::futex_wake(&g.resume_seq, 0x7fffffff);

@@ -59,6 +59,9 @@ extern char g_unrestorable[2048];
 // Runs on the checkpoint thread with every other thread parked: raw syscalls only, no malloc.
 long write_image(const char* path, uint64_t* bytes, char* err, size_t errlen);
 
+// After a checkpoint the process resumes: undo what writing the image changed (writer.cc).
+void sockets_resumed();
+
 // Fills rec (fs base, rseq, sigaltstack, mask, glibc tid address) for the calling thread.
 void fill_thread_record(amber_thread* rec);
 

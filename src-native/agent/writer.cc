@@ -492,6 +492,26 @@ void capture_pipe(Ctx& c, amber_fd& f) {
   sys::close(tp[1]);
 }
 
+// TCP connections are set to abort on close (SO_LINGER 0) while the process is frozen, and set
+// back at resume (sockets_resumed). If the process is killed after the checkpoint (--kill, a
+// Slurm requeue) its connections are reset rather than left in TIME_WAIT / FIN_WAIT, which would
+// keep the restart from binding the same listening port again for a minute (a TIME_WAIT socket
+// blocks a bind unless both had SO_REUSEADDR, and most applications' accepted sockets do not).
+struct Linger { int32_t fd, onoff, secs; };
+constexpr uint32_t kMaxLinger = 4096;
+Linger g_linger[kMaxLinger];
+uint32_t g_nlinger;
+
+void abort_on_close(int fd) {
+  if (g_nlinger >= kMaxLinger) return;
+  int32_t old[2] = {0, 0};
+  uint32_t len = sizeof old;
+  if (sys::sc5(55 /*getsockopt*/, fd, 1 /*SOL_SOCKET*/, 13 /*SO_LINGER*/, (long)old, (long)&len) < 0) return;
+  int32_t now[2] = {1, 0};
+  if (sys::sc5(54 /*setsockopt*/, fd, 1, 13, (long)now, sizeof now) < 0) return;
+  g_linger[g_nlinger++] = Linger{fd, old[0], old[1]};
+}
+
 // A socket: family/type, both addresses, listening or connected, and the bytes waiting in its
 // receive queue (MSG_PEEK: the application still reads them if the checkpoint is not used).
 void capture_socket(Ctx& c, amber_fd& f) {
@@ -516,6 +536,7 @@ void capture_socket(Ctx& c, amber_fd& f) {
   else if (stream && si.peer_len && (inet || si.family == 1)) f.subkind = AMBER_SOCK_CONNECTED;
   int outq = 0;
   if (sys::sc3(16 /*ioctl*/, f.fd, 0x5411 /*SIOCOUTQ*/, (long)&outq) == 0 && outq > 0) si.sndq = (uint32_t)outq;
+  if (inet && stream && f.subkind == AMBER_SOCK_CONNECTED) abort_on_close(f.fd);
   // The record, then what is waiting to be read.
   uint32_t room = c.str.cap - c.str.len - 1;
   if (room < sizeof si) return;
@@ -862,4 +883,15 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   return 0;
 }
 
+}  // namespace amber
+
+namespace amber {
+// The process goes on after a checkpoint: its TCP connections close as the application set them.
+void sockets_resumed() {
+  for (uint32_t i = 0; i < g_nlinger; i++) {
+    int32_t v[2] = {g_linger[i].onoff, g_linger[i].secs};
+    sys::sc5(54 /*setsockopt*/, g_linger[i].fd, 1 /*SOL_SOCKET*/, 13 /*SO_LINGER*/, (long)v, sizeof v);
+  }
+  g_nlinger = 0;
+}
 }  // namespace amber

@@ -116,6 +116,9 @@ constexpr int kMaxSocks = 1024;
 SharedSock g_socks[kMaxSocks];
 int g_nsocks;
 
+SharedSock g_passed[kMaxSocks];  // connections to another tree, passed in by restart (--sockfd)
+int g_npassed;
+
 int sock_lookup(int img, int32_t fd) {
   for (int i = 0; i < g_nsocks; i++) if (g_socks[i].img == img && g_socks[i].fd == fd) return g_socks[i].nfd;
   return -1;
@@ -910,6 +913,8 @@ int unnamed_unix() {
 }
 
 void build_sockets() {
+  for (int i = 0; i < g_npassed && g_nsocks < kMaxSocks; i++)
+    g_socks[g_nsocks++] = SharedSock{g_passed[i].img, g_passed[i].fd, (int)lift(g_passed[i].nfd)};
   for (int k = 0; k < g_nimgs; k++) {
     const amber_view& v = g_imgs[k].v;
     for (uint32_t i = 0; i < v.nfds; i++) {
@@ -1152,8 +1157,18 @@ extern "C" void restorer_main(uint64_t* sp) {
           "Restores the process saved in IMAGE (normally run by `amber restart`). Further images\n"
           "are restored as children of image N (0 = the first), forming the saved process tree.\n"
           "  --check  validate the images and this host without restoring\n"
-          "  --share  these descriptors (image P's FD) are one open file description: one offset\n");
+          "  --share  these descriptors (image P's FD) are one open file description: one offset\n"
+          "  --sockfd P:FD:N  image P's socket FD is the connection inherited as our fd N\n");
       sys::exit_group(0);
+    } else if (sys::seq(argv[i], "--sockfd") && i + 1 < argc) {
+      // P:FD:N — image P's saved socket FD is the connection restart made and passed as our fd N
+      // (its other end went to another tree's restorer: lib/sockets.ts).
+      const char* q = argv[++i];
+      int img = (int)sys::parse_u(&q, 10);
+      int32_t fd = *q == ':' ? (q++, (int32_t)sys::parse_u(&q, 10)) : -1;
+      int n = *q == ':' ? (q++, (int)sys::parse_u(&q, 10)) : -1;
+      if (*q || fd < 0 || n < 3 || g_npassed >= kMaxSocks) { put("amber: amber-restart: --sockfd takes P:FD:N\n"); sys::exit_group(2); }
+      g_passed[g_npassed++] = SharedSock{img, fd, n};
     } else if (sys::seq(argv[i], "--share") && i + 1 < argc) {
       // P:FD,P:FD,... (P: position of the image in this command line, counting from 0)
       const char* q = argv[++i];
