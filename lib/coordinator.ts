@@ -814,6 +814,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.assignVpid(agent, msg);
       this.agents.set(agent.id, agent);
       if (agent.restored && this.restartWait !== undefined) this.restartWait.agents.add(agent);
+      // After a restart, a process that exec'd (its new agent starts with no map) or a child forked
+      // since gets the pid map before its vpid: the agent reads both in its constructor, before
+      // the program runs. Restored agents get it when the restart releases them.
+      if (!agent.restored) {
+        const map = this.pidMap();
+        if (map.length) this.send(agent, `pidmap ${map.join(',')}`);
+      }
       this.send(agent, `vpid ${agent.info.vpid}`);
       debug('registered %s: %s', describe(agent), agent.info.cmd);
       this.saveState();
@@ -848,6 +855,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           old.superseded = true;
           this.agents.delete(old.id);
           agent.info.parent = old.info.parent;
+          // An exec keeps the process, so its app pid (the agent passes it on too).
+          agent.appPid = old.appPid;
           // It exec'd in the middle of a checkpoint: the image it was to write is gone with it.
           const b = this.barrier;
           if (b !== undefined && b.agents.has(old)) {
@@ -1375,14 +1384,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     debug('restart: releasing %d processes', parked.length);
     // Pid virtualization: every process keeps seeing the pids it knew. Each restored agent gets the
     // app-visible -> kernel pid map of the whole computation before it resumes.
-    const map = [...this.agents.values()]
-      .filter((a) => a.appPid > 0 && a.info.pid > 0 && a.appPid !== a.info.pid)
-      .map((a) => `${a.appPid}:${a.info.pid}`);
+    const map = this.pidMap();
     for (const a of parked) {
       a.info.state = 'resuming';
       if (map.length) this.send(a, `pidmap ${map.join(',')}`);
       this.send(a, 'resume 0');
     }
+  }
+
+  /** `APP:KERNEL` for every registered process whose kernel pid is not its app pid (restored ones). */
+  private pidMap(): string[] {
+    return [...this.agents.values()]
+      .filter((a) => a.appPid > 0 && a.info.pid > 0 && a.appPid !== a.info.pid)
+      .map((a) => `${a.appPid}:${a.info.pid}`);
   }
 
   private onRestoredResumed(a: Agent): void {
