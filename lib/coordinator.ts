@@ -811,13 +811,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     };
     const register = (): void => {
       if (sock.destroyed) return;
-      this.assignVpid(agent, msg);
+      const readopted = this.assignVpid(agent, msg);
       this.agents.set(agent.id, agent);
       if (agent.restored && this.restartWait !== undefined) this.restartWait.agents.add(agent);
       // After a restart, a process that exec'd (its new agent starts with no map) or a child forked
       // since gets the pid map before its vpid: the agent reads both in its constructor, before
-      // the program runs. Restored agents get it when the restart releases them.
-      if (!agent.restored) {
+      // the program runs. Restored agents get it when the restart releases them; a re-adopted
+      // agent has its map already (ours may still lack processes that have not reconnected).
+      if (!agent.restored && !readopted) {
         const map = this.pidMap();
         if (map.length) this.send(agent, `pidmap ${map.join(',')}`);
       }
@@ -834,7 +835,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return agent;
   }
 
-  private assignVpid(agent: Agent, msg: AgentMsg): void {
+  /** Returns true when the agent is re-adopted (a process a previous coordinator registered). */
+  private assignVpid(agent: Agent, msg: AgentMsg): boolean {
     const asked = num(msg['vpid']);
     const pid = agent.info.pid;
     const orphan = asked > 0 && !agent.restored ? this.orphans.get(asked) : undefined;
@@ -846,7 +848,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (agent.plugins.length === 0 && orphan.plugins !== undefined) agent.plugins = orphan.plugins;
       if (asked >= this.nextVpid) this.nextVpid = asked + 1;
       debug('re-adopted vpid %d (pid %d)', asked, pid);
-      return;
+      return true;
     }
     if (asked > 0) {
       // Same vpid and pid as a live record: the process exec'd and its new agent re-registers.
@@ -884,6 +886,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       agent.info.vpid = this.allocVpid();
     }
     if (agent.info.parent === 0) agent.info.parent = this.parentOf(agent, msg);
+    return false;
   }
 
   private parentOf(agent: Agent, msg: AgentMsg): number {
