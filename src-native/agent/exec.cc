@@ -20,7 +20,6 @@
 // taken again (DMTCP does the same).
 #include <dlfcn.h>
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
