@@ -812,9 +812,17 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     };
     const register = (): void => {
       if (sock.destroyed) return;
-      this.assignVpid(agent, msg);
+      const readopted = this.assignVpid(agent, msg);
       this.agents.set(agent.id, agent);
       if (agent.restored && this.restartWait !== undefined) this.restartWait.agents.add(agent);
+      // After a restart, a process that exec'd (its new agent starts with no map) or a child forked
+      // since gets the pid map before its vpid: the agent reads both in its constructor, before
+      // the program runs. Restored agents get it when the restart releases them; a re-adopted
+      // agent has its map already (ours may still lack processes that have not reconnected).
+      if (!agent.restored && !readopted) {
+        const map = this.pidMap();
+        if (map.length) this.send(agent, `pidmap ${map.join(',')}`);
+      }
       this.send(agent, `vpid ${agent.info.vpid}`);
       debug('registered %s: %s', describe(agent), agent.info.cmd);
       this.saveState();
@@ -828,7 +836,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return agent;
   }
 
-  private assignVpid(agent: Agent, msg: AgentMsg): void {
+  /** Returns true when the agent is re-adopted (a process a previous coordinator registered). */
+  private assignVpid(agent: Agent, msg: AgentMsg): boolean {
     const asked = num(msg['vpid']);
     const pid = agent.info.pid;
     const orphan = asked > 0 && !agent.restored ? this.orphans.get(asked) : undefined;
@@ -840,7 +849,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (agent.plugins.length === 0 && orphan.plugins !== undefined) agent.plugins = orphan.plugins;
       if (asked >= this.nextVpid) this.nextVpid = asked + 1;
       debug('re-adopted vpid %d (pid %d)', asked, pid);
-      return;
+      return true;
     }
     if (asked > 0) {
       // Same vpid and pid as a live record: the process exec'd and its new agent re-registers.
@@ -849,6 +858,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           old.superseded = true;
           this.agents.delete(old.id);
           agent.info.parent = old.info.parent;
+          // An exec keeps the process, so its app pid (the agent passes it on too).
+          agent.appPid = old.appPid;
           // It exec'd in the middle of a checkpoint: the image it was to write is gone with it.
           const b = this.barrier;
           if (b !== undefined && b.agents.has(old)) {
@@ -876,6 +887,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       agent.info.vpid = this.allocVpid();
     }
     if (agent.info.parent === 0) agent.info.parent = this.parentOf(agent, msg);
+    return false;
   }
 
   private parentOf(agent: Agent, msg: AgentMsg): number {
@@ -1405,14 +1417,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     debug('restart: releasing %d processes', parked.length);
     // Pid virtualization: every process keeps seeing the pids it knew. Each restored agent gets the
     // app-visible -> kernel pid map of the whole computation before it resumes.
-    const map = [...this.agents.values()]
-      .filter((a) => a.appPid > 0 && a.info.pid > 0 && a.appPid !== a.info.pid)
-      .map((a) => `${a.appPid}:${a.info.pid}`);
+    const map = this.pidMap();
     for (const a of parked) {
       a.info.state = 'resuming';
       if (map.length) this.send(a, `pidmap ${map.join(',')}`);
       this.send(a, 'resume 0');
     }
+  }
+
+  /** `APP:KERNEL` for every registered process whose kernel pid is not its app pid (restored ones). */
+  private pidMap(): string[] {
+    return [...this.agents.values()]
+      .filter((a) => a.appPid > 0 && a.info.pid > 0 && a.appPid !== a.info.pid)
+      .map((a) => `${a.appPid}:${a.info.pid}`);
   }
 
   private onRestoredResumed(a: Agent): void {

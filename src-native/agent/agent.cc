@@ -169,7 +169,12 @@ bool hello(bool restored) {
   o.len += pl;
   o.s("}\n");
   if (!send_line(g_tx, o.len)) return false;
-  if (!read_line()) return false;
+  // After a restart the coordinator sends the computation's pid map first (to a program that
+  // exec'd, or a child forked since): the program must not run before getpid() is right.
+  do {
+    if (!read_line()) return false;
+    if (sys::sstarts(g_line, "pidmap ")) pid::set_map(g_line + 7);
+  } while (sys::sstarts(g_line, "pidmap "));
   if (sys::sstarts(g_line, "vpid ")) {
     const char* p = g_line + 5;
     g.vpid = (int32_t)sys::parse_u(&p, 10);
@@ -511,6 +516,8 @@ bool start_ckpt_thread() {
 // forker) and its own checkpoint thread. glibc has reset its locks before running this handler,
 // and we are the only thread, so our own state is reset here too.
 void after_fork_child() {
+  // Discarded before it touches anything shared (the coordinator socket is the parent's).
+  if (g.active && fork_child_doomed()) sys::exit_group(kForkCollisionExit);
   if (g.coord_fd >= 0) sys::close(g.coord_fd);
   g.coord_fd = -1;
   g.send_lock = 0;
@@ -554,6 +561,7 @@ __attribute__((constructor)) void agent_init() {
   g.app_ppid = (int)sys::getppid();
   // Our place in the tree: the launcher or our parent's agent exported its vpid. An exec keeps
   // the process (same pid): then AMBER_VPID is our own and we keep it.
+  bool exec_pids = false;
   {
     const char* v = getenv("AMBER_VPID");
     const char* vp = getenv("AMBER_VPID_PID");
@@ -562,6 +570,12 @@ __attribute__((constructor)) void agent_init() {
       g.vpid = inherited;
       const char* pv = getenv("AMBER_PARENT_VPID");
       g.parent_vpid = pv ? (int32_t)atoi(pv) : 0;
+      // Pid virtualization state of the program we replaced (exec.cc puts it there): after a
+      // restart our kernel pid is not the pid the application knows, nor is our parent's.
+      exec_pids = true;
+      if (const char* s = getenv("AMBER_APP_PID")) if (atoi(s) > 0) g.app_pid = atoi(s);
+      if (const char* s = getenv("AMBER_APP_PPID")) if (atoi(s) > 0) g.app_ppid = atoi(s);
+      if (const char* s = getenv("AMBER_RESTART_PPID")) if (atoi(s) > 0) g.restart_ppid = atoi(s);
     } else {
       g.parent_vpid = inherited;
     }
@@ -584,6 +598,9 @@ __attribute__((constructor)) void agent_init() {
     say("cannot reach the coordinator at ", g.coord_path, "; running without checkpointing");
     return;
   }
+  // A new process started after a restart: its parent's kernel pid is not the one the
+  // application knows (hello brought the map).
+  if (!exec_pids) g.app_ppid = pid::to_app(g.app_ppid);
   g.active = true;
   export_identity();
   pthread_atfork(nullptr, nullptr, after_fork_child);

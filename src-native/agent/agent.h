@@ -68,6 +68,12 @@ void fill_thread_record(amber_thread* rec);
 // The real libc functions behind our wrappers (wrappers.cc).
 int real_sigaction(int sig, const void* act, void* old);
 
+// Process creation (exec.cc). A fork child whose kernel pid already names another process in the
+// pid map (after a restart) must exit at once: the fork wrapper reaps it and forks again.
+bool pid_collides(int32_t kernel_pid);
+bool fork_child_doomed();
+constexpr int kForkCollisionExit = 121;
+
 // Coordinator link (agent.cc). send is safe from any thread (a spinlock, with the suspend signal
 // blocked while held so no thread parks holding it); read_line only on the checkpoint thread.
 bool coord_send(const char* s, size_t n);

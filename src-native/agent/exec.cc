@@ -1,1 +1,414 @@
-// (placeholder: filled in by the issue-3 work)
+// Process creation: the exec family, posix_spawn and fork.
+//
+// exec: every new program of a computation must carry the agent, even when the application
+// rewrites its environment (clearenv, env -i, execve with a hand-made envp, a shell that builds
+// envp from its own variable table copied before a restart). Each wrapper hands the kernel an
+// environment that holds LD_PRELOAD with libamber.so (and the plugins preloaded before it) and
+// the agent's settings, taken from the agent's own state — not from environ, which the
+// application may have cleared and which after a restart still holds the previous run's values.
+// glibc's exec* functions call the internal __execve, never the exported execve: each public
+// variant needs its own wrapper.
+//
+// These run in vfork children (posix_spawn's is glibc-internal, but an application's own vfork
+// child calls execve here) which share the parent's memory and stack: no malloc, no locks, no
+// writes to global state. The new environment is built on the stack; when it does not fit the
+// application's environment passes through unchanged (one message).
+//
+// fork: after a restart the kernel may give a new child a pid that another process of the
+// computation has as its app pid (or that a restored, since exited process had as its kernel
+// pid); the pid map would then misroute kill/waitpid. Such a child is discarded and the fork
+// taken again (DMTCP does the same).
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "pid/pid.h"
+#include "sys/sys.h"
+
+namespace amber {
+namespace {
+
+constexpr size_t kMaxEnv = 1024;   // entries of the new environment (pointers on the stack)
+constexpr size_t kStrBuf = 8192;   // bytes for the strings we make (LD_PRELOAD, AMBER_*)
+constexpr long kNR_execve = 59, kNR_execveat = 322;
+
+// Taken in the constructor, before the application can change anything: our own path, the
+// LD_PRELOAD entries up to and including ours (plugins come first: lib/launch.ts preloadValue),
+// and the AMBER_* variables the launcher set that are not agent state (AMBER_DIR, AMBER_PLUGINS).
+char g_self[512];
+char g_preload[1024];      // space-separated
+char g_extra[2048];        // NAME=VALUE\0NAME=VALUE\0\0
+int g_default_sig;
+bool g_warned;
+
+// Names whose value comes from the agent's state: the application's entries are dropped.
+const char* const kForced[] = {"LD_PRELOAD", "AMBER_COORD", "AMBER_TOKEN", "AMBER_SIGNAL", "AMBER_VPID",
+                               "AMBER_VPID_PID", "AMBER_PARENT_VPID", "AMBER_APP_PID", "AMBER_APP_PPID",
+                               "AMBER_RESTART_PPID"};
+
+// "NAME=..." has name `name`.
+bool named(const char* e, const char* name) {
+  size_t n = sys::slen(name);
+  return !strncmp(e, name, n) && e[n] == '=';
+}
+
+bool forced(const char* e) {
+  if (e[0] != 'A' && e[0] != 'L') return false;
+  for (const char* n : kForced)
+    if (named(e, n)) return true;
+  return false;
+}
+
+// The name part of "NAME=VALUE" (length up to '=').
+size_t name_len(const char* e) {
+  size_t n = 0;
+  while (e[n] && e[n] != '=') n++;
+  return n;
+}
+
+bool env_has(char* const* envp, const char* e) {
+  size_t n = name_len(e);
+  for (char* const* p = envp; p && *p; p++)
+    if (!strncmp(*p, e, n) && (*p)[n] == '=') return true;
+  return false;
+}
+
+bool is_sep(char c) { return c == ' ' || c == ':'; }
+
+// Is the LD_PRELOAD entry [s, s+n) our library? Our exact path, or any libamber.so (an amber
+// from elsewhere is still an agent: never preload two).
+bool is_agent(const char* s, size_t n) {
+  size_t sl = sys::slen(g_self);
+  if (n == sl && !memcmp(s, g_self, n)) return true;
+  static const char kBase[] = "libamber.so";
+  size_t bl = sizeof kBase - 1;
+  return n >= bl && !memcmp(s + n - bl, kBase, bl) && (n == bl || s[n - bl - 1] == '/');
+}
+
+// Does the space/colon-separated list contain entry [s, s+n)?
+bool list_has(const char* list, const char* s, size_t n) {
+  for (const char* p = list; *p;) {
+    while (is_sep(*p)) p++;
+    size_t k = 0;
+    while (p[k] && !is_sep(p[k])) k++;
+    if (k && k == n && !memcmp(p, s, n)) return true;
+    p += k;
+  }
+  return false;
+}
+
+bool list_has_agent(const char* list) {
+  for (const char* p = list; *p;) {
+    while (is_sep(*p)) p++;
+    size_t k = 0;
+    while (p[k] && !is_sep(p[k])) k++;
+    if (k && is_agent(p, k)) return true;
+    p += k;
+  }
+  return false;
+}
+
+struct EnvBuf {
+  char* v[kMaxEnv];
+  char s[kStrBuf];
+};
+
+// Appends one NUL-terminated string to b->s; returns it, or nullptr when out of room.
+struct Strs {
+  EnvBuf* b;
+  size_t used = 0;
+  sys::Out begin() { return sys::Out(b->s + used, kStrBuf - used); }
+  char* commit(const sys::Out& o) {
+    if (o.len + 1 >= o.cap) return nullptr;  // truncated (Out silently stops at cap - 1)
+    char* r = b->s + used;
+    used += o.len + 1;
+    return r;
+  }
+};
+
+// The environment the new program gets: envp unless the agent is active, then a copy on the
+// caller's stack (b) with our entries. Never allocates, never writes global state.
+char* const* build_env(char* const* envp, EnvBuf* b) {
+  if (!g.active) return envp;
+  size_t n = 0;
+  const char* app_preload = nullptr;
+  Strs st{b};
+  bool ok = true;
+  for (char* const* p = envp; p && *p; p++) {
+    if (named(*p, "LD_PRELOAD")) { app_preload = *p + 11; continue; }
+    if (forced(*p)) continue;
+    if (n + 1 >= kMaxEnv - 16) { ok = false; break; }
+    b->v[n++] = *p;
+  }
+  // LD_PRELOAD: the application's list if it still holds the agent, else ours in front of it.
+  if (ok) {
+    sys::Out o = st.begin();
+    o.s("LD_PRELOAD=");
+    if (app_preload && list_has_agent(app_preload)) {
+      o.s(app_preload);
+    } else {
+      const char* mine = g_preload[0] ? g_preload : g_self;
+      bool first = true;
+      for (const char* p = mine; *p;) {
+        while (is_sep(*p)) p++;
+        size_t k = 0;
+        while (p[k] && !is_sep(p[k])) k++;
+        if (k && !(app_preload && list_has(app_preload, p, k))) {
+          if (!first) o.c(' ');
+          o.sn(p, k);
+          first = false;
+        }
+        p += k;
+      }
+      if (app_preload && *app_preload) o.c(' ').s(app_preload);
+    }
+    char* e = st.commit(o);
+    if (e) b->v[n++] = e; else ok = false;
+  }
+  // The agent's state.
+  struct { const char* name; const char* str; int64_t num; bool on; } vars[] = {
+      {"AMBER_COORD", g.coord_path, 0, true},
+      {"AMBER_TOKEN", g.token, 0, g.token[0] != 0},
+      {"AMBER_SIGNAL", nullptr, g.sig, g.sig != g_default_sig},
+      // An exec'd program (same pid) keeps our identity; a vfork child's program (another pid)
+      // sees AMBER_VPID_PID != its pid and takes AMBER_VPID as its parent's vpid.
+      {"AMBER_VPID", nullptr, g.vpid, true},
+      {"AMBER_VPID_PID", nullptr, g.pid, true},
+      {"AMBER_PARENT_VPID", nullptr, g.parent_vpid, true},
+      // Pid virtualization state of this process, for the agent of the program it becomes.
+      {"AMBER_APP_PID", nullptr, g.app_pid, true},
+      {"AMBER_APP_PPID", nullptr, g.app_ppid, true},
+      {"AMBER_RESTART_PPID", nullptr, g.restart_ppid, true},
+  };
+  for (auto& v : vars) {
+    if (!ok) break;
+    if (!v.on) continue;
+    sys::Out o = st.begin();
+    o.s(v.name).c('=');
+    if (v.str) o.s(v.str); else o.i(v.num);
+    char* e = st.commit(o);
+    if (e) b->v[n++] = e; else ok = false;
+  }
+  // The launcher's other AMBER_* settings, unless the application set its own.
+  for (const char* e = g_extra; ok && *e; e += sys::slen(e) + 1) {
+    if (n + 1 >= kMaxEnv) { ok = false; break; }
+    b->v[n] = nullptr;
+    if (!env_has(b->v, e)) b->v[n++] = const_cast<char*>(e);
+  }
+  if (!ok) {
+    if (!g_warned) {
+      // A benign race in a vfork child at worst: the flag only silences repeats.
+      g_warned = true;
+      static const char msg[] = "amber: exec: the environment is too large to add the agent to; the new program runs without it\n";
+      sys::write_all(2, msg, sizeof msg - 1);
+    }
+    return envp;
+  }
+  b->v[n] = nullptr;
+  return b->v;
+}
+
+template <typename F>
+F next(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+
+using execvpe_t = int (*)(const char*, char* const[], char* const[]);
+using fexecve_t = int (*)(int, char* const[], char* const[]);
+using spawn_t = int (*)(pid_t*, const char*, const posix_spawn_file_actions_t*, const posix_spawnattr_t*,
+                        char* const[], char* const[]);
+using fork_t = pid_t (*)();
+// Resolved in the constructor: dlsym takes the loader's lock, which a vfork child must not.
+execvpe_t g_execvpe;
+fexecve_t g_fexecve;
+spawn_t g_spawn, g_spawnp;
+fork_t g_fork;
+
+int fail(long r) {
+  errno = (int)-r;
+  return -1;
+}
+
+int do_execve(const char* path, char* const argv[], char* const envp[]) {
+  EnvBuf b;
+  return fail(sys::sc3(kNR_execve, (long)path, (long)argv, (long)build_env(envp, &b)));
+}
+
+int do_execvpe(const char* file, char* const argv[], char* const envp[]) {
+  if (!g_execvpe) g_execvpe = next<execvpe_t>("execvpe");
+  EnvBuf b;
+  return g_execvpe(file, argv, build_env(envp, &b));
+}
+
+// Snapshot of what the launcher gave us (see g_self above).
+__attribute__((constructor)) void exec_init() {
+  g_default_sig = SIGRTMAX - 2;
+  Dl_info di{};
+  if (dladdr(reinterpret_cast<void*>(&exec_init), &di) && di.dli_fname)
+    sys::Out(g_self, sizeof g_self).s(di.dli_fname);
+  sys::Out pre(g_preload, sizeof g_preload), ex(g_extra, sizeof g_extra - 1);
+  for (char** e = environ; e && *e; e++) {
+    if (named(*e, "LD_PRELOAD")) {
+      // Everything up to and including the agent: plugins are preloaded before it.
+      for (const char* p = *e + 11; *p;) {
+        while (is_sep(*p)) p++;
+        size_t k = 0;
+        while (p[k] && !is_sep(p[k])) k++;
+        if (!k) break;
+        if (pre.len) pre.c(' ');
+        pre.sn(p, k);
+        if (is_agent(p, k)) break;
+        p += k;
+      }
+      if (pre.len + 1 >= pre.cap || !list_has_agent(g_preload)) g_preload[0] = 0;
+    } else if (!strncmp(*e, "AMBER_", 6) && !forced(*e)) {
+      size_t l = sys::slen(*e);
+      if (ex.len + l + 2 < ex.cap) { ex.s(*e); ex.len++; }  // keep the NUL as separator
+    }
+  }
+  g_extra[ex.len] = 0;
+  g_execvpe = next<execvpe_t>("execvpe");
+  g_fexecve = next<fexecve_t>("fexecve");
+  g_spawn = next<spawn_t>("posix_spawn");
+  g_spawnp = next<spawn_t>("posix_spawnp");
+  g_fork = next<fork_t>("fork");
+}
+
+// Collects execl-style arguments (arg0, ..., NULL) into a stack array; *envp gets the pointer
+// after the NULL when want_env (execle).
+#define AMBER_COLLECT_ARGS(arg0, ap, argv, want_env, envp)                      \
+  size_t argc_ = 1;                                                             \
+  {                                                                             \
+    va_list cnt;                                                                \
+    va_copy(cnt, ap);                                                           \
+    while (va_arg(cnt, const char*)) argc_++;                                   \
+    va_end(cnt);                                                                \
+  }                                                                             \
+  char** argv = static_cast<char**>(__builtin_alloca((argc_ + 1) * sizeof(char*))); \
+  argv[0] = const_cast<char*>(arg0);                                            \
+  for (size_t i_ = 1; i_ <= argc_; i_++) argv[i_] = va_arg(ap, char*);           \
+  if (want_env) envp = va_arg(ap, char* const*);
+
+}  // namespace
+
+// A fork child whose kernel pid already means another process in the pid map (see top).
+bool pid_collides(int32_t kernel_pid) {
+  return pid::to_real(kernel_pid) != kernel_pid || pid::to_app(kernel_pid) != kernel_pid;
+}
+
+// The fork wrapper's attempt number, inherited by the child: the child discards itself on a
+// collision only while the parent will retry (the same decision, from the same inherited map).
+volatile int g_fork_try;
+constexpr int kForkTries = 64;
+
+bool fork_child_doomed() {
+  return g_fork_try < kForkTries && pid_collides((int32_t)sys::getpid());
+}
+
+}  // namespace amber
+
+using amber::build_env;
+using amber::EnvBuf;
+
+extern "C" {
+
+__attribute__((visibility("default"))) int execve(const char* path, char* const argv[], char* const envp[]) {
+  return amber::do_execve(path, argv, envp);
+}
+
+__attribute__((visibility("default"))) int execv(const char* path, char* const argv[]) {
+  return amber::do_execve(path, argv, environ);
+}
+
+__attribute__((visibility("default"))) int execvpe(const char* file, char* const argv[], char* const envp[]) {
+  return amber::do_execvpe(file, argv, envp);
+}
+
+__attribute__((visibility("default"))) int execvp(const char* file, char* const argv[]) {
+  return amber::do_execvpe(file, argv, environ);
+}
+
+__attribute__((visibility("default"))) int execl(const char* path, const char* arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  char* const* envp = nullptr;
+  AMBER_COLLECT_ARGS(arg, ap, argv, false, envp)
+  va_end(ap);
+  (void)envp;
+  return amber::do_execve(path, argv, environ);
+}
+
+__attribute__((visibility("default"))) int execle(const char* path, const char* arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  char* const* envp = nullptr;
+  AMBER_COLLECT_ARGS(arg, ap, argv, true, envp)
+  va_end(ap);
+  return amber::do_execve(path, argv, envp);
+}
+
+__attribute__((visibility("default"))) int execlp(const char* file, const char* arg, ...) {
+  va_list ap;
+  va_start(ap, arg);
+  char* const* envp = nullptr;
+  AMBER_COLLECT_ARGS(arg, ap, argv, false, envp)
+  va_end(ap);
+  (void)envp;
+  return amber::do_execvpe(file, argv, environ);
+}
+
+__attribute__((visibility("default"))) int fexecve(int fd, char* const argv[], char* const envp[]) {
+  if (!amber::g_fexecve) amber::g_fexecve = amber::next<amber::fexecve_t>("fexecve");
+  EnvBuf b;
+  return amber::g_fexecve(fd, argv, build_env(envp, &b));
+}
+
+__attribute__((visibility("default"))) int execveat(int dirfd, const char* path, char* const argv[],
+                                                    char* const envp[], int flags) {
+  EnvBuf b;
+  return amber::fail(sys::sc5(amber::kNR_execveat, dirfd, (long)path, (long)argv, (long)build_env(envp, &b), flags));
+}
+
+// posix_spawn's child is glibc's own (clone CLONE_VM|CLONE_VFORK, then the internal __execve):
+// the environment is made here, in the parent, and handed to it.
+__attribute__((visibility("default"))) int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa,
+                                                       const posix_spawnattr_t* attr, char* const argv[],
+                                                       char* const envp[]) {
+  if (!amber::g_spawn) amber::g_spawn = amber::next<amber::spawn_t>("posix_spawn");
+  EnvBuf b;
+  return amber::g_spawn(pid, path, fa, attr, argv, build_env(envp, &b));
+}
+
+__attribute__((visibility("default"))) int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* fa,
+                                                        const posix_spawnattr_t* attr, char* const argv[],
+                                                        char* const envp[]) {
+  if (!amber::g_spawnp) amber::g_spawnp = amber::next<amber::spawn_t>("posix_spawnp");
+  EnvBuf b;
+  return amber::g_spawnp(pid, file, fa, attr, argv, build_env(envp, &b));
+}
+
+__attribute__((visibility("default"))) pid_t fork(void) {
+  if (!amber::g_fork) amber::g_fork = amber::next<amber::fork_t>("fork");
+  // Only after a restart can a new pid collide (before it the map is empty): then a collided
+  // child exits at once (after_fork_child) and is reaped here, out of the application's sight
+  // but for one SIGCHLD, and the fork is taken again.
+  for (int t = 0;; t++) {
+    amber::g_fork_try = t;
+    pid_t r = amber::g_fork();
+    if (r <= 0 || !amber::g.active || t >= amber::kForkTries || !amber::pid_collides(r)) return r;
+    // The child exits by itself (after_fork_child); the kill makes sure of it.
+    sys::kill(r, SIGKILL);
+    int st = 0;
+    long w;
+    do w = sys::sc4(sys::NR_wait4, r, (long)&st, __WALL, 0);
+    while (w == -EINTR);
+  }
+}
+
+}  // extern "C"

@@ -1,12 +1,18 @@
 // libc wrappers that keep the suspend signal ours (PITFALLS 6): the application can neither
 // block it (sigprocmask, pthread_sigmask, sigsuspend, sigwait*) nor replace it (sigaction,
 // signal). Everything else passes through to the next definition (dlsym RTLD_NEXT).
+//
+// They also keep the pids in siginfo virtual: after a restart the kernel fills si_pid with kernel
+// pids. An SA_SIGINFO handler of the application is installed behind a trampoline of ours that
+// rewrites si_pid to the app pid and calls it; the application never sees the trampoline (the
+// old action reported back is its own handler). sigwaitinfo/sigtimedwait results likewise.
 #include <dlfcn.h>
 #include <signal.h>
 #include <string.h>
 #include <errno.h>
 
 #include "agent/agent.h"
+#include "pid/pid.h"
 
 namespace {
 
@@ -23,6 +29,35 @@ const sigset_t* filtered(const sigset_t* set, sigset_t* tmp) {
   *tmp = *set;
   sigdelset(tmp, amber::g.sig);
   return tmp;
+}
+
+// The application's SA_SIGINFO handlers, by signal number. In .bss: a checkpoint saves it with
+// the rest of memory, so the restored trampoline still finds them.
+using InfoHandler = void (*)(int, siginfo_t*, void*);
+InfoHandler g_app_handler[_NSIG];
+
+// Does si_pid hold a pid for this siginfo? Sent by a process (kill, sigqueue, tgkill, mq_notify)
+// or a child's state change. Not SI_TIMER/SI_SIGIO (si_pid overlaps the timer id / si_band
+// there) nor the kernel's own faults.
+bool has_pid(int sig, const siginfo_t* info) {
+  int c = info->si_code;
+  if (c == SI_USER || c == SI_QUEUE || c == SI_TKILL || c == SI_MESGQ) return true;
+  return sig == SIGCHLD && c >= CLD_EXITED && c <= CLD_CONTINUED;
+}
+
+void translate(int sig, siginfo_t* info) {
+  if (info && has_pid(sig, info) && info->si_pid > 0) info->si_pid = amber::pid::to_app(info->si_pid);
+}
+
+// Runs in signal context: no locks, no allocation (to_app reads the map without either).
+void trampoline(int sig, siginfo_t* info, void* uc) {
+  InfoHandler h = __atomic_load_n(&g_app_handler[sig], __ATOMIC_ACQUIRE);
+  translate(sig, info);
+  if (h) h(sig, info, uc);
+}
+
+bool is_trampoline(const struct sigaction* a) {
+  return (a->sa_flags & SA_SIGINFO) && a->sa_sigaction == trampoline;
 }
 
 }  // namespace
@@ -44,14 +79,34 @@ __attribute__((visibility("default"))) int sigaction(int sig, const struct sigac
     if (old) { memset(old, 0, sizeof *old); old->sa_handler = SIG_DFL; }
     return 0;
   }
-  return amber::real_sigaction(sig, act, old);
+  if (sig <= 0 || sig >= _NSIG) return amber::real_sigaction(sig, act, old);
+  InfoHandler prev = __atomic_load_n(&g_app_handler[sig], __ATOMIC_ACQUIRE);
+  struct sigaction mine;
+  if (act && (act->sa_flags & SA_SIGINFO) && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+    // Published before the trampoline is installed, so a signal arriving in between finds it.
+    __atomic_store_n(&g_app_handler[sig], act->sa_sigaction, __ATOMIC_RELEASE);
+    mine = *act;
+    mine.sa_sigaction = trampoline;
+    act = &mine;
+  }
+  int r = amber::real_sigaction(sig, act, old);
+  if (r != 0 && act == &mine) __atomic_store_n(&g_app_handler[sig], prev, __ATOMIC_RELEASE);
+  if (r == 0 && old && is_trampoline(old)) old->sa_sigaction = prev;
+  return r;
 }
 
+// glibc's signal() installs through its internal sigaction (no SA_SIGINFO: no siginfo to fix),
+// but the handler it returns may be our trampoline.
 __attribute__((visibility("default"))) sighandler_t signal(int sig, sighandler_t h) {
   if (ours(sig)) return SIG_DFL;
   using F = sighandler_t (*)(int, sighandler_t);
   static F f = next<F>("signal");
-  return f(sig, h);
+  sighandler_t r = f(sig, h);
+  // (through void (*)(): the two handler types are different function types)
+  using Any = void (*)();
+  if (sig > 0 && sig < _NSIG && reinterpret_cast<Any>(r) == reinterpret_cast<Any>(&trampoline))
+    r = reinterpret_cast<sighandler_t>(reinterpret_cast<Any>(__atomic_load_n(&g_app_handler[sig], __ATOMIC_ACQUIRE)));
+  return r;
 }
 
 __attribute__((visibility("default"))) int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
@@ -86,7 +141,9 @@ __attribute__((visibility("default"))) int sigwaitinfo(const sigset_t* set, sigi
   using F = int (*)(const sigset_t*, siginfo_t*);
   static F f = next<F>("sigwaitinfo");
   sigset_t tmp;
-  return f(filtered(set, &tmp), info);
+  int r = f(filtered(set, &tmp), info);
+  if (r > 0) translate(r, info);
+  return r;
 }
 
 __attribute__((visibility("default"))) int sigtimedwait(const sigset_t* set, siginfo_t* info,
@@ -94,7 +151,9 @@ __attribute__((visibility("default"))) int sigtimedwait(const sigset_t* set, sig
   using F = int (*)(const sigset_t*, siginfo_t*, const struct timespec*);
   static F f = next<F>("sigtimedwait");
   sigset_t tmp;
-  return f(filtered(set, &tmp), info, ts);
+  int r = f(filtered(set, &tmp), info, ts);
+  if (r > 0) translate(r, info);
+  return r;
 }
 
 }  // extern "C"
