@@ -25,6 +25,8 @@ interface End {
   family: string;
   local: string;
   peer: string;
+  inode: number;
+  peerInode: number;
 }
 
 /** What each tree's restorer gets: extra stdio entries (fd 3, 4, ...) and their `--sockfd` args. */
@@ -90,8 +92,8 @@ export async function crossTreeSockets(trees: string[][]): Promise<CrossTree> {
         const s = f.socket;
         // Unnamed Unix sockets carry no address to pair by (and a launcher's stdio is one).
         if (s === undefined || s.state !== 'connected' || s.type !== 1 || f.fd <= 2) continue;
-        if (s.family === 'unix' && s.local.length <= 4 && s.peer.length <= 4) continue;
-        ends.push({ tree, pos, fd: f.fd, image, family: s.family, local: s.local, peer: s.peer });
+        if (s.family === 'unix' && s.local.length <= 4 && s.peer.length <= 4 && !s.peerInode) continue;
+        ends.push({ tree, pos, fd: f.fd, image, family: s.family, local: s.local, peer: s.peer, inode: Number(s.inode), peerInode: s.peerInode });
       }
     }),
   );
@@ -99,7 +101,15 @@ export async function crossTreeSockets(trees: string[][]): Promise<CrossTree> {
   try {
     for (const a of ends) {
       if (used.has(a)) continue;
-      const b = ends.find((e) => !used.has(e) && e !== a && e.tree !== a.tree && e.family === a.family && e.local === a.peer && e.peer === a.local);
+      // Unix ends by the peer inode the kernel reported; others (and older images) by address.
+      const b = ends.find(
+        (e) =>
+          !used.has(e) &&
+          e !== a &&
+          e.tree !== a.tree &&
+          e.family === a.family &&
+          (a.peerInode ? e.inode === a.peerInode : e.local === a.peer && e.peer === a.local),
+      );
       if (b === undefined) continue;
       used.add(a).add(b);
       const [ea, eb] = await connectedPair(a.family, dir);

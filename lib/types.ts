@@ -45,6 +45,9 @@ export interface ImageSocket {
   inflightBytes: number;
   /** bytes still in the send queue (not saved) */
   sendQueueBytes: number;
+  /** the socket's inode, and (Unix sockets, format 1.3) its peer's: 0 when unknown */
+  inode: number | string;
+  peerInode: number;
 }
 
 export interface ImageTimer {

@@ -228,6 +228,8 @@ Napi::Object imageInfo(Napi::Env env, const Image& im) {
       so.Set("peer", Napi::String::New(env, hexBytes(si.peer, si.peer_len)));
       so.Set("inflightBytes", Napi::Number::New(env, si.inflight_len));
       so.Set("sendQueueBytes", Napi::Number::New(env, si.sndq));
+      so.Set("inode", num(env, f.inode));
+      so.Set("peerInode", Napi::Number::New(env, si.peer_ino));
       fo.Set("socket", so);
     }
     fds.Set(i, fo);

@@ -67,6 +67,7 @@ struct Ctx {
   uint64_t* pm;  // pagemap batch
   size_t pm_cap; // entries
   int pm_fd;
+  int diag_fd;    // NETLINK_SOCK_DIAG, opened at the first Unix socket (0: not yet, -1: failed)
   char* err;
   size_t errlen;
   char* tmp;      // 8 KiB scratch for paths and /proc text: keeps our stack (saved) small
@@ -512,6 +513,48 @@ void abort_on_close(int fd) {
   g_linger[g_nlinger++] = Linger{fd, old[0], old[1]};
 }
 
+// The peer of a connected Unix socket, by inode (sock_diag, UNIX_DIAG_PEER; no privilege
+// needed): socketpairs have no addresses, and many clients of one listener have the same ones,
+// so only the inode tells the restorer which two ends belong together.
+uint32_t unix_peer_inode(Ctx& c, uint64_t inode) {
+  if (c.diag_fd == 0) {
+    long s = sys::socket(16 /*AF_NETLINK*/, 2 /*SOCK_DGRAM*/ | O_CLOEXEC, 4 /*NETLINK_SOCK_DIAG*/);
+    c.diag_fd = s >= 0 ? (int)s : -1;
+  }
+  if (c.diag_fd < 0) return 0;
+  struct {
+    uint32_t nlmsg_len;
+    uint16_t nlmsg_type, nlmsg_flags;
+    uint32_t nlmsg_seq, nlmsg_pid;
+    uint8_t family, protocol;
+    uint16_t pad;
+    uint32_t states, ino, show, cookie[2];
+  } req = {};
+  req.nlmsg_len = sizeof req;
+  req.nlmsg_type = 20;  // SOCK_DIAG_BY_FAMILY
+  req.nlmsg_flags = 1;  // NLM_F_REQUEST
+  req.nlmsg_seq = (uint32_t)inode;
+  req.family = 1;       // AF_UNIX
+  req.states = ~0u;
+  req.ino = (uint32_t)inode;
+  req.show = 4;         // UDIAG_SHOW_PEER
+  req.cookie[0] = req.cookie[1] = ~0u;  // no cookie check
+  if (sys::write(c.diag_fd, &req, sizeof req) != (long)sizeof req) return 0;
+  alignas(8) char buf[1024];
+  long n = sys::read(c.diag_fd, buf, sizeof buf);
+  // nlmsghdr (16) + unix_diag_msg (16), then attributes (nlattr: len, type; 4-byte aligned).
+  if (n < 32 || *reinterpret_cast<uint16_t*>(buf + 4) != 20) return 0;
+  uint32_t len = *reinterpret_cast<uint32_t*>(buf);
+  if (len > (uint64_t)n) return 0;
+  for (uint32_t off = 32; off + 4 <= len;) {
+    uint16_t alen = *reinterpret_cast<uint16_t*>(buf + off), type = *reinterpret_cast<uint16_t*>(buf + off + 2);
+    if (alen < 4 || off + alen > len) break;
+    if (type == 2 /*UNIX_DIAG_PEER*/ && alen >= 8) return *reinterpret_cast<uint32_t*>(buf + off + 4);
+    off += (alen + 3u) & ~3u;
+  }
+  return 0;
+}
+
 // A socket: family/type, both addresses, listening or connected, and the bytes waiting in its
 // receive queue (MSG_PEEK: the application still reads them if the checkpoint is not used).
 void capture_socket(Ctx& c, amber_fd& f) {
@@ -537,6 +580,7 @@ void capture_socket(Ctx& c, amber_fd& f) {
   int outq = 0;
   if (sys::sc3(16 /*ioctl*/, f.fd, 0x5411 /*SIOCOUTQ*/, (long)&outq) == 0 && outq > 0) si.sndq = (uint32_t)outq;
   if (inet && stream && f.subkind == AMBER_SOCK_CONNECTED) abort_on_close(f.fd);
+  if (si.family == 1 && f.subkind == AMBER_SOCK_CONNECTED) si.peer_ino = unix_peer_inode(c, f.inode);
   // The record, then what is waiting to be read.
   uint32_t room = c.str.cap - c.str.len - 1;
   if (room < sizeof si) return;
@@ -570,7 +614,7 @@ long collect_fds(Ctx& c) {
       if (name[0] < '0' || name[0] > '9') continue;
       const char* q = name;
       int fd = (int)sys::parse_u(&q, 10);
-      if (fd == (int)dfd || c.nfds >= 4096) continue;
+      if (fd == (int)dfd || (c.diag_fd > 0 && fd == c.diag_fd) || c.nfds >= 4096) continue;
       amber_fd& f = c.fds[c.nfds++];
       memset(&f, 0, sizeof f);
       f.fd = fd;
@@ -614,6 +658,7 @@ long collect_fds(Ctx& c) {
     }
   }
   sys::close((int)dfd);
+  if (c.diag_fd > 0) sys::close(c.diag_fd);
   return 0;
 }
 

@@ -275,7 +275,8 @@ typedef struct amber_sockinfo {
   uint32_t local_len, peer_len;
   uint32_t inflight_len;     /* bytes after this struct in data */
   uint32_t sndq;             /* bytes still in the send queue at checkpoint (not saved) */
-  uint32_t pad1;
+  uint32_t peer_ino;         /* format 1.3, Unix sockets: the peer's inode (sock_diag), 0 unknown;
+                                the socket's own inode is amber_fd.inode */
   uint8_t local[128], peer[128];
 } amber_sockinfo;
 

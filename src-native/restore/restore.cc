@@ -906,10 +906,37 @@ int unnamed_unix() {
       const char* in;
       const amber_fd& f = g_imgs[k].v.fds[i];
       if (f.subkind == AMBER_SOCK_CONNECTED && !restart_stdio(f, k) && sockinfo_of(k, f, &si, &in) && si.family == 1 &&
-          si.local_len <= 2 && si.peer_len <= 2)
+          si.local_len <= 2 && si.peer_len <= 2 && !si.peer_ino)
         n++;
     }
   return n;
+}
+
+bool pair_by_inode(int k, const amber_fd& f, const amber_sockinfo& si, const char* in) {
+  for (int k2 = 0; k2 < g_nimgs; k2++)
+    for (uint32_t i2 = 0; i2 < g_imgs[k2].v.nfds; i2++) {
+      const amber_fd& f2 = g_imgs[k2].v.fds[i2];
+      amber_sockinfo s2;
+      const char* in2;
+      if (f2.kind != AMBER_FD_SOCKET || f2.inode != si.peer_ino || f2.inode == f.inode || restart_stdio(f2, k2) ||
+          !sockinfo_of(k2, f2, &s2, &in2))
+        continue;
+      int a, b;
+      if (!new_pair(si, &a, &b)) { warn_sock("cannot rebuild a connection", f, -22); return true; }
+      if (si.inflight_len) sys::write_all(b, in, si.inflight_len);
+      if (s2.inflight_len) sys::write_all(a, in2, s2.inflight_len);
+      int la = (int)lift(a), lb = (int)lift(b);
+      for (int k3 = 0; k3 < g_nimgs; k3++)
+        for (uint32_t i3 = 0; i3 < g_imgs[k3].v.nfds; i3++) {
+          const amber_fd& f3 = g_imgs[k3].v.fds[i3];
+          if (f3.kind != AMBER_FD_SOCKET || restart_stdio(f3, k3) || sock_lookup(k3, f3.fd) >= 0 || g_nsocks >= kMaxSocks) continue;
+          if (f3.inode == f.inode) g_socks[g_nsocks++] = SharedSock{k3, f3.fd, la};
+          else if (f3.inode == f2.inode) g_socks[g_nsocks++] = SharedSock{k3, f3.fd, lb};
+        }
+      (void)k;
+      return true;
+    }
+  return false;
 }
 
 void build_sockets() {
@@ -934,9 +961,14 @@ void build_sockets() {
         if (r == 0) r = sys::sc2(50 /*listen*/, s, 128);
         if (r < 0) { warn_sock("cannot bind its listening address again", f, r); sys::close((int)s); continue; }
         g_socks[g_nsocks++] = SharedSock{k, f.fd, (int)lift(s)};
+      } else if (f.subkind == AMBER_SOCK_CONNECTED && si.family == 1 && si.peer_ino) {
+        // A Unix connection whose peer the kernel named (sock_diag): pair by inode. Every
+        // descriptor of either socket (dup'ed, inherited) gets the same new end.
+        if (pair_by_inode(k, f, si, in)) continue;
+        warn_sock("its other end is not part of the computation", f, -107 /*ENOTCONN*/);
       } else if (f.subkind == AMBER_SOCK_CONNECTED) {
         // Unnamed Unix sockets (socketpair) all have the same empty addresses: pairing by address
-        // is only unambiguous when the tree has exactly two of them.
+        // is only unambiguous when the tree has exactly two of them (images before format 1.3).
         if (si.family == 1 && si.local_len <= 2 && si.peer_len <= 2 && unnamed_unix() != 2) {
           warn_sock("an unnamed Unix socket cannot be told from the others", f, -22);
           continue;
