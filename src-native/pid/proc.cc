@@ -69,10 +69,8 @@ const char* rewrite(const char* p, char* buf, size_t cap) {
   bool changed = false;
   if (digit(*s)) {
     // /proc/<pid>: any tid works there too, so the tid map first.
-    const char* before = s;
     if (!number(&s, o, amber::pid::to_real_tid)) return p;
     changed = true;
-    (void)before;
   } else if (sys::sstarts(s, "self/")) {
     o.s("self");
     s += 4;
