@@ -2,11 +2,15 @@
  * (bench/overhead.js). Each case prints "<name> <seconds>":
  *   getpid    N getpid() calls            kill      N kill(self, 0) calls
  *   forkexec  N fork + exec(/bin/true) + waitpid
- *   pipe      B MiB through a pipe between two processes (writer child, reader parent) */
+ *   pipe      B MiB through a pipe between two processes (writer child, reader parent)
+ *   syscall   N syscall(SYS_getpid) calls  (the variadic syscall() wrapper)
+ *   stat      N stat("/proc/self/stat") + N stat("/tmp")  (the /proc path wrappers' fast path) */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +66,17 @@ int main(int argc, char** argv) {
     waitpid(w, 0, 0);
     printf("pipe %.6f\n", now() - t);
     if (got != total) return 2;
+  }
+  if (all || !strcmp(which, "syscall")) {
+    double t = now();
+    for (int i = 0; i < 2000000; i++) sink += syscall(SYS_getpid);
+    printf("syscall %.6f\n", now() - t);
+  }
+  if (all || !strcmp(which, "stat")) {
+    struct stat st;
+    double t = now();
+    for (int i = 0; i < 500000; i++) sink += stat("/proc/self/stat", &st) + stat("/tmp", &st);
+    printf("stat %.6f\n", now() - t);
   }
   return (int)(sink & 0);
 }

@@ -19,7 +19,7 @@ const sock = join(base, '.amber', 'coord.sock')
 for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50))
 const withAgent = { ...process.env, LD_PRELOAD: agentPath(), AMBER_COORD: sock }
 
-const cases = ['getpid', 'kill', 'forkexec', 'pipe']
+const cases = ['getpid', 'kill', 'syscall', 'stat', 'forkexec', 'pipe']
 const run = (name, env) => Number(execFileSync(exe, [name], { env, encoding: 'utf8' }).trim().split(' ')[1])
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rows = []
@@ -35,9 +35,9 @@ for (const name of cases) {
 coord.kill('SIGTERM')
 rmSync(base, { recursive: true, force: true })
 
-const what = { getpid: '2,000,000 getpid()', kill: '1,000,000 kill(self, 0)', forkexec: '200 fork+exec+wait', pipe: '512 MiB through a pipe' }
-console.log(`case                      plain        under amber   ratio (median of ${runs})`)
-console.log('------------------------  -----------  ------------  -----')
+const what = { getpid: '2,000,000 getpid()', kill: '1,000,000 kill(self, 0)', forkexec: '200 fork+exec+wait', pipe: '512 MiB through a pipe', syscall: '2,000,000 syscall(getpid)', stat: '1,000,000 stat(path)' }
+console.log(`case                       plain        under amber   ratio (median of ${runs})`)
+console.log('-------------------------  -----------  ------------  -----')
 for (const r of rows) {
-  console.log(`${what[r.name].padEnd(24)}  ${(r.plain * 1000).toFixed(1).padStart(8)} ms  ${(r.amber * 1000).toFixed(1).padStart(9)} ms  ${r.ratio.toFixed(2)}×`)
+  console.log(`${what[r.name].padEnd(25)}  ${(r.plain * 1000).toFixed(1).padStart(8)} ms  ${(r.amber * 1000).toFixed(1).padStart(9)} ms  ${r.ratio.toFixed(2)}×`)
 }

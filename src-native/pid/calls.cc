@@ -1,1 +1,205 @@
-// (placeholder: filled in by the issue-3 work)
+// Pid virtualization, part 2: the libc calls and raw system calls that take or return a pid or a
+// tid, besides the core set in pid.cc (getpid/getppid/gettid/kill/wait*). Each translates its pid
+// arguments app -> kernel (pid::to_real_tid: the kernel accepts a tid wherever these take a pid)
+// and its pid results kernel -> app. Before the first restart both maps are empty and every
+// translation is one load and a branch.
+//
+// These wrappers may run in vfork children and signal handlers: no allocation, no locks, no
+// dlsym. The simple ones issue the system call themselves through the raw layer (sys.h), doing
+// exactly what glibc 2.36's own wrapper does around it; none of them is a cancellation point in
+// glibc either. pid 0 ("self") and -1 ("every process") pass through unchanged.
+// node-gyp builds with _FILE_OFFSET_BITS=64, which makes glibc's headers declare prlimit, stat,
+// open... as aliases of their *64 twins; these wrappers must define each symbol under its own name.
+#undef _FILE_OFFSET_BITS
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pid/pid.h"
+#include "sys/sys.h"
+
+using amber::pid::to_app;
+using amber::pid::to_app_tid;
+using amber::pid::to_real;
+using amber::pid::to_real_tid;
+
+namespace {
+
+// glibc's convention for a raw result: -errno -> -1 with errno set.
+inline long ret(long r) {
+  if ((unsigned long)r > -4096ul) {
+    errno = (int)-r;
+    return -1;
+  }
+  return r;
+}
+
+inline long L(int32_t v) { return (long)v; }
+inline int32_t I(long v) { return (int32_t)v; }
+
+// getpriority/setpriority `who`: a tid for PRIO_PROCESS, a process group id for PRIO_PGRP (the
+// group's leader's pid), a uid for PRIO_USER (untouched).
+inline long prio_who(long which, long who) {
+  if (which == PRIO_PROCESS || which == PRIO_PGRP) return L(to_real_tid(I(who)));
+  return who;
+}
+
+// ioprio_get/set `who`, same idea: IOPRIO_WHO_PROCESS 1, IOPRIO_WHO_PGRP 2, IOPRIO_WHO_USER 3.
+inline long ioprio_who(long which, long who) {
+  if (which == 1 || which == 2) return L(to_real_tid(I(who)));
+  return who;
+}
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) int tgkill(pid_t tgid, pid_t tid, int sig) {
+  return (int)ret(sys::tgkill(to_real(tgid), to_real_tid(tid), sig));
+}
+
+// glibc fills the siginfo with its own (kernel) pid; we fill it with the pid the application
+// knows, so a receiver in the computation sees the sender's app pid in si_pid.
+__attribute__((visibility("default"))) int sigqueue(pid_t pid, int sig, const union sigval val) {
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  info.si_signo = sig;
+  info.si_code = SI_QUEUE;
+  info.si_pid = amber::pid::app_getpid();
+  info.si_uid = (uid_t)sys::sc0(SYS_getuid);
+  info.si_value = val;
+  return (int)ret(sys::sc3(SYS_rt_sigqueueinfo, L(to_real(pid)), sig, (long)&info));
+}
+
+__attribute__((visibility("default"))) int sched_setaffinity(pid_t pid, size_t size, const cpu_set_t* set) {
+  return (int)ret(sys::sc3(SYS_sched_setaffinity, L(to_real_tid(pid)), (long)size, (long)set));
+}
+
+// As glibc: the kernel returns how many bytes it wrote; the rest of the caller's set is zeroed and
+// the call returns 0.
+__attribute__((visibility("default"))) int sched_getaffinity(pid_t pid, size_t size, cpu_set_t* set) {
+  long r = sys::sc3(SYS_sched_getaffinity, L(to_real_tid(pid)), (long)(size > 0x7fffffff ? 0x7fffffff : size),
+                    (long)set);
+  if (r < 0) return (int)ret(r);
+  memset(reinterpret_cast<char*>(set) + r, 0, size - (size_t)r);
+  return 0;
+}
+
+__attribute__((visibility("default"))) int sched_setscheduler(pid_t pid, int policy, const struct sched_param* p) {
+  return (int)ret(sys::sc3(SYS_sched_setscheduler, L(to_real_tid(pid)), policy, (long)p));
+}
+
+__attribute__((visibility("default"))) int sched_getscheduler(pid_t pid) {
+  return (int)ret(sys::sc1(SYS_sched_getscheduler, L(to_real_tid(pid))));
+}
+
+__attribute__((visibility("default"))) int sched_setparam(pid_t pid, const struct sched_param* p) {
+  return (int)ret(sys::sc2(SYS_sched_setparam, L(to_real_tid(pid)), (long)p));
+}
+
+__attribute__((visibility("default"))) int sched_getparam(pid_t pid, struct sched_param* p) {
+  return (int)ret(sys::sc2(SYS_sched_getparam, L(to_real_tid(pid)), (long)p));
+}
+
+__attribute__((visibility("default"))) int sched_rr_get_interval(pid_t pid, struct timespec* ts) {
+  return (int)ret(sys::sc2(SYS_sched_rr_get_interval, L(to_real_tid(pid)), (long)ts));
+}
+
+// As glibc: the kernel returns 20 - nice (1..40) so that no success value looks like an error.
+__attribute__((visibility("default"))) int getpriority(__priority_which_t which, id_t who) {
+  long r = sys::sc2(SYS_getpriority, which, prio_who(which, (long)(int32_t)who));
+  if (r < 0) return (int)ret(r);
+  return 20 - (int)r;
+}
+
+__attribute__((visibility("default"))) int setpriority(__priority_which_t which, id_t who, int prio) {
+  return (int)ret(sys::sc3(SYS_setpriority, which, prio_who(which, (long)(int32_t)who), prio));
+}
+
+__attribute__((visibility("default"))) int prlimit(pid_t pid, enum __rlimit_resource res, const struct rlimit* nl,
+                                                   struct rlimit* ol) {
+  return (int)ret(sys::prlimit(to_real_tid(pid), res, nl, ol));
+}
+
+// x86-64: struct rlimit64 and struct rlimit are the same.
+__attribute__((visibility("default"))) int prlimit64(pid_t pid, enum __rlimit_resource res, const struct rlimit64* nl,
+                                                     struct rlimit64* ol) {
+  return (int)ret(sys::prlimit(to_real_tid(pid), res, nl, ol));
+}
+
+__attribute__((visibility("default"))) int pidfd_open(pid_t pid, unsigned int flags) {
+  return (int)ret(sys::sc2(SYS_pidfd_open, L(to_real(pid)), flags));
+}
+
+// syscall(2) for the numbers that carry pids; every other number goes to the kernel as is. Six
+// arguments are always taken (as glibc's own syscall does: the unused ones are whatever is in the
+// registers). Like glibc's syscall this is not a cancellation point; and as with it, SYS_vfork or
+// a clone onto another stack cannot work through a C function.
+__attribute__((visibility("default"))) long syscall(long n, ...) {
+  va_list ap;
+  va_start(ap, n);
+  long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+  long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+  va_end(ap);
+  long r;
+  switch (n) {
+    case SYS_getpid: return amber::pid::app_getpid();
+    case SYS_getppid: return amber::pid::app_getppid();
+    case SYS_gettid: return amber::pid::app_gettid();
+    case SYS_kill: return ret(sys::kill(to_real_tid(I(a)), (int)b));
+    case SYS_tkill: return ret(sys::sc2(SYS_tkill, L(to_real_tid(I(a))), b));
+    case SYS_tgkill: return ret(sys::tgkill(to_real(I(a)), to_real_tid(I(b)), (int)c));
+    case SYS_rt_sigqueueinfo: return ret(sys::sc3(n, L(to_real(I(a))), b, c));
+    case SYS_rt_tgsigqueueinfo: return ret(sys::sc4(n, L(to_real(I(a))), L(to_real_tid(I(b))), c, d));
+    case SYS_wait4:
+      r = sys::sc4(n, L(to_real(I(a))), b, c, d);
+      return r > 0 ? L(to_app(I(r))) : ret(r);
+    case SYS_waitid:
+      // P_PID 1, P_PGID 2 name a pid; the siginfo's si_pid is the child's kernel pid.
+      if (a == P_PID || a == P_PGID) b = L(to_real(I(b)));
+      r = sys::sc5(n, a, b, c, d, e);
+      if (r == 0 && c) {
+        siginfo_t* si = reinterpret_cast<siginfo_t*>(c);
+        if (si->si_pid) si->si_pid = to_app(si->si_pid);
+      }
+      return ret(r);
+    case SYS_sched_setaffinity:
+    case SYS_sched_getaffinity:
+    case SYS_sched_setscheduler:
+    case SYS_sched_getscheduler:
+    case SYS_sched_setparam:
+    case SYS_sched_getparam:
+    case SYS_sched_rr_get_interval:
+    case SYS_sched_setattr:
+    case SYS_sched_getattr:
+    case SYS_prlimit64:
+    case SYS_process_vm_readv:
+    case SYS_process_vm_writev:
+      return ret(sys::sc6(n, L(to_real_tid(I(a))), b, c, d, e, f));
+    case SYS_kcmp: return ret(sys::sc5(n, L(to_real_tid(I(a))), L(to_real_tid(I(b))), c, d, e));
+    case SYS_pidfd_open: return ret(sys::sc2(n, L(to_real(I(a))), b));
+    case SYS_getpriority:
+    case SYS_setpriority: return ret(sys::sc3(n, a, prio_who(a, L(I(b))), c));
+    case SYS_ioprio_get:
+    case SYS_ioprio_set: return ret(sys::sc3(n, a, ioprio_who(a, L(I(b))), c));
+    case SYS_getpgid:
+    case SYS_getsid:
+      r = sys::sc1(n, L(to_real(I(a))));
+      return r > 0 ? L(to_app(I(r))) : ret(r);
+    case SYS_setpgid: return ret(sys::sc2(n, L(to_real(I(a))), L(to_real(I(b)))));
+    case SYS_getpgrp:
+    case SYS_setsid:
+      r = sys::sc0(n);
+      return r > 0 ? L(to_app(I(r))) : ret(r);
+    default: return ret(sys::sc6(n, a, b, c, d, e, f));
+  }
+}
+
+}  // extern "C"

@@ -4,8 +4,11 @@
 // coordinator sends the map of the whole computation (`pidmap APP:REAL,...`, docs/PROTOCOL.md)
 // before it resumes the processes; the wrappers translate in both directions.
 //
-// Thread ids are not virtualized: glibc caches the kernel tid in struct pthread and the restorer
-// writes the new tid there (PITFALLS 2), so pthread_kill/pthread_join stay consistent.
+// Thread ids are virtualized the same way (gettid, tgkill, tkill, /proc/<pid>/task/<tid>): a
+// thread's app tid is the kernel tid it had when it was created; after a restart the tid map
+// (built from the image's thread table and the restorer's new tids) translates. glibc's own cached
+// tid in struct pthread stays the kernel tid (the restorer writes the new one there, PITFALLS 2),
+// so pthread_kill/pthread_join, which never pass through these wrappers, stay consistent.
 #include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
@@ -28,6 +31,24 @@ constexpr uint32_t kMax = 8192;
 Entry g_map[kMax];
 volatile uint32_t g_n;
 
+// This process's threads (AMBER_MAX_THREADS: every thread the image can hold).
+Entry g_tids[AMBER_MAX_THREADS];
+volatile uint32_t g_tn;
+// Kernel pid of the incarnation the tid map was adopted for: makes adopt_restored_tids idempotent
+// (a restart always runs under a new kernel pid; this .bss value comes back from the image).
+int32_t g_tids_pid;
+
+int32_t lookup_real(const Entry* m, uint32_t n, int32_t app) {
+  for (uint32_t i = 0; i < n; i++)
+    if (m[i].app == app) return m[i].real;
+  return 0;
+}
+int32_t lookup_app(const Entry* m, uint32_t n, int32_t real) {
+  for (uint32_t i = 0; i < n; i++)
+    if (m[i].real == real) return m[i].app;
+  return 0;
+}
+
 template <typename F>
 F next(const char* name) {
   return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
@@ -37,6 +58,10 @@ F next(const char* name) {
 
 void set_map(const char* s) {
   // Runs on the checkpoint thread while the application's threads are parked: no allocation.
+  // The tid map must be taken before the pid map changes: it translates the checkpoint's kernel
+  // tids through the maps of the checkpointed run (a no-op if the restart path already did it).
+  if (amber::g.after_restart) adopt_restored_tids();
+  __atomic_store_n(&g_n, 0u, __ATOMIC_RELEASE);
   uint32_t n = 0;
   while (*s && n < kMax) {
     const char* p = s;
@@ -67,6 +92,63 @@ int32_t to_app(int32_t real) {
   return real;
 }
 
+void set_tid_map(const int32_t* app, const int32_t* real, uint32_t n) {
+  __atomic_store_n(&g_tn, 0u, __ATOMIC_RELEASE);
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n && k < AMBER_MAX_THREADS; i++)
+    if (app[i] > 0 && real[i] > 0) g_tids[k++] = Entry{app[i], real[i]};
+  __atomic_store_n(&g_tn, k, __ATOMIC_RELEASE);
+}
+
+void adopt_restored_tids() {
+  int32_t self = (int32_t)sys::getpid();
+  if (g_tids_pid == self) return;
+  static int32_t app[AMBER_MAX_THREADS], real[AMBER_MAX_THREADS];  // .bss: no allocation
+  uint32_t n = g.nslots < AMBER_MAX_THREADS ? g.nslots : AMBER_MAX_THREADS;
+  for (uint32_t i = 0; i < n; i++) {
+    const amber_thread& r = g_slots[i].rec;
+    // The main thread is its process: its app tid is the app pid whatever the maps say.
+    app[i] = (r.flags & AMBER_THR_MAIN) ? g.app_pid : to_app_tid(r.tid);
+    real[i] = g_handoff.new_tids[i];
+  }
+  set_tid_map(app, real, n);
+  g_tids_pid = self;
+}
+
+int32_t to_real_tid(int32_t app) {
+  uint32_t n = __atomic_load_n(&g_tn, __ATOMIC_ACQUIRE);
+  if (n && app > 0) {
+    int32_t r = lookup_real(g_tids, n, app);
+    if (r) return r;
+  }
+  return to_real(app);
+}
+
+int32_t to_app_tid(int32_t real) {
+  uint32_t n = __atomic_load_n(&g_tn, __ATOMIC_ACQUIRE);
+  if (n && real > 0) {
+    int32_t a = lookup_app(g_tids, n, real);
+    if (a) return a;
+  }
+  return to_app(real);
+}
+
+bool active() {
+  return (__atomic_load_n(&g_n, __ATOMIC_RELAXED) | __atomic_load_n(&g_tn, __ATOMIC_RELAXED)) != 0;
+}
+
+int32_t app_getpid() { return to_app((int32_t)sys::getpid()); }
+
+int32_t app_getppid() {
+  int32_t real = (int32_t)sys::getppid();
+  // Still the child of whatever restored us (for a root process: the restart command, standing in
+  // for the original launcher, which is not part of the computation): the parent it always had.
+  if (amber::g.restart_ppid && real == amber::g.restart_ppid) return amber::g.app_ppid;
+  return to_app(real);
+}
+
+int32_t app_gettid() { return to_app_tid((int32_t)sys::gettid()); }
+
 }  // namespace pid
 }  // namespace amber
 
@@ -75,26 +157,16 @@ using amber::pid::to_real;
 
 extern "C" {
 
-__attribute__((visibility("default"))) pid_t getpid(void) { return to_app((int32_t)sys::getpid()); }
+__attribute__((visibility("default"))) pid_t getpid(void) { return amber::pid::app_getpid(); }
 
-__attribute__((visibility("default"))) pid_t getppid(void) {
-  int32_t real = (int32_t)sys::getppid();
-  // Still the child of whatever restored us (for a root process: the restart command, standing in
-  // for the original launcher, which is not part of the computation): the parent it always had.
-  if (amber::g.restart_ppid && real == amber::g.restart_ppid) return amber::g.app_ppid;
-  return to_app(real);
-}
+__attribute__((visibility("default"))) pid_t getppid(void) { return amber::pid::app_getppid(); }
 
-// The main thread's tid is the process's pid; other threads' tids are the kernel's (see top).
-__attribute__((visibility("default"))) pid_t gettid(void) {
-  int32_t tid = (int32_t)sys::gettid();
-  return tid == (int32_t)sys::getpid() ? to_app(tid) : tid;
-}
+__attribute__((visibility("default"))) pid_t gettid(void) { return amber::pid::app_gettid(); }
 
 __attribute__((visibility("default"))) int kill(pid_t pid, int sig) {
   using F = int (*)(pid_t, int);
   static F f = amber::pid::next<F>("kill");
-  return f(to_real(pid), sig);
+  return f(amber::pid::to_real_tid(pid), sig);  // the kernel takes a tid here too
 }
 
 __attribute__((visibility("default"))) pid_t waitpid(pid_t pid, int* status, int options) {

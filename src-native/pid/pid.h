@@ -1,4 +1,12 @@
-// Pid virtualization (pid.cc): the app-visible <-> kernel pid map.
+// Pid virtualization (pid.cc): the app-visible <-> kernel pid and tid maps.
+//
+// Two maps, both empty until the first restart (every lookup is then one load and a branch):
+//  - the pid map of the whole computation, from the coordinator's `pidmap` line (set_map);
+//  - the tid map of this process's own threads: app tid (the kernel tid a thread had when it was
+//    first created) -> its kernel tid in this incarnation (set_tid_map / adopt_restored_tids).
+// The tid lookups fall back to the pid map: a main thread's tid is its process's pid, and the
+// kernel takes a tid wherever it takes a pid (sched_*, getpriority, /proc/<tid>), so every pid
+// argument goes through to_real_tid.
 #ifndef AMBER_PID_H
 #define AMBER_PID_H
 #include <stdint.h>
@@ -7,6 +15,26 @@ namespace pid {
 void set_map(const char* text);  // "APP:REAL,APP:REAL,..." from the coordinator's `pidmap` line
 int32_t to_real(int32_t app);    // negative values (process groups) keep their sign
 int32_t to_app(int32_t real);
+
+// Replaces the tid map (n entries of app[i] -> real[i]; entries with a value <= 0 are skipped).
+// No allocation (a fixed .bss table of AMBER_MAX_THREADS); call while the application's threads
+// are parked (readers see an empty map, i.e. pass-through, while it is being replaced).
+void set_tid_map(const int32_t* app, const int32_t* real, uint32_t n);
+// Builds the tid map of a restored process from the thread table (g_slots[i].rec.tid: the kernel
+// tids at checkpoint) and the restorer's hand-off (g_handoff.new_tids[i]), translating the old
+// kernel tids through the map of the checkpointed run. Idempotent for one incarnation: the
+// restart path may call it early (agent on_restart) and set_map calls it again harmlessly.
+void adopt_restored_tids();
+int32_t to_real_tid(int32_t app);  // tid map, then pid map (sign kept as to_real)
+int32_t to_app_tid(int32_t real);  // tid map, then pid map
+
+// True once any map is non-empty: the fast-path test of the path wrappers (proc.cc).
+bool active();
+
+// What the application sees for itself (also used by syscall(SYS_getpid...)).
+int32_t app_getpid();
+int32_t app_getppid();
+int32_t app_gettid();
 }  // namespace pid
 }  // namespace amber
 #endif

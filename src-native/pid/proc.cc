@@ -1,1 +1,361 @@
-// (placeholder: filled in by the issue-3 work)
+// Pid virtualization, part 3: /proc paths. An application that knows a pid or tid only as the
+// app-visible one opens /proc/<app pid>/..., /proc/<app pid>/task/<app tid>/... or
+// /proc/self/task/<app tid>/...; after a restart those names are the kernel's old ones (gone, or
+// worse: someone else's), so the path functions rewrite the numeric components to the kernel's.
+// readlink of /proc/self and /proc/thread-self, which the kernel answers with kernel ids, is
+// translated back.
+//
+// Fast path: before the first restart the maps are empty and a wrapper costs one load and a
+// branch before it calls libc (also for every path not starting with "/p"). The rewrite itself
+// (a noinline slow path, so that its PATH_MAX buffer is on the stack only when needed: these may
+// run on a small signal stack) never allocates.
+//
+// Not translated: relative paths resolved under a cwd or directory descriptor inside /proc (a
+// program that chdir's to /proc and opens "1234/stat"), the numeric names readdir returns while
+// listing /proc or /proc/<pid>/task (they are kernel ids: a longer app id would not fit the
+// dirent in place), and the ids inside /proc files' contents. libc's internal opens (realpath,
+// ftw, ...) do not go through these symbols either.
+// node-gyp builds with _FILE_OFFSET_BITS=64, which makes glibc's headers declare prlimit, stat,
+// open... as aliases of their *64 twins; these wrappers must define each symbol under its own name.
+#undef _FILE_OFFSET_BITS
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "pid/pid.h"
+#include "sys/sys.h"
+
+namespace {
+
+using amber::pid::active;
+
+// The only test the common case pays: not an absolute path under /p..., or nothing to translate.
+inline bool maybe_proc(const char* p) {
+  return p && p[0] == '/' && p[1] == 'p' && active();
+}
+
+inline bool digit(char c) { return c >= '0' && c <= '9'; }
+
+// Copies a numeric component starting at *src (advancing it), translated by fn, to o. Returns
+// false if the component is not all digits up to '/' or the end (then nothing is translated).
+template <typename Fn>
+bool number(const char** src, sys::Out& o, Fn fn) {
+  const char* s = *src;
+  if (!digit(*s)) return false;
+  const char* q = s;
+  uint64_t v = sys::parse_u(&q, 10);
+  if ((*q && *q != '/') || q - s > 10 || v > 0x7fffffff) return false;
+  o.i(fn((int32_t)v));
+  *src = q;
+  return true;
+}
+
+// Rewrites p into buf if it names a translated id under /proc; returns p itself otherwise.
+const char* rewrite(const char* p, char* buf, size_t cap) {
+  if (!sys::sstarts(p, "/proc/")) return p;
+  size_t len = sys::slen(p);
+  if (len + 32 > cap) return p;  // too long to grow safely (the kernel's own limit is PATH_MAX)
+  sys::Out o(buf, cap);
+  const char* s = p + 6;
+  o.s("/proc/");
+  bool changed = false;
+  if (digit(*s)) {
+    // /proc/<pid>: any tid works there too, so the tid map first.
+    if (!number(&s, o, amber::pid::to_real_tid)) return p;
+    changed = true;
+  } else if (sys::sstarts(s, "self/")) {
+    o.s("self");
+    s += 4;
+  } else {
+    return p;
+  }
+  // Optional /task/<tid>.
+  if (sys::sstarts(s, "/task/") && digit(s[6])) {
+    o.s("/task/");
+    s += 6;
+    if (!number(&s, o, amber::pid::to_real_tid)) return p;
+    changed = true;
+  }
+  if (!changed) return p;
+  o.s(s);
+  return buf;
+}
+
+// Calls f with the path to use: p, or its rewrite in a stack buffer that lives only here.
+template <typename F>
+__attribute__((noinline)) auto slow(const char* p, F f) {
+  char buf[PATH_MAX + 32];
+  return f(rewrite(p, buf, sizeof buf));
+}
+
+template <typename F>
+inline auto with_path(const char* p, F f) {
+  if (__builtin_expect(!maybe_proc(p), 1)) return f(p);
+  return slow(p, f);
+}
+
+// The next definition of a libc function. Resolved eagerly by the constructor below (so that a
+// call from a vfork child or a signal handler finds it ready), lazily before that.
+template <typename Fn>
+Fn next(Fn& slot, const char* name) {
+  Fn f = __atomic_load_n(&slot, __ATOMIC_RELAXED);
+  if (__builtin_expect(!f, 0)) {
+    f = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+    __atomic_store_n(&slot, f, __ATOMIC_RELAXED);
+  }
+  return f;
+}
+
+#define AMBER_NEXT_LIST(X)                                                            \
+  X(open, int (*)(const char*, int, ...))                                             \
+  X(open64, int (*)(const char*, int, ...))                                           \
+  X(openat, int (*)(int, const char*, int, ...))                                      \
+  X(openat64, int (*)(int, const char*, int, ...))                                    \
+  X(__open_2, int (*)(const char*, int))                                              \
+  X(__open64_2, int (*)(const char*, int))                                            \
+  X(__openat_2, int (*)(int, const char*, int))                                       \
+  X(__openat64_2, int (*)(int, const char*, int))                                     \
+  X(fopen, FILE* (*)(const char*, const char*))                                       \
+  X(fopen64, FILE* (*)(const char*, const char*))                                     \
+  X(freopen, FILE* (*)(const char*, const char*, FILE*))                              \
+  X(freopen64, FILE* (*)(const char*, const char*, FILE*))                            \
+  X(opendir, DIR* (*)(const char*))                                                   \
+  X(stat, int (*)(const char*, struct stat*))                                         \
+  X(stat64, int (*)(const char*, struct stat64*))                                     \
+  X(lstat, int (*)(const char*, struct stat*))                                        \
+  X(lstat64, int (*)(const char*, struct stat64*))                                    \
+  X(fstatat, int (*)(int, const char*, struct stat*, int))                            \
+  X(fstatat64, int (*)(int, const char*, struct stat64*, int))                        \
+  X(__xstat, int (*)(int, const char*, struct stat*))                                 \
+  X(__xstat64, int (*)(int, const char*, struct stat64*))                             \
+  X(__lxstat, int (*)(int, const char*, struct stat*))                                \
+  X(__lxstat64, int (*)(int, const char*, struct stat64*))                            \
+  X(__fxstatat, int (*)(int, int, const char*, struct stat*, int))                    \
+  X(__fxstatat64, int (*)(int, int, const char*, struct stat64*, int))                \
+  X(statx, int (*)(int, const char*, int, unsigned, struct statx*))                   \
+  X(access, int (*)(const char*, int))                                                \
+  X(faccessat, int (*)(int, const char*, int, int))                                   \
+  X(readlink, ssize_t (*)(const char*, char*, size_t))                                \
+  X(readlinkat, ssize_t (*)(int, const char*, char*, size_t))                         \
+  X(__readlink_chk, ssize_t (*)(const char*, char*, size_t, size_t))                  \
+  X(__readlinkat_chk, ssize_t (*)(int, const char*, char*, size_t, size_t))           \
+  X(chdir, int (*)(const char*))                                                      \
+  X(truncate, int (*)(const char*, off_t))                                            \
+  X(truncate64, int (*)(const char*, off64_t))
+
+template <typename T>
+using Id = T;  // lets a function pointer type be written before the member name
+struct Next {
+#define AMBER_SLOT(name, ...) Id<__VA_ARGS__> name;
+  AMBER_NEXT_LIST(AMBER_SLOT)
+#undef AMBER_SLOT
+} g_next;
+
+#define NEXT(name) next(g_next.name, #name)
+
+__attribute__((constructor)) void resolve_all() {
+#define AMBER_RESOLVE(name, ...) NEXT(name);
+  AMBER_NEXT_LIST(AMBER_RESOLVE)
+#undef AMBER_RESOLVE
+}
+
+// A function we could not find (an older libc): fail like a missing system call.
+template <typename R>
+R missing() {
+  errno = ENOSYS;
+  return (R)-1;
+}
+#define CALL(name, ...) (g_next.name || NEXT(name) ? g_next.name(__VA_ARGS__) : missing<decltype(g_next.name(__VA_ARGS__))>())
+
+inline bool needs_mode(int flags) { return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE; }
+
+// readlink of /proc/self ("<pid>") or /proc/thread-self ("<pid>/task/<tid>"): the kernel's ids
+// become the application's. Rewrites buf[0..r) in place (truncating to cap, as readlink would).
+ssize_t fix_link(const char* path, char* buf, size_t cap, ssize_t r) {
+  if (r <= 0 || !maybe_proc(path)) return r;
+  bool self = sys::seq(path, "/proc/self"), thread = sys::seq(path, "/proc/thread-self");
+  if (!self && !thread) return r;
+  char in[64], out[64];
+  if ((size_t)r >= sizeof in) return r;
+  memcpy(in, buf, (size_t)r);
+  in[r] = 0;
+  const char* s = in;
+  sys::Out o(out, sizeof out);
+  if (!number(&s, o, amber::pid::to_app)) return r;
+  if (thread) {
+    if (!sys::sstarts(s, "/task/")) return r;
+    s += 6;
+    o.s("/task/");
+    if (!number(&s, o, amber::pid::to_app_tid)) return r;
+  }
+  o.s(s);
+  size_t n = o.len < cap ? o.len : cap;
+  memcpy(buf, out, n);
+  return (ssize_t)n;
+}
+
+}  // namespace
+
+extern "C" {
+
+#define EXPORT __attribute__((visibility("default")))
+
+EXPORT int open(const char* p, int flags, ...) {
+  mode_t mode = 0;
+  if (needs_mode(flags)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = va_arg(ap, mode_t);
+    va_end(ap);
+  }
+  return with_path(p, [&](const char* q) { return CALL(open, q, flags, mode); });
+}
+
+EXPORT int open64(const char* p, int flags, ...) {
+  mode_t mode = 0;
+  if (needs_mode(flags)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = va_arg(ap, mode_t);
+    va_end(ap);
+  }
+  return with_path(p, [&](const char* q) { return CALL(open64, q, flags, mode); });
+}
+
+EXPORT int openat(int dfd, const char* p, int flags, ...) {
+  mode_t mode = 0;
+  if (needs_mode(flags)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = va_arg(ap, mode_t);
+    va_end(ap);
+  }
+  return with_path(p, [&](const char* q) { return CALL(openat, dfd, q, flags, mode); });
+}
+
+EXPORT int openat64(int dfd, const char* p, int flags, ...) {
+  mode_t mode = 0;
+  if (needs_mode(flags)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = va_arg(ap, mode_t);
+    va_end(ap);
+  }
+  return with_path(p, [&](const char* q) { return CALL(openat64, dfd, q, flags, mode); });
+}
+
+// The _FORTIFY_SOURCE entry points for open without a mode.
+EXPORT int __open_2(const char* p, int flags) {
+  return with_path(p, [&](const char* q) { return CALL(__open_2, q, flags); });
+}
+EXPORT int __open64_2(const char* p, int flags) {
+  return with_path(p, [&](const char* q) { return CALL(__open64_2, q, flags); });
+}
+EXPORT int __openat_2(int dfd, const char* p, int flags) {
+  return with_path(p, [&](const char* q) { return CALL(__openat_2, dfd, q, flags); });
+}
+EXPORT int __openat64_2(int dfd, const char* p, int flags) {
+  return with_path(p, [&](const char* q) { return CALL(__openat64_2, dfd, q, flags); });
+}
+
+EXPORT FILE* fopen(const char* p, const char* mode) {
+  return with_path(p, [&](const char* q) { return CALL(fopen, q, mode); });
+}
+EXPORT FILE* fopen64(const char* p, const char* mode) {
+  return with_path(p, [&](const char* q) { return CALL(fopen64, q, mode); });
+}
+EXPORT FILE* freopen(const char* p, const char* mode, FILE* f) {
+  return with_path(p, [&](const char* q) { return CALL(freopen, q, mode, f); });
+}
+EXPORT FILE* freopen64(const char* p, const char* mode, FILE* f) {
+  return with_path(p, [&](const char* q) { return CALL(freopen64, q, mode, f); });
+}
+
+EXPORT DIR* opendir(const char* p) {
+  return with_path(p, [&](const char* q) { return CALL(opendir, q); });
+}
+
+EXPORT int stat(const char* p, struct stat* st) {
+  return with_path(p, [&](const char* q) { return CALL(stat, q, st); });
+}
+EXPORT int stat64(const char* p, struct stat64* st) {
+  return with_path(p, [&](const char* q) { return CALL(stat64, q, st); });
+}
+EXPORT int lstat(const char* p, struct stat* st) {
+  return with_path(p, [&](const char* q) { return CALL(lstat, q, st); });
+}
+EXPORT int lstat64(const char* p, struct stat64* st) {
+  return with_path(p, [&](const char* q) { return CALL(lstat64, q, st); });
+}
+EXPORT int fstatat(int dfd, const char* p, struct stat* st, int fl) {
+  return with_path(p, [&](const char* q) { return CALL(fstatat, dfd, q, st, fl); });
+}
+EXPORT int fstatat64(int dfd, const char* p, struct stat64* st, int fl) {
+  return with_path(p, [&](const char* q) { return CALL(fstatat64, dfd, q, st, fl); });
+}
+// Binaries built against glibc < 2.33 call these instead of stat/lstat/fstatat.
+EXPORT int __xstat(int ver, const char* p, struct stat* st) {
+  return with_path(p, [&](const char* q) { return CALL(__xstat, ver, q, st); });
+}
+EXPORT int __xstat64(int ver, const char* p, struct stat64* st) {
+  return with_path(p, [&](const char* q) { return CALL(__xstat64, ver, q, st); });
+}
+EXPORT int __lxstat(int ver, const char* p, struct stat* st) {
+  return with_path(p, [&](const char* q) { return CALL(__lxstat, ver, q, st); });
+}
+EXPORT int __lxstat64(int ver, const char* p, struct stat64* st) {
+  return with_path(p, [&](const char* q) { return CALL(__lxstat64, ver, q, st); });
+}
+EXPORT int __fxstatat(int ver, int dfd, const char* p, struct stat* st, int fl) {
+  return with_path(p, [&](const char* q) { return CALL(__fxstatat, ver, dfd, q, st, fl); });
+}
+EXPORT int __fxstatat64(int ver, int dfd, const char* p, struct stat64* st, int fl) {
+  return with_path(p, [&](const char* q) { return CALL(__fxstatat64, ver, dfd, q, st, fl); });
+}
+EXPORT int statx(int dfd, const char* p, int fl, unsigned mask, struct statx* st) {
+  return with_path(p, [&](const char* q) { return CALL(statx, dfd, q, fl, mask, st); });
+}
+
+EXPORT int access(const char* p, int mode) {
+  return with_path(p, [&](const char* q) { return CALL(access, q, mode); });
+}
+EXPORT int faccessat(int dfd, const char* p, int mode, int fl) {
+  return with_path(p, [&](const char* q) { return CALL(faccessat, dfd, q, mode, fl); });
+}
+
+EXPORT ssize_t readlink(const char* p, char* buf, size_t n) {
+  ssize_t r = with_path(p, [&](const char* q) { return CALL(readlink, q, buf, n); });
+  return fix_link(p, buf, n, r);
+}
+EXPORT ssize_t readlinkat(int dfd, const char* p, char* buf, size_t n) {
+  ssize_t r = with_path(p, [&](const char* q) { return CALL(readlinkat, dfd, q, buf, n); });
+  return fix_link(p, buf, n, r);
+}
+EXPORT ssize_t __readlink_chk(const char* p, char* buf, size_t n, size_t buflen) {
+  ssize_t r = with_path(p, [&](const char* q) { return CALL(__readlink_chk, q, buf, n, buflen); });
+  return fix_link(p, buf, n, r);
+}
+EXPORT ssize_t __readlinkat_chk(int dfd, const char* p, char* buf, size_t n, size_t buflen) {
+  ssize_t r = with_path(p, [&](const char* q) { return CALL(__readlinkat_chk, dfd, q, buf, n, buflen); });
+  return fix_link(p, buf, n, r);
+}
+
+EXPORT int chdir(const char* p) {
+  return with_path(p, [&](const char* q) { return CALL(chdir, q); });
+}
+EXPORT int truncate(const char* p, off_t len) {
+  return with_path(p, [&](const char* q) { return CALL(truncate, q, len); });
+}
+EXPORT int truncate64(const char* p, off64_t len) {
+  return with_path(p, [&](const char* q) { return CALL(truncate64, q, len); });
+}
+
+}  // extern "C"
