@@ -334,6 +334,7 @@ void on_restart() {
   g.ckpt_tid = (int)sys::gettid();
   for (uint32_t i = 0; i < g.nslots; i++)
     if (g_handoff.new_tids[i] > 0) g_slots[i].tid = g_handoff.new_tids[i];
+  pid::adopt_restored_tids();  // app tids of the restored threads, even with no pidmap coming
   // Wait until every restored thread has left the restorer's code, then drop the restorer.
   int64_t deadline = now_ns() + 10ll * 1000000000;
   for (uint32_t i = 1; i < g.nslots; i++) {
@@ -633,7 +634,7 @@ bool coord_read_line(char* out, size_t cap) {
 
 void fill_thread_record(amber_thread* rec) {
   rec->tid = (int32_t)sys::gettid();
-  rec->vtid = rec->tid;
+  rec->vtid = pid::to_app_tid(rec->tid);
   rec->flags = 0;
   if (rec->tid == g.pid) rec->flags |= AMBER_THR_MAIN;
   if (rec->tid == g.ckpt_tid) rec->flags |= AMBER_THR_CKPT;

@@ -65,14 +65,15 @@ __attribute__((visibility("default"))) int tgkill(pid_t tgid, pid_t tid, int sig
   return (int)ret(sys::tgkill(to_real(tgid), to_real_tid(tid), sig));
 }
 
-// glibc fills the siginfo with its own (kernel) pid; we fill it with the pid the application
-// knows, so a receiver in the computation sees the sender's app pid in si_pid.
+// As glibc does, si_pid is our kernel pid: the receiver's agent translates the si_pid of every
+// user-sent signal (SI_USER, SI_QUEUE, ...) to the app pid in its handler trampoline and in
+// sigwaitinfo (agent/wrappers.cc), so an app pid here would be translated twice.
 __attribute__((visibility("default"))) int sigqueue(pid_t pid, int sig, const union sigval val) {
   siginfo_t info;
   memset(&info, 0, sizeof info);
   info.si_signo = sig;
   info.si_code = SI_QUEUE;
-  info.si_pid = amber::pid::app_getpid();
+  info.si_pid = (pid_t)sys::getpid();
   info.si_uid = (uid_t)sys::sc0(SYS_getuid);
   info.si_value = val;
   return (int)ret(sys::sc3(SYS_rt_sigqueueinfo, L(to_real(pid)), sig, (long)&info));
