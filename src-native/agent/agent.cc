@@ -334,7 +334,6 @@ void on_restart() {
   g.ckpt_tid = (int)sys::gettid();
   for (uint32_t i = 0; i < g.nslots; i++)
     if (g_handoff.new_tids[i] > 0) g_slots[i].tid = g_handoff.new_tids[i];
-  pid::adopt_restored_tids();  // app tids of the restored threads, even with no pidmap coming
   // Wait until every restored thread has left the restorer's code, then drop the restorer.
   int64_t deadline = now_ns() + 10ll * 1000000000;
   for (uint32_t i = 1; i < g.nslots; i++) {
@@ -344,6 +343,9 @@ void on_restart() {
       sys::futex_wait(&g_slots[i].state, g_slots[i].state, &ts);
     }
   }
+  // Every restored thread exists now (its new tid is in the hand-off): their app tids, even if
+  // no pidmap follows.
+  pid::adopt_restored_tids();
   if (g_handoff.blob_addr && g_handoff.blob_len)
     sys::munmap(reinterpret_cast<void*>(g_handoff.blob_addr), g_handoff.blob_len);
   g_handoff.restored = 0;
