@@ -32,7 +32,10 @@ for (const name of cases) {
   }
   rows.push({ name, plain: median(plain), amber: median(amber), ratio: median(amber) / median(plain) })
 }
+// The coordinator may still be writing its state under base: wait for it to be gone first.
+const gone = new Promise((r) => (coord.exitCode !== null || coord.signalCode !== null ? r() : coord.once('exit', r)))
 coord.kill('SIGTERM')
+await gone
 rmSync(base, { recursive: true, force: true })
 
 const what = { getpid: '2,000,000 getpid()', kill: '1,000,000 kill(self, 0)', forkexec: '200 fork+exec+wait', pipe: '512 MiB through a pipe', syscall: '2,000,000 syscall(getpid)', stat: '1,000,000 stat(path)' }
