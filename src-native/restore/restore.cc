@@ -863,12 +863,14 @@ bool sockinfo_of(int k, const amber_fd& f, amber_sockinfo* si, const char** infl
   return true;
 }
 
-void warn_sock(const char* what, const amber_fd& f, long err) {
-  char buf[200];
+void warn_fd(const char* what, const amber_fd& f, long err, const char* then) {
+  char buf[240];
   sys::Out o(buf, sizeof buf);
-  o.s("amber: warning: fd ").i(f.fd).s(": ").s(what).s(" (errno ").i(-err).s("); it becomes /dev/null\n");
+  o.s("amber: warning: fd ").i(f.fd).s(": ").s(what).s(" (errno ").i(-err).s("); ").s(then).c('\n');
   sys::write_all(2, buf, o.len);
 }
+
+void warn_sock(const char* what, const amber_fd& f, long err) { warn_fd(what, f, err, "it becomes /dev/null"); }
 
 // A new connected pair for two saved ends: a socketpair for Unix sockets, a real TCP connection
 // over loopback for inet ones (the addresses differ from the saved ones; the byte streams do not).
@@ -912,7 +914,7 @@ int unnamed_unix() {
   return n;
 }
 
-bool pair_by_inode(int k, const amber_fd& f, const amber_sockinfo& si, const char* in) {
+bool pair_by_inode(const amber_fd& f, const amber_sockinfo& si, const char* in) {
   for (int k2 = 0; k2 < g_nimgs; k2++)
     for (uint32_t i2 = 0; i2 < g_imgs[k2].v.nfds; i2++) {
       const amber_fd& f2 = g_imgs[k2].v.fds[i2];
@@ -933,7 +935,6 @@ bool pair_by_inode(int k, const amber_fd& f, const amber_sockinfo& si, const cha
           if (f3.inode == f.inode) g_socks[g_nsocks++] = SharedSock{k3, f3.fd, la};
           else if (f3.inode == f2.inode) g_socks[g_nsocks++] = SharedSock{k3, f3.fd, lb};
         }
-      (void)k;
       return true;
     }
   return false;
@@ -964,7 +965,7 @@ void build_sockets() {
       } else if (f.subkind == AMBER_SOCK_CONNECTED && si.family == 1 && si.peer_ino) {
         // A Unix connection whose peer the kernel named (sock_diag): pair by inode. Every
         // descriptor of either socket (dup'ed, inherited) gets the same new end.
-        if (pair_by_inode(k, f, si, in)) continue;
+        if (pair_by_inode(f, si, in)) continue;
         warn_sock("its other end is not part of the computation", f, -107 /*ENOTCONN*/);
       } else if (f.subkind == AMBER_SOCK_CONNECTED) {
         // Unnamed Unix sockets (socketpair) all have the same empty addresses: pairing by address
@@ -1025,11 +1026,11 @@ void build_ptys() {
           g_nptys >= kMaxPtys)
         continue;
       long m = sys::open("/dev/ptmx", O_RDWR_ | O_NOCTTY_ | O_CLOEXEC_, 0);
-      if (m < 0) { warn_sock("cannot open /dev/ptmx for its pseudo-terminal", f, m); continue; }
+      if (m < 0) { warn_fd("cannot open /dev/ptmx to rebuild its pseudo-terminal", f, m, "it is reopened at its path"); continue; }
       int zero = 0;
       sys::sc3(16 /*ioctl*/, m, 0x40045431 /*TIOCSPTLCK*/, (long)&zero);
       long sl = sys::sc3(16, m, 0x5441 /*TIOCGPTPEER*/, O_RDWR_ | O_NOCTTY_ | O_CLOEXEC_);
-      if (sl < 0) { warn_sock("cannot open its pseudo-terminal's slave", f, sl); sys::close((int)m); continue; }
+      if (sl < 0) { warn_fd("cannot open its new pseudo-terminal's slave", f, sl, "it is reopened at its path"); sys::close((int)m); continue; }
       // The saved settings: from any end of this pty that has them (all ends saw the same tty).
       for (int k2 = 0; k2 < g_nimgs; k2++)
         for (uint32_t i2 = 0; i2 < g_imgs[k2].v.nfds; i2++) {
