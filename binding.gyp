@@ -1,6 +1,6 @@
 # node-gyp build (used by `npm install` through node-gyp-build, and by prebuildify).
-# CMakeLists.txt builds the same three artifacts for development, unit tests and sanitizers;
-# keep the source lists of both in step.
+# CMakeLists.txt builds the same three artifacts for development, unit tests and sanitizers. Both
+# take their source lists and include directories from scripts/native-build.cjs (files by folder).
 {
   "variables": {
     "amber_warn": ["-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers"],
@@ -9,18 +9,12 @@
     {
       # The N-API addon: image reading/verification for inspect/restart.
       "target_name": "amber",
-      "sources": [
-        "src-native/addon/addon.cc",
-        "src-native/addon/peercred.cc",
-        "src-native/addon/shares.cc",
-        "src-native/image/reader.cc",
-      ],
+      "sources": ["<!@(node scripts/native-build.cjs sources addon)"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "src-native",
-        "src-native/include",
+        "<!@(node scripts/native-build.cjs include)",
       ],
-      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
+      "defines": ["AMBER_ADDON", "NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++20", "-fexceptions", "<@(amber_warn)"],
@@ -32,19 +26,9 @@
       "product_name": "amber",
       "product_prefix": "lib",
       "product_extension": "so",
-      "sources": [
-        "src-native/agent/agent.cc",
-        "src-native/agent/wrappers.cc",
-        "src-native/agent/writer.cc",
-        "src-native/agent/plugins.cc",
-        "src-native/agent/ctx.S",
-        "src-native/pid/pid.cc",
-        "src-native/pid/calls.cc",
-        "src-native/pid/proc.cc",
-        "src-native/pid/session.cc",
-        "src-native/agent/exec.cc",
-      ],
-      "include_dirs": ["src-native", "src-native/include"],
+      "sources": ["<!@(node scripts/native-build.cjs sources agent)"],
+      "include_dirs": ["<!@(node scripts/native-build.cjs include)"],
+      "defines": ["AMBER_AGENT"],
       "cflags": ["-fPIC", "-fvisibility=hidden", "-fno-exceptions", "<@(amber_warn)"],
       "cflags_cc!": ["-std=gnu++17"],
       # No libstdc++ at run time (-fno-threadsafe-statics, --as-needed): every page a library adds
@@ -57,11 +41,9 @@
       # The restorer: static PIE, no libc (see PITFALLS 1 and src-native/restore/README.md).
       "target_name": "amber-restart",
       "type": "executable",
-      "sources": [
-        "src-native/restore/start.S",
-        "src-native/restore/restore.cc",
-      ],
-      "include_dirs": ["src-native", "src-native/include"],
+      "sources": ["<!@(node scripts/native-build.cjs sources restorer)"],
+      "include_dirs": ["<!@(node scripts/native-build.cjs include)"],
+      "defines": ["AMBER_RESTORER"],
       "cflags!": ["-pthread", "-fno-omit-frame-pointer"],
       "cflags_cc!": ["-std=gnu++17", "-pthread"],
       "cflags": ["-fPIE", "-ffreestanding", "-fno-stack-protector", "-fno-builtin", "-fno-exceptions",

@@ -22,7 +22,10 @@ CXX="${CXX:-g++}"
 FUZZ_SECONDS="${AMBER_FUZZ_SECONDS:-10}"
 mkdir -p "$OUT"
 
-INC=(-I"$ROOT/src-native" -I"$ROOT/src-native/include" -I"$ROOT/test/native")
+INC=(-I"$ROOT/test/native")
+while IFS= read -r d; do
+  case $d in /*) INC+=(-I"$d") ;; *) INC+=(-I"$ROOT/$d") ;; esac
+done < <(cd "$ROOT" && node scripts/native-build.cjs include)
 WARN=(-Wall -Wextra -Werror)
 SAN=(-std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all)
 N="$ROOT/test/native"
