@@ -28,12 +28,6 @@
 #include "amber/plugin.h"
 #include "pid/pid.h"
 
-// glibc >= 2.35 exports where each thread's rseq area lives (weak: absent on older libcs).
-extern "C" {
-extern const unsigned int __rseq_size __attribute__((weak));
-extern const ptrdiff_t __rseq_offset __attribute__((weak));
-}
-
 namespace amber {
 
 Agent g = {};
@@ -43,7 +37,7 @@ amber_handoff g_handoff;
 namespace {
 
 constexpr int kCoordFdFloor = 900;  // keep our socket out of the application's low fd numbers
-constexpr size_t kScratch = 64u << 20;  // reserved, touched on demand, NODATA in images
+constexpr size_t kScratch = (64u << 20) + kLongLine;  // reserved, touched on demand, NODATA in images
 
 // Coordinator I/O buffers, packed together: every page the agent touches is in every image.
 char g_rx[2048];
@@ -83,6 +77,19 @@ long probe_tid_offset() {
 
 bool send_line(const char* s, size_t n) { return coord_send(s, n); }
 
+// A `pidmap` line names every restored process of the computation: at thousands of processes it
+// is far longer than the line buffer, so it is gathered in the scratch mapping's long-line area
+// (kLongLine) and applied as it completes, wherever it arrives (hello, the main loop, a plugin's
+// lookup). It is only sent while the application cannot run (before main, or with every thread
+// parked before `resume 0`). Other lines longer than the buffer are dropped, as before.
+enum class Long { NONE, PIDMAP, DROP };
+Long g_long;
+size_t g_long_len;
+
+char* long_buf() { return g.scratch + g.scratch_len - kLongLine; }
+
+void apply_pidmap(const char* text) { pid::set_map(text); }
+
 // Reads one '\n'-terminated line from the coordinator into g_line (blocking). false on EOF/error.
 bool read_line() {
   if (g.has_pending) {
@@ -91,17 +98,52 @@ bool read_line() {
     return true;
   }
   for (;;) {
-    for (size_t i = 0; i < g_rx_len; i++) {
-      if (g_rx[i] == '\n') {
-        size_t n = i < sizeof g_line - 1 ? i : sizeof g_line - 1;
+    size_t nl = 0;
+    while (nl < g_rx_len && g_rx[nl] != '\n') nl++;
+    if (g_long != Long::NONE) {
+      // The rest of a long line: into the long buffer (or dropped) up to its newline.
+      if (g_long == Long::PIDMAP && g_long_len + nl < kLongLine) memcpy(long_buf() + g_long_len, g_rx, nl);
+      else if (g_long == Long::PIDMAP) {
+        say("a pid map longer than ", "1 MiB", " was dropped: pids after this restart may be wrong");
+        g_long = Long::DROP;
+      }
+      g_long_len += nl;
+      bool done = nl < g_rx_len;
+      size_t used = done ? nl + 1 : nl;
+      memmove(g_rx, g_rx + used, g_rx_len - used);
+      g_rx_len -= used;
+      if (done) {
+        if (g_long == Long::PIDMAP) {
+          long_buf()[g_long_len] = 0;
+          apply_pidmap(long_buf() + 7);
+        }
+        g_long = Long::NONE;
+        continue;
+      }
+    } else if (nl < g_rx_len) {
+      size_t n = nl < sizeof g_line - 1 ? nl : sizeof g_line - 1;
+      bool pidmap = nl >= 7 && sys::sstarts(g_rx, "pidmap ");
+      if (pidmap) {
+        memcpy(long_buf(), g_rx, nl);
+        long_buf()[nl] = 0;
+      } else {
         memcpy(g_line, g_rx, n);
         g_line[n] = 0;
-        memmove(g_rx, g_rx + i + 1, g_rx_len - i - 1);
-        g_rx_len -= i + 1;
-        return true;
       }
+      memmove(g_rx, g_rx + nl + 1, g_rx_len - nl - 1);
+      g_rx_len -= nl + 1;
+      if (!pidmap) return true;
+      apply_pidmap(long_buf() + 7);
+      continue;
+    } else if (g_rx_len == sizeof g_rx) {
+      // A line longer than the buffer: a pid map goes on in the long buffer, anything else is dropped.
+      g_long = sys::sstarts(g_rx, "pidmap ") ? Long::PIDMAP : Long::DROP;
+      g_long_len = 0;
+      if (g_long == Long::PIDMAP) memcpy(long_buf(), g_rx, g_rx_len);
+      g_long_len = g_rx_len;
+      g_rx_len = 0;
+      continue;
     }
-    if (g_rx_len == sizeof g_rx) g_rx_len = 0;  // an absurd line: drop it
     long r = sys::read(g.coord_fd, g_rx + g_rx_len, sizeof g_rx - g_rx_len);
     if (r == -EINTR) continue;
     if (r <= 0) return false;
@@ -171,10 +213,8 @@ bool hello(bool restored) {
   if (!send_line(g_tx, o.len)) return false;
   // After a restart the coordinator sends the computation's pid map first (to a program that
   // exec'd, or a child forked since): the program must not run before getpid() is right.
-  do {
-    if (!read_line()) return false;
-    if (sys::sstarts(g_line, "pidmap ")) pid::set_map(g_line + 7);
-  } while (sys::sstarts(g_line, "pidmap "));
+  // (read_line applies those `pidmap` lines itself, however long)
+  if (!read_line()) return false;
   if (sys::sstarts(g_line, "vpid ")) {
     const char* p = g_line + 5;
     g.vpid = (int32_t)sys::parse_u(&p, 10);
@@ -285,7 +325,7 @@ long do_suspend(char* err, size_t errlen) {
 }
 
 void do_resume() {
-  sockets_resumed();
+  fds_resumed();
   __atomic_store_n(&g.phase, 0u, __ATOMIC_SEQ_CST);
   __atomic_add_fetch(&g.resume_seq, 1u, __ATOMIC_SEQ_CST);
   sys::futex_wake(&g.resume_seq, 0x7fffffff);
@@ -318,6 +358,7 @@ bool connect_and_hello(bool restored) {
   if (fd < 0) return false;
   g.coord_fd = (int)fd;
   g_rx_len = 0;
+  g_long = Long::NONE;
   if (!hello(restored)) {
     sys::close(g.coord_fd);
     g.coord_fd = -1;
@@ -472,8 +513,6 @@ void* ckpt_main(void*) {
       if (*p == ' ') p++;
       if (!g.phase) { reply_error(gen, "write before suspend"); continue; }
       do_write(gen, p);
-    } else if (sys::sstarts(p, "pidmap ")) {
-      pid::set_map(p + 7);
     } else if (sys::sstarts(p, "resume ") || sys::sstarts(p, "abort ")) {
       const char* q = p + (p[0] == 'r' ? 7 : 6);
       uint32_t gen = (uint32_t)sys::parse_u(&q, 10);
@@ -528,6 +567,7 @@ void after_fork_child() {
   g.nslots = 0;
   g.has_pending = false;
   g_rx_len = 0;
+  g_long = Long::NONE;
   g.after_restart = false;
   if (!g.active) return;
   g.parent_vpid = g.vpid;
@@ -632,45 +672,6 @@ bool coord_read_line(char* out, size_t cap) {
   memcpy(out, g_line, n);
   out[n] = 0;
   return true;
-}
-
-void fill_thread_record(amber_thread* rec) {
-  rec->tid = (int32_t)sys::gettid();
-  rec->vtid = pid::to_app_tid(rec->tid);
-  rec->flags = 0;
-  if (rec->tid == g.pid) rec->flags |= AMBER_THR_MAIN;
-  if (rec->tid == g.ckpt_tid) rec->flags |= AMBER_THR_CKPT;
-  uint64_t fs = 0, gs = 0;
-  sys::arch_prctl(0x1003 /*ARCH_GET_FS*/, (uint64_t)&fs);
-  sys::arch_prctl(0x1004 /*ARCH_GET_GS*/, (uint64_t)&gs);
-  rec->fs_base = fs;
-  rec->gs_base = gs;
-  rec->rseq_addr = 0;
-  rec->rseq_len = 0;
-  // Registered iff glibc says so and the kernel has written a real cpu id into the area.
-  if (&__rseq_size && &__rseq_offset && __rseq_size > 0 && fs) {
-    uint64_t area = fs + (uint64_t)__rseq_offset;
-    int32_t cpu_id = *reinterpret_cast<volatile int32_t*>(area + 4);
-    if (cpu_id >= 0) {
-      rec->rseq_addr = area;
-      rec->rseq_len = 32;  // glibc registers sizeof(struct rseq_area) == 32 (PITFALLS, measured)
-      rec->rseq_sig = 0x53053053;
-    }
-  }
-  stack_t ss = {};
-  sys::sigaltstack(nullptr, &ss);
-  rec->ss_sp = reinterpret_cast<uint64_t>(ss.ss_sp);
-  rec->ss_size = ss.ss_size;
-  rec->ss_flags = ss.ss_flags & ~SS_ONSTACK;
-  uint64_t mask = 0;
-  sys::rt_sigprocmask(SIG_BLOCK, nullptr, &mask);
-  rec->sigmask = mask;
-  rec->ctid_addr = 0;
-  if (g.tid_off > 0 && fs) {
-    int32_t* cached = reinterpret_cast<int32_t*>(fs + (uint64_t)g.tid_off);
-    if (*cached == rec->tid) rec->ctid_addr = reinterpret_cast<uint64_t>(cached);
-  }
-  rec->clear_tid_addr = rec->ctid_addr;
 }
 
 }  // namespace amber

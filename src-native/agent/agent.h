@@ -1,5 +1,6 @@
 // Internal interface between the agent's pieces (agent.cc: lifecycle, suspend/resume, coordinator
-// link; writer.cc: the image writer; wrappers.cc: libc wrappers). Not a public header.
+// link; writer.cc: the image writer, over the capture halves of fd/, mem/, proc/, thread/ (see
+// agent/capture.h); wrappers.cc: libc wrappers). Not a public header.
 #ifndef AMBER_AGENT_H
 #define AMBER_AGENT_H
 
@@ -35,8 +36,8 @@ struct Agent {
   volatile uint32_t phase;     // 0 idle, 1 suspending/suspended
   volatile uint32_t resume_seq;// bumped to release parked threads (futex word)
   uint32_t nslots;
-  char* scratch;               // anonymous scratch for the writer (NODATA in images)
-  size_t scratch_len;
+  char* scratch;               // anonymous scratch (NODATA in images): the writer's, then kLongLine
+  size_t scratch_len;          // of the whole mapping
   char coord_path[256];         // unix socket path, or "tcp:A.B.C.D:PORT"
   char token[80];               // AMBER_TOKEN (TCP coordinators)
   volatile uint32_t send_lock;
@@ -47,7 +48,12 @@ struct Agent {
   bool after_restart;           // restored, waiting for the coordinator's first resume
 };
 
+// The end of the scratch mapping holds a coordinator line too long for the line buffer (a pid map
+// of thousands of processes); the writer has the rest. Both are NODATA in images.
+constexpr size_t kLongLine = 1u << 20;
+
 extern Agent g;
+inline size_t writer_scratch_len() { return g.scratch_len - kLongLine; }
 extern Slot g_slots[AMBER_MAX_THREADS];
 extern amber_handoff g_handoff;
 
@@ -59,10 +65,11 @@ extern char g_unrestorable[2048];
 // Runs on the checkpoint thread with every other thread parked: raw syscalls only, no malloc.
 long write_image(const char* path, uint64_t* bytes, char* err, size_t errlen);
 
-// After a checkpoint the process resumes: undo what writing the image changed (writer.cc).
-void sockets_resumed();
+// After a checkpoint the process resumes: undo what capturing the descriptors changed (fd/fd.cc).
+void fds_resumed();
 
-// Fills rec (fs base, rseq, sigaltstack, mask, glibc tid address) for the calling thread.
+// Fills rec (fs base, rseq, sigaltstack, mask, glibc tid address) for the calling thread
+// (thread/thread.cc).
 void fill_thread_record(amber_thread* rec);
 
 // The real libc functions behind our wrappers (wrappers.cc).

@@ -26,6 +26,26 @@ enum : long {
   NR_timer_delete = 226, NR_clock_gettime = 228, NR_clock_nanosleep = 230, NR_exit_group = 231,
   NR_tgkill = 234, NR_openat = 257, NR_newfstatat = 262, NR_readlinkat = 267, NR_dup3 = 292,
   NR_prlimit64 = 302, NR_rseq = 334,
+  NR_recvfrom = 45, NR_bind = 49, NR_listen = 50, NR_getsockname = 51, NR_getpeername = 52,
+  NR_socketpair = 53, NR_setsockopt = 54, NR_getsockopt = 55, NR_unlink = 87, NR_setpgid = 109,
+  NR_setsid = 112, NR_getsid = 124, NR_epoll_ctl = 233, NR_tee = 276, NR_timerfd_create = 283,
+  NR_timerfd_settime = 286, NR_accept4 = 288, NR_signalfd4 = 289, NR_eventfd2 = 290,
+  NR_epoll_create1 = 291, NR_pipe2 = 293, NR_close_range = 436,
+};
+
+// Kernel constants (x86-64) for code compiled both with and without libc headers (the trailing
+// underscore keeps them apart from libc's macros of the same name).
+enum : int {
+  O_RDONLY_ = 0, O_WRONLY_ = 1, O_RDWR_ = 2, O_ACCMODE_ = 3, O_CREAT_ = 0100, O_EXCL_ = 0200,
+  O_NOCTTY_ = 0400, O_TRUNC_ = 01000, O_APPEND_ = 02000, O_NONBLOCK_ = 04000, O_ASYNC_ = 020000,
+  O_DIRECTORY_ = 0200000, O_CLOEXEC_ = 02000000,
+  F_GETFD_ = 1, F_SETFL_ = 4, F_DUPFD_CLOEXEC_ = 1030, F_SETPIPE_SZ_ = 1031, F_GETPIPE_SZ_ = 1032,
+  PROT_R_ = 1, PROT_W_ = 2, PROT_X_ = 4,
+  MAP_SHARED_ = 0x01, MAP_PRIVATE_ = 0x02, MAP_FIXED_ = 0x10, MAP_ANON_ = 0x20, MAP_GROWSDOWN_ = 0x100,
+  MAP_NORESERVE_ = 0x4000, MAP_FIXED_NOREPLACE_ = 0x100000,
+  S_IFMT_ = 0170000, S_IFREG_ = 0100000, S_IFDIR_ = 0040000, S_IFCHR_ = 0020000, S_IFIFO_ = 0010000,
+  S_IFSOCK_ = 0140000,
+  RLIMIT_NPROC_ = 6, RLIMIT_NOFILE_ = 7,
 };
 
 static inline long sc0(long n) {
@@ -123,6 +143,12 @@ static inline long chdir(const char* p) { return sc1(NR_chdir, AMBER_L(p)); }
 static inline long uname(void* u) { return sc1(NR_uname, AMBER_L(u)); }
 static inline long socket(int d, int t, int p) { return sc3(NR_socket, d, t, p); }
 static inline long connect(int fd, const void* a, int len) { return sc3(NR_connect, fd, AMBER_L(a), len); }
+static inline long ioctl(int fd, unsigned long req, long arg) { return sc3(NR_ioctl, fd, AMBER_L(req), arg); }
+static inline long pipe2(int* fds, int fl) { return sc2(NR_pipe2, AMBER_L(fds), fl); }
+static inline long close_range(unsigned first, unsigned last) { return sc3(NR_close_range, first, last, 0); }
+static inline long unlink(const char* p) { return sc1(NR_unlink, AMBER_L(p)); }
+static inline long setsockopt(int fd, int lvl, int opt, const void* v, uint32_t len) { return sc5(NR_setsockopt, fd, lvl, opt, AMBER_L(v), len); }
+static inline long getsockopt(int fd, int lvl, int opt, void* v, uint32_t* len) { return sc5(NR_getsockopt, fd, lvl, opt, AMBER_L(v), AMBER_L(len)); }
 [[noreturn]] static inline void exit_group(int code) {
   for (;;) sc1(NR_exit_group, code);
 }

@@ -1,0 +1,112 @@
+// What the capture halves share (agent only). The image writer (agent/writer.cc) owns one Capture
+// per checkpoint and hands it to the capture half of every kind of state (fd/, mem/, proc/,
+// thread/; see src-native/README.md). They run on the checkpoint thread while every other thread
+// of the process is parked: raw syscalls only, all memory from the agent's scratch mapping
+// (recorded NODATA in the image), no malloc, no stdio, no locks.
+//
+// No silent caps: a table that does not fit fails the checkpoint with a message naming the limit
+// (Capture::fail), it never drops records.
+#ifndef AMBER_CAPTURE_H
+#define AMBER_CAPTURE_H
+
+#ifndef AMBER_AGENT
+#error "agent/capture.h is for the agent only"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/format.h"
+#include "sys/sys.h"
+
+namespace amber {
+
+// Bump allocator over the scratch mapping; reset at every checkpoint.
+struct Arena {
+  char* base;
+  size_t cap, used;
+  void* take(size_t n) {
+    n = (n + 63) & ~size_t(63);
+    if (n > cap - used) return nullptr;
+    void* p = base + used;
+    used += n;
+    return p;
+  }
+  size_t room() const { return cap - used; }
+};
+
+// The STRINGS section: paths and every kind's variable-size data.
+struct Strings {
+  char* buf;
+  uint32_t len, cap;
+  bool full;        // an add did not fit: the checkpoint fails (writer.cc), nothing is truncated
+  amber_str add(const char* s, size_t n) {
+    amber_str r{len, 0};
+    if (n + 1 > cap - len) { full = true; return amber_str{0, 0}; }
+    __builtin_memmove(buf + len, s, n);  // may be called on bytes already in place (reserve())
+    buf[len + n] = 0;
+    len += (uint32_t)n + 1;
+    r.len = (uint32_t)n;
+    return r;
+  }
+  // Room for n bytes written in place at the end (then add(end(), n) commits them).
+  char* reserve(size_t n) {
+    if (n + 1 > cap - len) { full = true; return nullptr; }
+    return buf + len;
+  }
+  uint32_t room() const { return cap - len > 0 ? cap - len - 1 : 0; }
+};
+
+struct Capture {
+  Arena a;
+  Strings str;
+  char* err;        // the first failure, for the coordinator's error reply
+  size_t errlen;
+  long failed;      // its -errno (0: none)
+  char* tmp;        // 8 KiB for paths and short /proc text: keeps our (saved) stack small
+  char* info;       // the /proc/self/fdinfo text of the descriptor being captured
+  size_t info_len;
+  int diag_fd;      // NETLINK_SOCK_DIAG, opened at the first Unix socket (0: not yet, -1: failed)
+  int list_fd;      // our /proc/self/fd listing (not part of the image)
+
+  // The tables the writer lays out into sections.
+  amber_region* regions;
+  uint32_t nregions, cap_regions;
+  amber_chunk* chunks;
+  uint32_t nchunks, cap_chunks;
+  amber_fd* fds;
+  uint32_t nfds;
+  amber_timer* timers;
+  uint32_t ntimers;
+  uint64_t pages_total;
+
+  // Records the first failure; returns code for `return c.fail(...)`.
+  long fail(long code, const char* a, const char* b = "") {
+    if (!failed) {
+      failed = code;
+      sys::Out o(err, errlen);
+      o.s(a).s(b);
+    }
+    return code;
+  }
+  // Reads a whole /proc file into the arena (as much as the scratch holds); NUL terminated.
+  // Returns null (and fails the capture naming path) when it does not fit.
+  char* read_all(const char* path, size_t* len_out);
+};
+
+// The capture halves the writer calls, in this order (each returns 0 or -errno, with c failed).
+long fds_capture(Capture& c);                         // fd/fd.cc: first, before we open anything
+void fds_note_unrestorable(const Capture& c);         // fd/fd.cc: fills g_unrestorable
+void fds_resumed();                                   // fd/fd.cc: after the checkpoint
+long process_capture(Capture& c, amber_process& pr);  // proc/process.cc
+void signals_capture(amber_process& pr);              // proc/signals.cc
+long timers_capture(Capture& c, amber_process& pr);   // proc/timers.cc
+void tree_capture(amber_process& pr, const uint64_t* stat);  // proc/tree.cc (/proc/self/stat fields)
+long regions_capture(Capture& c);                     // mem/regions.cc: maps -> regions
+long chunks_plan(Capture& c);                         // mem/regions.cc: which pages are stored
+void regions_reprotect(Capture& c);                   // mem/regions.cc: after the data is written
+uint32_t vdso_flag_of(const char* label, size_t n);   // mem/vdso.cc: [vdso], [vvar] ... or 0
+
+}  // namespace amber
+
+#endif

@@ -1,0 +1,433 @@
+// The descriptor table: the dispatcher between a process's descriptors and the kinds of fd/ops.h.
+//
+// Agent half: list /proc/self/fd once, fill the fields every record has (path, stat, status flags
+// and offset from fdinfo, descriptor flags), decide the kind, let the kind add its state; then
+// name what the restart cannot rebuild (`unrestorable` in the `written` reply).
+//
+// Restorer half, in three steps:
+//  1. stage 1 (per image, nothing started): every kind checks its descriptors can be rebuilt here;
+//  2. before the fork (the whole tree): an index of every saved descriptor by (kind, inode), the
+//     connections passed in by restart (--sockfd), then every kind's prepare makes the objects
+//     several processes share (pipes, socket pairs, ptys, shared file descriptions), once;
+//  3. in each restored process (stage 3): every saved number gets its prepared object, or the
+//     kind makes it, or /dev/null; then every kind's finish; then close what the process never had.
+// The restart's own stdin/stdout/stderr stand in for those the root inherited (DESIGN: restart
+// runs in the foreground), which is a policy of this table rather than of any kind.
+#include "fd/ops.h"
+
+#ifdef AMBER_AGENT
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agent/agent.h"
+#include "agent/capture.h"
+
+namespace amber {
+
+char g_unrestorable[2048];
+
+namespace {
+
+// The kind of a live descriptor (its record has only the common fields yet).
+fd::Kind classify(int fd, const amber_fd& f, const sys::kstat& st, const char* target) {
+  if (f.kind == AMBER_FD_ANON) {
+    if (sys::sstarts(target, "anon_inode:[eventfd]")) return fd::Kind::EVENTFD;
+    if (sys::sstarts(target, "anon_inode:[eventpoll]")) return fd::Kind::EPOLL;
+    if (sys::sstarts(target, "anon_inode:[timerfd]")) return fd::Kind::TIMERFD;
+    if (sys::sstarts(target, "anon_inode:[signalfd]")) return fd::Kind::SIGNALFD;
+    return fd::Kind::OTHER;
+  }
+  switch (f.kind) {
+    case AMBER_FD_FILE: return fd::Kind::FILE;
+    case AMBER_FD_DIR: return fd::Kind::DIR;
+    case AMBER_FD_PIPE: return fd::Kind::PIPE;
+    case AMBER_FD_CHR: {
+      uint32_t major = (uint32_t)((st.st_rdev >> 8) & 0xfff);
+      uint32_t minor = (uint32_t)((st.st_rdev & 0xff) | ((st.st_rdev >> 12) & 0xfff00));
+      bool pty = (major >= 136 && major <= 143) /*UNIX98_PTY_SLAVE_MAJOR .. + 7*/ || (major == 5 && minor == 2) /*ptmx*/;
+      return pty ? fd::Kind::PTY : fd::Kind::CHR;
+    }
+    case AMBER_FD_SOCKET: {
+      int v = 0;
+      uint32_t vl = sizeof v;
+      if (sys::getsockopt(fd, 1 /*SOL_SOCKET*/, 39 /*SO_DOMAIN*/, &v, &vl) < 0) return fd::Kind::OTHER;
+      if (v == 1) return fd::Kind::UNIX;
+      if (v == 2 || v == 10) return fd::Kind::INET;
+      return fd::Kind::OTHER;
+    }
+    default: return fd::Kind::OTHER;
+  }
+}
+
+void capture_kind(fd::Kind k, Capture& c, amber_fd& f, const sys::kstat& st) {
+  switch (k) {
+#define AMBER_FD_CAPTURE(K, name, what) case fd::Kind::K: fd::name##_capture(c, f, st); return;
+    AMBER_FD_KINDS(AMBER_FD_CAPTURE)
+#undef AMBER_FD_CAPTURE
+  }
+}
+
+bool restorable_kind(fd::Kind k, const Capture& c, const amber_fd& f) {
+  switch (k) {
+#define AMBER_FD_RESTORABLE(K, name, what) case fd::Kind::K: return fd::name##_restorable(c, f);
+    AMBER_FD_KINDS(AMBER_FD_RESTORABLE)
+#undef AMBER_FD_RESTORABLE
+  }
+  return false;
+}
+
+const char* skip_space(const char* p) {
+  while (*p == ' ' || *p == '\t') p++;
+  return p;
+}
+
+// Every descriptor number, listed before anything is captured: capturing opens descriptors of
+// our own for a moment (tee pipes, a pty's peer, the sock_diag socket), and a listing read while
+// they exist could take one of them for the application's.
+int32_t* list_fds(Capture& c, uint32_t* n_out) {
+  long dfd = sys::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) { c.fail(dfd, "cannot list /proc/self/fd"); return nullptr; }
+  constexpr size_t kBuf = 64 * 1024;
+  char* dbuf = static_cast<char*>(c.a.take(kBuf));
+  uint32_t n = 0;
+  for (int pass = 0; pass < 2 && dbuf; pass++) {
+    // pass 0 counts, pass 1 fills a table of exactly that size
+    int32_t* out = pass ? reinterpret_cast<int32_t*>(c.a.take(sizeof(int32_t) * (n ? n : 1))) : nullptr;
+    if (pass && !out) break;
+    uint32_t k = 0;
+    if (pass) sys::lseek((int)dfd, 0, 0 /*SEEK_SET*/);
+    for (;;) {
+      long r = sys::getdents64((int)dfd, dbuf, kBuf);
+      if (r <= 0) break;
+      for (long off = 0; off < r;) {
+        const char* rec = dbuf + off;
+        off += *reinterpret_cast<const uint16_t*>(rec + 16);
+        const char* name = rec + 19;
+        if (name[0] < '0' || name[0] > '9') continue;
+        const char* q = name;
+        int32_t fd = (int32_t)sys::parse_u(&q, 10);
+        if (fd == (int32_t)dfd) continue;
+        if (pass && k < n) out[k] = fd;
+        k++;
+      }
+    }
+    if (!pass) { n = k; continue; }
+    sys::close((int)dfd);
+    if (k != n) { c.fail(-EAGAIN, "the descriptor table changed while the process was frozen"); return nullptr; }
+    *n_out = n;
+    return out;
+  }
+  sys::close((int)dfd);
+  c.fail(-ENOMEM, "scratch exhausted listing descriptors");
+  return nullptr;
+}
+
+}  // namespace
+
+char* Capture::read_all(const char* path, size_t* len_out) {
+  // Into the free end of the arena, not taken: valid until the next take().
+  char* buf = a.base + ((a.used + 63) & ~size_t(63));
+  size_t room = a.cap > (size_t)(buf - a.base) ? a.cap - (size_t)(buf - a.base) : 0;
+  if (room < 2) { fail(-ENOMEM, "scratch exhausted reading ", path); return nullptr; }
+  size_t n = sys::read_file(path, buf, room - 1);
+  if (n >= room - 1) { fail(-E2BIG, "the agent's scratch cannot hold ", path); return nullptr; }
+  buf[n] = 0;
+  if (len_out) *len_out = n;
+  return buf;
+}
+
+long fds_capture(Capture& c) {
+  uint32_t n = 0;
+  int32_t* list = list_fds(c, &n);
+  if (!list) return c.failed;
+  c.fds = static_cast<amber_fd*>(c.a.take(sizeof(amber_fd) * (n ? n : 1)));
+  if (!c.fds) return c.fail(-ENOMEM, "scratch exhausted: too many descriptors for the agent's scratch");
+  c.nfds = 0;
+  for (uint32_t k = 0; k < n && !c.failed; k++) {
+    int fd = list[k];
+    amber_fd& f = c.fds[c.nfds++];
+    memset(&f, 0, sizeof f);
+    f.fd = fd;
+    char lp[64];
+    char* target = c.tmp;
+    sys::Out(lp, sizeof lp).s("/proc/self/fd/").i(fd);
+    long l = sys::readlink(lp, target, 4095);
+    if (l < 0) l = 0;
+    target[l] = 0;
+    f.path = c.str.add(target, (size_t)l);
+    sys::kstat st{};
+    sys::fstat(fd, &st);
+    f.mode = st.st_mode;
+    f.dev = st.st_dev;
+    f.inode = st.st_ino;
+    f.size = (uint64_t)st.st_size;
+    switch (st.st_mode & S_IFMT) {
+      case S_IFREG: f.kind = AMBER_FD_FILE; break;
+      case S_IFDIR: f.kind = AMBER_FD_DIR; break;
+      case S_IFCHR: f.kind = AMBER_FD_CHR; break;
+      case S_IFIFO: f.kind = AMBER_FD_PIPE; break;
+      case S_IFSOCK: f.kind = AMBER_FD_SOCKET; break;
+      default: f.kind = AMBER_FD_OTHER;
+    }
+    if (l > 11 && sys::sstarts(target, "anon_inode:")) f.kind = AMBER_FD_ANON;
+    if (fd == g.coord_fd) f.kind = AMBER_FD_AGENT;
+    sys::Out(lp, sizeof lp).s("/proc/self/fdinfo/").i(fd);
+    c.info = c.read_all(lp, &c.info_len);
+    if (!c.info) break;
+    long fdfl = sys::fcntl(fd, F_GETFD, 0);
+    f.fd_flags = fdfl > 0 ? (uint32_t)fdfl : 0;
+    // What every descriptor's fdinfo says: the offset and the open(2) status flags.
+    for (const char* p = c.info; *p;) {
+      if (sys::sstarts(p, "pos:")) { p = skip_space(p + 4); f.pos = sys::parse_u(&p, 10); }
+      else if (sys::sstarts(p, "flags:")) { p = skip_space(p + 6); f.flags = (int32_t)sys::parse_u(&p, 8); }
+      while (*p && *p != '\n') p++;
+      if (*p) p++;
+    }
+    if (f.kind == AMBER_FD_AGENT) continue;  // the agent's own: not restored
+    capture_kind(classify(fd, f, st, target), c, f, st);
+  }
+  if (c.diag_fd > 0) sys::close(c.diag_fd);
+  c.diag_fd = 0;
+  if (!c.failed && c.str.full) return c.fail(-E2BIG, "descriptor data does not fit the image's string space (agent scratch)");
+  return c.failed;
+}
+
+// What the restart cannot rebuild: it gives those numbers /dev/null. Said now, at checkpoint.
+void fds_note_unrestorable(const Capture& c) {
+  sys::Out o(g_unrestorable, sizeof g_unrestorable);
+  for (uint32_t i = 0; i < c.nfds; i++) {
+    const amber_fd& f = c.fds[i];
+    if (f.fd <= 2 || f.kind == AMBER_FD_AGENT) continue;
+    const char* d = f.data.len ? c.str.buf + f.data.off : nullptr;
+    if (restorable_kind(fd::kind_of(f, d, f.data.len), c, f)) continue;
+    if (o.len > 1200) { o.s(",\"...\""); break; }  // the reply line must stay whole
+    if (o.len) o.c(',');
+    o.s("\"fd ").i(f.fd).c(' ').j(c.str.buf + f.path.off, f.path.len).c('"');
+  }
+}
+
+void fds_resumed() {
+#define AMBER_FD_RESUMED(K, name, what) fd::name##_resumed();
+  AMBER_FD_KINDS(AMBER_FD_RESUMED)
+#undef AMBER_FD_RESUMED
+}
+
+}  // namespace amber
+#endif  // AMBER_AGENT
+
+#ifdef AMBER_RESTORER
+#include "restore/restorer.h"
+
+namespace rs {
+namespace {
+
+fd::Kind kind_at(const amber_view& v, const amber_fd& f) {
+  const char* d = nullptr;
+  uint32_t len = 0;
+  if (f.data.len && !amber_str_at(&v, f.data, &d, &len)) d = nullptr;
+  return fd::kind_of(f, d, len);
+}
+
+void check_kind(fd::Kind k, int img) {
+  switch (k) {
+#define AMBER_FD_CHECK(K, name, what) case fd::Kind::K: fd::name##_check(img); return;
+    AMBER_FD_KINDS(AMBER_FD_CHECK)
+#undef AMBER_FD_CHECK
+  }
+}
+
+long restore_kind(fd::Kind k, Proc& p, uint32_t i) {
+  switch (k) {
+#define AMBER_FD_RESTORE(K, name, what) case fd::Kind::K: return fd::name##_restore(p, i);
+    AMBER_FD_KINDS(AMBER_FD_RESTORE)
+#undef AMBER_FD_RESTORE
+  }
+  return -22;
+}
+
+bool ref_less(const Ref& a, const Ref& b) {
+  if (a.kind != b.kind) return a.kind < b.kind;
+  if (a.inode != b.inode) return a.inode < b.inode;
+  if (a.img != b.img) return a.img < b.img;
+  return a.idx < b.idx;
+}
+
+}  // namespace
+
+long lift(long fd) {
+  if (fd < 0 || fd > T.maxfd) return fd;
+  long hi = sys::fcntl((int)fd, sys::F_DUPFD_CLOEXEC_, T.maxfd + 1);
+  sys::close((int)fd);
+  if (hi == -24 /*EMFILE*/ || hi == -22 /*EINVAL: above RLIMIT_NOFILE*/) {
+    uint64_t lim[2] = {0, 0};
+    sys::prlimit(0, sys::RLIMIT_NOFILE_, nullptr, lim);
+    char msg[160];
+    sys::Out(msg, sizeof msg).s("(RLIMIT_NOFILE ").u(lim[0]).s("; the tree's highest saved descriptor is ").i(T.maxfd).s(")");
+    die(EXIT_HOST, "out of descriptor numbers rebuilding the tree's descriptors", msg);
+  }
+  return hi;
+}
+
+bool put_back(long fd, const amber_fd& f) {
+  if (fd < 0) return false;
+  sys::dup3((int)fd, f.fd, (f.fd_flags & 1) ? sys::O_CLOEXEC_ : 0);
+  sys::fcntl(f.fd, sys::F_SETFL_, f.flags & (sys::O_NONBLOCK_ | sys::O_APPEND_ | sys::O_ASYNC_));
+  sys::close((int)fd);
+  return true;
+}
+
+long devnull(const amber_fd& f) {
+  return lift(sys::open("/dev/null", (f.flags & sys::O_ACCMODE_) == sys::O_RDONLY_ ? sys::O_RDONLY_ : sys::O_RDWR_, 0));
+}
+
+int find_fd(int img, int32_t fd) {
+  const amber_view& v = T.img[img].v;
+  if (T.img[img].fds_sorted) {
+    uint32_t lo = 0, hi = v.nfds;
+    while (lo < hi) {
+      uint32_t mid = (lo + hi) / 2;
+      if (v.fds[mid].fd < fd) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < v.nfds && v.fds[lo].fd == fd ? (int)lo : -1;
+  }
+  for (uint32_t i = 0; i < v.nfds; i++) if (v.fds[i].fd == fd) return (int)i;
+  return -1;
+}
+
+// stdin/stdout/stderr that came from whoever launched the computation become the restart
+// command's own: all of the root's, and a descendant's when they are still the very ones the
+// root had. A descendant's stdio that the application set up itself (a pipeline's pipe, a
+// redirection to a file) is restored like any other descriptor.
+bool restart_stdio(const amber_fd& f, int img) {
+  if (f.fd > 2) return false;
+  if (img == 0 || T.n <= 1) return true;
+  for (const StdioId& r : T.root_stdio)
+    if (r.set && r.dev == f.dev && r.inode == f.inode) return true;
+  return false;
+}
+
+int restart_tty(const amber_fd& f) {
+  if (f.kind != AMBER_FD_CHR) return -1;
+  for (int j = 0; j < 3; j++)
+    if (T.root_stdio[j].set && T.root_stdio[j].dev == f.dev && T.root_stdio[j].inode == f.inode) return T.rstdio[j];
+  return -1;
+}
+
+void fds_check(int img) {
+  const amber_view& v = T.img[img].v;
+  bool seen[fd::kKinds] = {};
+  for (uint32_t i = 0; i < v.nfds; i++) {
+    if (v.fds[i].kind == AMBER_FD_AGENT) continue;
+    fd::Kind k = kind_at(v, v.fds[i]);
+    if (!seen[(int)k]) { seen[(int)k] = true; check_kind(k, img); }
+  }
+}
+
+void fds_index() {
+  // The root's stdio identities (restart_stdio of the other processes compares with them).
+  const amber_view& r = T.img[0].v;
+  for (uint32_t i = 0; i < r.nfds; i++)
+    if (r.fds[i].fd >= 0 && r.fds[i].fd <= 2) T.root_stdio[r.fds[i].fd] = StdioId{r.fds[i].dev, r.fds[i].inode, true};
+  uint64_t total = 0;
+  for (int k = 0; k < T.n; k++) {
+    const amber_view& v = T.img[k].v;
+    total += v.nfds;
+    T.img[k].prep = alloc_n<int32_t>(v.nfds ? v.nfds : 1);
+    T.img[k].fds_sorted = true;
+    for (uint32_t i = 0; i < v.nfds; i++) {
+      T.img[k].prep[i] = -1;
+      if (v.fds[i].fd > T.maxfd) T.maxfd = v.fds[i].fd;
+      if (i && v.fds[i].fd <= v.fds[i - 1].fd) T.img[k].fds_sorted = false;
+    }
+  }
+  T.refs = alloc_n<Ref>(total ? total : 1);
+  T.nrefs = 0;
+  for (int k = 0; k < T.n; k++) {
+    const amber_view& v = T.img[k].v;
+    for (uint32_t i = 0; i < v.nfds; i++) {
+      const amber_fd& f = v.fds[i];
+      if (f.kind == AMBER_FD_AGENT || restart_stdio(f, k)) continue;
+      T.refs[T.nrefs++] = Ref{f.inode, (uint32_t)k, i, kind_at(v, f)};
+    }
+  }
+  sort(T.refs, T.nrefs, ref_less);
+  uint32_t at = 0;
+  for (int k = 0; k <= fd::kKinds; k++) {
+    while (at < T.nrefs && (int)T.refs[at].kind < k) at++;
+    T.kind_at[k] = at;
+  }
+  T.kind_at[fd::kKinds] = T.nrefs;
+}
+
+void fds_prepare() {
+  // The restorer needs numbers above every saved one for what it makes before the fork: take
+  // the hard limit now, and refuse at once if even the saved numbers do not fit under it.
+  uint64_t lim[2] = {0, 0};
+  sys::prlimit(0, sys::RLIMIT_NOFILE_, nullptr, lim);
+  if (lim[0] < lim[1]) {
+    uint64_t raised[2] = {lim[1], lim[1]};
+    if (sys::prlimit(0, sys::RLIMIT_NOFILE_, raised, nullptr) == 0) lim[0] = lim[1];
+  }
+  if ((uint64_t)T.maxfd + 64 > lim[0]) {
+    char msg[160];
+    sys::Out(msg, sizeof msg).s("(RLIMIT_NOFILE ").u(lim[0]).s(" here; the process had descriptor ").i(T.maxfd).s(")");
+    die(EXIT_HOST, "too many descriptors for this host's limit", msg);
+  }
+  // Connections to another tree, made by restart and inherited (lib/sockets.ts).
+  for (uint32_t i = 0; i < T.npassed; i++) {
+    const PassedSock& ps = T.passed[i];
+    int idx = ps.img < T.n ? find_fd(ps.img, ps.fd) : -1;
+    if (idx >= 0 && T.img[ps.img].prep[idx] < 0) T.img[ps.img].prep[idx] = (int32_t)lift(ps.nfd);
+  }
+#define AMBER_FD_PREPARE(K, name, what) fd::name##_prepare();
+  AMBER_FD_KINDS(AMBER_FD_PREPARE)
+#undef AMBER_FD_PREPARE
+  for (int j = 0; j < 3; j++) T.rstdio[j] = (int)sys::fcntl(j, sys::F_DUPFD_CLOEXEC_, T.maxfd + 1);
+}
+
+void fds_restore(Proc& p) {
+  const amber_view& v = *p.v;
+  for (uint32_t i = 0; i < v.nfds; i++) p.done[i] = false;
+  for (uint32_t i = 0; i < v.nfds; i++) {
+    const amber_fd& f = v.fds[i];
+    if (p.done[i] || restart_stdio(f, p.img) || f.kind == AMBER_FD_AGENT) continue;
+    p.done[i] = true;
+    long fd;
+    int rtty;
+    if (p.prep[i] >= 0) fd = sys::fcntl(p.prep[i], sys::F_DUPFD_CLOEXEC_, T.maxfd + 1);
+    else if ((rtty = restart_tty(f)) >= 0) fd = sys::fcntl(rtty, sys::F_DUPFD_CLOEXEC_, T.maxfd + 1);
+    else fd = restore_kind(kind_at(v, f), p, i);
+    if (fd == fd::PLACED) continue;
+    // What amber cannot rebuild keeps its number, as /dev/null: the application sees end-of-file
+    // rather than crashing or reusing the number by accident.
+    if (fd < 0) fd = devnull(f);
+    put_back(fd, f);
+  }
+#define AMBER_FD_FINISH(K, name, what) fd::name##_finish(p);
+  AMBER_FD_KINDS(AMBER_FD_FINISH)
+#undef AMBER_FD_FINISH
+}
+
+// Descriptors we inherited that the process did not have (the tree's prepared objects, other
+// images, the restart's own), closed by ranges between the saved numbers.
+void close_strays() {
+  const amber_view& v = S.v;
+  int32_t* nums = reinterpret_cast<int32_t*>(S.blob + S.maps_at);  // scratch: the maps buffer is free now
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < v.nfds; i++)
+    if (v.fds[i].kind != AMBER_FD_AGENT && v.fds[i].fd > 2) nums[n++] = v.fds[i].fd;
+  nums[n++] = S.imgfd;  // closed by the caller once the threads are created
+  sort(nums, n, [](int32_t a, int32_t b) { return a < b; });
+  uint32_t from = 3;
+  for (uint32_t i = 0; i < n; i++) {
+    if ((uint32_t)nums[i] > from) sys::close_range(from, (uint32_t)nums[i] - 1);
+    if ((uint32_t)nums[i] + 1 > from) from = (uint32_t)nums[i] + 1;
+  }
+  sys::close_range(from, ~0u);
+}
+
+}  // namespace rs
+#endif  // AMBER_RESTORER

@@ -1,0 +1,374 @@
+// Memory: the process's mappings (amber_region) and the bytes that cannot be got back otherwise
+// (amber_chunk: page-aligned runs of stored pages, each with its checksum).
+//
+// Capture (agent, threads parked): /proc/self/maps gives the regions; for each, pagemap says
+// which pages exist. Not stored: untouched anonymous pages (not present), zero pages of memory
+// restored anonymous, unmodified pages of private file mappings (still the file's page), shared
+// file mappings (the file holds them), the kernel's special mappings (mem/vdso.cc), the agent's
+// scratch (NODATA), and the dead part of the two stacks whose stack pointer we know. memfd, SysV
+// shm and deleted files keep all their bytes (ALLDATA): they live nowhere else.
+//
+// Restore (restorer, stage 3, from the blob): everything else unmapped first, then every region
+// mapped at its address with MAP_FIXED_NOREPLACE (from its file, or anonymous) and its chunks
+// read straight into place, each checked against its checksum. Stage 1 refuses an image whose
+// mapped files changed (size, mtime) or are gone: their unsaved pages would differ.
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/format.h"
+
+#ifdef AMBER_AGENT
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "agent/agent.h"
+#include "agent/capture.h"
+
+namespace amber {
+namespace {
+
+constexpr uint64_t kPage = AMBER_PAGE_SIZE;
+constexpr uint64_t kPagemapPresent = 1ull << 63, kPagemapSwapped = 1ull << 62, kPagemapFile = 1ull << 61;
+constexpr size_t kPagemapBatch = 65536;  // entries read per pread
+
+bool page_is_zero(const void* p) {
+  const uint64_t* w = static_cast<const uint64_t*>(p);
+  for (size_t i = 0; i < kPage / 8; i += 8) {
+    if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7]) return false;
+  }
+  return true;
+}
+
+bool ends_with(const char* s, size_t n, const char* suf) {
+  size_t m = sys::slen(suf);
+  return n >= m && memcmp(s + n - m, suf, m) == 0;
+}
+
+amber_region* next_region(Capture& c) {
+  if (c.nregions >= c.cap_regions) { c.fail(-E2BIG, "more memory regions than /proc/self/maps listed"); return nullptr; }
+  return &c.regions[c.nregions++];
+}
+
+// One line of /proc/self/maps -> a region (possibly split around the scratch mapping).
+long add_region(Capture& c, uint64_t start, uint64_t end, const char* perms, uint64_t off, uint64_t inode,
+                const char* path, size_t plen) {
+  amber_region r;
+  memset(&r, 0, sizeof r);
+  r.start = start;
+  r.end = end;
+  r.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
+  if (perms[3] == 's') r.flags |= AMBER_REG_SHARED;
+  r.file_off = off;
+  r.inode = inode;
+  if (plen && path[0] == '[') {
+    r.flags |= vdso_flag_of(path, plen);
+    if (plen == 6 && !memcmp(path, "[heap]", 6)) r.flags |= AMBER_REG_HEAP;
+    else if (plen == 7 && !memcmp(path, "[stack]", 7)) r.flags |= AMBER_REG_STACK;
+  } else if (plen && path[0] == '/' && inode) {
+    bool deleted = ends_with(path, plen, " (deleted)");
+    // memfd and SysV shm show as deleted files; their pages live nowhere else.
+    if (deleted || sys::sstarts(path, "/memfd:") || sys::sstarts(path, "/SYSV")) {
+      r.flags |= AMBER_REG_DELETED | AMBER_REG_ALLDATA;
+    } else {
+      char* p = c.tmp;
+      size_t n = plen < 4095 ? plen : 4095;
+      memcpy(p, path, n);
+      p[n] = 0;
+      sys::kstat st{};
+      if (sys::fstatat(-100, p, &st, 0) == 0 && st.st_ino == inode && (st.st_mode & S_IFMT) == S_IFREG) {
+        r.flags |= AMBER_REG_FILE;
+        r.dev = st.st_dev;
+        r.file_size = (uint64_t)st.st_size;
+        r.mtime_sec = (int64_t)st.st_mtime_;
+        r.mtime_nsec = (int64_t)st.st_mtime_nsec;
+      } else {
+        // Replaced or not a regular file (a device mapping): keep the bytes themselves.
+        r.flags |= AMBER_REG_ALLDATA;
+      }
+    }
+  }
+  if ((r.flags & AMBER_REG_SHARED) && !(r.flags & AMBER_REG_FILE)) r.flags |= AMBER_REG_ALLDATA;
+  r.path = c.str.add(path, plen);
+  // The scratch mapping: its range, and only it, carries no data.
+  uint64_t s0 = (uint64_t)g.scratch, s1 = s0 + g.scratch_len;
+  if (start < s1 && s0 < end && !(r.flags & AMBER_REG_FILE)) {
+    if (start < s0) {
+      amber_region* lo = next_region(c);
+      if (!lo) return c.failed;
+      *lo = r;
+      lo->end = s0;
+    }
+    amber_region* mid = next_region(c);
+    if (!mid) return c.failed;
+    *mid = r;
+    mid->start = start > s0 ? start : s0;
+    mid->end = end < s1 ? end : s1;
+    mid->flags = AMBER_REG_NODATA;
+    if (end > s1) {
+      amber_region* hi = next_region(c);
+      if (!hi) return c.failed;
+      *hi = r;
+      hi->start = s1;
+    }
+    return 0;
+  }
+  amber_region* slot = next_region(c);
+  if (!slot) return c.failed;
+  *slot = r;
+  return 0;
+}
+
+// Does the restorer map this region from its file (so a zero page may still differ from it)?
+bool restores_from_file(const amber_region& r) { return (r.flags & AMBER_REG_FILE) && !(r.flags & AMBER_REG_ALLDATA); }
+
+bool region_has_data(const amber_region& r) {
+  if (r.flags & (AMBER_REG_VDSO | AMBER_REG_VVAR | AMBER_REG_VVAR_VCLOCK | AMBER_REG_VSYSCALL | AMBER_REG_NODATA))
+    return false;
+  if ((r.flags & AMBER_REG_SHARED) && (r.flags & AMBER_REG_FILE)) return false;
+  return true;
+}
+
+long add_chunk(Capture& c, uint32_t region, uint64_t addr, uint64_t len) {
+  // Extend the previous chunk when contiguous (same region, under the size limit).
+  if (c.nchunks) {
+    amber_chunk& p = c.chunks[c.nchunks - 1];
+    if (p.region == region && p.addr + p.len == addr && p.len + len <= AMBER_CHUNK_MAX) {
+      p.len += len;
+      p.stored_len = p.len;
+      return 0;
+    }
+  }
+  if (c.nchunks >= c.cap_chunks) return c.fail(-E2BIG, "more chunks than the agent's scratch can list");
+  amber_chunk& k = c.chunks[c.nchunks++];
+  memset(&k, 0, sizeof k);
+  k.addr = addr;
+  k.len = len;
+  k.stored_len = len;
+  k.region = region;
+  return 0;
+}
+
+// Below a stack pointer nothing is live: a restored thread resumes at its saved context, and the
+// frames above it are all it will ever return through. Only applied where we know the region is
+// that thread's stack — the main thread on [stack], and our own checkpoint thread — not to other
+// threads, whose stacks may be anywhere (an application-provided stack inside a heap, say).
+uint64_t dead_below(const amber_region& r) {
+  for (uint32_t t = 0; t < g.nslots; t++) {
+    const amber_thread& th = g_slots[t].rec;
+    bool mine = (th.flags & AMBER_THR_MAIN) ? (r.flags & AMBER_REG_STACK) != 0 : (th.flags & AMBER_THR_CKPT) != 0;
+    uint64_t sp = th.ctx.rsp;
+    if (mine && sp > r.start && sp <= r.end) return (sp - 256) & ~(kPage - 1);
+  }
+  return 0;
+}
+
+// Decide which pages of region i are stored; appends chunks.
+long plan_region(Capture& c, uint32_t i, int pm_fd, uint64_t* pm) {
+  amber_region& r = c.regions[i];
+  r.first_chunk = c.nchunks;
+  r.nchunks = 0;
+  if (!region_has_data(r)) return 0;
+  uint64_t dead = (r.flags & AMBER_REG_FILE) ? 0 : dead_below(r);
+  bool all = r.flags & AMBER_REG_ALLDATA;
+  bool file_private = restores_from_file(r);
+  bool unreadable = !(r.prot & PROT_READ);
+  bool opened = false;
+  uint64_t npages = (r.end - r.start) / kPage;
+  for (uint64_t p0 = 0; p0 < npages; p0 += kPagemapBatch) {
+    uint64_t n = npages - p0 < kPagemapBatch ? npages - p0 : kPagemapBatch;
+    if (!all) {
+      long rr = sys::pread_all(pm_fd, pm, n * 8, (r.start / kPage + p0) * 8);
+      if (rr < 0) return c.fail(rr, "cannot read /proc/self/pagemap");
+    }
+    for (uint64_t k = 0; k < n; k++) {
+      uint64_t addr = r.start + (p0 + k) * kPage;
+      if (addr + kPage <= dead) continue;
+      if (!all) {
+        uint64_t e = pm[k];
+        bool present = e & (kPagemapPresent | kPagemapSwapped);
+        if (!present) continue;
+        if (file_private && (e & kPagemapFile) && !(e & kPagemapSwapped)) continue;  // unmodified file page
+      }
+      if (unreadable && !opened) {
+        // e.g. data the application mprotect'ed to PROT_NONE: readable just while we copy it.
+        if (sys::mprotect((void*)r.start, r.end - r.start, r.prot | PROT_READ) < 0)
+          return c.fail(-EACCES, "cannot read a protected region");
+        opened = true;
+      }
+      if (!file_private && page_is_zero((const void*)addr)) continue;
+      long rr = add_chunk(c, i, addr, kPage);
+      if (rr < 0) return rr;
+    }
+  }
+  r.nchunks = c.nchunks - r.first_chunk;
+  if (opened && !r.nchunks) sys::mprotect((void*)r.start, r.end - r.start, r.prot);
+  return 0;
+}
+
+}  // namespace
+
+long regions_capture(Capture& c) {
+  size_t len = 0;
+  char* buf = c.read_all("/proc/self/maps", &len);
+  if (!buf) return c.failed;
+  uint32_t lines = 1;
+  for (size_t i = 0; i < len; i++) lines += buf[i] == '\n';
+  // The text is kept (taken) while the table sized from it is filled; a region may split in
+  // three around our scratch mapping.
+  c.a.take(len + 1);
+  c.cap_regions = lines + 2;
+  c.regions = static_cast<amber_region*>(c.a.take(sizeof(amber_region) * c.cap_regions));
+  if (!c.regions) return c.fail(-ENOMEM, "scratch exhausted: too many memory regions");
+  c.nregions = 0;
+  const char* p = buf;
+  while (*p) {
+    const char* line_end = p;
+    while (*line_end && *line_end != '\n') line_end++;
+    const char* q = p;
+    uint64_t start = sys::parse_u(&q, 16);
+    q++;  // '-'
+    uint64_t end = sys::parse_u(&q, 16);
+    q++;
+    const char* perms = q;
+    q += 5;
+    uint64_t off = sys::parse_u(&q, 16);
+    q++;
+    sys::parse_u(&q, 16); q++; sys::parse_u(&q, 16); q++;  // dev major:minor
+    uint64_t inode = sys::parse_u(&q, 10);
+    while (q < line_end && *q == ' ') q++;
+    long r = add_region(c, start, end, perms, off, inode, q, (size_t)(line_end - q));
+    if (r < 0) return r;
+    p = *line_end ? line_end + 1 : line_end;
+  }
+  return 0;
+}
+
+long chunks_plan(Capture& c) {
+  uint64_t* pm = static_cast<uint64_t*>(c.a.take(kPagemapBatch * 8));
+  if (!pm) return c.fail(-ENOMEM, "scratch exhausted");
+  c.cap_chunks = (uint32_t)(c.a.room() / 2 / sizeof(amber_chunk));
+  c.chunks = static_cast<amber_chunk*>(c.a.take(sizeof(amber_chunk) * c.cap_chunks));
+  if (!c.chunks) return c.fail(-ENOMEM, "scratch exhausted");
+  long fd = sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return c.fail(fd, "cannot open /proc/self/pagemap");
+  long r = 0;
+  c.pages_total = 0;
+  for (uint32_t i = 0; i < c.nregions && r >= 0; i++) {
+    r = plan_region(c, i, (int)fd, pm);
+    c.pages_total += (c.regions[i].end - c.regions[i].start) / kPage;
+  }
+  sys::close((int)fd);
+  return r;
+}
+
+void regions_reprotect(Capture& c) {
+  for (uint32_t i = 0; i < c.nregions; i++) {
+    amber_region& r = c.regions[i];
+    if (!(r.prot & PROT_READ) && r.nchunks) sys::mprotect((void*)r.start, r.end - r.start, r.prot);
+  }
+}
+
+}  // namespace amber
+#endif  // AMBER_AGENT
+
+#ifdef AMBER_RESTORER
+#include "restore/restorer.h"
+
+namespace rs {
+namespace {
+bool is_special(const amber_region& r) {
+  return r.flags & (AMBER_REG_VDSO | AMBER_REG_VVAR | AMBER_REG_VVAR_VCLOCK | AMBER_REG_VSYSCALL);
+}
+
+void read_chunks(const amber_region& r) {
+  uint32_t i = r.first_chunk, end = r.first_chunk + r.nchunks;
+  while (i < end) {
+    // One pread for a run of chunks contiguous both in memory and in the file.
+    uint32_t j = i + 1;
+    uint64_t len = S.v.chunks[i].len;
+    while (j < end && len < (64u << 20) && S.v.chunks[j].addr == S.v.chunks[j - 1].addr + S.v.chunks[j - 1].len &&
+           S.v.chunks[j].file_off == S.v.chunks[j - 1].file_off + S.v.chunks[j - 1].len) {
+      len += S.v.chunks[j].len;
+      j++;
+    }
+    long e = sys::pread_all(S.imgfd, (void*)S.v.chunks[i].addr, len, S.v.chunks[i].file_off);
+    if (e < 0) die(EXIT_IMAGE, e == -61 ? "image is truncated" : "cannot read image data", nullptr, e == -61 ? 0 : e, S.v.chunks[i].file_off);
+    for (uint32_t k = i; k < j; k++) {
+      amber_err err{};
+      if (!amber_check_chunk(&S.v.chunks[k], (const void*)S.v.chunks[k].addr, &err)) die_img(err);
+    }
+    i = j;
+  }
+}
+}  // namespace
+
+// Stage 1: files the image maps must still be the same files.
+void regions_check_files() {
+  char path[4096];
+  for (uint32_t i = 0; i < S.v.nregions; i++) {
+    const amber_region& r = S.v.regions[i];
+    if (!(r.flags & AMBER_REG_FILE) || (r.flags & AMBER_REG_ALLDATA)) continue;
+    str_of(S.v, r.path, path, sizeof path);
+    sys::kstat st{};
+    long e = sys::fstatat(-100, path, &st, 0);
+    if (e < 0) die(EXIT_HOST, "a file the image maps is missing:", path, e);
+    if ((uint64_t)st.st_size != r.file_size || (int64_t)st.st_mtime_ != r.mtime_sec || (int64_t)st.st_mtime_nsec != r.mtime_nsec)
+      die(EXIT_HOST, "a file the image maps changed since the checkpoint:", path);
+  }
+}
+
+// Stage 3: everything but the blob and the kernel's special mappings goes.
+void unmap_everything_else() {
+  char* buf = S.blob + S.maps_at;
+  // Collect first, unmap after: unmapping while parsing would change the text under us.
+  struct R { uint64_t s, e; };
+  uint64_t half = S.maps_len / 2;
+  R* list = reinterpret_cast<R*>(buf + half);
+  uint64_t n = 0, cap = half / sizeof(R);
+  uint64_t b0 = (uint64_t)S.blob, b1 = b0 + S.blob_len;
+  each_mapping(buf, half, [&](uint64_t s, uint64_t e, const char* nm) {
+    if (overlaps(s, e, b0, b1)) return;
+    if (sys::seq(nm, "[vdso]") || sys::seq(nm, "[vvar]") || sys::seq(nm, "[vvar_vclock]") || sys::seq(nm, "[vsyscall]"))
+      return;
+    if (n == cap) die(EXIT_SYSTEM, "the restorer has more mappings than its list holds");
+    list[n++] = R{s, e};
+  });
+  for (uint64_t i = 0; i < n; i++) sys::munmap((void*)list[i].s, list[i].e - list[i].s);
+}
+
+void regions_map() {
+  char path[4096];
+  for (uint32_t i = 0; i < S.v.nregions; i++) {
+    const amber_region& r = S.v.regions[i];
+    if (is_special(r)) continue;
+    uint64_t len = r.end - r.start;
+    int prot = (int)r.prot | (r.nchunks ? sys::PROT_W_ | sys::PROT_R_ : 0);
+    long a;
+    if ((r.flags & AMBER_REG_FILE) && !(r.flags & AMBER_REG_ALLDATA)) {
+      bool shared = r.flags & AMBER_REG_SHARED;
+      str_of(S.v, r.path, path, sizeof path);
+      long fd = sys::open(path, ((shared && (r.prot & sys::PROT_W_)) ? sys::O_RDWR_ : sys::O_RDONLY_) | sys::O_CLOEXEC_);
+      if (fd < 0) die(EXIT_HOST, "cannot open mapped file", path, fd);
+      a = sys::mmap((void*)r.start, len, prot, (shared ? sys::MAP_SHARED_ : sys::MAP_PRIVATE_) | sys::MAP_FIXED_NOREPLACE_,
+                    (int)fd, r.file_off);
+      sys::close((int)fd);
+    } else {
+      int fl = ((r.flags & AMBER_REG_SHARED) ? sys::MAP_SHARED_ : sys::MAP_PRIVATE_) | sys::MAP_ANON_ | sys::MAP_FIXED_NOREPLACE_;
+      if (r.flags & AMBER_REG_STACK) fl |= sys::MAP_GROWSDOWN_;
+      if (r.flags & AMBER_REG_NODATA) fl |= sys::MAP_NORESERVE_;
+      a = sys::mmap((void*)r.start, len, prot, fl, -1, 0);
+    }
+    if (a != (long)r.start) {
+      char where[64];
+      sys::Out(where, sizeof where).x(r.start).s("-").x(r.end);
+      die(EXIT_SYSTEM, "cannot map region", where, a < 0 ? a : -17);
+    }
+    if (r.nchunks) read_chunks(r);
+    if (prot != (int)r.prot) sys::mprotect((void*)r.start, len, (int)r.prot);
+  }
+}
+}  // namespace rs
+#endif

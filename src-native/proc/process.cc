@@ -1,0 +1,112 @@
+// Process-wide state (amber_process): the mm fields (code, data, brk, stack, argument and
+// environment areas, auxv), personality, umask, resource limits, working directory, command line
+// and executable (for the process name).
+//
+// Capture: /proc/self/stat (the mm fields), brk(0), /proc/self/auxv, the calls that read each
+// setting. Restore (stage 3, after the memory is back): prctl(PR_SET_MM, PR_SET_MM_MAP) sets
+// start_brk/brk/arg/env/auxv in one call and needs no capability (brk() cannot put a break back
+// under a different layout, PITFALLS 5; the single-field PR_SET_MM_* calls need CAP_SYS_RESOURCE);
+// the name (comm) from the executable's base name; then the working directory (one that is gone
+// leaves us where we are, as the shell does), umask, personality and limits (raising a hard
+// limit needs privilege: what we have is kept).
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/format.h"
+
+#ifdef AMBER_AGENT
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/capture.h"
+
+namespace amber {
+long process_capture(Capture& c, amber_process& pr) {
+  memset(&pr, 0, sizeof pr);
+  char* buf = c.tmp;
+  size_t n = sys::read_file("/proc/self/stat", buf, 4095);
+  buf[n] = 0;
+  const char* p = buf;
+  for (const char* q = buf; *q; q++) if (*q == ')') p = q;  // comm may hold spaces and parens
+  // p at ')' : fields from 3 on, space separated
+  uint64_t f[64] = {};
+  int idx = 2;
+  p++;
+  while (*p && idx < 60) {
+    while (*p == ' ') p++;
+    idx++;
+    if (*p == '-') { p++; f[idx] = 0; while (*p && *p != ' ') p++; continue; }
+    const char* q = p;
+    f[idx] = sys::parse_u(&q, 10);
+    while (*q && *q != ' ') q++;
+    p = q;
+  }
+  pr.start_code = f[26]; pr.end_code = f[27]; pr.start_stack = f[28];
+  pr.start_data = f[45]; pr.end_data = f[46]; pr.start_brk = f[47];
+  pr.arg_start = f[48]; pr.arg_end = f[49]; pr.env_start = f[50]; pr.env_end = f[51];
+  tree_capture(pr, f);
+  pr.brk = (uint64_t)sys::brk(0);
+  char* aux = reinterpret_cast<char*>(pr.auxv);
+  n = sys::read_file("/proc/self/auxv", aux, sizeof pr.auxv);
+  pr.auxv_words = (uint32_t)(n / 8);
+  pr.personality = (uint32_t)sys::personality(0xffffffff);
+  long um = sys::umask(022);
+  sys::umask((int)um);
+  pr.umask = (uint32_t)um;
+  pr.suspend_signal = (uint32_t)g.sig;
+  for (int i = 0; i < (int)AMBER_NRLIMIT; i++) {
+    uint64_t v[2] = {~0ull, ~0ull};
+    sys::prlimit(0, i, nullptr, v);
+    pr.rlimits[i].cur = v[0];
+    pr.rlimits[i].max = v[1];
+  }
+  n = sys::read_file("/proc/self/cmdline", buf, 8192);
+  pr.cmdline = c.str.add(buf, n ? n - 1 : 0);  // drop the final NUL; inner NULs separate args
+  long l = sys::readlink("/proc/self/cwd", buf, 4095);
+  pr.cwd = c.str.add(buf, l > 0 ? (size_t)l : 0);
+  l = sys::readlink("/proc/self/exe", buf, 4095);
+  pr.exe = c.str.add(buf, l > 0 ? (size_t)l : 0);
+  return 0;
+}
+}  // namespace amber
+#endif
+
+#ifdef AMBER_RESTORER
+#include "restore/restorer.h"
+
+namespace rs {
+void process_restore_mm() {
+  const amber_process& p = *S.v.proc;
+  struct {
+    uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+    uint64_t arg_start, arg_end, env_start, env_end;
+    uint64_t auxv;
+    uint32_t auxv_size, exe_fd;
+  } m = {p.start_code, p.end_code, p.start_data, p.end_data, p.start_brk, p.brk, p.start_stack,
+         p.arg_start, p.arg_end, p.env_start, p.env_end, (uint64_t)p.auxv, p.auxv_words * 8u, 0xffffffffu};
+  long r = sys::prctl(35 /*PR_SET_MM*/, 14 /*PR_SET_MM_MAP*/, (long)&m, sizeof m, 0);
+  if (r < 0) die(EXIT_SYSTEM, "prctl(PR_SET_MM_MAP) failed", nullptr, r);
+  // The process name: the saved executable's base name (comm is what ps and top show).
+  char exe[4096];
+  str_of(S.v, p.exe, exe, sizeof exe);
+  const char* base = exe;
+  for (const char* q = exe; *q; q++) if (*q == '/') base = q + 1;
+  char comm[16] = {};
+  for (int k = 0; k < 15 && base[k]; k++) comm[k] = base[k];
+  sys::prctl(15 /*PR_SET_NAME*/, (long)comm, 0, 0, 0);
+}
+
+void process_restore_state() {
+  const amber_process& p = *S.v.proc;
+  char cwd[4096];
+  str_of(S.v, p.cwd, cwd, sizeof cwd);
+  if (cwd[0]) sys::chdir(cwd);  // a cwd that is gone leaves us where we are, as the shell does
+  sys::umask((int)p.umask);
+  sys::personality(p.personality);
+  for (int i = 0; i < (int)AMBER_NRLIMIT; i++) {
+    uint64_t v[2] = {p.rlimits[i].cur, p.rlimits[i].max};
+    sys::prlimit(0, i, v, nullptr);  // raising a hard limit needs privilege: keep what we have
+  }
+}
+}  // namespace rs
+#endif

@@ -1,0 +1,212 @@
+// The process tree: parents and children, process groups, sessions, controlling terminals
+// (amber_process.app_pid, pgid, sid, tpgid, ctty_rdev; the header's parent_vpid).
+//
+// Capture: group, session, terminal and foreground group from /proc/self/stat, as the
+// application knows them (its pids, through the pid map, not the kernel's).
+//
+// Restore: one restorer restores a whole tree. It forks the tree before anything is restored, so
+// every restored child is the kernel child of its restored parent (waitpid, SIGCHLD and
+// PR_SET_PDEATHSIG keep working); every process then restores its own image. The images are listed
+// parents first (restart's --parent N), children in the order they are forked. Nothing is
+// restored until every process exists (a barrier on a page shared by the tree): a fork that fails
+// ends the whole tree, not part of it.
+// Sessions are made while the tree is forked: a session leader forks the children that stayed in
+// the older session, calls setsid(), then forks those that belong to its own (sessions are
+// inherited, and no process can join another session later); it takes its controlling terminal
+// when that is a pty rebuilt here (fd/pty.cc). Process groups are set once every process exists:
+// a group's leader creates it, its members join it by the leader's new kernel pid (published in the
+// shared page). A group or session whose leader is not in the computation (the shell's that
+// launched it) is the restart's own: those processes stay where they are forked.
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/format.h"
+
+#ifdef AMBER_AGENT
+#include "agent/agent.h"
+#include "agent/capture.h"
+#include "pid/pid.h"
+
+namespace amber {
+void tree_capture(amber_process& pr, const uint64_t* f) {
+  pr.app_pid = g.app_pid;
+  pr.pgid = pid::to_app((int32_t)f[5]);
+  pr.sid = pid::to_app((int32_t)f[6]);
+  pr.ctty_rdev = f[7];
+  pr.tpgid = f[8] ? pid::to_app((int32_t)f[8]) : 0;  // "-1" (no terminal) parses as 0
+}
+}  // namespace amber
+#endif
+
+#ifdef AMBER_RESTORER
+#include "restore/restorer.h"
+
+namespace rs {
+int pty_slave_for(uint64_t ctty_rdev);  // fd/pty.cc
+
+namespace {
+// The page the tree shares (MAP_SHARED, inherited by every fork).
+struct Shared {
+  volatile uint32_t go;    // 0 while forking; 1 once every process exists; 2 a fork failed
+  volatile uint32_t born;  // processes done forking their children
+};
+Shared* g_sh;
+volatile int32_t* g_real;      // kernel pid of each image's process
+volatile uint32_t* g_ready;    // 1 once that process's group exists
+int* g_lead;                   // the image leading each image's process group, -1: not ours
+int* g_fg;                     // the image leading its terminal's foreground group, -1: none
+
+const amber_process& proc_of(int k) { return *T.img[k].v.proc; }
+bool has_session_info(int k) { return proc_of(k).app_pid != 0; }
+bool session_leader(int k) { return has_session_info(k) && proc_of(k).sid == proc_of(k).app_pid; }
+
+// The image whose process leads (or, if its leader is gone, first belongs to) group pgid; -1 if
+// the group is not the computation's. by_pid: images sorted by (app pid, index); by_pgid: by
+// (group, index); both only of images that carry session information.
+int group_leader(int32_t pgid, const int* by_pid, const int* by_pgid, int m) {
+  if (!pgid) return -1;
+  int lo = 0, hi = m;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (proc_of(by_pid[mid]).app_pid < pgid) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < m && proc_of(by_pid[lo]).app_pid == pgid) return by_pid[lo];
+  lo = 0, hi = m;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (proc_of(by_pgid[mid]).pgid < pgid) lo = mid + 1;
+    else hi = mid;
+  }
+  // A member other than through the root's group: the leader was ours.
+  bool internal = false;
+  for (int k = lo; k < m && proc_of(by_pgid[k]).pgid == pgid && !internal; k++)
+    internal = proc_of(by_pgid[k]).sid != proc_of(0).sid;
+  return internal ? by_pgid[lo] : -1;
+}
+
+void wake(volatile uint32_t* w) { sys::futex(w, 1 /*FUTEX_WAKE, shared*/, 0x7fffffff, nullptr); }
+
+bool wait_ready(int k) {
+  sys::ktimespec ms{0, 100000000};
+  for (int i = 0; i < 100; i++) {  // ~10 s: every leader only has to call setpgid
+    if (__atomic_load_n(&g_ready[k], __ATOMIC_ACQUIRE)) return true;
+    sys::futex(&g_ready[k], 0 /*FUTEX_WAIT, shared*/, 0, &ms);
+  }
+  return __atomic_load_n(&g_ready[k], __ATOMIC_ACQUIRE) != 0;
+}
+
+// Right after setsid(): the session's controlling terminal, when it is a pty we rebuilt.
+void take_ctty(int me) {
+  const amber_process& p = proc_of(me);
+  if (!p.ctty_rdev) return;
+  int s = pty_slave_for(p.ctty_rdev);
+  if (s < 0) return;
+  long r = sys::ioctl(s, 0x540e /*TIOCSCTTY*/, 0);
+  if (r < 0) warn_me("cannot make its pseudo-terminal the controlling terminal again", r);
+}
+
+void set_group(int me) {
+  if (!has_session_info(me)) { __atomic_store_n(&g_ready[me], 1u, __ATOMIC_RELEASE); wake(&g_ready[me]); return; }
+  const amber_process& p = proc_of(me);
+  int lead = g_lead[me];
+  if (lead == me) {
+    long r = session_leader(me) ? 0 : sys::sc2(sys::NR_setpgid, 0, 0);
+    if (r < 0) warn_me("cannot recreate its process group", r);
+  }
+  __atomic_store_n(&g_ready[me], 1u, __ATOMIC_RELEASE);
+  wake(&g_ready[me]);
+  if (lead >= 0 && lead != me) {
+    long r = wait_ready(lead) ? sys::sc2(sys::NR_setpgid, 0, g_real[lead]) : -110 /*ETIMEDOUT*/;
+    if (r < 0) warn_me("cannot rejoin its process group", r);
+  }
+  // The terminal's foreground group, set by the session leader once that group exists.
+  int fg = g_fg[me];
+  int s = fg >= 0 ? pty_slave_for(p.ctty_rdev) : -1;
+  if (s >= 0 && wait_ready(fg)) {
+    int32_t pg = g_real[fg];
+    long r = sys::ioctl(s, 0x5410 /*TIOCSPGRP*/, (long)&pg);
+    if (r < 0) warn_me("cannot set its terminal's foreground process group", r);
+  }
+}
+}  // namespace
+
+void tree_link() {
+  for (int k = 0; k < T.n; k++) T.img[k].first_child = T.img[k].next_sibling = -1;
+  for (int k = T.n - 1; k > 0; k--) {  // from the end: each list comes out in image order
+    Img& parent = T.img[T.img[k].parent];
+    T.img[k].next_sibling = parent.first_child;
+    parent.first_child = k;
+  }
+}
+
+void tree_prepare() {
+  int n = T.n;
+  long sh = sys::mmap(nullptr, sizeof(Shared) + (uint64_t)n * 8, sys::PROT_R_ | sys::PROT_W_, sys::MAP_SHARED_ | sys::MAP_ANON_, -1, 0);
+  if (sh < 0) die(EXIT_SYSTEM, "out of memory", nullptr, sh);
+  g_sh = reinterpret_cast<Shared*>(sh);  // unmapped with everything else in stage 3
+  g_real = reinterpret_cast<volatile int32_t*>(g_sh + 1);
+  g_ready = reinterpret_cast<volatile uint32_t*>(g_real + n);
+  // Every process's group leader and foreground group, computed once here rather than by each
+  // process over the whole tree.
+  int* by_pid = alloc_n<int>(n);
+  int* by_pgid = alloc_n<int>(n);
+  int m = 0;
+  for (int k = 0; k < n; k++) if (has_session_info(k)) by_pid[m] = by_pgid[m] = k, m++;
+  sort(by_pid, m, [](int a, int b) { return proc_of(a).app_pid != proc_of(b).app_pid ? proc_of(a).app_pid < proc_of(b).app_pid : a < b; });
+  sort(by_pgid, m, [](int a, int b) { return proc_of(a).pgid != proc_of(b).pgid ? proc_of(a).pgid < proc_of(b).pgid : a < b; });
+  g_lead = alloc_n<int>(n);
+  g_fg = alloc_n<int>(n);
+  for (int k = 0; k < n; k++) {
+    const amber_process& p = proc_of(k);
+    g_lead[k] = has_session_info(k) ? group_leader(p.pgid, by_pid, by_pgid, m) : -1;
+    g_fg[k] = session_leader(k) && p.tpgid && p.ctty_rdev ? group_leader(p.tpgid, by_pid, by_pgid, m) : -1;
+  }
+}
+
+void tree_fork() {
+  int me = 0;
+  for (bool born = true; born;) {
+    born = false;
+    T.me = me;
+    g_real[me] = (int32_t)sys::getpid();
+    bool lead = session_leader(me);
+    for (int pass = lead ? 0 : 1; pass < 2 && !born; pass++) {
+      if (pass == 1 && lead) {
+        long r = sys::sc0(sys::NR_setsid);
+        if (r < 0 && r != -1 /*EPERM: already a group (or session) leader*/) warn_me("cannot recreate its session", r);
+        else if (r < 0 && sys::sc1(sys::NR_getsid, 0) != sys::getpid()) warn_me("cannot recreate its session", r);
+        else take_ctty(me);
+      }
+      for (int i = T.img[me].first_child; i >= 0; i = T.img[i].next_sibling) {
+        bool older = lead && has_session_info(i) && proc_of(i).sid != proc_of(me).app_pid;
+        if (lead && (pass == 0) != older) continue;
+        long pid = sys::sc5(sys::NR_clone, 17 /*SIGCHLD*/, 0, 0, 0, 0);
+        if (pid < 0) {
+          __atomic_store_n(&g_sh->go, 2u, __ATOMIC_RELEASE);
+          wake(&g_sh->go);
+          uint64_t lim[2] = {0, 0};
+          sys::prlimit(0, sys::RLIMIT_NPROC_, nullptr, lim);
+          char msg[120];
+          sys::Out(msg, sizeof msg).s("(").i(T.n).s(" processes; RLIMIT_NPROC ").u(lim[0]).s(")");
+          die(EXIT_SYSTEM, "cannot fork the process tree", msg, pid);
+        }
+        if (pid == 0) { me = i; born = true; break; }
+      }
+    }
+  }
+  // Every process exists before any is restored.
+  if (__atomic_add_fetch(&g_sh->born, 1u, __ATOMIC_ACQ_REL) == (uint32_t)T.n) {
+    __atomic_store_n(&g_sh->go, 1u, __ATOMIC_RELEASE);
+    wake(&g_sh->go);
+  }
+  for (;;) {
+    uint32_t go = __atomic_load_n(&g_sh->go, __ATOMIC_ACQUIRE);
+    if (go == 1) break;
+    if (go == 2) sys::exit_group(EXIT_SYSTEM);  // the process that failed said why
+    sys::futex(&g_sh->go, 0 /*FUTEX_WAIT, shared*/, 0, nullptr);
+  }
+  set_group(me);
+}
+}  // namespace rs
+#endif

@@ -1,0 +1,244 @@
+// What the restorer's pieces share (restorer only: compiled with AMBER_RESTORER, no libc).
+//
+// The restorer is one driver (restore/main.cc) and the rebuild halves of every kind of state,
+// each in the file that also captures it (fd/, mem/, proc/, thread/; see src-native/README.md).
+// This header is their common ground: the tree being restored (T), the process being restored
+// (S), messages, the run-time allocator and the descriptor helpers every kind uses.
+//
+// Memory: no malloc, no fixed tables. Everything sized by the images is taken from rs::alloc
+// (anonymous mmap) after the images are read and before the tree is forked; stage 3 unmaps it
+// with everything else, so what stage 3 still needs is copied into the blob (S.*).
+#ifndef AMBER_RESTORER_H
+#define AMBER_RESTORER_H
+
+#ifndef AMBER_RESTORER
+#error "restore/restorer.h is for the restorer only"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fd/ops.h"
+#include "image/format.h"
+#include "image/validate.h"
+#include "sys/sys.h"
+
+// The freestanding C runtime (restore/util.cc): the compiler may call these, and so do we.
+extern "C" {
+void* memcpy(void* d, const void* s, size_t n);
+void* memmove(void* d, const void* s, size_t n);
+void* memset(void* d, int c, size_t n);
+int memcmp(const void* x, const void* y, size_t n);
+}
+
+namespace rs {
+
+constexpr uint64_t kPage = 4096;
+enum Exit { EXIT_IMAGE = 3, EXIT_HOST = 4, EXIT_SYSTEM = 5 };
+
+// One saved process of the tree (its image, read and validated in stage 1).
+struct Img {
+  char* path;             // absolute image path (messages, the hand-off)
+  int imgfd;
+  int parent;             // index of its parent image, -1 for the root
+  int first_child, next_sibling;  // children, in the order they are forked
+  int main_idx;           // its main thread in the thread table
+  uint64_t file_size;
+  amber_header hdr;
+  amber_view v;           // points into this image's metadata (T.meta)
+  int32_t* prep;          // per saved descriptor: the object made for it before the fork, or -1
+  bool fds_sorted;        // fd table sorted by number (find_fd may bisect)
+};
+
+// One saved descriptor of the tree, in the index the kinds walk before the fork.
+struct Ref {
+  uint64_t inode;
+  uint32_t img, idx;
+  fd::Kind kind;
+};
+
+// `--share P:FD,...`: saved descriptors that were one open file description.
+struct ShareFd { uint32_t grp; int img; int32_t fd; };
+// `--sockfd P:FD:N`: a connection restart made to another tree, inherited as our fd N.
+struct PassedSock { int img; int32_t fd; int nfd; };
+
+// The stdio identity of the root process: descriptors to the same file stay the restart's own.
+struct StdioId { uint64_t dev, inode; bool set; };
+
+// The process tree being restored. Built before the fork; each forked process keeps a copy.
+struct Tree {
+  Img* img;
+  int n;
+  int me;                  // the image this process restores (after the fork)
+  int maxfd;               // highest saved descriptor number in the tree
+  Ref* refs;               // every saved descriptor (not the restart's stdio), by (kind, inode)
+  uint32_t nrefs;
+  uint32_t kind_at[fd::kKinds + 1];  // refs of kind K: [kind_at[K], kind_at[K+1])
+  ShareFd* share;          // --share entries, a group's entries together
+  uint32_t nshare, ngroups;
+  PassedSock* passed;
+  uint32_t npassed;
+  StdioId root_stdio[3];
+  int rstdio[3];           // the restart's stdin/stdout/stderr, lifted before the fork
+};
+extern Tree T;
+
+// The process this restorer becomes (stages 2 and 3 run from the blob, which holds a copy of
+// everything here: the restorer's own .bss travels with its code).
+struct State {
+  char image[1024];       // absolute image path (messages and the hand-off)
+  char coord[256];        // AMBER_COORD: the coordinator the restored agent joins
+  char token[80];         // AMBER_TOKEN: its token, for a TCP coordinator
+  int imgfd;
+  uint64_t file_size;
+  amber_header hdr;
+  amber_view v;
+  char* blob;             // [code copy][meta][prep][maps buffer][vdso temp][thread stacks][main stack]
+  uint64_t blob_len, code_len, meta_at, prep_at, maps_at, maps_len, vtemp_at, vtemp_len, stacks_at,
+      main_stack_top;
+  uint64_t load_base;     // where the kernel loaded us (for stage-2 address translation)
+  int main_idx;
+  int32_t* prep;          // this image's prepared descriptors, copied into the blob
+  uint64_t cur_vvar, cur_vvar_len, cur_vclock, cur_vclock_len, cur_vdso, cur_vdso_len;
+};
+extern State S;
+
+// The restored process's descriptor table being rebuilt (stage 3, fd/fd.cc).
+struct Proc {
+  const amber_view* v;
+  int32_t* prep;          // prepared before the fork (lifted), or -1
+  bool* done;             // already put back (a kind may put several descriptors back at once)
+  int img;
+};
+
+// ---- messages: one line, "amber: <image>: <what>" ----
+void put(const char* s);
+[[noreturn]] void die(int code, const char* what, const char* detail = nullptr, long err = 0,
+                      uint64_t offset = ~0ull);
+[[noreturn]] void die_img(const amber_err& e);
+void warn_fd(const char* what, const amber_fd& f, long err, const char* then);
+void warn_me(const char* what, long err);  // "process <app pid>: what"
+
+// ---- run-time memory (anonymous mmap; gone in stage 3) ----
+void* alloc(uint64_t bytes);  // zeroed; dies when the system has no memory left
+template <typename T_> T_* alloc_n(uint64_t n) { return static_cast<T_*>(alloc(n * sizeof(T_))); }
+
+// ---- small helpers ----
+const char* str_of(const amber_view& v, amber_str s, char* buf, size_t cap);
+bool is_deleted(const char* path);  // readlink's " (deleted)" suffix
+bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1);
+// Heap sort (no recursion, no allocation) of n elements by less(a, b).
+template <typename E, typename L>
+void sort(E* a, uint64_t n, L less) {
+  auto sift = [&](uint64_t root, uint64_t end) {
+    for (;;) {
+      uint64_t c = 2 * root + 1;
+      if (c >= end) return;
+      if (c + 1 < end && less(a[c], a[c + 1])) c++;
+      if (!less(a[root], a[c])) return;
+      E t = a[root]; a[root] = a[c]; a[c] = t;
+      root = c;
+    }
+  };
+  for (uint64_t i = n / 2; i-- > 0;) sift(i, n);
+  for (uint64_t e = n; e > 1; e--) {
+    E t = a[0]; a[0] = a[e - 1]; a[e - 1] = t;
+    sift(0, e - 1);
+  }
+}
+
+// ---- descriptors (fd/fd.cc) ----
+// A new descriptor moved above every saved descriptor number of the tree, so that making the next
+// object can never take (and dup3 never clobber) a number that is still to be restored. Before
+// the fork, running out of numbers is refused with the RLIMIT_NOFILE it hit.
+long lift(long fd);
+// Puts fd (a lifted temporary) at the saved number with the saved status and descriptor flags,
+// then closes fd. Returns fd's validity (false: nothing placed).
+bool put_back(long fd, const amber_fd& f);
+long devnull(const amber_fd& f);
+// A file, directory or device reopened at path with the saved flags (and a file's offset); lifted.
+long reopen(const amber_fd& f, const char* path);             // fd/file.cc
+long reopen_saved(Proc& p, uint32_t i);                       // its saved path, or -1 if deleted
+void check_open_files(int img, uint32_t kind);                // stage 1: refuse a missing one
+// The saved descriptor number fd of image img, as an index into its fd table, or -1.
+int find_fd(int img, int32_t fd);
+// Descriptors the restart keeps as its own (stdio inherited from whoever launched the root).
+bool restart_stdio(const amber_fd& f, int img);
+// A terminal descriptor to the very terminal the root had as stdio: the restart's matching stdio
+// descriptor (lifted), or -1.
+int restart_tty(const amber_fd& f);
+// Refs of one kind (the tree index).
+inline Ref* refs_begin(fd::Kind k) { return T.refs + T.kind_at[(int)k]; }
+inline Ref* refs_end(fd::Kind k) { return T.refs + T.kind_at[(int)k + 1]; }
+inline const amber_fd& fd_of(const Ref& r) { return T.img[r.img].v.fds[r.idx]; }
+
+// ---- the mechanisms' restorer halves ----
+// fd/fd.cc
+void fds_check(int img);         // stage 1: every descriptor can be rebuilt here
+void fds_index();                // builds T.refs (after every image is read)
+void fds_prepare();              // before the fork: objects shared by several processes
+void fds_restore(Proc& p);       // stage 3
+void close_strays();             // stage 3: descriptors the process did not have
+// mem/vdso.cc
+void vdso_read_current(char* buf, uint64_t cap);
+void vdso_check();
+void vdso_place();
+// mem/regions.cc
+template <typename F> void each_mapping(char* buf, uint64_t cap, F fn);
+void regions_check_files();
+void regions_map();
+void unmap_everything_else();
+// proc/process.cc
+void process_restore_mm();
+void process_restore_state();
+// proc/signals.cc
+void signals_restore();
+// proc/timers.cc
+void timers_restore();
+// proc/tree.cc
+void tree_link();                // children lists, from the parents
+void tree_prepare();             // group leaders, the shared page
+void tree_fork();                // forks the tree; returns in every process with T.me set
+// fd/pty.cc: the slave of a pty rebuilt before the fork whose device is rdev, or -1
+int pty_slave_for(uint64_t rdev);
+// thread/thread.cc
+uint64_t threads_stack_bytes(uint32_t nthreads);
+void threads_start(amber_handoff* h);
+[[noreturn]] void threads_enter_main(amber_handoff* h);
+
+// Calls fn(start, end, name) for every line of /proc/self/maps, read into buf.
+template <typename F>
+void each_mapping(char* buf, uint64_t cap, F fn) {
+  long fd = sys::open("/proc/self/maps", sys::O_RDONLY_ | sys::O_CLOEXEC_);
+  if (fd < 0) die(EXIT_SYSTEM, "cannot read /proc/self/maps", nullptr, fd);
+  uint64_t len = 0;
+  for (;;) {
+    long r = sys::read((int)fd, buf + len, cap - 1 - len);
+    if (r <= 0) break;
+    len += (uint64_t)r;
+    if (len == cap - 1) die(EXIT_SYSTEM, "/proc/self/maps is larger than the restorer's buffer");
+  }
+  sys::close((int)fd);
+  buf[len] = 0;
+  const char* p = buf;
+  while (*p) {
+    const char* q = p;
+    uint64_t s = sys::parse_u(&q, 16);
+    q++;
+    uint64_t e = sys::parse_u(&q, 16);
+    const char* eol = q;
+    while (*eol && *eol != '\n') eol++;
+    const char* name = eol;
+    while (name > q && name[-1] != ' ') name--;
+    char nm[32];
+    size_t n = (size_t)(eol - name) < sizeof nm - 1 ? (size_t)(eol - name) : sizeof nm - 1;
+    memcpy(nm, name, n);
+    nm[n] = 0;
+    fn(s, e, nm);
+    p = *eol ? eol + 1 : eol;
+  }
+}
+
+}  // namespace rs
+
+#endif
