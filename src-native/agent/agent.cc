@@ -27,6 +27,7 @@
 #include "sys/sys.h"
 #include "amber/plugin.h"
 #include "pid/pid.h"
+#include "fd/stdio.h"
 
 namespace amber {
 
@@ -404,6 +405,7 @@ void on_restart() {
     memcpy(g.token, g_handoff.token, tn);
     g.token[tn] = 0;
   }
+  stdio_adopt(g_handoff);
   g.refused = false;
   if (!connect_and_hello(true)) {
     // No coordinator to resume us: carry on alone rather than hang the application.
@@ -466,20 +468,6 @@ void do_write(uint32_t gen, const char* path_in) {
   send_line(g_tx, o.len);
 }
 
-// Updates NAME in the environment without setenv(3): application threads run, and setenv may
-// reallocate `environ` under a concurrent getenv. The entry is overwritten in place when the new
-// value fits in the old one's bytes (the usual case: a coordinator in a similar directory);
-// otherwise it is left alone, and a program exec'd later reports that it cannot reach the old one.
-void patch_env(const char* name, const char* value) {
-  size_t nl = sys::slen(name), vl = sys::slen(value);
-  for (char** e = environ; e && *e; e++) {
-    if (memcmp(*e, name, nl) || (*e)[nl] != '=') continue;
-    char* old = *e + nl + 1;
-    if (vl > sys::slen(old)) return;
-    memcpy(old, value, vl + 1);
-    return;
-  }
-}
 
 void* ckpt_main(void*) {
   g.ckpt_tid = (int)sys::gettid();
@@ -625,7 +613,8 @@ __attribute__((constructor)) void agent_init() {
   }
   g.coord_fd = -1;
   g.tid_off = probe_tid_offset();
-  g_handoff.magic = AMBER_HANDOFF_MAGIC2;
+  g_handoff.magic = AMBER_HANDOFF_MAGIC3;
+  stdio_init();
   void* sc = mmap(nullptr, kScratch, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (sc == MAP_FAILED) { say("cannot reserve scratch memory; not checkpointing"); return; }
   g.scratch = static_cast<char*>(sc);
@@ -652,6 +641,21 @@ __attribute__((constructor)) void agent_init() {
 }
 
 }  // namespace
+
+// Updates NAME in the environment without setenv(3): application threads run, and setenv may
+// reallocate `environ` under a concurrent getenv. The entry is overwritten in place when the new
+// value fits in the old one's bytes (the usual case: a coordinator in a similar directory);
+// otherwise it is left alone, and a program exec'd later reports that it cannot reach the old one.
+void patch_env(const char* name, const char* value) {
+  size_t nl = sys::slen(name), vl = sys::slen(value);
+  for (char** e = environ; e && *e; e++) {
+    if (memcmp(*e, name, nl) || (*e)[nl] != '=') continue;
+    char* old = *e + nl + 1;
+    if (vl > sys::slen(old)) return;
+    memcpy(old, value, vl + 1);
+    return;
+  }
+}
 
 bool coord_send(const char* s, size_t n) {
   // Block the suspend signal while holding the lock: a thread parked with it held would

@@ -56,6 +56,8 @@ extern Agent g;
 inline size_t writer_scratch_len() { return g.scratch_len - kLongLine; }
 extern Slot g_slots[AMBER_MAX_THREADS];
 extern amber_handoff g_handoff;
+// Overwrites NAME's value in the environment in place (no setenv while application threads run).
+void patch_env(const char* name, const char* value);
 
 // Descriptors the last image could not make restorable, as JSON strings ("fd 5 socket:[123]",...),
 // joined by commas; filled by write_image for the `written` reply.

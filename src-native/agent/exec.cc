@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "fd/stdio.h"
 #include "pid/pid.h"
 #include "sys/sys.h"
 
@@ -50,7 +51,7 @@ bool g_warned;
 // Names whose value comes from the agent's state: the application's entries are dropped.
 const char* const kForced[] = {"LD_PRELOAD", "AMBER_COORD", "AMBER_TOKEN", "AMBER_SIGNAL", "AMBER_VPID",
                                "AMBER_VPID_PID", "AMBER_PARENT_VPID", "AMBER_APP_PID", "AMBER_APP_PPID",
-                               "AMBER_RESTART_PPID"};
+                               "AMBER_RESTART_PPID", "AMBER_STDIO"};
 
 // "NAME=..." has name `name`.
 bool named(const char* e, const char* name) {
@@ -185,6 +186,8 @@ char* const* build_env(char* const* envp, EnvBuf* b) {
       {"AMBER_APP_PID", nullptr, g.app_pid, true},
       {"AMBER_APP_PPID", nullptr, g.app_ppid, true},
       {"AMBER_RESTART_PPID", nullptr, g.restart_ppid, true},
+      // The launcher's stdio identities (fd/stdio.cc): a program we exec is not a new launch.
+      {"AMBER_STDIO", stdio_env(), 0, stdio_env()[0] != 0},
   };
   for (auto& v : vars) {
     if (!ok) break;

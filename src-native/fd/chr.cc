@@ -1,7 +1,7 @@
 // Character devices other than pseudo-terminals (AMBER_FD_CHR, subkind OTHER: /dev/null,
 // /dev/zero, /dev/urandom, a terminal whose master is outside the computation): reopened at
-// their path with the saved status flags. A terminal that is the very one the root process had
-// as stdio becomes the restart's own terminal instead (fd/fd.cc, restart_tty).
+// their path with the saved status flags. A terminal that is the launcher's stdio becomes the
+// restart's own instead (fd/stdio.cc).
 #include "fd/ops.h"
 
 #ifdef AMBER_AGENT

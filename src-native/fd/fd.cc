@@ -23,6 +23,7 @@
 
 #include "agent/agent.h"
 #include "agent/capture.h"
+#include "fd/stdio.h"
 
 namespace amber {
 
@@ -178,6 +179,8 @@ long fds_capture(Capture& c) {
     if (!c.info) break;
     long fdfl = sys::fcntl(fd, F_GETFD, 0);
     f.fd_flags = fdfl > 0 ? (uint32_t)fdfl : 0;
+    // The launcher's stdio, by identity (fd/stdio.cc): the restart's own takes its place.
+    if (int j = stdio_mark(f); j >= 0 && fd != g.coord_fd) f.fd_flags |= (uint32_t)(j + 1) << AMBER_FD_STDIO_SHIFT;
     // What every descriptor's fdinfo says: the offset and the open(2) status flags.
     for (const char* p = c.info; *p;) {
       if (sys::sstarts(p, "pos:")) { p = skip_space(p + 4); f.pos = sys::parse_u(&p, 10); }
@@ -219,6 +222,7 @@ void fds_resumed() {
 
 #ifdef AMBER_RESTORER
 #include "restore/restorer.h"
+#include "fd/stdio.h"
 
 namespace rs {
 namespace {
@@ -297,25 +301,6 @@ int find_fd(int img, int32_t fd) {
   return -1;
 }
 
-// stdin/stdout/stderr that came from whoever launched the computation become the restart
-// command's own: all of the root's, and a descendant's when they are still the very ones the
-// root had. A descendant's stdio that the application set up itself (a pipeline's pipe, a
-// redirection to a file) is restored like any other descriptor.
-bool restart_stdio(const amber_fd& f, int img) {
-  if (f.fd > 2) return false;
-  if (img == 0 || T.n <= 1) return true;
-  for (const StdioId& r : T.root_stdio)
-    if (r.set && r.dev == f.dev && r.inode == f.inode) return true;
-  return false;
-}
-
-int restart_tty(const amber_fd& f) {
-  if (f.kind != AMBER_FD_CHR) return -1;
-  for (int j = 0; j < 3; j++)
-    if (T.root_stdio[j].set && T.root_stdio[j].dev == f.dev && T.root_stdio[j].inode == f.inode) return T.rstdio[j];
-  return -1;
-}
-
 void fds_check(int img) {
   const amber_view& v = T.img[img].v;
   bool seen[fd::kKinds] = {};
@@ -327,10 +312,7 @@ void fds_check(int img) {
 }
 
 void fds_index() {
-  // The root's stdio identities (restart_stdio of the other processes compares with them).
-  const amber_view& r = T.img[0].v;
-  for (uint32_t i = 0; i < r.nfds; i++)
-    if (r.fds[i].fd >= 0 && r.fds[i].fd <= 2) T.root_stdio[r.fds[i].fd] = StdioId{r.fds[i].dev, r.fds[i].inode, true};
+  stdio_index();
   uint64_t total = 0;
   for (int k = 0; k < T.n; k++) {
     const amber_view& v = T.img[k].v;
@@ -385,7 +367,7 @@ void fds_prepare() {
 #define AMBER_FD_PREPARE(K, name, what) fd::name##_prepare();
   AMBER_FD_KINDS(AMBER_FD_PREPARE)
 #undef AMBER_FD_PREPARE
-  for (int j = 0; j < 3; j++) T.rstdio[j] = (int)sys::fcntl(j, sys::F_DUPFD_CLOEXEC_, T.maxfd + 1);
+  stdio_lift();
 }
 
 void fds_restore(Proc& p) {
@@ -393,13 +375,19 @@ void fds_restore(Proc& p) {
   for (uint32_t i = 0; i < v.nfds; i++) p.done[i] = false;
   for (uint32_t i = 0; i < v.nfds; i++) {
     const amber_fd& f = v.fds[i];
-    if (p.done[i] || restart_stdio(f, p.img) || f.kind == AMBER_FD_AGENT) continue;
+    if (p.done[i] || f.kind == AMBER_FD_AGENT) continue;
     p.done[i] = true;
     long fd;
-    int rtty;
-    if (p.prep[i] >= 0) fd = sys::fcntl(p.prep[i], sys::F_DUPFD_CLOEXEC_, T.maxfd + 1);
-    else if ((rtty = restart_tty(f)) >= 0) fd = sys::fcntl(rtty, sys::F_DUPFD_CLOEXEC_, T.maxfd + 1);
-    else fd = restore_kind(kind_at(v, f), p, i);
+    int j = restart_stdio_index(f, p.img);
+    if (j >= 0) {
+      // The launcher's stdio j (fd/stdio.cc): the restart's own, or /dev/null if it had none.
+      int r = restart_stdio_fd(j);
+      fd = r >= 0 ? sys::fcntl(r, sys::F_DUPFD_CLOEXEC_, T.maxfd + 1) : -9 /*EBADF*/;
+    } else if (p.prep[i] >= 0) {
+      fd = sys::fcntl(p.prep[i], sys::F_DUPFD_CLOEXEC_, T.maxfd + 1);
+    } else {
+      fd = restore_kind(kind_at(v, f), p, i);
+    }
     if (fd == fd::PLACED) continue;
     // What amber cannot rebuild keeps its number, as /dev/null: the application sees end-of-file
     // rather than crashing or reusing the number by accident.
@@ -417,11 +405,14 @@ void close_strays() {
   const amber_view& v = S.v;
   int32_t* nums = reinterpret_cast<int32_t*>(S.blob + S.maps_at);  // scratch: the maps buffer is free now
   uint32_t n = 0;
+  // An image that knows the launcher's stdio by identity says exactly which of 0-2 the process
+  // had: the others were closed (or never opened) by the program. Older images: 0-2 are kept.
+  const bool all = stdio_known_me();
   for (uint32_t i = 0; i < v.nfds; i++)
-    if (v.fds[i].kind != AMBER_FD_AGENT && v.fds[i].fd > 2) nums[n++] = v.fds[i].fd;
+    if (v.fds[i].kind != AMBER_FD_AGENT && (all || v.fds[i].fd > 2)) nums[n++] = v.fds[i].fd;
   nums[n++] = S.imgfd;  // closed by the caller once the threads are created
   sort(nums, n, [](int32_t a, int32_t b) { return a < b; });
-  uint32_t from = 3;
+  uint32_t from = all ? 0 : 3;
   for (uint32_t i = 0; i < n; i++) {
     if ((uint32_t)nums[i] > from) sys::close_range(from, (uint32_t)nums[i] - 1);
     if ((uint32_t)nums[i] + 1 > from) from = (uint32_t)nums[i] + 1;

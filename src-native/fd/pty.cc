@@ -13,9 +13,8 @@
 // expect-like driver, a terminal multiplexer) is made again as a new pair before the fork: every
 // saved master descriptor of it gets the new master, every slave descriptor the new slave, with
 // the saved settings, size and unread output. Its number (/dev/pts/N) may differ. A pty whose
-// master is outside (the user's own terminal) is not ours to rebuild: a descriptor to the very
-// terminal the root had as stdio becomes the restart's own (fd/fd.cc), any other is reopened at
-// its path. Sessions take their controlling terminal from here (proc/tree.cc, pty_slave_for).
+// master is outside (the user's own terminal) is not ours to rebuild: a descriptor to the
+// launcher's terminal becomes the restart's own (fd/stdio.cc), any other is reopened at its path. Sessions take their controlling terminal from here (proc/tree.cc, pty_slave_for).
 #include "fd/ops.h"
 
 #ifdef AMBER_AGENT

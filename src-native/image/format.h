@@ -26,8 +26,9 @@
 #define AMBER_IMAGE_MAGIC "AMBERIMG"   /* 8 bytes, no NUL stored */
 #define AMBER_TRAILER_MAGIC "AMBEREND" /* 8 bytes, no NUL stored */
 #define AMBER_FORMAT_MAJOR 1u
-#define AMBER_FORMAT_MINOR 3u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
-                                  1.3: process group, session, controlling terminal, ptys */
+#define AMBER_FORMAT_MINOR 4u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
+                                  1.3: process group, session, controlling terminal, ptys;
+                                  1.4: the launcher's stdio by identity (AMBER_FD_STDIO) */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -135,8 +136,14 @@ typedef struct amber_process {
   int32_t sid;               /* its session */
   int32_t tpgid;             /* foreground process group of its controlling terminal, 0 if none */
   uint64_t ctty_rdev;        /* controlling terminal (tty_nr of /proc/PID/stat, stat's st_rdev encoding), 0 if none */
-  uint64_t reserved[5];
+  uint32_t proc_flags;       /* format 1.4: AMBER_PROC_* */
+  uint32_t pad0;
+  uint64_t reserved[4];
 } amber_process;
+/* The writer knew the identities of the launcher's stdin/stdout/stderr: the descriptors marked
+ * AMBER_FD_STDIO are exactly those, and any other descriptor (0-2 included) is the process's own.
+ * Without it (older images) descriptors 0-2 of the root become the restart's by number. */
+#define AMBER_PROC_STDIO_KNOWN 1u
 
 /* Callee-saved state captured inside the suspend handler (see agent/ctx.S, restore/). */
 typedef struct amber_ctx {
@@ -245,6 +252,12 @@ typedef struct amber_ptyinfo {
 } amber_ptyinfo;
 enum { AMBER_PTY_TERMIOS = 1u, AMBER_PTY_WINSIZE = 2u };
 
+/* fd_flags bits 9-10 (format 1.4): j + 1 when the descriptor is the same file as the launcher's
+ * stdin (j = 0), stdout (1) or stderr (2) — what `amber launch`, or the restart since, gave the
+ * computation. The restart's own descriptor j takes its place, whatever its number: stdio follows
+ * identity, not descriptor number (a daemon's stdout redirected to its log stays its log). */
+#define AMBER_FD_STDIO_SHIFT 9u
+#define AMBER_FD_STDIO_MASK (3u << AMBER_FD_STDIO_SHIFT)
 typedef struct amber_fd {
   int32_t fd;
   uint32_t kind;             /* AMBER_FD_* */
@@ -311,6 +324,7 @@ typedef struct amber_timer {
  */
 #define AMBER_HANDOFF_MAGIC 0x46464f444e414841ull /* "AHANDOFF": v1, ends at new_tids */
 #define AMBER_HANDOFF_MAGIC2 0x32464f444e414841ull /* "AHANDOF2": v2, adds token */
+#define AMBER_HANDOFF_MAGIC3 0x33464f444e414841ull /* "AHANDOF3": v3, adds the restart's stdio ids */
 typedef struct amber_handoff {
   uint64_t magic;
   volatile uint32_t restored;   /* 1 once the restorer has brought the process back */
@@ -321,6 +335,11 @@ typedef struct amber_handoff {
   int32_t new_tids[AMBER_MAX_THREADS]; /* indexed like the thread table */
   /* v2 (AMBER_HANDOFF_MAGIC2) only: the restorer must not write past new_tids of a v1 agent. */
   char token[80];               /* AMBER_TOKEN of the restart (TCP coordinators) */
+  /* v3 (AMBER_HANDOFF_MAGIC3) only: the restart's own stdin/stdout/stderr (st_dev, st_ino; set[j]
+   * 0 when fd j was closed): the launcher's stdio of the restored computation from now on. */
+  uint64_t stdio_dev[3], stdio_ino[3];
+  uint32_t stdio_set[3];
+  uint32_t pad_v3;
 } amber_handoff;
 
 #ifdef __cplusplus

@@ -26,6 +26,7 @@
 #include "agent/agent.h"
 #include "agent/capture.h"
 #include "pid/pid.h"
+#include "fd/stdio.h"
 
 namespace amber {
 void tree_capture(amber_process& pr, const uint64_t* f) {
@@ -34,6 +35,7 @@ void tree_capture(amber_process& pr, const uint64_t* f) {
   pr.sid = pid::to_app((int32_t)f[6]);
   pr.ctty_rdev = f[7];
   pr.tpgid = f[8] ? pid::to_app((int32_t)f[8]) : 0;  // "-1" (no terminal) parses as 0
+  if (stdio_known()) pr.proc_flags |= AMBER_PROC_STDIO_KNOWN;
 }
 }  // namespace amber
 #endif

@@ -23,6 +23,7 @@
 // and tens of thousands of descriptors restarts. The limits that remain are the host's
 // (RLIMIT_NOFILE, RLIMIT_NPROC, memory) and are refused up front, naming the limit.
 #include "restore/restorer.h"
+#include "fd/stdio.h"
 
 extern "C" {
 [[noreturn]] void amber_switch_stack(void* sp, void (*fn)(void*), void* arg);
@@ -300,9 +301,10 @@ uint64_t pick_gap(uint64_t len) {
   signals_restore();
 
   auto* h = reinterpret_cast<amber_handoff*>(S.hdr.handoff_addr);
-  if (!h || (h->magic != AMBER_HANDOFF_MAGIC && h->magic != AMBER_HANDOFF_MAGIC2))
+  if (!h || (h->magic != AMBER_HANDOFF_MAGIC && h->magic != AMBER_HANDOFF_MAGIC2 && h->magic != AMBER_HANDOFF_MAGIC3))
     die(EXIT_IMAGE, "image has no agent hand-off area");
-  if (h->magic == AMBER_HANDOFF_MAGIC2) memcpy(h->token, S.token, sizeof h->token);
+  if (h->magic != AMBER_HANDOFF_MAGIC) memcpy(h->token, S.token, sizeof h->token);
+  stdio_handoff(h);
   h->new_pid = (int32_t)sys::getpid();
   h->blob_addr = (uint64_t)S.blob;
   h->blob_len = S.blob_len;
@@ -330,6 +332,7 @@ uint64_t pick_gap(uint64_t len) {
   S.hdr = im.hdr;
   S.v = im.v;
   S.main_idx = im.main_idx;
+  stdio_enter(im.stdio_known);
   const void* meta = S.v.meta;
 
   const auto* eh = reinterpret_cast<const uint8_t*>(__ehdr_start);

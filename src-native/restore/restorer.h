@@ -48,6 +48,7 @@ struct Img {
   amber_view v;           // points into this image's metadata (T.meta)
   int32_t* prep;          // per saved descriptor: the object made for it before the fork, or -1
   bool fds_sorted;        // fd table sorted by number (find_fd may bisect)
+  bool stdio_known;       // its descriptors say which are the launcher's stdio (fd/stdio.cc)
 };
 
 // One saved descriptor of the tree, in the index the kinds walk before the fork.
@@ -62,9 +63,6 @@ struct ShareFd { uint32_t grp; int img; int32_t fd; };
 // `--sockfd P:FD:N`: a connection restart made to another tree, inherited as our fd N.
 struct PassedSock { int img; int32_t fd; int nfd; };
 
-// The stdio identity of the root process: descriptors to the same file stay the restart's own.
-struct StdioId { uint64_t dev, inode; bool set; };
-
 // The process tree being restored. Built before the fork; each forked process keeps a copy.
 struct Tree {
   Img* img;
@@ -78,8 +76,6 @@ struct Tree {
   uint32_t nshare, ngroups;
   PassedSock* passed;
   uint32_t npassed;
-  StdioId root_stdio[3];
-  int rstdio[3];           // the restart's stdin/stdout/stderr, lifted before the fork
 };
 extern Tree T;
 
@@ -162,11 +158,10 @@ long reopen_saved(Proc& p, uint32_t i);                       // its saved path,
 void check_open_files(int img, uint32_t kind);                // stage 1: refuse a missing one
 // The saved descriptor number fd of image img, as an index into its fd table, or -1.
 int find_fd(int img, int32_t fd);
-// Descriptors the restart keeps as its own (stdio inherited from whoever launched the root).
-bool restart_stdio(const amber_fd& f, int img);
-// A terminal descriptor to the very terminal the root had as stdio: the restart's matching stdio
-// descriptor (lifted), or -1.
-int restart_tty(const amber_fd& f);
+// Descriptors that become the restart's own stdin/stdout/stderr (fd/stdio.cc): the kinds leave
+// them alone.
+int restart_stdio_index(const amber_fd& f, int img);
+inline bool restart_stdio(const amber_fd& f, int img) { return restart_stdio_index(f, img) >= 0; }
 // Refs of one kind (the tree index).
 inline Ref* refs_begin(fd::Kind k) { return T.refs + T.kind_at[(int)k]; }
 inline Ref* refs_end(fd::Kind k) { return T.refs + T.kind_at[(int)k + 1]; }
