@@ -198,13 +198,13 @@ export function request(
   });
 }
 
-/** `status` of the coordinator at DIR (or socketPath / coord). */
+/** `status` of the coordinator at DIR (or socketPath / coord); rejects 'ENOCOORD' when none listens. */
 export async function status(opts: ClientOptions = {}): Promise<StatusResult> {
   const a = await request({ op: 'status' }, opts);
   return a as unknown as StatusResult;
 }
 
-/** Asks the coordinator at DIR to checkpoint; resolves once the generation is durable. */
+/** Asks the coordinator at DIR to checkpoint; resolves once the generation is durable. Rejects 'ENOCOORD' when none listens. */
 export async function checkpoint(
   opts: ClientOptions & { kill?: boolean; onProgress?: (p: ProgressEvent) => void } = {},
 ): Promise<CheckpointResult> {

@@ -111,12 +111,12 @@ function sibling(name: string, envVar: string): string {
   throw noBuild(name, `not found next to ${addonFile()}`);
 }
 
-/** Absolute path of libamber.so (env AMBER_AGENT overrides, for tests). */
+/** Absolute path of libamber.so (env AMBER_AGENT overrides, for tests). Throws 'ENOBUILD' when missing. */
 export function agentPath(): string {
   return sibling('libamber.so', 'AMBER_AGENT');
 }
 
-/** Absolute path of the amber-restart restorer (env AMBER_RESTORER overrides, for tests). */
+/** Absolute path of the amber-restart restorer (env AMBER_RESTORER overrides, for tests). Throws 'ENOBUILD' when missing. */
 export function restorerPath(): string {
   return sibling('amber-restart', 'AMBER_RESTORER');
 }
