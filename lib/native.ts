@@ -124,6 +124,17 @@ export function restorerPath(): string {
 let addonCache: Addon | undefined;
 
 /**
+ * The `amber` command's module (dist/lib/cli.js), run with node to start a background
+ * coordinator. Next to this module in the ESM build; the CommonJS build (dist/cjs) has no CLI of
+ * its own and uses the ESM one.
+ */
+export function cliPath(): string {
+  const candidates = [join(dirname(selfFile), 'cli.js'), join(packageRoot(), 'dist', 'lib', 'cli.js')];
+  for (const p of candidates) if (existsSync(p)) return p;
+  throw new AmberError('ENOBUILD', `the amber CLI is missing (no cli.js in ${candidates.map((p) => dirname(p)).join(' or ')}); run \`npm run build:ts\``);
+}
+
+/**
  * The addon, loaded on first use so that commands that do not need it (launch, status) work even
  * when only the agent is present. AMBER_ADDON (a path to a .node or a CommonJS module with the same
  * exports) overrides it; it exists for tests of `inspect`.

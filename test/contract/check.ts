@@ -77,6 +77,7 @@ const coordinatorOptions: CoordinatorOptions = {
   listen: '127.0.0.1:0',
   keep: 3,
   adoptTimeout: 10,
+  autoClose: true,
 };
 const checkpointOptions: CheckpointOptions = { kill: true, timeout: 30 };
 const expectRestartOptions: ExpectRestartOptions = { timeout: 30, manifest: some<Manifest>() };
@@ -96,6 +97,7 @@ const launchOptions: LaunchOptions = {
   env: { PATH: '/bin' },
   cwd: '/',
   signal: new AbortController().signal,
+  detached: true,
 };
 const restartOptions: RestartOptions = {
   dir: '/ck',
@@ -110,6 +112,7 @@ const restartOptions: RestartOptions = {
   env: {},
   timeout: 60,
   signal: new AbortController().signal,
+  detached: true,
 };
 const errorOptions: AmberErrorOptions = { errno: 2, path: '/x', pid: 1, offset: 0, exitCode: 3, cause: new Error('x') };
 const none: [CoordinatorOptions, CheckpointOptions, ExpectRestartOptions, ClientOptions, LaunchOptions, RestartOptions, AmberErrorOptions] = [{}, {}, {}, {}, {}, {}, {}];
@@ -304,9 +307,10 @@ function readJob(j: Job): void {
   j.checkpoint().then(readCheckpoint);
   const where: string[] = [j.dir, j.socketPath, j.address];
   const coord: Coordinator | null = j.coordinator;
+  const started: boolean = j.coordinatorStarted;
   const stdin: Writable | null = j.stdin;
   const out: Array<Readable | null> = [j.stdout, j.stderr];
-  use(pid, sent, ck, where, coord, stdin, out);
+  use(pid, sent, ck, where, coord, started, stdin, out);
 }
 
 function readRestartJob(r: RestartJob): void {
@@ -315,7 +319,8 @@ function readRestartJob(r: RestartJob): void {
   const manifest: string = r.manifest;
   r.processes.forEach(readJob);
   readRestart(r.result);
-  use(generation, manifest);
+  const launched: boolean = r.launched;
+  use(generation, manifest, launched);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,6 +344,8 @@ async function coordinator(): Promise<void> {
   await c.expectRestart(1);
   c.cancelRestart();
   c.cancelRestart('why');
+  const release: () => Promise<boolean> = c.hold();
+  const closedByItself: boolean = await release();
   const closed: Promise<void> = c.close();
 
   c.on('register', readProcess);
@@ -350,9 +357,10 @@ async function coordinator(): Promise<void> {
   c.on('error', (e: AmberError) => use(e.code));
   c.on('plugin', readPluginEvent);
   c.on('progress', readProgress);
+  c.on('close', () => use('closed'));
   c.once('checkpoint', readCheckpoint);
   c.off('exit', readProcess);
-  use(strings, tcp, numbers, v, closed);
+  use(strings, tcp, numbers, v, closedByItself, closed);
 }
 
 // exhaustive, both ways: the events a coordinator emits
@@ -366,6 +374,7 @@ const coordinatorEvents: Record<keyof CoordinatorEvents, true> = {
   error: true,
   plugin: true,
   progress: true,
+  close: true,
 };
 
 // ---------------------------------------------------------------------------------------------
