@@ -4,13 +4,14 @@
  * pids, drives the checkpoint barrier (suspend → write → manifest + `latest` → resume/kill) and
  * releases restored processes together at restart.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { hostname } from 'node:os';
-import { chmod, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { debuglog } from 'node:util';
 import { formatAddress, parseAddress } from './address.js';
 import { ensureToken, tokenMatches, tokenPathFor } from './client.js';
@@ -507,12 +508,33 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const waitTcp = (s: net.Socket): void => void early.push([s, 'tcp']);
     const server = net.createServer({ allowHalfOpen: false });
     server.on('connection', waitUnix);
+    // Bound under a private name, then linked to the real one: libuv unlinks the path it bound
+    // when the server closes, and that must never be the real path, which by then may be another
+    // coordinator's (close() removes the real one itself, while it is still ours). link() also
+    // fails if someone bound the real path meanwhile, where a rename would steal it.
+    const privatePath = join(dirname(socketPath), `.${randomBytes(4).toString('hex')}.sock`);
+    const bindPath = Buffer.byteLength(privatePath) <= MAX_SOCKET_PATH ? privatePath : socketPath;
     // Created 0600 from the start (umask), not merely chmod'ed after a window.
     const oldMask = process.umask(0o177);
     try {
-      await listenOn(server, socketPath, [socketPath]);
+      await listenOn(server, socketPath, [bindPath]);
     } finally {
       process.umask(oldMask);
+    }
+    if (bindPath !== socketPath) {
+      try {
+        await link(bindPath, socketPath);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') {
+          await new Promise<void>((r) => server.close(() => r()));
+          throw new AmberError('EBUSY', `a coordinator is already listening at ${socketPath}`, { path: socketPath });
+        }
+        // A file system without hard links to sockets: move it there instead.
+        debug('link %s: %s; renaming', socketPath, (e as Error).message);
+        await rename(bindPath, socketPath);
+      }
+      await unlink(bindPath).catch(() => undefined);
     }
     // The directory is 0700 already; the socket mode is the second fence the contract asks for.
     await chmod(socketPath, 0o600);
@@ -530,7 +552,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       } catch (e) {
         for (const [s] of early) s.destroy();
         await new Promise<void>((r) => server.close(() => r()));
-        await unlink(socketPath).catch(() => undefined);
+        if (bindPath !== socketPath) await unlink(socketPath).catch(() => undefined);
         throw e;
       }
     }
@@ -807,9 +829,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }
   }
 
-  /** Resolves true once the coordinator has closed by itself, false when it stays open. */
+  /** Resolves true once the coordinator has closed by itself (and emitted 'close'), false when it stays open. */
   private settle(): Promise<boolean> {
-    return new Promise<boolean>((res) => this.whenSettled(res));
+    return new Promise<boolean>((res) => this.whenSettled((closed) => (closed ? void this.closing?.then(() => res(true)) : res(false))));
   }
 
   /** Calls back (synchronously, when the verdict comes) with true if the coordinator closes, false if it stays. */
