@@ -104,7 +104,8 @@ reconnect every second).
   --interval SEC   checkpoint every SEC seconds
   --keep K         keep only the last K generations
   --exit-when-done exit once the computation has ended: no process of it left, no checkpoint or
-                   restart under way, no launch or restart using it (what launch starts)
+                   restart under way, no launch or restart using it (what launch starts); after
+                   a minute if nothing ever used it
   --json           print events (register, exit, checkpoint, ...) as JSON lines on stdout
 
 ${ADDR_HELP}

@@ -406,6 +406,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** Connections that have not said what they are yet. */
   private unidentified = 0;
   private doneTimer: NodeJS.Timeout | undefined;
+  private checkSoon: NodeJS.Timeout | undefined;
   private unusedTimer: NodeJS.Timeout | undefined;
   /** Releases waiting to learn whether the coordinator closes (true) or stays (false). */
   private settleWaiters: Array<(closed: boolean) => void> = [];
@@ -725,7 +726,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   private async shutDown(): Promise<void> {
     this.closed = true;
-    for (const t of [this.intervalTimer, this.orphanTimer, this.doneTimer, this.unusedTimer]) if (t !== undefined) clearTimeout(t);
+    for (const t of [this.intervalTimer, this.orphanTimer, this.doneTimer, this.checkSoon, this.unusedTimer]) if (t !== undefined) clearTimeout(t);
     // The path first: from now on a launch finds no coordinator here and starts its own, whose
     // socket this one must not remove.
     await this.removeSocket();
@@ -802,7 +803,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   /**
    * autoClose: closes when nothing is left (see Activity); while something is under way, looks
-   * again shortly. Waiting releases learn the verdict once it is known.
+   * again shortly. Waiting releases learn the verdict once it is known. Calls in a burst (a
+   * thousand processes exiting together) make one look, a moment later.
    */
   private checkDone(): void {
     if (this.closed) return;
@@ -810,6 +812,16 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.flushSettled(false);
       return;
     }
+    if (this.checkSoon !== undefined) return;
+    this.checkSoon = setTimeout(() => {
+      this.checkSoon = undefined;
+      this.evaluate();
+    }, 20);
+    this.checkSoon.unref();
+  }
+
+  private evaluate(): void {
+    if (this.closed) return;
     const a = this.activity();
     if (a === 'idle') {
       if (this.used) {
@@ -823,7 +835,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (a !== 'live' && this.doneTimer === undefined) {
       this.doneTimer = setTimeout(() => {
         this.doneTimer = undefined;
-        this.checkDone();
+        this.evaluate();
       }, 200);
       this.doneTimer.unref();
     }

@@ -204,10 +204,11 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
       throw e;
     }
   };
-  const held = async (h: CoordinatorHold, socketPath: string, started: boolean): Promise<CoordinatorChoice> => {
-    const dir = h.status.coordinator.dir;
+  const held = async (h: CoordinatorHold, dir: string, socketPath: string, started: boolean): Promise<CoordinatorChoice> => {
     try {
-      return { dir, socketPath, coordinator: null, started, ...(await agentTarget(socketPath, h.status.coordinator.tcp, dir)), client: { socketPath }, release: () => h.release() };
+      // (the token, if any, is in the coordinator's DIR)
+      const target = await agentTarget(socketPath, h.status.coordinator.tcp, h.status.coordinator.dir);
+      return { dir, socketPath, coordinator: null, started, ...target, client: { socketPath }, release: () => h.release() };
     } catch (e) {
       await h.release();
       throw e;
@@ -239,7 +240,7 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
     const h = await holdAt({ socketPath: sp });
     if (h !== undefined) {
       debug('using the coordinator at %s', sp);
-      return held(h, sp, false);
+      return held(h, dir, sp, false);
     }
     const start = {
       dir,
@@ -248,7 +249,7 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
       ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
       ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
     };
-    if (opts.detached === true) return held(await startBackground(start), sp, true);
+    if (opts.detached === true) return held(await startBackground(start), dir, sp, true);
     try {
       return await inProcess(await Coordinator.start({ ...start, autoClose: true }), true);
     } catch (e) {
