@@ -1,14 +1,15 @@
 /**
  * Control client: talks to a coordinator (in this process or another) over its socket, one JSON
  * request and one JSON answer per connection (docs/PROTOCOL.md "Control client"). Also the shared
- * address and token helpers: an address is a Unix socket path or `tcp:HOST:PORT`; a TCP
- * coordinator requires the per-computation token (DIR/.amber/token, 0600).
+ * token helpers: a TCP coordinator requires the per-computation token (DIR/.amber/token, 0600).
+ * Addresses (a Unix socket path, or HOST:PORT for TCP) are parsed by lib/address.ts.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chmod, open, readFile, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
+import { formatAddress, parseAddress, type Address } from './address.js';
 import { AmberError } from './errors.js';
 import { onLines } from './lines.js';
 import type { CheckpointResult, PluginsResult, ProgressEvent, RestartResult, StatusResult } from './types.js';
@@ -18,7 +19,7 @@ export interface ClientOptions {
   dir?: string;
   /** Explicit socket path (overrides dir). */
   socketPath?: string;
-  /** Coordinator address: a Unix socket path or `tcp:HOST:PORT` (overrides dir and socketPath). */
+  /** Coordinator address: a Unix socket path, or HOST:PORT / [IPv6]:PORT for TCP (overrides dir and socketPath). */
   coord?: string;
   /** Token for a TCP coordinator. Default: $AMBER_TOKEN, else DIR/.amber/token. */
   token?: string;
@@ -28,8 +29,6 @@ export interface ClientOptions {
   onSent?: () => void;
 }
 
-export type Address = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
-
 export function defaultDir(dir?: string): string {
   return resolve(dir ?? process.env['AMBER_DIR'] ?? process.cwd());
 }
@@ -38,28 +37,9 @@ export function socketPathFor(opts: { dir?: string; socketPath?: string } = {}):
   return opts.socketPath !== undefined ? resolve(opts.socketPath) : join(defaultDir(opts.dir), '.amber', 'coord.sock');
 }
 
-const TCP_RE = /^tcp:(\[[^\]]+\]|[^:[\]]+):(\d{1,5})$/;
-
-/** Parses `tcp:HOST:PORT` (IPv6 in brackets); anything else is a Unix socket path. */
-export function parseAddress(addr: string): Address {
-  if (addr.startsWith('tcp:')) {
-    const m = TCP_RE.exec(addr);
-    const port = Number(m?.[2]);
-    if (m === null || m[1] === undefined || !(port >= 0 && port <= 65535)) {
-      throw new AmberError('EINVAL', `bad coordinator address ${JSON.stringify(addr)}: want tcp:HOST:PORT or a socket path`);
-    }
-    return { kind: 'tcp', host: m[1].replace(/^\[|\]$/g, ''), port };
-  }
-  return { kind: 'unix', path: resolve(addr) };
-}
-
-export function formatAddress(a: Address): string {
-  return a.kind === 'unix' ? a.path : `tcp:${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
-}
-
 /** The address a client should use: coord, else socketPath, else DIR/.amber/coord.sock. */
 export function addressFor(opts: { dir?: string; socketPath?: string; coord?: string } = {}): Address {
-  if (opts.coord !== undefined) return parseAddress(opts.coord);
+  if (opts.coord !== undefined) return parseAddress(opts.coord, { what: 'coordinator address' });
   return { kind: 'unix', path: socketPathFor(opts) };
 }
 
@@ -198,13 +178,13 @@ export function request(
   });
 }
 
-/** `status` of the coordinator at DIR (or socketPath / coord). */
+/** `status` of the coordinator at DIR (or socketPath / coord); rejects 'ENOCOORD' when none listens. */
 export async function status(opts: ClientOptions = {}): Promise<StatusResult> {
   const a = await request({ op: 'status' }, opts);
   return a as unknown as StatusResult;
 }
 
-/** Asks the coordinator at DIR to checkpoint; resolves once the generation is durable. */
+/** Asks the coordinator at DIR to checkpoint; resolves once the generation is durable. Rejects 'ENOCOORD' when none listens. */
 export async function checkpoint(
   opts: ClientOptions & { kill?: boolean; onProgress?: (p: ProgressEvent) => void } = {},
 ): Promise<CheckpointResult> {
@@ -224,6 +204,104 @@ export async function plugins(opts: ClientOptions = {}): Promise<PluginsResult> 
 export async function expectRestart(count: number, opts: ClientOptions = {}): Promise<RestartResult> {
   const { ok: _ok, ...r } = await request({ op: 'restart', count }, opts);
   return r as unknown as RestartResult;
+}
+
+/** A hold on a coordinator, taken by hold(): it stays open until released. */
+export interface CoordinatorHold {
+  /** The coordinator's status when the hold was taken. */
+  status: StatusResult;
+  /**
+   * Ends the hold. Resolves true when the coordinator then closed because its computation had
+   * ended (its socket is gone by then), false when it stays open (or did not say within
+   * timeoutSec, default 30).
+   */
+  release(timeoutSec?: number): Promise<boolean>;
+}
+
+/**
+ * Holds the coordinator at the address open (one that closes by itself once its computation has
+ * ended waits while held): what launch and restart do while their program starts and runs. The
+ * hold lasts as long as the connection, so it ends with this process too. Rejects 'ENOCOORD' when
+ * none listens (or it is closing).
+ */
+export function hold(opts: ClientOptions = {}): Promise<CoordinatorHold> {
+  const addr = addressFor(opts);
+  const where = formatAddress(addr);
+  const token = addr.kind === 'tcp' ? clientToken(opts) : undefined;
+  return new Promise<CoordinatorHold>((res, rej) => {
+    const sock = connectTo(addr);
+    let connected = false;
+    let held = false;
+    let gone = false;
+    let answered: ((closed: boolean) => void) | undefined;
+    const timer = setTimeout(() => fail(new AmberError('ETIMEDOUT', `the coordinator at ${where} did not answer within ${opts.timeout ?? 10} s`, { path: where })), (opts.timeout ?? 10) * 1000);
+    const fail = (e: AmberError): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      if (!held) rej(e);
+    };
+    sock.on('connect', () => {
+      connected = true;
+      sock.write(JSON.stringify({ t: 'ctl', op: 'hold', ...(token !== undefined ? { token } : {}) }) + '\n');
+    });
+    onLines(sock, (line) => {
+      let a: Answer;
+      try {
+        a = JSON.parse(line) as Answer;
+      } catch {
+        fail(new AmberError('EPROTO', `the coordinator at ${where} sent an invalid answer: ${line.slice(0, 200)}`, { path: where }));
+        return;
+      }
+      if (!held) {
+        clearTimeout(timer);
+        if (a.ok !== true) {
+          const code = typeof a.code === 'string' ? a.code : 'EFAIL';
+          fail(new AmberError(code, typeof a.message === 'string' ? a.message : `coordinator error ${code}`, { path: where }));
+          return;
+        }
+        held = true;
+        // The hold must not keep this process alive by itself.
+        sock.unref();
+        const { ok: _ok, ...status } = a;
+        res({
+          status: { ok: true, ...(status as Omit<StatusResult, 'ok'>) },
+          release: (timeoutSec = 30) =>
+            new Promise<boolean>((done) => {
+              if (gone) return done(true);
+              // Waiting for the verdict keeps this process alive (the hold itself did not).
+              sock.ref();
+              const t = setTimeout(() => {
+                answered = undefined;
+                sock.destroy();
+                done(false);
+              }, timeoutSec * 1000);
+              answered = (closed) => {
+                clearTimeout(t);
+                answered = undefined;
+                sock.destroy();
+                done(closed);
+              };
+              sock.write(JSON.stringify({ t: 'ctl', op: 'release' }) + '\n');
+            }),
+        });
+        return;
+      }
+      if (answered !== undefined && typeof a.ok === 'boolean') answered(a['closed'] === true);
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      if (!connected && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ENOTSOCK')) {
+        fail(noCoord(where, e.code === 'ENOENT' ? 'no socket' : 'connection refused'));
+      } else {
+        fail(new AmberError(e.code ?? 'ESOCKET', `coordinator at ${where}: ${e.message}`, { path: where }));
+      }
+    });
+    sock.on('close', () => {
+      gone = true;
+      // Closed under a release: the coordinator went away (it closes a hold's connection last).
+      answered?.(true);
+      fail(new AmberError('ENOCOORD', `the coordinator at ${where} closed the connection without answering`, { path: where }));
+    });
+  });
 }
 
 /** True when a coordinator answers at the address. */

@@ -4,15 +4,17 @@
  * pids, drives the checkpoint barrier (suspend → write → manifest + `latest` → resume/kill) and
  * releases restored processes together at restart.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { hostname } from 'node:os';
-import { chmod, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { debuglog } from 'node:util';
-import { ensureToken, formatAddress, parseAddress, tokenMatches, tokenPathFor } from './client.js';
+import { formatAddress, parseAddress } from './address.js';
+import { ensureToken, tokenMatches, tokenPathFor } from './client.js';
 import { AmberError, toAmberError } from './errors.js';
 import { onLines } from './lines.js';
 import { addon } from './native.js';
@@ -53,9 +55,11 @@ export interface CoordinatorOptions {
   /** Seconds each barrier phase may take before the generation fails. Default 120. */
   timeout?: number;
   /**
-   * Also listen on TCP, `tcp:HOST:PORT` (port 0 picks one), for processes on other hosts. Every
-   * TCP peer must present the computation's token (DIR/.amber/token, created 0600). A value that
-   * is not `tcp:...` is taken as the Unix socket path (like socketPath).
+   * Also listen on TCP, HOST:PORT or [IPv6]:PORT (`tcp:` in front accepted; port 0 picks one), for
+   * processes on other hosts. Every TCP peer must present the computation's token
+   * (DIR/.amber/token, created 0600). A socket path (with a "/", starting with "." or "/", or
+   * ending in ".sock") is the Unix socket to use instead, like socketPath. Anything else rejects
+   * with 'EINVAL' (lib/address.ts).
    */
   listen?: string;
   /** Keep only the last K durable generations (older gen dirs are deleted after a good one). */
@@ -65,6 +69,15 @@ export interface CoordinatorOptions {
    * reconnect (agents retry every second) before failing. Default 10.
    */
   adoptTimeout?: number;
+  /**
+   * Close by itself once the computation has ended: no process of it is left (none registered,
+   * none of a previous coordinator still to reconnect, none starting up on this host), no
+   * checkpoint or restart is in progress, and nothing holds it open (hold(), or a launch or
+   * restart using it). What `amber launch` starts, so that it outlives a program that daemonizes
+   * and goes away with the last of its processes. A coordinator nothing ever used closes after a
+   * minute. Default false: it runs until close().
+   */
+  autoClose?: boolean;
 }
 
 export interface CheckpointOptions {
@@ -104,6 +117,8 @@ export interface CoordinatorEvents {
   plugin: [PluginEvent];
   /** Barrier progress, as processes answer each phase. */
   progress: [ProgressEvent];
+  /** The coordinator has closed (close(), or autoClose once the computation ended); its socket is gone. */
+  close: [];
 }
 
 /** Messages agents send (PROTOCOL.md "Agent → coordinator"); fields are checked on use. */
@@ -259,16 +274,6 @@ async function readState(adir: string): Promise<SavedState | undefined> {
   }
 }
 
-/** Is pid alive on this host? (EPERM: alive, another user's.) */
-function alive(pid: number): boolean {
-  if (!(pid > 0)) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function listenOn(server: net.Server, what: string, args: [string] | [number, string]): Promise<void> {
   return new Promise<void>((res, rej) => {
@@ -285,6 +290,66 @@ function listenOn(server: net.Server, what: string, args: [string] | [number, st
 }
 
 type Transport = 'unix' | 'tcp';
+
+/** /proc/PID/stat: the state letter and the start time (ticks since boot), or undefined when gone. */
+function procStat(pid: number): { state: string; start: string } | undefined {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return { state: f[0] ?? '?', start: f[19] ?? '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is pid a live process on this host (not a zombie)? */
+function running(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  const s = procStat(pid);
+  return s !== undefined && s.state !== 'Z' && s.state !== 'X';
+}
+
+/**
+ * Processes of this host (live, not us) whose environment points their agent at this coordinator
+ * (`AMBER_COORD=<value>` with mine(value)): members of the computation between fork and their
+ * agent's hello — a forked child while its parent exits, say — by `pid:starttime`.
+ */
+function startingProcesses(mine: (coord: string) => boolean): string[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names) {
+    if (!/^\d+$/.test(n) || Number(n) === process.pid) continue;
+    let env: string;
+    try {
+      env = readFileSync(`/proc/${n}/environ`, 'latin1');
+    } catch {
+      continue; // gone, or another user's
+    }
+    const at = env.indexOf('AMBER_COORD=');
+    if (at < 0) continue;
+    const hit = env.split('\0').some((e) => e.startsWith('AMBER_COORD=') && mine(e.slice('AMBER_COORD='.length)));
+    const s = hit ? procStat(Number(n)) : undefined;
+    if (s !== undefined && s.state !== 'Z' && s.state !== 'X') out.push(`${n}:${s.start}`);
+  }
+  return out;
+}
+
+/** How long a process found starting up may take to register before it no longer counts. */
+const STARTING_GRACE_MS = 10_000;
+/** An autoClose coordinator nothing ever used (no hold, no agent) closes after this long. */
+const UNUSED_CLOSE_MS = 60_000;
+
+/**
+ * What keeps an autoClose coordinator open: `live` (held, or a process of the computation
+ * runs), `transient` (a checkpoint, restart or registration under way), `starting` (a process
+ * of it on this host has not registered yet), or nothing (`idle`).
+ */
+type Activity = 'live' | 'transient' | 'starting' | 'idle';
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly dir: string;
@@ -329,6 +394,26 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private intervalTimer: NodeJS.Timeout | undefined;
   private readonly intervalSec: number;
   private closed = false;
+  private closing: Promise<void> | undefined;
+  /** Device and inode of the socket we bound: close() removes the path only while it is still ours. */
+  private socketId: { dev: number; ino: number } | undefined;
+  // autoClose
+  private readonly autoClose: boolean;
+  /** hold()s and control clients' `hold`s not yet released. */
+  private holds = 0;
+  /** Something has used this coordinator (a hold or an agent): only then may it close by itself. */
+  private used = false;
+  /** Connections that have not said what they are yet. */
+  private unidentified = 0;
+  private doneTimer: NodeJS.Timeout | undefined;
+  private checkSoon: NodeJS.Timeout | undefined;
+  private unusedTimer: NodeJS.Timeout | undefined;
+  /** Releases waiting to learn whether the coordinator closes (true) or stays (false). */
+  private settleWaiters: Array<(closed: boolean) => void> = [];
+  /** Processes seen starting up (pid:starttime → first seen, ms). */
+  private startingSeen = new Map<string, number>();
+  /** Control connections holding the coordinator: their further lines (`release`). */
+  private readonly holdLines = new WeakMap<net.Socket, (msg: AgentMsg) => void>();
 
   private constructor(
     dir: string,
@@ -353,11 +438,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.intervalSec = opts.interval ?? 0;
     this.keep = opts.keep !== undefined && opts.keep > 0 ? Math.floor(opts.keep) : 0;
     this.adoptTimeout = opts.adoptTimeout ?? 10;
+    this.autoClose = opts.autoClose === true;
+    if (this.autoClose) {
+      this.unusedTimer = setTimeout(() => {
+        this.used = true;
+        this.checkDone();
+      }, UNUSED_CLOSE_MS);
+      this.unusedTimer.unref();
+    }
     this.uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
     if (saved !== undefined) {
       for (const p of saved.processes) {
         // Only processes that still exist can reconnect (another host's cannot be checked here).
-        if (p.host === hostname() && !alive(p.pid)) continue;
+        if (p.host === hostname() && !running(p.pid)) continue;
         this.orphans.set(p.vpid, { ...p, state: 'detached' });
       }
       this.nextVpid = Math.max(1, saved.nextVpid);
@@ -380,11 +473,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
    * A stale socket (nobody answers) is replaced; a live one is an AmberError 'EBUSY'.
    */
   static async start(opts: CoordinatorOptions = {}): Promise<Coordinator> {
+    // Parsed before anything is created: a bad address leaves no trace.
+    const listen = opts.listen !== undefined ? parseAddress(opts.listen, { listen: true, what: 'listen address' }) : undefined;
     const dir = resolve(opts.dir ?? process.env['AMBER_DIR'] ?? process.cwd());
     await mkdir(dir, { recursive: true });
     const adir = join(dir, '.amber');
     await mkdir(adir, { recursive: true, mode: 0o700 });
-    const listen = opts.listen !== undefined ? parseAddress(opts.listen) : undefined;
     const socketPath = resolve(
       opts.socketPath ?? (listen !== undefined && listen.kind === 'unix' ? listen.path : join(adir, 'coord.sock')),
     );
@@ -408,28 +502,58 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         throw toAmberError(e, 'ESOCKET');
       }
     }
+    // Peers may connect as soon as the socket exists (a launch polling for a coordinator it
+    // started): connections that arrive before the coordinator is set up wait here.
+    const early: Array<[net.Socket, Transport]> = [];
+    const waitUnix = (s: net.Socket): void => void early.push([s, 'unix']);
+    const waitTcp = (s: net.Socket): void => void early.push([s, 'tcp']);
     const server = net.createServer({ allowHalfOpen: false });
+    server.on('connection', waitUnix);
+    // Bound under a private name, then linked to the real one: libuv unlinks the path it bound
+    // when the server closes, and that must never be the real path, which by then may be another
+    // coordinator's (close() removes the real one itself, while it is still ours). link() also
+    // fails if someone bound the real path meanwhile, where a rename would steal it.
+    const privatePath = join(dirname(socketPath), `.${randomBytes(4).toString('hex')}.sock`);
+    const bindPath = Buffer.byteLength(privatePath) <= MAX_SOCKET_PATH ? privatePath : socketPath;
     // Created 0600 from the start (umask), not merely chmod'ed after a window.
     const oldMask = process.umask(0o177);
     try {
-      await listenOn(server, socketPath, [socketPath]);
+      await listenOn(server, socketPath, [bindPath]);
     } finally {
       process.umask(oldMask);
     }
+    if (bindPath !== socketPath) {
+      try {
+        await link(bindPath, socketPath);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') {
+          await new Promise<void>((r) => server.close(() => r()));
+          throw new AmberError('EBUSY', `a coordinator is already listening at ${socketPath}`, { path: socketPath });
+        }
+        // A file system without hard links to sockets: move it there instead.
+        debug('link %s: %s; renaming', socketPath, (e as Error).message);
+        await rename(bindPath, socketPath);
+      }
+      await unlink(bindPath).catch(() => undefined);
+    }
     // The directory is 0700 already; the socket mode is the second fence the contract asks for.
     await chmod(socketPath, 0o600);
+    const bound = await lstat(socketPath);
     let tcp: { server: net.Server; address: string; token: string } | undefined;
     if (listen !== undefined && listen.kind === 'tcp') {
       try {
         const token = await ensureToken(dir);
         const ts = net.createServer({ allowHalfOpen: false });
+        ts.on('connection', waitTcp);
         await listenOn(ts, formatAddress(listen), [listen.port, listen.host]);
-        const bound = ts.address();
-        const port = typeof bound === 'object' && bound !== null ? bound.port : listen.port;
+        const addr = ts.address();
+        const port = typeof addr === 'object' && addr !== null ? addr.port : listen.port;
         tcp = { server: ts, address: formatAddress({ ...listen, port }), token };
       } catch (e) {
+        for (const [s] of early) s.destroy();
         await new Promise<void>((r) => server.close(() => r()));
-        await unlink(socketPath).catch(() => undefined);
+        if (bindPath !== socketPath) await unlink(socketPath).catch(() => undefined);
         throw e;
       }
     }
@@ -443,6 +567,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       await readState(adir),
       opts,
     );
+    server.off('connection', waitUnix);
+    tcp?.server.off('connection', waitTcp);
+    for (const [s, transport] of early) coord.onConnection(s, transport);
+    coord.socketId = { dev: bound.dev, ino: bound.ino };
     coord.scheduleInterval();
     coord.saveState();
     debug('coordinator %d listening at %s%s', process.pid, socketPath, tcp !== undefined ? ` and ${tcp.address}` : '');
@@ -518,6 +646,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     );
     return run.finally(() => {
       this.busy--;
+      this.checkDone();
     });
   }
 
@@ -571,32 +700,198 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.failRestart(new AmberError('ERESTART', message));
   }
 
-  /** Stops listening, disconnects every peer and removes the socket. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Keeps the coordinator open until the returned function is called (what launch() and
+   * restart() do while their program runs). Matters for an autoClose coordinator only; the
+   * release resolves to true when the coordinator then closed because the computation had ended
+   * (its socket is gone by then), false when it stays open.
+   */
+  hold(): () => Promise<boolean> {
+    this.holds++;
+    this.used = true;
+    let held = true;
+    return () => {
+      if (!held) return this.closing !== undefined ? this.closing.then(() => true) : Promise.resolve(false);
+      held = false;
+      this.holds--;
+      return this.settle();
+    };
+  }
+
+  /** Stops listening, removes the socket and disconnects every peer; then emits 'close'. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     this.closed = true;
-    if (this.intervalTimer !== undefined) clearTimeout(this.intervalTimer);
-    if (this.orphanTimer !== undefined) clearInterval(this.orphanTimer);
+    for (const t of [this.intervalTimer, this.orphanTimer, this.doneTimer, this.checkSoon, this.unusedTimer]) if (t !== undefined) clearTimeout(t);
+    // The path first: from now on a launch finds no coordinator here and starts its own, whose
+    // socket this one must not remove.
+    await this.removeSocket();
     const err = new AmberError('ECHECKPOINT', 'the coordinator was closed');
     this.failBarrier(err);
     this.failRestart(new AmberError('ERESTART', 'the coordinator was closed'));
     if (this.stateTimer !== undefined) {
       clearTimeout(this.stateTimer);
       this.stateTimer = undefined;
-      await this.writeState();
     }
-    await this.stateWrite;
+    // What a successor reads: the processes still running (none, when the computation ended).
+    await this.writeState();
     const closing = Promise.all([
       new Promise<void>((res) => this.server.close(() => res())),
       this.tcpServer !== undefined ? new Promise<void>((res) => this.tcpServer?.close(() => res())) : undefined,
     ]);
     for (const a of this.agents.values()) a.sock.destroy();
+    // Releases waiting for the verdict get it (their answers are ended, so they are not cut).
+    this.flushSettled(true);
     // An answer already handed to end() (say, checkpoint --kill's, racing the app's exit) must
     // still reach its client; only sockets still waiting for an answer are cut.
     for (const c of this.controls) if (!c.writableEnded) c.destroy();
     await closing;
-    await unlink(this.socketPath).catch(() => undefined);
     debug('coordinator closed');
+    this.emit('close');
+  }
+
+  /** Unlinks the socket path if it is still the socket we bound. */
+  private async removeSocket(): Promise<void> {
+    try {
+      const st = await lstat(this.socketPath);
+      if (this.socketId !== undefined && (st.dev !== this.socketId.dev || st.ino !== this.socketId.ino)) {
+        debug('%s is another coordinator\'s socket now; leaving it', this.socketPath);
+        return;
+      }
+      await unlink(this.socketPath);
+    } catch {
+      // already gone
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // autoClose: closing once the computation has ended
+
+  /** What keeps the coordinator open (see Activity). */
+  private activity(): Activity {
+    if (this.holds > 0) return 'live';
+    const here = hostname();
+    const lives = (p: { pid: number; host: string }): boolean => p.host !== here || running(p.pid);
+    for (const a of this.agents.values()) if (!a.superseded && lives(a.info)) return 'live';
+    for (const o of this.orphans.values()) if (lives(o)) return 'live';
+    if (this.barrier !== undefined || this.busy > 0 || this.restartWait !== undefined || this.heldHellos.length > 0 || this.unidentified > 0) {
+      return 'transient';
+    }
+    return this.anyStarting() ? 'starting' : 'idle';
+  }
+
+  /** Is a process of the computation on this host between its fork and its hello? */
+  private anyStarting(): boolean {
+    const port = this.tcpAddress !== undefined ? this.tcpAddress.slice(this.tcpAddress.lastIndexOf(':')) : undefined;
+    const mine = (c: string): boolean => c === this.socketPath || (port !== undefined && c.startsWith('tcp:') && c.endsWith(port));
+    const now = Date.now();
+    const seen = new Map<string, number>();
+    let any = false;
+    for (const key of startingProcesses(mine)) {
+      const first = this.startingSeen.get(key) ?? now;
+      seen.set(key, first);
+      // One that never registers (its agent gave up, or a static binary) stops counting.
+      if (now - first < STARTING_GRACE_MS) any = true;
+    }
+    this.startingSeen = seen;
+    return any;
+  }
+
+  /**
+   * autoClose: closes when nothing is left (see Activity); while something is under way, looks
+   * again shortly. Waiting releases learn the verdict once it is known. Calls in a burst (a
+   * thousand processes exiting together) make one look, a moment later.
+   */
+  private checkDone(): void {
+    if (this.closed) return;
+    if (!this.autoClose) {
+      this.flushSettled(false);
+      return;
+    }
+    if (this.checkSoon !== undefined) return;
+    this.checkSoon = setTimeout(() => {
+      this.checkSoon = undefined;
+      this.evaluate();
+    }, 20);
+    this.checkSoon.unref();
+  }
+
+  private evaluate(): void {
+    if (this.closed) return;
+    const a = this.activity();
+    if (a === 'idle') {
+      if (this.used) {
+        debug('the computation has ended: closing');
+        void this.close();
+      }
+      return;
+    }
+    // A process starting up decides nothing yet, but nobody needs to wait for it.
+    if (a === 'live' || a === 'starting') this.flushSettled(false);
+    if (a !== 'live' && this.doneTimer === undefined) {
+      this.doneTimer = setTimeout(() => {
+        this.doneTimer = undefined;
+        this.evaluate();
+      }, 200);
+      this.doneTimer.unref();
+    }
+  }
+
+  /** Resolves true once the coordinator has closed by itself (and emitted 'close'), false when it stays open. */
+  private settle(): Promise<boolean> {
+    return new Promise<boolean>((res) => this.whenSettled((closed) => (closed ? void this.closing?.then(() => res(true)) : res(false))));
+  }
+
+  /** Calls back (synchronously, when the verdict comes) with true if the coordinator closes, false if it stays. */
+  private whenSettled(cb: (closed: boolean) => void): void {
+    if (this.closing !== undefined) {
+      void this.closing.then(() => cb(true));
+      return;
+    }
+    if (!this.autoClose) {
+      cb(false);
+      return;
+    }
+    this.settleWaiters.push(cb);
+    this.checkDone();
+  }
+
+  /**
+   * `hold` (a control extension): keeps an autoClose coordinator open while the connection lasts.
+   * The answer is the status (so a launch learns the TCP address too). The client ends the hold
+   * by closing the connection, or by sending `{"t":"ctl","op":"release"}`, answered
+   * `{"ok":true,"closed":BOOL}` once it is known whether the coordinator closes (the computation
+   * has ended; its socket is gone by then) or stays.
+   */
+  private holdFor(sock: net.Socket): void {
+    if (this.closed) {
+      this.answer(sock, { ok: false, code: 'ENOCOORD', message: `the coordinator at ${this.socketPath} is closing` });
+      return;
+    }
+    this.holds++;
+    this.used = true;
+    let held = true;
+    const release = (): boolean => {
+      if (!held) return false;
+      held = false;
+      this.holds--;
+      return true;
+    };
+    this.holdLines.set(sock, (m) => {
+      if (m['op'] === 'release' && release()) this.whenSettled((closed) => this.answer(sock, { ok: true, closed }));
+    });
+    sock.on('close', () => {
+      if (release()) this.checkDone();
+    });
+    if (!sock.destroyed) sock.write(JSON.stringify(this.status()) + '\n');
+  }
+
+  private flushSettled(closed: boolean): void {
+    for (const w of this.settleWaiters.splice(0)) w(closed);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -639,6 +934,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     // A peer that never says who it is does not hold a connection forever.
     const idle = setTimeout(() => sock.destroy(), 30_000);
     idle.unref();
+    let identified = false;
+    this.unidentified++;
+    const identify = (): void => {
+      if (identified) return;
+      identified = true;
+      this.unidentified--;
+    };
     const refuse = (e: AmberError, first: AgentMsg | undefined): void => {
       this.emitError(e);
       if (first?.t === 'hello') {
@@ -650,6 +952,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     };
     onLines(sock, (line) => {
       if (kind === 'unknown') clearTimeout(idle);
+      identify();
       let msg: AgentMsg;
       try {
         const v: unknown = JSON.parse(line);
@@ -685,11 +988,16 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         return;
       }
       if (kind === 'agent' && agent !== undefined) this.onAgentMsg(agent, msg);
+      else if (kind === 'ctl') this.holdLines.get(sock)?.(msg);
     });
     sock.on('close', () => {
       clearTimeout(idle);
       this.controls.delete(sock);
       if (agent !== undefined) this.onAgentClose(agent);
+      if (!identified) {
+        identify();
+        this.checkDone();
+      }
     });
   }
 
@@ -718,7 +1026,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** Drops detached processes that no longer exist (on this host). */
   private sweepOrphans(): void {
     for (const [vpid, p] of this.orphans) {
-      if (p.host === hostname() && !alive(p.pid)) {
+      if (p.host === hostname() && !running(p.pid)) {
         this.orphans.delete(vpid);
         debug('detached vpid %d (pid %d) is gone', vpid, p.pid);
         this.saveState();
@@ -728,6 +1036,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (this.orphans.size === 0 && this.orphanTimer !== undefined) {
       clearInterval(this.orphanTimer);
       this.orphanTimer = undefined;
+      this.checkDone();
     }
   }
 
@@ -763,7 +1072,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       pid: process.pid,
       nextVpid: this.nextVpid,
       processes: [
-        ...[...this.agents.values()].filter((a) => !a.superseded).map((a) => ({ ...a.info, plugins: a.plugins })),
+        // A process that has died (a zombie, or killed by checkpoint --kill) whose connection is
+        // not closed yet is not one for a successor to wait for.
+        ...[...this.agents.values()]
+          .filter((a) => !a.superseded && (a.info.host !== hostname() || running(a.info.pid)))
+          .map((a) => ({ ...a.info, plugins: a.plugins })),
         ...this.orphans.values(),
       ],
       kv: Object.fromEntries(this.kv),
@@ -814,6 +1127,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (sock.destroyed) return;
       const readopted = this.assignVpid(agent, msg);
       this.agents.set(agent.id, agent);
+      this.used = true;
       if (agent.restored && this.restartWait !== undefined) this.restartWait.agents.add(agent);
       // After a restart, a process that exec'd (its new agent starts with no map) or a child forked
       // since gets the pid map before its vpid: the agent reads both in its constructor, before
@@ -1001,6 +1315,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   private onAgentClose(a: Agent): void {
+    this.agentGone(a);
+    // The last process of the computation may just have gone.
+    this.checkDone();
+  }
+
+  private agentGone(a: Agent): void {
     for (const [k, set] of this.kvWaiters) if (set.delete(a) && set.size === 0) this.kvWaiters.delete(k);
     // Closing the coordinator cuts agents that keep running: they are not exits, and the saved
     // state must keep them for a successor to re-adopt.
@@ -1062,6 +1382,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         }
       } else if (op === 'plugins') {
         this.answer(sock, { ok: true, ...this.plugins() });
+      } else if (op === 'hold') {
+        this.holdFor(sock);
       } else if (op === 'restart') {
         // Extension of PROTOCOL.md: lets `amber restart` use a coordinator running elsewhere.
         const r = await this.expectRestart(num(msg['count']), typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {});
@@ -1448,6 +1770,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       };
       this.emit('restart', result);
       w.resolve(result);
+      this.checkDone();
     }
   }
 
@@ -1459,6 +1782,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (w.manifest !== undefined) for (const p of w.manifest.processes) this.reservedVpids.delete(p.vpid);
     this.emitError(e);
     w.reject(e);
+    this.checkDone();
   }
 }
 

@@ -21,12 +21,13 @@ const debug = debuglog('amber');
 export interface RestartOptions {
   /** Checkpoint directory for the new computation. Default: the one holding the generation. */
   dir?: string;
+  /** Use this in-process coordinator (else one listening at DIR, else one is started: see LaunchOptions). */
   coordinator?: Coordinator;
   socketPath?: string;
-  /** Address of a running coordinator (socket path or tcp:HOST:PORT). */
+  /** Coordinator address: a socket path, or HOST:PORT / [IPv6]:PORT of a running one (see LaunchOptions.coord). */
   coord?: string;
   token?: string;
-  /** For a coordinator started here: also listen on tcp:HOST:PORT. */
+  /** For a coordinator started here: also listen on TCP, HOST:PORT (see LaunchOptions.listen). */
   listen?: string;
   /** For a coordinator started here: keep only the last K generations. */
   keep?: number;
@@ -38,6 +39,8 @@ export interface RestartOptions {
   /** Seconds to wait for all processes to be restored and resumed (default 120). */
   timeout?: number;
   signal?: AbortSignal;
+  /** Start a needed coordinator as a background process (see LaunchOptions.detached). What `amber restart` does. */
+  detached?: boolean;
 }
 
 export interface RestartJob extends Job {
@@ -47,6 +50,13 @@ export interface RestartJob extends Job {
   /** One job per restored process, in manifest order; the job itself is the root process. */
   processes: Job[];
   result: RestartResult;
+  /**
+   * Whether the generation holds a process that amber launched (parent 0). False when every one
+   * of them had outlived its launcher by the checkpoint — a daemon: nothing of the computation is
+   * in the foreground any more, so `amber restart` returns once they run (their restorers get a
+   * session of their own, as the daemon had), where it otherwise waits for the root to exit.
+   */
+  launched: boolean;
 }
 
 /** Reads every image header (checksums of header, metadata, trailer) before anything starts. */
@@ -94,10 +104,9 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
     ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
     ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
+    ...(opts.detached !== undefined ? { detached: opts.detached } : {}),
   });
-  const closeOwned = async (): Promise<void> => {
-    if (choice.owned && choice.coordinator !== null) await choice.coordinator.close();
-  };
+  const launched = manifest.processes.some((p) => p.parent === 0);
 
   // Announce the restart before any restorer runs, so no restored process is released early.
   let resumed: Promise<RestartResult>;
@@ -107,7 +116,12 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     let sent!: () => void;
     const announced = new Promise<void>((r) => (sent = r));
     resumed = clientExpectRestart(n, { ...choice.client, onSent: sent });
-    await Promise.race([announced, resumed]);
+    try {
+      await Promise.race([announced, resumed]);
+    } catch (e) {
+      await choice.release();
+      throw e;
+    }
   }
   resumed.catch(() => undefined); // handled below; avoid an unhandled rejection meanwhile
 
@@ -138,6 +152,8 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
       const s = await spawnChecked(restorer, args, {
         env,
         stdio,
+        // Daemons (no launched process left): out of the restart's terminal session, as they were.
+        ...(launched ? {} : { detached: true }),
         ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
       s.child.on('error', (e) => debug('restorer error: %s', e.message));
@@ -178,17 +194,17 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     const rootJob = makeJob(
       rootChild.child,
       rootChild.exited.then(async (s) => {
-        await closeOwned();
+        await choice.release();
         return s;
       }),
       choice,
     );
-    return { ...rootJob, generation: manifest.generation, manifest: manifestPath, processes: jobs, result };
+    return { ...rootJob, generation: manifest.generation, manifest: manifestPath, processes: jobs, result, launched };
   } catch (e) {
     killAll();
     await cross?.close();
     choice.coordinator?.cancelRestart(`restart failed: ${(e as Error).message}`);
-    await closeOwned();
+    await choice.release();
     throw e;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Plain data shapes shared by the library modules. types/index.d.ts repeats these by hand as the
- * public contract; keep the two in step.
+ * Plain data shapes shared by the library modules, all part of the public contract (lib/index.ts
+ * re-exports every one; the published declarations are generated from here).
  */
 
 /** What the addon's readImage() reports. Addresses are hex strings ("0x7f...") because they do

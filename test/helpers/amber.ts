@@ -288,9 +288,12 @@ export class Amber {
    * Start `amber <args>` in the background, stdout and stderr piped, stdin /dev/null. A subtag
    * marks everything this command starts as `<tag>/<subtag>`, so `tagged(subtag)` finds just that.
    */
-  spawn(args: string[], opts: { subtag?: string } = {}): Proc {
+  spawn(args: string[], opts: { subtag?: string; stdio?: [number | 'ignore' | 'pipe', number | 'ignore' | 'pipe'] } = {}): Proc {
     const argv = this.argv(args)
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: this.base, env: this.env(opts.subtag), stdio: ['ignore', 'pipe', 'pipe'] })
+    // stdio: where stdout and stderr go instead of pipes (say, files: a command that leaves a
+    // process holding them, like a restart of daemons, then still counts as exited when it exits)
+    const [out, err] = opts.stdio ?? ['pipe', 'pipe']
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: this.base, env: this.env(opts.subtag), stdio: ['ignore', out, err] })
     const p = new Proc(child, ['amber', ...args])
     this.procs.push(p)
     return p
