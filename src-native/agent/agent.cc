@@ -376,6 +376,31 @@ void on_restart() {
   send_line(g_tx, o.len);
 }
 
+// `suspend G ID`: ID is the generation's 128-bit id in 32 hex digits (absent from an older
+// coordinator: zero). It goes into the image header, which binds the image to its manifest.
+void take_generation_id(const char* p) {
+  memset(g.generation_id, 0, sizeof g.generation_id);
+  if (*p != ' ') return;
+  p++;
+  for (int i = 0; i < 16; i++) {
+    char pair[3] = {p[0], p[0] ? p[1] : (char)0, 0};
+    const char* q = pair;
+    uint64_t v = sys::parse_u(&q, 16);
+    if (q != pair + 2) { memset(g.generation_id, 0, sizeof g.generation_id); return; }
+    g.generation_id[i] = (uint8_t)v;
+    p += 2;
+  }
+}
+
+// "cannot write X" + ": No space left on device": the coordinator's message must say why.
+void with_cause(char* err, size_t cap, long r) {
+  const char* why = r < 0 ? strerrordesc_np((int)-r) : nullptr;
+  if (!why) return;
+  size_t n = sys::slen(err);
+  sys::Out o(err + n, cap - n);
+  o.s(": ").s(why);
+}
+
 void do_write(uint32_t gen, const char* path_in) {
   g.generation = gen;
   // path_in points into the line buffer, which a plugin's lookup in the hook may reuse.
@@ -408,6 +433,7 @@ void do_write(uint32_t gen, const char* path_in) {
   }
   if (r < 0) {
     if (!err[0]) sys::Out(err, sizeof err).s("write failed, errno ").i(-r);
+    with_cause(err, sizeof err, r);
     reply_error(gen, err);
     return;
   }
@@ -463,6 +489,7 @@ void* ckpt_main(void*) {
       char err[256];
       err[0] = 0;
       g.generation = gen;
+      take_generation_id(p);
       plugins_event(AMBER_EV_PRESUSPEND, nullptr);
       if (do_suspend(err, sizeof err) < 0) { do_resume(); reply_error(gen, err); continue; }
       reply_simple("suspended", gen);

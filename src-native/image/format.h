@@ -26,8 +26,9 @@
 #define AMBER_IMAGE_MAGIC "AMBERIMG"   /* 8 bytes, no NUL stored */
 #define AMBER_TRAILER_MAGIC "AMBEREND" /* 8 bytes, no NUL stored */
 #define AMBER_FORMAT_MAJOR 1u
-#define AMBER_FORMAT_MINOR 3u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
-                                  1.3: process group, session, controlling terminal, ptys */
+#define AMBER_FORMAT_MINOR 4u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
+                                  1.3: process group, session, controlling terminal, ptys;
+                                  1.4: generation_id and program_xxh in the header */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -73,6 +74,11 @@ typedef struct amber_header {
   uint64_t pages_total;      /* pages mapped in saved regions */
   uint64_t pages_stored;     /* pages whose bytes are in chunks */
   uint64_t header_xxh;       /* XXH3 of the header page with this field zeroed */
+  /* Format 1.4 (zero in older images): what binds the image to its generation. The manifest
+   * records the generation id and each image's image_xxh, size and program_xxh; a reader refuses
+   * an image whose values differ (another generation, another computation, another program). */
+  uint8_t generation_id[16]; /* random id the coordinator chose for the generation (suspend G ID) */
+  uint64_t program_xxh;      /* XXH3 of the PROCESS record's exe, one NUL byte, then its cmdline */
 } amber_header;
 
 typedef struct amber_trailer {
