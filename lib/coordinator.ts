@@ -420,7 +420,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ECONNREFUSED') {
         // Only a socket of ours is removed (in a sticky directory another user's file is theirs).
-        await trust.checkSocketFile(socketPath);
+        await trust.checkSocketFile(socketPath, true);
         debug('removing stale socket %s', socketPath);
         await unlink(socketPath).catch(() => undefined);
       } else if (code !== 'ENOENT') {
@@ -1304,7 +1304,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       let written: Map<Agent, AgentMsg>;
       try {
         for (const a of b.agents) a.info.state = 'suspending';
-        await this.phase(b, 'suspended', () => `suspend ${gen} ${id}`, timeoutSec, true);
+        // `generation G ID` first: the id the agents write into their images' headers.
+        for (const a of b.agents) this.send(a, `generation ${gen} ${id}`);
+        await this.phase(b, 'suspended', () => `suspend ${gen}`, timeoutSec, true);
         this.emit('suspend', { generation: gen, processes: b.agents.size });
 
         // A new directory (EEXIST if anything has the name): the agents create their images in it.
@@ -1326,16 +1328,27 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const warnings: string[] = [];
         let total = 0;
         const sorted = [...written].sort(([x], [y]) => x.info.vpid - y.info.vpid);
-        // What binds each image to this generation (issue 12): its header (generation id, vpid,
-        // program) and trailer (checksum, size), read without following links; an addon without
-        // readSeal (a stand-in) leaves the manifest unbound, as before.
+        // What binds each image to this generation (issue 12): an agent that wrote the id into
+        // the image's header says so (`written` carries it); its header (id, vpid, program) and
+        // trailer (checksum, size) are then read, without following links, for the manifest.
+        // Other images (a stand-in agent, or no addon) are only stat'ed, and the manifest stays
+        // unbound, as before.
         const seal = bindingReader();
-        const seals = seal !== undefined ? sorted.map(([a]) => this.sealOf(b, a, join(genDir, imageName(a.info.vpid)), seal)) : [];
-        // Stat the images in parallel (bounded): with thousands of processes, one at a time is
+        const seals = sorted.map(([a, m]) => {
+          if (m['id'] === undefined || seal === undefined) return undefined;
+          if (m['id'] !== b.id) {
+            throw new AmberError('ECHECKPOINT', `generation ${gen} failed: ${describe(a)} wrote its image for generation id ${str(m['id'])}, not ${b.id}`);
+          }
+          return this.sealOf(b, a, join(genDir, imageName(a.info.vpid)), seal);
+        });
+        const bound = seals.length > 0 && seals.every((x) => x !== undefined);
+        // Stat the others in parallel (bounded): with thousands of processes, one at a time is
         // most of the barrier.
         const stats: Array<Stats | undefined> = [];
-        for (let i = 0; i < sorted.length && seal === undefined; i += 256) {
-          const part = sorted.slice(i, i + 256).map(([a]) => stat(join(genDir, imageName(a.info.vpid))).catch(() => undefined));
+        for (let i = 0; i < sorted.length; i += 256) {
+          const part = sorted
+            .slice(i, i + 256)
+            .map(([a], k) => (seals[i + k] !== undefined ? undefined : stat(join(genDir, imageName(a.info.vpid))).catch(() => undefined)));
           stats.push(...(await Promise.all(part)));
         }
         for (const [i, [a, m]] of sorted.entries()) {
@@ -1378,7 +1391,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           generation: gen,
           time: new Date().toISOString(),
           dir: this.dir,
-          ...(seal !== undefined ? { id } : {}),
+          ...(bound ? { id } : {}),
           processes: procs,
           bytes: total,
           seconds,

@@ -81,7 +81,8 @@ function kindOf(st: Stats): string {
   if (st.isBlockDevice()) return 'a block device';
   if (st.isDirectory()) return 'a directory';
   if (st.isSymbolicLink()) return 'a symbolic link';
-  return 'not a regular file';
+  if (st.isFile()) return 'a regular file';
+  return 'of an unknown kind';
 }
 
 /**
@@ -266,10 +267,14 @@ export async function trustedSocketParent(socketPath: string): Promise<void> {
   checkAbove(w.real, w.st ?? (await lstat(w.real)), `socket ${socketPath}`);
 }
 
-/** A socket file that is ours (after listen, or before removing a stale one). */
-export async function checkSocketFile(path: string): Promise<void> {
+/**
+ * The socket file: after listen, a socket of ours; before removing a stale one (nothing answers
+ * there), anything of ours but a directory — unlink removes a link, never what it points at — and
+ * never another user's (in a sticky directory such as /tmp, theirs stays theirs).
+ */
+export async function checkSocketFile(path: string, stale = false): Promise<void> {
   const st = await lstat(path);
-  if (!st.isSocket()) throw refusal(path, 'the socket', `not a socket (${kindOf(st)})`, st);
+  if (stale ? st.isDirectory() : !st.isSocket()) throw refusal(path, 'the socket', `not a socket (${kindOf(st)})`, st);
   if (trustedUid() !== undefined && !ownedByUs(st)) throw refusal(path, 'the socket', notOurs(), st);
 }
 

@@ -376,8 +376,9 @@ void on_restart() {
   send_line(g_tx, o.len);
 }
 
-// `suspend G ID`: ID is the generation's 128-bit id in 32 hex digits (absent from an older
-// coordinator: zero). It goes into the image header, which binds the image to its manifest.
+// `generation G ID` (sent just before `suspend G`): ID is the generation's 128-bit id in 32 hex
+// digits. It goes into the image header, which binds the image to its manifest. An older
+// coordinator sends none: the id stays zero (do_write zeroes one left from another generation).
 void take_generation_id(const char* p) {
   memset(g.generation_id, 0, sizeof g.generation_id);
   if (*p != ' ') return;
@@ -403,6 +404,7 @@ void with_cause(char* err, size_t cap, long r) {
 
 void do_write(uint32_t gen, const char* path_in) {
   g.generation = gen;
+  if (g.generation_id_gen != gen) memset(g.generation_id, 0, sizeof g.generation_id);
   // path_in points into the line buffer, which a plugin's lookup in the hook may reuse.
   char path[600];
   sys::Out(path, sizeof path).s(path_in);
@@ -447,6 +449,14 @@ void do_write(uint32_t gen, const char* path_in) {
   for (int k = 5; k >= 0; k--) { f[k] = (char)('0' + frac % 10); frac /= 10; }
   o.sn(f, 6);
   if (g_unrestorable[0]) o.s(",\"unrestorable\":[").s(g_unrestorable).c(']');
+  // The generation id the image header carries: the coordinator then binds the image (issue 12).
+  uint8_t any = 0;
+  for (uint8_t b : g.generation_id) any |= b;
+  if (any) {
+    o.s(",\"id\":\"");
+    for (uint8_t b : g.generation_id) o.c("0123456789abcdef"[b >> 4]).c("0123456789abcdef"[b & 15]);
+    o.c('"');
+  }
   o.s("}\n");
   send_line(g_tx, o.len);
 }
@@ -489,10 +499,13 @@ void* ckpt_main(void*) {
       char err[256];
       err[0] = 0;
       g.generation = gen;
-      take_generation_id(p);
       plugins_event(AMBER_EV_PRESUSPEND, nullptr);
       if (do_suspend(err, sizeof err) < 0) { do_resume(); reply_error(gen, err); continue; }
       reply_simple("suspended", gen);
+    } else if (sys::sstarts(p, "generation ")) {
+      p += 11;
+      g.generation_id_gen = (uint32_t)sys::parse_u(&p, 10);
+      take_generation_id(p);
     } else if (sys::sstarts(p, "write ")) {
       p += 6;
       uint32_t gen = (uint32_t)sys::parse_u(&p, 10);
