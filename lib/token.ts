@@ -5,7 +5,7 @@
  * victim file), created O_EXCL|O_NOFOLLOW and renamed into place; a client talks only to a
  * coordinator run by its own uid or root.
  */
-import { closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import type net from 'node:net';
 import { AmberError } from './errors.js';
@@ -20,7 +20,7 @@ export function readToken(path: string): string | undefined {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') throw refusal(path, 'the token', 'a symbolic link (amber follows no link it did not make)');
+    if (code === 'ELOOP') throw refusal(path, 'the token', 'a symbolic link (amber follows no link it did not make)', lstatSync(path));
     throw e;
   }
   try {

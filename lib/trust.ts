@@ -26,7 +26,7 @@
  * Refusals are AmberErrors with code 'EUNSAFE' (exit 3); an image that is not the one its manifest
  * recorded is 'EMISMATCH' (exit 3). Everything here is silent (debuglog only).
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { debuglog } from 'node:util';
@@ -82,7 +82,7 @@ function kindOf(st: Stats): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isSymbolicLink()) return 'a symbolic link';
   if (st.isFile()) return 'a regular file';
-  return 'of an unknown kind';
+  return 'a file of an unknown kind';
 }
 
 /**
@@ -100,7 +100,17 @@ function ownedByUs(st: { uid: number }): boolean {
 
 function notOurs(): string {
   const me = trustedUid();
-  return `owned by another user (amber runs as ${me === undefined ? '?' : describeUid(me)}; only its files and root's are trusted)`;
+  return me === 0 || me === undefined
+    ? 'owned by another user (amber runs as root and trusts only root)'
+    : `owned by another user (amber runs as ${describeUid(me)} and trusts only that user and root)`;
+}
+
+function lstatQuiet(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 const LINK_REASON = 'a symbolic link (amber follows no link it did not make)';
@@ -118,7 +128,7 @@ function checkAbove(path: string, st: Stats, below: string): void {
   const what = `the directory above ${below}`;
   if (!ownedByUs(st)) throw refusal(path, what, notOurs(), st);
   if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) {
-    throw refusal(path, what, 'writable by group or others without the sticky bit', st);
+    throw refusal(path, what, 'writable by group or others and not sticky', st);
   }
 }
 
@@ -235,7 +245,7 @@ export async function trustedCheckpointDir(dir: string): Promise<string> {
     w = await walk(dir, subject);
   }
   const st = w.st ?? (await lstat(w.real));
-  if (!st.isDirectory()) throw refusal(w.real, 'the checkpoint directory', `not a directory (${kindOf(st)})`, st);
+  if (!st.isDirectory()) throw refusal(w.real, 'the checkpoint directory', `not a directory but ${kindOf(st)}`, st);
   checkOwned(w.real, st, 'the checkpoint directory');
   if (w.real !== resolve(dir)) debug('checkpoint directory %s is %s', dir, w.real);
   return w.real;
@@ -251,7 +261,7 @@ export async function trustedStateDir(dir: string): Promise<string> {
   }
   const st = await lstat(adir);
   if (st.isSymbolicLink()) throw refusal(adir, 'the state directory', LINK_REASON, st);
-  if (!st.isDirectory()) throw refusal(adir, 'the state directory', `not a directory (${kindOf(st)})`, st);
+  if (!st.isDirectory()) throw refusal(adir, 'the state directory', `not a directory but ${kindOf(st)}`, st);
   checkOwned(adir, st, 'the state directory');
   return adir;
 }
@@ -274,7 +284,7 @@ export async function trustedSocketParent(socketPath: string): Promise<void> {
  */
 export async function checkSocketFile(path: string, stale = false): Promise<void> {
   const st = await lstat(path);
-  if (stale ? st.isDirectory() : !st.isSocket()) throw refusal(path, 'the socket', `not a socket (${kindOf(st)})`, st);
+  if (stale ? st.isDirectory() : !st.isSocket()) throw refusal(path, 'the socket', `not a socket but ${kindOf(st)}`, st);
   if (trustedUid() !== undefined && !ownedByUs(st)) throw refusal(path, 'the socket', notOurs(), st);
 }
 
@@ -295,7 +305,7 @@ export async function openTrusted(path: string, what: string): Promise<FileHandl
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw refusal(path, what, `not a regular file (${kindOf(st)})`, st);
+    if (!st.isFile()) throw refusal(path, what, `not a regular file but ${kindOf(st)}`, st);
     checkOwned(path, st, what);
     return fh;
   } catch (e) {
@@ -320,12 +330,12 @@ export function checkFileSync(path: string, what: string): Stats {
   try {
     fd = openSync(path, READ_FLAGS);
   } catch (e) {
-    if (errCode(e) === 'ELOOP') throw refusal(path, what, LINK_REASON);
+    if (errCode(e) === 'ELOOP') throw refusal(path, what, LINK_REASON, lstatQuiet(path));
     throw e;
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw refusal(path, what, `not a regular file (${kindOf(st)})`, st);
+    if (!st.isFile()) throw refusal(path, what, `not a regular file but ${kindOf(st)}`, st);
     checkOwned(path, st, what);
     return st;
   } finally {
@@ -339,12 +349,12 @@ export function readTrustedSync(path: string, what: string): string {
   try {
     fd = openSync(path, READ_FLAGS);
   } catch (e) {
-    if (errCode(e) === 'ELOOP') throw refusal(path, what, LINK_REASON);
+    if (errCode(e) === 'ELOOP') throw refusal(path, what, LINK_REASON, lstatQuiet(path));
     throw e;
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw refusal(path, what, `not a regular file (${kindOf(st)})`, st);
+    if (!st.isFile()) throw refusal(path, what, `not a regular file but ${kindOf(st)}`, st);
     checkOwned(path, st, what);
     return readFileSync(fd, 'utf8');
   } finally {
@@ -415,7 +425,7 @@ export async function trustedManifestPath(target: string, manifestName: string):
 /** `latest`: a symbolic link of ours (or root's) whose target is a gen-NNNNNN name beside it. */
 async function trustedLatest(dir: string, lst: Stats): Promise<string> {
   const path = join(dir, 'latest');
-  if (!lst.isSymbolicLink()) throw refusal(path, 'the link latest', `not a symbolic link (${kindOf(lst)})`, lst);
+  if (!lst.isSymbolicLink()) throw refusal(path, 'the link latest', `not a symbolic link but ${kindOf(lst)}`, lst);
   if (trustedUid() !== undefined && !ownedByUs(lst)) throw refusal(path, 'the link latest', notOurs(), lst);
   const target = await readlink(path);
   if (!GEN_DIR_RE.test(target)) {
