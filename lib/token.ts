@@ -74,7 +74,7 @@ export function checkCoordinatorPeer(sock: net.Socket, where: string): AmberErro
   if (uid === me || uid === 0) return undefined;
   return new AmberError(
     'EUNSAFE',
-    `${where}: refusing the coordinator listening there: it runs as ${describeUid(uid)}, not as ${describeUid(me)} or root`,
+    `${where}: refusing the coordinator listening there: it runs as ${describeUid(uid)}, not as ${me === 0 ? 'root' : `${describeUid(me)} or root`}`,
     { path: where, exitCode: 3 },
   );
 }

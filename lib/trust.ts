@@ -125,7 +125,7 @@ export function checkOwned(path: string, st: { uid: number; mode: number }, what
 /** The rule for a directory above: ours or root's; writable by others only with the sticky bit. */
 function checkAbove(path: string, st: Stats, below: string): void {
   if (trustedUid() === undefined) return;
-  const what = `the directory above ${below}`;
+  const what = `a directory above ${below}`;
   if (!ownedByUs(st)) throw refusal(path, what, notOurs(), st);
   if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) {
     throw refusal(path, what, 'writable by group or others and not sticky', st);
@@ -238,7 +238,7 @@ async function walk(input: string, subject: string): Promise<Walked> {
  * amber owns. Returns the resolved path, which is what the coordinator uses from then on.
  */
 export async function trustedCheckpointDir(dir: string): Promise<string> {
-  const subject = `checkpoint directory ${dir}`;
+  const subject = `the checkpoint directory ${resolve(dir)}`;
   let w = await walk(dir, subject);
   if (!w.exists) {
     await mkdir(w.real, { recursive: true, mode: 0o700 });
@@ -272,9 +272,9 @@ export async function trustedStateDir(dir: string): Promise<string> {
  */
 export async function trustedSocketParent(socketPath: string): Promise<void> {
   const parent = dirname(resolve(socketPath));
-  const w = await walk(parent, `socket ${socketPath}`);
+  const w = await walk(parent, `the socket ${socketPath}`);
   if (!w.exists) return; // listen fails with ENOENT, which says it
-  checkAbove(w.real, w.st ?? (await lstat(w.real)), `socket ${socketPath}`);
+  checkAbove(w.real, w.st ?? (await lstat(w.real)), `the socket ${socketPath}`);
 }
 
 /**
@@ -391,7 +391,7 @@ export async function trustedManifestPath(target: string, manifestName: string):
   const abs = resolve(target);
   let w: Walked;
   try {
-    w = await walk(abs, `checkpoint ${abs}`);
+    w = await walk(abs, `the checkpoint ${abs}`);
   } catch (e) {
     if (e instanceof AmberError) throw e;
     throw new AmberError(errCode(e) ?? 'EMANIFEST', `${abs}: no such checkpoint (${causeText(e)})`, { path: abs, exitCode: 3, cause: e });
@@ -451,7 +451,7 @@ async function checkGenerationDir(gdir: string): Promise<void> {
 /** An image amber is about to read (restart, inspect): see checkFileSync, and its directory. */
 export async function checkImagePath(path: string): Promise<string> {
   const abs = resolve(path);
-  const w = await walk(dirname(abs), `image ${abs}`);
+  const w = await walk(dirname(abs), `the image ${abs}`);
   const real = join(w.real, basename(abs));
   checkFileSync(real, 'the image');
   return real;
