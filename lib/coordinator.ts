@@ -1415,6 +1415,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.emit('checkpoint', result);
 
       if (opts.kill === true) {
+        // Pruning first: once the processes die, a launch that owns this coordinator closes it,
+        // and the answer must not wait behind the deletions (it would be cut).
+        await this.prune(gen);
         // No resume: the processes die parked, so nothing they do after the checkpoint is visible.
         for (const a of b.agents) this.killAgent(a);
       } else {
@@ -1428,7 +1431,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         this.emit('resume', { generation: gen, processes: b.agents.size });
       }
       // Pruning after the resume: deleting old images must not lengthen the freeze.
-      await this.prune(gen);
+      if (opts.kill !== true) await this.prune(gen);
       debug('generation %d durable: %d bytes in %s s', gen, result.bytes, result.seconds.toFixed(3));
       return result;
     } finally {
