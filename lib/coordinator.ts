@@ -616,6 +616,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.tcpServer !== undefined ? new Promise<void>((res) => this.tcpServer?.close(() => res())) : undefined,
     ]);
     for (const a of this.agents.values()) a.sock.destroy();
+    this.gate.destroyAll();
     // An answer already handed to end() (say, checkpoint --kill's, racing the app's exit) must
     // still reach its client; only sockets still waiting for an answer are cut.
     for (const c of this.controls) if (!c.writableEnded) c.destroy();

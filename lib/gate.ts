@@ -99,6 +99,14 @@ export class PreAuthGate {
     else sock.destroy();
   }
 
+  /** Closes every peer still unknown (the coordinator is closing). */
+  destroyAll(): void {
+    for (const sock of [...this.pending.keys()]) {
+      this.forget(sock);
+      sock.destroy();
+    }
+  }
+
   private forget(sock: net.Socket): void {
     const p = this.pending.get(sock);
     if (p === undefined) return;
