@@ -73,7 +73,8 @@ Lists, per process, the plugins it loaded and the symbols they wrap.
 Summarizes a checkpoint image (regions, threads, fds, sizes) or a generation manifest.
 
   --json           machine-readable output
-  --verify         also check every chunk checksum
+  --verify         also check every chunk checksum, and that each image is the one its
+                   manifest recorded (same generation, program, checksum and size)
 `,
   coordinator: `usage: amber coordinator [--dir DIR] [--listen ADDR] [--interval SEC] [--keep K] [--json]
 
