@@ -7,7 +7,6 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
@@ -20,10 +19,10 @@ import {
 import { parseAddressArg } from './address.js';
 import { Coordinator } from './coordinator.js';
 import { UsageError, toAmberError } from './errors.js';
-import { readImage, verifyImage } from './image.js';
 import { exitCodeOf, launch, type Job } from './launch.js';
 import { JOB_HELP, SBATCH_EXAMPLE_HELP, jobMain, sbatchExampleMain } from './job.js';
-import { manifestImages, readManifest, resolveManifestPath } from './manifest.js';
+import { readManifest, resolveManifestPath } from './manifest.js';
+import { inspectImage, looksLikeManifest, verifyGeneration } from './verify.js';
 import { packageRoot } from './native.js';
 import { restart } from './restart.js';
 import type { ImageInfo, Manifest, PluginsResult, ProgressEvent, StatusResult } from './types.js';
@@ -90,7 +89,8 @@ Lists, per process, the plugins it loaded and the symbols they wrap.
 Summarizes a checkpoint image (regions, threads, fds, sizes) or a generation manifest.
 
   --json           machine-readable output
-  --verify         also check every chunk checksum
+  --verify         also check every chunk checksum, and that each image is the one its
+                   manifest recorded (same generation, program, checksum and size)
 `,
   coordinator: `usage: amber coordinator [--dir DIR] [--listen ADDR]... [--interval SEC] [--keep K] [--exit-when-done] [--json]
 
@@ -507,21 +507,6 @@ function fmtManifest(m: Manifest, path: string): string {
   return t;
 }
 
-/** An image starts with its magic; anything else that opens with "{" is taken for a manifest. */
-async function looksLikeManifest(path: string): Promise<boolean> {
-  const st = await stat(path).catch(() => undefined);
-  if (st === undefined) return path.endsWith('.json');
-  if (st.isDirectory()) return true;
-  const fh = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(16);
-    const { bytesRead } = await fh.read(b, 0, 16, 0);
-    return b.subarray(0, bytesRead).toString('latin1').trimStart().startsWith('{');
-  } finally {
-    await fh.close();
-  }
-}
-
 function fmtPlugins(r: PluginsResult): string {
   const rows = [['VPID', 'PID', 'PLUGIN', 'WRAPS', 'PATH']];
   for (const p of r.processes) {
@@ -550,10 +535,8 @@ async function cmdInspect(args: string[]): Promise<number> {
     const mpath = await resolveManifestPath(target);
     const m = await readManifest(mpath);
     let verified: Array<{ image: string; chunks: number; bytes: number }> | undefined;
-    if (values.verify === true) {
-      verified = [];
-      for (const img of manifestImages(m, mpath)) verified.push({ image: img, ...(await verifyImage(img)) });
-    }
+    // checked and bound to the manifest first (lib/verify.ts)
+    if (values.verify === true) verified = await verifyGeneration(m, mpath);
     if (values.json === true) out(JSON.stringify(verified === undefined ? m : { ...m, verified }));
     else {
       let t = fmtManifest(m, mpath);
@@ -562,8 +545,7 @@ async function cmdInspect(args: string[]): Promise<number> {
     }
     return 0;
   }
-  const info = readImage(target);
-  const verified = values.verify === true ? await verifyImage(target) : undefined;
+  const { info, verified } = await inspectImage(target, values.verify === true);
   if (values.json === true) out(JSON.stringify(verified === undefined ? info : { ...info, verified }));
   else out(fmtImage(info) + (verified !== undefined ? `\nverified    ${verified.chunks} chunks, ${size(verified.bytes)}\n` : ''));
   return 0;

@@ -5,13 +5,13 @@
  * Addresses (a Unix socket path, or HOST:PORT for TCP) are parsed by lib/address.ts.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { chmod, open, readFile, stat } from 'node:fs/promises';
+
 import net from 'node:net';
 import { join, resolve } from 'node:path';
 import { formatAddress, parseAddress, type Address } from './address.js';
 import { AmberError } from './errors.js';
 import { onLines } from './lines.js';
+import { checkCoordinatorPeer, readToken, writeNewToken } from './token.js';
 import type { CheckpointResult, PluginsResult, ProgressEvent, RestartResult, StatusResult } from './types.js';
 
 export interface ClientOptions {
@@ -49,16 +49,15 @@ export function tokenPathFor(dir: string): string {
 
 const TOKEN_RE = /^[0-9a-f]{32}$/;
 
-/** The token for a TCP client: explicit, else $AMBER_TOKEN, else DIR/.amber/token, else undefined. */
+/**
+ * The token for a TCP client: explicit, else $AMBER_TOKEN, else DIR/.amber/token, else undefined.
+ * A token file amber may not trust (a link, another user's file) is refused, not used.
+ */
 export function clientToken(opts: { token?: string; dir?: string } = {}): string | undefined {
   if (opts.token !== undefined) return opts.token;
   const env = process.env['AMBER_TOKEN'];
   if (env !== undefined && env !== '') return env;
-  try {
-    return readFileSync(tokenPathFor(defaultDir(opts.dir)), 'utf8').trim();
-  } catch {
-    return undefined;
-  }
+  return readToken(tokenPathFor(defaultDir(opts.dir)));
 }
 
 /**
@@ -67,29 +66,10 @@ export function clientToken(opts: { token?: string; dir?: string } = {}): string
  */
 export async function ensureToken(dir: string): Promise<string> {
   const path = tokenPathFor(dir);
-  try {
-    const t = (await readFile(path, 'utf8')).trim();
-    if (TOKEN_RE.test(t)) {
-      const st = await stat(path);
-      if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
-        throw new AmberError('EPERM', `${path} belongs to uid ${st.uid}, not to us; refusing to use its token`, { path });
-      }
-      if ((st.mode & 0o077) !== 0) await chmod(path, 0o600);
-      return t;
-    }
-  } catch (e) {
-    if (e instanceof AmberError) throw e;
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+  const t = readToken(path);
+  if (t !== undefined && TOKEN_RE.test(t)) return t;
   const token = randomBytes(16).toString('hex');
-  const fh = await open(path, 'w', 0o600);
-  try {
-    await fh.chmod(0o600);
-    await fh.writeFile(token + '\n');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeNewToken(path, token);
   return token;
 }
 
@@ -144,6 +124,12 @@ export function request(
         : undefined;
     sock.on('connect', () => {
       connected = true;
+      // A Unix socket someone else could have put there: talk only to a coordinator of ours.
+      const planted = addr.kind === 'unix' ? checkCoordinatorPeer(sock, where) : undefined;
+      if (planted !== undefined) {
+        settle(() => rej(planted));
+        return;
+      }
       const line = { t: 'ctl', ...req, ...(token !== undefined ? { token } : {}) };
       sock.write(JSON.stringify(line) + '\n', () => opts.onSent?.());
     });

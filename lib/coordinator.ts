@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { hostname } from 'node:os';
-import { chmod, link, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -16,7 +16,8 @@ import { debuglog } from 'node:util';
 import { formatAddress, parseAddress } from './address.js';
 import { ensureToken, tokenMatches, tokenPathFor } from './client.js';
 import { AmberError, toAmberError } from './errors.js';
-import { onLines } from './lines.js';
+import { PreAuthGate, PREAUTH_MAX_LINE } from './gate.js';
+import { MAX_LINE, onLines } from './lines.js';
 import { addon } from './native.js';
 import {
   MANIFEST_NAME,
@@ -26,8 +27,10 @@ import {
   parseGenDirName,
   writeFileDurable,
 } from './manifest.js';
+import * as trust from './trust.js';
 import type {
   CheckpointResult,
+  ImageSeal,
   Manifest,
   ManifestProcess,
   PluginEvent,
@@ -157,6 +160,9 @@ interface Phase {
 
 interface Barrier {
   gen: number;
+  /** The generation's random id (32 hex digits): sent with `suspend`, written into every image
+   * header and the manifest, which binds the images to this generation (issue 12). */
+  id: string;
   agents: Set<Agent>;
   phase: Phase | undefined;
   /** A failure that happened between phases (no phase promise to reject). */
@@ -259,8 +265,15 @@ function parsePlugins(v: unknown): PluginInfo[] {
 }
 
 async function readState(adir: string): Promise<SavedState | undefined> {
+  let text: string;
   try {
-    const j = JSON.parse(await readFile(join(adir, STATE_NAME), 'utf8')) as Partial<SavedState>;
+    text = await trust.readTrusted(join(adir, STATE_NAME), 'the state file');
+  } catch (e) {
+    if (e instanceof AmberError) throw e; // a link, a FIFO, another user's file: refuse to start
+    return undefined;
+  }
+  try {
+    const j = JSON.parse(text) as Partial<SavedState>;
     if (j.amber !== 1 || !Array.isArray(j.processes)) return undefined;
     return {
       amber: 1,
@@ -376,6 +389,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly uid: number | undefined;
   private readonly agents = new Map<number, Agent>();
   private readonly controls = new Set<net.Socket>();
+  /** What peers get before they say who they are (lib/gate.ts). */
+  private readonly gate = new PreAuthGate();
   private nextAgentId = 1;
   private nextVpid = 1;
   /** vpids promised to processes of a manifest being restarted. */
@@ -475,10 +490,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   static async start(opts: CoordinatorOptions = {}): Promise<Coordinator> {
     // Parsed before anything is created: a bad address leaves no trace.
     const listen = opts.listen !== undefined ? parseAddress(opts.listen, { listen: true, what: 'listen address' }) : undefined;
-    const dir = resolve(opts.dir ?? process.env['AMBER_DIR'] ?? process.cwd());
-    await mkdir(dir, { recursive: true });
-    const adir = join(dir, '.amber');
-    await mkdir(adir, { recursive: true, mode: 0o700 });
+    // DIR resolved once and checked (ours, not writable by others, nor replaceable through the
+    // directories above it); .amber made 0700 or checked the same way (lib/trust.ts).
+    const dir = await trust.trustedCheckpointDir(opts.dir ?? process.env['AMBER_DIR'] ?? process.cwd());
+    const adir = await trust.trustedStateDir(dir);
     const socketPath = resolve(
       opts.socketPath ?? (listen !== undefined && listen.kind === 'unix' ? listen.path : join(adir, 'coord.sock')),
     );
@@ -489,6 +504,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         { path: socketPath },
       );
     }
+    if (dirname(socketPath) !== adir) await trust.trustedSocketParent(socketPath);
     try {
       await probe(socketPath);
       throw new AmberError('EBUSY', `a coordinator is already listening at ${socketPath}`, { path: socketPath });
@@ -496,6 +512,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (e instanceof AmberError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ECONNREFUSED') {
+        // Only a socket of ours is removed (in a sticky directory another user's file is theirs).
+        await trust.checkSocketFile(socketPath, true);
         debug('removing stale socket %s', socketPath);
         await unlink(socketPath).catch(() => undefined);
       } else if (code !== 'ENOENT') {
@@ -539,6 +557,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }
     // The directory is 0700 already; the socket mode is the second fence the contract asks for.
     await chmod(socketPath, 0o600);
+    await trust.checkSocketFile(socketPath);
     const bound = await lstat(socketPath);
     let tcp: { server: net.Server; address: string; token: string } | undefined;
     if (listen !== undefined && listen.kind === 'tcp') {
@@ -557,16 +576,22 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         throw e;
       }
     }
-    const coord = new Coordinator(
-      dir,
-      socketPath,
-      server,
-      tcp,
-      await highestGeneration(dir),
-      await latestGeneration(dir),
-      await readState(adir),
-      opts,
-    );
+    let saved: SavedState | undefined;
+    let highest: number;
+    try {
+      saved = await readState(adir);
+      // Numbers never repeat, even those of generations a crashed coordinator left incomplete,
+      // which are removed now (nobody else serves this DIR: the socket was free).
+      highest = await highestGeneration(dir);
+      for (const p of await trust.removeLeftovers(dir, MANIFEST_NAME)) debug('removed %s (left by a coordinator that stopped mid-checkpoint)', p);
+    } catch (e) {
+      for (const [s] of early) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+      if (tcp !== undefined) await new Promise<void>((r) => tcp.server.close(() => r()));
+      await unlink(socketPath).catch(() => undefined);
+      throw e;
+    }
+    const coord = new Coordinator(dir, socketPath, server, tcp, highest, await latestGeneration(dir), saved, opts);
     server.off('connection', waitUnix);
     tcp?.server.off('connection', waitTcp);
     for (const [s, transport] of early) coord.onConnection(s, transport);
@@ -746,6 +771,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     for (const a of this.agents.values()) a.sock.destroy();
     // Releases waiting for the verdict get it (their answers are ended, so they are not cut).
     this.flushSettled(true);
+    this.gate.destroyAll();
     // An answer already handed to end() (say, checkpoint --kill's, racing the app's exit) must
     // still reach its client; only sockets still waiting for an answer are cut.
     for (const c of this.controls) if (!c.writableEnded) c.destroy();
@@ -931,9 +957,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     let agent: Agent | undefined;
     sock.on('error', (e) => debug('peer socket error: %s', e.message));
     const refusal = transport === 'unix' ? this.peerRefusal(sock) : undefined;
-    // A peer that never says who it is does not hold a connection forever.
-    const idle = setTimeout(() => sock.destroy(), 30_000);
-    idle.unref();
+    // Until it says who it is, a peer is held to lib/gate.ts: a deadline from now, a small first
+    // line, one line only, and (TCP, or a Unix peer of another uid) a place among a bounded
+    // number of unknown peers.
+    this.gate.admit(sock, transport, transport === 'tcp' || refusal !== undefined);
+    // A peer that has not said who it is yet may be a process about to register: the computation
+    // is not over while one is connecting (autoClose).
     let identified = false;
     this.unidentified++;
     const identify = (): void => {
@@ -943,55 +972,60 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     };
     const refuse = (e: AmberError, first: AgentMsg | undefined): void => {
       this.emitError(e);
-      if (first?.t === 'hello') {
-        if (!sock.destroyed) sock.end(`refused ${e.code}\n`);
-      } else {
-        this.answer(sock, { ok: false, code: e.code, message: e.message });
-      }
-      sock.removeAllListeners('data');
+      this.gate.close(
+        sock,
+        first?.t === 'hello' ? `refused ${e.code}\n` : JSON.stringify({ ok: false, code: e.code, message: e.message }) + '\n',
+      );
     };
-    onLines(sock, (line) => {
-      if (kind === 'unknown') clearTimeout(idle);
-      identify();
-      let msg: AgentMsg;
-      try {
-        const v: unknown = JSON.parse(line);
-        if (typeof v !== 'object' || v === null || typeof (v as AgentMsg).t !== 'string') throw new Error('no "t"');
-        msg = v as AgentMsg;
-      } catch (e) {
-        debug('bad line from peer (%s): %s', (e as Error).message, line.slice(0, 200));
-        if (kind === 'ctl' || kind === 'unknown') {
-          this.answer(sock, { ok: false, code: 'EPROTO', message: 'expected one JSON object per line' });
-        }
-        return;
-      }
-      if (kind === 'unknown') {
-        if (refusal !== undefined) {
-          refuse(refusal, msg);
+    onLines(
+      sock,
+      (line) => {
+        identify();
+        let msg: AgentMsg;
+        try {
+          const v: unknown = JSON.parse(line);
+          if (typeof v !== 'object' || v === null || typeof (v as AgentMsg).t !== 'string') throw new Error('no "t"');
+          msg = v as AgentMsg;
+        } catch (e) {
+          debug('bad line from peer (%s): %s', (e as Error).message, line.slice(0, 200));
+          if (kind === 'unknown') {
+            // one bad first line ends the connection
+            this.gate.close(sock, JSON.stringify({ ok: false, code: 'EPROTO', message: 'expected one JSON object per line' }) + '\n');
+          } else if (kind === 'ctl') {
+            this.answer(sock, { ok: false, code: 'EPROTO', message: 'expected one JSON object per line' });
+          }
           return;
         }
-        if (transport === 'tcp' && (this.token === undefined || !tokenMatches(this.token, msg['token']))) {
-          const why = msg['token'] === undefined ? 'no token' : 'a wrong token';
-          refuse(new AmberError('EAUTH', `refused a TCP connection from ${sock.remoteAddress ?? '?'}: ${why} (see ${this.tokenPath})`), msg);
+        if (kind === 'unknown') {
+          if (refusal !== undefined) {
+            refuse(refusal, msg);
+            return;
+          }
+          if (transport === 'tcp' && (this.token === undefined || !tokenMatches(this.token, msg['token']))) {
+            const why = msg['token'] === undefined ? 'no token' : 'a wrong token';
+            refuse(new AmberError('EAUTH', `refused a TCP connection from ${sock.remoteAddress ?? '?'}: ${why} (see ${this.tokenPath})`), msg);
+            return;
+          }
+          if (msg.t === 'hello') {
+            this.gate.settle(sock);
+            kind = 'agent';
+            agent = this.onHello(sock, msg);
+          } else if (msg.t === 'ctl') {
+            this.gate.settle(sock);
+            kind = 'ctl';
+            this.controls.add(sock);
+            void this.onControl(sock, msg);
+          } else {
+            this.gate.close(sock, JSON.stringify({ ok: false, code: 'EPROTO', message: `first line must be hello or ctl, not ${msg.t}` }) + '\n');
+          }
           return;
         }
-        if (msg.t === 'hello') {
-          kind = 'agent';
-          agent = this.onHello(sock, msg);
-        } else if (msg.t === 'ctl') {
-          kind = 'ctl';
-          this.controls.add(sock);
-          void this.onControl(sock, msg);
-        } else {
-          this.answer(sock, { ok: false, code: 'EPROTO', message: `first line must be hello or ctl, not ${msg.t}` });
-        }
-        return;
-      }
-      if (kind === 'agent' && agent !== undefined) this.onAgentMsg(agent, msg);
-      else if (kind === 'ctl') this.holdLines.get(sock)?.(msg);
-    });
+        if (kind === 'agent' && agent !== undefined) this.onAgentMsg(agent, msg);
+        else if (kind === 'ctl') this.holdLines.get(sock)?.(msg);
+      },
+      () => (kind === 'unknown' ? PREAUTH_MAX_LINE : MAX_LINE),
+    );
     sock.on('close', () => {
-      clearTimeout(idle);
       this.controls.delete(sock);
       if (agent !== undefined) this.onAgentClose(agent);
       if (!identified) {
@@ -1084,7 +1118,15 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const path = join(this.dir, '.amber', STATE_NAME);
     const tmp = `${path}.${process.pid}.tmp`;
     this.stateWrite = this.stateWrite
-      .then(() => writeFile(tmp, JSON.stringify(st) + '\n', { mode: 0o600 }))
+      .then(async () => {
+        // created anew (O_EXCL|O_NOFOLLOW), never written through whatever has the name
+        const fh = await trust.createTemp(tmp, 0o600);
+        try {
+          await fh.writeFile(JSON.stringify(st) + '\n');
+        } finally {
+          await fh.close();
+        }
+      })
       .then(() => rename(tmp, path))
       .catch((e: unknown) => debug('cannot write %s: %s', path, (e as Error).message));
     return this.stateWrite;
@@ -1529,6 +1571,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         kept++;
         continue;
       }
+      if (!(await trust.removableGeneration(gdir))) continue; // not provably ours: left alone
       debug('--keep %d: removing %s', this.keep, gdir);
       await rm(gdir, { recursive: true, force: true }).catch((e: unknown) => this.emitError(toAmberError(e, 'EPRUNE')));
     }
@@ -1578,17 +1621,23 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const gen = await this.nextGeneration();
     const genDir = join(this.dir, genDirName(gen));
     const t0 = process.hrtime.bigint();
-    const b: Barrier = { gen, agents: new Set(participants), phase: undefined, failure: undefined, durable: false, t0, bytes: 0 };
+    const id = randomBytes(16).toString('hex');
+    const b: Barrier = { gen, id, agents: new Set(participants), phase: undefined, failure: undefined, durable: false, t0, bytes: 0 };
     this.barrier = b;
     debug('generation %d: %d processes', gen, participants.length);
     try {
       let written: Map<Agent, AgentMsg>;
       try {
         for (const a of b.agents) a.info.state = 'suspending';
+        // `generation G ID` first: the id the agents write into their images' headers.
+        for (const a of b.agents) this.send(a, `generation ${gen} ${id}`);
         await this.phase(b, 'suspended', () => `suspend ${gen}`, timeoutSec, true);
         this.emit('suspend', { generation: gen, processes: b.agents.size });
 
-        await mkdir(genDir, { mode: 0o700 });
+        // A new directory (EEXIST if anything has the name): the agents create their images in it.
+        await mkdir(genDir, { mode: 0o700 }).catch((e: unknown) => {
+          throw trust.fsFailure(e, 'create', genDir);
+        });
         for (const a of b.agents) a.info.state = 'writing';
         written = await this.phase(b, 'written', (a) => `write ${gen} ${join(genDir, imageName(a.info.vpid))}`, timeoutSec, true);
       } catch (e) {
@@ -1604,11 +1653,27 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const warnings: string[] = [];
         let total = 0;
         const sorted = [...written].sort(([x], [y]) => x.info.vpid - y.info.vpid);
-        // Stat the images in parallel (bounded): with thousands of processes, one at a time is
+        // What binds each image to this generation (issue 12): an agent that wrote the id into
+        // the image's header says so (`written` carries it); its header (id, vpid, program) and
+        // trailer (checksum, size) are then read, without following links, for the manifest.
+        // Other images (a stand-in agent, or no addon) are only stat'ed, and the manifest stays
+        // unbound, as before.
+        const seal = bindingReader();
+        const seals = sorted.map(([a, m]) => {
+          if (m['id'] === undefined || seal === undefined) return undefined;
+          if (m['id'] !== b.id) {
+            throw new AmberError('ECHECKPOINT', `generation ${gen} failed: ${describe(a)} wrote its image for generation id ${str(m['id'])}, not ${b.id}`);
+          }
+          return this.sealOf(b, a, join(genDir, imageName(a.info.vpid)), seal);
+        });
+        const bound = seals.length > 0 && seals.every((x) => x !== undefined);
+        // Stat the others in parallel (bounded): with thousands of processes, one at a time is
         // most of the barrier.
         const stats: Array<Stats | undefined> = [];
         for (let i = 0; i < sorted.length; i += 256) {
-          const part = sorted.slice(i, i + 256).map(([a]) => stat(join(genDir, imageName(a.info.vpid))).catch(() => undefined));
+          const part = sorted
+            .slice(i, i + 256)
+            .map(([a], k) => (seals[i + k] !== undefined ? undefined : stat(join(genDir, imageName(a.info.vpid))).catch(() => undefined)));
           stats.push(...(await Promise.all(part)));
         }
         for (const [i, [a, m]] of sorted.entries()) {
@@ -1617,13 +1682,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           if (typeof m['image'] === 'string' && resolve(m['image']) !== path) {
             debug('%s reports image %s, expected %s', describe(a), m['image'], path);
           }
+          const sl = seals[i];
           const st = stats[i];
-          if (st === undefined || !st.isFile()) {
+          if (sl === undefined && (st === undefined || !st.isFile())) {
             throw new AmberError('ECHECKPOINT', `generation ${gen} failed: ${describe(a)} reported written but ${path} does not exist`, {
               path,
             });
           }
-          const bytes = typeof m['bytes'] === 'number' ? m['bytes'] : st.size;
+          const bytes = sl !== undefined ? sl.fileSize : typeof m['bytes'] === 'number' ? m['bytes'] : (st?.size ?? 0);
           // Descriptors the restart cannot rebuild (a socket to a peer outside the computation...):
           // said now, at checkpoint, by name — they come back closed-like (/dev/null).
           if (Array.isArray(m['unrestorable'])) {
@@ -1631,7 +1697,16 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           }
           total += bytes;
           images.push(path);
-          procs.push({ vpid: a.info.vpid, pid: a.info.pid, parent: a.info.parent, host: a.info.host, cmd: a.info.cmd, image: name, bytes });
+          procs.push({
+            vpid: a.info.vpid,
+            pid: a.info.pid,
+            parent: a.info.parent,
+            host: a.info.host,
+            cmd: a.info.cmd,
+            image: name,
+            bytes,
+            ...(sl !== undefined ? { xxh: sl.imageXxh, ...(sl.programXxh !== undefined ? { program: sl.programXxh } : {}) } : {}),
+          });
         }
         if (b.failure !== undefined) throw b.failure;
         const shares = await this.sharedDescriptors(sorted.map(([a]) => a), genDir);
@@ -1641,15 +1716,20 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           generation: gen,
           time: new Date().toISOString(),
           dir: this.dir,
+          ...(bound ? { id } : {}),
           processes: procs,
           bytes: total,
           seconds,
           ...(shares.length ? { shares } : {}),
         };
         const manifestPath = join(genDir, MANIFEST_NAME);
-        await writeFileDurable(manifestPath, JSON.stringify(manifest, null, 2) + '\n', 0o600);
+        await writeFileDurable(manifestPath, JSON.stringify(manifest, null, 2) + '\n', 0o600).catch((e: unknown) => {
+          throw trust.fsFailure(e, 'write the manifest', manifestPath);
+        });
         if (b.failure !== undefined) throw b.failure;
-        await this.flipLatest(genDir);
+        await this.flipLatest(genDir).catch((e: unknown) => {
+          throw trust.fsFailure(e, 'update', join(this.dir, 'latest'));
+        });
         b.durable = true;
         this.durableGen = gen;
         result = { generation: gen, manifest: manifestPath, images, bytes: total, seconds, ...(warnings.length ? { warnings } : {}) };
@@ -1660,6 +1740,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.emit('checkpoint', result);
 
       if (opts.kill === true) {
+        // Pruning first: once the processes die, a launch that owns this coordinator closes it,
+        // and the answer must not wait behind the deletions (it would be cut).
+        await this.prune(gen);
         // No resume: the processes die parked, so nothing they do after the checkpoint is visible.
         for (const a of b.agents) this.killAgent(a);
       } else {
@@ -1673,7 +1756,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         this.emit('resume', { generation: gen, processes: b.agents.size });
       }
       // Pruning after the resume: deleting old images must not lengthen the freeze.
-      await this.prune(gen);
+      if (opts.kill !== true) await this.prune(gen);
       debug('generation %d durable: %d bytes in %s s', gen, result.bytes, result.seconds.toFixed(3));
       return result;
     } finally {
@@ -1682,6 +1765,29 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.heldHellos = [];
       for (const h of held) h();
     }
+  }
+
+  /**
+   * The binding values of an agent's image, checked: a regular file of ours (the agent created it
+   * O_EXCL|O_NOFOLLOW), written for this generation (its id) by this process (its vpid).
+   */
+  private sealOf(b: Barrier, a: Agent, path: string, read: (p: string) => ImageSeal): ImageSeal {
+    let sl: ImageSeal;
+    try {
+      sl = read(path);
+      trust.checkOwned(path, sl, 'the image');
+    } catch (e) {
+      const ae = toAmberError(e);
+      throw new AmberError('ECHECKPOINT', `generation ${b.gen} failed: ${describe(a)} reported written, but ${ae.message.startsWith(path) ? ae.message : `${path}: ${ae.message}`}`, { path, cause: e });
+    }
+    if (sl.vpid !== a.info.vpid || sl.generationId !== b.id) {
+      throw new AmberError(
+        'ECHECKPOINT',
+        `generation ${b.gen} failed: ${path} is not the image ${describe(a)} was to write (vpid ${sl.vpid}, generation id ${sl.generationId ?? 'none'}; expected vpid ${a.info.vpid}, id ${b.id})`,
+        { path },
+      );
+    }
+    return sl;
   }
 
   private killAgent(a: Agent): void {
@@ -1783,6 +1889,17 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.emitError(e);
     w.reject(e);
     this.checkDone();
+  }
+}
+
+/** The addon's readSeal, or undefined when the addon (a stand-in, or none) has none. */
+function bindingReader(): ((path: string) => ImageSeal) | undefined {
+  try {
+    const a = addon();
+    return typeof a.readSeal === 'function' ? (p) => a.readSeal!(p) : undefined;
+  } catch (e) {
+    debug('no addon to bind images to their generation: %s', (e as Error).message);
+    return undefined;
   }
 }
 

@@ -14,6 +14,7 @@ import { chooseCoordinator, makeJob, spawnChecked, type Job } from './launch.js'
 import { manifestImages, parseGenDirName, readManifest, resolveManifestPath } from './manifest.js';
 import { addon, restorerPath } from './native.js';
 import { crossTreeSockets, type CrossTree } from './sockets.js';
+import { checkBinding, checkFileSync } from './trust.js';
 import type { ExitStatus, ImageInfo, Manifest, RestartResult } from './types.js';
 
 const debug = debuglog('amber');
@@ -59,20 +60,23 @@ export interface RestartJob extends Job {
   launched: boolean;
 }
 
-/** Reads every image header (checksums of header, metadata, trailer) before anything starts. */
+/**
+ * Reads every image header (checksums of header, metadata, trailer) before anything starts, and
+ * refuses an image that is not one amber may read (lib/trust.ts: a link, a FIFO, another user's
+ * file) or not the one the manifest recorded (another program, generation, checksum or size).
+ */
 export function checkImages(manifest: Manifest, manifestPath: string): ImageInfo[] {
   const a = addon();
   return manifestImages(manifest, manifestPath).map((path, i) => {
     let info: ImageInfo;
     try {
+      checkFileSync(path, 'the image');
       info = a.readImage(path);
     } catch (e) {
       throw imageError(e, path);
     }
     const mp = manifest.processes[i];
-    if (mp !== undefined && info.vpid !== mp.vpid) {
-      throw new AmberError('EBADIMAGE', `${path}: image is vpid ${info.vpid} but the manifest says ${mp.vpid}`, { path });
-    }
+    if (mp !== undefined) checkBinding(manifest, mp, info, path, manifestPath);
     return info;
   });
 }

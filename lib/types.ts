@@ -80,6 +80,12 @@ export interface ImageInfo {
   appPid?: number;
   pgid?: number;
   sid?: number;
+  /** the trailer's whole-image checksum (16 hex digits): what a manifest records to bind the image */
+  imageXxh?: string;
+  /** format 1.4: the id of the generation it was written for (32 hex digits) */
+  generationId?: string;
+  /** format 1.4: checksum of the program it holds (exe and cmdline, 16 hex digits) */
+  programXxh?: string;
   threads: ImageThread[];
   regions: ImageRegion[];
   fds: ImageFd[];
@@ -104,6 +110,21 @@ export interface Addon {
   socketInflight?(path: string, fd: number): Buffer;
   /** Which descriptors of frozen processes are one open file description (kcmp). */
   sharedFiles?(procs: Array<{ pid: number; image: string }>): Promise<{ groups: Array<Array<{ index: number; fd: number }>>; uncompared: number }>;
+  /** Header and trailer only (never through a link, only a regular file): what binds an image. */
+  readSeal?(path: string): ImageSeal;
+}
+
+/** What readSeal() reports: the values a manifest records for an image (issue 12). */
+export interface ImageSeal {
+  vpid: number;
+  generation: number;
+  /** format 1.4 */
+  generationId?: string;
+  programXxh?: string;
+  imageXxh: string;
+  fileSize: number;
+  uid: number;
+  mode: number;
 }
 
 export interface PeerCred {
@@ -144,6 +165,10 @@ export interface ManifestProcess {
   /** Image file name, relative to the manifest's directory. */
   image: string;
   bytes: number;
+  /** the image's whole-image checksum (its trailer's image_xxh, 16 hex digits); absent before issue 12 */
+  xxh?: string;
+  /** checksum of the program the image holds (its header's program_xxh, 16 hex digits) */
+  program?: string;
 }
 
 export interface Manifest {
@@ -153,6 +178,11 @@ export interface Manifest {
   time: string;
   /** The checkpoint directory (DIR) the generation was written in. */
   dir: string;
+  /**
+   * The generation's random id (32 hex digits), also in each image's header: restart refuses an
+   * image of another generation. Absent in manifests written before issue 12 (nothing is bound).
+   */
+  id?: string;
   processes: ManifestProcess[];
   bytes: number;
   seconds: number;

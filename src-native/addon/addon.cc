@@ -8,6 +8,7 @@
 //                                              reads and checks every chunk, off the JS thread
 //   formatVersion: { major, minor }            the image format this build reads
 //   peerCred(fd: number): { pid, uid, gid }    SO_PEERCRED of a connected Unix socket (peercred.cc)
+//   readSeal(path: string): ImageSeal          header + trailer only: what binds an image (seal.cc)
 // Errors are JS Errors with string `code` ('ENOTIMAGE', 'ETRUNCATED', 'EVERSION', 'EBADIMAGE',
 // 'ECHECKSUM' or an errno name), `errno` (number, for I/O errors), `path`, `offset` (number, when
 // the problem has a file offset).
@@ -25,6 +26,7 @@
 namespace amber_addon {
 void RegisterPeerCred(Napi::Env env, Napi::Object exports);  // peercred.cc
 void RegisterShares(Napi::Env env, Napi::Object exports);    // shares.cc
+void RegisterSeal(Napi::Env env, Napi::Object exports);      // seal.cc
 }  // namespace amber_addon
 
 namespace {
@@ -36,6 +38,13 @@ using amber::ReadError;
 std::string hex(uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+// A checksum as 16 hex digits (what manifests record).
+std::string hex16(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
   return buf;
 }
 
@@ -150,6 +159,13 @@ Napi::Object imageInfo(Napi::Env env, const Image& im) {
   o.Set("fileSize", num(env, h.file_size));
   o.Set("pagesTotal", num(env, h.pages_total));
   o.Set("pagesStored", num(env, h.pages_stored));
+  // What binds the image to its manifest (issue 12): the trailer's checksum; format 1.4 adds the
+  // generation's id and the program's checksum to the header.
+  o.Set("imageXxh", Napi::String::New(env, hex16(im.trailer().image_xxh)));
+  if (h.minor >= 4) {
+    o.Set("generationId", Napi::String::New(env, hexBytes(h.generation_id, sizeof h.generation_id)));
+    o.Set("programXxh", Napi::String::New(env, hex16(h.program_xxh)));
+  }
 
   // argv joined by NUL; a trailing NUL terminates the last argument rather than adding an
   // empty one, but empty arguments in the middle are kept.
@@ -348,6 +364,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("formatVersion", versionObject(env, AMBER_FORMAT_MAJOR, AMBER_FORMAT_MINOR));
   amber_addon::RegisterPeerCred(env, exports);
   amber_addon::RegisterShares(env, exports);
+  amber_addon::RegisterSeal(env, exports);
   return exports;
 }
 

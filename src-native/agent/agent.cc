@@ -419,8 +419,35 @@ void on_restart() {
   send_line(g_tx, o.len);
 }
 
+// `generation G ID` (sent just before `suspend G`): ID is the generation's 128-bit id in 32 hex
+// digits. It goes into the image header, which binds the image to its manifest. An older
+// coordinator sends none: the id stays zero (do_write zeroes one left from another generation).
+void take_generation_id(const char* p) {
+  memset(g.generation_id, 0, sizeof g.generation_id);
+  if (*p != ' ') return;
+  p++;
+  for (int i = 0; i < 16; i++) {
+    char pair[3] = {p[0], p[0] ? p[1] : (char)0, 0};
+    const char* q = pair;
+    uint64_t v = sys::parse_u(&q, 16);
+    if (q != pair + 2) { memset(g.generation_id, 0, sizeof g.generation_id); return; }
+    g.generation_id[i] = (uint8_t)v;
+    p += 2;
+  }
+}
+
+// "cannot write X" + ": No space left on device": the coordinator's message must say why.
+void with_cause(char* err, size_t cap, long r) {
+  const char* why = r < 0 ? strerrordesc_np((int)-r) : nullptr;
+  if (!why) return;
+  size_t n = sys::slen(err);
+  sys::Out o(err + n, cap - n);
+  o.s(": ").s(why);
+}
+
 void do_write(uint32_t gen, const char* path_in) {
   g.generation = gen;
+  if (g.generation_id_gen != gen) memset(g.generation_id, 0, sizeof g.generation_id);
   // path_in points into the line buffer, which a plugin's lookup in the hook may reuse.
   char path[600];
   sys::Out(path, sizeof path).s(path_in);
@@ -451,6 +478,7 @@ void do_write(uint32_t gen, const char* path_in) {
   }
   if (r < 0) {
     if (!err[0]) sys::Out(err, sizeof err).s("write failed, errno ").i(-r);
+    with_cause(err, sizeof err, r);
     reply_error(gen, err);
     return;
   }
@@ -464,6 +492,14 @@ void do_write(uint32_t gen, const char* path_in) {
   for (int k = 5; k >= 0; k--) { f[k] = (char)('0' + frac % 10); frac /= 10; }
   o.sn(f, 6);
   if (g_unrestorable[0]) o.s(",\"unrestorable\":[").s(g_unrestorable).c(']');
+  // The generation id the image header carries: the coordinator then binds the image (issue 12).
+  uint8_t any = 0;
+  for (uint8_t b : g.generation_id) any |= b;
+  if (any) {
+    o.s(",\"id\":\"");
+    for (uint8_t b : g.generation_id) o.c("0123456789abcdef"[b >> 4]).c("0123456789abcdef"[b & 15]);
+    o.c('"');
+  }
   o.s("}\n");
   send_line(g_tx, o.len);
 }
@@ -495,6 +531,10 @@ void* ckpt_main(void*) {
       plugins_event(AMBER_EV_PRESUSPEND, nullptr);
       if (do_suspend(err, sizeof err) < 0) { do_resume(); reply_error(gen, err); continue; }
       reply_simple("suspended", gen);
+    } else if (sys::sstarts(p, "generation ")) {
+      p += 11;
+      g.generation_id_gen = (uint32_t)sys::parse_u(&p, 10);
+      take_generation_id(p);
     } else if (sys::sstarts(p, "write ")) {
       p += 6;
       uint32_t gen = (uint32_t)sys::parse_u(&p, 10);

@@ -33,6 +33,8 @@ struct Agent {
   int ckpt_tid;
   long tid_off;                // offset of glibc's cached tid in struct pthread; -1 unknown
   uint32_t generation;
+  uint8_t generation_id[16];   // the coordinator's id for generation_id_gen (`generation G ID`),
+  uint32_t generation_id_gen;  // written into the image header
   volatile uint32_t phase;     // 0 idle, 1 suspending/suspended
   volatile uint32_t resume_seq;// bumped to release parked threads (futex word)
   uint32_t nslots;

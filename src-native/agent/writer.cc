@@ -100,7 +100,8 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   }
   uint64_t data_size = off - data_off;
 
-  long fd = sys::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A new file, never a link or a file someone else put there (issue 12).
+  long fd = sys::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) { regions_reprotect(c); return c.fail(fd, "cannot create ", path); }
   // Data: checksum each chunk, write contiguous runs straight from memory. Our own stack keeps
   // changing while we write, so chunks of it go through a copy (checksum and bytes then agree;
@@ -160,6 +161,9 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   h.parent_vpid = g.parent_vpid;
   h.real_pid = g.pid;
   h.generation = g.generation;
+  // Format 1.4: bound to its generation (the coordinator's id) and to the program it holds.
+  memcpy(h.generation_id, g.generation_id, sizeof h.generation_id);
+  h.program_xxh = amber_program_xxh(c.str.buf + pr->exe.off, pr->exe.len, c.str.buf + pr->cmdline.off, pr->cmdline.len);
   sys::ktimespec now{};
   sys::clock_gettime(0, &now);
   h.time_ns = now.sec * 1000000000ll + now.nsec;

@@ -28,7 +28,8 @@
 #define AMBER_FORMAT_MAJOR 1u
 #define AMBER_FORMAT_MINOR 4u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
                                   1.3: process group, session, controlling terminal, ptys;
-                                  1.4: the launcher's stdio by identity (AMBER_FD_STDIO) */
+                                  1.4: generation_id and program_xxh in the header; the launcher's
+                                  stdio by identity (AMBER_FD_STDIO) */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -74,6 +75,11 @@ typedef struct amber_header {
   uint64_t pages_total;      /* pages mapped in saved regions */
   uint64_t pages_stored;     /* pages whose bytes are in chunks */
   uint64_t header_xxh;       /* XXH3 of the header page with this field zeroed */
+  /* Format 1.4 (zero in older images): what binds the image to its generation. The manifest
+   * records the generation id and each image's image_xxh, size and program_xxh; a reader refuses
+   * an image whose values differ (another generation, another computation, another program). */
+  uint8_t generation_id[16]; /* random id the coordinator chose for the generation (suspend G ID) */
+  uint64_t program_xxh;      /* XXH3 of the PROCESS record's exe, one NUL byte, then its cmdline */
 } amber_header;
 
 typedef struct amber_trailer {

@@ -97,9 +97,12 @@ static_assert(sizeof(amber_region) % 8 == 0, "region record");
 static_assert(sizeof(amber_chunk) % 8 == 0, "chunk record");
 static_assert(sizeof(amber_fd) % 8 == 0, "fd record");
 static_assert(sizeof(amber_timer) % 8 == 0, "timer record");
-/* The header has no interior padding before header_xxh and the field is the last one, so
- * hashing "struct bytes, field zeroed" is well defined regardless of how the struct was built. */
-static_assert(offsetof(amber_header, header_xxh) + 8 == sizeof(amber_header), "header_xxh last");
+/* The header has no interior padding, so hashing "struct bytes, field zeroed" is well defined
+ * regardless of how the struct was built. Fields after header_xxh are format 1.4's. */
+static_assert(offsetof(amber_header, generation_id) == offsetof(amber_header, header_xxh) + 8 &&
+                  offsetof(amber_header, program_xxh) == offsetof(amber_header, generation_id) + 16 &&
+                  offsetof(amber_header, program_xxh) + 8 == sizeof(amber_header),
+              "header: no padding around the 1.4 fields");
 
 /* ------------------------------------------------------------------------------------------ */
 /* internals                                                                                  */
@@ -166,7 +169,21 @@ inline uint64_t amber_header_xxh(const amber_header* h) {
   XXH3_state_t st;
   XXH3_64bits_reset(&st);
   XXH3_64bits_update(&st, p, off);
-  amber__hash_zeros(&st, AMBER_HEADER_SIZE - off);
+  amber__hash_zeros(&st, 8);
+  /* fields after header_xxh (format 1.4 on), then the page's zero padding */
+  XXH3_64bits_update(&st, p + off + 8, sizeof(amber_header) - off - 8);
+  amber__hash_zeros(&st, AMBER_HEADER_SIZE - sizeof(amber_header));
+  return XXH3_64bits_digest(&st);
+}
+
+/* header.program_xxh (format 1.4): the program an image holds, from its PROCESS record. */
+inline uint64_t amber_program_xxh(const char* exe, uint32_t exe_len, const char* cmdline,
+                                  uint32_t cmdline_len) {
+  XXH3_state_t st;
+  XXH3_64bits_reset(&st);
+  if (exe_len) XXH3_64bits_update(&st, exe, exe_len);
+  amber__hash_zeros(&st, 1);
+  if (cmdline_len) XXH3_64bits_update(&st, cmdline, cmdline_len);
   return XXH3_64bits_digest(&st);
 }
 
@@ -553,6 +570,16 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
         return amber__fail(err, AMBER_E_CORRUPT, "plugin name out of range", base + pos + 16);
     }
     pos += sizeof(amber_section) + s->size;
+  }
+
+  /* Format 1.4: the header's program_xxh names what the PROCESS record holds (the manifest binds
+   * the image to it). Older images have none. */
+  if (hdr->minor >= 4) {
+    const char* exe = v.strings ? v.strings + v.proc->exe.off : "";
+    const char* cmd = v.strings ? v.strings + v.proc->cmdline.off : "";
+    if (amber_program_xxh(exe, v.proc->exe.len, cmd, v.proc->cmdline.len) != hdr->program_xxh)
+      return amber__fail(err, AMBER_E_CORRUPT, "header program_xxh disagrees with the process record",
+                         offsetof(amber_header, program_xxh));
   }
 
   *out = v;

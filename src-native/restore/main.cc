@@ -219,12 +219,18 @@ void check_cpu() {
 
 void open_image(Img& im) {
   sys::Out(S.image, sizeof S.image).s(im.path);
-  long fd = sys::open(S.image, sys::O_RDONLY_ | sys::O_CLOEXEC_);
+  // Issue 12: never a link, never a FIFO (O_NONBLOCK: the open itself must not block), never a
+  // file another user owns or can write. lib/trust.ts checked the same before spawning us.
+  long fd = sys::open(S.image, sys::O_RDONLY_ | sys::O_CLOEXEC_ | 0400000 /*O_NOFOLLOW*/ | 04000 /*O_NONBLOCK*/);
+  if (fd == -40 /*ELOOP*/) die(EXIT_IMAGE, "is a symbolic link: refusing it (amber follows no link it did not make)");
   if (fd < 0) die(EXIT_IMAGE, "cannot open:", fd == -2 ? "no such file" : "open failed", fd);
   im.imgfd = (int)fd;
   sys::kstat st{};
   sys::fstat(im.imgfd, &st);
-  if ((st.st_mode & sys::S_IFMT_) != sys::S_IFREG_) die(EXIT_IMAGE, "not a regular file");
+  if ((st.st_mode & sys::S_IFMT_) != sys::S_IFREG_) die(EXIT_IMAGE, "not a regular file: refusing it");
+  long euid = sys::sc0(107 /*geteuid*/);
+  if ((st.st_uid != 0 && st.st_uid != (uint32_t)euid) || (st.st_mode & 022) != 0)
+    die(EXIT_IMAGE, "is owned by another user or writable by group or others: refusing it");
   im.file_size = (uint64_t)st.st_size;
   static char page[AMBER_HEADER_SIZE];
   memset(page, 0, sizeof page);

@@ -44,6 +44,13 @@ void checkInvariants(const amber::Image& im) {
     std::string_view sv = im.str(s);
     for (char ch : sv) sink = static_cast<char>(sink ^ ch);
   };
+  // Format 1.4: an accepted image's header names the program its PROCESS record holds.
+  if (h.minor >= 4) {
+    std::string_view exe = im.str(v.proc->exe), cmd = im.str(v.proc->cmdline);
+    if (amber_program_xxh(exe.data(), static_cast<uint32_t>(exe.size()), cmd.data(),
+                          static_cast<uint32_t>(cmd.size())) != h.program_xxh)
+      std::abort();
+  }
   touch(v.proc->cmdline);
   touch(v.proc->cwd);
   touch(v.proc->exe);

@@ -169,6 +169,9 @@ std::vector<uint8_t> mkimage(const MkSpec& spec) {
   h.parent_vpid = spec.parent_vpid;
   h.real_pid = spec.real_pid;
   h.generation = spec.generation;
+  std::memcpy(h.generation_id, spec.generationId.data(), sizeof h.generation_id);
+  if (spec.minor >= 4) h.program_xxh = amber_program_xxh(spec.exe.data(), static_cast<uint32_t>(spec.exe.size()),
+                                                         argvJoined.data(), static_cast<uint32_t>(argvJoined.size()));
   h.time_ns = spec.time_ns;
   h.pages_total = pagesTotal;
   h.pages_stored = pagesStored;
@@ -245,21 +248,41 @@ void reseal(std::vector<uint8_t>& img) {
   if (metaOk) {
     const uint8_t* m = img.data() + h.meta_off;
     h.meta_xxh = amber_meta_xxh(m, h.meta_size);
-    // find the chunk table (same walk as the validator, but tolerant)
+    // find the chunk table, the process record and the strings (same walk as the validator, but
+    // tolerant): the checksums and the header's program_xxh (format 1.4) are what a writer sets
+    const uint8_t* proc = nullptr;
+    const uint8_t* strings = nullptr;
+    uint64_t stringsLen = 0;
+    bool chunksSeen = false;
     for (uint64_t pos = 0; pos + sizeof(amber_section) <= h.meta_size;) {
       amber_section s;
       std::memcpy(&s, m + pos, sizeof s);
       const uint64_t payload = pos + sizeof s;
       if (s.size > h.meta_size - payload) break;
-      if (s.type == AMBER_SEC_CHUNKS) {
+      if (s.type == AMBER_SEC_CHUNKS && !chunksSeen) {
+        chunksSeen = true;
         for (uint64_t i = 0; i < s.count && (i + 1) * sizeof(amber_chunk) <= s.size; i++) {
           amber_chunk c;
           std::memcpy(&c, m + payload + i * sizeof c, sizeof c);
           chunkXxh.push_back(c.xxh);
         }
-        break;
+      } else if (s.type == AMBER_SEC_PROCESS && !proc && s.size >= sizeof(amber_process)) {
+        proc = m + payload;
+      } else if (s.type == AMBER_SEC_STRINGS && !strings) {
+        strings = m + payload;
+        stringsLen = s.count <= s.size ? s.count : s.size;
       }
       pos = payload + s.size;
+    }
+    if (proc && h.minor >= 4) {
+      amber_process pr;
+      std::memcpy(&pr, proc, sizeof pr);
+      auto ok = [&](amber_str x) { return uint64_t{x.off} + x.len <= stringsLen; };
+      if (ok(pr.exe) && ok(pr.cmdline)) {
+        const char* base = strings ? reinterpret_cast<const char*>(strings) : "";
+        h.program_xxh = amber_program_xxh(base + (strings ? pr.exe.off : 0), pr.exe.len,
+                                          base + (strings ? pr.cmdline.off : 0), pr.cmdline.len);
+      }
     }
   }
   h.header_xxh = 0;

@@ -5,6 +5,7 @@
 // which is how structural (not checksum) validation is exercised.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -69,6 +70,8 @@ struct MkSpec {
   std::string kernel = "6.1.0-test", libc = "2.36", hostname = "testhost";
   int32_t vpid = 1, parent_vpid = 0, real_pid = 4242;
   uint32_t generation = 1;
+  std::array<uint8_t, 16> generationId{{0xa7, 0x1b, 0x3c, 0x4d, 0x5e, 0x6f, 0x70, 0x81,
+                                         0x92, 0xa3, 0xb4, 0xc5, 0xd6, 0xe7, 0xf8, 0x09}};
   int64_t time_ns = 1700000000123456789LL;
   uint16_t major = AMBER_FORMAT_MAJOR, minor = AMBER_FORMAT_MINOR;
   std::function<void(MkTables&)> tamper;

@@ -1,6 +1,7 @@
 // Unit tests for the image codec (validate.h), the reader and the test writer. No framework:
 // each case is a function; output is TAP; exit status is non-zero if anything failed.
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -302,6 +303,68 @@ void fileErrors() {
     CHECK(re.code == "ENOTIMAGE");
   }
   ::unlink(path.c_str());
+
+  // Issue 12: a symbolic link is never followed; a FIFO is refused at once (the open must not
+  // block waiting for a writer).
+  const std::string real = tmpPath("real.img");
+  const std::string link = tmpPath("link.img");
+  const std::string fifo = tmpPath("fifo.img");
+  auto img = mkimage(sampleSpec());
+  CHECK(writeFile(real, img));
+  ::unlink(link.c_str());
+  CHECK(::symlink(real.c_str(), link.c_str()) == 0);
+  try {
+    Image::open(link);
+    CHECK(false);
+  } catch (const ReadError& re) {
+    CHECK(re.code == "ELOOP");
+    CHECK(std::string(re.what()).find(link + ": is a symbolic link") == 0);
+  }
+  ::unlink(fifo.c_str());
+  CHECK(::mkfifo(fifo.c_str(), 0600) == 0);
+  try {
+    Image::open(fifo);
+    CHECK(false);
+  } catch (const ReadError& re) {
+    CHECK(re.code == "ENOTIMAGE");
+    CHECK(std::string(re.what()).find("not a regular file (a FIFO)") != std::string::npos);
+  }
+  CHECK(Image::open(real)->header().vpid == 1);
+  ::unlink(link.c_str());
+  ::unlink(fifo.c_str());
+  ::unlink(real.c_str());
+}
+
+// Format 1.4: the header carries the generation id and the program's checksum, both covered by
+// the header checksum; the reader exposes the trailer's image checksum (what manifests record).
+void generationBinding() {
+  MkSpec s = sampleSpec();
+  auto img = mkimage(s);
+  auto im = Image::fromMemory("mem.img", img.data(), img.size());
+  const amber_header& h = im->header();
+  CHECK(h.minor == AMBER_FORMAT_MINOR && AMBER_FORMAT_MINOR >= 4);
+  CHECK(std::memcmp(h.generation_id, s.generationId.data(), 16) == 0);
+  std::string argv;
+  for (const auto& a : s.argv) argv += a + '\0';
+  CHECK(h.program_xxh == amber_program_xxh(s.exe.data(), (uint32_t)s.exe.size(), argv.data(), (uint32_t)argv.size()));
+  CHECK(h.program_xxh != 0);
+  const amber_trailer tr = readAt<amber_trailer>(img, img.size() - AMBER_TRAILER_SIZE);
+  CHECK(im->trailer().image_xxh == tr.image_xxh);
+  // another generation id: another header checksum, so another image_xxh
+  MkSpec o = s;
+  o.generationId[0] ^= 1;
+  auto img2 = mkimage(o);
+  CHECK(readAt<amber_trailer>(img2, img2.size() - AMBER_TRAILER_SIZE).image_xxh != tr.image_xxh);
+  // a flipped id byte is a header checksum error
+  img[offsetof(amber_header, generation_id) + 3] ^= 0x40;
+  CHECK(validateAll(img).code == AMBER_E_CHECKSUM);
+  // a 1.3 image has neither field, and is read as before
+  MkSpec old = sampleSpec();
+  old.minor = 3;
+  old.generationId = {};
+  auto img3 = mkimage(old);
+  CHECK(validateAll(img3).code == AMBER_E_OK);
+  CHECK(Image::fromMemory("old.img", img3.data(), img3.size())->header().program_xxh == 0);
 }
 
 // Structural corruption with correct checksums (a writer bug): each must be EBADIMAGE/CORRUPT.
@@ -353,6 +416,8 @@ void structuralCorruptionDetected() {
       {"data overlaps meta", [](MkTables& t) { t.hdr.data_off = 4096; }},
       {"data past end", [](MkTables& t) { t.hdr.data_size += 1 << 20; }},
       {"hostname unterminated", [](MkTables& t) { std::memset(t.hdr.hostname, 'h', sizeof t.hdr.hostname); }},
+      {"program_xxh differs", [](MkTables& t) { t.hdr.program_xxh ^= 1; }},
+      {"exe is not the header's program", [](MkTables& t) { t.proc.exe.len -= 1; }},
   };
   for (const auto& c : cases) {
     MkSpec s = sampleSpec();
@@ -483,6 +548,7 @@ int main() {
       {"reseal is identity on a valid image", resealIsIdentityOnValid},
       {"trailer mismatches", trailerMismatches},
       {"longer file accepted", largerFileAccepted},
+      {"generation id and program in the header (1.4)", generationBinding},
   };
   const int n = sizeof cases / sizeof cases[0];
   std::setvbuf(stdout, nullptr, _IOLBF, 0); // keep output ordered with sanitizer reports
