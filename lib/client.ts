@@ -228,6 +228,12 @@ export function hold(opts: ClientOptions = {}): Promise<CoordinatorHold> {
     };
     sock.on('connect', () => {
       connected = true;
+      // As for every request: talk only to a coordinator of ours (or root's) on a Unix socket.
+      const planted = addr.kind === 'unix' ? checkCoordinatorPeer(sock, where) : undefined;
+      if (planted !== undefined) {
+        fail(planted);
+        return;
+      }
       sock.write(JSON.stringify({ t: 'ctl', op: 'hold', ...(token !== undefined ? { token } : {}) }) + '\n');
     });
     onLines(sock, (line) => {

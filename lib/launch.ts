@@ -3,7 +3,8 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,6 +23,7 @@ import {
 } from './client.js';
 import { Coordinator } from './coordinator.js';
 import { AmberError } from './errors.js';
+import * as trust from './trust.js';
 import { agentPath, cliPath } from './native.js';
 import type { CheckpointResult, ExitStatus } from './types.js';
 
@@ -265,14 +267,18 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
  * itself once the computation has ended.
  */
 async function startBackground(o: { dir: string; socketPath: string; listen?: string; keep?: number; interval?: number }): Promise<CoordinatorHold> {
-  const adir = join(o.dir, '.amber');
-  await mkdir(adir, { recursive: true, mode: 0o700 });
+  // Checked here, before anything is created or spawned, with the very checks the coordinator
+  // makes (lib/trust.ts): a refused DIR is refused with its own one-line reason, and nothing is
+  // written into it.
+  const dir = await trust.trustedCheckpointDir(o.dir);
+  const adir = await trust.trustedStateDir(dir);
   const log = join(adir, 'coordinator.log');
   const args = [cliPath(), 'coordinator', '--dir', o.dir, '--exit-when-done', '--listen', o.socketPath];
   if (o.listen !== undefined) args.push('--listen', o.listen);
   if (o.keep !== undefined) args.push('--keep', String(o.keep));
   if (o.interval !== undefined) args.push('--interval', String(o.interval));
-  const fh = await open(log, 'a', 0o600);
+  // Never through a link someone planted (O_NOFOLLOW); ours, 0600.
+  const fh = await open(log, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600);
   let child: ChildProcess;
   try {
     // cwd /: a coordinator that may run for days must not pin the caller's directory.

@@ -7,7 +7,7 @@
 // a new process registers and the owner is answered over TCP; the coordinator's memory (VmHWM) and
 // descriptors stay bounded.
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
@@ -148,7 +148,9 @@ t.test('before authentication: bounded bytes, one bad line, a fixed deadline, a 
   const st = JSON.parse((await w.run(ROOT, ['status', '--dir', dir, '--json'])).stdout)
   const port = Number(/:(\d+)$/.exec(st.coordinator.tcp)![1])
   const coordPid = st.coordinator.pid as number
-  t.equal(coordPid, app.child.pid, 'the coordinator is the launch process')
+  // `amber launch` starts its coordinator as a process of its own (it outlives a daemonizing
+  // program): that process is the one whose memory is measured.
+  t.ok(coordPid > 0 && existsSync(`/proc/${coordPid}`), `the coordinator runs (pid ${coordPid})`)
   const token = readFileSync(join(dir, '.amber', 'token'), 'utf8').trim()
   // warm: one checkpoint before measuring
   t.equal((await w.run(ROOT, ['checkpoint', '--dir', dir])).code, 0, 'a checkpoint before the attack')
