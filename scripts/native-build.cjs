@@ -19,7 +19,7 @@ const rel = (p) => path.relative(root, p).split(path.sep).join('/');
 // Which folders of src-native/ go into which artifact. A file in a shared folder is compiled into
 // each artifact that lists the folder, with AMBER_AGENT, AMBER_RESTORER or AMBER_ADDON defined.
 const TARGETS = {
-  agent: ['agent', 'pid', 'fd', 'proc'],
+  agent: ['agent', 'pid', 'fd', 'proc', 'syscall'],
   restorer: ['restore', 'fd', 'proc'],
   addon: ['addon', 'image'],
 };
