@@ -6,6 +6,11 @@
 // pids. An SA_SIGINFO handler of the application is installed behind a trampoline of ours that
 // rewrites si_pid to the app pid and calls it; the application never sees the trampoline (the
 // old action reported back is its own handler). sigwaitinfo/sigtimedwait results likewise.
+//
+// Invalid pointers: a signal set or action we must look at is read through sys::vm_read (no
+// fault possible); one we cannot read is handed to libc as it is, so the application sees what
+// libc does with it (EFAULT from the kernel for sigsuspend/sigwait*, libc's own fault for
+// sigprocmask and sigaction, which read them in user space).
 #include <dlfcn.h>
 #include <signal.h>
 #include <string.h>
@@ -13,6 +18,7 @@
 
 #include "agent/agent.h"
 #include "pid/pid.h"
+#include "sys/usermem.h"
 
 namespace {
 
@@ -23,13 +29,20 @@ F next(const char* name) {
 
 bool ours(int sig) { return amber::g.sig && sig == amber::g.sig; }
 
-// A copy of set without the suspend signal (set may be null).
+// A copy of set without the suspend signal (set may be null or invalid: then set itself). The
+// kernel reads only the first 8 bytes of a sigset_t (its _NSIG bits): so do we, and the copy
+// beyond them is zero.
 const sigset_t* filtered(const sigset_t* set, sigset_t* tmp) {
   if (!set || !amber::g.sig) return set;
-  *tmp = *set;
+  memset(tmp, 0, sizeof *tmp);
+  if (sys::vm_read(tmp, set, 8) != 8) return set;
   sigdelset(tmp, amber::g.sig);
   return tmp;
 }
+
+// glibc keeps these for itself (SIGCANCEL, SIGSETXID) and refuses them with EINVAL before it
+// reads anything.
+bool internal(int sig) { return sig == 32 || sig == 33; }
 
 // The application's SA_SIGINFO handlers, by signal number. In .bss: a checkpoint saves it with
 // the rest of memory, so the restored trampoline still finds them.
@@ -76,16 +89,22 @@ __attribute__((visibility("default"))) int sigaction(int sig, const struct sigac
                                                      struct sigaction* old) {
   if (ours(sig)) {
     // Pretend: the application sees the default action and its change "succeeds".
-    if (old) { memset(old, 0, sizeof *old); old->sa_handler = SIG_DFL; }
+    if (old) {
+      struct sigaction dfl;
+      memset(&dfl, 0, sizeof dfl);
+      dfl.sa_handler = SIG_DFL;
+      if (sys::vm_write(old, &dfl, sizeof dfl) != (long)sizeof dfl) { errno = EFAULT; return -1; }
+    }
     return 0;
   }
-  if (sig <= 0 || sig >= _NSIG) return amber::real_sigaction(sig, act, old);
+  if (sig <= 0 || sig >= _NSIG || internal(sig)) return amber::real_sigaction(sig, act, old);
   InfoHandler prev = __atomic_load_n(&g_app_handler[sig], __ATOMIC_ACQUIRE);
   struct sigaction mine;
-  if (act && (act->sa_flags & SA_SIGINFO) && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+  // A copy read safely: an action we cannot read goes to libc untouched.
+  if (act && sys::vm_read(&mine, act, sizeof mine) == (long)sizeof mine && (mine.sa_flags & SA_SIGINFO) &&
+      mine.sa_handler != SIG_DFL && mine.sa_handler != SIG_IGN) {
     // Published before the trampoline is installed, so a signal arriving in between finds it.
-    __atomic_store_n(&g_app_handler[sig], act->sa_sigaction, __ATOMIC_RELEASE);
-    mine = *act;
+    __atomic_store_n(&g_app_handler[sig], mine.sa_sigaction, __ATOMIC_RELEASE);
     mine.sa_sigaction = trampoline;
     act = &mine;
   }

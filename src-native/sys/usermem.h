@@ -16,7 +16,7 @@
 
 namespace sys {
 
-constexpr long NR_process_vm_readv = 310;
+constexpr long NR_process_vm_readv = 310, NR_process_vm_writev = 311;
 constexpr uint64_t kPage = 4096;
 
 struct kiovec {
@@ -30,6 +30,13 @@ static inline long vm_read(void* dst, const void* src, size_t n) {
   if (!n) return 0;
   kiovec l{dst, n}, r{src, n};
   return sc6(NR_process_vm_readv, getpid(), (long)&l, 1, (long)&r, 1, 0);
+}
+
+// Copies n bytes from src to dst, dst being the application's: the count copied or -errno.
+static inline long vm_write(void* dst, const void* src, size_t n) {
+  if (!n) return 0;
+  kiovec l{src, n}, r{dst, n};
+  return sc6(NR_process_vm_writev, getpid(), (long)&l, 1, (long)&r, 1, 0);
 }
 
 // True when all n bytes at p can be read.
