@@ -18,6 +18,7 @@
 #include "sys/sys.h"
 #include "sys/usermem.h"
 #include "syscall/intr.h"
+#include "syscall/site.h"
 #include "syscall/table.h"
 
 namespace amber {
@@ -81,16 +82,17 @@ bool is_syscall_insn(uint64_t at) {
   return sys::vm_read(b, (const void*)at, 2) == 2 && b[0] == 0x0f && b[1] == 0x05;
 }
 
-// The number a call site loads just before its `syscall` instruction: libc and Go's runtime
-// issue calls as `mov $NR, %eax; syscall` (b8 imm32 0f 05), or `xor %eax, %eax; syscall`
-// (31 c0 0f 05) for read. -1 when the site is not of that shape (a generic syscall(2)-like
-// function takes the number from a register: no guess then).
+// The number the call site loads before its `syscall` instruction (site.h), or -1.
 long site_nr(uint64_t syscall_at) {
-  unsigned char b[5];
-  if (sys::vm_read(b, (const void*)(syscall_at - 5), 5) != 5) return -1;
-  if (b[3] == 0x31 && b[4] == 0xc0) return 0;
-  if (b[0] != 0xb8) return -1;
-  return (long)((uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)b[3] << 16 | (uint32_t)b[4] << 24);
+  uint8_t b[kScan];
+  size_t n = kScan;
+  if (sys::vm_read(b, (const void*)(syscall_at - n), n) != (long)n) {
+    // the code may begin less than kScan bytes into its page, after an unmapped one
+    n = (size_t)(syscall_at & (sys::kPage - 1));
+    if (n > kScan) n = kScan;
+    if (!n || sys::vm_read(b, (const void*)(syscall_at - n), n) != (long)n) return -1;
+  }
+  return site_nr_in(b, n);
 }
 
 // The call a restart_syscall resumes. The kernel kept it in the task's restart_block, which a
@@ -185,7 +187,7 @@ void capture(uint32_t idx, void* ucv, Call* c) {
     } else {
       // Not the call we saw: the thread was on a CPU when we looked, or it left that call and
       // entered this one before the signal landed (the checkpoint thread can be preempted
-      // between the two). The call site may still say which call it is.
+      // between the two). The call site may still say which call it is (site.h).
       c->raw_nr = -1;
       c->nr = site_nr(rip - 2);
     }

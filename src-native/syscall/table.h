@@ -76,7 +76,7 @@ inline Spec spec(long nr, const uint64_t* a) {
       s.reissue = true;
       if ((int32_t)a[3] >= 0) { s.tmo = TMO_REL; s.tmo_arg = 3; s.tmo_ms = 1; }
       break;
-    case SYS_epoll_pwait2: s.reissue = true; rel_ts(4); break;
+    case SYS_epoll_pwait2: s.reissue = true; rel_ts(3); break;
     case SYS_nanosleep:
       s.reissue = true;
       rel_ts(0);
@@ -97,7 +97,8 @@ inline Spec spec(long nr, const uint64_t* a) {
     case SYS_futex: {
       int op = (int)(a[1] & 0x7f);              // without FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME
       int clock = (a[1] & 256) ? 0 /*REALTIME*/ : 1 /*MONOTONIC*/;
-      if (op == 0 /*FUTEX_WAIT*/) { s.reissue = true; rel_ts(3); }
+      // FUTEX_WAIT: relative, unless FUTEX_CLOCK_REALTIME makes it an absolute deadline (4.5+)
+      if (op == 0 /*FUTEX_WAIT*/) { s.reissue = true; if (a[1] & 256) abs_ts(3, 0); else rel_ts(3); }
       else if (op == 9 /*WAIT_BITSET*/ || op == 11 /*WAIT_REQUEUE_PI*/) { s.reissue = true; abs_ts(3, clock); }
       else if (op == 6 /*LOCK_PI: always CLOCK_REALTIME*/) { s.reissue = true; abs_ts(3, 0); }
       else if (op == 13 /*LOCK_PI2*/) { s.reissue = true; abs_ts(3, clock); }
