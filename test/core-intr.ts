@@ -4,7 +4,8 @@
 // raw FUTEX_WAIT with a relative timeout, pthread_cond_timedwait, sem_wait/sem_clockwait/
 // sem_timedwait), each looping on an event wait fed every 50 ms and a 70 ms timed wait on
 // something never ready; it exits 1 with "FAIL ..." on any EINTR, any timed wait shorter than
-// asked, any wakeup without its event. It must survive 50 live checkpoints, a checkpoint --kill
+// asked, any wakeup without its event. One more family checks the other side: the
+// application's own signal still interrupts ppoll with EINTR, every time, checkpoints or not. It must survive 50 live checkpoints, a checkpoint --kill
 // and restart (every family counting on), then more live checkpoints of the restored process —
 // calls the agent had already re-issued — and a second restart.
 import t from 'tap'
@@ -13,7 +14,7 @@ import { checkpointKillRestart, setup, type Proc } from './helpers/amber.js'
 
 const FAMILIES = [
   'poll', 'ppoll', 'epoll', 'select', 'pselect', 'nanosleep', 'clocksleep', 'semop', 'msgrcv',
-  'sigtimedwait', 'sigsuspend', 'sockread', 'futex', 'condvar', 'semwait',
+  'sigtimedwait', 'sigsuspend', 'sockread', 'futex', 'condvar', 'semwait', 'appsig',
 ]
 // A restored socket loses SO_RCVTIMEO/SO_SNDTIMEO: the restorer rebuilds the socket but not its
 // timeouts (socket kind, src-native/agent/writer.cc + restore/restore.cc), so sockread's 70 ms

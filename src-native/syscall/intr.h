@@ -63,6 +63,10 @@ long signal_thread(uint32_t idx, int pid, int tid, int sig);
 // Suspend handler, before the thread parks: what did the signal interrupt?
 void capture(uint32_t idx, void* ucontext, Call* c);
 
+// The agent's trampolines call this (in signal context) just before an application signal
+// handler runs: an EINTR that follows may be the application's own, not ours (record.cc).
+void app_handler_runs();
+
 // Suspend handler, after the release (a live resume, or restarted in a new kernel task): fix
 // the registers in the signal frame so that rt_sigreturn resumes the call.
 void resume(Call* c, void* ucontext, bool restarted);

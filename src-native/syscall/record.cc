@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
+#include <time.h>
 
 #include "image/format.h"
 #include "pid/pid.h"
@@ -28,6 +29,7 @@ namespace intr {
 // slot's thread, read by that thread's handler (tgkill orders the two).
 struct Seen {
   bool valid;        // the thread was in a system call when we looked
+  int64_t t_sample;  // CLOCK_MONOTONIC just before we looked
   long nr;
   uint64_t arg[6];
   uint64_t sp, pc;
@@ -39,6 +41,10 @@ Seen g_seen[AMBER_MAX_THREADS];
 // The boot the checkpoint ran on (/proc/sys/kernel/random/boot_id): absolute deadlines on
 // CLOCK_MONOTONIC/BOOTTIME mean nothing on another boot (rewind.cc).
 char g_ckpt_boot[40];
+
+// When an application signal handler last began on this thread (CLOCK_MONOTONIC; initial-exec
+// TLS: the agent is preloaded, and this is read and written in signal context).
+__thread int64_t t_app_handler __attribute__((tls_model("initial-exec")));
 
 int64_t mono_ns() {
   sys::ktimespec ts{};
@@ -120,9 +126,16 @@ int32_t app_id(int32_t real, bool tid) {
 
 }  // namespace
 
+void app_handler_runs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // the vDSO: async-signal-safe, no system call
+  t_app_handler = ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
 long signal_thread(uint32_t idx, int pid, int tid, int sig) {
   Seen& s = g_seen[idx];
   s.valid = false;
+  s.t_sample = mono_ns();
   __atomic_store_n(&s.stamped, 0u, __ATOMIC_RELEASE);
   if (idx == 1) read_boot_id(g_ckpt_boot, sizeof g_ckpt_boot);  // once per checkpoint
   char path[64], buf[256];
@@ -206,6 +219,13 @@ void capture(uint32_t idx, void* ucv, Call* c) {
     return;
   }
 
+  // An application signal handler ran on this thread since we looked: that signal may have
+  // interrupted the call (and its handler returned just before ours came). Its EINTR must reach
+  // the application — a program that times out a blocking read with alarm() relies on it.
+  if (c->how == REISSUE && seen && t_app_handler >= seen->t_sample) {
+    c->how = 0;
+    return;
+  }
   Spec sp = spec(c->nr, c->arg);
   if (c->how == REISSUE && !sp.reissue) {
     c->how = 0;  // not a call we know how to re-run: its EINTR stands
