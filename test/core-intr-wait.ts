@@ -60,3 +60,24 @@ for (const stopFirst of [false, true]) {
     t.equal(ex.code, 0, `exited 0; stderr: ${r.err.text()}`)
   })
 }
+
+// A PI mutex (PTHREAD_PRIO_INHERIT) held across the restart by one thread while another waits for
+// it in FUTEX_LOCK_PI: the futex word names the owner by kernel tid. The waiter's word is rewritten
+// with the owner's new tid before any thread runs, so the owner's unlock hands the mutex over.
+t.test('a thread waiting for a PI mutex gets it after a restart', async (t) => {
+  const a = await setup(t)
+  const exe = await build('pilock')
+  const go = join(a.base, 'go')
+  const app = a.launch([exe, go])
+  await app.waitFor((l) => l.includes('waiting'), 30_000, 'the waiter blocked')
+  await new Promise((r) => setTimeout(r, 300))
+  await a.checkpoint({ kill: true })
+  await app.wait(20_000)
+  const r = a.restart()
+  await new Promise((res) => setTimeout(res, 500))
+  a.writeFile(go, '')
+  await r.waitFor((l) => l.includes('done'), 20_000, 'the waiter to get the mutex')
+  t.ok(r.lines.includes('unlocked 0'), 'the owner unlocked it')
+  t.ok(r.lines.includes('acquired 0'), 'the waiter acquired it')
+  t.equal((await r.wait(10_000)).code, 0, 'exited 0')
+})

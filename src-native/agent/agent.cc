@@ -286,6 +286,7 @@ long do_suspend(char* err, size_t errlen) {
 }
 
 void do_resume() {
+  intr::before_release();  // e.g. PI futex owners of this run, before any thread runs
   sockets_resumed();
   __atomic_store_n(&g.phase, 0u, __ATOMIC_SEQ_CST);
   __atomic_add_fetch(&g.resume_seq, 1u, __ATOMIC_SEQ_CST);

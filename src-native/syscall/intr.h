@@ -63,6 +63,11 @@ long signal_thread(uint32_t idx, int pid, int tid, int sig);
 // Suspend handler, before the thread parks: what did the signal interrupt?
 void capture(uint32_t idx, void* ucontext, Call* c);
 
+// Checkpoint thread, every thread parked, the pid maps of this run in place, just before the
+// release (a live resume or after a restart): fix what must be fixed before any thread runs —
+// the owner tid in the word of a PI futex a parked thread was waiting on (rewind.cc).
+void before_release();
+
 // The agent's trampolines call this (in signal context) just before an application signal
 // handler runs: an EINTR that follows may be the application's own, not ours (record.cc).
 void app_handler_runs();

@@ -227,6 +227,8 @@ void capture(uint32_t idx, void* ucv, Call* c) {
     return;
   }
   Spec sp = spec(c->nr, c->arg);
+  if (c->nr == SYS_futex && ((c->arg[1] & 0x7f) == 6 /*LOCK_PI*/ || (c->arg[1] & 0x7f) == 13 /*LOCK_PI2*/))
+    note_pi_waiter(idx, c->arg[0]);
   if (c->how == REISSUE && !sp.reissue) {
     c->how = 0;  // not a call we know how to re-run: its EINTR stands
     return;

@@ -13,8 +13,10 @@
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
 
+#include "image/format.h"
 #include "pid/pid.h"
 #include "sys/sys.h"
+#include "sys/usermem.h"
 #include "syscall/intr.h"
 #include "syscall/table.h"
 
@@ -69,6 +71,60 @@ bool same_boot() {
 }
 
 }  // namespace
+
+// PI futexes (priority-inheritance mutexes): the futex word holds the owner's kernel tid, and the
+// kernel resolves it on FUTEX_LOCK_PI and checks it on FUTEX_UNLOCK_PI. After a restart the word
+// still names the owner's previous tid: a waiter re-running FUTEX_LOCK_PI gets ESRCH (glibc then
+// parks it for good) or, worse, the task that now has that tid as its owner; and the owner's
+// unlock is refused. For every word a parked thread was waiting on we know where it is: its owner
+// is taken to the application's tid at the checkpoint and written back as this run's kernel tid
+// before any thread runs. (A PI word nobody was waiting on is not known to us: its owner's unlock
+// after a restart still fails — kernel tids stored by glibc outside struct pthread.)
+struct PiWord {
+  uint64_t uaddr;   // 0: empty
+  int32_t old_tid;  // owner at the checkpoint (kernel tid)
+  int32_t app_tid;  // the same, as the application knows it
+  int32_t pid;      // our kernel pid then: another one now means we were restarted
+};
+PiWord g_pi[AMBER_MAX_THREADS];
+uint32_t g_pi_top;  // entries [0, g_pi_top) may be in use
+
+constexpr uint32_t kFutexTidMask = 0x3fffffff;
+
+void note_pi_waiter(uint32_t idx, uint64_t uaddr) {
+  if (idx >= AMBER_MAX_THREADS) return;
+  PiWord& w = g_pi[idx];
+  w.uaddr = 0;
+  uint32_t v;
+  if (sys::vm_read(&v, (const void*)uaddr, sizeof v) != sizeof v || !(v & kFutexTidMask)) return;
+  w.old_tid = (int32_t)(v & kFutexTidMask);
+  w.app_tid = pid::to_app_tid(w.old_tid);
+  w.pid = (int32_t)sys::getpid();
+  w.uaddr = uaddr;
+  uint32_t top = __atomic_load_n(&g_pi_top, __ATOMIC_RELAXED);
+  while (top < idx + 1 && !__atomic_compare_exchange_n(&g_pi_top, &top, idx + 1, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+}
+
+void before_release() {
+  int32_t self = (int32_t)sys::getpid();
+  uint32_t top = __atomic_load_n(&g_pi_top, __ATOMIC_ACQUIRE);
+  for (uint32_t i = 0; i < top && i < AMBER_MAX_THREADS; i++) {
+    PiWord& w = g_pi[i];
+    if (!w.uaddr) continue;
+    if (w.pid != self) {
+      int32_t now = pid::to_real_tid(w.app_tid);
+      auto* word = reinterpret_cast<uint32_t*>(w.uaddr);
+      uint32_t v;
+      if (now > 0 && now != w.old_tid && sys::vm_read(&v, word, sizeof v) == sizeof v &&
+          (int32_t)(v & kFutexTidMask) == w.old_tid) {
+        uint32_t nv = (v & ~kFutexTidMask) | (uint32_t)now;
+        __atomic_compare_exchange_n(word, &v, nv, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+      }
+    }
+    w.uaddr = 0;
+  }
+  __atomic_store_n(&g_pi_top, 0u, __ATOMIC_RELEASE);
+}
 
 Entry* tramp_entry(uint64_t rip, uint64_t rsp) {
   if (rip != (uint64_t)amber_intr_tramp_sys && rip != (uint64_t)amber_intr_tramp_ret) return nullptr;

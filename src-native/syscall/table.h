@@ -144,6 +144,9 @@ int64_t mono_ns();
 void read_boot_id(char* out, size_t cap);
 extern char g_ckpt_boot[40];
 
+// rewind.cc: a thread parked while waiting for a PI futex (FUTEX_LOCK_PI/LOCK_PI2): its owner.
+void note_pi_waiter(uint32_t idx, uint64_t uaddr);
+
 // rewind.cc: the trampoline's calls in flight.
 Entry* tramp_entry(uint64_t rip, uint64_t rsp);  // the entry of a call interrupted in the trampoline
 uint64_t tramp_sys_addr();
