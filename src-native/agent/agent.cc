@@ -28,6 +28,7 @@
 #include "amber/plugin.h"
 #include "pid/pid.h"
 #include "fd/stdio.h"
+#include "syscall/intr.h"
 
 namespace amber {
 
@@ -295,7 +296,7 @@ long do_suspend(char* err, size_t errlen) {
       s.state = SLOT_SIGNALED;
       __atomic_thread_fence(__ATOMIC_SEQ_CST);
       g.nslots++;
-      if (sys::tgkill(g.pid, tids[i], g.sig) < 0) s.state = SLOT_GONE;
+      if (intr::signal_thread(g.nslots - 1, g.pid, tids[i], g.sig) < 0) s.state = SLOT_GONE;
       added = true;
     }
     // Wait for every signalled thread to park (or to have exited).
@@ -326,13 +327,14 @@ long do_suspend(char* err, size_t errlen) {
 }
 
 void do_resume() {
+  intr::before_release();  // e.g. PI futex owners of this run, before any thread runs
   fds_resumed();
   __atomic_store_n(&g.phase, 0u, __ATOMIC_SEQ_CST);
   __atomic_add_fetch(&g.resume_seq, 1u, __ATOMIC_SEQ_CST);
   sys::futex_wake(&g.resume_seq, 0x7fffffff);
 }
 
-void suspend_handler(int, siginfo_t*, void*) {
+void suspend_handler(int, siginfo_t*, void* uc) {
   if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) return;
   int saved_errno = errno;
   int32_t tid = (int32_t)sys::gettid();
@@ -340,8 +342,11 @@ void suspend_handler(int, siginfo_t*, void*) {
   if (idx < 0) { errno = saved_errno; return; }  // not enumerated yet: signalled again later
   Slot* volatile s = &g_slots[idx];
   uint32_t seq = __atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE);
+  intr::Call call;  // the system call we interrupted, if any (on this stack: survives a restart)
+  intr::capture((uint32_t)idx, uc, &call);
   fill_thread_record(&s->rec);
-  if (amber_ctx_save(&s->rec.ctx) == 0) {
+  bool restored = amber_ctx_save(&s->rec.ctx) != 0;
+  if (!restored) {
     __atomic_store_n(&s->state, (uint32_t)SLOT_PARKED, __ATOMIC_RELEASE);
   } else {
     // Restart: this is a fresh kernel thread made by the restorer, in restored memory.
@@ -350,6 +355,7 @@ void suspend_handler(int, siginfo_t*, void*) {
   sys::futex_wake(&s->state, 1);
   while (__atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE) == seq)
     sys::futex_wait(&g.resume_seq, seq, nullptr);
+  intr::resume(&call, uc, restored);  // re-run the interrupted call, with this run's ids
   errno = saved_errno;
   // Returning runs rt_sigreturn: the interrupted registers come back from the signal frame.
 }

@@ -31,6 +31,7 @@
 #include "fd/stdio.h"
 #include "pid/pid.h"
 #include "sys/sys.h"
+#include "sys/usermem.h"
 
 namespace amber {
 namespace {
@@ -133,10 +134,23 @@ struct Strs {
   }
 };
 
+// Can every entry of envp, and every string it points to, be read? The kernel answers EFAULT
+// for an environment it cannot read; we must not fault while looking at one first. One probe per
+// page (sys::PageProbe): an environment usually lives in a few.
+bool env_readable(char* const* envp) {
+  sys::PageProbe probe;
+  for (char* const* p = envp;; p++) {
+    if (!probe.range(p, sizeof *p)) return false;
+    if (!*p) return true;
+    if (!probe.str(*p)) return false;
+  }
+}
+
 // The environment the new program gets: envp unless the agent is active, then a copy on the
-// caller's stack (b) with our entries. Never allocates, never writes global state.
+// caller's stack (b) with our entries. Never allocates, never writes global state. An envp that
+// cannot be read passes through untouched: the exec fails with EFAULT, as it would without us.
 char* const* build_env(char* const* envp, EnvBuf* b) {
-  if (!g.active) return envp;
+  if (!g.active || (envp && !env_readable(envp))) return envp;
   size_t n = 0;
   const char* app_preload = nullptr;
   Strs st{b};
@@ -369,7 +383,8 @@ __attribute__((visibility("default"))) int execlp(const char* file, const char* 
 __attribute__((visibility("default"))) int fexecve(int fd, char* const argv[], char* const envp[]) {
   if (!amber::g_fexecve) amber::g_fexecve = amber::next<amber::fexecve_t>("fexecve");
   EnvBuf b;
-  return amber::g_fexecve(fd, argv, build_env(envp, &b));
+  // glibc refuses a NULL envp here (EINVAL) where execve takes it as empty: let it.
+  return amber::g_fexecve(fd, argv, envp ? build_env(envp, &b) : envp);
 }
 
 __attribute__((visibility("default"))) int execveat(int dirfd, const char* path, char* const argv[],
