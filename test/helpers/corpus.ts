@@ -1,0 +1,267 @@
+// The one-state corpus (test/corpus/): builds each program, runs it without amber (the sanity
+// reference) and under amber (launch → live checkpoint → checkpoint --kill → restart), and says
+// what happened. test/corpus.ts turns the outcomes into tap tests.
+//
+// A corpus program prints READY once its state is set up, then waits for one line on stdin; on
+// that line it verifies its state and prints PASS (exit 0), FAIL: <what differs> (exit 1), or —
+// before READY, when the state cannot be set up here — SKIP: <why> (exit 0). See
+// test/corpus/corpus.h.
+//
+//   const progs = listPrograms()                   // test/corpus/*.{c,sh,py}
+//   const argv = await buildProgram(progs[0])      // compiled (cached) or [interpreter, script]
+//   const plain = await runPlain(argv)             // { verdict: 'pass' | 'fail' | 'skip', detail, ... }
+//   const under = await runUnderAmber(argv)
+//
+// Every process carries the AMBER_TEST_TAG of its own Amber world (test/helpers/amber.ts), and
+// each run ends with that world's cleanup (SIGKILL to everything tagged, then the temp dir is
+// removed): a hang costs its timeout, never the rest of the suite.
+import { execFile, spawn } from 'node:child_process'
+import { chmodSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs'
+import { basename, extname, join } from 'node:path'
+import { promisify } from 'node:util'
+import { Amber, type Checkpoint, cliPath, Proc, runAs } from './amber.js'
+import { cacheDir, python3, repoRoot } from './fixtures.js'
+
+const run = promisify(execFile)
+
+export const corpusDir = join(repoRoot, 'test', 'corpus')
+const corpusCache = join(cacheDir, 'corpus')
+
+export interface Program {
+  name: string
+  src: string
+  kind: 'c' | 'sh' | 'py'
+}
+
+/** Every program in test/corpus/, sorted by name (CORPUS_ONLY=<regex> narrows it). */
+export function listPrograms(): Program[] {
+  const only = process.env.CORPUS_ONLY ? new RegExp(process.env.CORPUS_ONLY) : null
+  const out: Program[] = []
+  for (const f of readdirSync(corpusDir).sort()) {
+    const ext = extname(f)
+    const kind = ext === '.c' ? 'c' : ext === '.sh' ? 'sh' : ext === '.py' ? 'py' : null
+    if (!kind) continue
+    const name = basename(f, ext)
+    if (only && !only.test(name)) continue
+    out.push({ name, src: join(corpusDir, f), kind })
+  }
+  return out
+}
+
+function mtime(p: string): number {
+  try {
+    return statSync(p).mtimeMs
+  } catch {
+    return -1
+  }
+}
+
+/** The argv that runs a program: a compiled binary (cached by source and corpus.h mtime) or an interpreter and its script. */
+export async function buildProgram(p: Program): Promise<string[]> {
+  if (p.kind === 'sh') return ['/bin/bash', p.src]
+  if (p.kind === 'py') return [python3, p.src]
+  mkdirSync(corpusCache, { recursive: true, mode: 0o755 })
+  try {
+    chmodSync(cacheDir, 0o755)
+    chmodSync(corpusCache, 0o755)
+  } catch {
+    // not ours: the compile below fails loudly if we cannot write
+  }
+  const out = join(corpusCache, p.name)
+  const srcTime = Math.max(mtime(p.src), mtime(join(corpusDir, 'corpus.h')))
+  if (mtime(out) >= srcTime) return [out]
+  const tmp = `${out}.${process.pid}.tmp`
+  const cc = process.env.CC ?? 'cc'
+  try {
+    await run(cc, ['-std=gnu11', '-O1', '-g', '-Wall', '-Wextra', '-Werror', '-pthread', '-I', corpusDir, '-o', tmp, p.src, '-lrt'])
+  } catch (e) {
+    const err = e as { stderr?: string; message: string }
+    throw new Error(`compiling ${p.src} failed: ${err.stderr ?? err.message}`)
+  }
+  chmodSync(tmp, 0o755)
+  renameSync(tmp, out)
+  return [out]
+}
+
+export type Verdict = 'pass' | 'fail' | 'skip'
+
+export interface Outcome {
+  verdict: Verdict
+  /** For fail: the stage and what went wrong; for skip: the program's reason; for pass: ''. */
+  detail: string
+  /** Milliseconds from start to verdict. */
+  ms: number
+  /** Everything the program printed (stdout lines), for the report. */
+  lines: string[]
+}
+
+export interface RunOptions {
+  /** Per stage: READY after launch/restart, exit after the go line (ms). */
+  timeoutMs?: number
+}
+
+const GO = 'go\n'
+
+/** Start a command in the world's tag, stdin/stdout/stderr piped, as the test user if there is one. */
+function spawnIn(a: Amber, argv: string[], label: string[]): Proc {
+  const who = runAs()
+  const full = who ? ['setpriv', `--reuid=${who.uid}`, `--regid=${who.gid}`, '--init-groups', '--', ...argv] : argv
+  const child = spawn(full[0]!, full.slice(1), { cwd: a.base, env: a.env(), stdio: ['pipe', 'pipe', 'pipe'] })
+  child.stdin!.on('error', () => {}) // EPIPE when the program is already gone: its exit tells us why
+  const p = new Proc(child, label)
+  a.procs.push(p)
+  return p
+}
+
+/** The CLI's argv as amber.ts runs it (NODE_OPTIONS removed after tap's spawn hook put it back). */
+function cli(args: string[]): string[] {
+  return ['/usr/bin/env', '-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, cliPath, ...args]
+}
+
+class Stage extends Error {}
+
+function tail(lines: string[], n = 6): string {
+  return JSON.stringify(lines.slice(-n))
+}
+
+/** Wait for READY (→ 'ready'), a SKIP line (→ the line), or the end of output (→ throws). */
+async function waitReady(p: Proc, timeoutMs: number, what: string): Promise<'ready' | string> {
+  try {
+    return await p.waitFor(
+      (l) => {
+        const s = l.find((x) => x === 'READY' || x.startsWith('SKIP') || x.startsWith('FAIL'))
+        return s === undefined ? undefined : s === 'READY' ? 'ready' : s
+      },
+      timeoutMs,
+      `READY from ${what}`,
+    )
+  } catch (e) {
+    throw new Stage(`${what}: no READY: ${(e as Error).message}`)
+  }
+}
+
+/** After the go line: the program's verdict from its output and exit status. */
+async function finish(p: Proc, timeoutMs: number, what: string): Promise<{ verdict: Verdict; detail: string }> {
+  let ex
+  try {
+    ex = await p.wait(timeoutMs)
+  } catch {
+    p.kill()
+    return { verdict: 'fail', detail: `${what}: no verdict within ${timeoutMs} ms after the go line (killed); stdout ${tail(p.lines)}; stderr ${tail(p.err.lines)}` }
+  }
+  const fail = p.lines.find((l) => l.startsWith('FAIL'))
+  const skip = p.lines.find((l) => l.startsWith('SKIP'))
+  const passed = p.lines.includes('PASS')
+  if (fail) return { verdict: 'fail', detail: `${what}: ${fail}` }
+  if (skip && ex.code === 0) return { verdict: 'skip', detail: skip.replace(/^SKIP:?\s*/, '') }
+  if (passed && ex.code === 0) return { verdict: 'pass', detail: '' }
+  const how = ex.signal ? `killed by ${ex.signal}` : `exited ${ex.code}`
+  return { verdict: 'fail', detail: `${what}: ${how} without PASS; stdout ${tail(p.lines)}; stderr ${tail(p.err.lines)}` }
+}
+
+/** The sanity reference: the program alone, the go line written right after READY. */
+export async function runPlain(argv: string[], opts: RunOptions = {}): Promise<Outcome> {
+  const timeoutMs = opts.timeoutMs ?? 20_000
+  const t0 = Date.now()
+  const a = new Amber()
+  try {
+    const p = spawnIn(a, argv, argv)
+    const r = await waitReady(p, timeoutMs, 'the program')
+    if (r !== 'ready') {
+      const v = await finish(p, timeoutMs, 'the program')
+      return { ...v, ms: Date.now() - t0, lines: p.lines.slice() }
+    }
+    p.child.stdin!.write(GO)
+    const v = await finish(p, timeoutMs, 'the program')
+    return { ...v, ms: Date.now() - t0, lines: p.lines.slice() }
+  } catch (e) {
+    return { verdict: 'fail', detail: (e as Error).message, ms: Date.now() - t0, lines: [] }
+  } finally {
+    await a.cleanup()
+  }
+}
+
+async function checkpoint(a: Amber, kill: boolean, timeoutMs: number): Promise<Checkpoint> {
+  const args = ['checkpoint', '--dir', a.dir, '--json', ...(kill ? ['--kill'] : [])]
+  const p = spawnIn(a, cli(args), ['amber', ...args])
+  p.child.stdin!.end()
+  let ex
+  try {
+    ex = await p.wait(timeoutMs)
+  } catch {
+    p.kill()
+    throw new Stage(`\`amber ${args.join(' ')}\` did not finish within ${timeoutMs} ms; stderr ${tail(p.err.lines)}`)
+  }
+  if (ex.code !== 0) throw new Stage(`\`amber ${args.join(' ')}\` exited ${ex.code ?? ex.signal}; stderr: ${p.err.text().trim()}`)
+  try {
+    return JSON.parse(p.out.text()) as Checkpoint
+  } catch {
+    throw new Stage(`\`amber ${args.join(' ')}\` printed no JSON: ${JSON.stringify(p.out.text())}`)
+  }
+}
+
+/**
+ * Under amber: launch (stdin a pipe), READY, one live checkpoint (the program must not notice:
+ * it is still waiting and has printed nothing more), checkpoint --kill, restart (stdin a pipe),
+ * the go line, the verdict. Each stage is bounded by timeoutMs.
+ */
+export async function runUnderAmber(argv: string[], opts: RunOptions = {}): Promise<Outcome> {
+  const timeoutMs = opts.timeoutMs ?? 20_000
+  const t0 = Date.now()
+  const a = new Amber()
+  let lines: string[] = []
+  try {
+    const launchArgs = ['launch', '--dir', a.dir, '--', ...argv]
+    const app = spawnIn(a, cli(launchArgs), ['amber', ...launchArgs])
+    lines = app.lines
+    const r = await waitReady(app, timeoutMs, '`amber launch`')
+    if (r !== 'ready') {
+      const v = await finish(app, timeoutMs, '`amber launch`')
+      return { ...v, ms: Date.now() - t0, lines: app.lines.slice() }
+    }
+    await checkpoint(a, false, timeoutMs).catch((e: Error) => {
+      throw new Stage(`live checkpoint: ${e.message}`)
+    })
+    // a program that noticed the checkpoint (EINTR, a lost event) says so at once and exits
+    await new Promise((res) => setTimeout(res, 100))
+    if (app.exit || app.lines.length > 1) {
+      throw new Stage(`live checkpoint: the program noticed: ${app.exit ? `exited ${JSON.stringify(app.exit)}, ` : ''}stdout ${tail(app.lines)}; stderr ${tail(app.err.lines)}`)
+    }
+    await checkpoint(a, true, timeoutMs).catch((e: Error) => {
+      throw new Stage(`checkpoint --kill: ${e.message}`)
+    })
+    try {
+      await app.wait(timeoutMs)
+    } catch {
+      throw new Stage(`\`amber launch\` still running ${timeoutMs} ms after checkpoint --kill`)
+    }
+    if (app.lines.length > 1) throw new Stage(`checkpoint --kill: the program printed ${tail(app.lines)} before it was killed`)
+    const restartArgs = ['restart', '--dir', a.dir]
+    const re = spawnIn(a, cli(restartArgs), ['amber', ...restartArgs])
+    lines = re.lines
+    re.child.stdin!.write(GO)
+    const v = await finish(re, timeoutMs, 'after restart')
+    return { ...v, ms: Date.now() - t0, lines: re.lines.slice() }
+  } catch (e) {
+    const msg = e instanceof Stage ? e.message : `harness: ${(e as Error).stack ?? e}`
+    return { verdict: 'fail', detail: msg, ms: Date.now() - t0, lines: lines.slice() }
+  } finally {
+    await a.cleanup()
+  }
+}
+
+/** test/corpus/expect.json: which programs amber is known to fail today, and why. */
+export interface Expectation {
+  /** Known to fail in every run. */
+  todo?: string
+  /** Known to fail only as root / only as the unprivileged user. */
+  root?: string
+  user?: string
+}
+
+export function knownFailure(expect: Record<string, string | Expectation>, name: string, unprivileged: boolean): string | undefined {
+  const e = expect[name]
+  if (e === undefined) return undefined
+  if (typeof e === 'string') return e
+  return e.todo ?? (unprivileged ? e.user : e.root)
+}
