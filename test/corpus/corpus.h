@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -43,7 +44,20 @@ static inline void peer(pid_t p) {
   if (corpus_npeers < CORPUS_MAX_PEERS) corpus_peers[corpus_npeers++] = p;
 }
 
+/* Cleanups (IPC objects, names) run by corpus_exit in the main process, last registered first. */
+#define CORPUS_MAX_CLEANUPS 8
+static void (*corpus_cleanups[CORPUS_MAX_CLEANUPS])(void);
+static int corpus_ncleanups;
+static pid_t corpus_main_pid;
+
+static inline void on_exit_cleanup(void (*fn)(void)) {
+  if (!corpus_main_pid) corpus_main_pid = getpid();
+  if (corpus_ncleanups < CORPUS_MAX_CLEANUPS) corpus_cleanups[corpus_ncleanups++] = fn;
+}
+
 static inline __attribute__((noreturn)) void corpus_exit(int code) {
+  if (getpid() == corpus_main_pid)
+    while (corpus_ncleanups > 0) corpus_cleanups[--corpus_ncleanups]();
   for (int i = 0; i < corpus_npeers; i++) {
     if (corpus_peers[i] > 0) {
       kill(corpus_peers[i], SIGKILL);
@@ -126,6 +140,26 @@ static inline void read_line(void) {
 static inline void ready_wait(void) {
   ready();
   read_line();
+}
+
+/* For programs whose wait point is a blocking call other than read(0): a thread reads the go
+ * line, sets line_seen and calls on_line (which wakes the blocked call: a semop, a signal ...). */
+static volatile int line_seen;
+static void (*corpus_on_line)(void);
+static void* corpus_line_thread(void* u) {
+  (void)u;
+  read_line();
+  __atomic_store_n(&line_seen, 1, __ATOMIC_SEQ_CST);
+  if (corpus_on_line) corpus_on_line();
+  return NULL;
+}
+
+static inline pthread_t line_thread(void (*on_line)(void)) {
+  corpus_on_line = on_line;
+  pthread_t t;
+  int e = pthread_create(&t, NULL, corpus_line_thread, NULL);
+  if (e) fail("pthread_create: %s", strerror(e));
+  return t;
 }
 
 static inline double now_mono(void) {

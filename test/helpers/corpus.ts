@@ -140,23 +140,34 @@ async function waitReady(p: Proc, timeoutMs: number, what: string): Promise<'rea
   }
 }
 
-/** After the go line: the program's verdict from its output and exit status. */
+/**
+ * After the go line: the program's verdict from its output and exit status. A FAIL line is the
+ * verdict at once (a peer left behind may keep `amber restart` waiting); PASS needs exit 0 too.
+ */
 async function finish(p: Proc, timeoutMs: number, what: string): Promise<{ verdict: Verdict; detail: string }> {
-  let ex
+  const verdictLine = (l: string[]) => l.find((x) => x === 'PASS' || x.startsWith('FAIL') || x.startsWith('SKIP'))
+  let line: string | undefined
   try {
-    ex = await p.wait(timeoutMs)
+    line = await p.waitFor((l) => verdictLine(l), timeoutMs, 'a verdict')
   } catch {
+    // no verdict line: it exited without one (below), or it hangs
+  }
+  if (line === undefined && !p.exit) {
     p.kill()
     return { verdict: 'fail', detail: `${what}: no verdict within ${timeoutMs} ms after the go line (killed); stdout ${tail(p.lines)}; stderr ${tail(p.err.lines)}` }
   }
-  const fail = p.lines.find((l) => l.startsWith('FAIL'))
-  const skip = p.lines.find((l) => l.startsWith('SKIP'))
-  const passed = p.lines.includes('PASS')
-  if (fail) return { verdict: 'fail', detail: `${what}: ${fail}` }
-  if (skip && ex.code === 0) return { verdict: 'skip', detail: skip.replace(/^SKIP:?\s*/, '') }
-  if (passed && ex.code === 0) return { verdict: 'pass', detail: '' }
+  if (line?.startsWith('FAIL')) return { verdict: 'fail', detail: `${what}: ${line}` }
+  let ex
+  try {
+    ex = await p.wait(line ? 5_000 : timeoutMs)
+  } catch {
+    p.kill()
+    return { verdict: 'fail', detail: `${what}: printed ${line} but did not exit within 5 s; stderr ${tail(p.err.lines)}` }
+  }
   const how = ex.signal ? `killed by ${ex.signal}` : `exited ${ex.code}`
-  return { verdict: 'fail', detail: `${what}: ${how} without PASS; stdout ${tail(p.lines)}; stderr ${tail(p.err.lines)}` }
+  if (line?.startsWith('SKIP') && ex.code === 0) return { verdict: 'skip', detail: line.replace(/^SKIP:?\s*/, '') }
+  if (line === 'PASS' && ex.code === 0) return { verdict: 'pass', detail: '' }
+  return { verdict: 'fail', detail: `${what}: ${how}${line ? ` after ${line}` : ' without PASS'}; stdout ${tail(p.lines)}; stderr ${tail(p.err.lines)}` }
 }
 
 /** The sanity reference: the program alone, the go line written right after READY. */
@@ -219,14 +230,21 @@ export async function runUnderAmber(argv: string[], opts: RunOptions = {}): Prom
       const v = await finish(app, timeoutMs, '`amber launch`')
       return { ...v, ms: Date.now() - t0, lines: app.lines.slice() }
     }
-    await checkpoint(a, false, timeoutMs).catch((e: Error) => {
-      throw new Stage(`live checkpoint: ${e.message}`)
-    })
     // a program that noticed the checkpoint (EINTR, a lost event) says so at once and exits
-    await new Promise((res) => setTimeout(res, 100))
-    if (app.exit || app.lines.length > 1) {
-      throw new Stage(`live checkpoint: the program noticed: ${app.exit ? `exited ${JSON.stringify(app.exit)}, ` : ''}stdout ${tail(app.lines)}; stderr ${tail(app.err.lines)}`)
+    // (sometimes before the checkpoint command has its answer: then both are told)
+    const noticed = (also: string) => {
+      if (!app.exit && app.lines.length <= 1) return
+      throw new Stage(`live checkpoint: the program noticed: ${app.exit ? `exited ${JSON.stringify(app.exit)}, ` : ''}stdout ${tail(app.lines)}; stderr ${tail(app.err.lines)}${also}`)
     }
+    try {
+      await checkpoint(a, false, timeoutMs)
+    } catch (e) {
+      await new Promise((res) => setTimeout(res, 200))
+      noticed(` (and the checkpoint: ${(e as Error).message})`)
+      throw new Stage(`live checkpoint: ${(e as Error).message}`)
+    }
+    await new Promise((res) => setTimeout(res, 100))
+    noticed('')
     await checkpoint(a, true, timeoutMs).catch((e: Error) => {
       throw new Stage(`checkpoint --kill: ${e.message}`)
     })
