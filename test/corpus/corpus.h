@@ -237,8 +237,10 @@ static inline int proc_status_field(const char* path, const char* field, char* b
     if (!strncmp(line, field, fl) && line[fl] == ':') {
       char* v = line + fl + 1;
       while (*v == ' ' || *v == '\t') v++;
-      v[strcspn(v, "\n")] = 0;
-      snprintf(buf, cap, "%s", v);
+      size_t n = strcspn(v, "\n");
+      if (n >= cap) n = cap - 1;
+      memcpy(buf, v, n);
+      buf[n] = 0;
       rc = 0;
       break;
     }
