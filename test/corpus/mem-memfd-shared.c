@@ -14,7 +14,8 @@ int main(void) {
 
   CHECK(check_pattern(m, 3 * 4096, 401) < 0, "the mapping's data differs");
   static char b[3 * 4096];
-  CHECK(pread(f, b, sizeof b, 0) == (ssize_t)sizeof b, "pread of the memfd: %s", strerror(errno));
+  ssize_t n = pread(f, b, sizeof b, 0);
+  CHECK(n == (ssize_t)sizeof b, "pread of the memfd returned %zd (%s), want %zu", n, n < 0 ? strerror(errno) : "short", sizeof b);
   CHECK(check_pattern(b, sizeof b, 401) < 0, "the memfd's contents differ from the mapping");
   memcpy(m + 10, "store", 5);
   SYS(pread(f, b, 5, 10));

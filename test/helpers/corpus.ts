@@ -101,6 +101,8 @@ export interface RunOptions {
 }
 
 const GO = 'go\n'
+/** After `amber:` on stderr, how long a silent program may still take to give its verdict. */
+const STUCK_AFTER_AMBER_ERROR_MS = 5_000
 
 /** Start a command in the world's tag, stdin/stdout/stderr piped, as the test user if there is one. */
 function spawnIn(a: Amber, argv: string[], label: string[]): Proc {
@@ -146,15 +148,21 @@ async function waitReady(p: Proc, timeoutMs: number, what: string): Promise<'rea
  */
 async function finish(p: Proc, timeoutMs: number, what: string): Promise<{ verdict: Verdict; detail: string }> {
   const verdictLine = (l: string[]) => l.find((x) => x === 'PASS' || x.startsWith('FAIL') || x.startsWith('SKIP'))
+  const deadline = Date.now() + timeoutMs
   let line: string | undefined
-  try {
-    line = await p.waitFor((l) => verdictLine(l), timeoutMs, 'a verdict')
-  } catch {
-    // no verdict line: it exited without one (below), or it hangs
-  }
-  if (line === undefined && !p.exit) {
-    p.kill()
-    return { verdict: 'fail', detail: `${what}: no verdict within ${timeoutMs} ms after the go line (killed); stdout ${tail(p.lines)}; stderr ${tail(p.err.lines)}` }
+  let amberSaid: number | null = null
+  for (;;) {
+    line = verdictLine(p.lines)
+    if (line !== undefined || p.exit) break
+    // amber reported a problem and the program has said nothing since: do not wait the whole timeout
+    if (amberSaid === null && p.err.lines.some((l) => l.startsWith('amber:'))) amberSaid = Date.now()
+    const stuck = amberSaid !== null && Date.now() - amberSaid > STUCK_AFTER_AMBER_ERROR_MS
+    if (stuck || Date.now() > deadline) {
+      p.kill()
+      const why = stuck ? `amber reported an error and no verdict came within ${STUCK_AFTER_AMBER_ERROR_MS} ms` : `no verdict within ${timeoutMs} ms after the go line`
+      return { verdict: 'fail', detail: `${what}: ${why} (killed); stdout ${tail(p.lines)}; stderr ${tail(p.err.lines)}` }
+    }
+    await new Promise((res) => setTimeout(res, 50))
   }
   if (line?.startsWith('FAIL')) return { verdict: 'fail', detail: `${what}: ${line}` }
   let ex
