@@ -13,7 +13,7 @@
 //
 // CORPUS_ONLY=<regex> runs a subset; AMBER_TEST_AS=<user> runs every program and every amber
 // command as that user (see test/helpers/amber.ts). At the end a table of every program's result.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runAs } from './helpers/amber.js'
@@ -28,6 +28,11 @@ const unprivileged = runAs() !== null || process.getuid?.() !== 0
 const who = runAs()?.name ?? (process.getuid?.() === 0 ? 'root' : `uid ${process.getuid?.()}`)
 const programs = listPrograms()
 const rows: { name: string; result: string }[] = []
+// each result is also printed as it comes, so a run cut short still says what it saw
+const row = (t: Test, name: string, result: string) => {
+  rows.push({ name, result })
+  t.comment(`${name}: ${result}`)
+}
 const t0 = Date.now()
 
 for (const name of Object.keys(expect)) {
@@ -43,18 +48,18 @@ for (const prog of programs) {
       argv = await buildProgram(prog)
     } catch (e) {
       t.fail((e as Error).message)
-      rows.push({ name: prog.name, result: 'BUILD FAILED' })
+      row(t, prog.name, 'BUILD FAILED')
       return
     }
     const plain = await runPlain(argv)
     if (plain.verdict === 'fail') {
       t.fail(`without amber (a bug in the program): ${plain.detail}`)
-      rows.push({ name: prog.name, result: `PROGRAM BROKEN: ${plain.detail}` })
+      row(t, prog.name, `PROGRAM BROKEN: ${plain.detail}`)
       return
     }
     if (plain.verdict === 'skip') {
-      rows.push({ name: prog.name, result: `skip (${plain.detail})` })
-      t.skip(`skip: ${plain.detail}`)
+      row(t, prog.name, `skip (${plain.detail})`)
+      t.pass(`SKIP: ${plain.detail}`, { skip: plain.detail })
       return
     }
     const under: Outcome = await runUnderAmber(argv)
@@ -62,22 +67,22 @@ for (const prog of programs) {
     if (under.verdict === 'skip') {
       // the program skipped only under amber: amber changed what it could set up
       t.fail(`skipped under amber but not without it: ${under.detail}`)
-      rows.push({ name: prog.name, result: `FAIL (skipped only under amber: ${under.detail})` })
+      row(t, prog.name, `FAIL (skipped only under amber: ${under.detail})`)
       return
     }
     if (known) {
       if (under.verdict === 'pass') {
         t.comment(`${prog.name}: listed in expect.json (${known}) but PASSES now: remove it from the list`)
-        rows.push({ name: prog.name, result: `pass (listed as known failure: flip it) ${ms}` })
+        row(t, prog.name, `pass (listed as known failure: flip it) ${ms}`)
       } else {
-        rows.push({ name: prog.name, result: `todo: ${under.detail}` })
+        row(t, prog.name, `todo: ${under.detail}`)
       }
-      t.test('under amber', { todo: known }, async (t) => {
+      t.test(`under amber: ${under.verdict === 'pass' ? 'PASS' : under.detail}`, { todo: known }, async (t) => {
         t.equal(under.verdict, 'pass', under.detail || 'PASS after checkpoint, kill and restart')
       })
       return
     }
-    rows.push({ name: prog.name, result: under.verdict === 'pass' ? `pass ${ms}` : `FAIL: ${under.detail}` })
+    row(t, prog.name, under.verdict === 'pass' ? `pass ${ms}` : `FAIL: ${under.detail}`)
     t.equal(under.verdict, 'pass', under.verdict === 'pass' ? `PASS after live checkpoint, checkpoint --kill and restart (${ms})` : under.detail)
   })
 }

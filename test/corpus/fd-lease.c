@@ -36,7 +36,7 @@ int main(void) {
   int rc = in_child(probe, NULL);
   CHECK(rc != 11, "another process opened the file without breaking a lease: the lease is gone");
   CHECK(rc == 0, "lease probe failed with code %d", rc);
-  for (int i = 0; i < 200 && !broke; i++) usleep(10000);
+  for (int i = 0; i < 300 && !broke; i++) usleep(10000);
   CHECK(broke, "no lease-break signal");
   pass();
 }

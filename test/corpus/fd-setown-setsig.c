@@ -28,7 +28,7 @@ int main(void) {
   CHECK(fcntl(sv[0], F_GETFL) & O_ASYNC, "O_ASYNC is gone");
   got_fd = -1;
   write_all(sv[1], "x", 1);
-  for (int i = 0; i < 200 && got_fd < 0; i++) usleep(5000);
+  for (int i = 0; i < 600 && got_fd < 0; i++) usleep(5000);
   CHECK(got_fd == sv[0], "signal for incoming data: si_fd %d, want %d", (int)got_fd, sv[0]);
   pass();
 }

@@ -22,7 +22,7 @@ int main(void) {
   int s = SYS(accept(l, NULL, NULL));
   /* wait until the FIN is in: the data and then EOF are both queued */
   char pk[3001];
-  for (int i = 0; i < 500; i++) {
+  for (int i = 0; i < 2500; i++) {
     if (recv(s, pk, sizeof pk, MSG_PEEK | MSG_DONTWAIT) == 3000) {
       usleep(20000);
       break;

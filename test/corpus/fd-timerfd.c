@@ -1,6 +1,6 @@
 /* A periodic timerfd (CLOCK_MONOTONIC, first expiry 30 ms, then every 50 ms), left running: after
  * restart timerfd_gettime still reports a 50 ms interval and a pending expiry, the counter has
- * counted (read returns at least 1), and it keeps ticking: 4 more expirations take >= ~150 ms. */
+ * counted (read returns at least 1), and it keeps ticking: 4 more expirations take >= 150 ms. */
 #include "corpus.h"
 #include <sys/timerfd.h>
 
@@ -28,6 +28,6 @@ int main(void) {
     total += n;
   }
   double dt = now_mono() - t0;
-  CHECK(dt >= 0.14 && dt < 3, "4 expirations of a 50 ms timer took %.3f s", dt);
+  CHECK(dt >= 0.14, "4 expirations of a 50 ms timer took %.3f s", dt);
   pass();
 }

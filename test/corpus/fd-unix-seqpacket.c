@@ -27,7 +27,7 @@ int main(void) {
   close(ctl[0]);
   SYS(send(sv[0], "to the kid!", 11, MSG_EOR));
   char b[1024];
-  for (int i = 0; i < 500 && recv(sv[0], b, sizeof b, MSG_PEEK | MSG_DONTWAIT) != 7; i++) usleep(2000);
+  for (int i = 0; i < 1500 && recv(sv[0], b, sizeof b, MSG_PEEK | MSG_DONTWAIT) != 7; i++) usleep(2000);
 
   ready_wait();
 

@@ -38,7 +38,7 @@ int main(void) {
   int s = SYS(accept(l, NULL, NULL));
   write_all(s, down, sizeof down);
   char pk[2000];
-  for (int i = 0; i < 500 && recv(s, pk, sizeof pk, MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof pk; i++) usleep(2000);
+  for (int i = 0; i < 1500 && recv(s, pk, sizeof pk, MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof pk; i++) usleep(2000);
 
   ready_wait();
 

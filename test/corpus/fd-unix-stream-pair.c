@@ -30,7 +30,7 @@ int main(void) {
   close(ctl[0]);
   write_all(sv[0], down, sizeof down);
   /* wait until the child's bytes are queued to us (without reading them) */
-  for (int i = 0; i < 500; i++) {
+  for (int i = 0; i < 2500; i++) {
     int q = 0;
     char b[1000];
     if ((q = (int)recv(sv[0], b, sizeof b, MSG_PEEK | MSG_DONTWAIT)) == (int)sizeof b) break;

@@ -21,7 +21,7 @@ int main(void) {
     if (read(q[0], &c, 1) != 1) _exit(10);
     if (m[0] != 'P') _exit(11);
     m[1] = 'C';
-    for (int i = 0; i < 500 && m[2] != 'p'; i++) usleep(2000);
+    for (int i = 0; i < 1500 && m[2] != 'p'; i++) usleep(2000);
     _exit(m[2] == 'p' ? 0 : 12);
   }
   peer(k);
@@ -35,7 +35,7 @@ int main(void) {
   CHECK(ds.shm_nattch == 2, "%lu attaches, want 2 (us and the child)", (unsigned long)ds.shm_nattch);
   CHECK(check_pattern((char*)m + 4096, 8192, 371) < 0, "the segment's data differs");
   write_all(q[1], "g", 1);
-  for (int i = 0; i < 1000 && m[1] != 'C'; i++) usleep(2000);
+  for (int i = 0; i < 1500 && m[1] != 'C'; i++) usleep(2000);
   CHECK(m[1] == 'C', "we do not see the child's write (not one segment any more)");
   m[2] = 'p';
   int st;

@@ -20,7 +20,7 @@ int main(void) {
     if (read(q[0], &c, 1) != 1) _exit(10);
     if (check_pattern((char*)m + 4096, 4096, 391) >= 0) _exit(11);
     m[0] = 'C';
-    for (int i = 0; i < 500 && m[1] != 'P'; i++) usleep(2000);
+    for (int i = 0; i < 1500 && m[1] != 'P'; i++) usleep(2000);
     _exit(m[1] == 'P' ? 0 : 12);
   }
   peer(k);
@@ -31,7 +31,7 @@ int main(void) {
   CHECK(shm_open(name, O_RDONLY, 0) < 0 && errno == ENOENT, "the unlinked object is back at its name");
   CHECK(check_pattern((char*)m + 4096, 4096, 391) < 0, "the shared data differs");
   write_all(q[1], "g", 1);
-  for (int i = 0; i < 1000 && m[0] != 'C'; i++) usleep(2000);
+  for (int i = 0; i < 1500 && m[0] != 'C'; i++) usleep(2000);
   CHECK(m[0] == 'C', "we do not see the child's write (the memory is no longer shared)");
   m[1] = 'P';
   int st;

@@ -13,7 +13,7 @@ int main(void) {
     if (read(q[0], &c, 1) != 1) _exit(10);
     if (m[0] != 0x1111 || m[2] != 0x3333) _exit(11);
     m[1] = 0x2222;
-    for (int i = 0; i < 500 && m[3] != 0x4444; i++) usleep(2000);
+    for (int i = 0; i < 1500 && m[3] != 0x4444; i++) usleep(2000);
     _exit(m[3] == 0x4444 ? 0 : 12);
   }
   peer(k);
@@ -22,7 +22,7 @@ int main(void) {
   ready_wait();
 
   write_all(q[1], "g", 1);
-  for (int i = 0; i < 1000 && m[1] != 0x2222; i++) usleep(2000);
+  for (int i = 0; i < 1500 && m[1] != 0x2222; i++) usleep(2000);
   CHECK(m[1] == 0x2222, "we do not see what the child wrote (the memory is no longer shared)");
   m[3] = 0x4444;
   int st;

@@ -48,7 +48,7 @@ static inline int getint(int fd, int level, int opt) {
 /* Wait (up to 1 s) until n bytes are readable on fd without reading them. */
 static inline void wait_queued(int fd, int n) {
   char b[65536];
-  for (int i = 0; i < 500; i++) {
+  for (int i = 0; i < 2500; i++) {
     if (recv(fd, b, (size_t)n < sizeof b ? (size_t)n : sizeof b, MSG_PEEK | MSG_DONTWAIT) >= n) return;
     usleep(2000);
   }

@@ -18,7 +18,7 @@ int main(void) {
     if (g == 0) {
       char c;
       /* wait until reparented to us */
-      for (int i = 0; i < 1000 && getppid() != me; i++) usleep(1000);
+      for (int i = 0; i < 10000 && getppid() != me; i++) usleep(1000);
       if (read(go[0], &c, 1) != 1) _exit(90);
       pid_t pp2 = getppid();
       write_all(rep[1], &pp2, sizeof pp2);
