@@ -16,7 +16,7 @@
 // each run ends with that world's cleanup (SIGKILL to everything tagged, then the temp dir is
 // removed): a hang costs its timeout, never the rest of the suite.
 import { execFile, spawn } from 'node:child_process'
-import { chmodSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { basename, extname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { Amber, type Checkpoint, cliPath, Proc, runAs } from './amber.js'
@@ -93,6 +93,13 @@ export interface Outcome {
   ms: number
   /** Everything the program printed (stdout lines), for the report. */
   lines: string[]
+  /** Seconds per stage (launch, live checkpoint, checkpoint --kill, restart to verdict, cleanup). */
+  stages?: Record<string, number>
+}
+
+/** "launch 0.4, ck 0.3, ..." from a stage map. */
+export function stageText(st: Record<string, number> | undefined): string {
+  return st ? Object.entries(st).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ') : ''
 }
 
 export interface RunOptions {
@@ -122,8 +129,73 @@ function cli(args: string[]): string[] {
 
 class Stage extends Error {}
 
-function tail(lines: string[], n = 6): string {
-  return JSON.stringify(lines.slice(-n))
+/**
+ * Live processes whose environment holds AMBER_TEST_TAG=<tag>[/...], looking only at pids from
+ * `from` up: everything a run starts (and every process restored for it) gets a pid above the
+ * first one it spawned, unless pids wrapped around (then from is 0 and every pid is read). Reading
+ * thousands of /proc/<pid>/environ costs up to a second on a busy machine; this reads dozens.
+ */
+function taggedFrom(tag: string, from: number): number[] {
+  const needle = `\0AMBER_TEST_TAG=${tag}`
+  const out: number[] = []
+  for (const n of readdirSync('/proc')) {
+    if (!/^\d+$/.test(n)) continue
+    const pid = Number(n)
+    if (pid < from || pid === process.pid) continue
+    let env: string
+    try {
+      env = '\0' + readFileSync(`/proc/${pid}/environ`, 'latin1') + '\0'
+    } catch {
+      continue
+    }
+    const at = env.indexOf(needle)
+    if (at < 0) continue
+    const next = env[at + needle.length]
+    if (next !== '\0' && next !== '/') continue
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, 'latin1')
+      const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3)
+      if (state !== 'Z' && state !== 'X') out.push(pid)
+    } catch {
+      // gone
+    }
+  }
+  return out
+}
+
+/**
+ * End a run: SIGKILL every process carrying the world's tag (the program, its peers, restored
+ * copies, the coordinator) and every command still running, then remove the temp dir.
+ */
+async function cleanup(a: Amber): Promise<void> {
+  const pids0 = a.procs.map((p) => p.pid).filter((p) => p > 0)
+  // pids are handed out in order: a later spawn with a smaller pid, or a last pid (the 5th field
+  // of /proc/loadavg) below our first, means they wrapped around during the run
+  let last = 0
+  try {
+    last = Number(readFileSync('/proc/loadavg', 'latin1').trim().split(/\s+/)[4])
+  } catch {
+    // unknown: wrapped below
+  }
+  const wrapped = !last || last < (pids0[0] ?? 0) || pids0.some((p, i) => i > 0 && p < pids0[i - 1]!)
+  const from = wrapped || !pids0.length ? 0 : pids0[0]!
+  for (let round = 0; round < 5; round++) {
+    const pids = new Set(taggedFrom(a.tag, from))
+    for (const p of a.procs) if (p.exit === null && p.pid > 0) pids.add(p.pid)
+    if (!pids.size) break
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // gone already
+      }
+    }
+    await new Promise((res) => setTimeout(res, 50))
+  }
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([Promise.all(a.procs.map((p) => p.exited)), new Promise((res) => (timer = setTimeout(res, 3_000)))])
+  clearTimeout(timer)
+  if (!process.env.AMBER_TEST_KEEP) rmSync(a.base, { recursive: true, force: true })
 }
 
 /** Wait for READY (→ 'ready'), a SKIP line (→ the line), or the end of output (→ throws). */
@@ -196,7 +268,7 @@ export async function runPlain(argv: string[], opts: RunOptions = {}): Promise<O
   } catch (e) {
     return { verdict: 'fail', detail: (e as Error).message, ms: Date.now() - t0, lines: [] }
   } finally {
-    await a.cleanup()
+    await cleanup(a)
   }
 }
 
@@ -229,14 +301,21 @@ export async function runUnderAmber(argv: string[], opts: RunOptions = {}): Prom
   const t0 = Date.now()
   const a = new Amber()
   let lines: string[] = []
+  const stages: Record<string, number> = {}
+  let mark = Date.now()
+  const stage = (name: string) => {
+    stages[name] = (Date.now() - mark) / 1000
+    mark = Date.now()
+  }
   try {
     const launchArgs = ['launch', '--dir', a.dir, '--', ...argv]
     const app = spawnIn(a, cli(launchArgs), ['amber', ...launchArgs])
     lines = app.lines
     const r = await waitReady(app, timeoutMs, '`amber launch`')
+    stage('launch')
     if (r !== 'ready') {
       const v = await finish(app, timeoutMs, '`amber launch`')
-      return { ...v, ms: Date.now() - t0, lines: app.lines.slice() }
+      return { ...v, ms: Date.now() - t0, lines: app.lines.slice(), stages }
     }
     // a program that noticed the checkpoint (EINTR, a lost event) says so at once and exits
     // (sometimes before the checkpoint command has its answer: then both are told)
@@ -251,6 +330,7 @@ export async function runUnderAmber(argv: string[], opts: RunOptions = {}): Prom
       noticed(` (and the checkpoint: ${(e as Error).message})`)
       throw new Stage(`live checkpoint: ${(e as Error).message}`)
     }
+    stage('checkpoint')
     await new Promise((res) => setTimeout(res, 100))
     noticed('')
     await checkpoint(a, true, timeoutMs).catch((e: Error) => {
@@ -262,17 +342,21 @@ export async function runUnderAmber(argv: string[], opts: RunOptions = {}): Prom
       throw new Stage(`\`amber launch\` still running ${timeoutMs} ms after checkpoint --kill`)
     }
     if (app.lines.length > 1) throw new Stage(`checkpoint --kill: the program printed ${tail(app.lines)} before it was killed`)
+    stage('kill')
     const restartArgs = ['restart', '--dir', a.dir]
     const re = spawnIn(a, cli(restartArgs), ['amber', ...restartArgs])
     lines = re.lines
     re.child.stdin!.write(GO)
     const v = await finish(re, timeoutMs, 'after restart')
-    return { ...v, ms: Date.now() - t0, lines: re.lines.slice() }
+    stage('restart')
+    return { ...v, ms: Date.now() - t0, lines: re.lines.slice(), stages }
   } catch (e) {
     const msg = e instanceof Stage ? e.message : `harness: ${(e as Error).stack ?? e}`
-    return { verdict: 'fail', detail: msg, ms: Date.now() - t0, lines: lines.slice() }
+    return { verdict: 'fail', detail: msg, ms: Date.now() - t0, lines: lines.slice(), stages }
   } finally {
-    await a.cleanup()
+    mark = Date.now()
+    await cleanup(a)
+    stage('cleanup')
   }
 }
 
