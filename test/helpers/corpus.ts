@@ -16,6 +16,7 @@
 // each run ends with that world's cleanup (SIGKILL to everything tagged, then the temp dir is
 // removed): a hang costs its timeout, never the rest of the suite.
 import { execFile, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { basename, extname, join } from 'node:path'
 import { promisify } from 'node:util'
@@ -56,10 +57,18 @@ function mtime(p: string): number {
   }
 }
 
-/** The argv that runs a program: a compiled binary (cached by source and corpus.h mtime) or an interpreter and its script. */
+/**
+ * The argv that runs a program: a compiled binary or an interpreter and its script. Binaries are
+ * cached under a hash of the source, the corpus headers and the flags (other worktrees share the
+ * cache directory, and an mtime says nothing about whose source a binary came from).
+ */
 export async function buildProgram(p: Program): Promise<string[]> {
   if (p.kind === 'sh') return ['/bin/bash', p.src]
   if (p.kind === 'py') return [python3, p.src]
+  const cc = process.env.CC ?? 'cc'
+  const flags = ['-std=gnu11', '-O1', '-g', '-Wall', '-Wextra', '-Werror', '-pthread', '-I', corpusDir]
+  const h = createHash('sha256').update(cc).update(flags.join(' ')).update(readFileSync(p.src))
+  for (const f of readdirSync(corpusDir).filter((f) => f.endsWith('.h')).sort()) h.update(f).update(readFileSync(join(corpusDir, f)))
   mkdirSync(corpusCache, { recursive: true, mode: 0o755 })
   try {
     chmodSync(cacheDir, 0o755)
@@ -67,13 +76,11 @@ export async function buildProgram(p: Program): Promise<string[]> {
   } catch {
     // not ours: the compile below fails loudly if we cannot write
   }
-  const out = join(corpusCache, p.name)
-  const srcTime = Math.max(mtime(p.src), mtime(join(corpusDir, 'corpus.h')))
-  if (mtime(out) >= srcTime) return [out]
+  const out = join(corpusCache, `${p.name}-${h.digest('hex').slice(0, 12)}`)
+  if (mtime(out) > 0) return [out]
   const tmp = `${out}.${process.pid}.tmp`
-  const cc = process.env.CC ?? 'cc'
   try {
-    await run(cc, ['-std=gnu11', '-O1', '-g', '-Wall', '-Wextra', '-Werror', '-pthread', '-I', corpusDir, '-o', tmp, p.src, '-lrt'])
+    await run(cc, [...flags, '-o', tmp, p.src, '-lrt'])
   } catch (e) {
     const err = e as { stderr?: string; message: string }
     throw new Error(`compiling ${p.src} failed: ${err.stderr ?? err.message}`)
@@ -128,6 +135,10 @@ function cli(args: string[]): string[] {
 }
 
 class Stage extends Error {}
+
+function tail(lines: string[], n = 6): string {
+  return JSON.stringify(lines.slice(-n))
+}
 
 /**
  * Live processes whose environment holds AMBER_TEST_TAG=<tag>[/...], looking only at pids from
