@@ -1263,7 +1263,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       let written: Map<Agent, AgentMsg>;
       try {
         for (const a of b.agents) a.info.state = 'suspending';
-        await this.phase(b, 'suspended', () => `suspend ${gen}`, timeoutSec, true);
+        // " end": the computation ends after this checkpoint, so agents may capture what the
+        // program would otherwise still see (a listener's not-yet-accepted connections).
+        await this.phase(b, 'suspended', () => `suspend ${gen}${opts.kill === true ? ' end' : ''}`, timeoutSec, true);
         this.emit('suspend', { generation: gen, processes: b.agents.size });
 
         await mkdir(genDir, { mode: 0o700 });
@@ -1305,7 +1307,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           // Descriptors the restart cannot rebuild (a socket to a peer outside the computation...):
           // said now, at checkpoint, by name — they come back closed-like (/dev/null).
           if (Array.isArray(m['unrestorable'])) {
-            for (const u of m['unrestorable']) if (typeof u === 'string') warnings.push(`${describe(a)}: ${u} will not be restored (it becomes /dev/null at restart)`);
+            // "fd N PATH" (becomes /dev/null) or, for sockets, "fd N socket:[INO]: what is lost
+            // and what the descriptor is at restart".
+            for (const u of m['unrestorable']) {
+              if (typeof u !== 'string') continue;
+              if (/^fd \d+ socket:\[\d+\]: /.test(u)) warnings.push(`${describe(a)}: ${u}`);
+              else warnings.push(`${describe(a)}: ${u} will not be restored (it becomes /dev/null at restart)`);
+            }
           }
           total += bytes;
           images.push(path);
