@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "agent/agent.h"
 #include "agent/capture.h"
 
 namespace {
@@ -81,10 +82,14 @@ void inet_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
     }
     // The FIN we sent and the peer has not acknowledged is one byte of SIOCOUTQ, not data.
     if (si.sndq && (sf.state == TCP_FIN_WAIT1_ || sf.state == TCP_CLOSING_ || sf.state == TCP_LAST_ACK_)) si.sndq--;
-    if (si.sndq && f.subkind == AMBER_SOCK_CONNECTED) sf.flags |= AMBER_SOCKX_SNDQ_LOST;
     Addr peer{};
-    if (f.subkind == AMBER_SOCK_CONNECTED && addr_of(si.peer, si.peer_len, &peer) && !addr_loopback(peer))
-      sf.flags |= AMBER_SOCKX_REMOTE;
+    bool loopback = f.subkind == AMBER_SOCK_CONNECTED && addr_of(si.peer, si.peer_len, &peer) && addr_loopback(peer);
+    if (f.subkind == AMBER_SOCK_CONNECTED && !loopback) sf.flags |= AMBER_SOCKX_REMOTE;
+    // A checkpoint that ends the program may read every queue to the end (the program will not
+    // read it again): then what a loopback peer's send queue held is read into ours, and the
+    // bytes our own send queue holds are in the peer's image if it is in the computation.
+    sf.drain = amber::g.ending && loopback && !capturing_hidden();
+    if (si.sndq && f.subkind == AMBER_SOCK_CONNECTED) sf.flags |= sf.drain ? AMBER_SOCKX_SNDQ : AMBER_SOCKX_SNDQ_LOST;
   }
   // Options are read (socket_capture) before the linger is changed for the checkpoint.
   socket_capture(c, f, si, sf);

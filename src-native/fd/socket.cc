@@ -215,9 +215,29 @@ void close_fds(const Cmsg& m) {
 // A stream's queue (Unix, TCP): every byte waiting, peeked into the string space. A Unix stream's
 // bytes that carried descriptors are found to the byte (a peek stops after the write that carried
 // them; where that write began is found by bisection), so the restart sends them as they came.
-long capture_stream(amber::Capture& c, int fd, bool is_unix, Seg*& segs, uint32_t& nsegs, uint32_t& capsegs, bool* trunc) {
+long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, Seg*& segs, uint32_t& nsegs, uint32_t& capsegs, bool* trunc) {
   int queued = 0;
   if (sys::ioctl(fd, 0x541b /*FIONREAD*/, (long)&queued) < 0 || queued < 0) queued = 0;
+  if (!is_unix && drain) {
+    // Read to the end: each read opens the window, and the peer's kernel sends what its send
+    // queue held (loopback: before our read returns). Bounded in time against a peer that
+    // never stops.
+    uint64_t total = 0;
+    int idle = 0;
+    sys::ktimespec t0{}, now{};
+    sys::clock_gettime(1 /*CLOCK_MONOTONIC*/, &t0);
+    for (;;) {
+      char* dst = c.str.ensure(1u << 20);
+      if (!dst) return -ENOMEM;
+      long n = sys::read(fd, dst, 1u << 20);
+      if (n > 0) { c.str.len += (uint32_t)n; total += (uint64_t)n; idle = 0; continue; }
+      if (n == 0 || (n != -EAGAIN && n != -EINTR)) break;
+      sys::clock_gettime(1, &now);
+      if (++idle > 3 || (now.sec - t0.sec) * 1000 + (now.nsec - t0.nsec) / 1000000 > 2000) break;
+      k_wait(fd, 1, 10);
+    }
+    return (long)total;
+  }
   if (!is_unix) {
     // TCP carries no descriptors: one peek takes the whole queue.
     if (!queued) return 0;
@@ -404,8 +424,18 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   bool stream = si.type == SOCK_STREAM_;
   bool ping = !is_unix && si.type == SOCK_DGRAM_ && (si.protocol == IPPROTO_ICMP_ || si.protocol == IPPROTO_ICMPV6_);
   if (stream && !listening) {
-    long n = capture_stream(c, f.fd, is_unix, segs, nsegs, capsegs, &trunc);
+    long fl = sf.drain ? sys::fcntl(f.fd, F_GETFL, 0) : -1;
+    if (fl >= 0 && !(fl & O_NONBLOCK)) sys::fcntl(f.fd, F_SETFL, fl | O_NONBLOCK);
+    long n = capture_stream(c, f.fd, is_unix, sf.drain, segs, nsegs, capsegs, &trunc);
+    if (fl >= 0 && !(fl & O_NONBLOCK)) sys::fcntl(f.fd, F_SETFL, fl);
     si.inflight_len = n > 0 ? (uint32_t)n : 0;
+    if (sf.drain) {
+      x.flags |= AMBER_SOCKX_DRAINED;
+      // The state after the drain (a FIN that followed the bytes is in now).
+      uint8_t ti[8] = {};
+      uint32_t tl = sizeof ti;
+      if (sys::getsockopt(f.fd, IPPROTO_TCP_, 11 /*TCP_INFO*/, ti, &tl) == 0) x.state = ti[0];
+    }
   }
   uint32_t xat = c.str.append(&x, sizeof x);
   // Options that differ from a new socket's.
@@ -1097,7 +1127,11 @@ void make_dead(Sock& a, bool reset, const char* why) {
 
 void sock_connect_pair(Sock& a, Sock* b) {
   if (a.fd >= 0) return;
-  bool lost = (a.v.x.flags & AMBER_SOCKX_SNDQ_LOST) || (b && (b->v.x.flags & AMBER_SOCKX_SNDQ_LOST));
+  // Bytes of a send queue are in the image only when the other end read them to the end.
+  auto short_of = [](const Sock& x, const Sock* y) {
+    return (x.v.x.flags & AMBER_SOCKX_SNDQ_LOST) || ((x.v.x.flags & AMBER_SOCKX_SNDQ) && !(y && (y->v.x.flags & AMBER_SOCKX_DRAINED)));
+  };
+  bool lost = short_of(a, b) || (b && short_of(*b, &a));
   if (b && !lost) {
     // Through the rebuilt listener one end was accepted from: both keep their addresses.
     Sock* srv = &a;

@@ -308,6 +308,10 @@ enum {
   AMBER_SOCKX_REMOTE = 1u << 4,     /* the other end is on another host or outside the computation */
   AMBER_SOCKX_SNDQ_LOST = 1u << 5,  /* bytes in the send queue (sockinfo.sndq) were not saved */
   AMBER_SOCKX_TRUNC = 1u << 6,      /* a queued message's descriptors could not all be saved */
+  AMBER_SOCKX_DRAINED = 1u << 7,    /* TCP, a checkpoint that ends the program: the queue was read
+                                       to the end, so it holds what the peer's send queue held */
+  AMBER_SOCKX_SNDQ = 1u << 8,       /* TCP: sockinfo.sndq bytes were in the send queue; saved only
+                                       if the peer (in the computation) has AMBER_SOCKX_DRAINED */
 };
 typedef struct amber_sockx {
   uint32_t magic;            /* AMBER_SOCKX_MAGIC */
