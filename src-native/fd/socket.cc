@@ -127,6 +127,7 @@ bool g_in_hidden;   // capturing the hidden descriptors (not the table's)
 // mapping of its own: the scratch is cleared after every image.
 int* g_held;
 uint32_t g_nheld, g_capheld;
+long g_held_pid;  // the process that holds them (a restored process has another: it holds none)
 
 bool hold(int fd) {
   if (g_nheld == g_capheld) {
@@ -138,6 +139,7 @@ bool hold(int fd) {
     g_capheld = cap;
   }
   g_held[g_nheld++] = fd;
+  g_held_pid = sys::getpid();
   return true;
 }
 
@@ -592,6 +594,12 @@ void sockets_resumed() {
   // The program goes on after a checkpoint that was to end it (the write failed): the
   // connections taken from its listeners cannot be put back; they are closed (the clients see
   // the server close them) and the program is told on stderr.
+  if (g_nheld && sys::getpid() != g_held_pid) {
+    // Restored: the list came back with our memory, but those descriptors did not (their
+    // numbers may be the program's now). The connections were queued again by the restart.
+    g_nheld = 0;
+    return;
+  }
   if (g_nheld) {
     char msg[160];
     sys::Out o(msg, sizeof msg);
