@@ -128,6 +128,7 @@ bool g_in_hidden;   // capturing the hidden descriptors (not the table's)
 int* g_held;
 uint32_t g_nheld, g_capheld;
 long g_held_pid;  // the process that holds them (a restored process has another: it holds none)
+uint32_t g_took;  // queues read to the end for a checkpoint that ends the program
 
 bool hold(int fd) {
   if (g_nheld == g_capheld) {
@@ -316,9 +317,12 @@ long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, Seg*& s
 
 // A datagram or seqpacket socket's queue, message by message, each with its sender's address and
 // the descriptors it carries: appended as amber_sockmsg records. Returns how many.
-uint32_t capture_dgrams(amber::Capture& c, int fd, bool* trunc) {
+uint32_t capture_dgrams(amber::Capture& c, int fd, bool take, bool* trunc) {
+  // Peeked (the program reads them later), or taken when the checkpoint ends the program: a
+  // zero-length message a peek has seen once is passed over by every later peek at an offset.
   int old_off = get_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, -1);
-  if (set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, 0) < 0) return 0;
+  if (!take && set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, 0) < 0) return 0;
+  if (take) { g_took++; g_held_pid = sys::getpid(); }
   uint32_t n = 0;
   uint64_t room = 65536 + 64;
   char ctl[kCtl];
@@ -332,11 +336,33 @@ uint32_t capture_dgrams(amber::Capture& c, int fd, bool* trunc) {
     if (!dst) break;
     uint64_t cl = sizeof ctl;
     int mf = 0;
-    long r = peek(fd, dst + sizeof name, room, name, &namelen, ctl, &cl, &mf, MSG_TRUNC_);
+    long r;
+    if (take) {
+      kiovec iov{dst + sizeof name, room};
+      kmsghdr km{};
+      km.name = name;
+      km.namelen = namelen;
+      km.iov = &iov;
+      km.iovlen = 1;
+      km.control = ctl;
+      km.controllen = cl;
+      // MSG_PEEK first for the length (a message longer than the room is not cut), then taken.
+      long len = k_recvmsg(fd, &km, MSG_PEEK_ | MSG_DONTWAIT_ | MSG_TRUNC_ | MSG_CMSG_CLOEXEC_);
+      if (len >= 0) { Cmsg pm; parse_cmsgs(ctl, km.controllen, km.flags, pm); close_fds(pm); }
+      if (len > (long)room) { c.str.len = at; room = (uint64_t)len + 64; continue; }
+      km.namelen = sizeof name;
+      km.controllen = sizeof ctl;
+      r = k_recvmsg(fd, &km, MSG_DONTWAIT_ | MSG_TRUNC_ | MSG_CMSG_CLOEXEC_);
+      namelen = km.namelen;
+      cl = r >= 0 ? km.controllen : 0;
+      mf = km.flags;
+    } else {
+      r = peek(fd, dst + sizeof name, room, name, &namelen, ctl, &cl, &mf, MSG_TRUNC_);
+    }
     if (r < 0) { c.str.len = at; break; }
     Cmsg m;
     parse_cmsgs(ctl, cl, mf, m);
-    if ((uint64_t)r > room) {
+    if (!take && (uint64_t)r > room) {
       // Longer than the room given: peek it again, whole.
       close_fds(m);
       c.str.len = at;
@@ -360,7 +386,7 @@ uint32_t capture_dgrams(amber::Capture& c, int fd, bool* trunc) {
     // (A zero-length message is passed over by the next peek: the kernel marks it peeked.)
     if (++n >= (1u << 24)) break;  // a guard only: a queue is bounded by its buffer
   }
-  set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, old_off);
+  if (!take) set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, old_off);
   return n;
 }
 
@@ -432,6 +458,8 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
     if (fl >= 0 && !(fl & O_NONBLOCK)) sys::fcntl(f.fd, F_SETFL, fl);
     si.inflight_len = n > 0 ? (uint32_t)n : 0;
     if (sf.drain) {
+      g_took++;
+      g_held_pid = sys::getpid();
       x.flags |= AMBER_SOCKX_DRAINED;
       // The state after the drain (a FIN that followed the bytes is in now).
       uint8_t ti[8] = {};
@@ -477,7 +505,7 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   } else if (ping) {
     x.nmsgs = inet_ping_capture(c, f.fd, si);
   } else if (!listening) {
-    x.nmsgs = capture_dgrams(c, f.fd, &trunc);
+    x.nmsgs = capture_dgrams(c, f.fd, amber::g.ending, &trunc);
   }
   // A listener's connections not accepted yet: taken when the computation ends after this
   // checkpoint (the restart connects them again with their bytes); otherwise only counted.
@@ -594,19 +622,21 @@ void sockets_resumed() {
   // The program goes on after a checkpoint that was to end it (the write failed): the
   // connections taken from its listeners cannot be put back; they are closed (the clients see
   // the server close them) and the program is told on stderr.
-  if (g_nheld && sys::getpid() != g_held_pid) {
+  if ((g_nheld || g_took) && sys::getpid() != g_held_pid) {
     // Restored: the list came back with our memory, but those descriptors did not (their
     // numbers may be the program's now). The connections were queued again by the restart.
-    g_nheld = 0;
+    g_nheld = g_took = 0;
     return;
   }
-  if (g_nheld) {
-    char msg[160];
+  if (g_nheld || g_took) {
+    char msg[240];
     sys::Out o(msg, sizeof msg);
     o.s("amber: warning: the checkpoint did not end the program after all: ").u(g_nheld)
-        .s(" connection(s) not yet accepted were taken from its listeners and are closed\n");
+        .s(" connection(s) not yet accepted were taken from its listeners and are closed, and ").u(g_took)
+        .s(" socket queue(s) read to the end are gone\n");
     sys::write_all(2, msg, o.len);
   }
+  g_took = 0;
   for (uint32_t i = 0; i < g_nheld; i++) sys::close(g_held[i]);
   g_nheld = 0;
 }
@@ -654,7 +684,12 @@ void build() {
         uint32_t len;
         amber_sockview v;
         if (!amber_str_at(&T.img[e->img].v, f.data, &d, &len) || !amber_sock_parse(d, len, &v)) continue;
-        if (!best || (!v.has_x ? false : (!s.v.has_x || (is_hidden(fd_of(*best)) && !is_hidden(f))))) {
+        // A queue read to the end (a checkpoint that ended the program) is in the record of
+        // the process that read it first: the one holding the most.
+        uint64_t have = s.v.si.inflight_len + (uint64_t)s.v.x.nmsgs, here = v.si.inflight_len + (uint64_t)v.x.nmsgs;
+        bool better = !best || (v.has_x && !s.v.has_x) ||
+                      (v.has_x == s.v.has_x && (here > have || (here == have && is_hidden(fd_of(*best)) && !is_hidden(f))));
+        if (better) {
           best = e;
           s.v = v;
         }
@@ -688,7 +723,9 @@ uint32_t dest_of(const Sock& s, uint16_t family, uint8_t* out) {
   fd::Addr a{};
   if (!fd::addr_of(s.v.si.local, s.v.si.local_len, &a)) return 0;
   if (fd::addr_any(a)) {
+    // A wildcard is reached at loopback, in the sender's family (a dual-stack socket takes both).
     for (int i = 0; i < 16; i++) a.ip[i] = 0;
+    a.family = family == fd::AF_INET_ ? (uint16_t)fd::AF_INET_ : a.family;
     if (a.family == fd::AF_INET_) { a.ip[0] = 127; a.ip[3] = 1; }
     else a.ip[15] = 1;
   }
