@@ -1343,9 +1343,10 @@ void sockets_fill() {
       if (!ok) warn_sock(s, "its waiting bytes do not fit the rebuilt connection", 0, "the rest is lost");
       continue;
     }
-    if (s.fd < 0) continue;
+    // (a pending seqpacket connection has no socket of ours: its client writes into it)
+    if (s.fd < 0 && !(si.type == fd::SOCK_SEQPACKET_ && s.feeder >= 0)) continue;
     bool ping = si.type == fd::SOCK_DGRAM_ && (si.protocol == fd::IPPROTO_ICMP_ || si.protocol == fd::IPPROTO_ICMPV6_);
-    raise_buf(s, s.fd, fd::SO_RCVBUF_, 1 << 22);  // every message fits while they are put back
+    if (s.fd >= 0) raise_buf(s, s.fd, fd::SO_RCVBUF_, 1 << 22);  // every message fits while they are put back
     const char* cur = s.v.msgs;
     amber_sockmsg_view m;
     uint32_t lost = 0;
@@ -1370,11 +1371,8 @@ void sockets_fill() {
         continue;
       }
       if (si.type == fd::SOCK_SEQPACKET_ || (s.feeder >= 0 && (!m.m.addr_len || (s.peer && s.peer->fd == s.feeder)))) {
+        // (an empty message is one empty write: send_run always writes once)
         if (s.feeder < 0 || !send_run(s.feeder, m.data, m.m.len, fds, nf, nullptr, 0)) lost++;
-        if (!m.m.len && s.feeder >= 0) {
-          // (send_run sends nothing for an empty message: one empty write keeps the boundary)
-          fd::k_sendto(s.feeder, "", 0, fd::MSG_DONTWAIT_, nullptr, 0);
-        }
         continue;
       }
       bool temp = false, kept = true;
@@ -1385,9 +1383,7 @@ void sockets_fill() {
       uint32_t tl = dest_of(s, fam, to);
       if (from < 0 || !tl) { lost++; continue; }
       if (!kept) unkept++;
-      bool ok;
-      if (!m.m.len && !nf) ok = fd::k_sendto(from, "", 0, fd::MSG_DONTWAIT_, to, tl) == 0;
-      else ok = send_run(from, m.data, m.m.len, fds, nf, to, tl);
+      bool ok = send_run(from, m.data, m.m.len, fds, nf, to, tl);
       if (!ok) lost++;
       if (temp) drop_temp(from, reinterpret_cast<const uint8_t*>(m.addr), m.m.addr_len, si.family, kept);
     }

@@ -30,7 +30,7 @@ export interface SockStateResult {
 }
 
 export interface SockStateOptions {
-  /** fixture arguments after the trigger file */
+  /** fixture arguments after the trigger file ("{base}": the test's own directory) */
   args?: string[]
   /** what the checkpoints must say on stderr (default: nothing reported unrestorable) */
   warnings?: RegExp
@@ -43,7 +43,7 @@ export async function sockStateAcrossRestart(t: Asserts, fixture: string, opts: 
   const a = await setup(t)
   const exe = await build(fixture)
   const trigger = join(a.base, 'verify-now')
-  const app = a.launch([exe, trigger, ...(opts.args ?? [])])
+  const app = a.launch([exe, trigger, ...(opts.args ?? []).map((x) => x.replace('{base}', a.base))])
   const first = await app.waitFor((l) => l.find((x) => x === 'READY' || x.startsWith('SKIP') || x.startsWith('SETUP')), 30_000, 'READY')
   if (first !== 'READY') {
     if (opts.skipIf?.test(first)) return undefined
