@@ -215,9 +215,8 @@ void close_fds(const Cmsg& m) {
   for (uint32_t k = 0; k < m.nfds; k++) sys::close(m.fds[k]);
 }
 
-// A stream's queue (Unix, TCP): every byte waiting, peeked into the string space. A Unix stream's
-// bytes that carried descriptors are found to the byte (a peek stops after the write that carried
-// them; where that write began is found by bisection), so the restart sends them as they came.
+// A stream's queue (Unix, TCP): every byte waiting, peeked into the string space, with the runs
+// that carried descriptors marked (a peek stops at the end of the write that carried them).
 long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, Seg*& segs, uint32_t& nsegs, uint32_t& capsegs, bool* trunc) {
   int queued = 0;
   if (sys::ioctl(fd, 0x541b /*FIONREAD*/, (long)&queued) < 0 || queued < 0) queued = 0;
@@ -273,32 +272,13 @@ long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, Seg*& s
       plain += (uint32_t)n;
       continue;
     }
-    // The descriptors belong to the last write in [total, total + n): find where it begins — the
-    // shortest peek from `total` that still brings them.
-    close_fds(m);
-    uint64_t lo = 1, hi = (uint64_t)n;  // invariant: a peek of hi bytes brings descriptors
-    while (lo < hi) {
-      uint64_t mid = (lo + hi) / 2;
-      set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, (int)total);
-      char probe_ctl[kCtl];
-      uint64_t pl = sizeof probe_ctl;
-      int pf = 0;
-      char b1;
-      // Only the length matters: peek into a scratch byte range at dst (overwritten below).
-      long r = peek(fd, mid == 1 ? &b1 : dst, mid, nullptr, nullptr, probe_ctl, &pl, &pf, 0);
-      Cmsg pm;
-      parse_cmsgs(probe_ctl, pl, pf, pm);
-      close_fds(pm);
-      if (r > 0 && pm.nfds) hi = mid;
-      else lo = mid + 1;
-    }
-    uint64_t start = hi - 1;  // offset in this peek where the carrying write begins
-    // Peek the whole run again, keeping the descriptors this time.
-    set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, (int)total);
-    cl = sizeof ctl;
-    n = peek(fd, dst, (uint64_t)n, nullptr, nullptr, ctl, &cl, &mf, 0);
-    if (n <= 0) break;
-    parse_cmsgs(ctl, cl, mf, m);
+    // The descriptors came with the last write in [total, total + n), whose start no peek can
+    // tell (a peek that runs out of room walks on to the next write carrying descriptors). They
+    // go back with the last byte of the run: a reader gets them with the read that reaches the
+    // end of that write — as it did when the write was that byte alone (the usual one-byte
+    // carrier), never earlier than the write's end (a plain read of what came before must not
+    // touch them, or the kernel drops them).
+    uint64_t start = (uint64_t)n - 1;
     if (!grow(c, segs, nsegs + 2, capsegs)) { close_fds(m); break; }
     if (plain + start) segs[nsegs++] = Seg{plain + (uint32_t)start, 0, 0};
     c.str.len += (uint32_t)n;
