@@ -27,7 +27,6 @@ constexpr OptDef kOpts[] = {
     {1, 7, 4},    // SO_SNDBUF
     {1, 8, 4},    // SO_RCVBUF
     {1, 10, 4},   // SO_OOBINLINE
-    {1, 12, 4},   // SO_PRIORITY
     {1, 13, 8},   // SO_LINGER
     {1, 16, 4},   // SO_PASSCRED
     {1, 34, 4},   // SO_PASSSEC
@@ -97,6 +96,8 @@ constexpr OptDef kOpts[] = {
     {136, 1, 4},  // UDP_CORK
     {136, 10, 4}, // UDPLITE_SEND_CSCOV
     {136, 11, 4}, // UDPLITE_RECV_CSCOV
+    // Last: setting IP_TOS (or IPV6_TCLASS) sets the priority from it.
+    {1, 12, 4},   // SO_PRIORITY
 };
 
 // New sockets of the kinds met in this capture, to compare options with (closed at the end).
