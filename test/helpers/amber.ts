@@ -288,8 +288,9 @@ export class Amber {
    * Start `amber <args>` in the background, stdout and stderr piped, stdin /dev/null. A subtag
    * marks everything this command starts as `<tag>/<subtag>`, so `tagged(subtag)` finds just that.
    */
-  spawn(args: string[], opts: { subtag?: string } = {}): Proc {
-    const argv = this.argv(args)
+  spawn(args: string[], opts: { subtag?: string; prefix?: string[] } = {}): Proc {
+    // prefix: a command the CLI runs under (e.g. a new network namespace); root only.
+    const argv = [...(opts.prefix ?? []), ...this.argv(args)]
     const child = spawn(argv[0]!, argv.slice(1), { cwd: this.base, env: this.env(opts.subtag), stdio: ['ignore', 'pipe', 'pipe'] })
     const p = new Proc(child, ['amber', ...args])
     this.procs.push(p)
@@ -310,8 +311,8 @@ export class Amber {
   }
 
   /** `amber launch --dir DIR -- cmd...` in the background. */
-  launch(cmd: string[], opts: { dir?: string; args?: string[] } = {}): Proc {
-    return this.spawn(['launch', '--dir', opts.dir ?? this.dir, ...(opts.args ?? []), '--', ...cmd])
+  launch(cmd: string[], opts: { dir?: string; args?: string[]; prefix?: string[] } = {}): Proc {
+    return this.spawn(['launch', '--dir', opts.dir ?? this.dir, ...(opts.args ?? []), '--', ...cmd], { prefix: opts.prefix })
   }
 
   /** `amber checkpoint --dir DIR --json [--kill]`; throws unless it exits 0 with the JSON. */
@@ -331,10 +332,10 @@ export class Amber {
   }
 
   /** `amber restart --dir DIR [target]` in the background (foreground for amber: app's stdio). */
-  restart(opts: { dir?: string; target?: string } = {}): Proc {
+  restart(opts: { dir?: string; target?: string; prefix?: string[] } = {}): Proc {
     const args = ['restart', '--dir', opts.dir ?? this.dir]
     if (opts.target) args.push(opts.target)
-    return this.spawn(args)
+    return this.spawn(args, { prefix: opts.prefix })
   }
 
   /** Pids of live processes carrying our tag, or just `<tag>/<subtag>` (zombies excluded). */

@@ -36,6 +36,8 @@ export interface SockStateOptions {
   warnings?: RegExp
   /** a line the fixture prints instead of READY when the state cannot be set up here */
   skipIf?: RegExp
+  /** a command launch and restart run under (a network namespace of their own) */
+  prefix?: string[]
 }
 
 /** Runs the cycle; returns undefined when the fixture said it cannot set its state up here. */
@@ -43,7 +45,7 @@ export async function sockStateAcrossRestart(t: Asserts, fixture: string, opts: 
   const a = await setup(t)
   const exe = await build(fixture)
   const trigger = join(a.base, 'verify-now')
-  const app = a.launch([exe, trigger, ...(opts.args ?? []).map((x) => x.replace('{base}', a.base))])
+  const app = a.launch([exe, trigger, ...(opts.args ?? []).map((x) => x.replace('{base}', a.base))], { prefix: opts.prefix })
   const first = await app.waitFor((l) => l.find((x) => x === 'READY' || x.startsWith('SKIP') || x.startsWith('SETUP')), 30_000, 'READY')
   if (first !== 'READY') {
     if (opts.skipIf?.test(first)) return undefined
@@ -67,7 +69,7 @@ export async function sockStateAcrossRestart(t: Asserts, fixture: string, opts: 
   else t.notMatch(kill.stderr, /warning/, 'nothing reported lost at checkpoint')
   await app.wait(20_000)
   const last = ticks(app.lines).at(-1)!
-  const restarted = a.restart()
+  const restarted = a.restart({ prefix: opts.prefix })
   await restarted.waitFor((l) => ticks(l).length >= 2 || undefined, 30_000, 'ticks after restart')
   a.writeFile(trigger, 'now\n')
   const verdict = await restarted.waitFor((l) => l.find((x) => x === 'PASS' || x.startsWith('VERIFIED')), 20_000, 'the verdict after restart')
