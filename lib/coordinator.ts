@@ -16,6 +16,7 @@ import { ensureToken, formatAddress, parseAddress, tokenMatches, tokenPathFor } 
 import { AmberError, toAmberError } from './errors.js';
 import { onLines } from './lines.js';
 import { addon } from './native.js';
+import { unpairedSocketWarnings } from './sockets.js';
 import {
   MANIFEST_NAME,
   fsyncDir,
@@ -1320,6 +1321,15 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           procs.push({ vpid: a.info.vpid, pid: a.info.pid, parent: a.info.parent, host: a.info.host, cmd: a.info.cmd, image: name, bytes });
         }
         if (b.failure !== undefined) throw b.failure;
+        // Connections whose other end is in no image: said now (fd/socket.cc rebuilds them dead).
+        // Only when every image is here to look at (a peer may be on another host's image).
+        if (sorted.every(([a]) => a.info.host === hostname())) {
+          try {
+            warnings.push(...unpairedSocketWarnings(sorted.map(([a]) => ({ path: join(genDir, imageName(a.info.vpid)), label: describe(a) }))));
+          } catch (e) {
+            debug('cannot look for unpaired connections: %s', (e as Error).message);
+          }
+        }
         const shares = await this.sharedDescriptors(sorted.map(([a]) => a), genDir);
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
         const manifest: Manifest = {
