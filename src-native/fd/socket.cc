@@ -845,6 +845,7 @@ void drop_temp(int fd, const uint8_t* addr, uint32_t alen, uint16_t family, bool
 bool send_run(int from, const char* p, uint64_t n, const int* fds, uint32_t nfds, const uint8_t* to, uint32_t tolen) {
   char ctl[fd::cmsg_align(sizeof(fd::kcmsghdr) + 4 * 253)];
   bool first = true;
+  int stalled = 0;
   do {
     fd::kiovec iov{const_cast<char*>(p), n};
     fd::kmsghdr m{};
@@ -861,9 +862,13 @@ bool send_run(int from, const char* p, uint64_t n, const int* fds, uint32_t nfds
     }
     long r = fd::k_sendmsg(from, &m, fd::MSG_DONTWAIT_ | fd::MSG_NOSIGNAL_);
     if (r == -11 /*EAGAIN*/ || r == -105 /*ENOBUFS*/) {
-      if (!fd::k_wait(from, 4, 2000)) return false;
+      // Not POLLOUT: a TCP socket says it only when half its buffer is free, and the last bytes
+      // of a full queue need less. Retried for two seconds without progress.
+      if (++stalled > 400) return false;
+      nap(5);
       continue;
     }
+    stalled = 0;
     if (r == -4) continue;
     if (r < 0) return false;
     first = false;
@@ -1321,7 +1326,21 @@ void sockets_fill() {
         off += m.m.len;
       }
       if (ok && off < si.inflight_len) ok = send_run(s.feeder, s.v.queued + off, si.inflight_len - off, nullptr, 0, nullptr, 0);
-      if (!ok) warn_sock(s, "its waiting bytes do not fit the rebuilt connection", 0, "the rest is lost");
+      if (!ok) {
+        // More than this system lets the new connection hold (its buffer limits are lower than
+        // the checkpointed one's, or less dense): never a stream with a hole — the connection
+        // comes back broken after the bytes that fit (RST for TCP, end-of-file for Unix).
+        if (s.kind == fd::Kind::INET) {
+          uint16_t unspec[8] = {0};
+          sys::connect(s.feeder, unspec, sizeof unspec);  // AF_UNSPEC: abort, the peer gets a reset
+        } else {
+          fd::k_shutdown(s.feeder, fd::SHUT_RDWR_);
+        }
+        s.broken = true;
+        if (s.peer) s.peer->broken = true;
+        warn_sock(s, "its waiting bytes do not fit a new connection within this system's socket buffer limits", 0,
+                  s.kind == fd::Kind::INET ? "both ends come back reset after the bytes that fit" : "both ends come back closed after the bytes that fit");
+      }
       continue;
     }
     // (a pending seqpacket connection has no socket of ours: its client writes into it)
@@ -1402,7 +1421,7 @@ void sockets_fill() {
       continue;
     }
     if (s.fd < 0) continue;
-    if (is_conn_type(s.v.si.type) && s.peer) {
+    if (is_conn_type(s.v.si.type) && s.peer && !s.broken) {
       if (fin_sent(s)) fd::k_shutdown(s.fd, fd::SHUT_WR_);
       if (s.kind == fd::Kind::UNIX && (s.v.x.shutdown & fd::RCV_SHUTDOWN_) && !fin_sent(*s.peer)) fd::k_shutdown(s.fd, fd::SHUT_RD_);
     } else if (!is_conn_type(s.v.si.type) && rec_of(s).subkind == AMBER_SOCK_CONNECTED && !s.peer && s.v.si.peer_len) {

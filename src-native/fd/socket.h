@@ -196,6 +196,7 @@ struct Sock {
   bool filled;
   bool hidden;             // only in flight / pending: in no process's table
   int orig_snd, orig_rcv;  // buffer sizes before a queue was put back (set back after), 0 none
+  bool broken;             // its queue did not fit the rebuilt connection: aborted after what did
 };
 // Every saved socket of the tree, once (built at the first socket kind's prepare).
 Sock* socks(uint32_t* n);
