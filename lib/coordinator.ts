@@ -19,6 +19,7 @@ import { AmberError, toAmberError } from './errors.js';
 import { PreAuthGate, PREAUTH_MAX_LINE } from './gate.js';
 import { MAX_LINE, onLines } from './lines.js';
 import { addon } from './native.js';
+import { unpairedSocketWarnings } from './sockets.js';
 import {
   MANIFEST_NAME,
   fsyncDir,
@@ -1631,7 +1632,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         for (const a of b.agents) a.info.state = 'suspending';
         // `generation G ID` first: the id the agents write into their images' headers.
         for (const a of b.agents) this.send(a, `generation ${gen} ${id}`);
-        await this.phase(b, 'suspended', () => `suspend ${gen}`, timeoutSec, true);
+        // " end": the computation ends after this checkpoint, so agents may capture what the
+        // program would otherwise still see (a listener's not-yet-accepted connections).
+        await this.phase(b, 'suspended', () => `suspend ${gen}${opts.kill === true ? ' end' : ''}`, timeoutSec, true);
         this.emit('suspend', { generation: gen, processes: b.agents.size });
 
         // A new directory (EEXIST if anything has the name): the agents create their images in it.
@@ -1693,7 +1696,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           // Descriptors the restart cannot rebuild (a socket to a peer outside the computation...):
           // said now, at checkpoint, by name — they come back closed-like (/dev/null).
           if (Array.isArray(m['unrestorable'])) {
-            for (const u of m['unrestorable']) if (typeof u === 'string') warnings.push(`${describe(a)}: ${u} will not be restored (it becomes /dev/null at restart)`);
+            // "fd N PATH" (becomes /dev/null) or, for sockets, "fd N socket:[INO]: what is lost
+            // and what the descriptor is at restart".
+            for (const u of m['unrestorable']) {
+              if (typeof u !== 'string') continue;
+              if (/^fd \d+ socket:\[\d+\]: /.test(u)) warnings.push(`${describe(a)}: ${u}`);
+              else warnings.push(`${describe(a)}: ${u} will not be restored (it becomes /dev/null at restart)`);
+            }
           }
           total += bytes;
           images.push(path);
@@ -1709,6 +1718,15 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           });
         }
         if (b.failure !== undefined) throw b.failure;
+        // Connections whose other end is in no image: said now (fd/socket.cc rebuilds them dead).
+        // Only when every image is here to look at (a peer may be on another host's image).
+        if (sorted.every(([a]) => a.info.host === hostname())) {
+          try {
+            warnings.push(...unpairedSocketWarnings(sorted.map(([a]) => ({ path: join(genDir, imageName(a.info.vpid)), label: describe(a) }))));
+          } catch (e) {
+            debug('cannot look for unpaired connections: %s', (e as Error).message);
+          }
+        }
         const shares = await this.sharedDescriptors(sorted.map(([a]) => a), genDir);
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
         const manifest: Manifest = {

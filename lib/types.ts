@@ -33,6 +33,9 @@ export interface ImageFd {
   pos: number | string;
   /** Sockets (format 1.2): what the restart can rebuild. Addresses are raw sockaddr bytes, hex. */
   socket?: ImageSocket;
+  /** Format 1.4: in no process's table — in flight inside a Unix socket's queue (SCM_RIGHTS), or a
+   * connection waiting in a listener's accept queue; `fd` is then only an identity. */
+  hidden?: boolean;
 }
 
 export interface ImageSocket {
@@ -48,6 +51,21 @@ export interface ImageSocket {
   /** the socket's inode, and (Unix sockets, format 1.3) its peer's: 0 when unknown */
   inode: number | string;
   peerInode: number;
+  /** IPPROTO_* (0 for Unix sockets) */
+  protocol?: number;
+  /** Format 1.4: the kernel's state (TCP_INFO state for TCP, sock_diag's for Unix sockets) */
+  kernelState?: number;
+  /** its peer's FIN arrived (or its receive side was shut) / it sent its own (shut its send side) */
+  finReceived?: boolean;
+  finSent?: boolean;
+  /** the other end was closed (no descriptor held it) */
+  peerGone?: boolean;
+  /** a connection waiting in a listener's accept queue */
+  pendingConnection?: boolean;
+  /** options that differ from a new socket's, queued messages, a listener's saved pending connections */
+  options?: number;
+  messages?: number;
+  pending?: number;
 }
 
 export interface ImageTimer {

@@ -396,6 +396,9 @@ void on_restart() {
   pid::adopt_restored_tids();
   if (g_handoff.blob_addr && g_handoff.blob_len)
     sys::munmap(reinterpret_cast<void*>(g_handoff.blob_addr), g_handoff.blob_len);
+  // The writer's string space was listed (without data) in the image: it came back empty.
+  if (g.strings_map) sys::munmap(g.strings_map, g.strings_len);
+  g.strings_map = nullptr;
   g_handoff.restored = 0;
   g.after_restart = true;
   // The old coordinator socket was not restored (fd kind AGENT).
@@ -531,6 +534,10 @@ void* ckpt_main(void*) {
     if (sys::sstarts(p, "suspend ")) {
       p += 8;
       uint32_t gen = (uint32_t)sys::parse_u(&p, 10);
+      // "suspend GEN end": the computation ends after this checkpoint (checkpoint --kill), so
+      // capture may take state the program would otherwise still see (a listener's pending
+      // connections: fd/socket.cc).
+      g.ending = sys::sstarts(p, " end");
       char err[256];
       err[0] = 0;
       g.generation = gen;

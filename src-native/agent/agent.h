@@ -48,6 +48,9 @@ struct Agent {
   bool has_pending;
   bool refused;                 // the coordinator said "refused": reconnect rarely
   bool after_restart;           // restored, waiting for the coordinator's first resume
+  bool ending;                  // this checkpoint ends the computation (checkpoint --kill)
+  char* strings_map;            // the writer's string space while it is listed in an image
+  size_t strings_len;           //   (restored as an empty mapping: unmapped after a restart)
 };
 
 // The end of the scratch mapping holds a coordinator line too long for the line buffer (a pid map

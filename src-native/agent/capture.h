@@ -35,24 +35,50 @@ struct Arena {
   size_t room() const { return cap - used; }
 };
 
-// The STRINGS section: paths and every kind's variable-size data.
+// The STRINGS section: paths and every kind's variable-size data (socket queues can be large).
+// When `grows` is set the buffer is a mapping of its own that moves (mremap) to make room: hold
+// offsets, not pointers, across anything that may add. The writer records it as agent memory (no
+// data in the image: mem/regions.cc), like the scratch.
 struct Strings {
   char* buf;
   uint32_t len, cap;
   bool full;        // an add did not fit: the checkpoint fails (writer.cc), nothing is truncated
+  bool grows;
+  // Room for n more bytes (plus a NUL) at buf + len, or null (full).
+  char* ensure(size_t n) {
+    if (n + 1 <= (size_t)(cap - len)) return buf + len;
+    uint64_t want = (uint64_t)len + n + 1;
+    if (!grows || want > 0xfff00000ull) { full = true; return nullptr; }
+    uint64_t ncap = (uint64_t)cap * 2;
+    while (ncap < want) ncap *= 2;
+    if (ncap > 0xfff00000ull) ncap = 0xfff00000ull;
+    long p = sys::mremap(buf, cap, ncap, 1 /*MREMAP_MAYMOVE*/, nullptr);
+    if (p < 0) { full = true; return nullptr; }
+    buf = reinterpret_cast<char*>(p);
+    cap = (uint32_t)ncap;
+    return buf + len;
+  }
   amber_str add(const char* s, size_t n) {
-    amber_str r{len, 0};
-    if (n + 1 > cap - len) { full = true; return amber_str{0, 0}; }
-    __builtin_memmove(buf + len, s, n);  // may be called on bytes already in place (reserve())
+    // s may point into buf (bytes written in place after ensure()/reserve()): keep its offset.
+    bool inside = s >= buf && s < buf + cap;
+    size_t soff = inside ? (size_t)(s - buf) : 0;
+    if (!ensure(n)) return amber_str{0, 0};
+    if (inside) s = buf + soff;
+    amber_str r{len, (uint32_t)n};
+    __builtin_memmove(buf + len, s, n);
     buf[len + n] = 0;
     len += (uint32_t)n + 1;
-    r.len = (uint32_t)n;
     return r;
   }
   // Room for n bytes written in place at the end (then add(end(), n) commits them).
-  char* reserve(size_t n) {
-    if (n + 1 > cap - len) { full = true; return nullptr; }
-    return buf + len;
+  char* reserve(size_t n) { return ensure(n); }
+  // Appends n bytes with no terminator (a record built in pieces); returns their offset.
+  uint32_t append(const void* s, size_t n) {
+    uint32_t at = len;
+    if (!ensure(n)) return at;
+    __builtin_memcpy(buf + len, s, n);
+    len += (uint32_t)n;
+    return at;
   }
   uint32_t room() const { return cap - len > 0 ? cap - len - 1 : 0; }
 };
@@ -75,7 +101,7 @@ struct Capture {
   amber_chunk* chunks;
   uint32_t nchunks, cap_chunks;
   amber_fd* fds;
-  uint32_t nfds;
+  uint32_t nfds, cap_fds;  // the socket kinds add hidden descriptors after the table (fd/socket.cc)
   amber_timer* timers;
   uint32_t ntimers;
   uint64_t pages_total;

@@ -23,8 +23,9 @@ namespace {
 
 constexpr uint64_t kPage = AMBER_PAGE_SIZE;
 constexpr size_t kMaxWriteRun = 64u << 20;
-// The STRINGS section (paths, in-flight pipe and socket bytes, epoll lists, pty output): what
-// does not fit fails the checkpoint, naming this size.
+// The STRINGS section (paths, in-flight pipe and socket bytes, epoll lists, pty output) starts at
+// this size in a mapping of its own and grows as needed (socket queues of several MiB each are
+// ordinary): only the format's 4 GiB bound, or the system's memory, fails a checkpoint.
 constexpr uint32_t kStrings = 16u << 20;
 
 void fill_cpu(amber_header& h) {
@@ -60,11 +61,22 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   c.a = Arena{g.scratch, writer_scratch_len(), 0};
   c.err = err;
   c.errlen = errlen;
+  long sm = sys::mmap(nullptr, kStrings, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (sm < 0) return c.fail(sm, "cannot map the image's string space");
+  c.str.buf = reinterpret_cast<char*>(sm);
   c.str.cap = kStrings;
-  c.str.buf = static_cast<char*>(c.a.take(c.str.cap));
+  c.str.grows = true;
+  // Unmapped on every way out (it may have moved while growing).
+  struct Unmap {
+    Strings& s;
+    ~Unmap() {
+      sys::munmap(s.buf, s.cap);
+      g.strings_map = nullptr;
+    }
+  } unmap{c.str};
   c.tmp = static_cast<char*>(c.a.take(8192));
   amber_process* pr = static_cast<amber_process*>(c.a.take(sizeof(amber_process)));
-  if (!c.str.buf || !c.tmp || !pr) return c.fail(-ENOMEM, "scratch exhausted");
+  if (!c.tmp || !pr) return c.fail(-ENOMEM, "scratch exhausted");
   c.str.add("", 0);  // offset 0 is the empty string
 
   long r = fds_capture(c);  // first: before we open anything of our own
@@ -74,7 +86,10 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   signals_capture(*pr);
   if ((r = timers_capture(c, *pr)) < 0) return r;
   if ((r = regions_capture(c)) < 0) return r;
-  if (c.str.full) return c.fail(-E2BIG, "the image's 16 MiB string space is full (paths and descriptor data)");
+  // Listed in the image as agent memory (no data): a restarted agent unmaps what comes back.
+  g.strings_map = c.str.buf;
+  g.strings_len = c.str.cap;
+  if (c.str.full) return c.fail(-E2BIG, "the image's string space (paths and descriptor data) cannot grow: out of memory or over 4 GiB");
   r = chunks_plan(c);
   if (r < 0) { regions_reprotect(c); return r; }
 
@@ -87,9 +102,15 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   size_t meta_cap = sizeof(amber_section) * 8 + sizeof(amber_process) + sizeof(amber_thread) * g.nslots +
                     sizeof(amber_region) * c.nregions + sizeof(amber_chunk) * c.nchunks +
                     sizeof(amber_fd) * c.nfds + sizeof(amber_timer) * c.ntimers + c.str.len + 64;
-  char* meta = static_cast<char*>(c.a.take(meta_cap));
+  // In a mapping of its own, made after the regions were listed (so not part of the image): it
+  // holds the string space, which may be far larger than the scratch.
+  meta_cap = (meta_cap + kPage - 1) & ~(kPage - 1);
+  long mm = sys::mmap(nullptr, meta_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mm < 0) { regions_reprotect(c); return c.fail(mm, "cannot map the image's metadata buffer"); }
+  char* meta = reinterpret_cast<char*>(mm);
+  struct UnmapMeta { char* p; size_t n; ~UnmapMeta() { sys::munmap(p, n); } } unmap_meta{meta, meta_cap};
   char* head = static_cast<char*>(c.a.take(AMBER_HEADER_SIZE));
-  if (!meta || !head) { regions_reprotect(c); return c.fail(-ENOMEM, "scratch exhausted"); }
+  if (!head) { regions_reprotect(c); return c.fail(-ENOMEM, "scratch exhausted"); }
   uint64_t meta_size = meta_cap;  // upper bound known before chunk offsets are final
   meta_size = (meta_size + 7) & ~7ull;
   uint64_t data_off = (AMBER_HEADER_SIZE + meta_size + kPage - 1) & ~(kPage - 1);

@@ -23,6 +23,7 @@
 
 #include "agent/agent.h"
 #include "agent/capture.h"
+#include "fd/socket.h"
 #include "fd/stdio.h"
 
 namespace amber {
@@ -139,61 +140,72 @@ char* Capture::read_all(const char* path, size_t* len_out) {
   return buf;
 }
 
+namespace {
+// One live descriptor into f: the fields every record has, then its kind's state.
+void capture_one(Capture& c, int fd, amber_fd& f) {
+  memset(&f, 0, sizeof f);
+  f.fd = fd;
+  char lp[64];
+  char* target = c.tmp;
+  sys::Out(lp, sizeof lp).s("/proc/self/fd/").i(fd);
+  long l = sys::readlink(lp, target, 4095);
+  if (l < 0) l = 0;
+  target[l] = 0;
+  f.path = c.str.add(target, (size_t)l);
+  sys::kstat st{};
+  sys::fstat(fd, &st);
+  f.mode = st.st_mode;
+  f.dev = st.st_dev;
+  f.inode = st.st_ino;
+  f.size = (uint64_t)st.st_size;
+  switch (st.st_mode & S_IFMT) {
+    case S_IFREG: f.kind = AMBER_FD_FILE; break;
+    case S_IFDIR: f.kind = AMBER_FD_DIR; break;
+    case S_IFCHR: f.kind = AMBER_FD_CHR; break;
+    case S_IFIFO: f.kind = AMBER_FD_PIPE; break;
+    case S_IFSOCK: f.kind = AMBER_FD_SOCKET; break;
+    default: f.kind = AMBER_FD_OTHER;
+  }
+  if (l > 11 && sys::sstarts(target, "anon_inode:")) f.kind = AMBER_FD_ANON;
+  if (fd == g.coord_fd) f.kind = AMBER_FD_AGENT;
+  sys::Out(lp, sizeof lp).s("/proc/self/fdinfo/").i(fd);
+  c.info = c.read_all(lp, &c.info_len);
+  if (!c.info) return;
+  long fdfl = sys::fcntl(fd, F_GETFD, 0);
+  f.fd_flags = fdfl > 0 ? (uint32_t)fdfl : 0;
+  // What every descriptor's fdinfo says: the offset and the open(2) status flags.
+  for (const char* p = c.info; *p;) {
+    if (sys::sstarts(p, "pos:")) { p = skip_space(p + 4); f.pos = sys::parse_u(&p, 10); }
+    else if (sys::sstarts(p, "flags:")) { p = skip_space(p + 6); f.flags = (int32_t)sys::parse_u(&p, 8); }
+    while (*p && *p != '\n') p++;
+    if (*p) p++;
+  }
+  if (f.kind == AMBER_FD_AGENT) return;  // the agent's own: not restored
+  capture_kind(classify(fd, f, st, target), c, f, st);
+}
+
+}  // namespace
+
 long fds_capture(Capture& c) {
   uint32_t n = 0;
   int32_t* list = list_fds(c, &n);
   if (!list) return c.failed;
-  c.fds = static_cast<amber_fd*>(c.a.take(sizeof(amber_fd) * (n ? n : 1)));
+  c.cap_fds = n ? n : 1;
+  c.fds = static_cast<amber_fd*>(c.a.take(sizeof(amber_fd) * c.cap_fds));
   if (!c.fds) return c.fail(-ENOMEM, "scratch exhausted: too many descriptors for the agent's scratch");
   c.nfds = 0;
   for (uint32_t k = 0; k < n && !c.failed; k++) {
-    int fd = list[k];
     amber_fd& f = c.fds[c.nfds++];
-    memset(&f, 0, sizeof f);
-    f.fd = fd;
-    char lp[64];
-    char* target = c.tmp;
-    sys::Out(lp, sizeof lp).s("/proc/self/fd/").i(fd);
-    long l = sys::readlink(lp, target, 4095);
-    if (l < 0) l = 0;
-    target[l] = 0;
-    f.path = c.str.add(target, (size_t)l);
-    sys::kstat st{};
-    sys::fstat(fd, &st);
-    f.mode = st.st_mode;
-    f.dev = st.st_dev;
-    f.inode = st.st_ino;
-    f.size = (uint64_t)st.st_size;
-    switch (st.st_mode & S_IFMT) {
-      case S_IFREG: f.kind = AMBER_FD_FILE; break;
-      case S_IFDIR: f.kind = AMBER_FD_DIR; break;
-      case S_IFCHR: f.kind = AMBER_FD_CHR; break;
-      case S_IFIFO: f.kind = AMBER_FD_PIPE; break;
-      case S_IFSOCK: f.kind = AMBER_FD_SOCKET; break;
-      default: f.kind = AMBER_FD_OTHER;
-    }
-    if (l > 11 && sys::sstarts(target, "anon_inode:")) f.kind = AMBER_FD_ANON;
-    if (fd == g.coord_fd) f.kind = AMBER_FD_AGENT;
-    sys::Out(lp, sizeof lp).s("/proc/self/fdinfo/").i(fd);
-    c.info = c.read_all(lp, &c.info_len);
-    if (!c.info) break;
-    long fdfl = sys::fcntl(fd, F_GETFD, 0);
-    f.fd_flags = fdfl > 0 ? (uint32_t)fdfl : 0;
+    capture_one(c, list[k], f);
     // The launcher's stdio, by identity (fd/stdio.cc): the restart's own takes its place.
-    if (int j = stdio_mark(f); j >= 0 && fd != g.coord_fd) f.fd_flags |= (uint32_t)(j + 1) << AMBER_FD_STDIO_SHIFT;
-    // What every descriptor's fdinfo says: the offset and the open(2) status flags.
-    for (const char* p = c.info; *p;) {
-      if (sys::sstarts(p, "pos:")) { p = skip_space(p + 4); f.pos = sys::parse_u(&p, 10); }
-      else if (sys::sstarts(p, "flags:")) { p = skip_space(p + 6); f.flags = (int32_t)sys::parse_u(&p, 8); }
-      while (*p && *p != '\n') p++;
-      if (*p) p++;
-    }
-    if (f.kind == AMBER_FD_AGENT) continue;  // the agent's own: not restored
-    capture_kind(classify(fd, f, st, target), c, f, st);
+    if (int j = stdio_mark(f); j >= 0 && f.kind != AMBER_FD_AGENT) f.fd_flags |= (uint32_t)(j + 1) << AMBER_FD_STDIO_SHIFT;
   }
+  // Descriptors in no table that the table's sockets hold (in flight, pending): after it, as
+  // hidden records (fd/socket.cc); always called, to close what capturing opened.
+  fd::sockets_capture_hidden(c, capture_one);
   if (c.diag_fd > 0) sys::close(c.diag_fd);
   c.diag_fd = 0;
-  if (!c.failed && c.str.full) return c.fail(-E2BIG, "descriptor data does not fit the image's string space (agent scratch)");
+  if (!c.failed && c.str.full) return c.fail(-E2BIG, "descriptor data does not fit the image's string space");
   return c.failed;
 }
 
@@ -202,12 +214,17 @@ void fds_note_unrestorable(const Capture& c) {
   sys::Out o(g_unrestorable, sizeof g_unrestorable);
   for (uint32_t i = 0; i < c.nfds; i++) {
     const amber_fd& f = c.fds[i];
-    if (f.fd <= 2 || f.kind == AMBER_FD_AGENT) continue;
+    if (f.fd <= 2 || f.kind == AMBER_FD_AGENT || (f.fd_flags & AMBER_FD_HIDDEN)) continue;
     const char* d = f.data.len ? c.str.buf + f.data.off : nullptr;
-    if (restorable_kind(fd::kind_of(f, d, f.data.len), c, f)) continue;
+    fd::Kind k = fd::kind_of(f, d, f.data.len);
+    if (restorable_kind(k, c, f)) continue;
     if (o.len > 1200) { o.s(",\"...\""); break; }  // the reply line must stay whole
     if (o.len) o.c(',');
-    o.s("\"fd ").i(f.fd).c(' ').j(c.str.buf + f.path.off, f.path.len).c('"');
+    o.s("\"fd ").i(f.fd).c(' ').j(c.str.buf + f.path.off, f.path.len);
+    // A socket says what it loses and what it is at restart (it never becomes /dev/null).
+    const char* why = (k == fd::Kind::UNIX || k == fd::Kind::INET) ? fd::socket_reason(c, f) : nullptr;
+    if (why) o.s(": ").j(why, sys::slen(why));
+    o.c('"');
   }
 }
 
@@ -221,6 +238,7 @@ void fds_resumed() {
 #endif  // AMBER_AGENT
 
 #ifdef AMBER_RESTORER
+#include "fd/socket.h"
 #include "restore/restorer.h"
 #include "fd/stdio.h"
 
@@ -295,10 +313,26 @@ int find_fd(int img, int32_t fd) {
       if (v.fds[mid].fd < fd) lo = mid + 1;
       else hi = mid;
     }
-    return lo < v.nfds && v.fds[lo].fd == fd ? (int)lo : -1;
+    return lo < v.nfds && v.fds[lo].fd == fd && !(v.fds[lo].fd_flags & AMBER_FD_HIDDEN) ? (int)lo : -1;
   }
-  for (uint32_t i = 0; i < v.nfds; i++) if (v.fds[i].fd == fd) return (int)i;
+  for (uint32_t i = 0; i < v.nfds; i++) if (v.fds[i].fd == fd && !(v.fds[i].fd_flags & AMBER_FD_HIDDEN)) return (int)i;
   return -1;
+}
+
+long restore_for_message(int img, uint32_t idx) {
+  int32_t& prep = T.img[img].prep[idx];
+  if (prep >= 0) return prep;
+  // Made now, before the fork, as its process would have made it; a table descriptor that is
+  // also in flight keeps this object (one open file description, as it was).
+  const amber_view& v = T.img[img].v;
+  const amber_fd& f = v.fds[idx];
+  if (f.kind == AMBER_FD_AGENT) return -1;
+  bool* done = alloc_n<bool>(v.nfds ? v.nfds : 1);
+  Proc p{&v, T.img[img].prep, done, img};
+  long fd = restore_kind(kind_at(v, f), p, idx);
+  if (fd < 0) return -1;  // (PLACED included: such kinds are prepared before the fork)
+  prep = (int32_t)fd;
+  return fd;
 }
 
 void fds_check(int img) {
@@ -321,6 +355,7 @@ void fds_index() {
     T.img[k].fds_sorted = true;
     for (uint32_t i = 0; i < v.nfds; i++) {
       T.img[k].prep[i] = -1;
+      if (v.fds[i].fd_flags & AMBER_FD_HIDDEN) continue;  // a number of no table
       if (v.fds[i].fd > T.maxfd) T.maxfd = v.fds[i].fd;
       if (i && v.fds[i].fd <= v.fds[i - 1].fd) T.img[k].fds_sorted = false;
     }
@@ -367,6 +402,8 @@ void fds_prepare() {
 #define AMBER_FD_PREPARE(K, name, what) fd::name##_prepare();
   AMBER_FD_KINDS(AMBER_FD_PREPARE)
 #undef AMBER_FD_PREPARE
+  // Socket queues, once every object they may carry (SCM_RIGHTS) can be made (fd/socket.cc).
+  sockets_fill();
   stdio_lift();
 }
 
@@ -375,7 +412,8 @@ void fds_restore(Proc& p) {
   for (uint32_t i = 0; i < v.nfds; i++) p.done[i] = false;
   for (uint32_t i = 0; i < v.nfds; i++) {
     const amber_fd& f = v.fds[i];
-    if (p.done[i] || f.kind == AMBER_FD_AGENT) continue;
+    // Hidden: in flight or pending when saved; it came back inside its socket, at no number.
+    if (p.done[i] || f.kind == AMBER_FD_AGENT || (f.fd_flags & AMBER_FD_HIDDEN)) continue;
     p.done[i] = true;
     long fd;
     int j = restart_stdio_index(f, p.img);
@@ -409,7 +447,7 @@ void close_strays() {
   // had: the others were closed (or never opened) by the program. Older images: 0-2 are kept.
   const bool all = stdio_known_me();
   for (uint32_t i = 0; i < v.nfds; i++)
-    if (v.fds[i].kind != AMBER_FD_AGENT && (all || v.fds[i].fd > 2)) nums[n++] = v.fds[i].fd;
+    if (v.fds[i].kind != AMBER_FD_AGENT && (all || v.fds[i].fd > 2) && !(v.fds[i].fd_flags & AMBER_FD_HIDDEN)) nums[n++] = v.fds[i].fd;
   nums[n++] = S.imgfd;  // closed by the caller once the threads are created
   sort(nums, n, [](int32_t a, int32_t b) { return a < b; });
   uint32_t from = all ? 0 : 3;

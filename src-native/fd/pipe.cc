@@ -78,7 +78,8 @@ void pipe_prepare() {
     const amber_view* data_view = nullptr;
     for (; end != refs_end(Kind::PIPE) && end->inode == r->inode; end++) {
       const amber_fd& f = fd_of(*end);
-      several = several || end->img != r->img;
+      // (a pipe in flight inside a socket is made here too: the socket's queue carries it)
+      several = several || end->img != r->img || (f.fd_flags & AMBER_FD_HIDDEN);
       reader = reader || is_reader(f);
       if (f.data.len && !with_data) { with_data = &f; data_view = &T.img[end->img].v; }
     }

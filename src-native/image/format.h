@@ -29,7 +29,9 @@
 #define AMBER_FORMAT_MINOR 4u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
                                   1.3: process group, session, controlling terminal, ptys;
                                   1.4: generation_id and program_xxh in the header; the launcher's
-                                  stdio by identity (AMBER_FD_STDIO) */
+                                  stdio by identity (AMBER_FD_STDIO); socket state (amber_sockx:
+                                  options, queued messages, closing states, pending connections),
+                                  descriptors in no table (AMBER_FD_HIDDEN) */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -258,11 +260,18 @@ typedef struct amber_ptyinfo {
 } amber_ptyinfo;
 enum { AMBER_PTY_TERMIOS = 1u, AMBER_PTY_WINSIZE = 2u };
 
-/* fd_flags bits 9-10 (format 1.4): j + 1 when the descriptor is the same file as the launcher's
+/* Format 1.4: a descriptor in no process's table (fd_flags AMBER_FD_HIDDEN): one in flight inside a
+ * Unix socket's queue (SCM_RIGHTS), or a connection waiting in a listener's accept queue. Its `fd`
+ * is only an identity (AMBER_FD_HIDDEN_BASE + k, above any real number); the socket records that
+ * hold it name it by its index in the FDS table. A restorer puts it at no number. */
+#define AMBER_FD_HIDDEN 0x200u
+#define AMBER_FD_HIDDEN_BASE 0x40000000
+
+/* fd_flags bits 10-11 (format 1.4): j + 1 when the descriptor is the same file as the launcher's
  * stdin (j = 0), stdout (1) or stderr (2) — what `amber launch`, or the restart since, gave the
  * computation. The restart's own descriptor j takes its place, whatever its number: stdio follows
  * identity, not descriptor number (a daemon's stdout redirected to its log stays its log). */
-#define AMBER_FD_STDIO_SHIFT 9u
+#define AMBER_FD_STDIO_SHIFT 10u
 #define AMBER_FD_STDIO_MASK (3u << AMBER_FD_STDIO_SHIFT)
 typedef struct amber_fd {
   int32_t fd;
@@ -283,9 +292,10 @@ typedef struct amber_fd {
  * not consumed). A connected pair whose two ends are both in the computation is rebuilt as a new
  * connection (over loopback for TCP) carrying those bytes; a listener is bound again. */
 enum {
-  AMBER_SOCK_OTHER = 0,      /* not rebuilt: /dev/null at restart, named at checkpoint */
+  AMBER_SOCK_OTHER = 0,      /* before 1.4: not rebuilt; 1.4: neither listening nor connected
+                                (unbound, bound, a datagram socket with no default peer) */
   AMBER_SOCK_LISTEN = 1,
-  AMBER_SOCK_CONNECTED = 2,
+  AMBER_SOCK_CONNECTED = 2,  /* has a peer (stream: connected; datagram: a default destination) */
 };
 typedef struct amber_sockinfo {
   uint16_t family, pad0;
@@ -298,6 +308,60 @@ typedef struct amber_sockinfo {
                                 the socket's own inode is amber_fd.inode */
   uint8_t local[128], peer[128];
 } amber_sockinfo;
+
+/* Format 1.4: after the queued bytes (inflight_len), one amber_sockx, then what it counts, in this
+ * order: nopts amber_sockopt; nmsgs messages, each an amber_sockmsg followed by addr_len bytes of
+ * the sender's address, then (datagrams, seqpackets) len bytes of data, then nfds uint32 FDS-table
+ * indexes of the descriptors it carries; then npending uint32 FDS-table indexes (a listener's
+ * connections not accepted yet, oldest first). Nothing is aligned: read with memcpy
+ * (image/sockrec.h parses it). A stream socket's messages only mark where its queued bytes carry
+ * descriptors or credentials: their data is the queued bytes, in order (sum of len = inflight_len).
+ * Images before 1.4 have no amber_sockx (data ends with the queued bytes). */
+#define AMBER_SOCKX_MAGIC 0x58534b41u /* "AKSX" */
+enum {
+  AMBER_SOCKX_BOUND = 1u << 0,      /* bound (by bind, autobind or connect): bind again to local */
+  AMBER_SOCKX_PENDING = 1u << 1,    /* a connection in a listener's accept queue (hidden record) */
+  AMBER_SOCKX_NODATA = 1u << 2,     /* pending, its unread bytes not saved (a checkpoint the program
+                                       survives cannot accept it): reset at restart */
+  AMBER_SOCKX_PEER_GONE = 1u << 3,  /* the other end was closed (no descriptor holds it) */
+  AMBER_SOCKX_REMOTE = 1u << 4,     /* the other end is on another host or outside the computation */
+  AMBER_SOCKX_SNDQ_LOST = 1u << 5,  /* bytes in the send queue (sockinfo.sndq) were not saved */
+  AMBER_SOCKX_TRUNC = 1u << 6,      /* a queued message's descriptors could not all be saved */
+  AMBER_SOCKX_DRAINED = 1u << 7,    /* TCP, a checkpoint that ends the program: the queue was read
+                                       to the end, so it holds what the peer's send queue held */
+  AMBER_SOCKX_SNDQ = 1u << 8,       /* TCP: sockinfo.sndq bytes were in the send queue; saved only
+                                       if the peer (in the computation) has AMBER_SOCKX_DRAINED */
+};
+typedef struct amber_sockx {
+  uint32_t magic;            /* AMBER_SOCKX_MAGIC */
+  uint32_t size;             /* bytes from this record to the end of the pending list */
+  uint32_t state;            /* kernel socket state: TCP_INFO tcpi_state / unix_diag udiag_state */
+  uint32_t shutdown;         /* sk_shutdown: 1 receive side closed (by us, or FIN received), 2 send side */
+  uint32_t flags;            /* AMBER_SOCKX_* */
+  uint32_t nopts, nmsgs, npending;
+  uint32_t backlog;          /* a listener's listen() backlog, 0 unknown */
+  int32_t peek_off;          /* SO_PEEK_OFF (-1: off) */
+  uint32_t unsaved;          /* a listener: connections waiting to be accepted that were not saved */
+  uint32_t reserved[5];
+} amber_sockx;
+/* An option whose value differed from a new socket's: set again (before bind) at restart. */
+typedef struct amber_sockopt {
+  int32_t level, name;
+  uint32_t len;              /* bytes of val used */
+  uint32_t pad;
+  uint8_t val[16];
+} amber_sockopt;
+enum {
+  AMBER_SOCKMSG_CREDS = 1u,  /* pid/uid/gid: the SCM_CREDENTIALS it carried */
+};
+typedef struct amber_sockmsg {
+  uint32_t len;              /* data bytes */
+  uint32_t addr_len;         /* sender address bytes (0: none/unnamed) */
+  uint32_t nfds;             /* descriptors carried (SCM_RIGHTS) */
+  uint32_t flags;            /* AMBER_SOCKMSG_* */
+  int32_t pid, uid, gid;
+  uint32_t pad;
+} amber_sockmsg;
 
 typedef struct amber_epoll_entry {
   int32_t tfd;

@@ -92,32 +92,40 @@ long add_region(Capture& c, uint64_t start, uint64_t end, const char* perms, uin
   }
   if ((r.flags & AMBER_REG_SHARED) && !(r.flags & AMBER_REG_FILE)) r.flags |= AMBER_REG_ALLDATA;
   r.path = c.str.add(path, plen);
-  // The scratch mapping: its range, and only it, carries no data.
-  uint64_t s0 = (uint64_t)g.scratch, s1 = s0 + g.scratch_len;
-  if (start < s1 && s0 < end && !(r.flags & AMBER_REG_FILE)) {
-    if (start < s0) {
-      amber_region* lo = next_region(c);
-      if (!lo) return c.failed;
-      *lo = r;
-      lo->end = s0;
-    }
-    amber_region* mid = next_region(c);
-    if (!mid) return c.failed;
-    *mid = r;
-    mid->start = start > s0 ? start : s0;
-    mid->end = end < s1 ? end : s1;
-    mid->flags = AMBER_REG_NODATA;
-    if (end > s1) {
-      amber_region* hi = next_region(c);
-      if (!hi) return c.failed;
-      *hi = r;
-      hi->start = s1;
-    }
-    return 0;
+  // The agent's own mappings (the scratch, the writer's string space): their ranges, and only
+  // they, carry no data. Sorted, disjoint; a line may hold both (the kernel merges neighbours).
+  uint64_t own[2][2] = {{(uint64_t)g.scratch, (uint64_t)g.scratch + g.scratch_len}, {0, 0}};
+  if (c.str.grows) { own[1][0] = (uint64_t)c.str.buf; own[1][1] = own[1][0] + c.str.cap; }
+  if (own[1][0] && own[1][0] < own[0][0]) {
+    uint64_t t0 = own[0][0], t1 = own[0][1];
+    own[0][0] = own[1][0]; own[0][1] = own[1][1]; own[1][0] = t0; own[1][1] = t1;
   }
+  uint64_t cur = start;
+  if (!(r.flags & AMBER_REG_FILE)) {
+    for (int k = 0; k < 2; k++) {
+      uint64_t s0 = own[k][0], s1 = own[k][1];
+      if (!s0 || s1 <= cur || s0 >= end) continue;
+      if (cur < s0) {
+        amber_region* lo = next_region(c);
+        if (!lo) return c.failed;
+        *lo = r;
+        lo->start = cur;
+        lo->end = s0;
+      }
+      amber_region* mid = next_region(c);
+      if (!mid) return c.failed;
+      *mid = r;
+      mid->start = cur > s0 ? cur : s0;
+      mid->end = end < s1 ? end : s1;
+      mid->flags = AMBER_REG_NODATA;
+      cur = mid->end;
+    }
+  }
+  if (cur >= end) return 0;
   amber_region* slot = next_region(c);
   if (!slot) return c.failed;
   *slot = r;
+  slot->start = cur;
   return 0;
 }
 
@@ -214,12 +222,17 @@ long regions_capture(Capture& c) {
   size_t len = 0;
   char* buf = c.read_all("/proc/self/maps", &len);
   if (!buf) return c.failed;
+  // Room for every path now (they are shorter than the listing): the string space must not move
+  // while the listing that describes it is being read.
+  char* strings_at = c.str.buf;
+  if (!c.str.ensure(len)) return c.fail(-ENOMEM, "the image's string space cannot grow");
+  if (c.str.buf != strings_at && !(buf = c.read_all("/proc/self/maps", &len))) return c.failed;
   uint32_t lines = 1;
   for (size_t i = 0; i < len; i++) lines += buf[i] == '\n';
   // The text is kept (taken) while the table sized from it is filled; a region may split in
-  // three around our scratch mapping.
+  // five around our two own mappings.
   c.a.take(len + 1);
-  c.cap_regions = lines + 2;
+  c.cap_regions = lines + 4;
   c.regions = static_cast<amber_region*>(c.a.take(sizeof(amber_region) * c.cap_regions));
   if (!c.regions) return c.fail(-ENOMEM, "scratch exhausted: too many memory regions");
   c.nregions = 0;
