@@ -1429,8 +1429,16 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         this.holdFor(sock);
       } else if (op === 'restart') {
         // Extension of PROTOCOL.md: lets `amber restart` use a coordinator running elsewhere.
-        const r = await this.expectRestart(num(msg['count']), typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {});
-        this.answer(sock, { ok: true, ...r });
+        // The restart that asked went away (its restorer failed, it was killed): nothing is
+        // coming, so stop expecting it (a coordinator that closes when done may then close).
+        const gone = (): void => this.cancelRestart('the restart that announced these processes went away');
+        sock.once('close', gone);
+        try {
+          const r = await this.expectRestart(num(msg['count']), typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {});
+          this.answer(sock, { ok: true, ...r });
+        } finally {
+          sock.off('close', gone);
+        }
       } else {
         this.answer(sock, { ok: false, code: 'EPROTO', message: `unknown control op ${JSON.stringify(op)}` });
       }

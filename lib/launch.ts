@@ -120,7 +120,8 @@ export interface CoordinatorChoice {
    * and our program's registration). Resolves true when the coordinator then closed because the
    * computation had ended (its socket is gone), false when it stays (a daemon still runs...).
    */
-  release: () => Promise<boolean>;
+  /** Ends the hold; timeoutSec bounds the wait for a remote coordinator's verdict (default 30). */
+  release: (timeoutSec?: number) => Promise<boolean>;
 }
 
 /**
@@ -210,7 +211,7 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
     try {
       // (the token, if any, is in the coordinator's DIR)
       const target = await agentTarget(socketPath, h.status.coordinator.tcp, h.status.coordinator.dir);
-      return { dir, socketPath, coordinator: null, started, ...target, client: { socketPath }, release: () => h.release() };
+      return { dir, socketPath, coordinator: null, started, ...target, client: { socketPath }, release: (t?: number) => h.release(t) };
     } catch (e) {
       await h.release();
       throw e;
@@ -229,7 +230,7 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
     const client: ClientOptions = { coord: opts.coord!, dir, ...(token !== undefined ? { token } : {}) };
     const h = await holdAt(client);
     if (h === undefined) throw new AmberError('ENOCOORD', `no coordinator is listening at ${opts.coord}`);
-    return { dir, socketPath: opts.coord!, coordinator: null, started: false, agentCoord, token, client, release: () => h.release() };
+    return { dir, socketPath: opts.coord!, coordinator: null, started: false, agentCoord, token, client, release: (t?: number) => h.release(t) };
   }
   // The socket: --coord's path, else socketPath, else a --listen path, else DIR/.amber/coord.sock.
   const sp =

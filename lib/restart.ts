@@ -208,7 +208,9 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     killAll();
     await cross?.close();
     choice.coordinator?.cancelRestart(`restart failed: ${(e as Error).message}`);
-    await choice.release();
+    // A coordinator in another process still expects the restored processes (until its restart
+    // timeout) and cannot close meanwhile: do not wait for its verdict, the failure is ours to say.
+    await choice.release(choice.coordinator === null ? 1 : undefined);
     throw e;
   }
 }
