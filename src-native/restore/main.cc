@@ -317,6 +317,7 @@ uint64_t pick_gap(uint64_t len) {
   timers_restore();
   close_strays();
   sys::close(S.imgfd);
+  fds_locks(p);  // after the last close (a close drops the process's POSIX locks on that file)
   threads_enter_main(h);
 }
 
@@ -422,5 +423,6 @@ extern "C" void restorer_main(uint64_t* sp) {
   fds_prepare();
   tree_prepare();
   tree_fork();
+  fds_forked();
   stage2();
 }
