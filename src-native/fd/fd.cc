@@ -334,16 +334,26 @@ int find_fd(int img, int32_t fd) {
 // command's own: all of the root's, and a descendant's when they are still the very ones the
 // root had. A descendant's stdio that the application set up itself (a pipeline's pipe, a
 // redirection to a file) is restored like any other descriptor.
+namespace {
+// A terminal record: a pty end, or a character device TCGETS worked on (1.4).
+bool is_tty(const amber_fd& f) {
+  return f.kind == AMBER_FD_CHR && (f.subkind == AMBER_CHR_PTS || f.subkind == AMBER_CHR_PTMX || (f.fd_flags & AMBER_FD_TTY));
+}
+}  // namespace
+
 bool restart_stdio(const amber_fd& f, int img) {
   if (f.fd > 2) return false;
   if (img == 0 || T.n <= 1) return true;
+  // A descendant's /dev/null (or any device that is not a terminal) is its own to reopen: the
+  // same inode as the root's stdin says nothing about the access mode it needs.
+  if (f.kind == AMBER_FD_CHR && !is_tty(f)) return false;
   for (const StdioId& r : T.root_stdio)
     if (r.set && r.dev == f.dev && r.inode == f.inode) return true;
   return false;
 }
 
 int restart_tty(const amber_fd& f) {
-  if (f.kind != AMBER_FD_CHR) return -1;
+  if (!is_tty(f)) return -1;
   for (int j = 0; j < 3; j++)
     if (T.root_stdio[j].set && T.root_stdio[j].dev == f.dev && T.root_stdio[j].inode == f.inode) return T.rstdio[j];
   return -1;

@@ -8,11 +8,6 @@
 
 #include "fd/ops.h"
 
-// Descriptor flag bits the image keeps next to FD_CLOEXEC (amber_fd.fd_flags; AMBER_FD_SEMAPHORE
-// is eventfd's): the bytes of a deleted file or memfd could not be read (it is named at
-// checkpoint and becomes /dev/null at restart).
-#define AMBER_FD_NODATA 0x200u
-
 #ifdef AMBER_AGENT
 namespace fd {
 // /proc/<pid>/...: the pid, or 0 when the path is not of that form.

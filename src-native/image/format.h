@@ -234,6 +234,10 @@ enum {
   AMBER_ANON_INOTIFY = 6,    /* format 1.4: data = amber_inotify_watch records, each followed by its path */
 };
 #define AMBER_FD_SEMAPHORE 0x100u
+/* Format 1.4 fd_flags bits: the bytes of a deleted file or memfd could not be read (named at
+ * checkpoint, /dev/null at restart); a character device that is a terminal (TCGETS works). */
+#define AMBER_FD_NODATA 0x200u
+#define AMBER_FD_TTY 0x400u
 /* Kinds of AMBER_FD_CHR descriptors (format 1.3). A pseudo-terminal is rebuilt as a new pair at
  * restart (its number may differ): every master and slave descriptor that named the same pty gets
  * the new master or slave; data = one amber_ptyinfo, then (master only) the output the slave side

@@ -265,6 +265,12 @@ void load_image(Img& im, char* at, bool check_chunks, char* chunk_buf) {
     if (e < 0) die(EXIT_IMAGE, "image is truncated", nullptr, 0, c.file_off);
     if (!amber_check_chunk(&c, chunk_buf, &err)) die_img(err);
   }
+  for (uint32_t i = 0; i < S.v.nextents; i++) {  // the bytes of deleted files and memfds (1.4)
+    const amber_extent& x = S.v.extents[i];
+    long e = sys::pread_all(im.imgfd, chunk_buf, x.len, x.file_off);
+    if (e < 0) die(EXIT_IMAGE, "image is truncated", nullptr, 0, x.file_off);
+    if (!amber_check_extent(&x, chunk_buf, &err)) die_img(err);
+  }
 }
 
 // A range no saved region (nor anything mapped now) uses, for the blob.
