@@ -1704,6 +1704,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
               else warnings.push(`${describe(a)}: ${u} will not be restored (it becomes /dev/null at restart)`);
             }
           }
+          // What the restart rebuilds with a stated limit (queued inotify events, a lock on a
+          // pipe...): each entry is a whole sentence naming the descriptor.
+          if (Array.isArray(m['limits'])) {
+            for (const u of m['limits']) if (typeof u === 'string') warnings.push(`${describe(a)}: ${u}`);
+          }
           total += bytes;
           images.push(path);
           procs.push({

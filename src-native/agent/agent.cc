@@ -419,6 +419,7 @@ void on_restart() {
   if (!connect_and_hello(true)) {
     // No coordinator to resume us: carry on alone rather than hang the application.
     say("restart: cannot reach the coordinator at ", g.coord_path, "; resuming without it");
+    fds_restarted();
     do_resume();
     return;
   }
@@ -509,6 +510,7 @@ void do_write(uint32_t gen, const char* path_in) {
     for (uint8_t b : g.generation_id) o.c("0123456789abcdef"[b >> 4]).c("0123456789abcdef"[b & 15]);
     o.c('"');
   }
+  if (g_limits[0]) o.s(",\"limits\":[").s(g_limits).c(']');
   o.s("}\n");
   send_line(g_tx, o.len);
 }
@@ -559,6 +561,7 @@ void* ckpt_main(void*) {
       uint32_t gen = (uint32_t)sys::parse_u(&q, 10);
       bool was_restart = g.after_restart;
       g.after_restart = false;
+      if (was_restart) fds_restarted();  // descriptor owners, now that the pid map is known
       do_resume();
       reply_simple("resumed", gen);
       if (!was_restart) plugins_event(AMBER_EV_RESUME, nullptr);

@@ -67,6 +67,11 @@ void patch_env(const char* name, const char* value);
 // Descriptors the last image could not make restorable, as JSON strings ("fd 5 socket:[123]",...),
 // joined by commas; filled by write_image for the `written` reply.
 extern char g_unrestorable[2048];
+// What the restart rebuilds with a stated limit (fd/fd.cc, Capture::limit), same form, for the
+// `limits` of the written reply: each a whole sentence after "fd N (path) ".
+extern char g_limits[2048];
+// The restart path, pid map applied, before the application runs again: descriptor owners.
+void fds_restarted();
 
 // Writes the image of this (suspended) process to path; returns 0 or -errno, and fills bytes.
 // Runs on the checkpoint thread with every other thread parked: raw syscalls only, no malloc.

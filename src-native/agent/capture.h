@@ -94,6 +94,8 @@ struct Capture {
   size_t info_len;
   int diag_fd;      // NETLINK_SOCK_DIAG, opened at the first Unix socket (0: not yet, -1: failed)
   int list_fd;      // our /proc/self/fd listing (not part of the image)
+  const int32_t* fdlist;  // every descriptor number of the process (fds_capture's listing)
+  uint32_t nfdlist;
 
   // The tables the writer lays out into sections.
   amber_region* regions;
@@ -106,6 +108,22 @@ struct Capture {
   uint32_t ntimers;
   uint64_t pages_total;
 
+  // Files whose bytes only the image keeps (fd/file.cc: deleted files, memfds), by extent; the
+  // writer reads them again through src (a descriptor of our own onto the file, or the
+  // application's own when we could not open one: pread only, its offset untouched) and lays them
+  // out after the chunks (the FILEDATA section).
+  struct FileData {
+    uint32_t fd_index;  // into fds
+    int src;
+    bool own;           // src is ours: the writer closes it
+    amber_extent* ext;
+    uint32_t n;
+    FileData* next;
+  };
+  FileData* files;
+  FileData** files_tail;
+  uint32_t nextents;
+
   // Records the first failure; returns code for `return c.fail(...)`.
   long fail(long code, const char* a, const char* b = "") {
     if (!failed) {
@@ -115,6 +133,9 @@ struct Capture {
     }
     return code;
   }
+  // A state the restart rebuilds with a stated limit, said at checkpoint by name (the `limits`
+  // of the written reply): "fd N (path): what".
+  void limit(const amber_fd& f, const char* what);
   // Reads a whole /proc file into the arena (as much as the scratch holds); NUL terminated.
   // Returns null (and fails the capture naming path) when it does not fit.
   char* read_all(const char* path, size_t* len_out);
@@ -122,6 +143,13 @@ struct Capture {
 
 // The capture halves the writer calls, in this order (each returns 0 or -errno, with c failed).
 long fds_capture(Capture& c);                         // fd/fd.cc: first, before we open anything
+// fd/file.cc, the FILEDATA section: files_layout places every extent's bytes from `off` on (page
+// aligned) and returns where they end; files_write reads them from the files into `img` through
+// bounce (AMBER_CHUNK_MAX bytes), checksums them and returns the contiguous table (or null with c
+// failed).
+uint64_t files_layout(Capture& c, uint64_t off);
+amber_extent* files_write(Capture& c, int img, char* bounce);
+void files_release(Capture& c);  // closes our descriptors onto those files (every path out of the writer)
 void fds_note_unrestorable(const Capture& c);         // fd/fd.cc: fills g_unrestorable
 void fds_resumed();                                   // fd/fd.cc: after the checkpoint
 long process_capture(Capture& c, amber_process& pr);  // proc/process.cc

@@ -56,6 +56,8 @@ void put_section(char* meta, size_t& off, uint32_t type, uint32_t count, const v
 
 }  // namespace
 
+long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out);
+
 long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen) {
   Capture c{};
   c.a = Arena{g.scratch, writer_scratch_len(), 0};
@@ -78,10 +80,19 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   amber_process* pr = static_cast<amber_process*>(c.a.take(sizeof(amber_process)));
   if (!c.tmp || !pr) return c.fail(-ENOMEM, "scratch exhausted");
   c.str.add("", 0);  // offset 0 is the empty string
+  c.files_tail = &c.files;
 
   long r = fds_capture(c);  // first: before we open anything of our own
-  if (r < 0) return r;
+  if (r < 0) { files_release(c); return r; }
   fds_note_unrestorable(c);
+  r = write_body(c, pr, path, bytes_out);
+  files_release(c);
+  return r;
+}
+
+// Everything after the descriptors (whose capture opened what files_release closes).
+long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out) {
+  long r;
   if ((r = process_capture(c, *pr)) < 0) return r;
   signals_capture(*pr);
   if ((r = timers_capture(c, *pr)) < 0) return r;
@@ -99,9 +110,10 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   for (uint32_t i = 0; i < g.nslots; i++) th[i] = g_slots[i].rec;
 
   // Metadata, then layout.
-  size_t meta_cap = sizeof(amber_section) * 8 + sizeof(amber_process) + sizeof(amber_thread) * g.nslots +
+  size_t meta_cap = sizeof(amber_section) * 9 + sizeof(amber_process) + sizeof(amber_thread) * g.nslots +
                     sizeof(amber_region) * c.nregions + sizeof(amber_chunk) * c.nchunks +
-                    sizeof(amber_fd) * c.nfds + sizeof(amber_timer) * c.ntimers + c.str.len + 64;
+                    sizeof(amber_fd) * c.nfds + sizeof(amber_timer) * c.ntimers + sizeof(amber_extent) * c.nextents +
+                    c.str.len + 64;
   // In a mapping of its own, made after the regions were listed (so not part of the image): it
   // holds the string space, which may be far larger than the scratch.
   meta_cap = (meta_cap + kPage - 1) & ~(kPage - 1);
@@ -119,6 +131,8 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
     c.chunks[i].file_off = off;
     off += c.chunks[i].len;
   }
+  uint64_t chunk_bytes = off - data_off;
+  off = files_layout(c, off);  // the bytes of deleted files and memfds, after the memory
   uint64_t data_size = off - data_off;
 
   // A new file, never a link or a file someone else put there (issue 12).
@@ -153,6 +167,8 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   }
   regions_reprotect(c);
   if (r < 0) { sys::close((int)fd); return c.fail(r, "cannot write ", path); }
+  amber_extent* extents = c.nextents ? files_write(c, (int)fd, bounce) : nullptr;
+  if (c.failed) { sys::close((int)fd); return c.failed; }
 
   size_t mo = 0;
   put_section(meta, mo, AMBER_SEC_PROCESS, 1, pr, sizeof *pr);
@@ -162,6 +178,7 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   put_section(meta, mo, AMBER_SEC_FDS, c.nfds, c.fds, sizeof(amber_fd) * c.nfds);
   put_section(meta, mo, AMBER_SEC_TIMERS, c.ntimers, c.timers, sizeof(amber_timer) * c.ntimers);
   put_section(meta, mo, AMBER_SEC_STRINGS, c.str.len, c.str.buf, c.str.len);
+  if (c.nextents) put_section(meta, mo, AMBER_SEC_FILEDATA, c.nextents, extents, sizeof(amber_extent) * c.nextents);
   meta_size = mo;
 
   amber_header& h = *reinterpret_cast<amber_header*>(head);
@@ -196,7 +213,7 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   h.file_size = data_off + data_size + AMBER_TRAILER_SIZE;
   h.handoff_addr = reinterpret_cast<uint64_t>(&g_handoff);
   h.pages_total = c.pages_total;
-  h.pages_stored = data_size / kPage;
+  h.pages_stored = chunk_bytes / kPage;
   h.header_xxh = amber_header_page_xxh(head);
 
   amber_image_hasher ih;

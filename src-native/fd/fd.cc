@@ -14,6 +14,7 @@
 // The restart's own stdin/stdout/stderr stand in for those the root inherited (DESIGN: restart
 // runs in the foreground), which is a policy of this table rather than of any kind.
 #include "fd/ops.h"
+#include "fd/file.h"
 
 #ifdef AMBER_AGENT
 #include <errno.h>
@@ -29,6 +30,7 @@
 namespace amber {
 
 char g_unrestorable[2048];
+char g_limits[2048];
 
 namespace {
 
@@ -39,6 +41,8 @@ fd::Kind classify(int fd, const amber_fd& f, const sys::kstat& st, const char* t
     if (sys::sstarts(target, "anon_inode:[eventpoll]")) return fd::Kind::EPOLL;
     if (sys::sstarts(target, "anon_inode:[timerfd]")) return fd::Kind::TIMERFD;
     if (sys::sstarts(target, "anon_inode:[signalfd]")) return fd::Kind::SIGNALFD;
+    if (sys::sstarts(target, "anon_inode:[pidfd]")) return fd::Kind::PIDFD;
+    if (sys::sstarts(target, "anon_inode:inotify")) return fd::Kind::INOTIFY;
     return fd::Kind::OTHER;
   }
   switch (f.kind) {
@@ -140,6 +144,14 @@ char* Capture::read_all(const char* path, size_t* len_out) {
   return buf;
 }
 
+void Capture::limit(const amber_fd& f, const char* what) {
+  size_t at = sys::slen(g_limits);
+  if (at > 1200) return;  // the reply line must stay whole; the first ones are named
+  sys::Out o(g_limits + at, sizeof g_limits - at);
+  if (at) o.c(',');
+  o.s("\"fd ").i(f.fd).s(" (").j(str.buf + f.path.off, f.path.len).s(") ").j(what, sys::slen(what)).c('"');
+}
+
 namespace {
 // One live descriptor into f: the fields every record has, then its kind's state.
 void capture_one(Capture& c, int fd, amber_fd& f) {
@@ -160,6 +172,7 @@ void capture_one(Capture& c, int fd, amber_fd& f) {
   f.size = (uint64_t)st.st_size;
   switch (st.st_mode & S_IFMT) {
     case S_IFREG: f.kind = AMBER_FD_FILE; break;
+    case S_IFLNK: f.kind = AMBER_FD_FILE; break;  // a symlink itself (O_PATH|O_NOFOLLOW): reopened so
     case S_IFDIR: f.kind = AMBER_FD_DIR; break;
     case S_IFCHR: f.kind = AMBER_FD_CHR; break;
     case S_IFIFO: f.kind = AMBER_FD_PIPE; break;
@@ -181,17 +194,25 @@ void capture_one(Capture& c, int fd, amber_fd& f) {
     if (*p) p++;
   }
   if (f.kind == AMBER_FD_AGENT) return;  // the agent's own: not restored
-  capture_kind(classify(fd, f, st, target), c, f, st);
+  fd::Kind kind = classify(fd, f, st, target);
+  capture_kind(kind, c, f, st);
+  fd::owner_capture(c, f);
+  if (kind != fd::Kind::FILE && kind != fd::Kind::DIR && fd::count_lock_lines(c.info))
+    c.limit(f, "holds a lock through a descriptor that is not a file or directory: the lock is not taken again at restart");
 }
 
 }  // namespace
 
 long fds_capture(Capture& c) {
+  g_limits[0] = 0;
+  fd::owners_begin();
   uint32_t n = 0;
   int32_t* list = list_fds(c, &n);
   if (!list) return c.failed;
   c.cap_fds = n ? n : 1;
   c.fds = static_cast<amber_fd*>(c.a.take(sizeof(amber_fd) * c.cap_fds));
+  c.fdlist = list;
+  c.nfdlist = n;
   if (!c.fds) return c.fail(-ENOMEM, "scratch exhausted: too many descriptors for the agent's scratch");
   c.nfds = 0;
   for (uint32_t k = 0; k < n && !c.failed; k++) {
@@ -292,10 +313,22 @@ long lift(long fd) {
   return hi;
 }
 
+// The status flags F_SETFL can change (fs/fcntl.c SETFL_MASK): every one of them is put back as
+// it was, whatever the kind (O_DIRECT and O_NOATIME included; an O_PATH descriptor has none).
+constexpr int kSetfl = sys::O_APPEND_ | sys::O_NONBLOCK_ | sys::O_ASYNC_ | 040000 /*O_DIRECT*/ | 01000000 /*O_NOATIME*/;
+
+void set_status_flags(int fd, const amber_fd& f) {
+  if (f.flags & 010000000 /*O_PATH*/) return;
+  long now = sys::fcntl(fd, 3 /*F_GETFL*/, 0);
+  if (now < 0 || (now & kSetfl) == (f.flags & kSetfl)) return;
+  long r = sys::fcntl(fd, sys::F_SETFL_, (now & ~kSetfl) | (f.flags & kSetfl));
+  if (r < 0) warn_fd("cannot set its status flags back (O_DIRECT, O_NOATIME or O_ASYNC refused here)", f, r, "it keeps the others");
+}
+
 bool put_back(long fd, const amber_fd& f) {
   if (fd < 0) return false;
   sys::dup3((int)fd, f.fd, (f.fd_flags & 1) ? sys::O_CLOEXEC_ : 0);
-  sys::fcntl(f.fd, sys::F_SETFL_, f.flags & (sys::O_NONBLOCK_ | sys::O_APPEND_ | sys::O_ASYNC_));
+  set_status_flags(f.fd, f);
   sys::close((int)fd);
   return true;
 }
@@ -436,6 +469,18 @@ void fds_restore(Proc& p) {
   AMBER_FD_KINDS(AMBER_FD_FINISH)
 #undef AMBER_FD_FINISH
 }
+
+// After the fork, every process of the tree exists with its new kernel pid: what names a process
+// by its pid (/proc/<pid>/... files and directories, pidfds) is opened now, by each process for
+// its own image, and kept with the prepared descriptors (stage 2 copies them into the blob).
+void fds_forked() {
+  files_forked(T.me);
+  pidfds_forked(T.me);
+}
+
+// Last, once no descriptor will be closed any more (closing any descriptor of a file drops the
+// process's POSIX locks on it, and close_strays closes the tree's prepared ones): the locks.
+void fds_locks(Proc& p) { locks_take(p); }
 
 // Descriptors we inherited that the process did not have (the tree's prepared objects, other
 // images, the restart's own), closed by ranges between the saved numbers.

@@ -33,6 +33,8 @@
   X(TIMERFD,   timerfd,   "timerfd")                                   \
   X(SIGNALFD,  signalfd,  "signalfd")                                  \
   X(EPOLL,     epoll,     "epoll instance")                            \
+  X(PIDFD,     pidfd,     "pidfd")                                     \
+  X(INOTIFY,   inotify,   "inotify instance")                          \
   X(OTHER,     other,     "kernel object amber cannot rebuild")
 
 namespace amber { struct Capture; }
@@ -127,6 +129,8 @@ inline Kind kind_of(const amber_fd& f, const void* data, uint32_t len) {
         case AMBER_ANON_TIMERFD: return Kind::TIMERFD;
         case AMBER_ANON_SIGNALFD: return Kind::SIGNALFD;
         case AMBER_ANON_EPOLL: return Kind::EPOLL;
+        case AMBER_ANON_PIDFD: return Kind::PIDFD;
+        case AMBER_ANON_INOTIFY: return Kind::INOTIFY;
         default: return Kind::OTHER;
       }
     default: return Kind::OTHER;

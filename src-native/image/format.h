@@ -31,7 +31,9 @@
                                   1.4: generation_id and program_xxh in the header; the launcher's
                                   stdio by identity (AMBER_FD_STDIO); socket state (amber_sockx:
                                   options, queued messages, closing states, pending connections),
-                                  descriptors in no table (AMBER_FD_HIDDEN) */
+                                  descriptors in no table (AMBER_FD_HIDDEN); deleted files and memfds
+                                  (FILEDATA), locks and leases, /proc and namespace paths, pidfd,
+                                  inotify, epoll targets by inode */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -102,6 +104,7 @@ enum {
   AMBER_SEC_STRINGS = 6,     /* bytes */
   AMBER_SEC_TIMERS = 7,      /* amber_timer[count] */
   AMBER_SEC_PLUGIN = 8,      /* name (amber_str) + bytes; reserved for plugins */
+  AMBER_SEC_FILEDATA = 9,    /* amber_extent[count] (format 1.4): bytes of files that exist nowhere else */
 };
 
 typedef struct amber_section {
@@ -144,9 +147,10 @@ typedef struct amber_process {
   int32_t sid;               /* its session */
   int32_t tpgid;             /* foreground process group of its controlling terminal, 0 if none */
   uint64_t ctty_rdev;        /* controlling terminal (tty_nr of /proc/PID/stat, stat's st_rdev encoding), 0 if none */
+  char comm[16];             /* format 1.4: the process name (PR_SET_NAME), NUL padded; empty before */
   uint32_t proc_flags;       /* format 1.4: AMBER_PROC_* */
   uint32_t pad0;
-  uint64_t reserved[4];
+  uint64_t reserved[2];
 } amber_process;
 /* The writer knew the identities of the launcher's stdin/stdout/stderr: the descriptors marked
  * AMBER_FD_STDIO are exactly those, and any other descriptor (0-2 included) is the process's own.
@@ -236,12 +240,19 @@ enum {
 /* Kinds of AMBER_FD_ANON descriptors (format 1.1). */
 enum {
   AMBER_ANON_UNKNOWN = 0,
-  AMBER_ANON_EVENTFD = 1,    /* extra = count; fd_flags bit 8 = EFD_SEMAPHORE */
+  AMBER_ANON_EVENTFD = 1,    /* extra = count; fd_flags bit 8 = EFD_SEMAPHORE; format 1.4: inode =
+                                1<<63 | its eventfd-id (every eventfd shares one anonymous inode) */
   AMBER_ANON_EPOLL = 2,      /* data = amber_epoll_entry[] (its interest list) */
   AMBER_ANON_TIMERFD = 3,    /* data = one amber_timerfd */
   AMBER_ANON_SIGNALFD = 4,   /* extra = signal mask */
+  AMBER_ANON_PIDFD = 5,      /* format 1.4: extra = the app pid it refers to (0: not the computation's) */
+  AMBER_ANON_INOTIFY = 6,    /* format 1.4: data = amber_inotify_watch records, each followed by its path */
 };
 #define AMBER_FD_SEMAPHORE 0x100u
+/* Format 1.4 fd_flags bits: the bytes of a deleted file or memfd could not be read (named at
+ * checkpoint, /dev/null at restart); a character device that is a terminal (TCGETS works). */
+#define AMBER_FD_NODATA 0x800u
+#define AMBER_FD_TTY 0x400u
 /* Kinds of AMBER_FD_CHR descriptors (format 1.3). A pseudo-terminal is rebuilt as a new pair at
  * restart (its number may differ): every master and slave descriptor that named the same pty gets
  * the new master or slave; data = one amber_ptyinfo, then (master only) the output the slave side
@@ -267,12 +278,60 @@ enum { AMBER_PTY_TERMIOS = 1u, AMBER_PTY_WINSIZE = 2u };
 #define AMBER_FD_HIDDEN 0x200u
 #define AMBER_FD_HIDDEN_BASE 0x40000000
 
-/* fd_flags bits 10-11 (format 1.4): j + 1 when the descriptor is the same file as the launcher's
+/* fd_flags bits 12-13 (format 1.4): j + 1 when the descriptor is the same file as the launcher's
  * stdin (j = 0), stdout (1) or stderr (2) — what `amber launch`, or the restart since, gave the
  * computation. The restart's own descriptor j takes its place, whatever its number: stdio follows
  * identity, not descriptor number (a daemon's stdout redirected to its log stays its log). */
-#define AMBER_FD_STDIO_SHIFT 10u
+#define AMBER_FD_STDIO_SHIFT 12u
 #define AMBER_FD_STDIO_MASK (3u << AMBER_FD_STDIO_SHIFT)
+/* Kinds of AMBER_FD_FILE and AMBER_FD_DIR descriptors (format 1.4; 0 before). */
+enum {
+  AMBER_FILE_PATH = 0,       /* reopened at path (a symlink opened O_PATH|O_NOFOLLOW: mode S_IFLNK) */
+  AMBER_FILE_DELETED = 1,    /* unlinked while open: recreated unlinked in the same directory, with the
+                                bytes of its FILEDATA extents, its size and mode */
+  AMBER_FILE_MEMFD = 2,      /* memfd_create: name = path without "/memfd:" and " (deleted)",
+                                extra = its seals (F_GET_SEALS), bytes in FILEDATA */
+  AMBER_FILE_PROC = 3,       /* under /proc/<pid>/: extra = the app pid of <pid> (0: not one of the
+                                computation's processes: reopened as it is, if it still exists) */
+  AMBER_FILE_NSFS = 4,       /* a namespace file (path "net:[4026531840]"): /proc/self/ns/<type> */
+};
+/* Locks and leases held through a FILE or DIR descriptor (format 1.4): its data is amber_lock[].
+ * POSIX locks belong to the process, OFD locks, flock locks and leases to the open file
+ * description: each is taken again through the same descriptor before the process runs. */
+enum { AMBER_LOCK_POSIX = 1, AMBER_LOCK_OFD = 2, AMBER_LOCK_FLOCK = 3, AMBER_LOCK_LEASE = 4 };
+typedef struct amber_lock {
+  uint16_t type;             /* AMBER_LOCK_* */
+  uint16_t mode;             /* F_RDLCK 0, F_WRLCK 1 */
+  uint32_t pad;
+  int64_t start;             /* byte range (POSIX, OFD): [start, end], end -1 = to end of file */
+  int64_t end;
+} amber_lock;
+
+/* An inotify watch (format 1.4), in the data of an AMBER_ANON_INOTIFY descriptor: the watch
+ * descriptor number the application knows, its mask, the watched inode, then path_len bytes of
+ * the absolute path it was added with (padded to 8). */
+typedef struct amber_inotify_watch {
+  int32_t wd;
+  uint32_t mask;
+  uint64_t dev, inode;       /* stat of the watched file when the watch was added */
+  uint32_t path_len;
+  uint32_t pad;
+} amber_inotify_watch;
+
+/* FILEDATA (format 1.4): the bytes of a file that exists nowhere else (deleted while open, a memfd),
+ * by extent: holes between extents are not stored and come back as holes. Sorted by (fd, offset),
+ * disjoint; each extent's bytes are stored page aligned in the data area after the chunks and
+ * checked by their own checksum (covered by meta_xxh, as chunk checksums are by the trailer). */
+typedef struct amber_extent {
+  uint32_t fd;               /* index into the fd table */
+  uint32_t flags;            /* 0 */
+  uint64_t offset;           /* in the file */
+  uint64_t len;              /* bytes, 0 < len <= AMBER_CHUNK_MAX */
+  uint64_t file_off;         /* page aligned, inside [data_off, data_off + data_size) */
+  uint64_t xxh;              /* XXH3 of the len bytes */
+  uint64_t reserved;
+} amber_extent;
+
 typedef struct amber_fd {
   int32_t fd;
   uint32_t kind;             /* AMBER_FD_* */
@@ -368,6 +427,18 @@ typedef struct amber_epoll_entry {
   uint32_t events;
   uint64_t data;
 } amber_epoll_entry;
+/* Format 1.4: the epoll's data is extra = n amber_epoll_entry, then n amber_epoll_target (tfd is
+ * then the descriptor that holds the target now, found by its inode: the number it was added
+ * with may since have been closed or dup2'd over). */
+typedef struct amber_epoll_target {
+  uint64_t dev, inode;       /* of the target file (st_dev encoding) */
+  uint32_t flags;            /* AMBER_EPOLL_* */
+  int32_t added_fd;          /* the number it was added with (fdinfo tfd) */
+} amber_epoll_target;
+enum {
+  AMBER_EPOLL_PENDING = 1u,  /* its event was ready and not yet collected at checkpoint */
+  AMBER_EPOLL_DISARMED = 2u, /* EPOLLONESHOT that already fired */
+};
 
 typedef struct amber_timerfd {
   int32_t clockid;
@@ -416,6 +487,9 @@ typedef struct amber_handoff {
 static_assert(sizeof(amber_header) <= AMBER_HEADER_SIZE, "header fits a page");
 static_assert(sizeof(amber_trailer) == AMBER_TRAILER_SIZE, "trailer size");
 static_assert(sizeof(amber_chunk) == 48, "chunk record size");
+static_assert(sizeof(amber_extent) == 48, "extent record size");
+static_assert(sizeof(amber_lock) == 24 && sizeof(amber_inotify_watch) == 32 && sizeof(amber_epoll_target) == 24,
+              "descriptor data records");
 #endif
 
 #endif

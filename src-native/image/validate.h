@@ -86,6 +86,9 @@ struct amber_view {
   const uint8_t* meta;
   uint64_t meta_len;
   uint32_t nplugins;
+  /* format 1.4: FILEDATA, the bytes of files that exist nowhere else (deleted files, memfds) */
+  const amber_extent* extents;
+  uint32_t nextents;
 };
 
 /* Every record size is a multiple of 8, so "count * sizeof == section size" holds exactly and
@@ -97,6 +100,7 @@ static_assert(sizeof(amber_region) % 8 == 0, "region record");
 static_assert(sizeof(amber_chunk) % 8 == 0, "chunk record");
 static_assert(sizeof(amber_fd) % 8 == 0, "fd record");
 static_assert(sizeof(amber_timer) % 8 == 0, "timer record");
+static_assert(sizeof(amber_extent) % 8 == 0, "extent record");
 /* The header has no interior padding, so hashing "struct bytes, field zeroed" is well defined
  * regardless of how the struct was built. Fields after header_xxh are format 1.4's. */
 static_assert(offsetof(amber_header, generation_id) == offsetof(amber_header, header_xxh) + 8 &&
@@ -346,8 +350,8 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
   v.meta_len = meta_len;
 
   /* Pass 1: walk the sections; each known type at most once, sizes exact. */
-  bool seen[9] = {};
-  uint64_t off_of[9] = {};
+  bool seen[10] = {};
+  uint64_t off_of[10] = {};
   uint64_t pos = 0;
   while (pos < meta_len) {
     if (!amber__fits(pos, sizeof(amber_section), meta_len))
@@ -368,6 +372,11 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
       case AMBER_SEC_TIMERS: rec = sizeof(amber_timer); break;
       case AMBER_SEC_STRINGS: rec = 1; break;
       case AMBER_SEC_PLUGIN: break;
+      case AMBER_SEC_FILEDATA:
+        /* a 1.3 reader skipped it as a newer minor's section; ours knows it from 1.4 on */
+        if (hdr->minor < 4) return amber__fail(err, AMBER_E_CORRUPT, "unknown section type", base + pos);
+        rec = sizeof(amber_extent);
+        break;
       default:
         if (s->type == 0 || !newer_minor)
           return amber__fail(err, AMBER_E_CORRUPT, "unknown section type", base + pos);
@@ -423,6 +432,10 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
       case AMBER_SEC_STRINGS:
         v.strings = (const char*)p;
         v.strings_len = s->count;
+        break;
+      case AMBER_SEC_FILEDATA:
+        v.extents = (const amber_extent*)p;
+        v.nextents = s->count;
         break;
     }
     pos = payload + s->size;
@@ -553,6 +566,25 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
                          at + offsetof(amber_fd, data));
   }
 
+  /* File extents: each names a descriptor, lies inside that file's saved size and the data area,
+   * and they are sorted by (descriptor, offset) without overlap. */
+  for (uint32_t i = 0; i < v.nextents; i++) {
+    const amber_extent* e = &v.extents[i];
+    const uint64_t at = off_of[AMBER_SEC_FILEDATA] + (uint64_t)i * sizeof(amber_extent);
+    if (e->fd >= v.nfds) return amber__fail(err, AMBER_E_CORRUPT, "file extent names no descriptor", at);
+    if (e->len == 0 || e->len > AMBER_CHUNK_MAX || !amber__fits(e->offset, e->len, v.fds[e->fd].size))
+      return amber__fail(err, AMBER_E_CORRUPT, "file extent outside its file", at);
+    if (!amber__page_aligned(e->file_off) || e->file_off < hdr->data_off ||
+        !amber__fits(e->file_off - hdr->data_off, e->len, hdr->data_size))
+      return amber__fail(err, AMBER_E_CORRUPT, "file extent data outside the data area",
+                         at + offsetof(amber_extent, file_off));
+    if (i > 0) {
+      const amber_extent* p = &v.extents[i - 1];
+      if (e->fd < p->fd || (e->fd == p->fd && e->offset < p->offset + p->len))
+        return amber__fail(err, AMBER_E_CORRUPT, "file extents unsorted or overlapping", at);
+    }
+  }
+
   for (uint32_t i = 0; i < v.ntimers; i++) {
     const amber_timer* t = &v.timers[i];
     const uint64_t at = off_of[AMBER_SEC_TIMERS] + (uint64_t)i * sizeof(amber_timer);
@@ -628,6 +660,13 @@ inline bool amber_check_trailer(const amber_header* hdr, const void* trailer64,
   if (amber_image_xxh_end(&h) != t.image_xxh)
     return amber__fail(err, AMBER_E_CHECKSUM, "image checksum mismatch",
                        at + offsetof(amber_trailer, image_xxh));
+  return true;
+}
+
+/* bytes: the extent's len bytes as read from e->file_off. */
+inline bool amber_check_extent(const amber_extent* e, const void* bytes, amber_err* err) {
+  if (amber_chunk_xxh(bytes, e->len) != e->xxh)
+    return amber__fail(err, AMBER_E_CHECKSUM, "file data checksum mismatch", e->file_off);
   return true;
 }
 

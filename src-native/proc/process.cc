@@ -6,7 +6,7 @@
 // setting. Restore (stage 3, after the memory is back): prctl(PR_SET_MM, PR_SET_MM_MAP) sets
 // start_brk/brk/arg/env/auxv in one call and needs no capability (brk() cannot put a break back
 // under a different layout, PITFALLS 5; the single-field PR_SET_MM_* calls need CAP_SYS_RESOURCE);
-// the name (comm) from the executable's base name; then the working directory (one that is gone
+// the name (comm) as it was (from the executable's base name for images before 1.4); then the working directory (one that is gone
 // leaves us where we are, as the shell does), umask, personality and limits (raising a hard
 // limit needs privilege: what we have is kept).
 #include <stddef.h>
@@ -66,15 +66,46 @@ long process_capture(Capture& c, amber_process& pr) {
   pr.cwd = c.str.add(buf, l > 0 ? (size_t)l : 0);
   l = sys::readlink("/proc/self/exe", buf, 4095);
   pr.exe = c.str.add(buf, l > 0 ? (size_t)l : 0);
+  // The main thread's name (a program may have chosen its own with prctl or pthread_setname_np;
+  // PR_GET_NAME here would give this checkpoint thread's).
+  n = sys::read_file("/proc/self/comm", buf, sizeof pr.comm);
+  while (n && (buf[n - 1] == '\n' || n > sizeof pr.comm - 1)) n--;
+  memcpy(pr.comm, buf, n);
   return 0;
 }
 }  // namespace amber
 #endif
 
 #ifdef AMBER_RESTORER
+#include "fd/file.h"
 #include "restore/restorer.h"
 
 namespace rs {
+namespace {
+// A working directory removed while the process was in it: the same directory as a descriptor the
+// process holds on it (remade already, fd/dir.cc), else made again the same way (under its old
+// name, removed at once): getcwd fails with ENOENT and /proc/self/cwd says " (deleted)" as before.
+void chdir_deleted(const char* cwd) {
+  const amber_view& v = S.v;
+  char path[4096];
+  for (uint32_t i = 0; i < v.nfds; i++) {
+    const amber_fd& f = v.fds[i];
+    if (f.kind != AMBER_FD_DIR || f.subkind != AMBER_FILE_DELETED) continue;
+    str_of(v, f.path, path, sizeof path);
+    if (sys::seq(path, cwd) && sys::sc1(sys::NR_fchdir, f.fd) == 0) return;
+  }
+  long fd = remake_dir(cwd, 0700);
+  if (fd >= 0) {
+    sys::sc1(sys::NR_fchdir, fd);
+    sys::close((int)fd);
+    return;
+  }
+  char msg[4200];
+  sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": cannot make its removed working directory ").s(cwd).s(" again (errno ").i(-fd).s("); it stays in the restart's\n");
+  sys::write_all(2, msg, sys::slen(msg));
+}
+}  // namespace
+
 void process_restore_mm() {
   const amber_process& p = *S.v.proc;
   struct {
@@ -93,6 +124,7 @@ void process_restore_mm() {
   for (const char* q = exe; *q; q++) if (*q == '/') base = q + 1;
   char comm[16] = {};
   for (int k = 0; k < 15 && base[k]; k++) comm[k] = base[k];
+  if (p.comm[0]) for (int k = 0; k < 16; k++) comm[k] = k < 15 ? p.comm[k] : 0;  // the saved name (1.4)
   sys::prctl(15 /*PR_SET_NAME*/, (long)comm, 0, 0, 0);
 }
 
@@ -100,7 +132,13 @@ void process_restore_state() {
   const amber_process& p = *S.v.proc;
   char cwd[4096];
   str_of(S.v, p.cwd, cwd, sizeof cwd);
-  if (cwd[0]) sys::chdir(cwd);  // a cwd that is gone leaves us where we are, as the shell does
+  if (cwd[0] && is_deleted(cwd)) chdir_deleted(cwd);
+  else if (cwd[0] && sys::chdir(cwd) < 0) {
+    // A cwd that is gone since leaves us where we are, as the shell does: said, not silent.
+    char msg[4200];
+    sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": its working directory ").s(cwd).s(" is gone; it stays in the restart's\n");
+    sys::write_all(2, msg, sys::slen(msg));
+  }
   sys::umask((int)p.umask);
   sys::personality(p.personality);
   for (int i = 0; i < (int)AMBER_NRLIMIT; i++) {

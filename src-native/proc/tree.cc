@@ -133,6 +133,13 @@ void set_group(int me) {
 }
 }  // namespace
 
+int32_t tree_real_pid(int32_t app) {
+  if (app <= 0) return -1;
+  for (int k = 0; k < T.n; k++)
+    if (has_session_info(k) ? proc_of(k).app_pid == app : T.img[k].hdr.real_pid == app) return g_real[k];
+  return -1;
+}
+
 void tree_link() {
   for (int k = 0; k < T.n; k++) T.img[k].first_child = T.img[k].next_sibling = -1;
   for (int k = T.n - 1; k > 0; k--) {  // from the end: each list comes out in image order

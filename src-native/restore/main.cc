@@ -272,6 +272,12 @@ void load_image(Img& im, char* at, bool check_chunks, char* chunk_buf) {
     if (e < 0) die(EXIT_IMAGE, "image is truncated", nullptr, 0, c.file_off);
     if (!amber_check_chunk(&c, chunk_buf, &err)) die_img(err);
   }
+  for (uint32_t i = 0; i < S.v.nextents; i++) {  // the bytes of deleted files and memfds (1.4)
+    const amber_extent& x = S.v.extents[i];
+    long e = sys::pread_all(im.imgfd, chunk_buf, x.len, x.file_off);
+    if (e < 0) die(EXIT_IMAGE, "image is truncated", nullptr, 0, x.file_off);
+    if (!amber_check_extent(&x, chunk_buf, &err)) die_img(err);
+  }
 }
 
 // A range no saved region (nor anything mapped now) uses, for the blob.
@@ -325,6 +331,7 @@ uint64_t pick_gap(uint64_t len) {
   timers_restore();
   close_strays();
   sys::close(S.imgfd);
+  fds_locks(p);  // after the last close (a close drops the process's POSIX locks on that file)
   threads_enter_main(h);
 }
 
@@ -431,5 +438,6 @@ extern "C" void restorer_main(uint64_t* sp) {
   fds_prepare();
   tree_prepare();
   tree_fork();
+  fds_forked();
   stage2();
 }

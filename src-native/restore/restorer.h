@@ -172,8 +172,10 @@ inline const amber_fd& fd_of(const Ref& r) { return T.img[r.img].v.fds[r.idx]; }
 void fds_check(int img);         // stage 1: every descriptor can be rebuilt here
 void fds_index();                // builds T.refs (after every image is read)
 void fds_prepare();              // before the fork: objects shared by several processes
+void fds_forked();               // after the fork: what names a process by its new pid
 void fds_restore(Proc& p);       // stage 3
 void close_strays();             // stage 3: descriptors the process did not have
+void fds_locks(Proc& p);         // stage 3, after the last close: locks and leases
 // mem/vdso.cc
 void vdso_read_current(char* buf, uint64_t cap);
 void vdso_check();
@@ -194,6 +196,7 @@ void timers_restore();
 void tree_link();                // children lists, from the parents
 void tree_prepare();             // group leaders, the shared page
 void tree_fork();                // forks the tree; returns in every process with T.me set
+int32_t tree_real_pid(int32_t app_pid);  // after the fork: the new kernel pid of that process, -1 if not ours
 // fd/pty.cc: the slave of a pty rebuilt before the fork whose device is rdev, or -1
 int pty_slave_for(uint64_t rdev);
 // thread/thread.cc

@@ -56,6 +56,9 @@ void checkInvariants(const amber::Image& im) {
   touch(v.proc->exe);
   for (uint32_t i = 0; i < v.nregions; i++) touch(v.regions[i].path);
   for (uint32_t i = 0; i < v.nfds; i++) touch(v.fds[i].path);
+  for (uint32_t i = 0; i < v.nfds; i++) touch(v.fds[i].data);
+  for (uint32_t i = 0; i < v.nextents; i++)  // validated: each names a descriptor of the table
+    if (v.extents[i].fd >= v.nfds) std::abort();
   const char* name;
   uint32_t nameLen;
   const void* bytes;

@@ -126,9 +126,20 @@ std::vector<uint8_t> mkimage(const MkSpec& spec) {
     r.flags = f.flags;
     r.pos = f.pos;
     r.path = addString(t.strings, f.path);
+    r.subkind = f.subkind;
+    r.size = f.size;
     t.fds.push_back(r);
   }
   t.timers = spec.timers;
+  for (const auto& x : spec.extents) {
+    amber_extent e;
+    std::memset(&e, 0, sizeof e);
+    e.fd = x.fd;
+    e.offset = x.offset;
+    e.len = x.bytes.size();
+    e.xxh = amber_chunk_xxh(x.bytes.data(), x.bytes.size());
+    t.extents.push_back(e);
+  }
 
   // Chunk table: file offsets are assigned after the metadata size is known; the region's chunk
   // range is derived from chunk.region (chunks sorted by address => contiguous per region).
@@ -187,6 +198,7 @@ std::vector<uint8_t> mkimage(const MkSpec& spec) {
     putTable(meta, AMBER_SEC_TIMERS, t.timers);
     putSection(meta, AMBER_SEC_STRINGS, static_cast<uint32_t>(t.strings.size()), t.strings.data(),
                t.strings.size());
+    if (!t.extents.empty()) putTable(meta, AMBER_SEC_FILEDATA, t.extents);
     for (const auto& [name, bytes] : plugins) {
       std::vector<uint8_t> payload(sizeof(amber_str) + bytes->size());
       std::memcpy(payload.data(), &name, sizeof name);
@@ -206,6 +218,10 @@ std::vector<uint8_t> mkimage(const MkSpec& spec) {
     c.file_off = off;
     off += c.stored_len;
   }
+  for (auto& e : t.extents) {  // after the chunks, each page aligned (as the agent lays them out)
+    e.file_off = off;
+    off += (e.len + AMBER_PAGE_SIZE - 1) & ~uint64_t{AMBER_PAGE_SIZE - 1};
+  }
   h.data_size = off - h.data_off;
   h.file_size = off + AMBER_TRAILER_SIZE;
 
@@ -224,6 +240,11 @@ std::vector<uint8_t> mkimage(const MkSpec& spec) {
     const auto& b = spec.chunks[i].bytes;
     if (t.chunks[i].file_off >= h.data_off && t.chunks[i].file_off + b.size() <= img.size())
       std::memcpy(img.data() + t.chunks[i].file_off, b.data(), b.size());
+  }
+  for (size_t i = 0; i < spec.extents.size() && i < t.extents.size(); i++) {
+    const auto& b = spec.extents[i].bytes;
+    if (t.extents[i].file_off >= h.data_off && t.extents[i].file_off + b.size() <= img.size())
+      std::memcpy(img.data() + t.extents[i].file_off, b.data(), b.size());
   }
   if (h.meta_off + meta.size() <= img.size()) std::memcpy(img.data() + h.meta_off, meta.data(), meta.size());
   std::memset(img.data(), 0, AMBER_HEADER_SIZE); // a tampered meta_off may point into it

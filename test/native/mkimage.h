@@ -44,6 +44,15 @@ struct MkFd {
   int32_t flags = 0;
   uint64_t pos = 0;
   std::string path;
+  uint32_t subkind = 0;
+  uint64_t size = 0;
+};
+
+// A FILEDATA extent (format 1.4): bytes of fds[fd] at offset.
+struct MkExtent {
+  uint32_t fd = 0;
+  uint64_t offset = 0;
+  std::vector<uint8_t> bytes;  // 0 < size <= AMBER_CHUNK_MAX
 };
 
 // The tables just before checksums are computed; a tamper hook may change anything in them.
@@ -55,6 +64,7 @@ struct MkTables {
   std::vector<amber_chunk> chunks;
   std::vector<amber_fd> fds;
   std::vector<amber_timer> timers;
+  std::vector<amber_extent> extents;
   std::string strings;
 };
 
@@ -64,6 +74,7 @@ struct MkSpec {
   std::vector<MkThread> threads;
   std::vector<MkFd> fds;
   std::vector<amber_timer> timers;
+  std::vector<MkExtent> extents; // sorted by (fd, offset)
   std::vector<std::pair<std::string, std::string>> plugins; // name -> bytes
   std::vector<std::string> argv;
   std::string cwd, exe;
