@@ -130,6 +130,13 @@ int stdio_mark(const amber_fd& f) {
   if (!g_ids.known) return -1;
   // Its own number first: with a terminal as all three, descriptor 1 is the restart's stdout.
   if (f.fd >= 0 && f.fd <= 2 && g_ids.set[f.fd] && g_ids.dev[f.fd] == f.dev && g_ids.ino[f.fd] == f.inode) return f.fd;
+  // A device that is not a terminal (/dev/null, /dev/zero) says nothing by its identity: a program
+  // that opened /dev/null for writing while the launcher's stdin was /dev/null keeps its own (the
+  // restart's stdin may not be writable). It is the launcher's only at its own number, above.
+  if ((f.mode & 0170000) == 0020000 /*S_IFCHR*/) {
+    uint8_t termios[64];
+    if (sys::ioctl(f.fd, 0x5401 /*TCGETS*/, (long)termios) < 0) return -1;
+  }
   for (int j = 0; j < 3; j++)
     if (g_ids.set[j] && g_ids.dev[j] == f.dev && g_ids.ino[j] == f.inode) return j;
   return -1;
