@@ -221,10 +221,10 @@ export interface CoordinatorHold {
 /**
  * Holds the coordinator at the address open (one that closes by itself once its computation has
  * ended waits while held): what launch and restart do while their program starts and runs. The
- * hold lasts as long as the connection, so it ends with this process too. Rejects 'ENOCOORD' when
- * none listens (or it is closing).
+ * hold lasts as long as the connection, so it ends with this process too. While held, the
+ * coordinator's errors are passed to onError. Rejects 'ENOCOORD' when none listens (or it is closing).
  */
-export function hold(opts: ClientOptions = {}): Promise<CoordinatorHold> {
+export function hold(opts: ClientOptions & { onError?: (e: AmberError) => void } = {}): Promise<CoordinatorHold> {
   const addr = addressFor(opts);
   const where = formatAddress(addr);
   const token = addr.kind === 'tcp' ? clientToken(opts) : undefined;
@@ -286,7 +286,8 @@ export function hold(opts: ClientOptions = {}): Promise<CoordinatorHold> {
         });
         return;
       }
-      if (answered !== undefined && typeof a.ok === 'boolean') answered(a['closed'] === true);
+      if (a['event'] === 'error') opts.onError?.(new AmberError(typeof a.code === 'string' ? a.code : 'EFAIL', typeof a.message === 'string' ? a.message : 'coordinator error'));
+      else if (answered !== undefined && typeof a.ok === 'boolean') answered(a['closed'] === true);
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       if (!connected && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ENOTSOCK')) {

@@ -875,10 +875,16 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.holds++;
     this.used = true;
     let held = true;
+    // While held, the holder hears of the coordinator's errors (a launch shows them: its
+    // coordinator may be a background process whose own output goes to a log).
+    const relay = (e: AmberError): void => {
+      if (!sock.destroyed && !sock.writableEnded) sock.write(JSON.stringify({ event: 'error', code: e.code, message: e.message }) + '\n');
+    };
     const release = (): boolean => {
       if (!held) return false;
       held = false;
       this.holds--;
+      this.off('error', relay);
       return true;
     };
     this.holdLines.set(sock, (m) => {
@@ -888,6 +894,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (release()) this.checkDone();
     });
     if (!sock.destroyed) sock.write(JSON.stringify(this.status()) + '\n');
+    this.on('error', relay);
   }
 
   private flushSettled(closed: boolean): void {

@@ -70,6 +70,11 @@ export interface LaunchOptions {
    * computation has ended. What `amber launch` does.
    */
   detached?: boolean;
+  /**
+   * Called with the coordinator's errors (a failed interval checkpoint, a refused connection...)
+   * for as long as this launch uses it, wherever the coordinator runs.
+   */
+  onCoordinatorError?: (e: AmberError) => void;
 }
 
 export interface Job {
@@ -167,12 +172,14 @@ export interface StartOptions {
   interval?: number;
   /** Start it as a background `amber coordinator --exit-when-done` process, not in this one. */
   detached?: boolean;
+  /** The coordinator's errors while held (whichever process it runs in). */
+  onCoordinatorError?: (e: AmberError) => void;
 }
 
 /** A hold on the coordinator at socketPath, or undefined when none listens there (or it is closing). */
-async function holdAt(client: ClientOptions): Promise<CoordinatorHold | undefined> {
+async function holdAt(client: ClientOptions, onError?: (e: AmberError) => void): Promise<CoordinatorHold | undefined> {
   try {
-    return await clientHold({ timeout: 10, ...client });
+    return await clientHold({ timeout: 10, ...client, ...(onError !== undefined ? { onError } : {}) });
   } catch (e) {
     if (!(e instanceof AmberError)) throw e;
     if (e.code === 'ENOCOORD') return undefined;
@@ -195,8 +202,14 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
   const coordAddr = opts.coord !== undefined ? parseAddress(opts.coord, { what: 'coordinator address' }) : undefined;
   const listenAddr = opts.listen !== undefined ? parseAddress(opts.listen, { listen: true, what: 'listen address' }) : undefined;
 
+  const onError = opts.onCoordinatorError;
   const inProcess = async (c: Coordinator, started: boolean): Promise<CoordinatorChoice> => {
-    const release = c.hold();
+    const unheld = c.hold();
+    if (onError !== undefined) c.on('error', onError);
+    const release = (): Promise<boolean> => {
+      if (onError !== undefined) c.off('error', onError);
+      return unheld();
+    };
     try {
       return { dir: c.dir, socketPath: c.socketPath, coordinator: c, started, ...(await agentTarget(c.socketPath, c.tcpAddress, c.dir)), client: { socketPath: c.socketPath }, release };
     } catch (e) {
@@ -225,7 +238,7 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
     }
     const token = clientToken({ dir, ...(opts.token !== undefined ? { token: opts.token } : {}) });
     const client: ClientOptions = { coord: opts.coord!, dir, ...(token !== undefined ? { token } : {}) };
-    const h = await holdAt(client);
+    const h = await holdAt(client, onError);
     if (h === undefined) throw new AmberError('ENOCOORD', `no coordinator is listening at ${opts.coord}`);
     return { dir, socketPath: opts.coord!, coordinator: null, started: false, agentCoord, token, client, release: () => h.release() };
   }
@@ -237,7 +250,7 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
         ? listenAddr.path
         : socketPathFor({ dir, ...(opts.socketPath !== undefined ? { socketPath: opts.socketPath } : {}) });
   for (let attempt = 1; ; attempt++) {
-    const h = await holdAt({ socketPath: sp });
+    const h = await holdAt({ socketPath: sp }, onError);
     if (h !== undefined) {
       debug('using the coordinator at %s', sp);
       return held(h, dir, sp, false);
@@ -249,7 +262,7 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
       ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
       ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
     };
-    if (opts.detached === true) return held(await startBackground(start), dir, sp, true);
+    if (opts.detached === true) return held(await startBackground(start, onError), dir, sp, true);
     try {
       return await inProcess(await Coordinator.start({ ...start, autoClose: true }), true);
     } catch (e) {
@@ -264,7 +277,10 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
  * DIR/.amber/coordinator.log) and holds it once it listens. It outlives this process and exits by
  * itself once the computation has ended.
  */
-async function startBackground(o: { dir: string; socketPath: string; listen?: string; keep?: number; interval?: number }): Promise<CoordinatorHold> {
+async function startBackground(
+  o: { dir: string; socketPath: string; listen?: string; keep?: number; interval?: number },
+  onError?: (e: AmberError) => void,
+): Promise<CoordinatorHold> {
   const adir = join(o.dir, '.amber');
   await mkdir(adir, { recursive: true, mode: 0o700 });
   const log = join(adir, 'coordinator.log');
@@ -288,7 +304,7 @@ async function startBackground(o: { dir: string; socketPath: string; listen?: st
   const deadline = Date.now() + 30_000;
   for (;;) {
     // Another launch's coordinator may have won the socket: holding it is as good.
-    const h = await holdAt({ socketPath: o.socketPath });
+    const h = await holdAt({ socketPath: o.socketPath }, onError);
     if (h !== undefined) return h;
     if (gone !== undefined || Date.now() > deadline) {
       const why = await lastMessage(log);

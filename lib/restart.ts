@@ -41,6 +41,8 @@ export interface RestartOptions {
   signal?: AbortSignal;
   /** Start a needed coordinator as a background process (see LaunchOptions.detached). What `amber restart` does. */
   detached?: boolean;
+  /** Called with the coordinator's errors for as long as this restart uses it (see LaunchOptions). */
+  onCoordinatorError?: (e: AmberError) => void;
 }
 
 export interface RestartJob extends Job {
@@ -105,6 +107,7 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
     ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
     ...(opts.detached !== undefined ? { detached: opts.detached } : {}),
+    ...(opts.onCoordinatorError !== undefined ? { onCoordinatorError: opts.onCoordinatorError } : {}),
   });
   const launched = manifest.processes.some((p) => p.parent === 0);
 
