@@ -274,7 +274,6 @@ async function readState(adir: string): Promise<SavedState | undefined> {
   }
 }
 
-
 function listenOn(server: net.Server, what: string, args: [string] | [number, string]): Promise<void> {
   return new Promise<void>((res, rej) => {
     server.once('error', (e: NodeJS.ErrnoException) => {

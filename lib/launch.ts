@@ -3,7 +3,7 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -272,6 +272,9 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
   }
 }
 
+/** A background coordinator's log is started afresh beyond this size. */
+const LOG_MAX = 1 << 20;
+
 /**
  * Starts `amber coordinator --exit-when-done` in the background (its own session, its output in
  * DIR/.amber/coordinator.log) and holds it once it listens. It outlives this process and exits by
@@ -288,7 +291,9 @@ async function startBackground(
   if (o.listen !== undefined) args.push('--listen', o.listen);
   if (o.keep !== undefined) args.push('--keep', String(o.keep));
   if (o.interval !== undefined) args.push('--interval', String(o.interval));
-  const fh = await open(log, 'a', 0o600);
+  // Appended to (a record of the computations run on DIR), but not without end.
+  const big = await stat(log).then((s) => s.size > LOG_MAX, () => false);
+  const fh = await open(log, big ? 'w' : 'a', 0o600);
   let child: ChildProcess;
   try {
     // cwd /: a coordinator that may run for days must not pin the caller's directory.

@@ -213,6 +213,12 @@ t.test('CLI: launch --listen HOST:PORT gives the agents TCP; no file in the cwd'
   t.equal(r.code, 0, r.stderr)
   t.match(r.stdout.trim(), /^tcp:127\.0\.0\.1:\d+$/, `AMBER_COORD=${r.stdout.trim()}`)
   t.same(readdirSync(cwd), [], 'no file in the current directory')
+  if (haveV6) {
+    // the agent dials IPv4 only: local agents of an IPv6 coordinator use its Unix socket
+    const v6 = await amber(['launch', '--dir', dir, '--listen', '[::1]:0', '--', '/bin/sh', '-c', 'echo "$AMBER_COORD"'], { cwd })
+    t.equal(v6.code, 0, v6.stderr)
+    t.equal(v6.stdout.trim(), join(dir, '.amber', 'coord.sock'), '--listen [::1]:0: the agents get the Unix socket')
+  }
 })
 
 t.test("CLI: launch shows the background coordinator's errors (a TCP peer with a wrong token)", { skip: haveAgent ? false : 'no build/Release/libamber.so' }, async (t) => {
