@@ -122,7 +122,7 @@ function noCoord(where: string, why: string): AmberError {
  */
 export function request(
   req: Record<string, unknown>,
-  opts: ClientOptions & { onProgress?: (p: ProgressEvent) => void } = {},
+  opts: ClientOptions & { onProgress?: (p: ProgressEvent) => void; signal?: AbortSignal } = {},
 ): Promise<Answer> {
   const addr = addressFor(opts);
   const where = formatAddress(addr);
@@ -138,6 +138,7 @@ export function request(
       f();
     };
     const sock = connectTo(addr);
+    opts.signal?.addEventListener('abort', () => settle(() => rej(new AmberError('EABORTED', `request to the coordinator at ${where} abandoned`, { path: where }))), { once: true });
     const timer =
       opts.timeout !== undefined
         ? setTimeout(() => settle(() => rej(new AmberError('ETIMEDOUT', `the coordinator at ${where} did not answer within ${opts.timeout} s`, { path: where }))), opts.timeout * 1000)
@@ -201,7 +202,7 @@ export async function plugins(opts: ClientOptions = {}): Promise<PluginsResult> 
 }
 
 /** Announces `count` restored processes to a remote coordinator; resolves once all resumed. */
-export async function expectRestart(count: number, opts: ClientOptions = {}): Promise<RestartResult> {
+export async function expectRestart(count: number, opts: ClientOptions & { signal?: AbortSignal } = {}): Promise<RestartResult> {
   const { ok: _ok, ...r } = await request({ op: 'restart', count }, opts);
   return r as unknown as RestartResult;
 }

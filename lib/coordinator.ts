@@ -1392,8 +1392,20 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         this.holdFor(sock);
       } else if (op === 'restart') {
         // Extension of PROTOCOL.md: lets `amber restart` use a coordinator running elsewhere.
-        const r = await this.expectRestart(num(msg['count']), typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {});
-        this.answer(sock, { ok: true, ...r });
+        const before = this.restartWait;
+        const waiting = this.expectRestart(num(msg['count']), typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {});
+        const mine = this.restartWait !== before ? this.restartWait : undefined;
+        // The restart that announced it went away (it failed, or was killed): nobody is coming.
+        const gone = (): void => {
+          if (mine !== undefined && this.restartWait === mine) this.failRestart(new AmberError('ERESTART', 'restart cancelled: the restart that announced it went away'));
+        };
+        sock.once('close', gone);
+        try {
+          const r = await waiting;
+          this.answer(sock, { ok: true, ...r });
+        } finally {
+          sock.off('close', gone);
+        }
       } else {
         this.answer(sock, { ok: false, code: 'EPROTO', message: `unknown control op ${JSON.stringify(op)}` });
       }

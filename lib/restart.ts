@@ -113,12 +113,14 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
 
   // Announce the restart before any restorer runs, so no restored process is released early.
   let resumed: Promise<RestartResult>;
+  // Closing the announcement's connection cancels it at a coordinator in another process.
+  const abandon = new AbortController();
   if (choice.coordinator !== null) {
     resumed = choice.coordinator.expectRestart(n, { manifest, ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}) });
   } else {
     let sent!: () => void;
     const announced = new Promise<void>((r) => (sent = r));
-    resumed = clientExpectRestart(n, { ...choice.client, onSent: sent });
+    resumed = clientExpectRestart(n, { ...choice.client, onSent: sent, signal: abandon.signal });
     try {
       await Promise.race([announced, resumed]);
     } catch (e) {
@@ -207,6 +209,7 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     killAll();
     await cross?.close();
     choice.coordinator?.cancelRestart(`restart failed: ${(e as Error).message}`);
+    abandon.abort();
     await choice.release();
     throw e;
   }
