@@ -312,6 +312,8 @@ async function cmdLaunch(args: string[]): Promise<number> {
   if (values.listen !== undefined) parseAddressArg('--listen', values.listen, { listen: true });
   let job: Job | undefined;
   let checkpointing = false;
+  // The coordinator's errors once CMD runs (a failure to start is reported once, by the throw).
+  let started = false;
   const setJob = forwardSignals(() => {
     // SIGUSR1 (what Slurm's --signal sends): checkpoint without stopping.
     if (job === undefined || checkpointing) return;
@@ -333,11 +335,12 @@ async function cmdLaunch(args: string[]): Promise<number> {
     stdio: 'inherit',
     // The coordinator outlives this command: a daemon CMD leaves behind stays checkpointable.
     detached: true,
+    onCoordinatorError: (e) => started && errMsg(e.message),
   });
+  started = true;
   if ((interval !== undefined || keep !== undefined || values.listen !== undefined) && !job.coordinatorStarted) {
     msg(`--interval/--keep/--listen ignored: using the running coordinator at ${job.socketPath}`);
   }
-  job.coordinator?.on('error', (e) => errMsg(e.message));
   setJob(job);
   return exitCodeOf(await job.exited);
 }
@@ -406,14 +409,17 @@ async function cmdRestart(args: string[]): Promise<number> {
   const interval = seconds('interval', values.interval);
   const timeout = seconds('timeout', values.timeout);
   const setJob = forwardSignals();
+  // The coordinator's errors once the processes run (a failed restart is reported once, by the throw).
+  let started = false;
   const job = await restart(positionals[0], {
     ...where(values),
     ...(interval !== undefined ? { interval } : {}),
     ...(timeout !== undefined ? { timeout } : {}),
     stdio: 'inherit',
     detached: true,
+    onCoordinatorError: (e) => started && errMsg(e.message),
   });
-  job.coordinator?.on('error', (e) => errMsg(e.message));
+  started = true;
   if (!job.launched) {
     // Daemons only: nothing of the computation is in the foreground any more (see --help).
     const n = job.processes.length;

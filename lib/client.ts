@@ -102,7 +102,7 @@ function noCoord(where: string, why: string): AmberError {
  */
 export function request(
   req: Record<string, unknown>,
-  opts: ClientOptions & { onProgress?: (p: ProgressEvent) => void } = {},
+  opts: ClientOptions & { onProgress?: (p: ProgressEvent) => void; signal?: AbortSignal } = {},
 ): Promise<Answer> {
   const addr = addressFor(opts);
   const where = formatAddress(addr);
@@ -118,6 +118,7 @@ export function request(
       f();
     };
     const sock = connectTo(addr);
+    opts.signal?.addEventListener('abort', () => settle(() => rej(new AmberError('EABORTED', `request to the coordinator at ${where} abandoned`, { path: where }))), { once: true });
     const timer =
       opts.timeout !== undefined
         ? setTimeout(() => settle(() => rej(new AmberError('ETIMEDOUT', `the coordinator at ${where} did not answer within ${opts.timeout} s`, { path: where }))), opts.timeout * 1000)
@@ -187,7 +188,7 @@ export async function plugins(opts: ClientOptions = {}): Promise<PluginsResult> 
 }
 
 /** Announces `count` restored processes to a remote coordinator; resolves once all resumed. */
-export async function expectRestart(count: number, opts: ClientOptions = {}): Promise<RestartResult> {
+export async function expectRestart(count: number, opts: ClientOptions & { signal?: AbortSignal } = {}): Promise<RestartResult> {
   const { ok: _ok, ...r } = await request({ op: 'restart', count }, opts);
   return r as unknown as RestartResult;
 }
@@ -207,10 +208,10 @@ export interface CoordinatorHold {
 /**
  * Holds the coordinator at the address open (one that closes by itself once its computation has
  * ended waits while held): what launch and restart do while their program starts and runs. The
- * hold lasts as long as the connection, so it ends with this process too. Rejects 'ENOCOORD' when
- * none listens (or it is closing).
+ * hold lasts as long as the connection, so it ends with this process too. While held, the
+ * coordinator's errors are passed to onError. Rejects 'ENOCOORD' when none listens (or it is closing).
  */
-export function hold(opts: ClientOptions = {}): Promise<CoordinatorHold> {
+export function hold(opts: ClientOptions & { onError?: (e: AmberError) => void } = {}): Promise<CoordinatorHold> {
   const addr = addressFor(opts);
   const where = formatAddress(addr);
   const token = addr.kind === 'tcp' ? clientToken(opts) : undefined;
@@ -278,7 +279,8 @@ export function hold(opts: ClientOptions = {}): Promise<CoordinatorHold> {
         });
         return;
       }
-      if (answered !== undefined && typeof a.ok === 'boolean') answered(a['closed'] === true);
+      if (a['event'] === 'error') opts.onError?.(new AmberError(typeof a.code === 'string' ? a.code : 'EFAIL', typeof a.message === 'string' ? a.message : 'coordinator error'));
+      else if (answered !== undefined && typeof a.ok === 'boolean') answered(a['closed'] === true);
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       if (!connected && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ENOTSOCK')) {

@@ -288,7 +288,6 @@ async function readState(adir: string): Promise<SavedState | undefined> {
   }
 }
 
-
 function listenOn(server: net.Server, what: string, args: [string] | [number, string]): Promise<void> {
   return new Promise<void>((res, rej) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
@@ -902,10 +901,16 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.holds++;
     this.used = true;
     let held = true;
+    // While held, the holder hears of the coordinator's errors (a launch shows them: its
+    // coordinator may be a background process whose own output goes to a log).
+    const relay = (e: AmberError): void => {
+      if (!sock.destroyed && !sock.writableEnded) sock.write(JSON.stringify({ event: 'error', code: e.code, message: e.message }) + '\n');
+    };
     const release = (): boolean => {
       if (!held) return false;
       held = false;
       this.holds--;
+      this.off('error', relay);
       return true;
     };
     this.holdLines.set(sock, (m) => {
@@ -915,6 +920,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (release()) this.checkDone();
     });
     if (!sock.destroyed) sock.write(JSON.stringify(this.status()) + '\n');
+    this.on('error', relay);
   }
 
   private flushSettled(closed: boolean): void {
@@ -1429,8 +1435,20 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         this.holdFor(sock);
       } else if (op === 'restart') {
         // Extension of PROTOCOL.md: lets `amber restart` use a coordinator running elsewhere.
-        const r = await this.expectRestart(num(msg['count']), typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {});
-        this.answer(sock, { ok: true, ...r });
+        const before = this.restartWait;
+        const waiting = this.expectRestart(num(msg['count']), typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {});
+        const mine = this.restartWait !== before ? this.restartWait : undefined;
+        // The restart that announced it went away (it failed, or was killed): nobody is coming.
+        const gone = (): void => {
+          if (mine !== undefined && this.restartWait === mine) this.failRestart(new AmberError('ERESTART', 'restart cancelled: the restart that announced it went away'));
+        };
+        sock.once('close', gone);
+        try {
+          const r = await waiting;
+          this.answer(sock, { ok: true, ...r });
+        } finally {
+          sock.off('close', gone);
+        }
       } else {
         this.answer(sock, { ok: false, code: 'EPROTO', message: `unknown control op ${JSON.stringify(op)}` });
       }

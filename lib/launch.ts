@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { constants as fsConstants } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { lstat, open, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -72,6 +72,11 @@ export interface LaunchOptions {
    * computation has ended. What `amber launch` does.
    */
   detached?: boolean;
+  /**
+   * Called with the coordinator's errors (a failed interval checkpoint, a refused connection...)
+   * for as long as this launch uses it, wherever the coordinator runs.
+   */
+  onCoordinatorError?: (e: AmberError) => void;
 }
 
 export interface Job {
@@ -169,12 +174,14 @@ export interface StartOptions {
   interval?: number;
   /** Start it as a background `amber coordinator --exit-when-done` process, not in this one. */
   detached?: boolean;
+  /** The coordinator's errors while held (whichever process it runs in). */
+  onCoordinatorError?: (e: AmberError) => void;
 }
 
 /** A hold on the coordinator at socketPath, or undefined when none listens there (or it is closing). */
-async function holdAt(client: ClientOptions): Promise<CoordinatorHold | undefined> {
+async function holdAt(client: ClientOptions, onError?: (e: AmberError) => void): Promise<CoordinatorHold | undefined> {
   try {
-    return await clientHold({ timeout: 10, ...client });
+    return await clientHold({ timeout: 10, ...client, ...(onError !== undefined ? { onError } : {}) });
   } catch (e) {
     if (!(e instanceof AmberError)) throw e;
     if (e.code === 'ENOCOORD') return undefined;
@@ -197,8 +204,14 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
   const coordAddr = opts.coord !== undefined ? parseAddress(opts.coord, { what: 'coordinator address' }) : undefined;
   const listenAddr = opts.listen !== undefined ? parseAddress(opts.listen, { listen: true, what: 'listen address' }) : undefined;
 
+  const onError = opts.onCoordinatorError;
   const inProcess = async (c: Coordinator, started: boolean): Promise<CoordinatorChoice> => {
-    const release = c.hold();
+    const unheld = c.hold();
+    if (onError !== undefined) c.on('error', onError);
+    const release = (): Promise<boolean> => {
+      if (onError !== undefined) c.off('error', onError);
+      return unheld();
+    };
     try {
       return { dir: c.dir, socketPath: c.socketPath, coordinator: c, started, ...(await agentTarget(c.socketPath, c.tcpAddress, c.dir)), client: { socketPath: c.socketPath }, release };
     } catch (e) {
@@ -227,7 +240,7 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
     }
     const token = clientToken({ dir, ...(opts.token !== undefined ? { token: opts.token } : {}) });
     const client: ClientOptions = { coord: opts.coord!, dir, ...(token !== undefined ? { token } : {}) };
-    const h = await holdAt(client);
+    const h = await holdAt(client, onError);
     if (h === undefined) throw new AmberError('ENOCOORD', `no coordinator is listening at ${opts.coord}`);
     return { dir, socketPath: opts.coord!, coordinator: null, started: false, agentCoord, token, client, release: () => h.release() };
   }
@@ -239,7 +252,7 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
         ? listenAddr.path
         : socketPathFor({ dir, ...(opts.socketPath !== undefined ? { socketPath: opts.socketPath } : {}) });
   for (let attempt = 1; ; attempt++) {
-    const h = await holdAt({ socketPath: sp });
+    const h = await holdAt({ socketPath: sp }, onError);
     if (h !== undefined) {
       debug('using the coordinator at %s', sp);
       return held(h, dir, sp, false);
@@ -251,7 +264,7 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
       ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
       ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
     };
-    if (opts.detached === true) return held(await startBackground(start), dir, sp, true);
+    if (opts.detached === true) return held(await startBackground(start, onError), dir, sp, true);
     try {
       return await inProcess(await Coordinator.start({ ...start, autoClose: true }), true);
     } catch (e) {
@@ -261,12 +274,18 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
   }
 }
 
+/** A background coordinator's log is started afresh beyond this size. */
+const LOG_MAX = 1 << 20;
+
 /**
  * Starts `amber coordinator --exit-when-done` in the background (its own session, its output in
  * DIR/.amber/coordinator.log) and holds it once it listens. It outlives this process and exits by
  * itself once the computation has ended.
  */
-async function startBackground(o: { dir: string; socketPath: string; listen?: string; keep?: number; interval?: number }): Promise<CoordinatorHold> {
+async function startBackground(
+  o: { dir: string; socketPath: string; listen?: string; keep?: number; interval?: number },
+  onError?: (e: AmberError) => void,
+): Promise<CoordinatorHold> {
   // Checked here, before anything is created or spawned, with the very checks the coordinator
   // makes (lib/trust.ts): a refused DIR is refused with its own one-line reason, and nothing is
   // written into it.
@@ -277,8 +296,11 @@ async function startBackground(o: { dir: string; socketPath: string; listen?: st
   if (o.listen !== undefined) args.push('--listen', o.listen);
   if (o.keep !== undefined) args.push('--keep', String(o.keep));
   if (o.interval !== undefined) args.push('--interval', String(o.interval));
-  // Never through a link someone planted (O_NOFOLLOW); ours, 0600.
-  const fh = await open(log, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600);
+  // Appended to (a record of the computations run on DIR), but not without end; never through a
+  // link someone planted (O_NOFOLLOW, lstat); ours, 0600.
+  const big = await lstat(log).then((s) => s.isFile() && s.size > LOG_MAX, () => false);
+  const F = fsConstants;
+  const fh = await open(log, F.O_WRONLY | F.O_CREAT | F.O_NOFOLLOW | (big ? F.O_TRUNC : F.O_APPEND), 0o600);
   let child: ChildProcess;
   try {
     // cwd /: a coordinator that may run for days must not pin the caller's directory.
@@ -294,7 +316,7 @@ async function startBackground(o: { dir: string; socketPath: string; listen?: st
   const deadline = Date.now() + 30_000;
   for (;;) {
     // Another launch's coordinator may have won the socket: holding it is as good.
-    const h = await holdAt({ socketPath: o.socketPath });
+    const h = await holdAt({ socketPath: o.socketPath }, onError);
     if (h !== undefined) return h;
     if (gone !== undefined || Date.now() > deadline) {
       const why = await lastMessage(log);

@@ -42,6 +42,8 @@ export interface RestartOptions {
   signal?: AbortSignal;
   /** Start a needed coordinator as a background process (see LaunchOptions.detached). What `amber restart` does. */
   detached?: boolean;
+  /** Called with the coordinator's errors for as long as this restart uses it (see LaunchOptions). */
+  onCoordinatorError?: (e: AmberError) => void;
 }
 
 export interface RestartJob extends Job {
@@ -109,17 +111,20 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
     ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
     ...(opts.detached !== undefined ? { detached: opts.detached } : {}),
+    ...(opts.onCoordinatorError !== undefined ? { onCoordinatorError: opts.onCoordinatorError } : {}),
   });
   const launched = manifest.processes.some((p) => p.parent === 0);
 
   // Announce the restart before any restorer runs, so no restored process is released early.
   let resumed: Promise<RestartResult>;
+  // Closing the announcement's connection cancels it at a coordinator in another process.
+  const abandon = new AbortController();
   if (choice.coordinator !== null) {
     resumed = choice.coordinator.expectRestart(n, { manifest, ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}) });
   } else {
     let sent!: () => void;
     const announced = new Promise<void>((r) => (sent = r));
-    resumed = clientExpectRestart(n, { ...choice.client, onSent: sent });
+    resumed = clientExpectRestart(n, { ...choice.client, onSent: sent, signal: abandon.signal });
     try {
       await Promise.race([announced, resumed]);
     } catch (e) {
@@ -208,6 +213,7 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     killAll();
     await cross?.close();
     choice.coordinator?.cancelRestart(`restart failed: ${(e as Error).message}`);
+    abandon.abort();
     await choice.release();
     throw e;
   }

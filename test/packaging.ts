@@ -10,6 +10,10 @@ import { checkpointKillRestart, ints, setup } from './helpers/amber.js'
 
 const skip = process.env.AMBER_TEST_AS ? 'the unprivileged rerun does not rebuild the package' : false
 
+// A full native rebuild (prebuildify, then node-gyp again) before the cycle: on a busy 2-core
+// machine that alone can take most of the default per-file limit.
+t.setTimeout(600_000)
+
 t.test('prebuildify packs all three, and they work with PREBUILDS_ONLY=1', { skip }, async (t) => {
   const r = spawnSync('npm', ['run', 'prebuild'], { cwd: repoRoot, encoding: 'utf8', timeout: 240_000 })
   const tail = r.stderr.split('\n').filter((l) => !/nodedir|gyp info|npm warn|^\s*$/.test(l)).slice(-20).join('\n')

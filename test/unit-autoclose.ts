@@ -6,6 +6,7 @@
 //   - a registered process keeps it open; its disconnect closes it;
 //   - a process of the computation between fork and hello (AMBER_COORD in its environment, not yet
 //     registered) keeps it open; a checkpoint in progress delays the verdict until it is done;
+//   - a holder hears of the coordinator's errors;
 //   - a coordinator without autoClose never closes by itself;
 //   - closing removes the socket only while it is still this coordinator's;
 //   - a socket left by a killed coordinator does not confuse the next launch.
@@ -27,7 +28,7 @@ const haveAgent = existsSync(join(root, 'build', 'Release', 'libamber.so'))
 
 async function tempDir(t: { teardown(f: () => unknown): void }): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'amber-auto-'))
-  t.teardown(() => rm(d, { recursive: true, force: true }))
+  t.teardown(() => rm(d, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }))
   return d
 }
 
@@ -110,6 +111,23 @@ t.test('the control op `hold`: a client holds it; its release learns the verdict
   t.equal(await h2.release(), true, 'the last released: it closed')
   t.notOk(existsSync(c.socketPath), 'its socket was gone when the answer came')
   await t.rejects(clientHold({ socketPath: c.socketPath }), { code: 'ENOCOORD' }, 'nobody to hold any more')
+})
+
+t.test("a holder hears of the coordinator's errors while it holds it", async (t) => {
+  const dir = await tempDir(t)
+  const c = await Coordinator.start({ dir, autoClose: true })
+  t.teardown(() => c.close())
+  const errors: Array<{ code: string; message: string }> = []
+  const h = await clientHold({ socketPath: c.socketPath, onError: (e) => errors.push({ code: e.code, message: e.message }) })
+  const a = await fakeAgent(c.socketPath, {})
+  a.write(JSON.stringify({ t: 'publish', key: 'bad key', value: 'zz' }) + '\n')
+  for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 100))
+  t.match(errors, [{ code: 'EPROTO', message: /bad publish/ }], 'the error reached the holder')
+  await h.release()
+  a.write(JSON.stringify({ t: 'publish', key: 'bad key', value: 'zz' }) + '\n')
+  await new Promise((r) => setTimeout(r, 300))
+  t.equal(errors.length, 1, 'and no more once released')
+  a.destroy()
 })
 
 t.test('a hold ends with the connection (the holder died)', async (t) => {

@@ -15,7 +15,8 @@ export async function consumer(): Promise<number> {
   return amber.exitCodeOf(await job.exited) + s.processes.length + again.processes.length + e.exitCode;
 }
 
-// the data shapes are the same in both module systems (classes are nominal, so compared by use above)
+// the data shapes are the same in both module systems (classes — Coordinator, AmberError — are
+// nominal, so what holds them is compared by use above)
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const shapes: [
   Same<amber.ImageInfo, esm.ImageInfo>,
@@ -23,7 +24,7 @@ export const shapes: [
   Same<amber.StatusResult, esm.StatusResult>,
   Same<amber.CheckpointResult, esm.CheckpointResult>,
   Same<amber.ClientOptions, esm.ClientOptions>,
-  Same<Omit<amber.LaunchOptions, 'coordinator'>, Omit<esm.LaunchOptions, 'coordinator'>>,
-  Same<Omit<amber.RestartOptions, 'coordinator'>, Omit<esm.RestartOptions, 'coordinator'>>,
+  Same<Omit<amber.LaunchOptions, 'coordinator' | 'onCoordinatorError'>, Omit<esm.LaunchOptions, 'coordinator' | 'onCoordinatorError'>>,
+  Same<Omit<amber.RestartOptions, 'coordinator' | 'onCoordinatorError'>, Omit<esm.RestartOptions, 'coordinator' | 'onCoordinatorError'>>,
   Same<amber.CoordinatorOptions, esm.CoordinatorOptions>,
 ] = [true, true, true, true, true, true, true, true];

@@ -98,6 +98,7 @@ const launchOptions: LaunchOptions = {
   cwd: '/',
   signal: new AbortController().signal,
   detached: true,
+  onCoordinatorError: (e: AmberError) => use(e.code, e.message),
 };
 const restartOptions: RestartOptions = {
   dir: '/ck',
@@ -113,6 +114,7 @@ const restartOptions: RestartOptions = {
   timeout: 60,
   signal: new AbortController().signal,
   detached: true,
+  onCoordinatorError: (e: AmberError) => use(e.code, e.message),
 };
 const errorOptions: AmberErrorOptions = { errno: 2, path: '/x', pid: 1, offset: 0, exitCode: 3, cause: new Error('x') };
 const none: [CoordinatorOptions, CheckpointOptions, ExpectRestartOptions, ClientOptions, LaunchOptions, RestartOptions, AmberErrorOptions] = [{}, {}, {}, {}, {}, {}, {}];
