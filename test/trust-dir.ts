@@ -4,8 +4,10 @@
 // directory another user planted things in. Each case: exit 3, exactly one `amber:` line naming
 // the path, its owner and mode (the exact text), nothing started, nothing outside DIR changed.
 import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { agentPath } from '../lib/native.js'
 import { ROOT, type Ran, type User, World, ensureUser, needRoot, snapshot, testUser, until } from './helpers/trust.js'
 
 const skip = needRoot()
@@ -201,6 +203,12 @@ if (skip !== undefined) {
     refused(t, await w.run(ROOT, ['launch', '--coord', sock, '--', '/usr/bin/touch', ran]), line)
     refused(t, await w.run(ROOT, ['checkpoint', '--coord', sock]), line)
     t.notOk(existsSync(ran), 'nothing was launched under it')
+    // an agent pointed at it (AMBER_COORD set by hand, or its own coordinator gone and the path
+    // taken over) does not register with it either: it would obey its `write` lines as root
+    const agent = execFileSync('sh', ['-c', `LD_PRELOAD=${agentPath()} AMBER_COORD=${sock} AMBER_TEST_TAG=${w.tag} /bin/sh -c 'sleep 1.5; echo alive'`], { encoding: 'utf8', timeout: 30_000 })
+    t.equal(agent.trim().split('\n').pop(), 'alive', 'the program itself runs')
+    const seen = JSON.parse((await w.run(evil, ['status', '--dir', edir, '--json'])).stdout)
+    t.same(seen.processes, [], "a root process's agent refused the other user's coordinator")
     c.child.kill('SIGTERM')
     await c.exited
   })
