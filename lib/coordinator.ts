@@ -161,8 +161,8 @@ interface Phase {
 
 interface Barrier {
   gen: number;
-  /** The generation's random id (32 hex digits): sent with `suspend`, written into every image
-   * header and the manifest, which binds the images to this generation (issue 12). */
+  /** The generation's random id (32 hex digits): sent as `generation G ID` before `suspend G`,
+   * written into every image header and the manifest, which binds the images to it (issue 12). */
   id: string;
   agents: Set<Agent>;
   phase: Phase | undefined;

@@ -26,6 +26,7 @@ import { exitCodeOf, launch, makeJob, numericAddress, spawnChecked, type Job } f
 import { MANIFEST_NAME, genDirName, manifestImages, parseGenDirName, readManifest, writeFileDurable } from './manifest.js';
 import { restorerPath } from './native.js';
 import { checkImages, restart } from './restart.js';
+import { trustedJobDir } from './trust.js';
 import { defaultJobDir, isRequeueable, jobSocketPath, sbatchExample, requeue as scontrolRequeue, slurmContext, type SlurmContext } from './slurm.js';
 import type { CheckpointResult, ExitStatus, Manifest } from './types.js';
 
@@ -214,7 +215,7 @@ class JobRun {
   }
 
   async main(): Promise<number> {
-    await mkdir(this.jdir, { recursive: true, mode: 0o700 });
+    await trustedJobDir(this.dir); // DIR, DIR/.amber and DIR/.amber/job: ours (lib/trust.ts)
     this.signals.on('SIGUSR1', () => this.onUsr1());
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) this.signals.on(s, () => this.forward(s));
     try {

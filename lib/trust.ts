@@ -266,6 +266,22 @@ export async function trustedStateDir(dir: string): Promise<string> {
   return adir;
 }
 
+/** DIR/.amber/job (amber job's files): DIR and .amber checked, the job directory made 0700 or checked. */
+export async function trustedJobDir(dir: string): Promise<string> {
+  const adir = await trustedStateDir(await trustedCheckpointDir(dir));
+  const jdir = join(adir, 'job');
+  try {
+    await mkdir(jdir, { mode: 0o700 });
+  } catch (e) {
+    if (errCode(e) !== 'EEXIST') throw e;
+  }
+  const st = await lstat(jdir);
+  if (st.isSymbolicLink()) throw refusal(jdir, 'the job directory', LINK_REASON, st);
+  if (!st.isDirectory()) throw refusal(jdir, 'the job directory', `not a directory but ${kindOf(st)}`, st);
+  checkOwned(jdir, st, 'the job directory');
+  return jdir;
+}
+
 /**
  * The directory a socket given by path (--listen PATH) is created in: resolved and checked as a
  * "directory above" (ours or root's; writable by others only if sticky, like /tmp).

@@ -5,8 +5,10 @@
 // FIFO (which made both block forever), another user's file, a checksum or size that differs —
 // each with exactly one line naming the file, before anything runs, leaving nothing behind.
 import { chmodSync, cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { restorerPath } from '../lib/native.js'
 import { build } from './helpers/fixtures.js'
 import { ROOT, type Ran, World, ensureUser, needRoot, snapshot, until } from './helpers/trust.js'
 
@@ -131,6 +133,26 @@ if (skip !== undefined) {
     const lines = await r.out.until((l) => (l.length >= 2 ? l : undefined), 30_000, 'the restored counter')
     t.ok(Number(lines[0]) > 6, `the restored counter continues (${lines[0]})`)
     r.child.kill('SIGTERM')
+  })
+
+  t.test('the restorer itself opens no link, no FIFO, no file of another user (the second fence)', async (t) => {
+    const w = new World()
+    t.teardown(() => w.cleanup())
+    const restorer = restorerPath()
+    const run = (img: string) => {
+      const r = spawnSync(restorer, [img], { encoding: 'utf8', timeout: 10_000 })
+      return { code: r.status, signal: r.signal, stderr: r.stderr }
+    }
+    const link = join(w.base, 'link.img')
+    symlinkSync('/etc/passwd', link)
+    t.same(run(link), { code: 3, signal: null, stderr: `amber: ${link}: is a symbolic link: refusing it (amber follows no link it did not make)\n` })
+    const fifo = join(w.base, 'fifo.img')
+    w.sh(ROOT, `mkfifo -m 0600 ${fifo}`)
+    t.same(run(fifo), { code: 3, signal: null, stderr: `amber: ${fifo}: not a regular file: refusing it\n` }, 'a FIFO: refused at once')
+    const theirs = join(w.base, 'theirs.img')
+    writeFileSync(theirs, 'AMBERIMG', { mode: 0o600 })
+    w.sh(ROOT, `chown ${evil.name} ${theirs}`)
+    t.same(run(theirs), { code: 3, signal: null, stderr: `amber: ${theirs}: is owned by another user or writable by group or others: refusing it\n` })
   })
 
   t.test("a generation another user swapped into a shared checkpoint directory never runs as root", async (t) => {

@@ -184,6 +184,15 @@ long connect_coord(const char* path) {
     fd = sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return fd;
     r = sys::connect((int)fd, &sa, (int)sizeof sa);
+    // Issue 12: only a coordinator of our uid or root. After ours went away, another user may
+    // bind the same path (a sticky /tmp): its `write` lines would have us write where it says.
+    if (r >= 0) {
+      struct { int32_t pid; uint32_t uid, gid; } cred = {};
+      uint32_t len = sizeof cred;
+      long e = sys::sc5(55 /*getsockopt*/, fd, 1 /*SOL_SOCKET*/, 17 /*SO_PEERCRED*/, (long)&cred, (long)&len);
+      uint32_t me = (uint32_t)sys::sc0(107 /*geteuid*/);
+      if (e < 0 || (cred.uid != me && cred.uid != 0)) r = -EPERM;
+    }
   }
   if (r < 0) { sys::close((int)fd); return r; }
   long hi = sys::fcntl((int)fd, F_DUPFD_CLOEXEC, kCoordFdFloor);
