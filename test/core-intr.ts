@@ -8,9 +8,9 @@
 // application's own signal still interrupts ppoll with EINTR, every time, checkpoints or not. It must survive 50 live checkpoints, a checkpoint --kill
 // and restart (every family counting on), then more live checkpoints of the restored process —
 // calls the agent had already re-issued — and a second restart.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { build } from './helpers/fixtures.js'
-import { checkpointKillRestart, setup, type Proc } from './helpers/amber.js'
+import { type Amber, checkpointKillRestart, setup, type Proc } from './helpers/amber.js'
 
 const FAMILIES = [
   'poll', 'ppoll', 'epoll', 'select', 'pselect', 'nanosleep', 'clocksleep', 'semop', 'msgrcv',
@@ -42,6 +42,21 @@ async function progress(p: Proc, fams: string[], since: Record<string, number>, 
 
 const fails = (p: Proc) => p.lines.filter((l) => l.startsWith('FAIL'))
 
+/** n live checkpoints of p's computation; stops (and says why) if p ends. */
+async function checkpoints(t: Test, a: Amber, p: Proc, n: number): Promise<number> {
+  let i = 0
+  for (; i < n && p.exit === null; i++) {
+    try {
+      await a.checkpoint()
+    } catch (e) {
+      await p.wait(5_000).catch(() => undefined)
+      t.fail(`checkpoint ${i + 1} failed: ${(e as Error).message}; the program ${JSON.stringify(p.exit)}, last lines ${JSON.stringify(p.lines.slice(-6))}, stderr ${JSON.stringify(p.err.lines.slice(-6))}`)
+      break
+    }
+  }
+  return i
+}
+
 t.test('blocking calls never return EINTR, early or spuriously across checkpoints and restarts', async (t) => {
   const a = await setup(t)
   const exe = await build('intrcalls')
@@ -50,8 +65,7 @@ t.test('blocking calls never return EINTR, early or spuriously across checkpoint
   await progress(app, FAMILIES, zero, 'every family running', 30_000)
 
   const t0 = Date.now()
-  let n = 0
-  for (; n < 50 && app.exit === null; n++) await a.checkpoint()
+  const n = await checkpoints(t, a, app, 50)
   t.comment(`${n} live checkpoints in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   t.same(fails(app), [], 'no EINTR, no early timeout, no spurious wakeup through 50 live checkpoints')
   t.equal(app.exit, null, 'the program is still running')
@@ -70,7 +84,7 @@ t.test('blocking calls never return EINTR, early or spuriously across checkpoint
 
   // the restored process checkpointed live: calls the agent re-issued (its trampoline) are
   // interrupted again
-  for (let i = 0; i < 10 && restarted.exit === null; i++) await a.checkpoint()
+  await checkpoints(t, a, restarted, 10)
   await progress(restarted, AFTER_RESTART, rounds(restarted.lines), 'every family going on after 10 more checkpoints')
   t.same(fails(restarted), [], 'no failure through live checkpoints of the restored process')
 

@@ -67,7 +67,7 @@ void translate(int sig, siginfo_t* info) {
 void trampoline(int sig, siginfo_t* info, void* uc) {
   InfoHandler h = __atomic_load_n(&g_app_handler[sig], __ATOMIC_ACQUIRE);
   translate(sig, info);
-  amber::intr::app_handler_runs();
+  amber::intr::app_handler_runs(uc);
   if (h) h(sig, info, uc);
 }
 
@@ -76,17 +76,21 @@ bool is_trampoline(const struct sigaction* a) {
 }
 
 // Plain (sa_handler) handlers go behind a trampoline of their own too, with the application's
-// flags unchanged: it only tells the checkpoint code that an application handler ran, so that an
-// EINTR the application's signal caused is never taken for one the checkpoint caused
-// (syscall/record.cc).
+// flags unchanged: it tags the frame the handler returns to when its signal interrupted a call,
+// so that the EINTR the application's signal caused is never taken for one the checkpoint caused
+// (syscall/record.cc). On x86-64 the kernel passes the ucontext to every handler (rdx), SA_SIGINFO
+// or not: the trampoline takes it, and is installed as a plain handler.
 using PlainHandler = void (*)(int);
 PlainHandler g_app_plain[_NSIG];
 
-void plain_trampoline(int sig) {
+void plain_trampoline_uc(int sig, siginfo_t*, void* uc) {
   PlainHandler h = __atomic_load_n(&g_app_plain[sig], __ATOMIC_ACQUIRE);
-  amber::intr::app_handler_runs();
+  amber::intr::app_handler_runs(uc);
   if (h) h(sig);
 }
+// (through void (*)(): the two handler types are different function types)
+const PlainHandler plain_trampoline =
+    reinterpret_cast<PlainHandler>(reinterpret_cast<void (*)()>(&plain_trampoline_uc));
 
 bool is_plain_trampoline(const struct sigaction* a) {
   return !(a->sa_flags & SA_SIGINFO) && a->sa_handler == plain_trampoline;

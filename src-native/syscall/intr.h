@@ -69,8 +69,9 @@ void capture(uint32_t idx, void* ucontext, Call* c);
 void before_release();
 
 // The agent's trampolines call this (in signal context) just before an application signal
-// handler runs: an EINTR that follows may be the application's own, not ours (record.cc).
-void app_handler_runs();
+// handler runs, with the ucontext the kernel passed: if that signal interrupted a system call with
+// EINTR, the frame it returns to is tagged, so that the EINTR is never taken for ours (record.cc).
+void app_handler_runs(void* ucontext);
 
 // Suspend handler, after the release (a live resume, or restarted in a new kernel task): fix
 // the registers in the signal frame so that rt_sigreturn resumes the call.

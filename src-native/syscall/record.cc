@@ -12,7 +12,6 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
-#include <time.h>
 
 #include "image/format.h"
 #include "pid/pid.h"
@@ -29,7 +28,6 @@ namespace intr {
 // slot's thread, read by that thread's handler (tgkill orders the two).
 struct Seen {
   bool valid;        // the thread was in a system call when we looked
-  int64_t t_sample;  // CLOCK_MONOTONIC just before we looked
   long nr;
   uint64_t arg[6];
   uint64_t sp, pc;
@@ -42,9 +40,6 @@ Seen g_seen[AMBER_MAX_THREADS];
 // CLOCK_MONOTONIC/BOOTTIME mean nothing on another boot (rewind.cc).
 char g_ckpt_boot[40];
 
-// When an application signal handler last began on this thread (CLOCK_MONOTONIC; initial-exec
-// TLS: the agent is preloaded, and this is read and written in signal context).
-__thread int64_t t_app_handler __attribute__((tls_model("initial-exec")));
 
 int64_t mono_ns() {
   sys::ktimespec ts{};
@@ -126,16 +121,29 @@ int32_t app_id(int32_t real, bool tid) {
 
 }  // namespace
 
-void app_handler_runs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);  // the vDSO: async-signal-safe, no system call
-  t_app_handler = ts.tv_sec * 1000000000ll + ts.tv_nsec;
+// An application's signal can interrupt the very call we sampled, its handler return, and our
+// signal land on that return (rt_sigreturn's exit): the frame then shows EINTR after a `syscall`
+// at the sampled pc, exactly like our own interruption, but the EINTR is the application's and
+// must reach it (a program that times out a blocking read with alarm() relies on it). Nothing in
+// time tells the two apart (under load the application may also run on and enter a new call that
+// we do interrupt). The registers do: after a `syscall` instruction rcx holds the return address
+// (the CPU puts it there; the ABI gives rcx no other meaning), so the trampolines, which see the
+// frame the application's handler will return to, replace it with a tag. A fresh call overwrites
+// rcx again: only an EINTR handed back by an application handler carries the tag.
+static uint64_t app_tag(uint64_t rip) { return rip ^ 0x616d6265724e5452ull; }
+
+void app_handler_runs(void* ucv) {
+  if (!ucv) return;
+  greg_t* r = static_cast<ucontext_t*>(ucv)->uc_mcontext.gregs;
+  if ((long)r[REG_RAX] != -EINTR) return;
+  uint64_t rip = (uint64_t)r[REG_RIP];
+  if (!is_syscall_insn(rip - 2)) return;  // rax happens to hold -4 in ordinary code: leave it
+  r[REG_RCX] = (greg_t)app_tag(rip);
 }
 
 long signal_thread(uint32_t idx, int pid, int tid, int sig) {
   Seen& s = g_seen[idx];
   s.valid = false;
-  s.t_sample = mono_ns();
   __atomic_store_n(&s.stamped, 0u, __ATOMIC_RELEASE);
   if (idx == 1) read_boot_id(g_ckpt_boot, sizeof g_ckpt_boot);  // once per checkpoint
   char path[64], buf[256];
@@ -219,10 +227,9 @@ void capture(uint32_t idx, void* ucv, Call* c) {
     return;
   }
 
-  // An application signal handler ran on this thread since we looked: that signal may have
-  // interrupted the call (and its handler returned just before ours came). Its EINTR must reach
-  // the application — a program that times out a blocking read with alarm() relies on it.
-  if (c->how == REISSUE && seen && t_app_handler >= seen->t_sample) {
+  // The application's own signal interrupted the call and its handler returned just before ours
+  // came (see app_tag): its EINTR stands.
+  if (c->how == REISSUE && (uint64_t)r[REG_RCX] == app_tag(rip)) {
     c->how = 0;
     return;
   }

@@ -168,9 +168,12 @@ void resume(Call* c, void* ucv, bool restarted) {
   }
 
   sys::ktimespec ts{};
-  bool use_ts = false;
+  bool use_ts = false, timed = false;
   int64_t deadline = 0;
-  if (c->tmo == TMO_REL && (c->how == REISSUE || changed)) {
+  // (A call already in the trampoline always gets its timeout again: its entry must keep
+  // describing the deadline it runs with.)
+  if (c->tmo == TMO_REL && (c->how == REISSUE || changed || c->entry)) {
+    timed = true;
     // Live: what is left of the deadline (the time parked counts, as it does for the
     // application's own clock). Restarted: what was left at the checkpoint.
     int64_t left = restarted ? c->rem : c->deadline - now;
@@ -228,7 +231,7 @@ void resume(Call* c, void* ucv, bool restarted) {
     for (int i = 0; i < 6; i++) e->regs[i] = c->arg[i];
   }
   e->nr = c->nr;
-  e->deadline = deadline;
+  if (timed) e->deadline = deadline;
   if (use_ts) {
     e->ts = ts;
     a[c->tmo_arg] = (uint64_t)&e->ts;
