@@ -1715,10 +1715,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           // said now, at checkpoint, by name — they come back closed-like (/dev/null).
           if (Array.isArray(m['unrestorable'])) {
             // "fd N PATH" (becomes /dev/null) or, for sockets, "fd N socket:[INO]: what is lost
-            // and what the descriptor is at restart".
+            // and what the descriptor is at restart" ("in flight socket:[INO]: ..." for one inside
+            // another socket's queue).
             for (const u of m['unrestorable']) {
               if (typeof u !== 'string') continue;
-              if (/^fd \d+ socket:\[\d+\]: /.test(u)) warnings.push(`${describe(a)}: ${u}`);
+              if (/^(fd \d+|in flight) socket:\[\d+\]: /.test(u)) warnings.push(`${describe(a)}: ${u}`);
               else warnings.push(`${describe(a)}: ${u} will not be restored (it becomes /dev/null at restart)`);
             }
           }

@@ -177,7 +177,7 @@ export async function crossTreeSockets(trees: string[][]): Promise<CrossTree> {
  * one (it is connected again by name) and neither is a connection whose peer had already closed.
  */
 export function unpairedSocketWarnings(images: Array<{ path: string; label: string }>): string[] {
-  interface S { label: string; fd: number; path: string; family: string; type: number; local: string; peer: string; inode: number; peerInode: number; quiet: boolean; bytes: number }
+  interface S { label: string; fd: number; path: string; family: string; type: number; local: string; peer: string; inode: number; peerInode: number; quiet: boolean; hidden: boolean; bytes: number }
   const all: S[] = [];
   for (const im of images) {
     let fds;
@@ -200,8 +200,9 @@ export function unpairedSocketWarnings(images: Array<{ path: string; label: stri
         peer: s.peer,
         inode: Number(s.inode),
         peerInode: s.peerInode,
-        // hidden ends speak through their listener or carrier; a closed peer is not lost
-        quiet: f.hidden === true || s.finReceived === true || s.peerGone === true || f.fd <= 2,
+        // a pending connection speaks through its listener; a closed peer is not lost
+        quiet: s.pendingConnection === true || s.finReceived === true || s.peerGone === true || (f.fd <= 2 && f.hidden !== true),
+        hidden: f.hidden === true,
         bytes: s.inflightBytes,
       });
     }
@@ -217,7 +218,8 @@ export function unpairedSocketWarnings(images: Array<{ path: string; label: stri
     );
     if (paired) continue;
     const then = x.family === 'unix' ? 'then end-of-file (writes: EPIPE)' : 'then fails with ECONNRESET (writes: EPIPE)';
-    out.push(`${x.label}: fd ${x.fd} ${x.path}: its other end is not part of the computation; at restart it reads the ${x.bytes} bytes that were waiting, ${then}`);
+    const which = x.hidden ? `in flight ${x.path}` : `fd ${x.fd} ${x.path}`;
+    out.push(`${x.label}: ${which}: its other end is not part of the computation; at restart it reads the ${x.bytes} bytes that were waiting, ${then}`);
   }
   return out;
 }

@@ -235,13 +235,18 @@ void fds_note_unrestorable(const Capture& c) {
   sys::Out o(g_unrestorable, sizeof g_unrestorable);
   for (uint32_t i = 0; i < c.nfds; i++) {
     const amber_fd& f = c.fds[i];
-    if (f.fd <= 2 || f.kind == AMBER_FD_AGENT || (f.fd_flags & AMBER_FD_HIDDEN)) continue;
+    bool hidden = (f.fd_flags & AMBER_FD_HIDDEN) != 0;
+    if (f.fd <= 2 || f.kind == AMBER_FD_AGENT) continue;
     const char* d = f.data.len ? c.str.buf + f.data.off : nullptr;
     fd::Kind k = fd::kind_of(f, d, f.data.len);
+    if (hidden && k != fd::Kind::UNIX && k != fd::Kind::INET) continue;  // (said by what carries it)
     if (restorable_kind(k, c, f)) continue;
     if (o.len > 1200) { o.s(",\"...\""); break; }  // the reply line must stay whole
     if (o.len) o.c(',');
-    o.s("\"fd ").i(f.fd).c(' ').j(c.str.buf + f.path.off, f.path.len);
+    // A socket in no table (in flight, pending) is named by its inode alone.
+    if (hidden) o.s("\"in flight ");
+    else o.s("\"fd ").i(f.fd).c(' ');
+    o.j(c.str.buf + f.path.off, f.path.len);
     // A socket says what it loses and what it is at restart (it never becomes /dev/null).
     const char* why = (k == fd::Kind::UNIX || k == fd::Kind::INET) ? fd::socket_reason(c, f) : nullptr;
     if (why) o.s(": ").j(why, sys::slen(why));

@@ -25,6 +25,7 @@
 #include "fd/socket.h"
 
 #ifdef AMBER_AGENT
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -57,6 +58,20 @@ void abort_on_close(int fd) {
 }  // namespace
 
 namespace fd {
+// An address of this host (a socket can be bound to it): a peer there may be in the computation.
+bool local_address(const Addr& a) {
+  if (addr_loopback(a)) return true;
+  long s = sys::socket(a.family, SOCK_DGRAM_ | O_CLOEXEC, 0);
+  if (s < 0) return false;
+  Addr any = a;
+  any.port = 0;
+  uint8_t sa[28];
+  uint32_t sl = sockaddr_for(a.family, any, sa);
+  long r = k_bind((int)s, sa, sl);
+  sys::close((int)s);
+  return r == 0;
+}
+
 void inet_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
   amber_sockinfo si{};
   socket_describe(f.fd, si, &f.subkind);
@@ -83,7 +98,7 @@ void inet_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
     // The FIN we sent and the peer has not acknowledged is one byte of SIOCOUTQ, not data.
     if (si.sndq && (sf.state == TCP_FIN_WAIT1_ || sf.state == TCP_CLOSING_ || sf.state == TCP_LAST_ACK_)) si.sndq--;
     Addr peer{};
-    bool loopback = f.subkind == AMBER_SOCK_CONNECTED && addr_of(si.peer, si.peer_len, &peer) && addr_loopback(peer);
+    bool loopback = f.subkind == AMBER_SOCK_CONNECTED && addr_of(si.peer, si.peer_len, &peer) && local_address(peer);
     if (f.subkind == AMBER_SOCK_CONNECTED && !loopback) sf.flags |= AMBER_SOCKX_REMOTE;
     // A checkpoint that ends the program may read every queue to the end (the program will not
     // read it again): then what a loopback peer's send queue held is read into ours, and the

@@ -1434,6 +1434,12 @@ void sockets_fill() {
         if (fd::addr_of(s.v.si.peer, s.v.si.peer_len, &a)) tl = fd::sockaddr_for(s.v.si.family, a, to);
       }
       long r = tl > 2 || s.kind == fd::Kind::INET ? sys::connect(s.fd, to, (int)tl) : -22;
+      // A peer of another tree (another `amber launch`) is bound by its own restorer, maybe a
+      // moment later: waited for (2 s at most).
+      for (int i = 0; s.kind == fd::Kind::UNIX && (r == -2 /*ENOENT*/ || r == -111 /*ECONNREFUSED*/) && i < 40; i++) {
+        nap(50);
+        r = sys::connect(s.fd, to, (int)tl);
+      }
       if (r < 0) warn_sock(s, "cannot connect to its peer again", r, "it stays unconnected (sends need an address)");
     }
     put_bufs(s);

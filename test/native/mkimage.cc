@@ -41,6 +41,58 @@ std::vector<uint8_t> pattern(size_t pages, uint8_t seed) {
 
 } // namespace
 
+std::string sockRecord(bool stream, uint32_t fdIndex) {
+  std::string out;
+  auto put = [&](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
+  amber_sockinfo si{};
+  si.family = stream ? 2 : 1;
+  si.type = stream ? 1 : 2;
+  si.protocol = stream ? 6 : 0;
+  const char* queued = "hello world";
+  si.inflight_len = stream ? 11 : 0;
+  si.local_len = stream ? 16 : 2;
+  si.local[0] = (uint8_t)si.family;
+  put(&si, sizeof si);
+  if (stream) put(queued, 11);
+  amber_sockx x{};
+  x.magic = AMBER_SOCKX_MAGIC;
+  x.state = stream ? 1 : 7;
+  x.flags = AMBER_SOCKX_BOUND;
+  x.nopts = 1;
+  x.nmsgs = stream ? 1 : 2;
+  x.peek_off = -1;
+  size_t xat = out.size();
+  put(&x, sizeof x);
+  amber_sockopt o{};
+  o.level = 1;
+  o.name = 8;  // SO_RCVBUF
+  o.len = 4;
+  int32_t v = 300000;
+  std::memcpy(o.val, &v, 4);
+  put(&o, sizeof o);
+  amber_sockmsg m{};
+  if (stream) {
+    m.len = 5;
+    m.nfds = 1;
+    put(&m, sizeof m);
+    put(&fdIndex, 4);
+  } else {
+    const char name[] = {1, 0, 0, 'p', 'e', 'e', 'r'};
+    m.len = 5;
+    m.addr_len = sizeof name;
+    m.nfds = 1;
+    put(&m, sizeof m);
+    put(name, sizeof name);
+    put("first", 5);
+    put(&fdIndex, 4);
+    amber_sockmsg e{};
+    put(&e, sizeof e);
+  }
+  x.size = (uint32_t)(out.size() - xat);
+  std::memcpy(&out[xat], &x, sizeof x);
+  return out;
+}
+
 MkSpec sampleSpec() {
   MkSpec s;
   s.argv = {"./counter", "--every", "1"};
@@ -68,6 +120,21 @@ MkSpec sampleSpec() {
            {1, AMBER_FD_FILE, 01101, 12345, "/tmp/work/out.txt"},
            {3, AMBER_FD_PIPE, 0, 0, "pipe:[1234]"},
            {9, AMBER_FD_AGENT, 2, 0, "socket:[99]"}};
+  // Sockets (format 1.4): a datagram socket and a TCP connection whose queues carry the pipe in
+  // flight (record 6, hidden: in no table).
+  MkFd dg{5, AMBER_FD_SOCKET, 2, 0, "socket:[500]"};
+  dg.data = sockRecord(false, 6);
+  dg.inode = 500;
+  MkFd tc{7, AMBER_FD_SOCKET, 2, 0, "socket:[700]"};
+  tc.data = sockRecord(true, 6);
+  tc.subkind = AMBER_SOCK_CONNECTED;
+  tc.inode = 700;
+  MkFd hid{AMBER_FD_HIDDEN_BASE, AMBER_FD_PIPE, 0, 0, "pipe:[1235]"};
+  hid.fd_flags = AMBER_FD_HIDDEN;
+  hid.inode = 1235;
+  s.fds.push_back(dg);
+  s.fds.push_back(tc);
+  s.fds.push_back(hid);
   amber_timer t{};
   t.id = 0;
   t.clockid = 1;
@@ -126,7 +193,10 @@ std::vector<uint8_t> mkimage(const MkSpec& spec) {
     r.flags = f.flags;
     r.pos = f.pos;
     r.path = addString(t.strings, f.path);
+    if (!f.data.empty()) r.data = addString(t.strings, f.data);
     r.subkind = f.subkind;
+    r.fd_flags = f.fd_flags;
+    r.inode = f.inode;
     r.size = f.size;
     t.fds.push_back(r);
   }

@@ -39,12 +39,17 @@ struct MkThread {
 };
 
 struct MkFd {
+  MkFd(int32_t fd_ = 0, uint32_t kind_ = AMBER_FD_FILE, int32_t flags_ = 0, uint64_t pos_ = 0, std::string path_ = {})
+      : fd(fd_), kind(kind_), flags(flags_), pos(pos_), path(std::move(path_)) {}
   int32_t fd = 0;
   uint32_t kind = AMBER_FD_FILE;
   int32_t flags = 0;
   uint64_t pos = 0;
   std::string path;
+  std::string data;       // amber_fd.data (a socket's record: see sockRecord)
   uint32_t subkind = 0;
+  uint32_t fd_flags = 0;  // AMBER_FD_HIDDEN ...
+  uint64_t inode = 0;
   uint64_t size = 0;
 };
 
@@ -54,6 +59,12 @@ struct MkExtent {
   uint64_t offset = 0;
   std::vector<uint8_t> bytes;  // 0 < size <= AMBER_CHUNK_MAX
 };
+
+// A socket's data (format 1.4, image/sockrec.h): a datagram socket (family AF_UNIX) with one option
+// and two queued messages — "first" from the abstract name "\0peer" carrying descriptor record
+// `fdIndex`, and an empty one — or (stream) a TCP socket with "hello world" queued whose first 5
+// bytes were one write carrying descriptor record `fdIndex`.
+std::string sockRecord(bool stream, uint32_t fdIndex);
 
 // The tables just before checksums are computed; a tamper hook may change anything in them.
 struct MkTables {

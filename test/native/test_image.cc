@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "image/reader.h"
+#include "image/sockrec.h"
 #include "mkimage.h"
 
 using namespace amber;
@@ -75,7 +76,7 @@ void validSampleParses() {
   CHECK(v.nthreads == 2);
   CHECK(v.nregions == 6);
   CHECK(v.nchunks == 5);
-  CHECK(v.nfds == 4);
+  CHECK(v.nfds == 7);
   CHECK(v.ntimers == 1);
   CHECK(v.nplugins == 1);
   CHECK(im->str(v.proc->cwd) == "/tmp/work");
@@ -586,6 +587,69 @@ void largerFileAccepted() {
   CHECK(validateAll(img).code == AMBER_E_OK);
 }
 
+// Socket records (format 1.4, image/sockrec.h): what the writer lays out parses back.
+void socketRecordsParse() {
+  auto img = mkimage(sampleSpec());
+  auto im = Image::fromMemory("mem.img", img.data(), img.size());
+  const amber_view& v = im->view();
+  int seen = 0;
+  for (uint32_t i = 0; i < v.nfds; i++) {
+    const amber_fd& f = v.fds[i];
+    if (f.kind != AMBER_FD_SOCKET) continue;
+    std::string_view d = im->str(f.data);
+    amber_sockview sv;
+    CHECK(amber_sock_parse(d.data(), (uint32_t)d.size(), &sv));
+    CHECK(sv.has_x && sv.x.nopts == 1 && amber_sock_opt(&sv, 0).name == 8);
+    const char* cur = sv.msgs;
+    amber_sockmsg_view m;
+    CHECK(amber_sock_next_msg(&sv, &cur, &m));
+    CHECK(m.m.nfds == 1 && amber_sock_msg_fd(&m, 0) == 6 && (v.fds[6].fd_flags & AMBER_FD_HIDDEN));
+    if (sv.si.type == 1) {
+      CHECK(m.data == nullptr && sv.si.inflight_len == 11 && std::string(sv.queued, 5) == "hello");
+      CHECK(!amber_sock_next_msg(&sv, &cur, &m));
+    } else {
+      CHECK(m.m.addr_len == 7 && m.m.len == 5 && std::string(m.data, 5) == "first");
+      CHECK(amber_sock_next_msg(&sv, &cur, &m) && m.m.len == 0 && m.m.nfds == 0);
+      CHECK(!amber_sock_next_msg(&sv, &cur, &m));
+    }
+    seen++;
+  }
+  CHECK(seen == 2);
+}
+
+// A socket record cut anywhere, or lying about its sizes, is refused and never read past its end.
+void socketRecordBounds() {
+  for (int stream = 0; stream < 2; stream++) {
+    std::string rec = sockRecord(stream != 0, 3);
+    for (size_t n = 0; n <= rec.size(); n++) {
+      std::vector<char> cut(rec.begin(), rec.begin() + (long)n);  // exactly n bytes: ASan sees overreads
+      amber_sockview sv;
+      int ok = amber_sock_parse(n ? cut.data() : nullptr, (uint32_t)n, &sv);
+      if (n < sizeof(amber_sockinfo)) CHECK(!ok);
+      if (ok && sv.has_x) {
+        const char* cur = sv.msgs;
+        amber_sockmsg_view m;
+        while (amber_sock_next_msg(&sv, &cur, &m))
+          for (uint32_t k = 0; k < m.m.nfds; k++) (void)amber_sock_msg_fd(&m, k);
+      }
+      // A 1.2 record (sockinfo and queued bytes only) parses without its extension.
+      if (n == sizeof(amber_sockinfo) + (stream ? 11 : 0)) CHECK(ok && !sv.has_x);
+      if (n == rec.size()) CHECK(ok && sv.has_x);
+    }
+    // Sizes that lie: an address longer than any sockaddr, stream runs longer than the queue.
+    std::string bad = rec;
+    size_t xat = sizeof(amber_sockinfo) + (stream ? 11 : 0);
+    size_t mat = xat + sizeof(amber_sockx) + sizeof(amber_sockopt);
+    amber_sockmsg m;
+    std::memcpy(&m, &bad[mat], sizeof m);
+    if (stream) m.len = 12;
+    else m.addr_len = 200;
+    std::memcpy(&bad[mat], &m, sizeof m);
+    amber_sockview sv;
+    CHECK(!amber_sock_parse(bad.data(), (uint32_t)bad.size(), &sv));
+  }
+}
+
 struct Case {
   const char* name;
   void (*fn)();
@@ -618,6 +682,8 @@ int main() {
       {"generation id and program in the header (1.4)", generationBinding},
       {"file data (1.4) parses and is verified", fileDataParsesAndVerifies},
       {"file data corruption detected", fileDataCorruptionDetected},
+      {"socket records parse", socketRecordsParse},
+      {"socket records are bounds-checked", socketRecordBounds},
   };
   const int n = sizeof cases / sizeof cases[0];
   std::setvbuf(stdout, nullptr, _IOLBF, 0); // keep output ordered with sanitizer reports
