@@ -288,7 +288,22 @@ long remake_deleted(const char* saved) {
   }
   while (n > 1 && path[n - 1] != '/') n--;
   path[n > 1 ? n - 1 : 1] = 0;  // its directory
-  return sys::open(path, sys::O_RDWR_ | kTmpfile | sys::O_DIRECTORY_ | sys::O_CLOEXEC_, 0600);
+  fd = sys::open(path, sys::O_RDWR_ | kTmpfile | sys::O_DIRECTORY_ | sys::O_CLOEXEC_, 0600);
+  if (fd >= 0) return fd;
+  // Its directory is gone or not ours to write in: the bytes matter more than where the file
+  // lived (said: readlink of the descriptor names another directory now).
+  const char* elsewhere[] = {"/dev/shm", "/tmp"};
+  for (const char* d : elsewhere) {
+    long t = sys::open(d, sys::O_RDWR_ | kTmpfile | sys::O_DIRECTORY_ | sys::O_CLOEXEC_, 0600);
+    if (t < 0) continue;
+    char msg[4400];
+    sys::Out o(msg, sizeof msg);
+    o.s("amber: warning: ").s(rs::S.image[0] ? rs::S.image : "amber-restart").s(": cannot make the deleted file ").s(saved)
+        .s(" again in its directory (errno ").i(-fd).s("); it is made in ").s(d).s(" instead\n");
+    sys::write_all(2, msg, o.len);
+    return t;
+  }
+  return fd;
 }
 
 // The file for saved descriptor idx of image img (DELETED or MEMFD), with its bytes; -errno.
@@ -512,10 +527,7 @@ long reopen_nsfs(const amber_fd& f, const char* name) {
 }  // namespace rs
 
 namespace fd {
-void file_check(int img) {
-  rs::check_open_files(img, AMBER_FD_FILE);
-  rs::locks_check(img);
-}
+void file_check(int img) { rs::check_open_files(img, AMBER_FD_FILE); }
 
 // Deleted files and memfds (remade), then the shared open file descriptions of files reopened at
 // their path (--share), regular files and directories alike.
