@@ -85,7 +85,11 @@ bool proc_path_other_task(const char* s, uint32_t n) {
 bool file_data_capture(amber::Capture& c, amber_fd& f) {
   char p[48];
   sys::Out(p, sizeof p).s("/proc/self/fd/").i(f.fd);
-  long src = sys::open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+  // An open of our own would break a lease the application holds on the file (it would get the
+  // lease-break signal): then only its own descriptor is used.
+  bool leased = false;
+  for (const char* q = c.info; *q && !leased; q++) leased = *q == '\n' && sys::sstarts(q + 1, "lock:") && __builtin_strstr(q + 1, "LEASE");
+  long src = leased ? -1 : sys::open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
   bool own = src >= 0;
   if (!own) {
     if ((f.flags & O_ACCMODE) == O_WRONLY || (f.flags & 010000000 /*O_PATH*/)) return false;
