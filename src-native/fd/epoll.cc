@@ -191,6 +191,32 @@ void add(const amber_fd& f, const amber_epoll_entry& e) {
   }
 }
 
+// The saved descriptor numbered fd, or null.
+const amber_fd* fd_named(const amber_view& v, int32_t fd) {
+  for (uint32_t i = 0; i < v.nfds; i++)
+    if (v.fds[i].fd == fd) return &v.fds[i];
+  return nullptr;
+}
+
+// How deep epoll f nests other epolls (0: none of its targets is an epoll).
+constexpr int kMaxDepth = 6;
+int depth(const amber_view& v, const amber_fd& f, int level) {
+  if (level >= kMaxDepth) return kMaxDepth;
+  const char *ents, *tgts;
+  uint32_t n = entries_of(v, f, &ents, &tgts);
+  int d = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    amber_epoll_entry e;
+    memcpy(&e, ents + k * sizeof e, sizeof e);
+    const amber_fd* t = e.tfd >= 0 ? fd_named(v, e.tfd) : nullptr;
+    if (t && t != &f && is_epoll(*t)) {
+      int dt = 1 + depth(v, *t, level + 1);
+      if (dt > d) d = dt;
+    }
+  }
+  return d;
+}
+
 void setup(const amber_view& v, const amber_fd& f) {
   const char *ents, *tgts;
   uint32_t n = entries_of(v, f, &ents, &tgts);
@@ -218,32 +244,14 @@ long epoll_restore(rs::Proc& p, uint32_t i) {
   return rs::lift(sys::sc1(sys::NR_epoll_create1, (f.fd_flags & 1) ? sys::O_CLOEXEC_ : 0));  // interest list: finish
 }
 
-// Inner epolls first: an epoll is set up once none of its targets is an epoll still to be set up
-// (the kernel refuses loops, so every round sets up at least one).
+// Inner epolls first (an outer one's first round would otherwise collect readiness an inner one
+// gains only later): by nesting depth, which the kernel bounds (EP_MAX_NESTS, 4) and keeps free of
+// loops. No scratch memory: depths are computed again where needed (stage 3 has no allocator).
 void epoll_finish(rs::Proc& p) {
   const amber_view& v = *p.v;
-  for (uint32_t i = 0; i < v.nfds; i++) p.done[i] = !is_epoll(v.fds[i]);  // done[] is free again now
-  for (bool progress = true; progress;) {
-    progress = false;
-    for (uint32_t i = 0; i < v.nfds; i++) {
-      if (p.done[i]) continue;
-      const char *ents, *tgts;
-      uint32_t n = entries_of(v, v.fds[i], &ents, &tgts);
-      bool waits = false;
-      for (uint32_t k = 0; k < n && !waits; k++) {
-        amber_epoll_entry e;
-        memcpy(&e, ents + k * sizeof e, sizeof e);
-        for (uint32_t j = 0; j < v.nfds && !waits; j++) waits = !p.done[j] && j != i && v.fds[j].fd == e.tfd;
-      }
-      if (waits) continue;
-      setup(v, v.fds[i]);
-      p.done[i] = true;
-      progress = true;
-    }
-  }
-  for (uint32_t i = 0; i < v.nfds; i++)
-    if (!p.done[i]) setup(v, v.fds[i]);  // (a loop the kernel would refuse anyway)
-  for (uint32_t i = 0; i < v.nfds; i++) p.done[i] = true;
+  for (int d = 0; d <= kMaxDepth; d++)
+    for (uint32_t i = 0; i < v.nfds; i++)
+      if (is_epoll(v.fds[i]) && depth(v, v.fds[i], 0) == d) setup(v, v.fds[i]);
 }
 }  // namespace fd
 #endif

@@ -339,7 +339,9 @@ bool put_back(long fd, const amber_fd& f) {
 }
 
 long devnull(const amber_fd& f) {
-  return lift(sys::open("/dev/null", (f.flags & sys::O_ACCMODE_) == sys::O_RDONLY_ ? sys::O_RDONLY_ : sys::O_RDWR_, 0));
+  // The saved access mode (F_GETFL reads back O_WRONLY for a write end, as before).
+  int acc = f.flags & sys::O_ACCMODE_;
+  return lift(sys::open("/dev/null", acc == sys::O_ACCMODE_ ? sys::O_RDWR_ : acc, 0));
 }
 
 int find_fd(int img, int32_t fd) {
@@ -381,6 +383,7 @@ void fds_check(int img) {
     fd::Kind k = kind_at(v, v.fds[i]);
     if (!seen[(int)k]) { seen[(int)k] = true; check_kind(k, img); }
   }
+  locks_check(img);  // locks of files and directories alike (fd/lock.cc)
 }
 
 void fds_index() {

@@ -85,7 +85,11 @@ bool proc_path_other_task(const char* s, uint32_t n) {
 bool file_data_capture(amber::Capture& c, amber_fd& f) {
   char p[48];
   sys::Out(p, sizeof p).s("/proc/self/fd/").i(f.fd);
-  long src = sys::open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+  // An open of our own would break a lease the application holds on the file (it would get the
+  // lease-break signal): then only its own descriptor is used.
+  bool leased = false;
+  for (const char* q = c.info; *q && !leased; q++) leased = *q == '\n' && sys::sstarts(q + 1, "lock:") && __builtin_strstr(q + 1, "LEASE");
+  long src = leased ? -1 : sys::open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
   bool own = src >= 0;
   if (!own) {
     if ((f.flags & O_ACCMODE) == O_WRONLY || (f.flags & 010000000 /*O_PATH*/)) return false;
@@ -288,7 +292,22 @@ long remake_deleted(const char* saved) {
   }
   while (n > 1 && path[n - 1] != '/') n--;
   path[n > 1 ? n - 1 : 1] = 0;  // its directory
-  return sys::open(path, sys::O_RDWR_ | kTmpfile | sys::O_DIRECTORY_ | sys::O_CLOEXEC_, 0600);
+  fd = sys::open(path, sys::O_RDWR_ | kTmpfile | sys::O_DIRECTORY_ | sys::O_CLOEXEC_, 0600);
+  if (fd >= 0) return fd;
+  // Its directory is gone or not ours to write in: the bytes matter more than where the file
+  // lived (said: readlink of the descriptor names another directory now).
+  const char* elsewhere[] = {"/dev/shm", "/tmp"};
+  for (const char* d : elsewhere) {
+    long t = sys::open(d, sys::O_RDWR_ | kTmpfile | sys::O_DIRECTORY_ | sys::O_CLOEXEC_, 0600);
+    if (t < 0) continue;
+    char msg[4400];
+    sys::Out o(msg, sizeof msg);
+    o.s("amber: warning: ").s(rs::S.image[0] ? rs::S.image : "amber-restart").s(": cannot make the deleted file ").s(saved)
+        .s(" again in its directory (errno ").i(-fd).s("); it is made in ").s(d).s(" instead\n");
+    sys::write_all(2, msg, o.len);
+    return t;
+  }
+  return fd;
 }
 
 // The file for saved descriptor idx of image img (DELETED or MEMFD), with its bytes; -errno.
@@ -512,10 +531,7 @@ long reopen_nsfs(const amber_fd& f, const char* name) {
 }  // namespace rs
 
 namespace fd {
-void file_check(int img) {
-  rs::check_open_files(img, AMBER_FD_FILE);
-  rs::locks_check(img);
-}
+void file_check(int img) { rs::check_open_files(img, AMBER_FD_FILE); }
 
 // Deleted files and memfds (remade), then the shared open file descriptions of files reopened at
 // their path (--share), regular files and directories alike.

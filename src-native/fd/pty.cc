@@ -73,6 +73,19 @@ void pty_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
   }
   memcpy(dst, &pi, sizeof pi);
   f.data = c.str.add(dst, sizeof pi + pi.out_len);
+  // Input the master wrote that the slave side has not read yet cannot be taken out and put back
+  // without changing it (a canonical-mode reader sees lines, and a partial line cannot be read),
+  // so it is not saved: said now, by its size (FIONREAD on a slave of our own: nothing consumed).
+  if (f.subkind == AMBER_CHR_PTMX) {
+    long peer = sys::ioctl(f.fd, 0x5441 /*TIOCGPTPEER*/, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    int pending = 0;
+    if (peer >= 0 && sys::ioctl((int)peer, 0x541b /*FIONREAD*/, (long)&pending) == 0 && pending > 0) {
+      char what[200];
+      sys::Out(what, sizeof what).s("has ").i(pending).s(" bytes of terminal input its reader has not read yet: they are lost at restart");
+      c.limit(f, what);
+    }
+    if (peer >= 0) sys::close((int)peer);
+  }
 }
 bool pty_restorable(const amber::Capture&, const amber_fd&) { return true; }
 AMBER_FD_NO_RESUMED(pty)

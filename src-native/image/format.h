@@ -139,7 +139,7 @@ typedef struct amber_process {
   amber_str cmdline;         /* argv joined by NUL */
   amber_str cwd;
   amber_str exe;
-  uint64_t pending_signals;  /* process-wide pending set (informational in v1) */
+  uint64_t pending_signals;  /* process-wide pending set (ShdPnd); 1.4: pending again at restart */
   /* Format 1.3 (zero in older images: the restorer then leaves group and session alone). Pids
    * here are the application's (the pids the processes had when first launched). */
   int32_t app_pid;           /* this process */
