@@ -41,12 +41,28 @@ for (const name of Object.keys(expect)) {
   if (!programs.some((p) => p.name === name) && !process.env.CORPUS_ONLY) t.fail(`expect.json names ${name}, which is not in test/corpus/`)
 }
 
+// compile everything first, two at a time (2 cores); each test then awaits its own binary
+let compiling = 0
+const turn: (() => void)[] = []
+async function limited<T>(fn: () => Promise<T>): Promise<T> {
+  while (compiling >= 2) await new Promise<void>((r) => turn.push(r))
+  compiling++
+  try {
+    return await fn()
+  } finally {
+    compiling--
+    turn.shift()?.()
+  }
+}
+const built = new Map(programs.map((p) => [p.name, limited(() => buildProgram(p))] as const))
+for (const b of built.values()) b.catch(() => {}) // reported by the program's own test
+
 for (const prog of programs) {
   const known = knownFailure(expect, prog.name, unprivileged)
   t.test(prog.name, async (t) => {
     let argv: string[]
     try {
-      argv = await buildProgram(prog)
+      argv = await built.get(prog.name)!
     } catch (e) {
       t.fail((e as Error).message)
       row(t, prog.name, 'BUILD FAILED')
