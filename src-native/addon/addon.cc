@@ -8,6 +8,7 @@
 //                                              reads and checks every chunk, off the JS thread
 //   formatVersion: { major, minor }            the image format this build reads
 //   peerCred(fd: number): { pid, uid, gid }    SO_PEERCRED of a connected Unix socket (peercred.cc)
+//   syncFs(dir: string): Promise<void>         syncfs(2) of dir's filesystem, off the JS thread (syncfs.cc)
 // Errors are JS Errors with string `code` ('ENOTIMAGE', 'ETRUNCATED', 'EVERSION', 'EBADIMAGE',
 // 'ECHECKSUM' or an errno name), `errno` (number, for I/O errors), `path`, `offset` (number, when
 // the problem has a file offset).
@@ -25,6 +26,7 @@
 namespace amber_addon {
 void RegisterPeerCred(Napi::Env env, Napi::Object exports);  // peercred.cc
 void RegisterShares(Napi::Env env, Napi::Object exports);    // shares.cc
+void RegisterSyncFs(Napi::Env env, Napi::Object exports);    // syncfs.cc
 }  // namespace amber_addon
 
 namespace {
@@ -348,6 +350,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("formatVersion", versionObject(env, AMBER_FORMAT_MAJOR, AMBER_FORMAT_MINOR));
   amber_addon::RegisterPeerCred(env, exports);
   amber_addon::RegisterShares(env, exports);
+  amber_addon::RegisterSyncFs(env, exports);
   return exports;
 }
 

@@ -55,7 +55,7 @@ void put_section(char* meta, size_t& off, uint32_t type, uint32_t count, const v
 
 }  // namespace
 
-long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen) {
+long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen, bool sync) {
   Capture c{};
   c.a = Arena{g.scratch, writer_scratch_len(), 0};
   c.err = err;
@@ -183,7 +183,7 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   if ((r = sys::pwrite_all((int)fd, meta, meta_size, AMBER_HEADER_SIZE)) < 0 ||
       (r = sys::pwrite_all((int)fd, &t, sizeof t, data_off + data_size)) < 0 ||
       (r = sys::pwrite_all((int)fd, head, AMBER_HEADER_SIZE, 0)) < 0 ||
-      (r = sys::fsync((int)fd)) < 0) {
+      (sync && (r = sys::fsync((int)fd)) < 0)) {
     sys::close((int)fd);
     return c.fail(r, "cannot write ", path);
   }

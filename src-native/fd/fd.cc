@@ -270,6 +270,40 @@ long lift(long fd) {
   return hi;
 }
 
+void assign(int img, uint32_t idx, long fd) {
+  if (T.img[img].prep[idx] < 0) T.pending[T.npending++] = T.rec_base[img] + idx;
+  T.img[img].prep[idx] = (int32_t)fd;
+}
+
+namespace {
+int32_t& prep_of(uint32_t rec) { return T.img[T.rec_img[rec]].prep[rec - T.rec_base[T.rec_img[rec]]]; }
+int32_t number_of(uint32_t rec) { return T.img[T.rec_img[rec]].v.fds[rec - T.rec_base[T.rec_img[rec]]].fd; }
+
+// Every record saved at number n, in every image, is the object at fd.
+bool only(int32_t n, int32_t fd) {
+  for (int32_t r = T.at_head[n]; r >= 0; r = T.at_next[r])
+    if (prep_of((uint32_t)r) != fd) return false;
+  return true;
+}
+}  // namespace
+
+void settle() {
+  for (uint32_t a = 0; a < T.npending; a++) {
+    int32_t fd = prep_of(T.pending[a]);
+    if (fd <= T.maxfd) continue;  // settled already (or never lifted)
+    int32_t best = -1;
+    for (uint32_t b = a; b < T.npending; b++) {
+      int32_t n = number_of(T.pending[b]);
+      if (prep_of(T.pending[b]) == fd && n > 2 && (best < 0 || n < best) && only(n, fd)) best = n;
+    }
+    if (best < 0 || sys::dup3(fd, best, sys::O_CLOEXEC_) < 0) continue;
+    sys::close(fd);
+    for (uint32_t b = a; b < T.npending; b++)
+      if (prep_of(T.pending[b]) == fd) prep_of(T.pending[b]) = best;
+  }
+  T.npending = 0;
+}
+
 bool put_back(long fd, const amber_fd& f) {
   if (fd < 0) return false;
   sys::dup3((int)fd, f.fd, (f.fd_flags & 1) ? sys::O_CLOEXEC_ : 0);
@@ -343,6 +377,23 @@ void fds_index() {
       if (i && v.fds[i].fd <= v.fds[i - 1].fd) T.img[k].fds_sorted = false;
     }
   }
+  // Records by descriptor number, for settle().
+  T.rec_base = alloc_n<uint32_t>(T.n);
+  T.rec_img = alloc_n<uint32_t>(total ? total : 1);
+  T.at_next = alloc_n<int32_t>(total ? total : 1);
+  T.pending = alloc_n<uint32_t>(total ? total : 1);
+  T.at_head = alloc_n<int32_t>((uint64_t)T.maxfd + 1);
+  for (int n = 0; n <= T.maxfd; n++) T.at_head[n] = -1;
+  uint32_t g = 0;
+  for (int k = 0; k < T.n; k++) {
+    T.rec_base[k] = g;
+    const amber_view& v = T.img[k].v;
+    for (uint32_t i = 0; i < v.nfds; i++, g++) {
+      T.rec_img[g] = (uint32_t)k;
+      T.at_next[g] = T.at_head[v.fds[i].fd];
+      T.at_head[v.fds[i].fd] = (int32_t)g;
+    }
+  }
   T.refs = alloc_n<Ref>(total ? total : 1);
   T.nrefs = 0;
   for (int k = 0; k < T.n; k++) {
@@ -376,12 +427,16 @@ void fds_prepare() {
     sys::Out(msg, sizeof msg).s("(RLIMIT_NOFILE ").u(lim[0]).s(" here; the process had descriptor ").i(T.maxfd).s(")");
     die(EXIT_HOST, "too many descriptors for this host's limit", msg);
   }
+  // Our own descriptors out of the way of the saved numbers (settle() puts objects there).
+  for (int k = 0; k < T.n; k++) T.img[k].imgfd = (int)lift(T.img[k].imgfd);
   // Connections to another tree, made by restart and inherited (lib/sockets.ts).
   for (uint32_t i = 0; i < T.npassed; i++) {
     const PassedSock& ps = T.passed[i];
     int idx = ps.img < T.n ? find_fd(ps.img, ps.fd) : -1;
-    if (idx >= 0 && T.img[ps.img].prep[idx] < 0) T.img[ps.img].prep[idx] = (int32_t)lift(ps.nfd);
+    long l = lift(ps.nfd);
+    if (idx >= 0 && T.img[ps.img].prep[idx] < 0) assign(ps.img, (uint32_t)idx, l);
   }
+  settle();
 #define AMBER_FD_PREPARE(K, name, what) fd::name##_prepare();
   AMBER_FD_KINDS(AMBER_FD_PREPARE)
 #undef AMBER_FD_PREPARE
@@ -397,6 +452,11 @@ void fds_restore(Proc& p) {
     p.done[i] = true;
     long fd;
     int rtty;
+    if (p.prep[i] == f.fd) {  // made before the fork and already at its number (settle)
+      sys::fcntl(f.fd, 2 /*F_SETFD*/, (f.fd_flags & 1) ? 1 /*FD_CLOEXEC*/ : 0);
+      sys::fcntl(f.fd, sys::F_SETFL_, f.flags & (sys::O_NONBLOCK_ | sys::O_APPEND_ | sys::O_ASYNC_));
+      continue;
+    }
     if (p.prep[i] >= 0) fd = sys::fcntl(p.prep[i], sys::F_DUPFD_CLOEXEC_, T.maxfd + 1);
     else if ((rtty = restart_tty(f)) >= 0) fd = sys::fcntl(rtty, sys::F_DUPFD_CLOEXEC_, T.maxfd + 1);
     else fd = restore_kind(kind_at(v, f), p, i);

@@ -104,7 +104,8 @@ void listen_again(fd::Kind k, const Ref* first, const Ref* end) {
   if (r < 0) { warn_sock("cannot bind its listening address again", f, r); sys::close((int)s); return; }
   int l = (int)lift(s);
   for (const Ref* r2 = first; r2 != end; r2++)
-    if (T.img[r2->img].prep[r2->idx] < 0) T.img[r2->img].prep[r2->idx] = l;
+    if (T.img[r2->img].prep[r2->idx] < 0) assign((int)r2->img, r2->idx, l);
+  settle();
 }
 
 void give_pair(fd::Kind k, int a, int b, uint64_t inode_a, uint64_t inode_b) {
@@ -112,8 +113,9 @@ void give_pair(fd::Kind k, int a, int b, uint64_t inode_a, uint64_t inode_b) {
     const Ref* end;
     const Ref* r = refs_with_inode(k, side ? inode_b : inode_a, &end);
     for (; r != end; r++)
-      if (T.img[r->img].prep[r->idx] < 0) T.img[r->img].prep[r->idx] = side ? b : a;
+      if (T.img[r->img].prep[r->idx] < 0) assign((int)r->img, r->idx, side ? b : a);
   }
+  settle();
 }
 
 bool connect_ends(fd::Kind k, const Ref& ra, const amber_sockinfo& sa, const char* ina, const Ref& rb,

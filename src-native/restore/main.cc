@@ -248,6 +248,8 @@ void load_image(Img& im, char* at, bool check_chunks, char* chunk_buf) {
   if (r < 0) die(EXIT_IMAGE, "image is truncated (no trailer)", nullptr, 0, im.hdr.file_size - AMBER_TRAILER_SIZE);
   if (!amber_check_trailer(&im.hdr, &t, &S.v, &err)) die_img(err);
   im.v = S.v;
+  const amber_process& pr = *S.v.proc;
+  im.ses = {pr.app_pid, pr.pgid, pr.sid, pr.tpgid, pr.ctty_rdev};
   check_cpu();
   vdso_check();
   regions_check_files();
@@ -328,9 +330,18 @@ uint64_t pick_gap(uint64_t len) {
   S.imgfd = im.imgfd;
   S.file_size = im.file_size;
   S.hdr = im.hdr;
-  S.v = im.v;
   S.main_idx = im.main_idx;
-  const void* meta = S.v.meta;
+  // Our own image's metadata again (the tree's copy is gone): checked against the header's
+  // checksum, so it is what stage 1 validated.
+  long tmp = sys::mmap(nullptr, S.hdr.meta_size + 8, sys::PROT_R_ | sys::PROT_W_, sys::MAP_PRIVATE_ | sys::MAP_ANON_, -1, 0);
+  if (tmp < 0) die(EXIT_SYSTEM, "out of memory", nullptr, tmp);
+  char* meta = reinterpret_cast<char*>(tmp);
+  {
+    long r = sys::pread_all(S.imgfd, meta, S.hdr.meta_size, S.hdr.meta_off);
+    if (r < 0) die(EXIT_IMAGE, "cannot read metadata", nullptr, r, S.hdr.meta_off);
+    amber_err err{};
+    if (!amber_parse_meta(&S.hdr, meta, S.hdr.meta_size, &S.v, &err)) die_img(err);
+  }
 
   const auto* eh = reinterpret_cast<const uint8_t*>(__ehdr_start);
   S.load_base = (uint64_t)__ehdr_start;
@@ -365,9 +376,10 @@ uint64_t pick_gap(uint64_t len) {
     amber_err err{};
     if (!amber_parse_meta(&S.hdr, S.blob + S.meta_at, S.hdr.meta_size, &S.v, &err)) die_img(err);
   }
+  sys::munmap(meta, S.hdr.meta_size + 8);
   S.prep = reinterpret_cast<int32_t*>(S.blob + S.prep_at);
   memcpy(S.prep, im.prep, nfds * sizeof(int32_t));
-  // (every image's metadata, the tree's tables, goes with everything else in stage 3)
+  // (the tree's tables go with everything else in stage 3)
   // Our own loaded segments into the blob, S included (copied last: later writes would be lost).
   for (uint16_t i = 0; i < phnum; i++) {
     const uint8_t* ph = eh + phoff + (uint64_t)i * 56;
@@ -383,6 +395,16 @@ uint64_t pick_gap(uint64_t len) {
 }  // namespace
 }  // namespace rs
 
+static bool g_trace;
+static void trace(const char* what) {
+  if (!g_trace) return;
+  sys::ktimespec ts{};
+  sys::clock_gettime(1, &ts);
+  char b[128];
+  sys::Out o(b, sizeof b);
+  o.s("TRACE ").u((uint64_t)ts.sec * 1000 + (uint64_t)ts.nsec / 1000000).s(" ").i(sys::getpid()).s(" ").s(what).c('\n');
+  sys::write_all(2, b, o.len);
+}
 extern "C" void restorer_main(uint64_t* sp) {
   using namespace rs;
   int argc = (int)sp[0];
@@ -398,6 +420,8 @@ extern "C" void restorer_main(uint64_t* sp) {
   if (const char* c = getenv_(envp, "AMBER_COORD")) sys::Out(S.coord, sizeof S.coord).s(c);
   if (const char* t = getenv_(envp, "AMBER_TOKEN")) sys::Out(S.token, sizeof S.token).s(t);
   T.maxfd = 2;
+  g_trace = getenv_(envp, "AMBER_TRACE") != nullptr;
+  trace("start");
 
   // Stage 1, for every image: nothing is started unless all of them can be.
   vdso_read_current(alloc_n<char>(kMapsBuf), kMapsBuf);
@@ -406,8 +430,10 @@ extern "C" void restorer_main(uint64_t* sp) {
     open_image(T.img[k]);
     meta_total += (T.img[k].hdr.meta_size + 7) & ~7ull;
   }
-  // Every image's metadata in one mapping: forking a tree of thousands copies few mappings.
-  char* meta = alloc_n<char>(meta_total + 8);
+  // Every image's metadata in one mapping of its own, released before the fork.
+  long meta_map = sys::mmap(nullptr, meta_total + 8, sys::PROT_R_ | sys::PROT_W_, sys::MAP_PRIVATE_ | sys::MAP_ANON_, -1, 0);
+  if (meta_map < 0) die(EXIT_SYSTEM, "out of memory for the images' metadata", nullptr, meta_map);
+  char* meta = reinterpret_cast<char*>(meta_map);
   char* chunk_buf = args.check ? alloc_n<char>(AMBER_CHUNK_MAX) : nullptr;
   for (int k = 0; k < T.n; k++) {
     load_image(T.img[k], meta, args.check, chunk_buf);
@@ -415,12 +441,17 @@ extern "C" void restorer_main(uint64_t* sp) {
   }
   S.image[0] = 0;
   if (args.check) { put("amber: image ok\n"); sys::exit_group(0); }
+  trace("stage1");
 
   // The tree: its descriptors' shared objects, its groups, then the fork.
   tree_link();
   fds_index();
   fds_prepare();
   tree_prepare();
+  sys::munmap(reinterpret_cast<void*>(meta_map), meta_total + 8);
+  for (int k = 0; k < T.n; k++) T.img[k].v = amber_view{};
+  trace("prepared");
   tree_fork();
+  if (T.me == 0 || T.me == T.n - 1) trace("forked");
   stage2();
 }

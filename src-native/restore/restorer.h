@@ -45,7 +45,13 @@ struct Img {
   int main_idx;           // its main thread in the thread table
   uint64_t file_size;
   amber_header hdr;
-  amber_view v;           // points into this image's metadata (T.meta)
+  // Points into the tree's metadata, which exists only until the fork: a tree of thousands must
+  // not give every process a copy of every image's metadata (that is quadratic memory and fork
+  // work). After the fork each process reads its own image's metadata again (checked against
+  // hdr.meta_xxh, so it is the metadata that was validated).
+  amber_view v;
+  // What forking the tree needs of each process after the metadata is gone (amber_process).
+  struct { int32_t app_pid, pgid, sid, tpgid; uint64_t ctty_rdev; } ses;
   int32_t* prep;          // per saved descriptor: the object made for it before the fork, or -1
   bool fds_sorted;        // fd table sorted by number (find_fd may bisect)
 };
@@ -80,6 +86,14 @@ struct Tree {
   uint32_t npassed;
   StdioId root_stdio[3];
   int rstdio[3];           // the restart's stdin/stdout/stderr, lifted before the fork
+  // Every saved descriptor of the tree as one record number (image k's descriptor i is
+  // rec_base[k] + i), and the records of each descriptor number (settle()).
+  uint32_t* rec_base;
+  uint32_t* rec_img;
+  int32_t* at_head;        // [0, maxfd]: first record saved at that number, -1
+  int32_t* at_next;        // next record at the same number, -1
+  uint32_t* pending;       // records assigned an object since the last settle()
+  uint32_t npending;
 };
 extern Tree T;
 
@@ -167,6 +181,15 @@ bool restart_stdio(const amber_fd& f, int img);
 // A terminal descriptor to the very terminal the root had as stdio: the restart's matching stdio
 // descriptor (lifted), or -1.
 int restart_tty(const amber_fd& f);
+// Before the fork: saved descriptor idx of image img gets the object at fd (lifted), which every
+// forked process inherits. A kind assigns every record of the objects it made, then settles them.
+void assign(int img, uint32_t idx, long fd);
+// Moves each object assigned since the last settle() to one of the numbers it is saved at when no
+// other object in the tree is saved at that number (there every process that has the number wants
+// this very object): the object is then already in place in every process, and the restorer needs
+// numbers only up to the highest saved one. An object whose numbers are all contested (fd 3 of
+// two processes, each its own socket) stays lifted above them.
+void settle();
 // Refs of one kind (the tree index).
 inline Ref* refs_begin(fd::Kind k) { return T.refs + T.kind_at[(int)k]; }
 inline Ref* refs_end(fd::Kind k) { return T.refs + T.kind_at[(int)k + 1]; }
