@@ -427,8 +427,6 @@ void fds_prepare() {
     sys::Out(msg, sizeof msg).s("(RLIMIT_NOFILE ").u(lim[0]).s(" here; the process had descriptor ").i(T.maxfd).s(")");
     die(EXIT_HOST, "too many descriptors for this host's limit", msg);
   }
-  // Our own descriptors out of the way of the saved numbers (settle() puts objects there).
-  for (int k = 0; k < T.n; k++) T.img[k].imgfd = (int)lift(T.img[k].imgfd);
   // Connections to another tree, made by restart and inherited (lib/sockets.ts).
   for (uint32_t i = 0; i < T.npassed; i++) {
     const PassedSock& ps = T.passed[i];

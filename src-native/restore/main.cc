@@ -325,11 +325,24 @@ uint64_t pick_gap(uint64_t len) {
 // Stage 2: this process's own copy of the restorer and of its image's metadata, in the blob.
 [[noreturn]] void stage2() {
   const Img& im = T.img[T.me];
-  memcpy(S.image, "", 1);
   sys::Out(S.image, sizeof S.image).s(im.path);
-  S.imgfd = im.imgfd;
   S.file_size = im.file_size;
   S.hdr = im.hdr;
+  // Our image again, by the path stage 1 read: it must be the very file that was validated (its
+  // header, with every checksum the rest is checked against, unchanged).
+  {
+    long fd = sys::open(S.image, sys::O_RDONLY_ | sys::O_CLOEXEC_);
+    if (fd < 0) die(EXIT_IMAGE, "cannot open:", "it went away during the restart", fd);
+    S.imgfd = (int)fd;
+    sys::kstat st{};
+    sys::fstat(S.imgfd, &st);
+    static char page[AMBER_HEADER_SIZE];
+    amber_err err{};
+    if ((st.st_mode & sys::S_IFMT_) != sys::S_IFREG_ || (uint64_t)st.st_size != im.file_size ||
+        sys::pread_all(S.imgfd, page, sizeof page, 0) < 0 || !amber_check_header(page, im.file_size, &err) ||
+        reinterpret_cast<const amber_header*>(page)->header_xxh != im.hdr.header_xxh)
+      die(EXIT_IMAGE, "image changed during the restart");
+  }
   S.main_idx = im.main_idx;
   // Our own image's metadata again (the tree's copy is gone): checked against the header's
   // checksum, so it is what stage 1 validated.
@@ -367,6 +380,9 @@ uint64_t pick_gap(uint64_t len) {
   S.stacks_at = S.vtemp_at + S.vtemp_len;
   S.blob_len = S.stacks_at + threads_stack_bytes(S.v.nthreads) + kMainStack;
   S.blob = reinterpret_cast<char*>(pick_gap(S.blob_len));
+  // What we copy in next, allocated in one call rather than one page fault at a time (a tree of
+  // thousands restores thousands of these; errors are harmless: the copy then faults them in).
+  sys::madvise(S.blob, S.maps_at, 23 /*MADV_POPULATE_WRITE*/);
   // The vdso temporary spot must be free (mremap onto it replaces it), and inaccessible.
   sys::munmap(S.blob + S.vtemp_at, S.vtemp_len);
   S.main_stack_top = (uint64_t)S.blob + S.blob_len - 64;
@@ -395,16 +411,6 @@ uint64_t pick_gap(uint64_t len) {
 }  // namespace
 }  // namespace rs
 
-static bool g_trace;
-static void trace(const char* what) {
-  if (!g_trace) return;
-  sys::ktimespec ts{};
-  sys::clock_gettime(1, &ts);
-  char b[128];
-  sys::Out o(b, sizeof b);
-  o.s("TRACE ").u((uint64_t)ts.sec * 1000 + (uint64_t)ts.nsec / 1000000).s(" ").i(sys::getpid()).s(" ").s(what).c('\n');
-  sys::write_all(2, b, o.len);
-}
 extern "C" void restorer_main(uint64_t* sp) {
   using namespace rs;
   int argc = (int)sp[0];
@@ -420,8 +426,6 @@ extern "C" void restorer_main(uint64_t* sp) {
   if (const char* c = getenv_(envp, "AMBER_COORD")) sys::Out(S.coord, sizeof S.coord).s(c);
   if (const char* t = getenv_(envp, "AMBER_TOKEN")) sys::Out(S.token, sizeof S.token).s(t);
   T.maxfd = 2;
-  g_trace = getenv_(envp, "AMBER_TRACE") != nullptr;
-  trace("start");
 
   // Stage 1, for every image: nothing is started unless all of them can be.
   vdso_read_current(alloc_n<char>(kMapsBuf), kMapsBuf);
@@ -441,7 +445,12 @@ extern "C" void restorer_main(uint64_t* sp) {
   }
   S.image[0] = 0;
   if (args.check) { put("amber: image ok\n"); sys::exit_group(0); }
-  trace("stage1");
+  // Each process opens its own image again after the fork (checked against this header): a tree
+  // of thousands must not copy thousands of descriptors into every fork, nor close them in each.
+  for (int k = 0; k < T.n; k++) {
+    sys::close(T.img[k].imgfd);
+    T.img[k].imgfd = -1;
+  }
 
   // The tree: its descriptors' shared objects, its groups, then the fork.
   tree_link();
@@ -450,8 +459,6 @@ extern "C" void restorer_main(uint64_t* sp) {
   tree_prepare();
   sys::munmap(reinterpret_cast<void*>(meta_map), meta_total + 8);
   for (int k = 0; k < T.n; k++) T.img[k].v = amber_view{};
-  trace("prepared");
   tree_fork();
-  if (T.me == 0 || T.me == T.n - 1) trace("forked");
   stage2();
 }
