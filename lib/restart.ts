@@ -19,6 +19,11 @@ import type { ExitStatus, ImageInfo, Manifest, RestartResult } from './types.js'
 
 const debug = debuglog('amber');
 
+/** The most processes one restart takes: the agent's pid map (src-native/pid/pid.cc, kMax). */
+export const MAX_PROCESSES = 8192;
+/** Restorer arguments longer than this (bytes) go through a pipe instead of argv. */
+const ARGS_INLINE = 64 * 1024;
+
 export interface RestartOptions {
   /** Checkpoint directory for the new computation. Default: the one holding the generation. */
   dir?: string;
@@ -97,6 +102,15 @@ function restartDir(manifest: Manifest, manifestPath: string): string {
 export async function restart(target?: string, opts: RestartOptions = {}): Promise<RestartJob> {
   const manifestPath = await resolveManifestPath(target ?? defaultDir(opts.dir));
   const manifest = await readManifest(manifestPath);
+  if (manifest.processes.length > MAX_PROCESSES) {
+    // Refused before anything starts: each restored agent keeps the pid map of the whole
+    // computation in a table of this size (src-native/pid/pid.cc); past it pids would be wrong.
+    throw new AmberError(
+      'ERESTART',
+      `${manifestPath}: ${manifest.processes.length} processes; a computation restarts with at most ${MAX_PROCESSES} (the agent's pid map)`,
+      { path: manifestPath },
+    );
+  }
   checkImages(manifest, manifestPath);
   const restorer = restorerPath();
   const images = manifestImages(manifest, manifestPath);
@@ -155,16 +169,31 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
       const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), AMBER_COORD: choice.agentCoord, AMBER_DIR: choice.dir };
       if (choice.token !== undefined) env['AMBER_TOKEN'] = choice.token;
       const base = opts.stdio ?? 'inherit';
-      const stdio: StdioOptions = sockets.stdio.length
-        ? [...(Array.isArray(base) ? base.slice(0, 3) : [base, base, base]), ...sockets.stdio]
-        : base;
-      const s = await spawnChecked(restorer, args, {
+      const std = Array.isArray(base) ? base.slice(0, 3) : [base, base, base];
+      // A large tree's arguments (thousands of images, --share groups of thousands of
+      // descriptors) would not fit an argv (E2BIG): past ARGS_INLINE bytes all but the first
+      // image go through a pipe (`--args-fd N`, NUL-separated words) after the socket descriptors.
+      const viaFd = args.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0) > ARGS_INLINE;
+      const argsFd = 3 + sockets.stdio.length;
+      const stdio: StdioOptions = viaFd
+        ? [...std, ...sockets.stdio, 'pipe']
+        : sockets.stdio.length
+          ? [...std, ...sockets.stdio]
+          : base;
+      const argv = viaFd ? [args[0]!, '--args-fd', String(argsFd)] : args;
+      const s = await spawnChecked(restorer, argv, {
         env,
         stdio,
         // Daemons (no launched process left): out of the restart's terminal session, as they were.
         ...(launched ? {} : { detached: true }),
         ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
+      if (viaFd) {
+        const w = s.child.stdio[argsFd] as NodeJS.WritableStream | null;
+        if (w === null) throw new AmberError('ERESTART', 'no pipe for the restorer\'s arguments');
+        (w as NodeJS.WritableStream & { on(e: 'error', f: (e: Error) => void): void }).on('error', (e) => debug('restorer arguments: %s', e.message));
+        w.end(Buffer.from(args.slice(1).map((a) => `${a}\0`).join('')));
+      }
       s.child.on('error', (e) => debug('restorer error: %s', e.message));
       children.push({ ...s, image });
       debug('restorer pid %d for %s', s.child.pid, image);
@@ -230,7 +259,11 @@ export function processTrees(m: Manifest): Array<Array<{ index: number; parentPo
   m.processes.forEach((p, i) => {
     const parent = byVpid.get(p.parent);
     if (parent === undefined || parent === i) roots.push(i);
-    else kids.set(parent, [...(kids.get(parent) ?? []), i]);
+    else {
+      const list = kids.get(parent);
+      if (list === undefined) kids.set(parent, [i]);
+      else list.push(i);
+    }
   });
   return roots.map((r) => {
     const out = [{ index: r, parentPos: -1 }];

@@ -9,6 +9,7 @@
 //   formatVersion: { major, minor }            the image format this build reads
 //   peerCred(fd: number): { pid, uid, gid }    SO_PEERCRED of a connected Unix socket (peercred.cc)
 //   readSeal(path: string): ImageSeal          header + trailer only: what binds an image (seal.cc)
+//   syncFs(dir: string): Promise<void>         syncfs(2) of dir's filesystem, off the JS thread (syncfs.cc)
 // Errors are JS Errors with string `code` ('ENOTIMAGE', 'ETRUNCATED', 'EVERSION', 'EBADIMAGE',
 // 'ECHECKSUM' or an errno name), `errno` (number, for I/O errors), `path`, `offset` (number, when
 // the problem has a file offset).
@@ -28,6 +29,7 @@ namespace amber_addon {
 void RegisterPeerCred(Napi::Env env, Napi::Object exports);  // peercred.cc
 void RegisterShares(Napi::Env env, Napi::Object exports);    // shares.cc
 void RegisterSeal(Napi::Env env, Napi::Object exports);      // seal.cc
+void RegisterSyncFs(Napi::Env env, Napi::Object exports);    // syncfs.cc
 }  // namespace amber_addon
 
 namespace {
@@ -391,6 +393,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   amber_addon::RegisterPeerCred(env, exports);
   amber_addon::RegisterShares(env, exports);
   amber_addon::RegisterSeal(env, exports);
+  amber_addon::RegisterSyncFs(env, exports);
   return exports;
 }
 

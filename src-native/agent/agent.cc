@@ -369,15 +369,18 @@ void suspend_handler(int, siginfo_t*, void* uc) {
   // Returning runs rt_sigreturn: the interrupted registers come back from the signal frame.
 }
 
+long g_connect_err;  // why the last connect_and_hello failed: -errno of connect, or -EPROTO (hello)
+
 bool connect_and_hello(bool restored) {
   long fd = connect_coord(g.coord_path);
-  if (fd < 0) return false;
+  if (fd < 0) { g_connect_err = fd; return false; }
   g.coord_fd = (int)fd;
   g_rx_len = 0;
   g_long = Long::NONE;
   if (!hello(restored)) {
     sys::close(g.coord_fd);
     g.coord_fd = -1;
+    g_connect_err = -EPROTO;
     return false;
   }
   return true;
@@ -391,11 +394,17 @@ void on_restart() {
   g.ckpt_tid = (int)sys::gettid();
   for (uint32_t i = 0; i < g.nslots; i++)
     if (g_handoff.new_tids[i] > 0) g_slots[i].tid = g_handoff.new_tids[i];
-  // Wait until every restored thread has left the restorer's code, then drop the restorer.
-  int64_t deadline = now_ns() + 10ll * 1000000000;
-  for (uint32_t i = 1; i < g.nslots; i++) {
-    while (__atomic_load_n(&g_slots[i].state, __ATOMIC_ACQUIRE) != SLOT_RESTORED &&
-           now_ns() < deadline) {
+  // Wait until every restored thread has left the restorer's code, then drop the restorer. A
+  // thread still in it must never lose it: with thousands of processes restored at once on a
+  // couple of cores a thread can wait many seconds for its first time slice (a 10 s limit here
+  // once unmapped code that was still running). Every restored thread arrives or its process
+  // dies, so the wait is long; if it ever runs out, the blob is left mapped rather than pulled
+  // from under a thread.
+  int64_t deadline = now_ns() + 300ll * 1000000000;
+  bool all_out = true;
+  for (uint32_t i = 1; i < g.nslots && all_out; i++) {
+    while (__atomic_load_n(&g_slots[i].state, __ATOMIC_ACQUIRE) != SLOT_RESTORED) {
+      if (now_ns() >= deadline) { all_out = false; break; }
       sys::ktimespec ts{0, 2000000};
       sys::futex_wait(&g_slots[i].state, g_slots[i].state, &ts);
     }
@@ -403,7 +412,7 @@ void on_restart() {
   // Every restored thread exists now (its new tid is in the hand-off): their app tids, even if
   // no pidmap follows.
   pid::adopt_restored_tids();
-  if (g_handoff.blob_addr && g_handoff.blob_len)
+  if (all_out && g_handoff.blob_addr && g_handoff.blob_len)
     sys::munmap(reinterpret_cast<void*>(g_handoff.blob_addr), g_handoff.blob_len);
   // The writer's string space was listed (without data) in the image: it came back empty.
   if (g.strings_map) sys::munmap(g.strings_map, g.strings_len);
@@ -427,7 +436,9 @@ void on_restart() {
   g.refused = false;
   if (!connect_and_hello(true)) {
     // No coordinator to resume us: carry on alone rather than hang the application.
-    say("restart: cannot reach the coordinator at ", g.coord_path, "; resuming without it");
+    char why[64];
+    sys::Out(why, sizeof why).s(" (errno ").i(-g_connect_err).s("); resuming without it");
+    say("restart: cannot reach the coordinator at ", g.coord_path, why);
     fds_restarted();
     do_resume();
     return;
@@ -464,6 +475,11 @@ void with_cause(char* err, size_t cap, long r) {
   o.s(": ").s(why);
 }
 
+// `nosync GEN` (docs/PROTOCOL.md): the coordinator, on this host, makes generation GEN durable
+// with one syncfs once every image is written, so this image need not be fsync'ed on its own
+// (thousands of fsyncs, each a journal commit, were most of a checkpoint of thousands of processes).
+uint32_t g_nosync_gen;
+
 void do_write(uint32_t gen, const char* path_in) {
   g.generation = gen;
   if (g.generation_id_gen != gen) memset(g.generation_id, 0, sizeof g.generation_id);
@@ -483,10 +499,12 @@ void do_write(uint32_t gen, const char* path_in) {
   sys::Out(tmp, sizeof tmp).s(path).s(".tmp");
   int64_t t0 = now_ns();
   uint64_t bytes = 0;
-  // Durable before it is named: write PATH.tmp, fsync (in write_image), rename, fsync the dir.
-  long r = write_image(tmp, &bytes, err, sizeof err);
+  // Durable before it is named: write PATH.tmp, fsync (in write_image), rename, fsync the dir
+  // (under `nosync` the coordinator's syncfs makes file and name durable before the manifest).
+  bool sync = g_nosync_gen != gen;
+  long r = write_image(tmp, &bytes, err, sizeof err, sync);
   if (r >= 0 && (r = sys::rename(tmp, path)) < 0) sys::Out(err, sizeof err).s("cannot rename ").s(tmp);
-  if (r >= 0) {
+  if (r >= 0 && sync) {
     char dir[600];
     size_t n = sys::slen(path);
     while (n && path[n - 1] != '/') n--;
@@ -559,6 +577,9 @@ void* ckpt_main(void*) {
       p += 11;
       g.generation_id_gen = (uint32_t)sys::parse_u(&p, 10);
       take_generation_id(p);
+    } else if (sys::sstarts(p, "nosync ")) {
+      p += 7;
+      g_nosync_gen = (uint32_t)sys::parse_u(&p, 10);
     } else if (sys::sstarts(p, "write ")) {
       p += 6;
       uint32_t gen = (uint32_t)sys::parse_u(&p, 10);

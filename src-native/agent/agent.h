@@ -75,7 +75,8 @@ void fds_restarted();
 
 // Writes the image of this (suspended) process to path; returns 0 or -errno, and fills bytes.
 // Runs on the checkpoint thread with every other thread parked: raw syscalls only, no malloc.
-long write_image(const char* path, uint64_t* bytes, char* err, size_t errlen);
+// sync: fsync it (false when the coordinator makes the whole generation durable at once).
+long write_image(const char* path, uint64_t* bytes, char* err, size_t errlen, bool sync);
 
 // After a checkpoint the process resumes: undo what capturing the descriptors changed (fd/fd.cc).
 void fds_resumed();

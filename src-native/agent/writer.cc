@@ -56,9 +56,9 @@ void put_section(char* meta, size_t& off, uint32_t type, uint32_t count, const v
 
 }  // namespace
 
-long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out);
+long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out, bool sync);
 
-long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen) {
+long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen, bool sync) {
   Capture c{};
   c.a = Arena{g.scratch, writer_scratch_len(), 0};
   c.err = err;
@@ -85,13 +85,13 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   long r = fds_capture(c);  // first: before we open anything of our own
   if (r < 0) { files_release(c); return r; }
   fds_note_unrestorable(c);
-  r = write_body(c, pr, path, bytes_out);
+  r = write_body(c, pr, path, bytes_out, sync);
   files_release(c);
   return r;
 }
 
 // Everything after the descriptors (whose capture opened what files_release closes).
-long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out) {
+long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out, bool sync) {
   long r;
   if ((r = process_capture(c, *pr)) < 0) return r;
   signals_capture(*pr);
@@ -225,7 +225,7 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
   if ((r = sys::pwrite_all((int)fd, meta, meta_size, AMBER_HEADER_SIZE)) < 0 ||
       (r = sys::pwrite_all((int)fd, &t, sizeof t, data_off + data_size)) < 0 ||
       (r = sys::pwrite_all((int)fd, head, AMBER_HEADER_SIZE, 0)) < 0 ||
-      (r = sys::fsync((int)fd)) < 0) {
+      (sync && (r = sys::fsync((int)fd)) < 0)) {
     sys::close((int)fd);
     return c.fail(r, "cannot write ", path);
   }

@@ -330,6 +330,44 @@ void set_status_flags(int fd, const amber_fd& f) {
   if (r < 0) warn_fd("cannot set its status flags back (O_DIRECT, O_NOATIME or O_ASYNC refused here)", f, r, "it keeps the others");
 }
 
+void assign(int img, uint32_t idx, long fd) {
+  if (T.img[img].prep[idx] < 0) T.pending[T.npending++] = T.rec_base[img] + idx;
+  T.img[img].prep[idx] = (int32_t)fd;
+}
+
+namespace {
+int32_t& prep_of(uint32_t rec) { return T.img[T.rec_img[rec]].prep[rec - T.rec_base[T.rec_img[rec]]]; }
+int32_t number_of(uint32_t rec) { return T.img[T.rec_img[rec]].v.fds[rec - T.rec_base[T.rec_img[rec]]].fd; }
+uint32_t flags_of(uint32_t rec) { return T.img[T.rec_img[rec]].v.fds[rec - T.rec_base[T.rec_img[rec]]].fd_flags; }
+
+// Every record saved at number n, in every image, is the object at fd.
+bool only(int32_t n, int32_t fd) {
+  for (int32_t r = T.at_head[n]; r >= 0; r = T.at_next[r])
+    if (prep_of((uint32_t)r) != fd) return false;
+  return true;
+}
+}  // namespace
+
+void settle() {
+  for (uint32_t a = 0; a < T.npending; a++) {
+    int32_t fd = prep_of(T.pending[a]);
+    if (fd <= T.maxfd) continue;  // settled already (or never lifted)
+    int32_t best = -1;
+    for (uint32_t b = a; b < T.npending; b++) {
+      int32_t n = number_of(T.pending[b]);
+      if (prep_of(T.pending[b]) == fd && n > 2 && n <= T.maxfd && !(flags_of(T.pending[b]) & AMBER_FD_HIDDEN) &&
+          (best < 0 || n < best) && only(n, fd))
+        best = n;
+    }
+    // Only onto a free number: one the restorer itself still holds (a keeper made in stage 1) stays its.
+    if (best < 0 || sys::fcntl(best, 1 /*F_GETFD*/, 0) != -9 /*EBADF*/ || sys::dup3(fd, best, sys::O_CLOEXEC_) < 0) continue;
+    sys::close(fd);
+    for (uint32_t b = a; b < T.npending; b++)
+      if (prep_of(T.pending[b]) == fd) prep_of(T.pending[b]) = best;
+  }
+  T.npending = 0;
+}
+
 bool put_back(long fd, const amber_fd& f) {
   if (fd < 0) return false;
   sys::dup3((int)fd, f.fd, (f.fd_flags & 1) ? sys::O_CLOEXEC_ : 0);
@@ -401,6 +439,26 @@ void fds_index() {
       if (i && v.fds[i].fd <= v.fds[i - 1].fd) T.img[k].fds_sorted = false;
     }
   }
+  // Records by descriptor number, for settle().
+  T.rec_base = alloc_n<uint32_t>(T.n);
+  T.rec_img = alloc_n<uint32_t>(total ? total : 1);
+  T.at_next = alloc_n<int32_t>(total ? total : 1);
+  T.pending = alloc_n<uint32_t>(total ? total : 1);
+  T.at_head = alloc_n<int32_t>((uint64_t)T.maxfd + 1);
+  for (int n = 0; n <= T.maxfd; n++) T.at_head[n] = -1;
+  uint32_t g = 0;
+  for (int k = 0; k < T.n; k++) {
+    T.rec_base[k] = g;
+    const amber_view& v = T.img[k].v;
+    for (uint32_t i = 0; i < v.nfds; i++, g++) {
+      T.rec_img[g] = (uint32_t)k;
+      T.at_next[g] = -1;
+      // A hidden descriptor (in flight) is at no number: it has no place to settle at.
+      if (v.fds[i].fd_flags & AMBER_FD_HIDDEN) continue;
+      T.at_next[g] = T.at_head[v.fds[i].fd];
+      T.at_head[v.fds[i].fd] = (int32_t)g;
+    }
+  }
   T.refs = alloc_n<Ref>(total ? total : 1);
   T.nrefs = 0;
   for (int k = 0; k < T.n; k++) {
@@ -438,8 +496,10 @@ void fds_prepare() {
   for (uint32_t i = 0; i < T.npassed; i++) {
     const PassedSock& ps = T.passed[i];
     int idx = ps.img < T.n ? find_fd(ps.img, ps.fd) : -1;
-    if (idx >= 0 && T.img[ps.img].prep[idx] < 0) T.img[ps.img].prep[idx] = (int32_t)lift(ps.nfd);
+    long l = lift(ps.nfd);
+    if (idx >= 0 && T.img[ps.img].prep[idx] < 0) assign(ps.img, (uint32_t)idx, l);
   }
+  settle();
 #define AMBER_FD_PREPARE(K, name, what) fd::name##_prepare();
   AMBER_FD_KINDS(AMBER_FD_PREPARE)
 #undef AMBER_FD_PREPARE
@@ -462,6 +522,10 @@ void fds_restore(Proc& p) {
       // The launcher's stdio j (fd/stdio.cc): the restart's own, or /dev/null if it had none.
       int r = restart_stdio_fd(j);
       fd = r >= 0 ? sys::fcntl(r, sys::F_DUPFD_CLOEXEC_, T.maxfd + 1) : -9 /*EBADF*/;
+    } else if (p.prep[i] == f.fd) {  // made before the fork and already at its number (settle)
+      sys::fcntl(f.fd, 2 /*F_SETFD*/, (f.fd_flags & 1) ? 1 /*FD_CLOEXEC*/ : 0);
+      set_status_flags(f.fd, f);
+      continue;
     } else if (p.prep[i] >= 0) {
       fd = sys::fcntl(p.prep[i], sys::F_DUPFD_CLOEXEC_, T.maxfd + 1);
     } else {

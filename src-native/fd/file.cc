@@ -567,8 +567,9 @@ void file_prepare() {
       if (idx < 0) continue;
       const amber_fd& f = T.img[s.img].v.fds[idx];
       if ((f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_DIR) && !restart_stdio(f, s.img) && T.img[s.img].prep[idx] < 0)
-        T.img[s.img].prep[idx] = (int32_t)made;
+        assign(s.img, (uint32_t)idx, made);
     }
+    settle();
     i = end;
   }
 }

@@ -130,8 +130,10 @@ void pipe_prepare() {
     if (reopen_fifo(r, end, data_view, with_data, reader)) { r = end; continue; }
     // One process's own pipe is made by that process; one nobody reads from becomes /dev/null there.
     int p[2];
-    if (several && reader && new_pipe(fd_of(*r), data_view, with_data, p))
-      for (Ref* e = r; e != end; e++) T.img[e->img].prep[e->idx] = is_reader(fd_of(*e)) ? p[0] : p[1];
+    if (several && reader && new_pipe(fd_of(*r), data_view, with_data, p)) {
+      for (Ref* e = r; e != end; e++) assign((int)e->img, e->idx, is_reader(fd_of(*e)) ? p[0] : p[1]);
+      settle();
+    }
     r = end;
   }
 }

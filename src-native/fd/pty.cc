@@ -170,7 +170,18 @@ void pty_prepare() {
     const amber_fd& f = fd_of(*r);
     for (uint32_t k = 0; k < g_nptys; k++)
       if (g_ptys[k].index == f.extra && T.img[r->img].prep[r->idx] < 0)
-        T.img[r->img].prep[r->idx] = f.subkind == AMBER_CHR_PTMX ? g_ptys[k].m : g_ptys[k].s;
+        assign((int)r->img, r->idx, f.subkind == AMBER_CHR_PTMX ? g_ptys[k].m : g_ptys[k].s);
+  }
+  settle();
+  // (settled ends moved: the table follows them, for the sessions' controlling terminals)
+  for (Ref* r = refs_begin(Kind::PTY); r != refs_end(Kind::PTY); r++) {
+    const amber_fd& f = fd_of(*r);
+    int32_t at = T.img[r->img].prep[r->idx];
+    for (uint32_t k = 0; k < g_nptys && at >= 0; k++) {
+      if (g_ptys[k].index != f.extra) continue;
+      if (f.subkind == AMBER_CHR_PTMX) g_ptys[k].m = at;
+      else g_ptys[k].s = at;
+    }
   }
 }
 

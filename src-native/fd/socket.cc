@@ -973,6 +973,7 @@ void sock_set_opts(int fd, const amber_sockview& v, bool buffers) {
     }
     sys::setsockopt(fd, o.level, o.name, o.val, o.len);
   }
+  settle();
 }
 
 void sock_give(Sock& s, int fd) {

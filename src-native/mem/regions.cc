@@ -307,6 +307,9 @@ void read_chunks(const amber_region& r) {
       len += S.v.chunks[j].len;
       j++;
     }
+    // The pages first, in one call: pread would fault them in one at a time (kernels before 5.14
+    // refuse the advice, harmlessly).
+    sys::madvise((void*)S.v.chunks[i].addr, len, 23 /*MADV_POPULATE_WRITE*/);
     long e = sys::pread_all(S.imgfd, (void*)S.v.chunks[i].addr, len, S.v.chunks[i].file_off);
     if (e < 0) die(EXIT_IMAGE, e == -61 ? "image is truncated" : "cannot read image data", nullptr, e == -61 ? 0 : e, S.v.chunks[i].file_off);
     for (uint32_t k = i; k < j; k++) {

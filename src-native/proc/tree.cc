@@ -58,7 +58,8 @@ volatile uint32_t* g_ready;    // 1 once that process's group exists
 int* g_lead;                   // the image leading each image's process group, -1: not ours
 int* g_fg;                     // the image leading its terminal's foreground group, -1: none
 
-const amber_process& proc_of(int k) { return *T.img[k].v.proc; }
+// (the tree's metadata is gone once forking starts: what it needs was copied into Img::ses)
+const decltype(Img::ses)& proc_of(int k) { return T.img[k].ses; }
 bool has_session_info(int k) { return proc_of(k).app_pid != 0; }
 bool session_leader(int k) { return has_session_info(k) && proc_of(k).sid == proc_of(k).app_pid; }
 
@@ -100,7 +101,7 @@ bool wait_ready(int k) {
 
 // Right after setsid(): the session's controlling terminal, when it is a pty we rebuilt.
 void take_ctty(int me) {
-  const amber_process& p = proc_of(me);
+  const auto& p = proc_of(me);
   if (!p.ctty_rdev) return;
   int s = pty_slave_for(p.ctty_rdev);
   if (s < 0) return;
@@ -110,7 +111,7 @@ void take_ctty(int me) {
 
 void set_group(int me) {
   if (!has_session_info(me)) { __atomic_store_n(&g_ready[me], 1u, __ATOMIC_RELEASE); wake(&g_ready[me]); return; }
-  const amber_process& p = proc_of(me);
+  const auto& p = proc_of(me);
   int lead = g_lead[me];
   if (lead == me) {
     long r = session_leader(me) ? 0 : sys::sc2(sys::NR_setpgid, 0, 0);
@@ -167,7 +168,7 @@ void tree_prepare() {
   g_lead = alloc_n<int>(n);
   g_fg = alloc_n<int>(n);
   for (int k = 0; k < n; k++) {
-    const amber_process& p = proc_of(k);
+    const auto& p = proc_of(k);
     g_lead[k] = has_session_info(k) ? group_leader(p.pgid, by_pid, by_pgid, m) : -1;
     g_fg[k] = session_leader(k) && p.tpgid && p.ctty_rdev ? group_leader(p.tpgid, by_pid, by_pgid, m) : -1;
   }

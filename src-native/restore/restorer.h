@@ -44,8 +44,15 @@ struct Img {
   int first_child, next_sibling;  // children, in the order they are forked
   int main_idx;           // its main thread in the thread table
   uint64_t file_size;
+  uint64_t dev, ino;       // the file stage 1 checked (stage 2 opens it again: the same one)
   amber_header hdr;
-  amber_view v;           // points into this image's metadata (T.meta)
+  // Points into the tree's metadata, which exists only until the fork: a tree of thousands must
+  // not give every process a copy of every image's metadata (that is quadratic memory and fork
+  // work). After the fork each process reads its own image's metadata again (checked against
+  // hdr.meta_xxh, so it is the metadata that was validated).
+  amber_view v;
+  // What forking the tree needs of each process after the metadata is gone (amber_process).
+  struct { int32_t app_pid, pgid, sid, tpgid; uint64_t ctty_rdev; } ses;
   int32_t* prep;          // per saved descriptor: the object made for it before the fork, or -1
   bool fds_sorted;        // fd table sorted by number (find_fd may bisect)
   bool stdio_known;       // its descriptors say which are the launcher's stdio (fd/stdio.cc)
@@ -76,6 +83,14 @@ struct Tree {
   uint32_t nshare, ngroups;
   PassedSock* passed;
   uint32_t npassed;
+  // Every saved descriptor of the tree as one record number (image k's descriptor i is
+  // rec_base[k] + i), and the records of each descriptor number (settle()).
+  uint32_t* rec_base;
+  uint32_t* rec_img;
+  int32_t* at_head;        // [0, maxfd]: first record saved at that number, -1
+  int32_t* at_next;        // next record at the same number, -1
+  uint32_t* pending;       // records assigned an object since the last settle()
+  uint32_t npending;
 };
 extern Tree T;
 
@@ -162,6 +177,15 @@ int find_fd(int img, int32_t fd);
 // them alone.
 int restart_stdio_index(const amber_fd& f, int img);
 inline bool restart_stdio(const amber_fd& f, int img) { return restart_stdio_index(f, img) >= 0; }
+// Before the fork: saved descriptor idx of image img gets the object at fd (lifted), which every
+// forked process inherits. A kind assigns every record of the objects it made, then settles them.
+void assign(int img, uint32_t idx, long fd);
+// Moves each object assigned since the last settle() to one of the numbers it is saved at when no
+// other object in the tree is saved at that number (there every process that has the number wants
+// this very object): the object is then already in place in every process, and the restorer needs
+// numbers only up to the highest saved one. An object whose numbers are all contested (fd 3 of
+// two processes, each its own socket) stays lifted above them.
+void settle();
 // Refs of one kind (the tree index).
 inline Ref* refs_begin(fd::Kind k) { return T.refs + T.kind_at[(int)k]; }
 inline Ref* refs_end(fd::Kind k) { return T.refs + T.kind_at[(int)k + 1]; }

@@ -63,10 +63,9 @@ void warn_fd(const char* what, const amber_fd& f, long err, const char* then) {
 
 // Only before stage 2 (it reads the tree, which stage 3 no longer has).
 void warn_me(const char* what, long err) {
-  const amber_process& p = *T.img[T.me].v.proc;
   char buf[300];
   sys::Out o(buf, sizeof buf);
-  o.s("amber: warning: process ").i(p.app_pid).s(": ").s(what);
+  o.s("amber: warning: process ").i(T.img[T.me].ses.app_pid).s(": ").s(what);
   if (err) o.s(" (errno ").i(-err).s(")");
   o.c('\n');
   sys::write_all(2, buf, o.len);
