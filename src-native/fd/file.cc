@@ -349,7 +349,9 @@ uint32_t share_group(int img, int32_t fd) {
 long describe(int made_fd, const amber_fd& f) {
   char p[48];
   sys::Out(p, sizeof p).s("/proc/self/fd/").i(made_fd);
-  long d = rs::lift(sys::open(p, open_flags(f) | sys::O_CLOEXEC_, 0));
+  // Through the magic link: without the program's O_NOFOLLOW (shm_open adds it), which would
+  // refuse the link itself (ELOOP); it applied to the program's path, long resolved.
+  long d = rs::lift(sys::open(p, (open_flags(f) & ~0400000 /*O_NOFOLLOW*/) | sys::O_CLOEXEC_, 0));
   if (d >= 0) sys::lseek((int)d, (int64_t)f.pos, 0);
   return d;
 }
