@@ -21,16 +21,26 @@ interface Variant {
   name: string
   mpi: Mpi
   args: string[]
+  /** a known failure, with what is seen */
+  todo?: string
 }
+
+// Three jobs of 4 ranks with their launchers, a 2-core machine: minutes, not the default bound.
+t.setTimeout(900_000)
 
 const variants: Variant[] = [
   { name: 'Open MPI, default transports (shared memory, CMA, TCP)', mpi: 'openmpi', args: ['--oversubscribe'] },
   { name: 'Open MPI, TCP only', mpi: 'openmpi', args: ['--oversubscribe', '--mca', 'btl', 'tcp,self', '--mca', 'pml', 'ob1'] },
-  { name: 'MPICH, default transports (shared memory, TCP)', mpi: 'mpich', args: [] },
+  {
+    name: 'MPICH, default transports (UCX: shared memory, CMA, TCP)',
+    mpi: 'mpich',
+    args: [],
+    todo: "UCX's shared segments are deleted /dev/shm files mapped by every rank: they come back private to each rank (issue 10, mem-devshm-deleted), and the ranks then poll forever",
+  },
 ]
 
 for (const v of variants) {
-  t.test(v.name, async (t) => {
+  t.test(v.name, { todo: v.todo }, async (t) => {
     const why = ensureMpi(v.mpi)
     if (why) return t.skip(why)
     const bin = await buildMpi(v.mpi, 'mpiring')
@@ -54,7 +64,10 @@ for (const v of variants) {
     t.notOk(app.lines.some((l) => l.startsWith('BAD')), 'no wrong value before the restart')
 
     const restarted = a.restart()
-    const ex = await restarted.wait(120_000)
+    const ex = await restarted.wait(v.todo ? 60_000 : 180_000).catch((e: Error) => {
+      t.fail(e.message)
+      return { code: null, signal: null }
+    })
     const after = iters(restarted.lines)
     const bad = restarted.lines.filter((l) => l.startsWith('BAD'))
     t.same(bad, [], 'no wrong value after the restart')
@@ -67,5 +80,8 @@ for (const v of variants) {
     const all = [...before, ...after]
     t.same(all, Array.from({ length: ITERS }, (_, i) => i), 'every iteration exactly once across the restart')
     t.same(warnings, [], 'checkpoint --kill warns of nothing lost')
+    // An MPI library that noticed something (a single-copy read from a pid that is not its peer's
+    // any more, a reconnect) says so on stderr even when it recovers.
+    t.same(restarted.err.lines.filter((l) => l.trim() && !l.startsWith('amber:')), [], 'the MPI library reports no error after the restart')
   })
 }

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,6 +138,17 @@ __attribute__((visibility("default"))) int prlimit64(pid_t pid, enum __rlimit_re
 
 __attribute__((visibility("default"))) int pidfd_open(pid_t pid, unsigned int flags) {
   return (int)ret(sys::sc2(SYS_pidfd_open, L(to_real(pid)), flags));
+}
+
+// Cross-memory attach (Open MPI's and MPICH's single-copy shared-memory transports): the pid is
+// a peer's as the application knows it, exchanged before a restart.
+__attribute__((visibility("default"))) ssize_t process_vm_readv(pid_t pid, const struct iovec* lv, unsigned long ln,
+                                                               const struct iovec* rv, unsigned long rn, unsigned long fl) {
+  return ret(sys::sc6(SYS_process_vm_readv, L(to_real_tid(pid)), (long)lv, (long)ln, (long)rv, (long)rn, (long)fl));
+}
+__attribute__((visibility("default"))) ssize_t process_vm_writev(pid_t pid, const struct iovec* lv, unsigned long ln,
+                                                                const struct iovec* rv, unsigned long rn, unsigned long fl) {
+  return ret(sys::sc6(SYS_process_vm_writev, L(to_real_tid(pid)), (long)lv, (long)ln, (long)rv, (long)rn, (long)fl));
 }
 
 // syscall(2) for the numbers that carry pids; every other number goes to the kernel as is. Six
