@@ -19,6 +19,7 @@
 
 #include "agent/agent.h"
 #include "agent/capture.h"
+#include "proc/rlimit.h"
 
 namespace amber {
 long process_capture(Capture& c, amber_process& pr) {
@@ -57,6 +58,7 @@ long process_capture(Capture& c, amber_process& pr) {
   for (int i = 0; i < (int)AMBER_NRLIMIT; i++) {
     uint64_t v[2] = {~0ull, ~0ull};
     sys::prlimit(0, i, nullptr, v);
+    if (i == 1 /*RLIMIT_FSIZE*/) rlim::app_limits(v);  // the program's, not the writer's
     pr.rlimits[i].cur = v[0];
     pr.rlimits[i].max = v[1];
   }
