@@ -548,6 +548,9 @@ void do_write(uint32_t gen, const char* path_in) {
     o.c('"');
   }
   if (g_limits[0]) o.s(",\"limits\":[").s(g_limits).c(']');
+  // Our kernel parent now: an orphan adopted by a subreaper (PR_SET_CHILD_SUBREAPER) is that
+  // process's child, not its first parent's, and is restored under it.
+  o.s(",\"ppid\":").i(sys::getppid());
   o.s("}\n");
   send_line(g_tx, o.len);
 }
