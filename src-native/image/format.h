@@ -150,8 +150,17 @@ typedef struct amber_process {
   char comm[16];             /* format 1.4: the process name (PR_SET_NAME), NUL padded; empty before */
   uint32_t proc_flags;       /* format 1.4: AMBER_PROC_* */
   int32_t oom_score_adj;     /* with AMBER_PROC_EXT: /proc/PID/oom_score_adj */
-  uint64_t reserved[2];
+  uint64_t zombies_addr;     /* with AMBER_PROC_ZOMBIES: amber_zombie[nzombies] in the agent's */
+  uint32_t nzombies;         /*   memory (restored with it; the restorer fills new_pid there) */
+  uint32_t pad1;
 } amber_process;
+/* A child that exited and was not reaped yet (proc/zombie.cc). */
+typedef struct amber_zombie {
+  int32_t app_pid;           /* the pid the application knows it by */
+  int32_t code;              /* waitid's si_code: CLD_EXITED, CLD_KILLED, CLD_DUMPED */
+  int32_t status;            /* waitid's si_status: exit status or signal */
+  int32_t new_pid;           /* its kernel pid now (the checkpoint's; the restorer's after a restart) */
+} amber_zombie;
 /* The writer knew the identities of the launcher's stdin/stdout/stderr: the descriptors marked
  * AMBER_FD_STDIO are exactly those, and any other descriptor (0-2 included) is the process's own.
  * Without it (older images) descriptors 0-2 of the root become the restart's by number. */
@@ -161,6 +170,8 @@ typedef struct amber_process {
 #define AMBER_PROC_EXT 2u
 /* PR_SET_CHILD_SUBREAPER was set. */
 #define AMBER_PROC_SUBREAPER 4u
+/* zombies_addr/nzombies hold the process's unreaped children. */
+#define AMBER_PROC_ZOMBIES 8u
 
 /* Callee-saved state captured inside the suspend handler (see agent/ctx.S, restore/). */
 typedef struct amber_ctx {
