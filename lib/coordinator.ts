@@ -1717,6 +1717,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
             .map(([a], k) => (seals[i + k] !== undefined ? undefined : stat(join(genDir, imageName(a.info.vpid))).catch(() => undefined)));
           stats.push(...(await Promise.all(part)));
         }
+        // A process whose first parent exited was adopted by a subreaper of the computation
+        // (PR_SET_CHILD_SUBREAPER): its kernel parent, named in `written`, is the one it is
+        // restored under.
+        for (const [a, m] of sorted) {
+          const ppid = m['ppid'];
+          if (typeof ppid !== 'number' || ppid <= 0) continue;
+          const adopter = sorted.find(([o]) => o !== a && o.info.pid === ppid && o.info.host === a.info.host);
+          if (adopter !== undefined && adopter[0].info.vpid !== a.info.parent) {
+            const [o] = adopter;
+            const known = sorted.some(([x]) => x.info.vpid === a.info.parent);
+            if (!known) a.info.parent = o.info.vpid;
+          }
+        }
         for (const [i, [a, m]] of sorted.entries()) {
           const name = imageName(a.info.vpid);
           const path = join(genDir, name);

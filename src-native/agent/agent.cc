@@ -29,6 +29,7 @@
 #include "pid/pid.h"
 #include "fd/stdio.h"
 #include "syscall/intr.h"
+#include "proc/rlimit.h"
 
 namespace amber {
 
@@ -502,7 +503,16 @@ void do_write(uint32_t gen, const char* path_in) {
   // Durable before it is named: write PATH.tmp, fsync (in write_image), rename, fsync the dir
   // (under `nosync` the coordinator's syncfs makes file and name durable before the manifest).
   bool sync = g_nosync_gen != gen;
+  // The program's RLIMIT_FSIZE must not cut the image (proc/rlimit.agent.cc).
+  rlim::raise_for_write();
   long r = write_image(tmp, &bytes, err, sizeof err, sync);
+  rlim::after_write(r == -EFBIG);
+  if (r == -EFBIG) {
+    uint64_t k[2] = {0, 0};
+    sys::prlimit(0, 1 /*RLIMIT_FSIZE*/, nullptr, k);
+    size_t n = sys::slen(err);
+    sys::Out(err + n, sizeof err - n).s(" (the process's RLIMIT_FSIZE hard limit is ").u(k[1]).s(" bytes, set before launch: the image needs more)");
+  }
   if (r >= 0 && (r = sys::rename(tmp, path)) < 0) sys::Out(err, sizeof err).s("cannot rename ").s(tmp);
   if (r >= 0 && sync) {
     char dir[600];
@@ -538,6 +548,9 @@ void do_write(uint32_t gen, const char* path_in) {
     o.c('"');
   }
   if (g_limits[0]) o.s(",\"limits\":[").s(g_limits).c(']');
+  // Our kernel parent now: an orphan adopted by a subreaper (PR_SET_CHILD_SUBREAPER) is that
+  // process's child, not its first parent's, and is restored under it.
+  o.s(",\"ppid\":").i(sys::getppid());
   o.s("}\n");
   send_line(g_tx, o.len);
 }
@@ -699,6 +712,7 @@ __attribute__((constructor)) void agent_init() {
   }
   g.coord_fd = -1;
   g.tid_off = probe_tid_offset();
+  rlim::init();
   g_handoff.magic = AMBER_HANDOFF_MAGIC3;
   stdio_init();
   void* sc = mmap(nullptr, kScratch, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -88,6 +88,11 @@ void fill_thread_record(amber_thread* rec);
 // The real libc functions behind our wrappers (wrappers.cc).
 int real_sigaction(int sig, const void* act, void* old);
 
+// Unreaped children (proc/zombie.cc): the kernel pid of a zombie child by its app pid and back,
+// 0 when none (pid/pid.cc consults them after its maps).
+int32_t zombie_real(int32_t app);
+int32_t zombie_app(int32_t real);
+
 // Process creation (exec.cc). A fork child whose kernel pid already names another process in the
 // pid map (after a restart) must exit at once: the fork wrapper reaps it and forks again.
 bool pid_collides(int32_t kernel_pid);

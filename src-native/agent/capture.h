@@ -153,6 +153,7 @@ void files_release(Capture& c);  // closes our descriptors onto those files (eve
 void fds_note_unrestorable(const Capture& c);         // fd/fd.cc: fills g_unrestorable
 void fds_resumed();                                   // fd/fd.cc: after the checkpoint
 long process_capture(Capture& c, amber_process& pr);  // proc/process.cc
+long zombies_capture(Capture& c, amber_process& pr);  // proc/zombie.cc: unreaped children
 void signals_capture(amber_process& pr);              // proc/signals.cc
 long timers_capture(Capture& c, amber_process& pr);   // proc/timers.cc
 void tree_capture(amber_process& pr, const uint64_t* stat);  // proc/tree.cc (/proc/self/stat fields)

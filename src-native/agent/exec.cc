@@ -30,6 +30,7 @@
 #include "agent/agent.h"
 #include "fd/stdio.h"
 #include "pid/pid.h"
+#include "proc/rlimit.h"
 #include "sys/sys.h"
 #include "sys/usermem.h"
 
@@ -52,7 +53,7 @@ bool g_warned;
 // Names whose value comes from the agent's state: the application's entries are dropped.
 const char* const kForced[] = {"LD_PRELOAD", "AMBER_COORD", "AMBER_TOKEN", "AMBER_SIGNAL", "AMBER_VPID",
                                "AMBER_VPID_PID", "AMBER_PARENT_VPID", "AMBER_APP_PID", "AMBER_APP_PPID",
-                               "AMBER_RESTART_PPID", "AMBER_STDIO"};
+                               "AMBER_RESTART_PPID", "AMBER_STDIO", "AMBER_FSIZE_MAX"};
 
 // "NAME=..." has name `name`.
 bool named(const char* e, const char* name) {
@@ -187,6 +188,8 @@ char* const* build_env(char* const* envp, EnvBuf* b) {
     if (e) b->v[n++] = e; else ok = false;
   }
   // The agent's state.
+  uint64_t fsize_max = 0;
+  bool fsize_virtual = rlim::virtual_max(&fsize_max);
   struct { const char* name; const char* str; int64_t num; bool on; } vars[] = {
       {"AMBER_COORD", g.coord_path, 0, true},
       {"AMBER_TOKEN", g.token, 0, g.token[0] != 0},
@@ -202,6 +205,8 @@ char* const* build_env(char* const* envp, EnvBuf* b) {
       {"AMBER_RESTART_PPID", nullptr, g.restart_ppid, true},
       // The launcher's stdio identities (fd/stdio.cc): a program we exec is not a new launch.
       {"AMBER_STDIO", stdio_env(), 0, stdio_env()[0] != 0},
+      // The program's own RLIMIT_FSIZE hard limit, when the kernel's is kept above it (proc/rlimit.agent.cc).
+      {"AMBER_FSIZE_MAX", nullptr, (int64_t)fsize_max, fsize_virtual},
   };
   for (auto& v : vars) {
     if (!ok) break;

@@ -94,6 +94,7 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
 long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out, bool sync) {
   long r;
   if ((r = process_capture(c, *pr)) < 0) return r;
+  if ((r = zombies_capture(c, *pr)) < 0) return r;
   signals_capture(*pr);
   if ((r = timers_capture(c, *pr)) < 0) return r;
   if ((r = regions_capture(c)) < 0) return r;

@@ -149,13 +149,29 @@ typedef struct amber_process {
   uint64_t ctty_rdev;        /* controlling terminal (tty_nr of /proc/PID/stat, stat's st_rdev encoding), 0 if none */
   char comm[16];             /* format 1.4: the process name (PR_SET_NAME), NUL padded; empty before */
   uint32_t proc_flags;       /* format 1.4: AMBER_PROC_* */
-  uint32_t pad0;
-  uint64_t reserved[2];
+  int32_t oom_score_adj;     /* with AMBER_PROC_EXT: /proc/PID/oom_score_adj */
+  uint64_t zombies_addr;     /* with AMBER_PROC_ZOMBIES: amber_zombie[nzombies] in the agent's */
+  uint32_t nzombies;         /*   memory (restored with it; the restorer fills new_pid there) */
+  uint32_t pad1;
 } amber_process;
+/* A child that exited and was not reaped yet (proc/zombie.cc). */
+typedef struct amber_zombie {
+  int32_t app_pid;           /* the pid the application knows it by */
+  int32_t code;              /* waitid's si_code: CLD_EXITED, CLD_KILLED, CLD_DUMPED */
+  int32_t status;            /* waitid's si_status: exit status or signal */
+  int32_t new_pid;           /* its kernel pid now (the checkpoint's; the restorer's after a restart) */
+} amber_zombie;
 /* The writer knew the identities of the launcher's stdin/stdout/stderr: the descriptors marked
  * AMBER_FD_STDIO are exactly those, and any other descriptor (0-2 included) is the process's own.
  * Without it (older images) descriptors 0-2 of the root become the restart's by number. */
 #define AMBER_PROC_STDIO_KNOWN 1u
+/* oom_score_adj and each thread's comm, pdeathsig and personality were captured (zero-filled
+ * reserved space in older images: then the restorer leaves them as they are). */
+#define AMBER_PROC_EXT 2u
+/* PR_SET_CHILD_SUBREAPER was set. */
+#define AMBER_PROC_SUBREAPER 4u
+/* zombies_addr/nzombies hold the process's unreaped children. */
+#define AMBER_PROC_ZOMBIES 8u
 
 /* Callee-saved state captured inside the suspend handler (see agent/ctx.S, restore/). */
 typedef struct amber_ctx {
@@ -184,7 +200,10 @@ typedef struct amber_thread {
   uint64_t ctid_addr;        /* glibc's cached tid (struct pthread.tid); 0 if unknown */
   uint64_t clear_tid_addr;   /* set_tid_address value; pthreads: same as ctid_addr */
   uint64_t sigmask;          /* blocked set inside the handler (all app signals restored by sigreturn) */
-  uint64_t reserved[4];
+  char comm[16];             /* with AMBER_PROC_EXT: the thread's name (PR_GET_NAME), NUL padded */
+  uint32_t pdeathsig;        /* with AMBER_PROC_EXT: PR_GET_PDEATHSIG (per thread) */
+  uint32_t personality;      /* with AMBER_PROC_EXT: personality(0xffffffff) (per thread) */
+  uint64_t reserved[1];
 } amber_thread;
 
 enum {

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "pid/pid.h"
+#include "proc/rlimit.h"
+#include "agent/ownfd.h"
 #include "sys/sys.h"
 
 using amber::pid::to_app;
@@ -127,13 +129,13 @@ __attribute__((visibility("default"))) int setpriority(__priority_which_t which,
 
 __attribute__((visibility("default"))) int prlimit(pid_t pid, enum __rlimit_resource res, const struct rlimit* nl,
                                                    struct rlimit* ol) {
-  return (int)ret(sys::prlimit(to_real_tid(pid), res, nl, ol));
+  return (int)ret(amber::rlim::prlimit(to_real_tid(pid), res, nl, ol));
 }
 
 // x86-64: struct rlimit64 and struct rlimit are the same.
 __attribute__((visibility("default"))) int prlimit64(pid_t pid, enum __rlimit_resource res, const struct rlimit64* nl,
                                                      struct rlimit64* ol) {
-  return (int)ret(sys::prlimit(to_real_tid(pid), res, nl, ol));
+  return (int)ret(amber::rlim::prlimit(to_real_tid(pid), res, nl, ol));
 }
 
 __attribute__((visibility("default"))) int pidfd_open(pid_t pid, unsigned int flags) {
@@ -192,10 +194,10 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
     case SYS_sched_rr_get_interval:
     case SYS_sched_setattr:
     case SYS_sched_getattr:
-    case SYS_prlimit64:
     case SYS_process_vm_readv:
     case SYS_process_vm_writev:
       return ret(sys::sc6(n, L(to_real_tid(I(a))), b, c, d, e, f));
+    case SYS_prlimit64: return ret(amber::rlim::prlimit(L(to_real_tid(I(a))), (int)b, (const void*)c, (void*)d));
     case SYS_kcmp: return ret(sys::sc5(n, L(to_real_tid(I(a))), L(to_real_tid(I(b))), c, d, e));
     case SYS_pidfd_open: return ret(sys::sc2(n, L(to_real(I(a))), b));
     case SYS_getpriority:
@@ -211,6 +213,15 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
     case SYS_setsid:
       r = sys::sc0(n);
       return r > 0 ? L(to_app(I(r))) : ret(r);
+    // The agent's own descriptor is not the program's (agent/ownfd.cc).
+    case SYS_close:
+      r = amber::ownfd::close((int)a);
+      return r < 0 ? ret(r) : ret(sys::sc1(n, a));
+    case SYS_close_range: return ret(amber::ownfd::close_range((unsigned)a, (unsigned)b, (int)c));
+    case SYS_dup2:
+    case SYS_dup3:
+      if (a != b && (r = amber::ownfd::before_dup((int)a, (int)b)) < 0) return ret(r);
+      return ret(sys::sc3(n, a, b, c));
     default: return ret(sys::sc6(n, a, b, c, d, e, f));
   }
 }

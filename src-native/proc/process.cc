@@ -19,6 +19,7 @@
 
 #include "agent/agent.h"
 #include "agent/capture.h"
+#include "proc/rlimit.h"
 
 namespace amber {
 long process_capture(Capture& c, amber_process& pr) {
@@ -49,7 +50,23 @@ long process_capture(Capture& c, amber_process& pr) {
   char* aux = reinterpret_cast<char*>(pr.auxv);
   n = sys::read_file("/proc/self/auxv", aux, sizeof pr.auxv);
   pr.auxv_words = (uint32_t)(n / 8);
+  // The main thread's personality (per thread: this checkpoint thread keeps the one it was made
+  // with), as that thread read it in the suspend handler (thread/thread.cc).
   pr.personality = (uint32_t)sys::personality(0xffffffff);
+  for (uint32_t i = 0; i < g.nslots; i++)
+    if (g_slots[i].rec.flags & AMBER_THR_MAIN) pr.personality = g_slots[i].rec.personality;
+  pr.proc_flags |= AMBER_PROC_EXT;
+  n = sys::read_file("/proc/self/oom_score_adj", buf, 32);
+  buf[n] = 0;
+  {
+    const char* q = buf;
+    bool neg = *q == '-';
+    if (neg) q++;
+    pr.oom_score_adj = (int32_t)sys::parse_u(&q, 10) * (neg ? -1 : 1);
+  }
+  int reaper = 0;
+  if (sys::prctl(37 /*PR_GET_CHILD_SUBREAPER*/, (long)&reaper, 0, 0, 0) == 0 && reaper)
+    pr.proc_flags |= AMBER_PROC_SUBREAPER;
   long um = sys::umask(022);
   sys::umask((int)um);
   pr.umask = (uint32_t)um;
@@ -57,6 +74,7 @@ long process_capture(Capture& c, amber_process& pr) {
   for (int i = 0; i < (int)AMBER_NRLIMIT; i++) {
     uint64_t v[2] = {~0ull, ~0ull};
     sys::prlimit(0, i, nullptr, v);
+    if (i == 1 /*RLIMIT_FSIZE*/) rlim::app_limits(v);  // the program's, not the writer's
     pr.rlimits[i].cur = v[0];
     pr.rlimits[i].max = v[1];
   }
@@ -141,9 +159,33 @@ void process_restore_state() {
   }
   sys::umask((int)p.umask);
   sys::personality(p.personality);
+  if (p.proc_flags & AMBER_PROC_SUBREAPER) sys::prctl(36 /*PR_SET_CHILD_SUBREAPER*/, 1, 0, 0, 0);
+  if (p.proc_flags & AMBER_PROC_EXT) {
+    // Raising it needs no privilege; lowering it below what the restart runs with does (EACCES):
+    // said, not silent.
+    char v[16];
+    sys::Out o(v, sizeof v);
+    o.i(p.oom_score_adj);
+    long fd = sys::open("/proc/self/oom_score_adj", 01 /*O_WRONLY*/ | sys::O_CLOEXEC_);
+    long r = fd < 0 ? fd : sys::write((int)fd, v, o.len);
+    if (fd >= 0) sys::close((int)fd);
+    if (r < 0) {
+      char msg[1200];
+      sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": cannot set oom_score_adj back to ").i(p.oom_score_adj).s(" (errno ").i(-r).s(")\n");
+      sys::write_all(2, msg, sys::slen(msg));
+    }
+  }
   for (int i = 0; i < (int)AMBER_NRLIMIT; i++) {
     uint64_t v[2] = {p.rlimits[i].cur, p.rlimits[i].max};
-    sys::prlimit(0, i, v, nullptr);  // raising a hard limit needs privilege: keep what we have
+    if (sys::prlimit(0, i, v, nullptr) < 0) {
+      // Raising a hard limit needs privilege: keep the hard limit we have, and the soft one as
+      // saved as far as it allows.
+      uint64_t k[2];
+      if (sys::prlimit(0, i, nullptr, k) < 0) continue;
+      k[0] = p.rlimits[i].cur < k[1] ? p.rlimits[i].cur : k[1];
+      if (p.rlimits[i].max < k[1]) k[1] = p.rlimits[i].max;
+      sys::prlimit(0, i, k, nullptr);
+    }
   }
 }
 }  // namespace rs

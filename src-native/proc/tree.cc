@@ -31,6 +31,9 @@
 namespace amber {
 void tree_capture(amber_process& pr, const uint64_t* f) {
   pr.app_pid = g.app_pid;
+  // The parent the program sees now, which a restarted agent answers getppid with while it is the
+  // child of what restored it: an orphan adopted by a subreaper (or by init) has a new one.
+  g.app_ppid = pid::app_getppid();
   pr.pgid = pid::to_app((int32_t)f[5]);
   pr.sid = pid::to_app((int32_t)f[6]);
   pr.ctty_rdev = f[7];

@@ -307,6 +307,7 @@ uint64_t pick_gap(uint64_t len) {
   vdso_place();
   regions_map();
   process_restore_mm();
+  zombies_restore();  // (memory is back: their table is the agent's)
   // Our image descriptor, above every descriptor the process had.
   long hi = lift(S.imgfd);
   if (hi < 0) die(EXIT_SYSTEM, "cannot move the image descriptor", nullptr, hi);

@@ -129,6 +129,7 @@ void put(const char* s);
 [[noreturn]] void die_img(const amber_err& e);
 void warn_fd(const char* what, const amber_fd& f, long err, const char* then);
 void warn_me(const char* what, long err);  // "process <app pid>: what"
+void zombies_restore();  // proc/zombie.cc: unreaped children, stage 3
 
 // ---- run-time memory (anonymous mmap; gone in stage 3) ----
 void* alloc(uint64_t bytes);  // zeroed; dies when the system has no memory left
