@@ -211,8 +211,28 @@ typedef struct amber_region {
   int64_t mtime_sec, mtime_nsec;
   amber_str path;            /* backing file, or "[heap]" etc. */
   uint32_t first_chunk, nchunks;
-  uint64_t reserved[2];
+  uint64_t vmflags;          /* AMBER_VM_*: what smaps' VmFlags said (0 in images before it was kept) */
+  uint64_t reserved;
 } amber_region;
+
+/* amber_region.vmflags: the mapping's properties beyond prot and flags, read from the VmFlags line
+ * of /proc/self/smaps at checkpoint and set again at restart (mmap flags, madvise, mlock). Unknown
+ * bits are ignored by a restorer that does not know them. */
+enum {
+  AMBER_VM_NORESERVE = 1u << 0,   /* nr: MAP_NORESERVE (no commit charge) */
+  AMBER_VM_DONTDUMP = 1u << 1,    /* dd: MADV_DONTDUMP */
+  AMBER_VM_DONTFORK = 1u << 2,    /* dc: MADV_DONTFORK */
+  AMBER_VM_WIPEONFORK = 1u << 3,  /* wf: MADV_WIPEONFORK */
+  AMBER_VM_LOCKED = 1u << 4,      /* lo: mlock */
+  AMBER_VM_LOCKONFAULT = 1u << 5, /* lf: mlock2(MLOCK_ONFAULT) */
+  AMBER_VM_HUGEPAGE = 1u << 6,    /* hg: MADV_HUGEPAGE */
+  AMBER_VM_NOHUGEPAGE = 1u << 7,  /* nh: MADV_NOHUGEPAGE */
+  AMBER_VM_MERGEABLE = 1u << 8,   /* mg: MADV_MERGEABLE */
+  AMBER_VM_SEQ = 1u << 9,         /* sr: MADV_SEQUENTIAL */
+  AMBER_VM_RAND = 1u << 10,       /* rr: MADV_RANDOM */
+  AMBER_VM_MAYWRITE = 1u << 11,   /* mw: a shared file mapping whose file was open for writing */
+  AMBER_VM_DONTEXPAND = 1u << 12, /* de */
+};
 
 enum { AMBER_CODEC_RAW = 0 };
 

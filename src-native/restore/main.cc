@@ -314,6 +314,7 @@ uint64_t pick_gap(uint64_t len) {
   Proc p{&S.v, S.prep, reinterpret_cast<bool*>(S.prep + S.v.nfds), T.me};
   fds_restore(p);
   process_restore_state();
+  regions_lock();
   signals_restore();
 
   auto* h = reinterpret_cast<amber_handoff*>(S.hdr.handoff_addr);

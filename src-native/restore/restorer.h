@@ -208,6 +208,7 @@ void vdso_place();
 template <typename F> void each_mapping(char* buf, uint64_t cap, F fn);
 void regions_check_files();
 void regions_map();
+void regions_lock();  // after the limits (RLIMIT_MEMLOCK) are back
 void unmap_everything_else();
 // proc/process.cc
 void process_restore_mm();
