@@ -463,7 +463,7 @@ void unmap_everything_else() {
   uint64_t n = 0, cap = half / sizeof(R);
   uint64_t b0 = (uint64_t)S.blob, b1 = b0 + S.blob_len;
   each_mapping(buf, half, [&](uint64_t s, uint64_t e, const char* nm) {
-    if (overlaps(s, e, b0, b1)) return;
+    if (overlaps(s, e, b0, b1) || shmem_keeps(s, e)) return;
     if (sys::seq(nm, "[vdso]") || sys::seq(nm, "[vvar]") || sys::seq(nm, "[vvar_vclock]") || sys::seq(nm, "[vsyscall]"))
       return;
     if (n == cap) die(EXIT_SYSTEM, "the restorer has more mappings than its list holds");
@@ -482,7 +482,11 @@ void regions_map() {
     long a;
     // MAP_NORESERVE as it was: a huge sparse reservation must not be charged in full now.
     int noreserve = (r.vmflags & AMBER_VM_NORESERVE) ? sys::MAP_NORESERVE_ : 0;
-    if ((r.flags & AMBER_REG_FILE) && !(r.flags & AMBER_REG_ALLDATA)) {
+    // A shared memory object made before the fork (mem/shmem.cc): its bytes are in it already.
+    bool object = shmem_map(r, (int)r.prot, &a);
+    if (object) {
+      prot = (int)r.prot;
+    } else if ((r.flags & AMBER_REG_FILE) && !(r.flags & AMBER_REG_ALLDATA)) {
       bool shared = r.flags & AMBER_REG_SHARED;
       str_of(S.v, r.path, path, sizeof path);
       // A shared mapping keeps the access its file was opened with (VmFlags mw), not just its
@@ -505,7 +509,7 @@ void regions_map() {
       sys::Out(where, sizeof where).x(r.start).s("-").x(r.end);
       die(EXIT_SYSTEM, "cannot map region", where, a < 0 ? a : -17);
     }
-    if (r.nchunks) read_chunks(r);
+    if (r.nchunks && !object) read_chunks(r);
     if (prot != (int)r.prot) sys::mprotect((void*)r.start, len, (int)r.prot);
     advise(r);
   }

@@ -306,6 +306,7 @@ uint64_t pick_gap(uint64_t len) {
   unmap_everything_else();
   vdso_place();
   regions_map();
+  shmem_release();
   process_restore_mm();
   // Our image descriptor, above every descriptor the process had.
   long hi = lift(S.imgfd);
@@ -398,7 +399,8 @@ uint64_t pick_gap(uint64_t len) {
   S.meta_at = S.code_len;
   S.prep_at = S.meta_at + pages(S.hdr.meta_size);
   uint64_t nfds = S.v.nfds;
-  S.maps_at = S.prep_at + pages(nfds * (sizeof(int32_t) + 1) + 8);
+  S.shm_at = S.prep_at + pages(nfds * (sizeof(int32_t) + 1) + 8);
+  S.maps_at = S.shm_at + pages(T.nshm * sizeof(ShmObj) + 8);
   // The maps buffer doubles as scratch for the sorted descriptor numbers (close_strays).
   S.maps_len = kMapsBuf + pages((nfds + 1) * sizeof(int32_t));
   S.vtemp_at = S.maps_at + S.maps_len;
@@ -421,6 +423,9 @@ uint64_t pick_gap(uint64_t len) {
   sys::munmap(meta, S.hdr.meta_size + 8);
   S.prep = reinterpret_cast<int32_t*>(S.blob + S.prep_at);
   memcpy(S.prep, im.prep, nfds * sizeof(int32_t));
+  S.shm = reinterpret_cast<ShmObj*>(S.blob + S.shm_at);
+  S.nshm = T.nshm;
+  if (T.nshm) memcpy(S.shm, T.shm, T.nshm * sizeof(ShmObj));
   // (the tree's tables go with everything else in stage 3)
   // Our own loaded segments into the blob, S included (copied last: later writes would be lost).
   for (uint16_t i = 0; i < phnum; i++) {
@@ -482,6 +487,7 @@ extern "C" void restorer_main(uint64_t* sp) {
   tree_link();
   fds_index();
   fds_prepare();
+  shmem_prepare();  // after the descriptors: a memfd both mapped and held is the file they made
   tree_prepare();
   sys::munmap(reinterpret_cast<void*>(meta_map), meta_total + 8);
   for (int k = 0; k < T.n; k++) T.img[k].v = amber_view{};
