@@ -314,7 +314,16 @@ enum {
   AMBER_FILE_PROC = 3,       /* under /proc/<pid>/: extra = the app pid of <pid> (0: not one of the
                                 computation's processes: reopened as it is, if it still exists) */
   AMBER_FILE_NSFS = 4,       /* a namespace file (path "net:[4026531840]"): /proc/self/ns/<type> */
+  AMBER_FILE_MQUEUE = 5,     /* a POSIX message queue (path "/name", mqueue filesystem): data = one
+                                amber_mqueue, then curmsgs x (amber_mq_msg + len bytes, padded to 8) */
 };
+typedef struct amber_mqueue {
+  uint64_t maxmsg, msgsize, curmsgs;  /* mq_attr; O_NONBLOCK is the descriptor's status flag */
+  uint64_t reserved;
+} amber_mqueue;
+typedef struct amber_mq_msg {
+  uint32_t prio, len;        /* then len bytes; messages in the order they are received */
+} amber_mq_msg;
 /* Locks and leases held through a FILE or DIR descriptor (format 1.4): its data is amber_lock[].
  * POSIX locks belong to the process, OFD locks, flock locks and leases to the open file
  * description: each is taken again through the same descriptor before the process runs. */
