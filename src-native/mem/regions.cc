@@ -100,6 +100,7 @@ long add_region(Capture& c, uint64_t start, uint64_t end, const char* perms, uin
   }
   if ((r.flags & AMBER_REG_SHARED) && !(r.flags & AMBER_REG_FILE)) r.flags |= AMBER_REG_ALLDATA;
   r.path = c.str.add(path, plen);
+  sysvshm_note(r, path, (uint32_t)plen);  // a removed SysV segment is named (ipc/sysvshm.cc)
   // The agent's own mappings (the scratch, the writer's string space): their ranges, and only
   // they, carry no data. Sorted, disjoint; a line may hold both (the kernel merges neighbours).
   uint64_t own[2][2] = {{(uint64_t)g.scratch, (uint64_t)g.scratch + g.scratch_len}, {0, 0}};
@@ -483,7 +484,7 @@ void regions_map() {
     // MAP_NORESERVE as it was: a huge sparse reservation must not be charged in full now.
     int noreserve = (r.vmflags & AMBER_VM_NORESERVE) ? sys::MAP_NORESERVE_ : 0;
     // A shared memory object made before the fork (mem/shmem.cc): its bytes are in it already.
-    bool object = shmem_map(r, (int)r.prot, &a);
+    bool object = sysvshm_map(i, &a) || shmem_map(r, (int)r.prot, &a);
     if (object) {
       prot = (int)r.prot;
     } else if ((r.flags & AMBER_REG_FILE) && !(r.flags & AMBER_REG_ALLDATA)) {

@@ -262,6 +262,7 @@ void load_image(Img& im, char* at, bool check_chunks, char* chunk_buf) {
   check_cpu();
   vdso_check();
   regions_check_files();
+  sysvshm_check();
   int k = (int)(&im - T.img);
   fds_check(k);
   im.main_idx = -1;
@@ -488,6 +489,7 @@ extern "C" void restorer_main(uint64_t* sp) {
   fds_index();
   fds_prepare();
   shmem_prepare();  // after the descriptors: a memfd both mapped and held is the file they made
+  sysvshm_prepare();
   tree_prepare();
   sys::munmap(reinterpret_cast<void*>(meta_map), meta_total + 8);
   for (int k = 0; k < T.n; k++) T.img[k].v = amber_view{};

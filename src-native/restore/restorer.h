@@ -230,6 +230,10 @@ bool shmem_keeps(uint64_t s, uint64_t e);  // stage 3: a range unmap_everything_
 bool shmem_map(const amber_region& r, int prot, long* addr);  // stage 3: r mapped from its object
 void shmem_release();                      // stage 3, after every region is mapped
 long remake_deleted_file(const char* saved);  // fd/file.cc
+// ipc/sysvshm.cc: SysV shared memory, the segments themselves (kept by id)
+void sysvshm_check();                       // stage 1, per image: its segments are still there
+void sysvshm_prepare();                     // before the fork: their bytes as saved
+bool sysvshm_map(uint32_t i, long* addr);   // stage 3: region i attached again (false: not SysV)
 // proc/process.cc
 void process_restore_mm();
 void process_restore_state();
