@@ -150,8 +150,18 @@ typedef struct amber_process {
   char comm[16];             /* format 1.4: the process name (PR_SET_NAME), NUL padded; empty before */
   uint32_t proc_flags;       /* format 1.4: AMBER_PROC_* */
   uint32_t pad0;
-  uint64_t reserved[2];
+  uint64_t reserved0;
+  amber_str sem_undo;        /* the process's SysV semaphore undo adjustments (semadj), amber_semadj[]
+                                in STRINGS; zero when none or in images before they were kept */
 } amber_process;
+/* One SysV semaphore undo adjustment of a process: what the kernel adds to semaphore num of set
+ * id when the process exits (ipc/sem.cc). */
+typedef struct amber_semadj {
+  int32_t id;
+  uint32_t num;
+  int32_t adj;
+  uint32_t pad;
+} amber_semadj;
 /* The writer knew the identities of the launcher's stdin/stdout/stderr: the descriptors marked
  * AMBER_FD_STDIO are exactly those, and any other descriptor (0-2 included) is the process's own.
  * Without it (older images) descriptors 0-2 of the root become the restart's by number. */

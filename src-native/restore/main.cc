@@ -263,6 +263,7 @@ void load_image(Img& im, char* at, bool check_chunks, char* chunk_buf) {
   vdso_check();
   regions_check_files();
   sysvshm_check();
+  sem_check();
   int k = (int)(&im - T.img);
   fds_check(k);
   im.main_idx = -1;
@@ -317,6 +318,7 @@ uint64_t pick_gap(uint64_t len) {
   fds_restore(p);
   process_restore_state();
   regions_lock();
+  sem_restore();
   signals_restore();
 
   auto* h = reinterpret_cast<amber_handoff*>(S.hdr.handoff_addr);

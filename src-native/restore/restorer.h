@@ -234,6 +234,9 @@ long remake_deleted_file(const char* saved);  // fd/file.cc
 void sysvshm_check();                       // stage 1, per image: its segments are still there
 void sysvshm_prepare();                     // before the fork: their bytes as saved
 bool sysvshm_map(uint32_t i, long* addr);   // stage 3: region i attached again (false: not SysV)
+// ipc/sem.cc: SysV semaphore undo adjustments
+void sem_check();    // stage 1, per image: the sets are still there
+void sem_restore();  // stage 3: this process's adjustments taken again
 // proc/process.cc
 void process_restore_mm();
 void process_restore_state();
