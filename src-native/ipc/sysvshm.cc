@@ -48,7 +48,8 @@ void sysvshm_note(const amber_region& r, const char* p, uint32_t len) {
   if (at > 1200) return;
   sys::Out o(g_unrestorable + at, sizeof g_unrestorable - at);
   if (at) o.c(',');
-  o.s("\"SysV shared memory segment ").s(id).s(": removed (IPC_RMID) while attached, it ends with the processes and a segment made again gets another id\"");
+  o.s("\"SysV shared memory segment ").s(id)
+      .s(": removed (IPC_RMID) while attached, it ends with the processes; a segment made again would get another id, so a restart after they end refuses\"");
 }
 }  // namespace amber
 #endif
@@ -80,7 +81,7 @@ void sysvshm_check() {
     if (!sysv_region(S.v, r)) continue;
     ShmStat st{};
     char what[80];
-    sys::Out(what, sizeof what).s("(id ").u(r.inode).s(", key 0x").x(key_of(S.v, r)).s(")");
+    sys::Out(what, sizeof what).s("(id ").u(r.inode).s(", key ").x(key_of(S.v, r)).s(")");
     long e = sys::sc3(NR_shmctl, (long)r.inode, IPC_STAT_, (long)&st);
     if (e < 0) die(EXIT_HOST, "a SysV shared memory segment the process attached is gone: a new one would get another id", what, e);
     if ((uint32_t)st.key != key_of(S.v, r) || st.segsz() < r.file_off + (r.end - r.start) - (AMBER_PAGE_SIZE - 1))
