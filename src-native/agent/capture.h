@@ -145,6 +145,7 @@ struct Capture {
 long fds_capture(Capture& c);                         // fd/fd.cc: first, before we open anything
 void sysvshm_note(const amber_region& r, const char* path, uint32_t len);  // ipc/sysvshm.cc
 long sem_capture(Capture& c, amber_process& pr);  // ipc/sem.cc: the SEM_UNDO adjustments
+long sysv_ids_capture(Capture& c, amber_process& pr);  // ipc/msg.cc: SysV queues and sets in use
 // fd/file.cc, the FILEDATA section: files_layout places every extent's bytes from `off` on (page
 // aligned) and returns where they end; files_write reads them from the files into `img` through
 // bounce (AMBER_CHUNK_MAX bytes), checksums them and returns the contiguous table (or null with c

@@ -150,10 +150,17 @@ typedef struct amber_process {
   char comm[16];             /* format 1.4: the process name (PR_SET_NAME), NUL padded; empty before */
   uint32_t proc_flags;       /* format 1.4: AMBER_PROC_* */
   uint32_t pad0;
-  uint64_t reserved0;
+  amber_str sysv_ids;        /* SysV message queues and semaphore sets the process got (msgget, semget)
+                                and that existed at checkpoint: amber_sysv_id[] in STRINGS */
   amber_str sem_undo;        /* the process's SysV semaphore undo adjustments (semadj), amber_semadj[]
                                 in STRINGS; zero when none or in images before they were kept */
 } amber_process;
+/* A SysV IPC object a process uses, by its kernel-chosen id (ipc/msg.cc): the restart refuses
+ * when it is gone (a new one would get another id). */
+typedef struct amber_sysv_id {
+  int32_t id;
+  uint32_t kind;             /* 1 message queue, 2 semaphore set */
+} amber_sysv_id;
 /* One SysV semaphore undo adjustment of a process: what the kernel adds to semaphore num of set
  * id when the process exits (ipc/sem.cc). */
 typedef struct amber_semadj {

@@ -450,6 +450,9 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
         !amber__str_ok(pr->exe, v.strings_len))
       return amber__fail(err, AMBER_E_CORRUPT, "process string out of range",
                          at + offsetof(amber_process, cmdline));
+    if (!amber__str_ok(pr->sysv_ids, v.strings_len) || pr->sysv_ids.len % sizeof(amber_sysv_id) != 0)
+      return amber__fail(err, AMBER_E_CORRUPT, "bad SysV id list",
+                         at + offsetof(amber_process, sysv_ids));
     if (!amber__str_ok(pr->sem_undo, v.strings_len) || pr->sem_undo.len % sizeof(amber_semadj) != 0)
       return amber__fail(err, AMBER_E_CORRUPT, "bad semaphore undo list",
                          at + offsetof(amber_process, sem_undo));

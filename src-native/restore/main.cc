@@ -264,6 +264,7 @@ void load_image(Img& im, char* at, bool check_chunks, char* chunk_buf) {
   regions_check_files();
   sysvshm_check();
   sem_check();
+  sysv_ids_check();
   int k = (int)(&im - T.img);
   fds_check(k);
   im.main_idx = -1;

@@ -237,6 +237,7 @@ bool sysvshm_map(uint32_t i, long* addr);   // stage 3: region i attached again 
 // ipc/sem.cc: SysV semaphore undo adjustments
 void sem_check();    // stage 1, per image: the sets are still there
 void sem_restore();  // stage 3: this process's adjustments taken again
+void sysv_ids_check();  // ipc/msg.cc, stage 1: the SysV queues and sets the process uses exist
 // proc/process.cc
 void process_restore_mm();
 void process_restore_state();
