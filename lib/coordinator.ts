@@ -1747,12 +1747,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           // Descriptors the restart cannot rebuild (a socket to a peer outside the computation...):
           // said now, at checkpoint, by name — they come back closed-like (/dev/null).
           if (Array.isArray(m['unrestorable'])) {
-            // "fd N PATH" (becomes /dev/null) or, for sockets, "fd N socket:[INO]: what is lost
+            // "fd N PATH" (becomes /dev/null), a whole sentence for state that is not a descriptor
+            // ("SysV shared memory segment N: ..."), or, for sockets, "fd N socket:[INO]: what is lost
             // and what the descriptor is at restart" ("in flight socket:[INO]: ..." for one inside
             // another socket's queue).
             for (const u of m['unrestorable']) {
               if (typeof u !== 'string') continue;
-              if (/^(fd \d+|in flight) socket:\[\d+\]: /.test(u)) warnings.push(`${describe(a)}: ${u}`);
+              // Whole sentences too: a socket's, and state that is not a descriptor (a SysV segment).
+              if (/^(fd \d+|in flight) socket:\[\d+\]: /.test(u) || !/^fd \d+ /.test(u)) warnings.push(`${describe(a)}: ${u}`);
               else warnings.push(`${describe(a)}: ${u} will not be restored (it becomes /dev/null at restart)`);
             }
           }

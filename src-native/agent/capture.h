@@ -94,6 +94,7 @@ struct Capture {
   size_t info_len;
   int diag_fd;      // NETLINK_SOCK_DIAG, opened at the first Unix socket (0: not yet, -1: failed)
   int list_fd;      // our /proc/self/fd listing (not part of the image)
+  amber_process_ext* ext;  // the process record's 1.5 extension (PROCEXT), zeroed
   const int32_t* fdlist;  // every descriptor number of the process (fds_capture's listing)
   uint32_t nfdlist;
 
@@ -143,6 +144,9 @@ struct Capture {
 
 // The capture halves the writer calls, in this order (each returns 0 or -errno, with c failed).
 long fds_capture(Capture& c);                         // fd/fd.cc: first, before we open anything
+void sysvshm_note(const amber_region& r, const char* path, uint32_t len);  // ipc/sysvshm.cc
+long sem_capture(Capture& c);  // ipc/sem.cc: the SEM_UNDO adjustments
+long sysv_ids_capture(Capture& c);  // ipc/msg.cc: SysV queues and sets in use
 // fd/file.cc, the FILEDATA section: files_layout places every extent's bytes from `off` on (page
 // aligned) and returns where they end; files_write reads them from the files into `img` through
 // bounce (AMBER_CHUNK_MAX bytes), checksums them and returns the contiguous table (or null with c

@@ -78,7 +78,9 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   } unmap{c.str};
   c.tmp = static_cast<char*>(c.a.take(8192));
   amber_process* pr = static_cast<amber_process*>(c.a.take(sizeof(amber_process)));
-  if (!c.tmp || !pr) return c.fail(-ENOMEM, "scratch exhausted");
+  c.ext = static_cast<amber_process_ext*>(c.a.take(sizeof(amber_process_ext)));
+  if (!c.tmp || !pr || !c.ext) return c.fail(-ENOMEM, "scratch exhausted");
+  __builtin_memset(c.ext, 0, sizeof *c.ext);
   c.str.add("", 0);  // offset 0 is the empty string
   c.files_tail = &c.files;
 
@@ -96,6 +98,8 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
   if ((r = process_capture(c, *pr)) < 0) return r;
   if ((r = zombies_capture(c, *pr)) < 0) return r;
   signals_capture(*pr);
+  if ((r = sem_capture(c)) < 0) return r;
+  if ((r = sysv_ids_capture(c)) < 0) return r;
   if ((r = timers_capture(c, *pr)) < 0) return r;
   if ((r = regions_capture(c)) < 0) return r;
   // Listed in the image as agent memory (no data): a restarted agent unmaps what comes back.
@@ -111,7 +115,7 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
   for (uint32_t i = 0; i < g.nslots; i++) th[i] = g_slots[i].rec;
 
   // Metadata, then layout.
-  size_t meta_cap = sizeof(amber_section) * 9 + sizeof(amber_process) + sizeof(amber_thread) * g.nslots +
+  size_t meta_cap = sizeof(amber_section) * 10 + sizeof(amber_process) + sizeof(amber_process_ext) + sizeof(amber_thread) * g.nslots +
                     sizeof(amber_region) * c.nregions + sizeof(amber_chunk) * c.nchunks +
                     sizeof(amber_fd) * c.nfds + sizeof(amber_timer) * c.ntimers + sizeof(amber_extent) * c.nextents +
                     c.str.len + 64;
@@ -173,6 +177,7 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
 
   size_t mo = 0;
   put_section(meta, mo, AMBER_SEC_PROCESS, 1, pr, sizeof *pr);
+  put_section(meta, mo, AMBER_SEC_PROCEXT, 1, c.ext, sizeof *c.ext);
   put_section(meta, mo, AMBER_SEC_THREADS, g.nslots, th, sizeof(amber_thread) * g.nslots);
   put_section(meta, mo, AMBER_SEC_REGIONS, c.nregions, c.regions, sizeof(amber_region) * c.nregions);
   put_section(meta, mo, AMBER_SEC_CHUNKS, c.nchunks, c.chunks, sizeof(amber_chunk) * c.nchunks);

@@ -46,7 +46,12 @@ fd::Kind classify(int fd, const amber_fd& f, const sys::kstat& st, const char* t
     return fd::Kind::OTHER;
   }
   switch (f.kind) {
-    case AMBER_FD_FILE: return fd::Kind::FILE;
+    case AMBER_FD_FILE: {
+      // A POSIX message queue is a regular file of the mqueue filesystem (ipc/mqueue.cc).
+      uint64_t sfs[15] = {0};  // struct statfs: f_type first
+      if (sys::sc2(138 /*fstatfs*/, fd, (long)sfs) == 0 && sfs[0] == 0x19800202 /*MQUEUE_MAGIC*/) return fd::Kind::MQUEUE;
+      return fd::Kind::FILE;
+    }
     case AMBER_FD_DIR: return fd::Kind::DIR;
     case AMBER_FD_PIPE: return fd::Kind::PIPE;
     case AMBER_FD_CHR: {

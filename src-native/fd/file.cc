@@ -265,7 +265,7 @@ bool write_extents(int img, uint32_t idx, int to, char* buf) {
   extents_of(v, idx, &e0, &e1);
   for (uint32_t k = e0; k < e1; k++) {
     const amber_extent& e = v.extents[k];
-    long r = sys::pread_all(rs::T.img[img].imgfd, buf, e.len, e.file_off);
+    long r = sys::pread_all(rs::image_fd(img), buf, e.len, e.file_off);
     amber_err err{};
     if (r < 0 || !amber_check_extent(&e, buf, &err)) {
       sys::Out(rs::S.image, sizeof rs::S.image).s(rs::T.img[img].path);
@@ -416,10 +416,12 @@ void remake_files() {
     }
     r = end;
   }
+  images_close();  // opened for the file data: the fork must not carry them
 }
 }  // namespace
 
 namespace rs {
+long remake_deleted_file(const char* saved) { return remake_deleted(saved); }
 long reopen(const amber_fd& f, const char* path) {
   long fd;
   if (f.kind == AMBER_FD_DIR) {

@@ -121,7 +121,9 @@ KFlock flock_of(const amber_lock& l, int type) {
 }
 
 bool has_locks(const amber_fd& f) {
-  return (f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_DIR) && f.data.len >= sizeof(amber_lock);
+  // (a message queue's data is its messages: ipc/mqueue.cc; it takes no locks)
+  return (f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_DIR) && f.subkind != AMBER_FILE_MQUEUE &&
+         f.data.len >= sizeof(amber_lock);
 }
 
 const char* kind_word(const amber_lock& l) {

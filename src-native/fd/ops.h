@@ -35,6 +35,7 @@
   X(EPOLL,     epoll,     "epoll instance")                            \
   X(PIDFD,     pidfd,     "pidfd")                                     \
   X(INOTIFY,   inotify,   "inotify instance")                          \
+  X(MQUEUE,    mqueue,    "POSIX message queue")                       \
   X(OTHER,     other,     "kernel object amber cannot rebuild")
 
 namespace amber { struct Capture; }
@@ -110,7 +111,7 @@ inline const char* kind_name(Kind k) {
 // family there), or null.
 inline Kind kind_of(const amber_fd& f, const void* data, uint32_t len) {
   switch (f.kind) {
-    case AMBER_FD_FILE: return Kind::FILE;
+    case AMBER_FD_FILE: return f.subkind == AMBER_FILE_MQUEUE ? Kind::MQUEUE : Kind::FILE;
     case AMBER_FD_DIR: return Kind::DIR;
     case AMBER_FD_CHR:
       return (f.subkind == AMBER_CHR_PTMX || f.subkind == AMBER_CHR_PTS) ? Kind::PTY : Kind::CHR;

@@ -26,14 +26,16 @@
 #define AMBER_IMAGE_MAGIC "AMBERIMG"   /* 8 bytes, no NUL stored */
 #define AMBER_TRAILER_MAGIC "AMBEREND" /* 8 bytes, no NUL stored */
 #define AMBER_FORMAT_MAJOR 1u
-#define AMBER_FORMAT_MINOR 4u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
+#define AMBER_FORMAT_MINOR 5u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
                                   1.3: process group, session, controlling terminal, ptys;
                                   1.4: generation_id and program_xxh in the header; the launcher's
                                   stdio by identity (AMBER_FD_STDIO); socket state (amber_sockx:
                                   options, queued messages, closing states, pending connections),
                                   descriptors in no table (AMBER_FD_HIDDEN); deleted files and memfds
                                   (FILEDATA), locks and leases, /proc and namespace paths, pidfd,
-                                  inotify, epoll targets by inode */
+                                  inotify, epoll targets by inode;
+                                  1.5: amber_process_ext (PROCEXT: oom_score_adj, zombies, SysV ids and
+                                  semaphore undo), region VmFlags (amber_region.vmflags) */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -105,6 +107,7 @@ enum {
   AMBER_SEC_TIMERS = 7,      /* amber_timer[count] */
   AMBER_SEC_PLUGIN = 8,      /* name (amber_str) + bytes; reserved for plugins */
   AMBER_SEC_FILEDATA = 9,    /* amber_extent[count] (format 1.4): bytes of files that exist nowhere else */
+  AMBER_SEC_PROCEXT = 10,    /* one amber_process_ext (format 1.5) */
 };
 
 typedef struct amber_section {
@@ -149,11 +152,22 @@ typedef struct amber_process {
   uint64_t ctty_rdev;        /* controlling terminal (tty_nr of /proc/PID/stat, stat's st_rdev encoding), 0 if none */
   char comm[16];             /* format 1.4: the process name (PR_SET_NAME), NUL padded; empty before */
   uint32_t proc_flags;       /* format 1.4: AMBER_PROC_* */
-  int32_t oom_score_adj;     /* with AMBER_PROC_EXT: /proc/PID/oom_score_adj */
-  uint64_t zombies_addr;     /* with AMBER_PROC_ZOMBIES: amber_zombie[nzombies] in the agent's */
-  uint32_t nzombies;         /*   memory (restored with it; the restorer fills new_pid there) */
-  uint32_t pad1;
+  uint32_t pad0;
+  uint64_t reserved[2];
 } amber_process;
+/* Process state added in 1.5, in a section of its own (AMBER_SEC_PROCEXT, one record): a 1.4
+ * reader skips it as a newer minor's section, and a 1.5 reader of an older image sees it all
+ * zero. Later process state goes into its reserved words. */
+typedef struct amber_process_ext {
+  int32_t oom_score_adj;     /* with AMBER_PROC_EXT: /proc/PID/oom_score_adj */
+  uint32_t nzombies;         /* with AMBER_PROC_ZOMBIES: amber_zombie[nzombies] at zombies_addr in */
+  uint64_t zombies_addr;     /*   the agent's memory (restored with it; the restorer fills new_pid) */
+  amber_str sysv_ids;        /* SysV message queues and semaphore sets the process got (msgget, semget)
+                                and that existed at checkpoint: amber_sysv_id[] in STRINGS */
+  amber_str sem_undo;        /* the process's SysV semaphore undo adjustments (semadj), amber_semadj[]
+                                in STRINGS; zero when none */
+  uint64_t reserved[10];
+} amber_process_ext;
 /* A child that exited and was not reaped yet (proc/zombie.cc). */
 typedef struct amber_zombie {
   int32_t app_pid;           /* the pid the application knows it by */
@@ -161,6 +175,20 @@ typedef struct amber_zombie {
   int32_t status;            /* waitid's si_status: exit status or signal */
   int32_t new_pid;           /* its kernel pid now (the checkpoint's; the restorer's after a restart) */
 } amber_zombie;
+/* A SysV IPC object a process uses, by its kernel-chosen id (ipc/msg.cc): the restart refuses
+ * when it is gone (a new one would get another id). */
+typedef struct amber_sysv_id {
+  int32_t id;
+  uint32_t kind;             /* 1 message queue, 2 semaphore set */
+} amber_sysv_id;
+/* One SysV semaphore undo adjustment of a process: what the kernel adds to semaphore num of set
+ * id when the process exits (ipc/sem.cc). */
+typedef struct amber_semadj {
+  int32_t id;
+  uint32_t num;
+  int32_t adj;
+  uint32_t pad;
+} amber_semadj;
 /* The writer knew the identities of the launcher's stdin/stdout/stderr: the descriptors marked
  * AMBER_FD_STDIO are exactly those, and any other descriptor (0-2 included) is the process's own.
  * Without it (older images) descriptors 0-2 of the root become the restart's by number. */
@@ -230,8 +258,28 @@ typedef struct amber_region {
   int64_t mtime_sec, mtime_nsec;
   amber_str path;            /* backing file, or "[heap]" etc. */
   uint32_t first_chunk, nchunks;
-  uint64_t reserved[2];
+  uint64_t vmflags;          /* AMBER_VM_*: what smaps' VmFlags said (0 in images before it was kept) */
+  uint64_t reserved;
 } amber_region;
+
+/* amber_region.vmflags: the mapping's properties beyond prot and flags, read from the VmFlags line
+ * of /proc/self/smaps at checkpoint and set again at restart (mmap flags, madvise, mlock). Unknown
+ * bits are ignored by a restorer that does not know them. */
+enum {
+  AMBER_VM_NORESERVE = 1u << 0,   /* nr: MAP_NORESERVE (no commit charge) */
+  AMBER_VM_DONTDUMP = 1u << 1,    /* dd: MADV_DONTDUMP */
+  AMBER_VM_DONTFORK = 1u << 2,    /* dc: MADV_DONTFORK */
+  AMBER_VM_WIPEONFORK = 1u << 3,  /* wf: MADV_WIPEONFORK */
+  AMBER_VM_LOCKED = 1u << 4,      /* lo: mlock */
+  AMBER_VM_LOCKONFAULT = 1u << 5, /* lf: mlock2(MLOCK_ONFAULT) */
+  AMBER_VM_HUGEPAGE = 1u << 6,    /* hg: MADV_HUGEPAGE */
+  AMBER_VM_NOHUGEPAGE = 1u << 7,  /* nh: MADV_NOHUGEPAGE */
+  AMBER_VM_MERGEABLE = 1u << 8,   /* mg: MADV_MERGEABLE */
+  AMBER_VM_SEQ = 1u << 9,         /* sr: MADV_SEQUENTIAL */
+  AMBER_VM_RAND = 1u << 10,       /* rr: MADV_RANDOM */
+  AMBER_VM_MAYWRITE = 1u << 11,   /* mw: a shared file mapping whose file was open for writing */
+  AMBER_VM_DONTEXPAND = 1u << 12, /* de */
+};
 
 enum { AMBER_CODEC_RAW = 0 };
 
@@ -313,7 +361,16 @@ enum {
   AMBER_FILE_PROC = 3,       /* under /proc/<pid>/: extra = the app pid of <pid> (0: not one of the
                                 computation's processes: reopened as it is, if it still exists) */
   AMBER_FILE_NSFS = 4,       /* a namespace file (path "net:[4026531840]"): /proc/self/ns/<type> */
+  AMBER_FILE_MQUEUE = 5,     /* a POSIX message queue (path "/name", mqueue filesystem): data = one
+                                amber_mqueue, then curmsgs x (amber_mq_msg + len bytes, padded to 8) */
 };
+typedef struct amber_mqueue {
+  uint64_t maxmsg, msgsize, curmsgs;  /* mq_attr; O_NONBLOCK is the descriptor's status flag */
+  uint64_t reserved;
+} amber_mqueue;
+typedef struct amber_mq_msg {
+  uint32_t prio, len;        /* then len bytes; messages in the order they are received */
+} amber_mq_msg;
 /* Locks and leases held through a FILE or DIR descriptor (format 1.4): its data is amber_lock[].
  * POSIX locks belong to the process, OFD locks, flock locks and leases to the open file
  * description: each is taken again through the same descriptor before the process runs. */

@@ -89,12 +89,18 @@ struct amber_view {
   /* format 1.4: FILEDATA, the bytes of files that exist nowhere else (deleted files, memfds) */
   const amber_extent* extents;
   uint32_t nextents;
+  /* format 1.5: PROCEXT; never null after parsing (all zero for an older image) */
+  const amber_process_ext* pext;
 };
+
+/* What an image without a PROCEXT section (before 1.5) says: nothing. */
+static const amber_process_ext amber__no_pext = {};
 
 /* Every record size is a multiple of 8, so "count * sizeof == section size" holds exactly and
  * records in a section stay 8-byte aligned. */
 static_assert(sizeof(amber_section) == 16, "section header");
 static_assert(sizeof(amber_process) % 8 == 0, "process record");
+static_assert(sizeof(amber_process_ext) % 8 == 0, "process extension record");
 static_assert(sizeof(amber_thread) % 8 == 0, "thread record");
 static_assert(sizeof(amber_region) % 8 == 0, "region record");
 static_assert(sizeof(amber_chunk) % 8 == 0, "chunk record");
@@ -350,8 +356,8 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
   v.meta_len = meta_len;
 
   /* Pass 1: walk the sections; each known type at most once, sizes exact. */
-  bool seen[10] = {};
-  uint64_t off_of[10] = {};
+  bool seen[11] = {};  // by section type, PROCEXT (10) the highest
+  uint64_t off_of[11] = {};
   uint64_t pos = 0;
   while (pos < meta_len) {
     if (!amber__fits(pos, sizeof(amber_section), meta_len))
@@ -376,6 +382,10 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
         /* a 1.3 reader skipped it as a newer minor's section; ours knows it from 1.4 on */
         if (hdr->minor < 4) return amber__fail(err, AMBER_E_CORRUPT, "unknown section type", base + pos);
         rec = sizeof(amber_extent);
+        break;
+      case AMBER_SEC_PROCEXT:
+        if (hdr->minor < 5) return amber__fail(err, AMBER_E_CORRUPT, "unknown section type", base + pos);
+        rec = sizeof(amber_process_ext);
         break;
       default:
         if (s->type == 0 || !newer_minor)
@@ -437,6 +447,12 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
         v.extents = (const amber_extent*)p;
         v.nextents = s->count;
         break;
+      case AMBER_SEC_PROCEXT:
+        if (s->count != 1)
+          return amber__fail(err, AMBER_E_CORRUPT, "process extension section must hold one record",
+                             base + pos);
+        v.pext = (const amber_process_ext*)p;
+        break;
     }
     pos = payload + s->size;
   }
@@ -456,6 +472,19 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
     if (pr->suspend_signal >= AMBER_NSIG)
       return amber__fail(err, AMBER_E_CORRUPT, "bad suspend signal",
                          at + offsetof(amber_process, suspend_signal));
+  }
+
+  if (v.pext) {
+    const uint64_t at = off_of[AMBER_SEC_PROCEXT];
+    const amber_process_ext* px = v.pext;
+    if (!amber__str_ok(px->sysv_ids, v.strings_len) || px->sysv_ids.len % sizeof(amber_sysv_id) != 0)
+      return amber__fail(err, AMBER_E_CORRUPT, "bad SysV id list", at + offsetof(amber_process_ext, sysv_ids));
+    if (!amber__str_ok(px->sem_undo, v.strings_len) || px->sem_undo.len % sizeof(amber_semadj) != 0)
+      return amber__fail(err, AMBER_E_CORRUPT, "bad semaphore undo list", at + offsetof(amber_process_ext, sem_undo));
+    if (px->nzombies > 1024)
+      return amber__fail(err, AMBER_E_CORRUPT, "too many zombie children", at + offsetof(amber_process_ext, nzombies));
+  } else {
+    v.pext = &amber__no_pext;
   }
 
   if (v.nthreads == 0) return amber__fail(err, AMBER_E_CORRUPT, "no threads", base);

@@ -62,7 +62,7 @@ long process_capture(Capture& c, amber_process& pr) {
     const char* q = buf;
     bool neg = *q == '-';
     if (neg) q++;
-    pr.oom_score_adj = (int32_t)sys::parse_u(&q, 10) * (neg ? -1 : 1);
+    c.ext->oom_score_adj = (int32_t)sys::parse_u(&q, 10) * (neg ? -1 : 1);
   }
   int reaper = 0;
   if (sys::prctl(37 /*PR_GET_CHILD_SUBREAPER*/, (long)&reaper, 0, 0, 0) == 0 && reaper)
@@ -165,13 +165,13 @@ void process_restore_state() {
     // said, not silent.
     char v[16];
     sys::Out o(v, sizeof v);
-    o.i(p.oom_score_adj);
+    o.i(S.v.pext->oom_score_adj);
     long fd = sys::open("/proc/self/oom_score_adj", 01 /*O_WRONLY*/ | sys::O_CLOEXEC_);
     long r = fd < 0 ? fd : sys::write((int)fd, v, o.len);
     if (fd >= 0) sys::close((int)fd);
     if (r < 0) {
       char msg[1200];
-      sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": cannot set oom_score_adj back to ").i(p.oom_score_adj).s(" (errno ").i(-r).s(")\n");
+      sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": cannot set oom_score_adj back to ").i(S.v.pext->oom_score_adj).s(" (errno ").i(-r).s(")\n");
       sys::write_all(2, msg, sys::slen(msg));
     }
   }

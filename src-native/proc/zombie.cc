@@ -109,8 +109,8 @@ long zombies_capture(Capture& c, amber_process& pr) {
   __atomic_store_n(&g_nzombies, n, __ATOMIC_RELEASE);
   if (n) {
     pr.proc_flags |= AMBER_PROC_ZOMBIES;
-    pr.zombies_addr = reinterpret_cast<uint64_t>(&g_zombies[0]);
-    pr.nzombies = n;
+    c.ext->zombies_addr = reinterpret_cast<uint64_t>(&g_zombies[0]);
+    c.ext->nzombies = n;
   }
   return 0;
 }
@@ -123,8 +123,9 @@ long zombies_capture(Capture& c, amber_process& pr) {
 namespace rs {
 void zombies_restore() {
   const amber_process& p = *S.v.proc;
-  if (!(p.proc_flags & AMBER_PROC_ZOMBIES) || !p.nzombies) return;
-  uint64_t addr = p.zombies_addr, len = (uint64_t)p.nzombies * sizeof(amber_zombie);
+  const amber_process_ext& px = *S.v.pext;
+  if (!(p.proc_flags & AMBER_PROC_ZOMBIES) || !px.nzombies) return;
+  uint64_t addr = px.zombies_addr, len = (uint64_t)px.nzombies * sizeof(amber_zombie);
   // The table must be agent memory we restored: private, writable, with its data.
   bool ok = false;
   for (uint32_t i = 0; i < S.v.nregions && !ok; i++) {
@@ -136,7 +137,7 @@ void zombies_restore() {
     return;
   }
   amber_zombie* z = reinterpret_cast<amber_zombie*>(addr);
-  for (uint32_t i = 0; i < p.nzombies; i++) {
+  for (uint32_t i = 0; i < px.nzombies; i++) {
     long pid = sys::sc5(sys::NR_clone, 17 /*SIGCHLD*/, 0, 0, 0, 0);
     if (pid == 0) {
       if (z[i].code == 1 /*CLD_EXITED*/) sys::exit_group(z[i].status & 0xff);

@@ -262,6 +262,9 @@ void load_image(Img& im, char* at, bool check_chunks, char* chunk_buf) {
   check_cpu();
   vdso_check();
   regions_check_files();
+  sysvshm_check();
+  sem_check();
+  sysv_ids_check();
   int k = (int)(&im - T.img);
   fds_check(k);
   im.main_idx = -1;
@@ -306,6 +309,7 @@ uint64_t pick_gap(uint64_t len) {
   unmap_everything_else();
   vdso_place();
   regions_map();
+  shmem_release();
   process_restore_mm();
   zombies_restore();  // (memory is back: their table is the agent's)
   // Our image descriptor, above every descriptor the process had.
@@ -315,6 +319,8 @@ uint64_t pick_gap(uint64_t len) {
   Proc p{&S.v, S.prep, reinterpret_cast<bool*>(S.prep + S.v.nfds), T.me};
   fds_restore(p);
   process_restore_state();
+  regions_lock();
+  sem_restore();
   signals_restore();
 
   auto* h = reinterpret_cast<amber_handoff*>(S.hdr.handoff_addr);
@@ -398,7 +404,8 @@ uint64_t pick_gap(uint64_t len) {
   S.meta_at = S.code_len;
   S.prep_at = S.meta_at + pages(S.hdr.meta_size);
   uint64_t nfds = S.v.nfds;
-  S.maps_at = S.prep_at + pages(nfds * (sizeof(int32_t) + 1) + 8);
+  S.shm_at = S.prep_at + pages(nfds * (sizeof(int32_t) + 1) + 8);
+  S.maps_at = S.shm_at + pages(T.nshm * sizeof(ShmObj) + 8);
   // The maps buffer doubles as scratch for the sorted descriptor numbers (close_strays).
   S.maps_len = kMapsBuf + pages((nfds + 1) * sizeof(int32_t));
   S.vtemp_at = S.maps_at + S.maps_len;
@@ -421,6 +428,9 @@ uint64_t pick_gap(uint64_t len) {
   sys::munmap(meta, S.hdr.meta_size + 8);
   S.prep = reinterpret_cast<int32_t*>(S.blob + S.prep_at);
   memcpy(S.prep, im.prep, nfds * sizeof(int32_t));
+  S.shm = reinterpret_cast<ShmObj*>(S.blob + S.shm_at);
+  S.nshm = T.nshm;
+  if (T.nshm) memcpy(S.shm, T.shm, T.nshm * sizeof(ShmObj));
   // (the tree's tables go with everything else in stage 3)
   // Our own loaded segments into the blob, S included (copied last: later writes would be lost).
   for (uint16_t i = 0; i < phnum; i++) {
@@ -478,6 +488,8 @@ extern "C" void restorer_main(uint64_t* sp) {
   // its image), above every saved number so that no object is kept from its own number.
   for (int k = 0; k < T.n; k++) T.img[k].imgfd = (int)lift(T.img[k].imgfd);
   fds_prepare();
+  shmem_prepare();  // after the descriptors: a memfd both mapped and held is the file they made
+  sysvshm_prepare();
   // Each process opens its own image again after the fork (checked against this header): a tree
   // of thousands must not copy thousands of descriptors into every fork, nor close them in each.
   for (int k = 0; k < T.n; k++) {

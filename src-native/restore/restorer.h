@@ -71,6 +71,9 @@ struct ShareFd { uint32_t grp; int img; int32_t fd; };
 struct PassedSock { int img; int32_t fd; int nfd; };
 
 // The process tree being restored. Built before the fork; each forked process keeps a copy.
+// A shared memory object made before the fork (mem/shmem.cc), mapped at addr in every process.
+struct ShmObj { uint64_t dev, inode, addr, size; };
+
 struct Tree {
   Img* img;
   int n;
@@ -91,6 +94,8 @@ struct Tree {
   int32_t* at_next;        // next record at the same number, -1
   uint32_t* pending;       // records assigned an object since the last settle()
   uint32_t npending;
+  ShmObj* shm;             // shared memory objects made before the fork (mem/shmem.cc)
+  uint32_t nshm;
 };
 extern Tree T;
 
@@ -110,6 +115,9 @@ struct State {
   uint64_t load_base;     // where the kernel loaded us (for stage-2 address translation)
   int main_idx;
   int32_t* prep;          // this image's prepared descriptors, copied into the blob
+  ShmObj* shm;            // the tree's shared memory objects, copied into the blob
+  uint32_t nshm;
+  uint64_t shm_at;
   uint64_t cur_vvar, cur_vvar_len, cur_vclock, cur_vclock_len, cur_vdso, cur_vdso_len;
 };
 extern State S;
@@ -134,6 +142,11 @@ void zombies_restore();  // proc/zombie.cc: unreaped children, stage 3
 // ---- run-time memory (anonymous mmap; gone in stage 3) ----
 void* alloc(uint64_t bytes);  // zeroed; dies when the system has no memory left
 template <typename T_> T_* alloc_n(uint64_t n) { return static_cast<T_*>(alloc(n * sizeof(T_))); }
+
+// Before the fork: image img's file (opened again, checked to be the one stage 1 read), and
+// closing those again before the fork.
+int image_fd(int img);
+void images_close();
 
 // ---- small helpers ----
 const char* str_of(const amber_view& v, amber_str s, char* buf, size_t cap);
@@ -209,7 +222,23 @@ void vdso_place();
 template <typename F> void each_mapping(char* buf, uint64_t cap, F fn);
 void regions_check_files();
 void regions_map();
+void regions_lock();  // after the limits (RLIMIT_MEMLOCK) are back
 void unmap_everything_else();
+// mem/shmem.cc: shared memory objects (shared anonymous memory, deleted files and memfds mapped
+// MAP_SHARED) made once before the fork, so every process maps the one object again.
+void shmem_prepare();                      // before the fork (after fds_prepare)
+bool shmem_keeps(uint64_t s, uint64_t e);  // stage 3: a range unmap_everything_else leaves
+bool shmem_map(const amber_region& r, int prot, long* addr);  // stage 3: r mapped from its object
+void shmem_release();                      // stage 3, after every region is mapped
+long remake_deleted_file(const char* saved);  // fd/file.cc
+// ipc/sysvshm.cc: SysV shared memory, the segments themselves (kept by id)
+void sysvshm_check();                       // stage 1, per image: its segments are still there
+void sysvshm_prepare();                     // before the fork: their bytes as saved
+bool sysvshm_map(uint32_t i, long* addr);   // stage 3: region i attached again (false: not SysV)
+// ipc/sem.cc: SysV semaphore undo adjustments
+void sem_check();    // stage 1, per image: the sets are still there
+void sem_restore();  // stage 3: this process's adjustments taken again
+void sysv_ids_check();  // ipc/msg.cc, stage 1: the SysV queues and sets the process uses exist
 // proc/process.cc
 void process_restore_mm();
 void process_restore_state();
