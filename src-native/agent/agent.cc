@@ -79,6 +79,8 @@ long probe_tid_offset() {
 
 bool send_line(const char* s, size_t n) { return coord_send(s, n); }
 
+void take_generation_id(const char* p);
+
 // A `pidmap` line names every restored process of the computation: at thousands of processes it
 // is far longer than the line buffer, so it is gathered in the scratch mapping's long-line area
 // (kLongLine) and applied as it completes, wherever it arrives (hello, the main loop, a plugin's
@@ -225,10 +227,33 @@ bool hello(bool restored) {
   // After a restart the coordinator sends the computation's pid map first (to a program that
   // exec'd, or a child forked since): the program must not run before getpid() is right.
   // (read_line applies those `pidmap` lines itself, however long)
-  if (!read_line()) return false;
+  // A process that says hello while the computation is being suspended (a child forked just
+  // then) joins that generation: `generation` and `suspend` come before `vpid`. The suspend is
+  // kept for the checkpoint thread, and the program waits for it (join_wait) before it runs.
+  char suspend_line[64];
+  suspend_line[0] = 0;
+  for (;;) {
+    if (!read_line()) return false;
+    if (sys::sstarts(g_line, "generation ")) {
+      const char* p = g_line + 11;
+      g.generation_id_gen = (uint32_t)sys::parse_u(&p, 10);
+      take_generation_id(p);
+      continue;
+    }
+    if (sys::sstarts(g_line, "suspend ") && sys::slen(g_line) < sizeof suspend_line) {
+      memcpy(suspend_line, g_line, sys::slen(g_line) + 1);
+      continue;
+    }
+    break;
+  }
   if (sys::sstarts(g_line, "vpid ")) {
     const char* p = g_line + 5;
     g.vpid = (int32_t)sys::parse_u(&p, 10);
+    if (suspend_line[0]) {
+      memcpy(g.pending, suspend_line, sys::slen(suspend_line) + 1);
+      g.has_pending = true;
+      __atomic_store_n(&g.joining, 1u, __ATOMIC_RELEASE);
+    }
     return true;
   }
   if (sys::sstarts(g_line, "refused")) {
@@ -543,6 +568,21 @@ void do_write(uint32_t gen, const char* path_in) {
 }
 
 
+void join_done() {
+  if (!__atomic_exchange_n(&g.joining, 0u, __ATOMIC_ACQ_REL)) return;
+  sys::futex_wake(&g.joining, 0x7fffffff);
+}
+
+// The program's thread after a hello that joined a generation: no application code runs before
+// the checkpoint thread has parked this thread (the suspend signal lands in this wait), so what is
+// written is the process as it was at its fork, and it cannot exit before it is in the image.
+void join_wait() {
+  while (__atomic_load_n(&g.joining, __ATOMIC_ACQUIRE)) {
+    sys::ktimespec ts{0, 50000000};
+    sys::futex_wait(&g.joining, 1u, &ts);
+  }
+}
+
 void* ckpt_main(void*) {
   g.ckpt_tid = (int)sys::gettid();
   for (;;) {
@@ -556,6 +596,7 @@ void* ckpt_main(void*) {
     if (!read_line()) {
       sys::close(g.coord_fd);
       g.coord_fd = -1;
+      join_done();
       if (g.phase) do_resume();  // never leave the application frozen
       continue;
     }
@@ -571,7 +612,8 @@ void* ckpt_main(void*) {
       err[0] = 0;
       g.generation = gen;
       plugins_event(AMBER_EV_PRESUSPEND, nullptr);
-      if (do_suspend(err, sizeof err) < 0) { do_resume(); reply_error(gen, err); continue; }
+      if (do_suspend(err, sizeof err) < 0) { join_done(); do_resume(); reply_error(gen, err); continue; }
+      join_done();  // parked now: a program held by join_wait goes on when it is resumed
       reply_simple("suspended", gen);
     } else if (sys::sstarts(p, "generation ")) {
       p += 11;
@@ -640,6 +682,7 @@ void after_fork_child() {
   g.phase = 0;
   g.nslots = 0;
   g.has_pending = false;
+  g.joining = 0;
   g_rx_len = 0;
   g_long = Long::NONE;
   g.after_restart = false;
@@ -654,7 +697,8 @@ void after_fork_child() {
   if (!connect_and_hello(false)) return;  // the coordinator is gone: run on, uncheckpointed
   g.active = true;
   export_identity();
-  start_ckpt_thread();
+  if (!start_ckpt_thread()) join_done();
+  join_wait();
 }
 
 __attribute__((constructor)) void agent_init() {
@@ -723,7 +767,8 @@ __attribute__((constructor)) void agent_init() {
   export_identity();
   pthread_atfork(nullptr, nullptr, after_fork_child);
   atexit([] { plugins_event(AMBER_EV_EXIT, nullptr); });
-  start_ckpt_thread();
+  if (!start_ckpt_thread()) join_done();
+  join_wait();
 }
 
 }  // namespace

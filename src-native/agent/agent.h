@@ -49,6 +49,8 @@ struct Agent {
   bool refused;                 // the coordinator said "refused": reconnect rarely
   bool after_restart;           // restored, waiting for the coordinator's first resume
   bool ending;                  // this checkpoint ends the computation (checkpoint --kill)
+  volatile uint32_t joining;    // hello joined a generation being suspended: the program waits
+                                //   (join_wait) until the checkpoint thread has suspended it
   char* strings_map;            // the writer's string space while it is listed in an image
   size_t strings_len;           //   (restored as an empty mapping: unmapped after a restart)
 };
