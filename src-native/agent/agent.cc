@@ -304,6 +304,27 @@ int find_slot(int32_t tid) {
   return -1;
 }
 
+// Has thread tid our signal blocked and pending (SigBlk and SigPnd of its status)? The agent's
+// own coord_send blocks it for a moment: only a second of it counts (do_suspend).
+bool blocks_our_signal(int32_t tid) {
+  char path[64], st[4096];
+  sys::Out(path, sizeof path).s("/proc/self/task/").i(tid).s("/status");
+  size_t n = sys::read_file(path, st, sizeof st - 1);
+  st[n] = 0;
+  uint64_t blk = 0, pnd = 0, bit = 1ull << (g.sig - 1);
+  for (const char* p = st; *p;) {
+    uint64_t* to = sys::sstarts(p, "SigBlk:") ? &blk : sys::sstarts(p, "SigPnd:") ? &pnd : nullptr;
+    if (to) {
+      p += 7;
+      while (*p == ' ' || *p == '\t') p++;
+      *to = sys::parse_u(&p, 16);
+    }
+    while (*p && *p != '\n') p++;
+    if (*p) p++;
+  }
+  return (blk & bit) && (pnd & bit);
+}
+
 // Parks every thread but this one. Returns 0 or -errno (then the caller resumes what parked).
 long do_suspend(char* err, size_t errlen) {
   int32_t* tids = reinterpret_cast<int32_t*>(g.scratch + 16384);
@@ -336,11 +357,21 @@ long do_suspend(char* err, size_t errlen) {
     // Wait for every signalled thread to park (or to have exited).
     for (uint32_t i = 1; i < g.nslots; i++) {
       Slot& s = g_slots[i];
+      int64_t blocked_since = 0;
       while (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) == SLOT_SIGNALED) {
         sys::ktimespec ts{0, 5000000};
         sys::futex_wait(&s.state, SLOT_SIGNALED, &ts);
         if (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) != SLOT_SIGNALED) break;
         if (sys::tgkill(g.pid, s.tid, 0) == -ESRCH) { s.state = SLOT_GONE; break; }
+        if (!blocks_our_signal(s.tid)) blocked_since = 0;
+        else if (!blocked_since) blocked_since = now_ns();
+        else if (now_ns() - blocked_since > 1000000000ll) {
+          // Blocked by a way no wrapper of ours sees (a raw rt_sigprocmask, a thread libc starts
+          // with a mask of its own): it would never park. Said as such, not as a timeout.
+          sys::Out(err, errlen).s("thread ").i(s.tid).s(" blocks the checkpoint signal (").i(g.sig)
+              .s(") and cannot be stopped");
+          return -EDEADLK;
+        }
         if (now_ns() > deadline) {
           sys::Out(err, errlen).s("thread ").i(s.tid).s(" did not stop within 10 s");
           return -ETIMEDOUT;
@@ -378,6 +409,8 @@ void suspend_handler(int, siginfo_t*, void* uc) {
   uint32_t seq = __atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE);
   intr::Call call;  // the system call we interrupted, if any (on this stack: survives a restart)
   intr::capture((uint32_t)idx, uc, &call);
+  PendingSigs pend;  // on this stack too: the signals pending for us, queued again on release
+  pending_take(&pend);
   fill_thread_record(&s->rec);
   bool restored = amber_ctx_save(&s->rec.ctx) != 0;
   if (!restored) {
@@ -389,6 +422,7 @@ void suspend_handler(int, siginfo_t*, void* uc) {
   sys::futex_wake(&s->state, 1);
   while (__atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE) == seq)
     sys::futex_wait(&g.resume_seq, seq, nullptr);
+  pending_give(&pend);  // blocked until the handler returns: delivered as they would have been
   intr::resume(&call, uc, restored);  // re-run the interrupted call, with this run's ids
   errno = saved_errno;
   // Returning runs rt_sigreturn: the interrupted registers come back from the signal frame.

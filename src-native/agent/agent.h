@@ -105,6 +105,17 @@ bool coord_read_line(char* out, size_t cap);
 void plugins_event(int ev, const char* image);  // ev: amber_event
 void plugins_json(char* buf, size_t cap, size_t* len);  // appends the JSON array
 uint32_t plugins_count();
+// Signals pending while a thread is parked (proc/signals.cc): each thread takes its own (and the
+// main thread the process-wide ones) off the kernel's queues in the suspend handler, keeps them,
+// siginfo and all, in a mapping of its own that is saved with memory, and queues them again when
+// it is released, live or restored.
+struct PendingSigs {
+  char* map;
+  uint32_t n, cap;
+};
+void pending_take(PendingSigs* ps);
+void pending_give(PendingSigs* ps);
+
 void critical_wait_clear();                     // waits (bounded) until no critical section runs
 
 }  // namespace amber
