@@ -411,12 +411,15 @@ void suspend_handler(int, siginfo_t*, void* uc) {
   intr::capture((uint32_t)idx, uc, &call);
   PendingSigs pend;  // on this stack too: the signals pending for us, queued again on release
   pending_take(&pend);
+  RobustHead robust;  // this thread's robust mutex list, registered again after a restart
+  robust_take(&robust);
   fill_thread_record(&s->rec);
   bool restored = amber_ctx_save(&s->rec.ctx) != 0;
   if (!restored) {
     __atomic_store_n(&s->state, (uint32_t)SLOT_PARKED, __ATOMIC_RELEASE);
   } else {
     // Restart: this is a fresh kernel thread made by the restorer, in restored memory.
+    robust_restored(&robust, s->rec.tid);
     __atomic_store_n(&s->state, (uint32_t)SLOT_RESTORED, __ATOMIC_RELEASE);
   }
   sys::futex_wake(&s->state, 1);
@@ -471,6 +474,7 @@ void on_restart() {
   // Every restored thread exists now (its new tid is in the hand-off): their app tids, even if
   // no pidmap follows.
   pid::adopt_restored_tids();
+  mutex_restarted();  // the tids glibc wrote into mutexes before: repaired when next used
   if (all_out && g_handoff.blob_addr && g_handoff.blob_len)
     sys::munmap(reinterpret_cast<void*>(g_handoff.blob_addr), g_handoff.blob_len);
   // The writer's string space was listed (without data) in the image: it came back empty.

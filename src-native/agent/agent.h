@@ -116,6 +116,14 @@ struct PendingSigs {
 void pending_take(PendingSigs* ps);
 void pending_give(PendingSigs* ps);
 
+// Kernel tids in mutexes across a restart (thread/mutex.agent.cc).
+struct RobustHead {
+  uint64_t head, len;
+};
+void robust_take(RobustHead* rh);                             // suspend handler
+void robust_restored(const RobustHead* rh, int32_t old_tid);  // suspend handler, restored
+void mutex_restarted();                                       // checkpoint thread, on restart
+
 void critical_wait_clear();                     // waits (bounded) until no critical section runs
 
 }  // namespace amber
