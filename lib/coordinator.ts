@@ -1244,11 +1244,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     // A process registering during a barrier was not suspended with the others, so it cannot be
     // part of this generation; answering its hello after the barrier keeps it (still inside the
     // agent's constructor) from running user code meanwhile.
-    // A forked child (no vpid yet) saying hello while the others are still being suspended is
-    // taken into this generation instead: its parent may be parked waiting for it (waitpid), and
-    // with `--kill` a held child would outlive its killed parent and be missing after the restart.
+    // A process saying hello while the others are still being suspended (a forked child, or a
+    // program just exec'd whose previous agent already left the generation) is taken into this
+    // generation instead: its parent may be parked waiting for it (waitpid), and with `--kill` a
+    // held process would outlive its killed parent and be missing after the restart.
     const b = this.barrier;
-    if (b !== undefined && b.phase?.expect === 'suspended' && b.failure === undefined && !agent.restored && num(msg['vpid']) === 0) {
+    if (b !== undefined && b.phase?.expect === 'suspended' && b.failure === undefined && !agent.restored) {
       register({ b, ph: b.phase });
     } else if (b !== undefined) this.heldHellos.push(register);
     else register();

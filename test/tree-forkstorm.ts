@@ -33,11 +33,15 @@ function counts(lines: string[]): number[] {
   return lines.filter((l) => l.startsWith('n ')).map((l) => Number(l.slice(2)))
 }
 
-for (const mode of ['exit', 'sleep']) {
+// exit: children exit at once; sleep: they live 20 ms; shell: bash runs `sleep 0.05` in a loop
+// (fork, exec of a new program whose agent registers again, exit).
+const SHELL = 'i=0; while :; do sleep 0.05; i=$((i+1)); if [ $((i % 5)) = 0 ]; then echo "n $i"; fi; done'
+
+for (const mode of ['exit', 'sleep', 'shell']) {
   t.test(`fork storm (${mode}): ${LIVE} live checkpoints, then --kill and restart`, async (t) => {
     const a = await setup(t)
     const exe = await build('forkstorm')
-    const app = a.launch([exe, mode === 'sleep' ? '5' : '20', mode])
+    const app = a.launch(mode === 'shell' ? ['/bin/bash', '-c', SHELL] : [exe, mode === 'sleep' ? '5' : '20', mode])
     await app.waitLines(2, 20_000)
     const t0 = Date.now()
     const out = await checkpointLoop(a.dir, LIVE, 50_000)

@@ -793,6 +793,11 @@ __attribute__((constructor)) void agent_init() {
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
   sigfillset(&sa.sa_mask);  // parked threads must not run application handlers
   if (real_sigaction(g.sig, &sa, nullptr) != 0) { say("cannot install the suspend handler"); return; }
+  {
+    // An exec wrapper of the program we replaced blocked it across the exec (exec.cc ExecGuard).
+    uint64_t ours = 1ull << (g.sig - 1);
+    sys::rt_sigprocmask(1 /*SIG_UNBLOCK*/, &ours, nullptr);
+  }
 
   if (!connect_and_hello(false)) {
     say("cannot reach the coordinator at ", g.coord_path, "; running without checkpointing");
