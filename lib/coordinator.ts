@@ -173,6 +173,12 @@ interface Barrier {
   t0: bigint;
   /** Image bytes reported written so far. */
   bytes: number;
+  /** `checkpoint --kill`: the suspend line says ` end`. */
+  kill?: boolean;
+  /** Children of suspended processes still between fork and hello (`pid:starttime` -> first seen, ms). */
+  starting?: Map<string, number>;
+  /** A pending look for such children (settleSuspend). */
+  settleTimer?: NodeJS.Timeout;
 }
 
 interface RestartWait {
@@ -348,6 +354,41 @@ function startingProcesses(mine: (coord: string) => boolean): string[] {
     const hit = env.split('\0').some((e) => e.startsWith('AMBER_COORD=') && mine(e.slice('AMBER_COORD='.length)));
     const s = hit ? procStat(Number(n)) : undefined;
     if (s !== undefined && s.state !== 'Z' && s.state !== 'X') out.push(`${n}:${s.start}`);
+  }
+  return out;
+}
+
+/**
+ * Children of `parents` (kernel pids of this host) that are not registered (`known`), not
+ * zombies, and carry the agent (mapped libamber.so: a forked copy, or an exec'd program that
+ * preloads it) — about to say hello — by `pid:starttime`. One pass over /proc.
+ */
+function unregisteredChildren(parents: Set<number>, known: Set<number>): string[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names) {
+    const pid = Number(n);
+    if (!(pid > 0) || known.has(pid) || pid === process.pid) continue;
+    let st: string;
+    try {
+      st = readFileSync(`/proc/${n}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    if (!parents.has(Number(f[1])) || f[0] === 'Z' || f[0] === 'X') continue;
+    let maps: string;
+    try {
+      maps = readFileSync(`/proc/${n}/maps`, 'latin1');
+    } catch {
+      continue; // gone, or not ours to look at
+    }
+    if (maps.includes('/libamber.so')) out.push(`${n}:${f[19] ?? ''}`);
   }
   return out;
 }
@@ -1178,7 +1219,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         state: agent_state(msg),
       },
     };
-    const register = (): void => {
+    const register = (join?: { b: Barrier; ph: Phase }): void => {
       if (sock.destroyed) return;
       const readopted = this.assignVpid(agent, msg);
       this.agents.set(agent.id, agent);
@@ -1192,6 +1233,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const map = this.pidMap();
         if (map.length) this.send(agent, `pidmap ${map.join(',')}`);
       }
+      // Joining a generation: its lines come before `vpid N`, so the agent suspends the program
+      // before it returns to it (a child of a fork loop would otherwise exit first).
+      if (join !== undefined) this.joinBarrier(join.b, join.ph, agent);
       this.send(agent, `vpid ${agent.info.vpid}`);
       if (debug.enabled) debug('registered %s: %s', describe(agent), agent.info.cmd);
       this.saveState();
@@ -1200,9 +1244,59 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     // A process registering during a barrier was not suspended with the others, so it cannot be
     // part of this generation; answering its hello after the barrier keeps it (still inside the
     // agent's constructor) from running user code meanwhile.
-    if (this.barrier !== undefined) this.heldHellos.push(register);
+    // A process saying hello while the others are still being suspended (a forked child, or a
+    // program just exec'd whose previous agent already left the generation) is taken into this
+    // generation instead: its parent may be parked waiting for it (waitpid), and with `--kill` a
+    // held process would outlive its killed parent and be missing after the restart.
+    const b = this.barrier;
+    if (b !== undefined && b.phase?.expect === 'suspended' && b.failure === undefined && !agent.restored) {
+      register({ b, ph: b.phase });
+    } else if (b !== undefined) this.heldHellos.push(register);
     else register();
     return agent;
+  }
+
+  /** A process registered during the suspend phase joins it: suspended and written with the rest. */
+  private joinBarrier(b: Barrier, ph: Phase, a: Agent): void {
+    debug('%s joins generation %d while it suspends', describe(a), b.gen);
+    b.agents.add(a);
+    ph.pending.add(a);
+    a.info.state = 'suspending';
+    this.send(a, `generation ${b.gen} ${b.id}`);
+    this.send(a, `suspend ${b.gen}${b.kill === true ? ' end' : ''}`);
+  }
+
+  /**
+   * Every participant is suspended: the suspend phase ends unless a child of one of them is still
+   * between its fork and its hello (its agent forked along, so a hello is coming: in a fork loop
+   * there nearly always is one). That child would register only after the barrier, outside the
+   * generation: missing after a restart (the parent's waitpid gets ECHILD). Such children are
+   * waited for (they join, onHello), up to STARTING_GRACE_MS each.
+   */
+  private settleSuspend(b: Barrier, ph: Phase): void {
+    if (b.phase !== ph || ph.pending.size > 0 || b.settleTimer !== undefined) return;
+    const here = hostname();
+    const parents = new Set<number>();
+    const known = new Set<number>();
+    for (const a of b.agents) if (a.info.host === here) parents.add(a.info.pid);
+    for (const a of this.agents.values()) if (a.info.host === here) known.add(a.info.pid);
+    const now = Date.now();
+    const seen = b.starting ?? new Map<string, number>();
+    b.starting = seen;
+    let wait = false;
+    for (const key of parents.size ? unregisteredChildren(parents, known) : []) {
+      const first = seen.get(key) ?? now;
+      seen.set(key, first);
+      if (now - first < STARTING_GRACE_MS) wait = true;
+    }
+    if (!wait) {
+      ph.resolve(ph.results);
+      return;
+    }
+    b.settleTimer = setTimeout(() => {
+      b.settleTimer = undefined;
+      this.settleSuspend(b, ph);
+    }, 10);
   }
 
   /** Returns true when the agent is re-adopted (a process a previous coordinator registered). */
@@ -1294,7 +1388,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         ph.results.set(a, msg);
         if (msg.t === 'written') b.bytes += num(msg['bytes']);
         this.progress(b, ph);
-        if (ph.pending.size === 0) ph.resolve(ph.results);
+        if (ph.pending.size === 0) {
+          if (ph.expect === 'suspended') this.settleSuspend(b, ph);
+          else ph.resolve(ph.results);
+        }
         return;
       }
       case 'error': {
@@ -1389,7 +1486,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const b = this.barrier;
     if (b !== undefined && b.agents.has(a)) {
       b.agents.delete(a);
-      if (!b.durable) {
+      const ph = b.phase;
+      if (!b.durable && a.info.parent !== 0 && ph?.expect === 'suspended' && ph.pending.delete(a)) {
+        // It exited before it was suspended: the generation is taken as if it had exited just
+        // before (a child of a fork loop does, all the time; failing would fail every retry too).
+        // Once suspended, a process that goes away was killed while parked: that fails below.
+        debug('%s exited before it was suspended; generation %d goes on without it', describe(a), b.gen);
+        if (ph.pending.size === 0) this.settleSuspend(b, ph);
+      } else if (!b.durable) {
         const e = new AmberError('ECHECKPOINT', `generation ${b.gen} failed: ${describe(a)} disconnected during the checkpoint`, {
           pid: a.info.pid,
         });
@@ -1638,16 +1742,22 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     // After a coordinator restart, a generation without the processes still reconnecting would
     // be a generation that cannot be restarted: wait for them (or fail).
     if (this.orphans.size > 0) await this.waitForOrphans();
-    const participants = [...this.agents.values()].filter((a) => !a.superseded);
-    if (participants.length === 0) {
+    if (![...this.agents.values()].some((a) => !a.superseded)) {
       throw new AmberError('ENOPROC', `no processes are registered with the coordinator at ${this.socketPath}`);
     }
     const timeoutSec = opts.timeout ?? this.timeout;
     const gen = await this.nextGeneration();
+    // The participants are taken with the barrier set, in one turn of the event loop: an agent
+    // that disconnects during an await before it (a short-lived child of a fork loop) would be
+    // waited for by a barrier that never hears of its exit (agentGone only looks at this.barrier).
+    const participants = [...this.agents.values()].filter((a) => !a.superseded && !a.sock.destroyed);
+    if (participants.length === 0) {
+      throw new AmberError('ENOPROC', `no processes are registered with the coordinator at ${this.socketPath}`);
+    }
     const genDir = join(this.dir, genDirName(gen));
     const t0 = process.hrtime.bigint();
     const id = randomBytes(16).toString('hex');
-    const b: Barrier = { gen, id, agents: new Set(participants), phase: undefined, failure: undefined, durable: false, t0, bytes: 0 };
+    const b: Barrier = { gen, id, agents: new Set(participants), phase: undefined, failure: undefined, durable: false, t0, bytes: 0, kill: opts.kill === true };
     this.barrier = b;
     debug('generation %d: %d processes', gen, participants.length);
     try {
@@ -1837,6 +1947,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       debug('generation %d durable: %d bytes in %s s', gen, result.bytes, result.seconds.toFixed(3));
       return result;
     } finally {
+      if (b.settleTimer !== undefined) clearTimeout(b.settleTimer);
       this.barrier = undefined;
       const held = this.heldHellos;
       this.heldHellos = [];

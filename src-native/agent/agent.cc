@@ -80,6 +80,8 @@ long probe_tid_offset() {
 
 bool send_line(const char* s, size_t n) { return coord_send(s, n); }
 
+void take_generation_id(const char* p);
+
 // A `pidmap` line names every restored process of the computation: at thousands of processes it
 // is far longer than the line buffer, so it is gathered in the scratch mapping's long-line area
 // (kLongLine) and applied as it completes, wherever it arrives (hello, the main loop, a plugin's
@@ -226,10 +228,33 @@ bool hello(bool restored) {
   // After a restart the coordinator sends the computation's pid map first (to a program that
   // exec'd, or a child forked since): the program must not run before getpid() is right.
   // (read_line applies those `pidmap` lines itself, however long)
-  if (!read_line()) return false;
+  // A process that says hello while the computation is being suspended (a child forked just
+  // then) joins that generation: `generation` and `suspend` come before `vpid`. The suspend is
+  // kept for the checkpoint thread, and the program waits for it (join_wait) before it runs.
+  char suspend_line[64];
+  suspend_line[0] = 0;
+  for (;;) {
+    if (!read_line()) return false;
+    if (sys::sstarts(g_line, "generation ")) {
+      const char* p = g_line + 11;
+      g.generation_id_gen = (uint32_t)sys::parse_u(&p, 10);
+      take_generation_id(p);
+      continue;
+    }
+    if (sys::sstarts(g_line, "suspend ") && sys::slen(g_line) < sizeof suspend_line) {
+      memcpy(suspend_line, g_line, sys::slen(g_line) + 1);
+      continue;
+    }
+    break;
+  }
   if (sys::sstarts(g_line, "vpid ")) {
     const char* p = g_line + 5;
     g.vpid = (int32_t)sys::parse_u(&p, 10);
+    if (suspend_line[0]) {
+      memcpy(g.pending, suspend_line, sys::slen(suspend_line) + 1);
+      g.has_pending = true;
+      __atomic_store_n(&g.joining, 1u, __ATOMIC_RELEASE);
+    }
     return true;
   }
   if (sys::sstarts(g_line, "refused")) {
@@ -280,6 +305,27 @@ int find_slot(int32_t tid) {
   return -1;
 }
 
+// Has thread tid our signal blocked and pending (SigBlk and SigPnd of its status)? The agent's
+// own coord_send blocks it for a moment: only a second of it counts (do_suspend).
+bool blocks_our_signal(int32_t tid) {
+  char path[64], st[4096];
+  sys::Out(path, sizeof path).s("/proc/self/task/").i(tid).s("/status");
+  size_t n = sys::read_file(path, st, sizeof st - 1);
+  st[n] = 0;
+  uint64_t blk = 0, pnd = 0, bit = 1ull << (g.sig - 1);
+  for (const char* p = st; *p;) {
+    uint64_t* to = sys::sstarts(p, "SigBlk:") ? &blk : sys::sstarts(p, "SigPnd:") ? &pnd : nullptr;
+    if (to) {
+      p += 7;
+      while (*p == ' ' || *p == '\t') p++;
+      *to = sys::parse_u(&p, 16);
+    }
+    while (*p && *p != '\n') p++;
+    if (*p) p++;
+  }
+  return (blk & bit) && (pnd & bit);
+}
+
 // Parks every thread but this one. Returns 0 or -errno (then the caller resumes what parked).
 long do_suspend(char* err, size_t errlen) {
   int32_t* tids = reinterpret_cast<int32_t*>(g.scratch + 16384);
@@ -312,11 +358,21 @@ long do_suspend(char* err, size_t errlen) {
     // Wait for every signalled thread to park (or to have exited).
     for (uint32_t i = 1; i < g.nslots; i++) {
       Slot& s = g_slots[i];
+      int64_t blocked_since = 0;
       while (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) == SLOT_SIGNALED) {
         sys::ktimespec ts{0, 5000000};
         sys::futex_wait(&s.state, SLOT_SIGNALED, &ts);
         if (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) != SLOT_SIGNALED) break;
         if (sys::tgkill(g.pid, s.tid, 0) == -ESRCH) { s.state = SLOT_GONE; break; }
+        if (!blocks_our_signal(s.tid)) blocked_since = 0;
+        else if (!blocked_since) blocked_since = now_ns();
+        else if (now_ns() - blocked_since > 1000000000ll) {
+          // Blocked by a way no wrapper of ours sees (a raw rt_sigprocmask, a thread libc starts
+          // with a mask of its own): it would never park. Said as such, not as a timeout.
+          sys::Out(err, errlen).s("thread ").i(s.tid).s(" blocks the checkpoint signal (").i(g.sig)
+              .s(") and cannot be stopped");
+          return -EDEADLK;
+        }
         if (now_ns() > deadline) {
           sys::Out(err, errlen).s("thread ").i(s.tid).s(" did not stop within 10 s");
           return -ETIMEDOUT;
@@ -354,17 +410,23 @@ void suspend_handler(int, siginfo_t*, void* uc) {
   uint32_t seq = __atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE);
   intr::Call call;  // the system call we interrupted, if any (on this stack: survives a restart)
   intr::capture((uint32_t)idx, uc, &call);
+  PendingSigs pend;  // on this stack too: the signals pending for us, queued again on release
+  pending_take(&pend);
+  RobustHead robust;  // this thread's robust mutex list, registered again after a restart
+  robust_take(&robust);
   fill_thread_record(&s->rec);
   bool restored = amber_ctx_save(&s->rec.ctx) != 0;
   if (!restored) {
     __atomic_store_n(&s->state, (uint32_t)SLOT_PARKED, __ATOMIC_RELEASE);
   } else {
     // Restart: this is a fresh kernel thread made by the restorer, in restored memory.
+    robust_restored(&robust, s->rec.tid);
     __atomic_store_n(&s->state, (uint32_t)SLOT_RESTORED, __ATOMIC_RELEASE);
   }
   sys::futex_wake(&s->state, 1);
   while (__atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE) == seq)
     sys::futex_wait(&g.resume_seq, seq, nullptr);
+  pending_give(&pend);  // blocked until the handler returns: delivered as they would have been
   intr::resume(&call, uc, restored);  // re-run the interrupted call, with this run's ids
   errno = saved_errno;
   // Returning runs rt_sigreturn: the interrupted registers come back from the signal frame.
@@ -413,6 +475,7 @@ void on_restart() {
   // Every restored thread exists now (its new tid is in the hand-off): their app tids, even if
   // no pidmap follows.
   pid::adopt_restored_tids();
+  mutex_restarted();  // the tids glibc wrote into mutexes before: repaired when next used
   if (all_out && g_handoff.blob_addr && g_handoff.blob_len)
     sys::munmap(reinterpret_cast<void*>(g_handoff.blob_addr), g_handoff.blob_len);
   // The writer's string space was listed (without data) in the image: it came back empty.
@@ -556,6 +619,21 @@ void do_write(uint32_t gen, const char* path_in) {
 }
 
 
+void join_done() {
+  if (!__atomic_exchange_n(&g.joining, 0u, __ATOMIC_ACQ_REL)) return;
+  sys::futex_wake(&g.joining, 0x7fffffff);
+}
+
+// The program's thread after a hello that joined a generation: no application code runs before
+// the checkpoint thread has parked this thread (the suspend signal lands in this wait), so what is
+// written is the process as it was at its fork, and it cannot exit before it is in the image.
+void join_wait() {
+  while (__atomic_load_n(&g.joining, __ATOMIC_ACQUIRE)) {
+    sys::ktimespec ts{0, 50000000};
+    sys::futex_wait(&g.joining, 1u, &ts);
+  }
+}
+
 void* ckpt_main(void*) {
   g.ckpt_tid = (int)sys::gettid();
   for (;;) {
@@ -569,6 +647,7 @@ void* ckpt_main(void*) {
     if (!read_line()) {
       sys::close(g.coord_fd);
       g.coord_fd = -1;
+      join_done();
       if (g.phase) do_resume();  // never leave the application frozen
       continue;
     }
@@ -584,7 +663,8 @@ void* ckpt_main(void*) {
       err[0] = 0;
       g.generation = gen;
       plugins_event(AMBER_EV_PRESUSPEND, nullptr);
-      if (do_suspend(err, sizeof err) < 0) { do_resume(); reply_error(gen, err); continue; }
+      if (do_suspend(err, sizeof err) < 0) { join_done(); do_resume(); reply_error(gen, err); continue; }
+      join_done();  // parked now: a program held by join_wait goes on when it is resumed
       reply_simple("suspended", gen);
     } else if (sys::sstarts(p, "generation ")) {
       p += 11;
@@ -653,6 +733,7 @@ void after_fork_child() {
   g.phase = 0;
   g.nslots = 0;
   g.has_pending = false;
+  g.joining = 0;
   g_rx_len = 0;
   g_long = Long::NONE;
   g.after_restart = false;
@@ -667,7 +748,8 @@ void after_fork_child() {
   if (!connect_and_hello(false)) return;  // the coordinator is gone: run on, uncheckpointed
   g.active = true;
   export_identity();
-  start_ckpt_thread();
+  if (!start_ckpt_thread()) join_done();
+  join_wait();
 }
 
 __attribute__((constructor)) void agent_init() {
@@ -725,6 +807,11 @@ __attribute__((constructor)) void agent_init() {
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
   sigfillset(&sa.sa_mask);  // parked threads must not run application handlers
   if (real_sigaction(g.sig, &sa, nullptr) != 0) { say("cannot install the suspend handler"); return; }
+  {
+    // An exec wrapper of the program we replaced blocked it across the exec (exec.cc ExecGuard).
+    uint64_t ours = 1ull << (g.sig - 1);
+    sys::rt_sigprocmask(1 /*SIG_UNBLOCK*/, &ours, nullptr);
+  }
 
   if (!connect_and_hello(false)) {
     say("cannot reach the coordinator at ", g.coord_path, "; running without checkpointing");
@@ -737,7 +824,8 @@ __attribute__((constructor)) void agent_init() {
   export_identity();
   pthread_atfork(nullptr, nullptr, after_fork_child);
   atexit([] { plugins_event(AMBER_EV_EXIT, nullptr); });
-  start_ckpt_thread();
+  if (!start_ckpt_thread()) join_done();
+  join_wait();
 }
 
 }  // namespace

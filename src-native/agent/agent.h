@@ -49,6 +49,8 @@ struct Agent {
   bool refused;                 // the coordinator said "refused": reconnect rarely
   bool after_restart;           // restored, waiting for the coordinator's first resume
   bool ending;                  // this checkpoint ends the computation (checkpoint --kill)
+  volatile uint32_t joining;    // hello joined a generation being suspended: the program waits
+                                //   (join_wait) until the checkpoint thread has suspended it
   char* strings_map;            // the writer's string space while it is listed in an image
   size_t strings_len;           //   (restored as an empty mapping: unmapped after a restart)
 };
@@ -108,6 +110,25 @@ bool coord_read_line(char* out, size_t cap);
 void plugins_event(int ev, const char* image);  // ev: amber_event
 void plugins_json(char* buf, size_t cap, size_t* len);  // appends the JSON array
 uint32_t plugins_count();
+// Signals pending while a thread is parked (proc/signals.cc): each thread takes its own (and the
+// main thread the process-wide ones) off the kernel's queues in the suspend handler, keeps them,
+// siginfo and all, in a mapping of its own that is saved with memory, and queues them again when
+// it is released, live or restored.
+struct PendingSigs {
+  char* map;
+  uint32_t n, cap;
+};
+void pending_take(PendingSigs* ps);
+void pending_give(PendingSigs* ps);
+
+// Kernel tids in mutexes across a restart (thread/mutex.agent.cc).
+struct RobustHead {
+  uint64_t head, len;
+};
+void robust_take(RobustHead* rh);                             // suspend handler
+void robust_restored(const RobustHead* rh, int32_t old_tid);  // suspend handler, restored
+void mutex_restarted();                                       // checkpoint thread, on restart
+
 void critical_wait_clear();                     // waits (bounded) until no critical section runs
 
 }  // namespace amber

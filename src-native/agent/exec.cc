@@ -257,15 +257,39 @@ int fail(long r) {
   return -1;
 }
 
+// The suspend signal across an exec: the new program starts with its default action (terminate)
+// until its agent's constructor installs the handler, and our checkpoint thread may signal this
+// thread at any moment (a shell's child that registered, then execs while a checkpoint suspends
+// it: `sleep` killed by "Real-time signal 28"). Blocked for the exec (the mask survives it); the
+// new agent unblocks it once its handler is in place (agent_init), and a failed exec unblocks it
+// here, when a pending one parks the thread as usual. A program exec'd without the agent (static,
+// setuid) starts with it blocked.
+struct ExecGuard {
+  uint64_t old = 0;
+  bool on = false;
+  ExecGuard() {
+    if (!g.active || !g.sig) return;
+    uint64_t b = 1ull << (g.sig - 1);
+    on = sys::rt_sigprocmask(0 /*SIG_BLOCK*/, &b, &old) == 0;
+  }
+  ~ExecGuard() {  // only reached when the exec failed
+    if (on) sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &old, nullptr);
+  }
+};
+
 int do_execve(const char* path, char* const argv[], char* const envp[]) {
   EnvBuf b;
-  return fail(sys::sc3(kNR_execve, (long)path, (long)argv, (long)build_env(envp, &b)));
+  char* const* env = build_env(envp, &b);
+  ExecGuard guard;
+  return fail(sys::sc3(kNR_execve, (long)path, (long)argv, (long)env));
 }
 
 int do_execvpe(const char* file, char* const argv[], char* const envp[]) {
   if (!g_execvpe) g_execvpe = next<execvpe_t>("execvpe");
   EnvBuf b;
-  return g_execvpe(file, argv, build_env(envp, &b));
+  char* const* env = build_env(envp, &b);
+  ExecGuard guard;
+  return g_execvpe(file, argv, env);
 }
 
 // Snapshot of what the launcher gave us (see g_self above).
@@ -389,13 +413,17 @@ __attribute__((visibility("default"))) int fexecve(int fd, char* const argv[], c
   if (!amber::g_fexecve) amber::g_fexecve = amber::next<amber::fexecve_t>("fexecve");
   EnvBuf b;
   // glibc refuses a NULL envp here (EINVAL) where execve takes it as empty: let it.
-  return amber::g_fexecve(fd, argv, envp ? build_env(envp, &b) : envp);
+  char* const* env = envp ? build_env(envp, &b) : envp;
+  amber::ExecGuard guard;
+  return amber::g_fexecve(fd, argv, env);
 }
 
 __attribute__((visibility("default"))) int execveat(int dirfd, const char* path, char* const argv[],
                                                     char* const envp[], int flags) {
   EnvBuf b;
-  return amber::fail(sys::sc5(amber::kNR_execveat, dirfd, (long)path, (long)argv, (long)build_env(envp, &b), flags));
+  char* const* env = build_env(envp, &b);
+  amber::ExecGuard guard;
+  return amber::fail(sys::sc5(amber::kNR_execveat, dirfd, (long)path, (long)argv, (long)env, flags));
 }
 
 // posix_spawn's child is glibc's own (clone CLONE_VM|CLONE_VFORK, then the internal __execve):
