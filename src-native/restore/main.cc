@@ -482,20 +482,17 @@ extern "C" void restorer_main(uint64_t* sp) {
   S.image[0] = 0;
   if (args.check) { put("amber: image ok\n"); sys::exit_group(0); }
   // The tree: its descriptors' shared objects, its groups, then the fork.
+  // Each process opens its own image again after the fork (checked against this header): a tree
+  // of thousands must not copy thousands of descriptors into every fork, nor close them in each.
+  // What reads saved bytes before the fork (deleted files, shared memory) opens the image it needs
+  // again, above every saved number (image_fd), so no object is kept from its own number.
+  images_close();
   tree_link();
   fds_index();
-  // The images stay open while the shared objects are made (a deleted file's bytes are read from
-  // its image), above every saved number so that no object is kept from its own number.
-  for (int k = 0; k < T.n; k++) T.img[k].imgfd = (int)lift(T.img[k].imgfd);
   fds_prepare();
   shmem_prepare();  // after the descriptors: a memfd both mapped and held is the file they made
   sysvshm_prepare();
-  // Each process opens its own image again after the fork (checked against this header): a tree
-  // of thousands must not copy thousands of descriptors into every fork, nor close them in each.
-  for (int k = 0; k < T.n; k++) {
-    sys::close(T.img[k].imgfd);
-    T.img[k].imgfd = -1;
-  }
+  images_close();
   tree_prepare();
   sys::munmap(reinterpret_cast<void*>(meta_map), meta_total + 8);
   for (int k = 0; k < T.n; k++) T.img[k].v = amber_view{};
