@@ -174,9 +174,12 @@ void resume(Call* c, void* ucv, bool restarted) {
   // describing the deadline it runs with.)
   if (c->tmo == TMO_REL && (c->how == REISSUE || changed || c->entry)) {
     timed = true;
-    // Live: what is left of the deadline (the time parked counts, as it does for the
-    // application's own clock). Restarted: what was left at the checkpoint.
-    int64_t left = restarted ? c->rem : c->deadline - now;
+    // What is left of the deadline by the application's own clock: live, the time parked
+    // counts; restarted on the same boot, so does the time the computation was down
+    // (CLOCK_MONOTONIC went on: a program that reads it must find its timeout no longer than it
+    // asked, and select's updated timeout agreeing with it). On another boot the clock is another
+    // one: what was left at the checkpoint, from now.
+    int64_t left = restarted && !same_boot() ? c->rem : c->deadline - now;
     if (left < 0) left = 0;
     deadline = now + left;
     if (c->tmo_ms) {
