@@ -49,6 +49,9 @@ struct Agent {
   bool refused;                 // the coordinator said "refused": reconnect rarely
   bool after_restart;           // restored, waiting for the coordinator's first resume
   bool ending;                  // this checkpoint ends the computation (checkpoint --kill)
+  uint32_t done_gen;            // the last checkpoint this process was resumed from
+  volatile bool restop;         // we were stopped, continued by our parent for this checkpoint:
+                                //   stop again at resume (proc/stopped.agent.cc)
   char* strings_map;            // the writer's string space while it is listed in an image
   size_t strings_len;           //   (restored as an empty mapping: unmapped after a restart)
 };
