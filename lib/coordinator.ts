@@ -201,6 +201,16 @@ function str(v: unknown, dflt = ''): string {
   return typeof v === 'string' ? v : dflt;
 }
 
+/** The state letter of /proc/PID/stat ('' when it cannot be read). */
+function procState(pid: number): string {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+  } catch {
+    return '';
+  }
+}
+
 function describe(a: Agent): string {
   return `vpid ${a.info.vpid} (pid ${a.info.pid}${a.info.host !== hostname() ? ` on ${a.info.host}` : ''})`;
 }
@@ -1597,8 +1607,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private phase(b: Barrier, expect: PhaseName, line: (a: Agent) => string, timeoutSec: number, failOnLoss: boolean): Promise<Map<Agent, AgentMsg>> {
     return new Promise((res, rej) => {
       let timer: NodeJS.Timeout | undefined;
+      let stopWatch: NodeJS.Timeout | undefined;
       const done = (): void => {
         if (timer !== undefined) clearTimeout(timer);
+        if (stopWatch !== undefined) clearInterval(stopWatch);
         if (b.phase === ph) b.phase = undefined;
       };
       const ph: Phase = {
@@ -1625,6 +1637,34 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (ph.pending.size === 0) {
         ph.resolve(ph.results);
         return;
+      }
+      if (expect === 'suspended') {
+        // A stopped process (SIGSTOP, job control, a tracer) runs nothing, its agent included: it
+        // never answers. It is named within seconds rather than at the end of the timeout
+        // (continuing it for the checkpoint behind the program's back, proc/stopped.agent.cc, is
+        // not transparent yet).
+        const since = new Map<Agent, number>();
+        stopWatch = setInterval(() => {
+          for (const a of ph.pending) {
+            const st = a.info.host === hostname() && a.info.pid > 0 ? procState(a.info.pid) : '';
+            if (st !== 'T' && st !== 't') {
+              since.delete(a);
+              continue;
+            }
+            const t0 = since.get(a) ?? Date.now();
+            since.set(a, t0);
+            if (Date.now() - t0 < 3000) continue;
+            ph.reject(
+              new AmberError(
+                'ECHECKPOINT',
+                `generation ${b.gen} failed: ${describe(a)} is stopped (${st === 't' ? 'by a tracer' : 'SIGSTOP or job control'}) and cannot run its checkpoint` +
+                  (st === 'T' ? `; continue it (kill -CONT ${a.info.pid}) and checkpoint again` : ''),
+              ),
+            );
+            return;
+          }
+        }, 250);
+        stopWatch.unref();
       }
       timer = setTimeout(() => {
         const late = [...ph.pending].map(describe).join(', ');

@@ -30,6 +30,7 @@
 #include "fd/stdio.h"
 #include "syscall/intr.h"
 #include "proc/rlimit.h"
+#include "proc/stopped.h"
 
 namespace amber {
 
@@ -400,10 +401,23 @@ void do_resume() {
   sys::futex_wake(&g.resume_seq, 0x7fffffff);
 }
 
-void suspend_handler(int, siginfo_t*, void* uc) {
-  if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) return;
+void suspend_handler(int, siginfo_t* si, void* uc) {
   int saved_errno = errno;
   int32_t tid = (int32_t)sys::gettid();
+  if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) {
+    // We were stopped and our parent continued us for a checkpoint (proc/stopped.agent.cc): this
+    // signal was pending before anything else, so the program has not run; wait here until our
+    // checkpoint thread, which has the coordinator's `suspend` to read, lists us (bounded).
+    if (!stopped::park_request(si)) { errno = saved_errno; return; }
+    for (int i = 0; i < 5000; i++) {
+      if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) == 1 && find_slot(tid) >= 0) break;
+      sys::ktimespec ts{0, 2000000};
+      sys::nanosleep(&ts, nullptr);
+    }
+    if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) { errno = saved_errno; return; }
+  }
+  // (the park request may also arrive once the checkpoint thread has begun)
+  if (stopped::park_request(si)) g.restop = true;
   int idx = find_slot(tid);
   if (idx < 0) { errno = saved_errno; return; }  // not enumerated yet: signalled again later
   Slot* volatile s = &g_slots[idx];
@@ -662,9 +676,11 @@ void* ckpt_main(void*) {
       char err[256];
       err[0] = 0;
       g.generation = gen;
+      stopped::drop_own_park();
       plugins_event(AMBER_EV_PRESUSPEND, nullptr);
       if (do_suspend(err, sizeof err) < 0) { join_done(); do_resume(); reply_error(gen, err); continue; }
       join_done();  // parked now: a program held by join_wait goes on when it is resumed
+      stopped::continue_children();  // stopped children cannot answer unless continued
       reply_simple("suspended", gen);
     } else if (sys::sstarts(p, "generation ")) {
       p += 11;
@@ -685,8 +701,18 @@ void* ckpt_main(void*) {
       bool was_restart = g.after_restart;
       g.after_restart = false;
       if (was_restart) fds_restarted();  // descriptor owners, now that the pid map is known
+      stopped::absorb();  // children we continued for the checkpoint are stopped again
+      // Continued by our parent for the checkpoint: stopped again before any thread runs the
+      // program (each stops on its way out of the handler), after saying so.
+      bool restop = g.restop;
+      g.restop = false;
+      g.done_gen = g.generation;  // park requests for it (proc/stopped.agent.cc) are stale now
+      if (restop) {
+        reply_simple("resumed", gen);
+        sys::kill(g.pid, SIGSTOP);
+      }
       do_resume();
-      reply_simple("resumed", gen);
+      if (!restop) reply_simple("resumed", gen);
       if (!was_restart) plugins_event(AMBER_EV_RESUME, nullptr);
       if (was_restart) patch_env("AMBER_COORD", g.coord_path);  // for programs exec'd from now on
     }
@@ -737,6 +763,7 @@ void after_fork_child() {
   g_rx_len = 0;
   g_long = Long::NONE;
   g.after_restart = false;
+  g.restop = false;
   if (!g.active) return;
   g.parent_vpid = g.vpid;
   g.vpid = 0;

@@ -51,6 +51,9 @@ struct Agent {
   bool ending;                  // this checkpoint ends the computation (checkpoint --kill)
   volatile uint32_t joining;    // hello joined a generation being suspended: the program waits
                                 //   (join_wait) until the checkpoint thread has suspended it
+  uint32_t done_gen;            // the last checkpoint this process was resumed from
+  volatile bool restop;         // we were stopped, continued by our parent for this checkpoint:
+                                //   stop again at resume (proc/stopped.agent.cc)
   char* strings_map;            // the writer's string space while it is listed in an image
   size_t strings_len;           //   (restored as an empty mapping: unmapped after a restart)
 };

@@ -1,5 +1,5 @@
 // Zombie children: children that exited and that the process has not reaped yet
-// (amber_process.zombies_addr/nzombies, amber_zombie). A zombie runs no agent and is in no image;
+// (amber_process_ext.zombies_addr/nzombies, amber_zombie). A zombie runs no agent and is in no image;
 // its parent must still find it after a restart: waitid/waitpid report it, with its status, under
 // the pid fork returned, and reap it.
 //
