@@ -251,35 +251,29 @@ export async function trustedCheckpointDir(dir: string): Promise<string> {
   return w.real;
 }
 
-/** DIR/.amber: created 0700, or checked (ours, a real directory, not writable by others). */
-export async function trustedStateDir(dir: string): Promise<string> {
-  const adir = join(dir, '.amber');
+/** path: created 0700, or checked (ours, a real directory, not a link, not writable by others). */
+async function ownDirectory(path: string, what: string): Promise<string> {
   try {
-    await mkdir(adir, { mode: 0o700 });
+    await mkdir(path, { mode: 0o700 });
   } catch (e) {
     if (errCode(e) !== 'EEXIST') throw e;
   }
-  const st = await lstat(adir);
-  if (st.isSymbolicLink()) throw refusal(adir, 'the state directory', LINK_REASON, st);
-  if (!st.isDirectory()) throw refusal(adir, 'the state directory', `not a directory but ${kindOf(st)}`, st);
-  checkOwned(adir, st, 'the state directory');
-  return adir;
+  const st = await lstat(path);
+  if (st.isSymbolicLink()) throw refusal(path, what, LINK_REASON, st);
+  if (!st.isDirectory()) throw refusal(path, what, `not a directory but ${kindOf(st)}`, st);
+  checkOwned(path, st, what);
+  return path;
+}
+
+/** DIR/.amber: created 0700, or checked (ours, a real directory, not writable by others). */
+export async function trustedStateDir(dir: string): Promise<string> {
+  return ownDirectory(join(dir, '.amber'), 'the state directory');
 }
 
 /** DIR/.amber/job (amber job's files): DIR and .amber checked, the job directory made 0700 or checked. */
 export async function trustedJobDir(dir: string): Promise<string> {
   const adir = await trustedStateDir(await trustedCheckpointDir(dir));
-  const jdir = join(adir, 'job');
-  try {
-    await mkdir(jdir, { mode: 0o700 });
-  } catch (e) {
-    if (errCode(e) !== 'EEXIST') throw e;
-  }
-  const st = await lstat(jdir);
-  if (st.isSymbolicLink()) throw refusal(jdir, 'the job directory', LINK_REASON, st);
-  if (!st.isDirectory()) throw refusal(jdir, 'the job directory', `not a directory but ${kindOf(st)}`, st);
-  checkOwned(jdir, st, 'the job directory');
-  return jdir;
+  return ownDirectory(join(adir, 'job'), 'the job directory');
 }
 
 /**

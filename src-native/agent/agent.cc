@@ -335,6 +335,8 @@ long do_suspend(char* err, size_t errlen) {
   g_slots[0].tid = g.ckpt_tid;
   g_slots[0].state = SLOT_PARKED;
   g.nslots = 1;
+  // (before anything is parked: a refusal leaves nothing to undo)
+  if (long r = shared_children_check(err, errlen); r < 0) return r;
   __atomic_store_n(&g.phase, 1u, __ATOMIC_SEQ_CST);
   critical_wait_clear();
   int64_t deadline = now_ns() + 10ll * 1000000000;

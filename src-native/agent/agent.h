@@ -83,6 +83,10 @@ void fds_restarted();
 // sync: fsync it (false when the coordinator makes the whole generation durable at once).
 long write_image(const char* path, uint64_t* bytes, char* err, size_t errlen, bool sync);
 
+// A child sharing our descriptor table or memory (clone without CLONE_THREAD): -EINVAL and why in
+// err (proc/tree.cc). Called at suspend, before anything is parked.
+long shared_children_check(char* err, size_t errlen);
+
 // After a checkpoint the process resumes: undo what capturing the descriptors changed (fd/fd.cc).
 void fds_resumed();
 

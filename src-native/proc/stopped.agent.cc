@@ -29,6 +29,7 @@
 
 #include "agent/agent.h"
 #include "pid/pid.h"
+#include "proc/children.h"
 #include "proc/stopped.h"
 #include "sys/sys.h"
 
@@ -167,31 +168,11 @@ void continue_children() {
   g_sigchld_pending = (status_mask(g_buf, "ShdPnd:") >> (SIGCHLD - 1)) & 1;
   int32_t kids[kMax];
   uint32_t nk = 0;
-  long dfd = sys::open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return;
   char dents[4096];
-  for (;;) {
-    long r = sys::getdents64((int)dfd, dents, sizeof dents);
-    if (r <= 0) break;
-    for (long off = 0; off < r;) {
-      const char* rec = dents + off;
-      off += *reinterpret_cast<const uint16_t*>(rec + 16);
-      const char* name = rec + 19;
-      if (name[0] < '0' || name[0] > '9') continue;
-      char path[64];
-      sys::Out o(path, sizeof path);
-      o.s("/proc/self/task/").s(name).s("/children");
-      path[o.len < sizeof path ? o.len : sizeof path - 1] = 0;
-      size_t len = sys::read_file(path, g_buf, sizeof g_buf - 1);
-      g_buf[len] = 0;
-      for (const char* p = g_buf; *p && nk < kMax;) {
-        while (*p == ' ' || *p == '\n') p++;
-        if (*p < '0' || *p > '9') break;
-        kids[nk++] = (int32_t)sys::parse_u(&p, 10);
-      }
-    }
-  }
-  sys::close((int)dfd);
+  each_child(g_buf, sizeof g_buf, dents, sizeof dents, [&](int32_t kid) {
+    kids[nk++] = kid;
+    return nk < kMax;
+  });
   for (uint32_t i = 0; i < nk; i++) {
     int32_t k = kids[i];
     if (state_of(k) != 'T' || !runs_agent(k)) continue;

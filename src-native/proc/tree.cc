@@ -23,10 +23,13 @@
 #include "image/format.h"
 
 #ifdef AMBER_AGENT
+#include <errno.h>
+
 #include "agent/agent.h"
 #include "agent/capture.h"
 #include "pid/pid.h"
 #include "fd/stdio.h"
+#include "proc/children.h"
 
 namespace amber {
 void tree_capture(amber_process& pr, const uint64_t* f) {
@@ -39,6 +42,29 @@ void tree_capture(amber_process& pr, const uint64_t* f) {
   pr.ctty_rdev = f[7];
   pr.tpgid = f[8] ? pid::to_app((int32_t)f[8]) : 0;  // "-1" (no terminal) parses as 0
   if (stdio_known()) pr.proc_flags |= AMBER_PROC_STDIO_KNOWN;
+}
+
+// A child made by clone(2) with CLONE_FILES or CLONE_VM but not as a thread shares our
+// descriptor table or our memory: two processes, one object. The restorer rebuilds each process's
+// table and memory as its own, so such a pair would come back as two unrelated copies — a silent
+// change. Refused by name at suspend (before anything is parked, and before the coordinator waits
+// for the child to register, which it never does: it runs no agent thread of its own). kcmp says
+// what is shared; on a kernel without it there is nothing to say. Checkpoint thread only.
+long shared_children_check(char* err, size_t errlen) {
+  static char buf[8192], dents[4096];
+  long self = sys::getpid(), r = 0;
+  each_child(buf, sizeof buf, dents, sizeof dents, [&](int32_t kid) {
+    constexpr long KCMP_VM = 1, KCMP_FILES = 2;
+    const char* what = nullptr;
+    if (sys::sc5(312 /*kcmp*/, self, kid, KCMP_FILES, 0, 0) == 0) what = "its descriptor table (clone with CLONE_FILES)";
+    else if (sys::sc5(312 /*kcmp*/, self, kid, KCMP_VM, 0, 0) == 0) what = "its memory (clone with CLONE_VM)";
+    if (!what) return true;
+    sys::Out(err, errlen).s("child process ").i(pid::to_app(kid)).s(" shares ").s(what)
+        .s(" with its parent: amber restores every process with its own, so it cannot checkpoint them");
+    r = -EINVAL;
+    return false;
+  });
+  return r;
 }
 }  // namespace amber
 #endif

@@ -26,6 +26,7 @@
 #include "agent/agent.h"
 #include "agent/capture.h"
 #include "pid/pid.h"
+#include "proc/children.h"
 
 namespace amber {
 namespace {
@@ -66,43 +67,24 @@ long zombies_capture(Capture& c, amber_process& pr) {
   char* dents = static_cast<char*>(c.a.take(16384));
   if (!found || !buf || !dents) return c.fail(-ENOMEM, "scratch exhausted");
   uint32_t n = 0;
-  long dfd = sys::open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return 0;
-  for (;;) {
-    long r = sys::getdents64((int)dfd, dents, 16384);
-    if (r <= 0) break;
-    for (long off = 0; off < r;) {
-      const char* rec = dents + off;
-      off += *reinterpret_cast<const uint16_t*>(rec + 16);
-      const char* name = rec + 19;
-      if (name[0] < '0' || name[0] > '9') continue;
-      char path[64];
-      sys::Out o(path, sizeof path);
-      o.s("/proc/self/task/").s(name).s("/children");
-      path[o.len < sizeof path ? o.len : sizeof path - 1] = 0;
-      size_t len = sys::read_file(path, buf, 8191);
-      buf[len] = 0;
-      for (const char* p = buf; *p;) {
-        while (*p == ' ' || *p == '\n') p++;
-        if (*p < '0' || *p > '9') break;
-        int32_t kid = (int32_t)sys::parse_u(&p, 10);
-        char st[1024];
-        if (!is_zombie(kid, st)) continue;
-        siginfo_t si;
-        memset(&si, 0, sizeof si);
-        // Its status, leaving it unreaped (WNOWAIT).
-        if (sys::sc5(247 /*waitid*/, 1 /*P_PID*/, kid, (long)&si, 4 /*WEXITED*/ | 1 /*WNOHANG*/ | 0x01000000 /*WNOWAIT*/, 0) < 0 ||
-            si.si_pid != kid)
-          continue;
-        if (n == kMaxZombies) {
-          sys::close((int)dfd);
-          return c.fail(-E2BIG, "more than 1024 unreaped (zombie) children");
-        }
-        found[n++] = amber_zombie{pid::to_app(kid), si.si_code, si.si_status, kid};
-      }
+  long err = 0;
+  each_child(buf, 8192, dents, 16384, [&](int32_t kid) {
+    char st[1024];
+    if (!is_zombie(kid, st)) return true;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    // Its status, leaving it unreaped (WNOWAIT).
+    if (sys::sc5(247 /*waitid*/, 1 /*P_PID*/, kid, (long)&si, 4 /*WEXITED*/ | 1 /*WNOHANG*/ | 0x01000000 /*WNOWAIT*/, 0) < 0 ||
+        si.si_pid != kid)
+      return true;
+    if (n == kMaxZombies) {
+      err = c.fail(-E2BIG, "more than 1024 unreaped (zombie) children");
+      return false;
     }
-  }
-  sys::close((int)dfd);
+    found[n++] = amber_zombie{pid::to_app(kid), si.si_code, si.si_status, kid};
+    return true;
+  });
+  if (err) return err;
   // Replaced whole while the program's threads are parked (to_app above still used the old one).
   __atomic_store_n(&g_nzombies, 0u, __ATOMIC_RELEASE);
   memcpy(g_zombies, found, sizeof(amber_zombie) * n);
