@@ -137,6 +137,25 @@ long entry_nr(const Entry* e) { return e->nr; }
 uint64_t entry_rip(const Entry* e) { return e->rip; }
 int64_t entry_deadline(const Entry* e) { return e->deadline; }
 
+namespace {
+// The timeout in user memory of a select/pselect6/ppoll the kernel shortened in place, less
+// `spent` ns (not below zero). Through vm_read/vm_write: a bad pointer is the application's, and
+// the call itself will report it (EFAULT).
+void shorten_in_place(const Call* c, int64_t spent) {
+  int arg = c->nr == SYS_select || c->nr == SYS_pselect6 ? 4 : c->nr == SYS_ppoll ? 2 : -1;
+  if (arg < 0 || !c->arg[arg] || spent <= 0) return;
+  void* p = reinterpret_cast<void*>(c->arg[arg]);
+  int64_t t[2];  // timeval {sec, usec} or timespec {sec, nsec}: two longs either way
+  if (sys::vm_read(t, p, sizeof t) != (long)sizeof t || t[0] < 0 || t[1] < 0) return;
+  const int64_t unit = c->nr == SYS_select ? 1000 : 1;  // ns per usec / nsec
+  int64_t left = t[0] * 1000000000ll + t[1] * unit - spent;
+  if (left < 0) left = 0;
+  t[0] = left / 1000000000ll;
+  t[1] = (left % 1000000000ll) / unit;
+  sys::vm_write(p, t, sizeof t);
+}
+}  // namespace
+
 void resume(Call* c, void* ucv, bool restarted) {
   if (c->how == NONE) return;
   auto* uc = static_cast<ucontext_t*>(ucv);
@@ -160,6 +179,12 @@ void resume(Call* c, void* ucv, bool restarted) {
     // restart_syscall has nothing to resume in a new task: run the call it stood for.
     if (c->raw_nr == SYS_restart_syscall && c->nr != SYS_restart_syscall) changed = true;
   }
+
+  // select, pselect6 and ppoll wrote the time left into their timeout argument when the signal
+  // interrupted them, and run again with it: the time since (parked, and down before a restart on
+  // this boot: the application's CLOCK_MONOTONIC ran on) is taken off, so the call never waits
+  // longer than the program asked by its own clock, and the time left it reads back agrees.
+  if (c->how == REISSUE && (!restarted || same_boot())) shorten_in_place(c, now - c->t_int);
 
   if (c->how == PENDING) {
     // A live resume needs nothing: the kernel runs the call again with its own registers.
