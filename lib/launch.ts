@@ -22,6 +22,7 @@ import {
   type CoordinatorHold,
 } from './client.js';
 import { Coordinator } from './coordinator.js';
+import { checkLaunchable } from './program.js';
 import { AmberError } from './errors.js';
 import * as trust from './trust.js';
 import { agentPath, cliPath } from './native.js';
@@ -409,6 +410,8 @@ export async function launch(argv: string[], opts: LaunchOptions = {}): Promise<
   }
   const agent = agentPath();
   const plugins = (opts.plugins ?? []).map((p) => resolve(p));
+  // Before anything starts: a program that would run without the agent is refused by name.
+  await checkLaunchable(argv[0], opts.env ?? process.env, opts.cwd ?? process.cwd());
   const choice = await chooseCoordinator(opts);
   const baseEnv = opts.env ?? process.env;
   const env: NodeJS.ProcessEnv = {

@@ -469,6 +469,10 @@ bool connect_and_hello(bool restored) {
 // for it to resume the computation (the main loop handles "resume").
 void on_restart() {
   g.pid = (int)sys::getpid();
+  {
+    char st[4096];
+    g.seccomp0 = seccomp_filters(st, sizeof st);  // what the restart runs under
+  }
   g.restart_ppid = (int)sys::getppid();
   g.ckpt_tid = (int)sys::gettid();
   for (uint32_t i = 0; i < g.nslots; i++)
@@ -798,6 +802,10 @@ __attribute__((constructor)) void agent_init() {
     if (tn < sizeof g.token) memcpy(g.token, t, tn + 1);
   }
   g.pid = (int)sys::getpid();
+  {
+    char st[4096];
+    g.seccomp0 = seccomp_filters(st, sizeof st);  // inherited: the restart's too
+  }
   g.app_pid = g.pid;
   g.app_ppid = (int)sys::getppid();
   // Our place in the tree: the launcher or our parent's agent exported its vpid. An exec keeps

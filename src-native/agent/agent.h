@@ -51,6 +51,7 @@ struct Agent {
   bool ending;                  // this checkpoint ends the computation (checkpoint --kill)
   volatile uint32_t joining;    // hello joined a generation being suspended: the program waits
                                 //   (join_wait) until the checkpoint thread has suspended it
+  uint32_t seccomp0;            // seccomp filters the process had when the agent started (inherited)
   uint32_t done_gen;            // the last checkpoint this process was resumed from
   volatile bool restop;         // we were stopped, continued by our parent for this checkpoint:
                                 //   stop again at resume (proc/stopped.agent.cc)
@@ -86,6 +87,9 @@ long write_image(const char* path, uint64_t* bytes, char* err, size_t errlen, bo
 // A child sharing our descriptor table or memory (clone without CLONE_THREAD): -EINVAL and why in
 // err (proc/tree.cc). Called at suspend, before anything is parked.
 long shared_children_check(char* err, size_t errlen);
+
+// Seccomp filters stacked on this process now (proc/process.cc; buf: scratch of cap bytes).
+uint32_t seccomp_filters(char* buf, size_t cap);
 
 // After a checkpoint the process resumes: undo what capturing the descriptors changed (fd/fd.cc).
 void fds_resumed();

@@ -15,6 +15,7 @@
 #include "image/format.h"
 
 #ifdef AMBER_AGENT
+#include <errno.h>
 #include <string.h>
 
 #include "agent/agent.h"
@@ -22,9 +23,28 @@
 #include "proc/rlimit.h"
 
 namespace amber {
+// Seccomp filters stacked on this process (/proc/self/status "Seccomp_filters:"; 0 without it).
+uint32_t seccomp_filters(char* buf, size_t cap) {
+  size_t n = sys::read_file("/proc/self/status", buf, cap - 1);
+  buf[n] = 0;
+  const char* p = __builtin_strstr(buf, "\nSeccomp_filters:");
+  if (!p) return 0;
+  p += 17;
+  while (*p == ' ' || *p == '\t') p++;
+  return (uint32_t)sys::parse_u(&p, 10);
+}
+
 long process_capture(Capture& c, amber_process& pr) {
   memset(&pr, 0, sizeof pr);
   char* buf = c.tmp;
+  // A filter the program installed cannot be installed again by the restorer (it would filter
+  // the restorer itself, and the BPF program is not readable unprivileged): refused by name, not
+  // silently dropped. Filters inherited from whoever launched us are the restart's too.
+  if (uint32_t now = seccomp_filters(buf, 4096); now > g.seccomp0) {
+    char msg[160];
+    sys::Out(msg, sizeof msg).s("the program installed ").u(now - g.seccomp0).s(" seccomp filter(s), which amber cannot install again at restart");
+    return c.fail(-EINVAL, msg);
+  }
   size_t n = sys::read_file("/proc/self/stat", buf, 4095);
   buf[n] = 0;
   const char* p = buf;
