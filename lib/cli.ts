@@ -7,7 +7,6 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
@@ -17,30 +16,41 @@ import {
   status as clientStatus,
   type ClientOptions,
 } from './client.js';
+import { parseAddressArg } from './address.js';
 import { Coordinator } from './coordinator.js';
 import { UsageError, toAmberError } from './errors.js';
-import { readImage, verifyImage } from './image.js';
 import { exitCodeOf, launch, type Job } from './launch.js';
 import { JOB_HELP, SBATCH_EXAMPLE_HELP, jobMain, sbatchExampleMain } from './job.js';
-import { manifestImages, readManifest, resolveManifestPath } from './manifest.js';
+import { readManifest, resolveManifestPath } from './manifest.js';
+import { inspectImage, looksLikeManifest, verifyGeneration } from './verify.js';
 import { packageRoot } from './native.js';
 import { restart } from './restart.js';
 import type { ImageInfo, Manifest, PluginsResult, ProgressEvent, StatusResult } from './types.js';
 
+/** What every --coord/--listen help says about ADDR. */
+const ADDR_HELP = `ADDR is HOST:PORT or [IPv6]:PORT for TCP (tcp:HOST:PORT also works), or a Unix socket path:
+one with a "/", or starting with "." or "/", or ending in ".sock" (./coord.sock, not coord).`;
+
 const HELP: Record<string, string> = {
-  launch: `usage: amber launch [--dir DIR] [--interval SEC] [--coord ADDR] [--listen tcp:HOST:PORT] [--keep K] [--plugin PATH]... -- CMD [ARGS...]
+  launch: `usage: amber launch [--dir DIR] [--interval SEC] [--coord ADDR] [--listen ADDR] [--keep K] [--plugin PATH]... -- CMD [ARGS...]
 
 Runs CMD under amber: every process it starts is checkpointable. Uses the coordinator listening at
-DIR (default $AMBER_DIR or the current directory), or starts one for the life of CMD.
-Exits with CMD's status. SIGINT/SIGTERM/SIGHUP are passed to CMD; SIGUSR1 takes a checkpoint.
+DIR (default $AMBER_DIR or the current directory), or starts one in the background that lives as
+long as any process of the computation does, and then exits by itself (its messages go to
+DIR/.amber/coordinator.log). Exits with CMD's status when CMD exits: a daemon CMD started lives
+on, checkpointable. SIGINT/SIGTERM/SIGHUP are passed to CMD; SIGUSR1 takes a checkpoint.
 
   --dir DIR        checkpoint directory (images, manifests, coordinator socket)
   --interval SEC   checkpoint every SEC seconds (coordinator started here only)
-  --coord ADDR     coordinator: a socket path (default DIR/.amber/coord.sock) or tcp:HOST:PORT
-                   (token from $AMBER_TOKEN or DIR/.amber/token)
-  --listen ADDR    coordinator started here also listens on tcp:HOST:PORT (token in DIR/.amber/token)
+  --coord ADDR     coordinator: a socket path (default DIR/.amber/coord.sock; one is started there
+                   if none listens) or the HOST:PORT of a running one (token from $AMBER_TOKEN or
+                   DIR/.amber/token)
+  --listen ADDR    coordinator started here also listens on TCP at HOST:PORT (port 0: any; token in
+                   DIR/.amber/token)
   --keep K         keep only the last K generations (coordinator started here only)
   --plugin PATH    preload a plugin shared object (repeatable)
+
+${ADDR_HELP}
 `,
   checkpoint: `usage: amber checkpoint [--dir DIR | --coord ADDR] [--kill] [--json] [--no-progress]
 
@@ -56,14 +66,19 @@ a progress line is shown on stderr if stderr is a terminal.
   restart: `usage: amber restart [--dir DIR | --coord ADDR] [DIR|GENDIR|MANIFEST]
 
 Restarts a checkpoint (default: the latest generation in DIR) in the foreground. The application's
-stdin/stdout/stderr are this command's; exits with the application's status.
+stdin/stdout/stderr are this command's; exits with the application's status. A generation whose
+launched process had already exited (a daemon, living on after \`amber launch\` returned) has
+nothing in the foreground: restart returns (status 0) once its processes run again, in a session
+of their own. A coordinator started here lives on in the background as long as they do.
 
+  --coord ADDR     coordinator: a socket path or the HOST:PORT of a running one (see launch --help)
   --interval SEC   checkpoint every SEC seconds after the restart
   --timeout SEC    how long restoring may take (default 120)
 `,
   status: `usage: amber status [--dir DIR | --coord ADDR] [--json]
 
-Shows the coordinator at DIR and the processes registered with it.
+Shows the coordinator at DIR (or at ADDR: a socket path, or HOST:PORT) and the processes
+registered with it.
 `,
   plugins: `usage: amber plugins [--dir DIR | --coord ADDR] [--json]
 
@@ -74,19 +89,26 @@ Lists, per process, the plugins it loaded and the symbols they wrap.
 Summarizes a checkpoint image (regions, threads, fds, sizes) or a generation manifest.
 
   --json           machine-readable output
-  --verify         also check every chunk checksum
+  --verify         also check every chunk checksum, and that each image is the one its
+                   manifest recorded (same generation, program, checksum and size)
 `,
-  coordinator: `usage: amber coordinator [--dir DIR] [--listen ADDR] [--interval SEC] [--keep K] [--json]
+  coordinator: `usage: amber coordinator [--dir DIR] [--listen ADDR]... [--interval SEC] [--keep K] [--exit-when-done] [--json]
 
 Runs a coordinator in the foreground until SIGINT/SIGTERM; SIGUSR1 takes a checkpoint. Started
 again on the same DIR after a crash, it re-adopts the processes still running (their agents
 reconnect every second).
 
-  --listen ADDR    tcp:HOST:PORT: also listen on TCP (token in DIR/.amber/token, 0600);
-                   a path: the Unix socket to use instead of DIR/.amber/coord.sock
+  --listen ADDR    HOST:PORT or [IPv6]:PORT: also listen on TCP (port 0: any; token in
+                   DIR/.amber/token, 0600); a socket path: the Unix socket to use instead of
+                   DIR/.amber/coord.sock. Give it twice for both.
   --interval SEC   checkpoint every SEC seconds
   --keep K         keep only the last K generations
+  --exit-when-done exit once the computation has ended: no process of it left, no checkpoint or
+                   restart under way, no launch or restart using it (what launch starts); after
+                   a minute if nothing ever used it
   --json           print events (register, exit, checkpoint, ...) as JSON lines on stdout
+
+${ADDR_HELP}
 `,
 };
 
@@ -106,7 +128,7 @@ commands:
 amber <command> --help for details; amber --version.
 `;
 
-/** CLI option sets; `coord` is the contract's ADDR, a Unix socket path in this version. */
+/** CLI option sets; `coord` and `listen` are the contract's ADDR (lib/address.ts parses them). */
 const OPTS = {
   launch: {
     dir: { type: 'string' },
@@ -146,9 +168,10 @@ const OPTS = {
   },
   coordinator: {
     dir: { type: 'string' },
-    listen: { type: 'string' },
+    listen: { type: 'string', multiple: true },
     interval: { type: 'string' },
     keep: { type: 'string' },
+    'exit-when-done': { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -209,6 +232,7 @@ function noPositionals(cmd: string, p: string[]): void {
 
 function exclusive(cmd: string, v: { dir?: string | undefined; coord?: string | undefined }): void {
   if (v.dir !== undefined && v.coord !== undefined) throw new UsageError(`${cmd}: give --dir or --coord, not both`);
+  if (v.coord !== undefined) parseAddressArg('--coord', v.coord);
 }
 
 function where(v: { dir?: string | undefined; coord?: string | undefined }): ClientOptions {
@@ -284,8 +308,12 @@ async function cmdLaunch(args: string[]): Promise<number> {
   if (command.length === 0) throw new UsageError('launch: no command given (amber launch [options] -- CMD [ARGS...])');
   const interval = seconds('interval', values.interval);
   const keep = count('keep', values.keep);
+  if (values.coord !== undefined) parseAddressArg('--coord', values.coord);
+  if (values.listen !== undefined) parseAddressArg('--listen', values.listen, { listen: true });
   let job: Job | undefined;
   let checkpointing = false;
+  // The coordinator's errors once CMD runs (a failure to start is reported once, by the throw).
+  let started = false;
   const setJob = forwardSignals(() => {
     // SIGUSR1 (what Slurm's --signal sends): checkpoint without stopping.
     if (job === undefined || checkpointing) return;
@@ -305,11 +333,14 @@ async function cmdLaunch(args: string[]): Promise<number> {
     ...(interval !== undefined ? { interval } : {}),
     plugins: values.plugin ?? [],
     stdio: 'inherit',
+    // The coordinator outlives this command: a daemon CMD leaves behind stays checkpointable.
+    detached: true,
+    onCoordinatorError: (e) => started && errMsg(e.message),
   });
-  if ((interval !== undefined || keep !== undefined || values.listen !== undefined) && job.coordinator === null) {
+  started = true;
+  if ((interval !== undefined || keep !== undefined || values.listen !== undefined) && !job.coordinatorStarted) {
     msg(`--interval/--keep/--listen ignored: using the running coordinator at ${job.socketPath}`);
   }
-  job.coordinator?.on('error', (e) => errMsg(e.message));
   setJob(job);
   return exitCodeOf(await job.exited);
 }
@@ -378,13 +409,23 @@ async function cmdRestart(args: string[]): Promise<number> {
   const interval = seconds('interval', values.interval);
   const timeout = seconds('timeout', values.timeout);
   const setJob = forwardSignals();
+  // The coordinator's errors once the processes run (a failed restart is reported once, by the throw).
+  let started = false;
   const job = await restart(positionals[0], {
     ...where(values),
     ...(interval !== undefined ? { interval } : {}),
     ...(timeout !== undefined ? { timeout } : {}),
     stdio: 'inherit',
+    detached: true,
+    onCoordinatorError: (e) => started && errMsg(e.message),
   });
-  job.coordinator?.on('error', (e) => errMsg(e.message));
+  started = true;
+  if (!job.launched) {
+    // Daemons only: nothing of the computation is in the foreground any more (see --help).
+    const n = job.processes.length;
+    msg(`restarted generation ${job.generation}: ${n} process${n === 1 ? '' : 'es'} running in the background (the launched process had exited before the checkpoint)`);
+    return 0;
+  }
   setJob(job);
   return exitCodeOf(await job.exited);
 }
@@ -472,21 +513,6 @@ function fmtManifest(m: Manifest, path: string): string {
   return t;
 }
 
-/** An image starts with its magic; anything else that opens with "{" is taken for a manifest. */
-async function looksLikeManifest(path: string): Promise<boolean> {
-  const st = await stat(path).catch(() => undefined);
-  if (st === undefined) return path.endsWith('.json');
-  if (st.isDirectory()) return true;
-  const fh = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(16);
-    const { bytesRead } = await fh.read(b, 0, 16, 0);
-    return b.subarray(0, bytesRead).toString('latin1').trimStart().startsWith('{');
-  } finally {
-    await fh.close();
-  }
-}
-
 function fmtPlugins(r: PluginsResult): string {
   const rows = [['VPID', 'PID', 'PLUGIN', 'WRAPS', 'PATH']];
   for (const p of r.processes) {
@@ -515,10 +541,8 @@ async function cmdInspect(args: string[]): Promise<number> {
     const mpath = await resolveManifestPath(target);
     const m = await readManifest(mpath);
     let verified: Array<{ image: string; chunks: number; bytes: number }> | undefined;
-    if (values.verify === true) {
-      verified = [];
-      for (const img of manifestImages(m, mpath)) verified.push({ image: img, ...(await verifyImage(img)) });
-    }
+    // checked and bound to the manifest first (lib/verify.ts)
+    if (values.verify === true) verified = await verifyGeneration(m, mpath);
     if (values.json === true) out(JSON.stringify(verified === undefined ? m : { ...m, verified }));
     else {
       let t = fmtManifest(m, mpath);
@@ -527,8 +551,7 @@ async function cmdInspect(args: string[]): Promise<number> {
     }
     return 0;
   }
-  const info = readImage(target);
-  const verified = values.verify === true ? await verifyImage(target) : undefined;
+  const { info, verified } = await inspectImage(target, values.verify === true);
   if (values.json === true) out(JSON.stringify(verified === undefined ? info : { ...info, verified }));
   else out(fmtImage(info) + (verified !== undefined ? `\nverified    ${verified.chunks} chunks, ${size(verified.bytes)}\n` : ''));
   return 0;
@@ -540,11 +563,24 @@ async function cmdCoordinator(args: string[]): Promise<number> {
   noPositionals('coordinator', positionals);
   const interval = seconds('interval', values.interval);
   const keep = count('keep', values.keep);
+  // --listen twice: a socket path and a TCP address, at most one of each.
+  let socketPath: string | undefined;
+  let tcp: string | undefined;
+  for (const l of values.listen ?? []) {
+    const a = parseAddressArg('--listen', l, { listen: true });
+    if (a.kind === 'unix' ? socketPath !== undefined : tcp !== undefined) {
+      throw new UsageError(`coordinator: one --listen socket path and one TCP address at most`);
+    }
+    if (a.kind === 'unix') socketPath = a.path;
+    else tcp = l;
+  }
   const c = await Coordinator.start({
     dir: defaultDir(values.dir),
-    ...(values.listen !== undefined ? { listen: values.listen } : {}),
+    ...(socketPath !== undefined ? { socketPath } : {}),
+    ...(tcp !== undefined ? { listen: tcp } : {}),
     ...(interval !== undefined ? { interval } : {}),
     ...(keep !== undefined ? { keep } : {}),
+    autoClose: values['exit-when-done'] === true,
   });
   const json = values.json === true;
   const ev = (event: string, data: object): void => {
@@ -579,10 +615,13 @@ async function cmdCoordinator(args: string[]): Promise<number> {
       ev('error', { code: ae.code, message: ae.message });
     });
   });
-  await new Promise<void>((res) => {
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => res());
+  const ended = await new Promise<boolean>((res) => {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => res(false));
+    c.once('close', () => res(true));
   });
+  if (ended) msg(`the computation has ended; coordinator ${process.pid} exits`);
   await c.close();
+  ev('close', { pid: process.pid, ended });
   return 0;
 }
 

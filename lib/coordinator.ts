@@ -4,18 +4,22 @@
  * pids, drives the checkpoint barrier (suspend → write → manifest + `latest` → resume/kill) and
  * releases restored processes together at restart.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { hostname } from 'node:os';
-import { chmod, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { debuglog } from 'node:util';
-import { ensureToken, formatAddress, parseAddress, tokenMatches, tokenPathFor } from './client.js';
+import { formatAddress, parseAddress } from './address.js';
+import { ensureToken, tokenMatches, tokenPathFor } from './client.js';
 import { AmberError, toAmberError } from './errors.js';
-import { onLines } from './lines.js';
+import { PreAuthGate, PREAUTH_MAX_LINE } from './gate.js';
+import { MAX_LINE, onLines } from './lines.js';
 import { addon } from './native.js';
+import { unpairedSocketWarnings } from './sockets.js';
 import {
   MANIFEST_NAME,
   fsyncDir,
@@ -24,8 +28,10 @@ import {
   parseGenDirName,
   writeFileDurable,
 } from './manifest.js';
+import * as trust from './trust.js';
 import type {
   CheckpointResult,
+  ImageSeal,
   Manifest,
   ManifestProcess,
   PluginEvent,
@@ -53,9 +59,11 @@ export interface CoordinatorOptions {
   /** Seconds each barrier phase may take before the generation fails. Default 120. */
   timeout?: number;
   /**
-   * Also listen on TCP, `tcp:HOST:PORT` (port 0 picks one), for processes on other hosts. Every
-   * TCP peer must present the computation's token (DIR/.amber/token, created 0600). A value that
-   * is not `tcp:...` is taken as the Unix socket path (like socketPath).
+   * Also listen on TCP, HOST:PORT or [IPv6]:PORT (`tcp:` in front accepted; port 0 picks one), for
+   * processes on other hosts. Every TCP peer must present the computation's token
+   * (DIR/.amber/token, created 0600). A socket path (with a "/", starting with "." or "/", or
+   * ending in ".sock") is the Unix socket to use instead, like socketPath. Anything else rejects
+   * with 'EINVAL' (lib/address.ts).
    */
   listen?: string;
   /** Keep only the last K durable generations (older gen dirs are deleted after a good one). */
@@ -65,6 +73,15 @@ export interface CoordinatorOptions {
    * reconnect (agents retry every second) before failing. Default 10.
    */
   adoptTimeout?: number;
+  /**
+   * Close by itself once the computation has ended: no process of it is left (none registered,
+   * none of a previous coordinator still to reconnect, none starting up on this host), no
+   * checkpoint or restart is in progress, and nothing holds it open (hold(), or a launch or
+   * restart using it). What `amber launch` starts, so that it outlives a program that daemonizes
+   * and goes away with the last of its processes. A coordinator nothing ever used closes after a
+   * minute. Default false: it runs until close().
+   */
+  autoClose?: boolean;
 }
 
 export interface CheckpointOptions {
@@ -104,6 +121,8 @@ export interface CoordinatorEvents {
   plugin: [PluginEvent];
   /** Barrier progress, as processes answer each phase. */
   progress: [ProgressEvent];
+  /** The coordinator has closed (close(), or autoClose once the computation ended); its socket is gone. */
+  close: [];
 }
 
 /** Messages agents send (PROTOCOL.md "Agent → coordinator"); fields are checked on use. */
@@ -142,6 +161,9 @@ interface Phase {
 
 interface Barrier {
   gen: number;
+  /** The generation's random id (32 hex digits): sent as `generation G ID` before `suspend G`,
+   * written into every image header and the manifest, which binds the images to it (issue 12). */
+  id: string;
   agents: Set<Agent>;
   phase: Phase | undefined;
   /** A failure that happened between phases (no phase promise to reject). */
@@ -151,6 +173,12 @@ interface Barrier {
   t0: bigint;
   /** Image bytes reported written so far. */
   bytes: number;
+  /** `checkpoint --kill`: the suspend line says ` end`. */
+  kill?: boolean;
+  /** Children of suspended processes still between fork and hello (`pid:starttime` -> first seen, ms). */
+  starting?: Map<string, number>;
+  /** A pending look for such children (settleSuspend). */
+  settleTimer?: NodeJS.Timeout;
 }
 
 interface RestartWait {
@@ -171,6 +199,16 @@ function num(v: unknown, dflt = 0): number {
 
 function str(v: unknown, dflt = ''): string {
   return typeof v === 'string' ? v : dflt;
+}
+
+/** The state letter of /proc/PID/stat ('' when it cannot be read). */
+function procState(pid: number): string {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+  } catch {
+    return '';
+  }
 }
 
 function describe(a: Agent): string {
@@ -244,8 +282,15 @@ function parsePlugins(v: unknown): PluginInfo[] {
 }
 
 async function readState(adir: string): Promise<SavedState | undefined> {
+  let text: string;
   try {
-    const j = JSON.parse(await readFile(join(adir, STATE_NAME), 'utf8')) as Partial<SavedState>;
+    text = await trust.readTrusted(join(adir, STATE_NAME), 'the state file');
+  } catch (e) {
+    if (e instanceof AmberError) throw e; // a link, a FIFO, another user's file: refuse to start
+    return undefined;
+  }
+  try {
+    const j = JSON.parse(text) as Partial<SavedState>;
     if (j.amber !== 1 || !Array.isArray(j.processes)) return undefined;
     return {
       amber: 1,
@@ -256,17 +301,6 @@ async function readState(adir: string): Promise<SavedState | undefined> {
     };
   } catch {
     return undefined;
-  }
-}
-
-/** Is pid alive on this host? (EPERM: alive, another user's.) */
-function alive(pid: number): boolean {
-  if (!(pid > 0)) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -285,6 +319,101 @@ function listenOn(server: net.Server, what: string, args: [string] | [number, st
 }
 
 type Transport = 'unix' | 'tcp';
+
+/** /proc/PID/stat: the state letter and the start time (ticks since boot), or undefined when gone. */
+function procStat(pid: number): { state: string; start: string } | undefined {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return { state: f[0] ?? '?', start: f[19] ?? '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is pid a live process on this host (not a zombie)? */
+function running(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  const s = procStat(pid);
+  return s !== undefined && s.state !== 'Z' && s.state !== 'X';
+}
+
+/**
+ * Processes of this host (live, not us) whose environment points their agent at this coordinator
+ * (`AMBER_COORD=<value>` with mine(value)): members of the computation between fork and their
+ * agent's hello — a forked child while its parent exits, say — by `pid:starttime`.
+ */
+function startingProcesses(mine: (coord: string) => boolean): string[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names) {
+    if (!/^\d+$/.test(n) || Number(n) === process.pid) continue;
+    let env: string;
+    try {
+      env = readFileSync(`/proc/${n}/environ`, 'latin1');
+    } catch {
+      continue; // gone, or another user's
+    }
+    const at = env.indexOf('AMBER_COORD=');
+    if (at < 0) continue;
+    const hit = env.split('\0').some((e) => e.startsWith('AMBER_COORD=') && mine(e.slice('AMBER_COORD='.length)));
+    const s = hit ? procStat(Number(n)) : undefined;
+    if (s !== undefined && s.state !== 'Z' && s.state !== 'X') out.push(`${n}:${s.start}`);
+  }
+  return out;
+}
+
+/**
+ * Children of `parents` (kernel pids of this host) that are not registered (`known`), not
+ * zombies, and carry the agent (mapped libamber.so: a forked copy, or an exec'd program that
+ * preloads it) — about to say hello — by `pid:starttime`. One pass over /proc.
+ */
+function unregisteredChildren(parents: Set<number>, known: Set<number>): string[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names) {
+    const pid = Number(n);
+    if (!(pid > 0) || known.has(pid) || pid === process.pid) continue;
+    let st: string;
+    try {
+      st = readFileSync(`/proc/${n}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    if (!parents.has(Number(f[1])) || f[0] === 'Z' || f[0] === 'X') continue;
+    let maps: string;
+    try {
+      maps = readFileSync(`/proc/${n}/maps`, 'latin1');
+    } catch {
+      continue; // gone, or not ours to look at
+    }
+    if (maps.includes('/libamber.so')) out.push(`${n}:${f[19] ?? ''}`);
+  }
+  return out;
+}
+
+/** How long a process found starting up may take to register before it no longer counts. */
+const STARTING_GRACE_MS = 10_000;
+/** An autoClose coordinator nothing ever used (no hold, no agent) closes after this long. */
+const UNUSED_CLOSE_MS = 60_000;
+
+/**
+ * What keeps an autoClose coordinator open: `live` (held, or a process of the computation
+ * runs), `transient` (a checkpoint, restart or registration under way), `starting` (a process
+ * of it on this host has not registered yet), or nothing (`idle`).
+ */
+type Activity = 'live' | 'transient' | 'starting' | 'idle';
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly dir: string;
@@ -311,6 +440,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly uid: number | undefined;
   private readonly agents = new Map<number, Agent>();
   private readonly controls = new Set<net.Socket>();
+  /** What peers get before they say who they are (lib/gate.ts). */
+  private readonly gate = new PreAuthGate();
   private nextAgentId = 1;
   private nextVpid = 1;
   /** vpids promised to processes of a manifest being restarted. */
@@ -329,6 +460,26 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private intervalTimer: NodeJS.Timeout | undefined;
   private readonly intervalSec: number;
   private closed = false;
+  private closing: Promise<void> | undefined;
+  /** Device and inode of the socket we bound: close() removes the path only while it is still ours. */
+  private socketId: { dev: number; ino: number } | undefined;
+  // autoClose
+  private readonly autoClose: boolean;
+  /** hold()s and control clients' `hold`s not yet released. */
+  private holds = 0;
+  /** Something has used this coordinator (a hold or an agent): only then may it close by itself. */
+  private used = false;
+  /** Connections that have not said what they are yet. */
+  private unidentified = 0;
+  private doneTimer: NodeJS.Timeout | undefined;
+  private checkSoon: NodeJS.Timeout | undefined;
+  private unusedTimer: NodeJS.Timeout | undefined;
+  /** Releases waiting to learn whether the coordinator closes (true) or stays (false). */
+  private settleWaiters: Array<(closed: boolean) => void> = [];
+  /** Processes seen starting up (pid:starttime → first seen, ms). */
+  private startingSeen = new Map<string, number>();
+  /** Control connections holding the coordinator: their further lines (`release`). */
+  private readonly holdLines = new WeakMap<net.Socket, (msg: AgentMsg) => void>();
 
   private constructor(
     dir: string,
@@ -353,11 +504,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.intervalSec = opts.interval ?? 0;
     this.keep = opts.keep !== undefined && opts.keep > 0 ? Math.floor(opts.keep) : 0;
     this.adoptTimeout = opts.adoptTimeout ?? 10;
+    this.autoClose = opts.autoClose === true;
+    if (this.autoClose) {
+      this.unusedTimer = setTimeout(() => {
+        this.used = true;
+        this.checkDone();
+      }, UNUSED_CLOSE_MS);
+      this.unusedTimer.unref();
+    }
     this.uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
     if (saved !== undefined) {
       for (const p of saved.processes) {
         // Only processes that still exist can reconnect (another host's cannot be checked here).
-        if (p.host === hostname() && !alive(p.pid)) continue;
+        if (p.host === hostname() && !running(p.pid)) continue;
         this.orphans.set(p.vpid, { ...p, state: 'detached' });
       }
       this.nextVpid = Math.max(1, saved.nextVpid);
@@ -380,11 +539,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
    * A stale socket (nobody answers) is replaced; a live one is an AmberError 'EBUSY'.
    */
   static async start(opts: CoordinatorOptions = {}): Promise<Coordinator> {
-    const dir = resolve(opts.dir ?? process.env['AMBER_DIR'] ?? process.cwd());
-    await mkdir(dir, { recursive: true });
-    const adir = join(dir, '.amber');
-    await mkdir(adir, { recursive: true, mode: 0o700 });
-    const listen = opts.listen !== undefined ? parseAddress(opts.listen) : undefined;
+    // Parsed before anything is created: a bad address leaves no trace.
+    const listen = opts.listen !== undefined ? parseAddress(opts.listen, { listen: true, what: 'listen address' }) : undefined;
+    // DIR resolved once and checked (ours, not writable by others, nor replaceable through the
+    // directories above it); .amber made 0700 or checked the same way (lib/trust.ts).
+    const dir = await trust.trustedCheckpointDir(opts.dir ?? process.env['AMBER_DIR'] ?? process.cwd());
+    const adir = await trust.trustedStateDir(dir);
     const socketPath = resolve(
       opts.socketPath ?? (listen !== undefined && listen.kind === 'unix' ? listen.path : join(adir, 'coord.sock')),
     );
@@ -395,6 +555,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         { path: socketPath },
       );
     }
+    if (dirname(socketPath) !== adir) await trust.trustedSocketParent(socketPath);
     try {
       await probe(socketPath);
       throw new AmberError('EBUSY', `a coordinator is already listening at ${socketPath}`, { path: socketPath });
@@ -402,47 +563,90 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (e instanceof AmberError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ECONNREFUSED') {
+        // Only a socket of ours is removed (in a sticky directory another user's file is theirs).
+        await trust.checkSocketFile(socketPath, true);
         debug('removing stale socket %s', socketPath);
         await unlink(socketPath).catch(() => undefined);
       } else if (code !== 'ENOENT') {
         throw toAmberError(e, 'ESOCKET');
       }
     }
+    // Peers may connect as soon as the socket exists (a launch polling for a coordinator it
+    // started): connections that arrive before the coordinator is set up wait here.
+    const early: Array<[net.Socket, Transport]> = [];
+    const waitUnix = (s: net.Socket): void => void early.push([s, 'unix']);
+    const waitTcp = (s: net.Socket): void => void early.push([s, 'tcp']);
     const server = net.createServer({ allowHalfOpen: false });
+    server.on('connection', waitUnix);
+    // Bound under a private name, then linked to the real one: libuv unlinks the path it bound
+    // when the server closes, and that must never be the real path, which by then may be another
+    // coordinator's (close() removes the real one itself, while it is still ours). link() also
+    // fails if someone bound the real path meanwhile, where a rename would steal it.
+    const privatePath = join(dirname(socketPath), `.${randomBytes(4).toString('hex')}.sock`);
+    const bindPath = Buffer.byteLength(privatePath) <= MAX_SOCKET_PATH ? privatePath : socketPath;
     // Created 0600 from the start (umask), not merely chmod'ed after a window.
     const oldMask = process.umask(0o177);
     try {
-      await listenOn(server, socketPath, [socketPath]);
+      await listenOn(server, socketPath, [bindPath]);
     } finally {
       process.umask(oldMask);
     }
+    if (bindPath !== socketPath) {
+      try {
+        await link(bindPath, socketPath);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') {
+          await new Promise<void>((r) => server.close(() => r()));
+          throw new AmberError('EBUSY', `a coordinator is already listening at ${socketPath}`, { path: socketPath });
+        }
+        // A file system without hard links to sockets: move it there instead.
+        debug('link %s: %s; renaming', socketPath, (e as Error).message);
+        await rename(bindPath, socketPath);
+      }
+      await unlink(bindPath).catch(() => undefined);
+    }
     // The directory is 0700 already; the socket mode is the second fence the contract asks for.
     await chmod(socketPath, 0o600);
+    await trust.checkSocketFile(socketPath);
+    const bound = await lstat(socketPath);
     let tcp: { server: net.Server; address: string; token: string } | undefined;
     if (listen !== undefined && listen.kind === 'tcp') {
       try {
         const token = await ensureToken(dir);
         const ts = net.createServer({ allowHalfOpen: false });
+        ts.on('connection', waitTcp);
         await listenOn(ts, formatAddress(listen), [listen.port, listen.host]);
-        const bound = ts.address();
-        const port = typeof bound === 'object' && bound !== null ? bound.port : listen.port;
+        const addr = ts.address();
+        const port = typeof addr === 'object' && addr !== null ? addr.port : listen.port;
         tcp = { server: ts, address: formatAddress({ ...listen, port }), token };
       } catch (e) {
+        for (const [s] of early) s.destroy();
         await new Promise<void>((r) => server.close(() => r()));
-        await unlink(socketPath).catch(() => undefined);
+        if (bindPath !== socketPath) await unlink(socketPath).catch(() => undefined);
         throw e;
       }
     }
-    const coord = new Coordinator(
-      dir,
-      socketPath,
-      server,
-      tcp,
-      await highestGeneration(dir),
-      await latestGeneration(dir),
-      await readState(adir),
-      opts,
-    );
+    let saved: SavedState | undefined;
+    let highest: number;
+    try {
+      saved = await readState(adir);
+      // Numbers never repeat, even those of generations a crashed coordinator left incomplete,
+      // which are removed now (nobody else serves this DIR: the socket was free).
+      highest = await highestGeneration(dir);
+      for (const p of await trust.removeLeftovers(dir, MANIFEST_NAME)) debug('removed %s (left by a coordinator that stopped mid-checkpoint)', p);
+    } catch (e) {
+      for (const [s] of early) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+      if (tcp !== undefined) await new Promise<void>((r) => tcp.server.close(() => r()));
+      await unlink(socketPath).catch(() => undefined);
+      throw e;
+    }
+    const coord = new Coordinator(dir, socketPath, server, tcp, highest, await latestGeneration(dir), saved, opts);
+    server.off('connection', waitUnix);
+    tcp?.server.off('connection', waitTcp);
+    for (const [s, transport] of early) coord.onConnection(s, transport);
+    coord.socketId = { dev: bound.dev, ino: bound.ino };
     coord.scheduleInterval();
     coord.saveState();
     debug('coordinator %d listening at %s%s', process.pid, socketPath, tcp !== undefined ? ` and ${tcp.address}` : '');
@@ -518,6 +722,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     );
     return run.finally(() => {
       this.busy--;
+      this.checkDone();
     });
   }
 
@@ -571,32 +776,206 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.failRestart(new AmberError('ERESTART', message));
   }
 
-  /** Stops listening, disconnects every peer and removes the socket. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Keeps the coordinator open until the returned function is called (what launch() and
+   * restart() do while their program runs). Matters for an autoClose coordinator only; the
+   * release resolves to true when the coordinator then closed because the computation had ended
+   * (its socket is gone by then), false when it stays open.
+   */
+  hold(): () => Promise<boolean> {
+    this.holds++;
+    this.used = true;
+    let held = true;
+    return () => {
+      if (!held) return this.closing !== undefined ? this.closing.then(() => true) : Promise.resolve(false);
+      held = false;
+      this.holds--;
+      return this.settle();
+    };
+  }
+
+  /** Stops listening, removes the socket and disconnects every peer; then emits 'close'. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     this.closed = true;
-    if (this.intervalTimer !== undefined) clearTimeout(this.intervalTimer);
-    if (this.orphanTimer !== undefined) clearInterval(this.orphanTimer);
+    for (const t of [this.intervalTimer, this.orphanTimer, this.doneTimer, this.checkSoon, this.unusedTimer]) if (t !== undefined) clearTimeout(t);
+    // The path first: from now on a launch finds no coordinator here and starts its own, whose
+    // socket this one must not remove.
+    await this.removeSocket();
     const err = new AmberError('ECHECKPOINT', 'the coordinator was closed');
     this.failBarrier(err);
     this.failRestart(new AmberError('ERESTART', 'the coordinator was closed'));
     if (this.stateTimer !== undefined) {
       clearTimeout(this.stateTimer);
       this.stateTimer = undefined;
-      await this.writeState();
     }
-    await this.stateWrite;
+    // What a successor reads: the processes still running (none, when the computation ended).
+    await this.writeState();
     const closing = Promise.all([
       new Promise<void>((res) => this.server.close(() => res())),
       this.tcpServer !== undefined ? new Promise<void>((res) => this.tcpServer?.close(() => res())) : undefined,
     ]);
     for (const a of this.agents.values()) a.sock.destroy();
+    // Releases waiting for the verdict get it (their answers are ended, so they are not cut).
+    this.flushSettled(true);
+    this.gate.destroyAll();
     // An answer already handed to end() (say, checkpoint --kill's, racing the app's exit) must
     // still reach its client; only sockets still waiting for an answer are cut.
     for (const c of this.controls) if (!c.writableEnded) c.destroy();
     await closing;
-    await unlink(this.socketPath).catch(() => undefined);
     debug('coordinator closed');
+    this.emit('close');
+  }
+
+  /** Unlinks the socket path if it is still the socket we bound. */
+  private async removeSocket(): Promise<void> {
+    try {
+      const st = await lstat(this.socketPath);
+      if (this.socketId !== undefined && (st.dev !== this.socketId.dev || st.ino !== this.socketId.ino)) {
+        debug('%s is another coordinator\'s socket now; leaving it', this.socketPath);
+        return;
+      }
+      await unlink(this.socketPath);
+    } catch {
+      // already gone
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // autoClose: closing once the computation has ended
+
+  /** What keeps the coordinator open (see Activity). */
+  private activity(): Activity {
+    if (this.holds > 0) return 'live';
+    const here = hostname();
+    const lives = (p: { pid: number; host: string }): boolean => p.host !== here || running(p.pid);
+    for (const a of this.agents.values()) if (!a.superseded && lives(a.info)) return 'live';
+    for (const o of this.orphans.values()) if (lives(o)) return 'live';
+    if (this.barrier !== undefined || this.busy > 0 || this.restartWait !== undefined || this.heldHellos.length > 0 || this.unidentified > 0) {
+      return 'transient';
+    }
+    return this.anyStarting() ? 'starting' : 'idle';
+  }
+
+  /** Is a process of the computation on this host between its fork and its hello? */
+  private anyStarting(): boolean {
+    const port = this.tcpAddress !== undefined ? this.tcpAddress.slice(this.tcpAddress.lastIndexOf(':')) : undefined;
+    const mine = (c: string): boolean => c === this.socketPath || (port !== undefined && c.startsWith('tcp:') && c.endsWith(port));
+    const now = Date.now();
+    const seen = new Map<string, number>();
+    let any = false;
+    for (const key of startingProcesses(mine)) {
+      const first = this.startingSeen.get(key) ?? now;
+      seen.set(key, first);
+      // One that never registers (its agent gave up, or a static binary) stops counting.
+      if (now - first < STARTING_GRACE_MS) any = true;
+    }
+    this.startingSeen = seen;
+    return any;
+  }
+
+  /**
+   * autoClose: closes when nothing is left (see Activity); while something is under way, looks
+   * again shortly. Waiting releases learn the verdict once it is known. Calls in a burst (a
+   * thousand processes exiting together) make one look, a moment later.
+   */
+  private checkDone(): void {
+    if (this.closed) return;
+    if (!this.autoClose) {
+      this.flushSettled(false);
+      return;
+    }
+    if (this.checkSoon !== undefined) return;
+    this.checkSoon = setTimeout(() => {
+      this.checkSoon = undefined;
+      this.evaluate();
+    }, 20);
+    this.checkSoon.unref();
+  }
+
+  private evaluate(): void {
+    if (this.closed) return;
+    const a = this.activity();
+    if (a === 'idle') {
+      if (this.used) {
+        debug('the computation has ended: closing');
+        void this.close();
+      }
+      return;
+    }
+    // A process starting up decides nothing yet, but nobody needs to wait for it.
+    if (a === 'live' || a === 'starting') this.flushSettled(false);
+    if (a !== 'live' && this.doneTimer === undefined) {
+      this.doneTimer = setTimeout(() => {
+        this.doneTimer = undefined;
+        this.evaluate();
+      }, 200);
+      this.doneTimer.unref();
+    }
+  }
+
+  /** Resolves true once the coordinator has closed by itself (and emitted 'close'), false when it stays open. */
+  private settle(): Promise<boolean> {
+    return new Promise<boolean>((res) => this.whenSettled((closed) => (closed ? void this.closing?.then(() => res(true)) : res(false))));
+  }
+
+  /** Calls back (synchronously, when the verdict comes) with true if the coordinator closes, false if it stays. */
+  private whenSettled(cb: (closed: boolean) => void): void {
+    if (this.closing !== undefined) {
+      void this.closing.then(() => cb(true));
+      return;
+    }
+    if (!this.autoClose) {
+      cb(false);
+      return;
+    }
+    this.settleWaiters.push(cb);
+    this.checkDone();
+  }
+
+  /**
+   * `hold` (a control extension): keeps an autoClose coordinator open while the connection lasts.
+   * The answer is the status (so a launch learns the TCP address too). The client ends the hold
+   * by closing the connection, or by sending `{"t":"ctl","op":"release"}`, answered
+   * `{"ok":true,"closed":BOOL}` once it is known whether the coordinator closes (the computation
+   * has ended; its socket is gone by then) or stays.
+   */
+  private holdFor(sock: net.Socket): void {
+    if (this.closed) {
+      this.answer(sock, { ok: false, code: 'ENOCOORD', message: `the coordinator at ${this.socketPath} is closing` });
+      return;
+    }
+    this.holds++;
+    this.used = true;
+    let held = true;
+    // While held, the holder hears of the coordinator's errors (a launch shows them: its
+    // coordinator may be a background process whose own output goes to a log).
+    const relay = (e: AmberError): void => {
+      if (!sock.destroyed && !sock.writableEnded) sock.write(JSON.stringify({ event: 'error', code: e.code, message: e.message }) + '\n');
+    };
+    const release = (): boolean => {
+      if (!held) return false;
+      held = false;
+      this.holds--;
+      this.off('error', relay);
+      return true;
+    };
+    this.holdLines.set(sock, (m) => {
+      if (m['op'] === 'release' && release()) this.whenSettled((closed) => this.answer(sock, { ok: true, closed }));
+    });
+    sock.on('close', () => {
+      if (release()) this.checkDone();
+    });
+    if (!sock.destroyed) sock.write(JSON.stringify(this.status()) + '\n');
+    this.on('error', relay);
+  }
+
+  private flushSettled(closed: boolean): void {
+    for (const w of this.settleWaiters.splice(0)) w(closed);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -636,60 +1015,81 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     let agent: Agent | undefined;
     sock.on('error', (e) => debug('peer socket error: %s', e.message));
     const refusal = transport === 'unix' ? this.peerRefusal(sock) : undefined;
-    // A peer that never says who it is does not hold a connection forever.
-    const idle = setTimeout(() => sock.destroy(), 30_000);
-    idle.unref();
+    // Until it says who it is, a peer is held to lib/gate.ts: a deadline from now, a small first
+    // line, one line only, and (TCP, or a Unix peer of another uid) a place among a bounded
+    // number of unknown peers.
+    this.gate.admit(sock, transport, transport === 'tcp' || refusal !== undefined);
+    // A peer that has not said who it is yet may be a process about to register: the computation
+    // is not over while one is connecting (autoClose).
+    let identified = false;
+    this.unidentified++;
+    const identify = (): void => {
+      if (identified) return;
+      identified = true;
+      this.unidentified--;
+    };
     const refuse = (e: AmberError, first: AgentMsg | undefined): void => {
       this.emitError(e);
-      if (first?.t === 'hello') {
-        if (!sock.destroyed) sock.end(`refused ${e.code}\n`);
-      } else {
-        this.answer(sock, { ok: false, code: e.code, message: e.message });
-      }
-      sock.removeAllListeners('data');
+      this.gate.close(
+        sock,
+        first?.t === 'hello' ? `refused ${e.code}\n` : JSON.stringify({ ok: false, code: e.code, message: e.message }) + '\n',
+      );
     };
-    onLines(sock, (line) => {
-      if (kind === 'unknown') clearTimeout(idle);
-      let msg: AgentMsg;
-      try {
-        const v: unknown = JSON.parse(line);
-        if (typeof v !== 'object' || v === null || typeof (v as AgentMsg).t !== 'string') throw new Error('no "t"');
-        msg = v as AgentMsg;
-      } catch (e) {
-        debug('bad line from peer (%s): %s', (e as Error).message, line.slice(0, 200));
-        if (kind === 'ctl' || kind === 'unknown') {
-          this.answer(sock, { ok: false, code: 'EPROTO', message: 'expected one JSON object per line' });
-        }
-        return;
-      }
-      if (kind === 'unknown') {
-        if (refusal !== undefined) {
-          refuse(refusal, msg);
+    onLines(
+      sock,
+      (line) => {
+        identify();
+        let msg: AgentMsg;
+        try {
+          const v: unknown = JSON.parse(line);
+          if (typeof v !== 'object' || v === null || typeof (v as AgentMsg).t !== 'string') throw new Error('no "t"');
+          msg = v as AgentMsg;
+        } catch (e) {
+          debug('bad line from peer (%s): %s', (e as Error).message, line.slice(0, 200));
+          if (kind === 'unknown') {
+            // one bad first line ends the connection
+            this.gate.close(sock, JSON.stringify({ ok: false, code: 'EPROTO', message: 'expected one JSON object per line' }) + '\n');
+          } else if (kind === 'ctl') {
+            this.answer(sock, { ok: false, code: 'EPROTO', message: 'expected one JSON object per line' });
+          }
           return;
         }
-        if (transport === 'tcp' && (this.token === undefined || !tokenMatches(this.token, msg['token']))) {
-          const why = msg['token'] === undefined ? 'no token' : 'a wrong token';
-          refuse(new AmberError('EAUTH', `refused a TCP connection from ${sock.remoteAddress ?? '?'}: ${why} (see ${this.tokenPath})`), msg);
+        if (kind === 'unknown') {
+          if (refusal !== undefined) {
+            refuse(refusal, msg);
+            return;
+          }
+          if (transport === 'tcp' && (this.token === undefined || !tokenMatches(this.token, msg['token']))) {
+            const why = msg['token'] === undefined ? 'no token' : 'a wrong token';
+            refuse(new AmberError('EAUTH', `refused a TCP connection from ${sock.remoteAddress ?? '?'}: ${why} (see ${this.tokenPath})`), msg);
+            return;
+          }
+          if (msg.t === 'hello') {
+            this.gate.settle(sock);
+            kind = 'agent';
+            agent = this.onHello(sock, msg);
+          } else if (msg.t === 'ctl') {
+            this.gate.settle(sock);
+            kind = 'ctl';
+            this.controls.add(sock);
+            void this.onControl(sock, msg);
+          } else {
+            this.gate.close(sock, JSON.stringify({ ok: false, code: 'EPROTO', message: `first line must be hello or ctl, not ${msg.t}` }) + '\n');
+          }
           return;
         }
-        if (msg.t === 'hello') {
-          kind = 'agent';
-          agent = this.onHello(sock, msg);
-        } else if (msg.t === 'ctl') {
-          kind = 'ctl';
-          this.controls.add(sock);
-          void this.onControl(sock, msg);
-        } else {
-          this.answer(sock, { ok: false, code: 'EPROTO', message: `first line must be hello or ctl, not ${msg.t}` });
-        }
-        return;
-      }
-      if (kind === 'agent' && agent !== undefined) this.onAgentMsg(agent, msg);
-    });
+        if (kind === 'agent' && agent !== undefined) this.onAgentMsg(agent, msg);
+        else if (kind === 'ctl') this.holdLines.get(sock)?.(msg);
+      },
+      () => (kind === 'unknown' ? PREAUTH_MAX_LINE : MAX_LINE),
+    );
     sock.on('close', () => {
-      clearTimeout(idle);
       this.controls.delete(sock);
       if (agent !== undefined) this.onAgentClose(agent);
+      if (!identified) {
+        identify();
+        this.checkDone();
+      }
     });
   }
 
@@ -698,7 +1098,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   private send(a: Agent, line: string): void {
-    debug('-> %s: %s', describe(a), line);
+    if (debug.enabled) debug('-> %s: %s', describe(a), line);
     if (!a.sock.destroyed) a.sock.write(line + '\n');
   }
 
@@ -718,7 +1118,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** Drops detached processes that no longer exist (on this host). */
   private sweepOrphans(): void {
     for (const [vpid, p] of this.orphans) {
-      if (p.host === hostname() && !alive(p.pid)) {
+      if (p.host === hostname() && !running(p.pid)) {
         this.orphans.delete(vpid);
         debug('detached vpid %d (pid %d) is gone', vpid, p.pid);
         this.saveState();
@@ -728,6 +1128,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (this.orphans.size === 0 && this.orphanTimer !== undefined) {
       clearInterval(this.orphanTimer);
       this.orphanTimer = undefined;
+      this.checkDone();
     }
   }
 
@@ -748,13 +1149,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }
   }
 
-  /** Writes DIR/.amber/state.json soon (coalesced): what a successor needs to re-adopt. */
+  /**
+   * Writes DIR/.amber/state.json soon (coalesced): what a successor needs to re-adopt. The file
+   * names every process, so with thousands registering one after the other, writing it 50 times
+   * a second would be quadratic work for the coordinator: the delay grows with the computation
+   * (20 ms, plus 0.25 ms per process, at most 1 s: 520 ms at 2,000 processes). A process missing
+   * from it is not lost: its agent reconnects to a successor with its vpid all the same.
+   */
   private saveState(): void {
     if (this.stateTimer !== undefined || this.closed) return;
     this.stateTimer = setTimeout(() => {
       this.stateTimer = undefined;
       void this.writeState();
-    }, 20);
+    }, Math.min(1000, 20 + Math.floor((this.agents.size + this.orphans.size) / 4)));
   }
 
   private writeState(): Promise<void> {
@@ -763,7 +1170,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       pid: process.pid,
       nextVpid: this.nextVpid,
       processes: [
-        ...[...this.agents.values()].filter((a) => !a.superseded).map((a) => ({ ...a.info, plugins: a.plugins })),
+        // A process that has died (a zombie, or killed by checkpoint --kill) whose connection is
+        // not closed yet is not one for a successor to wait for.
+        ...[...this.agents.values()]
+          .filter((a) => !a.superseded && (a.info.host !== hostname() || running(a.info.pid)))
+          .map((a) => ({ ...a.info, plugins: a.plugins })),
         ...this.orphans.values(),
       ],
       kv: Object.fromEntries(this.kv),
@@ -771,7 +1182,15 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const path = join(this.dir, '.amber', STATE_NAME);
     const tmp = `${path}.${process.pid}.tmp`;
     this.stateWrite = this.stateWrite
-      .then(() => writeFile(tmp, JSON.stringify(st) + '\n', { mode: 0o600 }))
+      .then(async () => {
+        // created anew (O_EXCL|O_NOFOLLOW), never written through whatever has the name
+        const fh = await trust.createTemp(tmp, 0o600);
+        try {
+          await fh.writeFile(JSON.stringify(st) + '\n');
+        } finally {
+          await fh.close();
+        }
+      })
       .then(() => rename(tmp, path))
       .catch((e: unknown) => debug('cannot write %s: %s', path, (e as Error).message));
     return this.stateWrite;
@@ -810,10 +1229,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         state: agent_state(msg),
       },
     };
-    const register = (): void => {
+    const register = (join?: { b: Barrier; ph: Phase }): void => {
       if (sock.destroyed) return;
       const readopted = this.assignVpid(agent, msg);
       this.agents.set(agent.id, agent);
+      this.used = true;
       if (agent.restored && this.restartWait !== undefined) this.restartWait.agents.add(agent);
       // After a restart, a process that exec'd (its new agent starts with no map) or a child forked
       // since gets the pid map before its vpid: the agent reads both in its constructor, before
@@ -823,17 +1243,70 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const map = this.pidMap();
         if (map.length) this.send(agent, `pidmap ${map.join(',')}`);
       }
+      // Joining a generation: its lines come before `vpid N`, so the agent suspends the program
+      // before it returns to it (a child of a fork loop would otherwise exit first).
+      if (join !== undefined) this.joinBarrier(join.b, join.ph, agent);
       this.send(agent, `vpid ${agent.info.vpid}`);
-      debug('registered %s: %s', describe(agent), agent.info.cmd);
+      if (debug.enabled) debug('registered %s: %s', describe(agent), agent.info.cmd);
       this.saveState();
       this.emit('register', { ...agent.info });
     };
     // A process registering during a barrier was not suspended with the others, so it cannot be
     // part of this generation; answering its hello after the barrier keeps it (still inside the
     // agent's constructor) from running user code meanwhile.
-    if (this.barrier !== undefined) this.heldHellos.push(register);
+    // A process saying hello while the others are still being suspended (a forked child, or a
+    // program just exec'd whose previous agent already left the generation) is taken into this
+    // generation instead: its parent may be parked waiting for it (waitpid), and with `--kill` a
+    // held process would outlive its killed parent and be missing after the restart.
+    const b = this.barrier;
+    if (b !== undefined && b.phase?.expect === 'suspended' && b.failure === undefined && !agent.restored) {
+      register({ b, ph: b.phase });
+    } else if (b !== undefined) this.heldHellos.push(register);
     else register();
     return agent;
+  }
+
+  /** A process registered during the suspend phase joins it: suspended and written with the rest. */
+  private joinBarrier(b: Barrier, ph: Phase, a: Agent): void {
+    debug('%s joins generation %d while it suspends', describe(a), b.gen);
+    b.agents.add(a);
+    ph.pending.add(a);
+    a.info.state = 'suspending';
+    this.send(a, `generation ${b.gen} ${b.id}`);
+    this.send(a, `suspend ${b.gen}${b.kill === true ? ' end' : ''}`);
+  }
+
+  /**
+   * Every participant is suspended: the suspend phase ends unless a child of one of them is still
+   * between its fork and its hello (its agent forked along, so a hello is coming: in a fork loop
+   * there nearly always is one). That child would register only after the barrier, outside the
+   * generation: missing after a restart (the parent's waitpid gets ECHILD). Such children are
+   * waited for (they join, onHello), up to STARTING_GRACE_MS each.
+   */
+  private settleSuspend(b: Barrier, ph: Phase): void {
+    if (b.phase !== ph || ph.pending.size > 0 || b.settleTimer !== undefined) return;
+    const here = hostname();
+    const parents = new Set<number>();
+    const known = new Set<number>();
+    for (const a of b.agents) if (a.info.host === here) parents.add(a.info.pid);
+    for (const a of this.agents.values()) if (a.info.host === here) known.add(a.info.pid);
+    const now = Date.now();
+    const seen = b.starting ?? new Map<string, number>();
+    b.starting = seen;
+    let wait = false;
+    for (const key of parents.size ? unregisteredChildren(parents, known) : []) {
+      const first = seen.get(key) ?? now;
+      seen.set(key, first);
+      if (now - first < STARTING_GRACE_MS) wait = true;
+    }
+    if (!wait) {
+      ph.resolve(ph.results);
+      return;
+    }
+    b.settleTimer = setTimeout(() => {
+      b.settleTimer = undefined;
+      this.settleSuspend(b, ph);
+    }, 10);
   }
 
   /** Returns true when the agent is re-adopted (a process a previous coordinator registered). */
@@ -904,7 +1377,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   private onAgentMsg(a: Agent, msg: AgentMsg): void {
-    debug('<- %s: %j', describe(a), msg);
+    if (debug.enabled) debug('<- %s: %j', describe(a), msg);
     const gen = num(msg.gen, -1);
     switch (msg.t) {
       case 'suspended':
@@ -925,7 +1398,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         ph.results.set(a, msg);
         if (msg.t === 'written') b.bytes += num(msg['bytes']);
         this.progress(b, ph);
-        if (ph.pending.size === 0) ph.resolve(ph.results);
+        if (ph.pending.size === 0) {
+          if (ph.expect === 'suspended') this.settleSuspend(b, ph);
+          else ph.resolve(ph.results);
+        }
         return;
       }
       case 'error': {
@@ -1001,6 +1477,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   private onAgentClose(a: Agent): void {
+    this.agentGone(a);
+    // The last process of the computation may just have gone.
+    this.checkDone();
+  }
+
+  private agentGone(a: Agent): void {
     for (const [k, set] of this.kvWaiters) if (set.delete(a) && set.size === 0) this.kvWaiters.delete(k);
     // Closing the coordinator cuts agents that keep running: they are not exits, and the saved
     // state must keep them for a successor to re-adopt.
@@ -1014,7 +1496,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const b = this.barrier;
     if (b !== undefined && b.agents.has(a)) {
       b.agents.delete(a);
-      if (!b.durable) {
+      const ph = b.phase;
+      if (!b.durable && a.info.parent !== 0 && ph?.expect === 'suspended' && ph.pending.delete(a)) {
+        // It exited before it was suspended: the generation is taken as if it had exited just
+        // before (a child of a fork loop does, all the time; failing would fail every retry too).
+        // Once suspended, a process that goes away was killed while parked: that fails below.
+        debug('%s exited before it was suspended; generation %d goes on without it', describe(a), b.gen);
+        if (ph.pending.size === 0) this.settleSuspend(b, ph);
+      } else if (!b.durable) {
         const e = new AmberError('ECHECKPOINT', `generation ${b.gen} failed: ${describe(a)} disconnected during the checkpoint`, {
           pid: a.info.pid,
         });
@@ -1062,10 +1551,24 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         }
       } else if (op === 'plugins') {
         this.answer(sock, { ok: true, ...this.plugins() });
+      } else if (op === 'hold') {
+        this.holdFor(sock);
       } else if (op === 'restart') {
         // Extension of PROTOCOL.md: lets `amber restart` use a coordinator running elsewhere.
-        const r = await this.expectRestart(num(msg['count']), typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {});
-        this.answer(sock, { ok: true, ...r });
+        const before = this.restartWait;
+        const waiting = this.expectRestart(num(msg['count']), typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {});
+        const mine = this.restartWait !== before ? this.restartWait : undefined;
+        // The restart that announced it went away (it failed, or was killed): nobody is coming.
+        const gone = (): void => {
+          if (mine !== undefined && this.restartWait === mine) this.failRestart(new AmberError('ERESTART', 'restart cancelled: the restart that announced it went away'));
+        };
+        sock.once('close', gone);
+        try {
+          const r = await waiting;
+          this.answer(sock, { ok: true, ...r });
+        } finally {
+          sock.off('close', gone);
+        }
       } else {
         this.answer(sock, { ok: false, code: 'EPROTO', message: `unknown control op ${JSON.stringify(op)}` });
       }
@@ -1104,8 +1607,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private phase(b: Barrier, expect: PhaseName, line: (a: Agent) => string, timeoutSec: number, failOnLoss: boolean): Promise<Map<Agent, AgentMsg>> {
     return new Promise((res, rej) => {
       let timer: NodeJS.Timeout | undefined;
+      let stopWatch: NodeJS.Timeout | undefined;
       const done = (): void => {
         if (timer !== undefined) clearTimeout(timer);
+        if (stopWatch !== undefined) clearInterval(stopWatch);
         if (b.phase === ph) b.phase = undefined;
       };
       const ph: Phase = {
@@ -1132,6 +1637,34 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (ph.pending.size === 0) {
         ph.resolve(ph.results);
         return;
+      }
+      if (expect === 'suspended') {
+        // A stopped process (SIGSTOP, job control, a tracer) runs nothing, its agent included: it
+        // never answers. It is named within seconds rather than at the end of the timeout
+        // (continuing it for the checkpoint behind the program's back, proc/stopped.agent.cc, is
+        // not transparent yet).
+        const since = new Map<Agent, number>();
+        stopWatch = setInterval(() => {
+          for (const a of ph.pending) {
+            const st = a.info.host === hostname() && a.info.pid > 0 ? procState(a.info.pid) : '';
+            if (st !== 'T' && st !== 't') {
+              since.delete(a);
+              continue;
+            }
+            const t0 = since.get(a) ?? Date.now();
+            since.set(a, t0);
+            if (Date.now() - t0 < 3000) continue;
+            ph.reject(
+              new AmberError(
+                'ECHECKPOINT',
+                `generation ${b.gen} failed: ${describe(a)} is stopped (${st === 't' ? 'by a tracer' : 'SIGSTOP or job control'}) and cannot run its checkpoint` +
+                  (st === 'T' ? `; continue it (kill -CONT ${a.info.pid}) and checkpoint again` : ''),
+              ),
+            );
+            return;
+          }
+        }, 250);
+        stopWatch.unref();
       }
       timer = setTimeout(() => {
         const late = [...ph.pending].map(describe).join(', ');
@@ -1207,6 +1740,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         kept++;
         continue;
       }
+      if (!(await trust.removableGeneration(gdir))) continue; // not provably ours: left alone
       debug('--keep %d: removing %s', this.keep, gdir);
       await rm(gdir, { recursive: true, force: true }).catch((e: unknown) => this.emitError(toAmberError(e, 'EPRUNE')));
     }
@@ -1248,27 +1782,55 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     // After a coordinator restart, a generation without the processes still reconnecting would
     // be a generation that cannot be restarted: wait for them (or fail).
     if (this.orphans.size > 0) await this.waitForOrphans();
-    const participants = [...this.agents.values()].filter((a) => !a.superseded);
-    if (participants.length === 0) {
+    if (![...this.agents.values()].some((a) => !a.superseded)) {
       throw new AmberError('ENOPROC', `no processes are registered with the coordinator at ${this.socketPath}`);
     }
     const timeoutSec = opts.timeout ?? this.timeout;
     const gen = await this.nextGeneration();
+    // The participants are taken with the barrier set, in one turn of the event loop: an agent
+    // that disconnects during an await before it (a short-lived child of a fork loop) would be
+    // waited for by a barrier that never hears of its exit (agentGone only looks at this.barrier).
+    const participants = [...this.agents.values()].filter((a) => !a.superseded && !a.sock.destroyed);
+    if (participants.length === 0) {
+      throw new AmberError('ENOPROC', `no processes are registered with the coordinator at ${this.socketPath}`);
+    }
     const genDir = join(this.dir, genDirName(gen));
     const t0 = process.hrtime.bigint();
-    const b: Barrier = { gen, agents: new Set(participants), phase: undefined, failure: undefined, durable: false, t0, bytes: 0 };
+    const id = randomBytes(16).toString('hex');
+    const b: Barrier = { gen, id, agents: new Set(participants), phase: undefined, failure: undefined, durable: false, t0, bytes: 0, kill: opts.kill === true };
     this.barrier = b;
     debug('generation %d: %d processes', gen, participants.length);
     try {
       let written: Map<Agent, AgentMsg>;
       try {
         for (const a of b.agents) a.info.state = 'suspending';
-        await this.phase(b, 'suspended', () => `suspend ${gen}`, timeoutSec, true);
+        // `generation G ID` first: the id the agents write into their images' headers.
+        for (const a of b.agents) this.send(a, `generation ${gen} ${id}`);
+        // " end": the computation ends after this checkpoint, so agents may capture what the
+        // program would otherwise still see (a listener's not-yet-accepted connections).
+        await this.phase(b, 'suspended', () => `suspend ${gen}${opts.kill === true ? ' end' : ''}`, timeoutSec, true);
         this.emit('suspend', { generation: gen, processes: b.agents.size });
 
-        await mkdir(genDir, { mode: 0o700 });
+        // A new directory (EEXIST if anything has the name): the agents create their images in it.
+        await mkdir(genDir, { mode: 0o700 }).catch((e: unknown) => {
+          throw trust.fsFailure(e, 'create', genDir);
+        });
         for (const a of b.agents) a.info.state = 'writing';
-        written = await this.phase(b, 'written', (a) => `write ${gen} ${join(genDir, imageName(a.info.vpid))}`, timeoutSec, true);
+        // Agents on this host leave durability to one syncfs of the generation's filesystem once
+        // every image is written (`nosync`, PROTOCOL.md): thousands of per-image fsyncs are most
+        // of a large checkpoint. Agents elsewhere (our syncfs does not reach their page cache)
+        // fsync their own, as does everyone when the addon cannot syncfs.
+        const syncFs = addonSyncFs();
+        const here = hostname();
+        const batched = (a: Agent): boolean => syncFs !== undefined && a.info.host === here;
+        written = await this.phase(
+          b,
+          'written',
+          (a) => `${batched(a) ? `nosync ${gen}\n` : ''}write ${gen} ${join(genDir, imageName(a.info.vpid))}`,
+          timeoutSec,
+          true,
+        );
+        if (syncFs !== undefined && [...b.agents].some(batched)) await syncFs(genDir);
       } catch (e) {
         throw await this.abortGeneration(b, genDir, e);
       }
@@ -1282,12 +1844,41 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const warnings: string[] = [];
         let total = 0;
         const sorted = [...written].sort(([x], [y]) => x.info.vpid - y.info.vpid);
-        // Stat the images in parallel (bounded): with thousands of processes, one at a time is
+        // What binds each image to this generation (issue 12): an agent that wrote the id into
+        // the image's header says so (`written` carries it); its header (id, vpid, program) and
+        // trailer (checksum, size) are then read, without following links, for the manifest.
+        // Other images (a stand-in agent, or no addon) are only stat'ed, and the manifest stays
+        // unbound, as before.
+        const seal = bindingReader();
+        const seals = sorted.map(([a, m]) => {
+          if (m['id'] === undefined || seal === undefined) return undefined;
+          if (m['id'] !== b.id) {
+            throw new AmberError('ECHECKPOINT', `generation ${gen} failed: ${describe(a)} wrote its image for generation id ${str(m['id'])}, not ${b.id}`);
+          }
+          return this.sealOf(b, a, join(genDir, imageName(a.info.vpid)), seal);
+        });
+        const bound = seals.length > 0 && seals.every((x) => x !== undefined);
+        // Stat the others in parallel (bounded): with thousands of processes, one at a time is
         // most of the barrier.
         const stats: Array<Stats | undefined> = [];
         for (let i = 0; i < sorted.length; i += 256) {
-          const part = sorted.slice(i, i + 256).map(([a]) => stat(join(genDir, imageName(a.info.vpid))).catch(() => undefined));
+          const part = sorted
+            .slice(i, i + 256)
+            .map(([a], k) => (seals[i + k] !== undefined ? undefined : stat(join(genDir, imageName(a.info.vpid))).catch(() => undefined)));
           stats.push(...(await Promise.all(part)));
+        }
+        // A process whose first parent exited was adopted by a subreaper of the computation
+        // (PR_SET_CHILD_SUBREAPER): its kernel parent, named in `written`, is the one it is
+        // restored under.
+        for (const [a, m] of sorted) {
+          const ppid = m['ppid'];
+          if (typeof ppid !== 'number' || ppid <= 0) continue;
+          const adopter = sorted.find(([o]) => o !== a && o.info.pid === ppid && o.info.host === a.info.host);
+          if (adopter !== undefined && adopter[0].info.vpid !== a.info.parent) {
+            const [o] = adopter;
+            const known = sorted.some(([x]) => x.info.vpid === a.info.parent);
+            if (!known) a.info.parent = o.info.vpid;
+          }
         }
         for (const [i, [a, m]] of sorted.entries()) {
           const name = imageName(a.info.vpid);
@@ -1295,23 +1886,56 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           if (typeof m['image'] === 'string' && resolve(m['image']) !== path) {
             debug('%s reports image %s, expected %s', describe(a), m['image'], path);
           }
+          const sl = seals[i];
           const st = stats[i];
-          if (st === undefined || !st.isFile()) {
+          if (sl === undefined && (st === undefined || !st.isFile())) {
             throw new AmberError('ECHECKPOINT', `generation ${gen} failed: ${describe(a)} reported written but ${path} does not exist`, {
               path,
             });
           }
-          const bytes = typeof m['bytes'] === 'number' ? m['bytes'] : st.size;
+          const bytes = sl !== undefined ? sl.fileSize : typeof m['bytes'] === 'number' ? m['bytes'] : (st?.size ?? 0);
           // Descriptors the restart cannot rebuild (a socket to a peer outside the computation...):
           // said now, at checkpoint, by name — they come back closed-like (/dev/null).
           if (Array.isArray(m['unrestorable'])) {
-            for (const u of m['unrestorable']) if (typeof u === 'string') warnings.push(`${describe(a)}: ${u} will not be restored (it becomes /dev/null at restart)`);
+            // "fd N PATH" (becomes /dev/null), a whole sentence for state that is not a descriptor
+            // ("SysV shared memory segment N: ..."), or, for sockets, "fd N socket:[INO]: what is lost
+            // and what the descriptor is at restart" ("in flight socket:[INO]: ..." for one inside
+            // another socket's queue).
+            for (const u of m['unrestorable']) {
+              if (typeof u !== 'string') continue;
+              // Whole sentences too: a socket's, and state that is not a descriptor (a SysV segment).
+              if (/^(fd \d+|in flight) socket:\[\d+\]: /.test(u) || !/^fd \d+ /.test(u)) warnings.push(`${describe(a)}: ${u}`);
+              else warnings.push(`${describe(a)}: ${u} will not be restored (it becomes /dev/null at restart)`);
+            }
+          }
+          // What the restart rebuilds with a stated limit (queued inotify events, a lock on a
+          // pipe...): each entry is a whole sentence naming the descriptor.
+          if (Array.isArray(m['limits'])) {
+            for (const u of m['limits']) if (typeof u === 'string') warnings.push(`${describe(a)}: ${u}`);
           }
           total += bytes;
           images.push(path);
-          procs.push({ vpid: a.info.vpid, pid: a.info.pid, parent: a.info.parent, host: a.info.host, cmd: a.info.cmd, image: name, bytes });
+          procs.push({
+            vpid: a.info.vpid,
+            pid: a.info.pid,
+            parent: a.info.parent,
+            host: a.info.host,
+            cmd: a.info.cmd,
+            image: name,
+            bytes,
+            ...(sl !== undefined ? { xxh: sl.imageXxh, ...(sl.programXxh !== undefined ? { program: sl.programXxh } : {}) } : {}),
+          });
         }
         if (b.failure !== undefined) throw b.failure;
+        // Connections whose other end is in no image: said now (fd/socket.cc rebuilds them dead).
+        // Only when every image is here to look at (a peer may be on another host's image).
+        if (sorted.every(([a]) => a.info.host === hostname())) {
+          try {
+            warnings.push(...unpairedSocketWarnings(sorted.map(([a]) => ({ path: join(genDir, imageName(a.info.vpid)), label: describe(a) }))));
+          } catch (e) {
+            debug('cannot look for unpaired connections: %s', (e as Error).message);
+          }
+        }
         const shares = await this.sharedDescriptors(sorted.map(([a]) => a), genDir);
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
         const manifest: Manifest = {
@@ -1319,15 +1943,20 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           generation: gen,
           time: new Date().toISOString(),
           dir: this.dir,
+          ...(bound ? { id } : {}),
           processes: procs,
           bytes: total,
           seconds,
           ...(shares.length ? { shares } : {}),
         };
         const manifestPath = join(genDir, MANIFEST_NAME);
-        await writeFileDurable(manifestPath, JSON.stringify(manifest, null, 2) + '\n', 0o600);
+        await writeFileDurable(manifestPath, JSON.stringify(manifest, null, 2) + '\n', 0o600).catch((e: unknown) => {
+          throw trust.fsFailure(e, 'write the manifest', manifestPath);
+        });
         if (b.failure !== undefined) throw b.failure;
-        await this.flipLatest(genDir);
+        await this.flipLatest(genDir).catch((e: unknown) => {
+          throw trust.fsFailure(e, 'update', join(this.dir, 'latest'));
+        });
         b.durable = true;
         this.durableGen = gen;
         result = { generation: gen, manifest: manifestPath, images, bytes: total, seconds, ...(warnings.length ? { warnings } : {}) };
@@ -1338,6 +1967,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.emit('checkpoint', result);
 
       if (opts.kill === true) {
+        // Pruning first: once the processes die, a launch that owns this coordinator closes it,
+        // and the answer must not wait behind the deletions (it would be cut).
+        await this.prune(gen);
         // No resume: the processes die parked, so nothing they do after the checkpoint is visible.
         for (const a of b.agents) this.killAgent(a);
       } else {
@@ -1351,15 +1983,39 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         this.emit('resume', { generation: gen, processes: b.agents.size });
       }
       // Pruning after the resume: deleting old images must not lengthen the freeze.
-      await this.prune(gen);
+      if (opts.kill !== true) await this.prune(gen);
       debug('generation %d durable: %d bytes in %s s', gen, result.bytes, result.seconds.toFixed(3));
       return result;
     } finally {
+      if (b.settleTimer !== undefined) clearTimeout(b.settleTimer);
       this.barrier = undefined;
       const held = this.heldHellos;
       this.heldHellos = [];
       for (const h of held) h();
     }
+  }
+
+  /**
+   * The binding values of an agent's image, checked: a regular file of ours (the agent created it
+   * O_EXCL|O_NOFOLLOW), written for this generation (its id) by this process (its vpid).
+   */
+  private sealOf(b: Barrier, a: Agent, path: string, read: (p: string) => ImageSeal): ImageSeal {
+    let sl: ImageSeal;
+    try {
+      sl = read(path);
+      trust.checkOwned(path, sl, 'the image');
+    } catch (e) {
+      const ae = toAmberError(e);
+      throw new AmberError('ECHECKPOINT', `generation ${b.gen} failed: ${describe(a)} reported written, but ${ae.message.startsWith(path) ? ae.message : `${path}: ${ae.message}`}`, { path, cause: e });
+    }
+    if (sl.vpid !== a.info.vpid || sl.generationId !== b.id) {
+      throw new AmberError(
+        'ECHECKPOINT',
+        `generation ${b.gen} failed: ${path} is not the image ${describe(a)} was to write (vpid ${sl.vpid}, generation id ${sl.generationId ?? 'none'}; expected vpid ${a.info.vpid}, id ${b.id})`,
+        { path },
+      );
+    }
+    return sl;
   }
 
   private killAgent(a: Agent): void {
@@ -1448,6 +2104,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       };
       this.emit('restart', result);
       w.resolve(result);
+      this.checkDone();
     }
   }
 
@@ -1459,6 +2116,28 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (w.manifest !== undefined) for (const p of w.manifest.processes) this.reservedVpids.delete(p.vpid);
     this.emitError(e);
     w.reject(e);
+    this.checkDone();
+  }
+}
+
+/** The addon's readSeal, or undefined when the addon (a stand-in, or none) has none. */
+function bindingReader(): ((path: string) => ImageSeal) | undefined {
+  try {
+    const a = addon();
+    return typeof a.readSeal === 'function' ? (p) => a.readSeal!(p) : undefined;
+  } catch (e) {
+    debug('no addon to bind images to their generation: %s', (e as Error).message);
+    return undefined;
+  }
+}
+
+/** The addon's syncFs, when this addon has it (a stand-in addon, or an older build, may not). */
+function addonSyncFs(): ((dir: string) => Promise<void>) | undefined {
+  try {
+    const f = (addon() as unknown as { syncFs?: unknown }).syncFs;
+    return typeof f === 'function' ? (f as (dir: string) => Promise<void>) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

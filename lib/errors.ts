@@ -22,6 +22,11 @@ export interface AmberErrorOptions {
   cause?: unknown;
 }
 
+/**
+ * Every failure amber reports. `code` is stable: EUSAGE, ENOBUILD, ENOCOORD, EBUSY, EINVAL,
+ * ECHECKPOINT, ENOPROC, ERESTART, EMANIFEST, image codes (ENOTIMAGE, ETRUNCATED, EVERSION,
+ * EBADIMAGE, ECHECKSUM) or an errno code (ENOENT, ...).
+ */
 export class AmberError extends Error {
   readonly code: string;
   // `declare`: absent fields stay absent (not own properties set to undefined) in logs and JSON.

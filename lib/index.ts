@@ -1,6 +1,8 @@
 /**
- * amber's public API. types/index.d.ts is the hand-written contract of this module. The library
- * prints nothing: it reports through events, errors and `util.debuglog('amber')` (NODE_DEBUG=amber).
+ * amber's public API. Its declarations are generated from lib/ (dist/lib/index.d.ts, the published
+ * typed contract; types/index.d.ts re-exports them): what is exported here, with its doc comments,
+ * is the contract. The library prints nothing: it reports through events, errors and
+ * `util.debuglog('amber')` (NODE_DEBUG=amber).
  */
 export { Coordinator } from './coordinator.js';
 export type {
@@ -20,5 +22,6 @@ export type { ClientOptions } from './client.js';
 export { readImage, verifyImage } from './image.js';
 export { readManifest } from './manifest.js';
 export { AmberError, UsageError } from './errors.js';
+export type { AmberErrorOptions } from './errors.js';
 export { agentPath, restorerPath } from './native.js';
 export type * from './types.js';

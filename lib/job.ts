@@ -18,13 +18,15 @@ import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { clientToken, isListening, parseAddress } from './client.js';
+import { parseAddress, parseAddressArg } from './address.js';
+import { clientToken, isListening } from './client.js';
 import { Coordinator } from './coordinator.js';
 import { AmberError, UsageError, toAmberError } from './errors.js';
 import { exitCodeOf, launch, makeJob, numericAddress, spawnChecked, type Job } from './launch.js';
 import { MANIFEST_NAME, genDirName, manifestImages, parseGenDirName, readManifest, writeFileDurable } from './manifest.js';
 import { restorerPath } from './native.js';
 import { checkImages, restart } from './restart.js';
+import { trustedJobDir } from './trust.js';
 import { defaultJobDir, isRequeueable, jobSocketPath, sbatchExample, requeue as scontrolRequeue, slurmContext, type SlurmContext } from './slurm.js';
 import type { CheckpointResult, ExitStatus, Manifest } from './types.js';
 
@@ -45,8 +47,8 @@ export interface JobOptions {
   /** Environment (default process.env): the Slurm variables are read from it, CMD gets it. */
   env?: NodeJS.ProcessEnv;
   /**
-   * Multi-task: where task 0's coordinator listens for the other tasks, `tcp:HOST:PORT` (default
-   * tcp:0.0.0.0:0, advertised to the tasks as this node's address). Tasks present the job's token
+   * Multi-task: where task 0's coordinator listens for the other tasks, HOST:PORT (default
+   * 0.0.0.0:0, advertised to the tasks as this node's address; lib/address.ts has the forms). Tasks present the job's token
    * (DIR/.amber/token, 0600).
    */
   listen?: string;
@@ -213,7 +215,7 @@ class JobRun {
   }
 
   async main(): Promise<number> {
-    await mkdir(this.jdir, { recursive: true, mode: 0o700 });
+    await trustedJobDir(this.dir); // DIR, DIR/.amber and DIR/.amber/job: ours (lib/trust.ts)
     this.signals.on('SIGUSR1', () => this.onUsr1());
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) this.signals.on(s, () => this.forward(s));
     try {
@@ -331,7 +333,7 @@ class JobRun {
       try {
         ip = (await lookup(hostname(), { family: 4 })).address;
       } catch (e) {
-        this.log(`cannot resolve ${hostname()} (${(e as Error).message}): other nodes cannot reach the coordinator; use --listen tcp:IP:0`);
+        this.log(`cannot resolve ${hostname()} (${(e as Error).message}): other nodes cannot reach the coordinator; use --listen IP:0`);
       }
       return `tcp:${ip}:${a.port}`;
     }
@@ -669,8 +671,8 @@ With several tasks (srun), task 0 runs the coordinator and all tasks checkpoint 
   --interval SEC   also checkpoint every SEC seconds
   --resume         restart from a good checkpoint in DIR even on a first run
   --plugin PATH    preload a plugin shared object (repeatable)
-  --listen ADDR    several tasks: where task 0's coordinator listens for the others
-                   (default tcp:0.0.0.0:0, advertised as this node's address; the others
+  --listen ADDR    several tasks: where task 0's coordinator listens for the others, HOST:PORT
+                   (default 0.0.0.0:0, advertised as this node's address; the others
                    present the job's token, DIR/.amber/token)
   --usr1           from the job script's trap: ask the running \`amber job\` of this job to do
                    what SIGUSR1 does (use this with srun: a signal sent to srun reaches the
@@ -728,6 +730,7 @@ export async function jobMain(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd.length === 0) throw new UsageError('job: no command given (amber job [options] -- CMD [ARGS...])');
+  if (values.listen !== undefined) parseAddressArg('--listen', values.listen, { listen: true });
   const interval = posSeconds('interval', values.interval);
   return runJob({
     command: cmd,

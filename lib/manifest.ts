@@ -3,9 +3,10 @@
  * of the generation is durable. Reading validates the shape so that restart fails early with a
  * message naming the file, instead of deep inside a spawn.
  */
-import { open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { AmberError, isSystemError } from './errors.js';
+import { createTemp, readTrusted, trustedManifestPath } from './trust.js';
 import type { Manifest, ManifestProcess, SharedDescriptor } from './types.js';
 
 export const MANIFEST_NAME = 'manifest.json';
@@ -49,6 +50,10 @@ function checkProcess(path: string, p: unknown, i: number): ManifestProcess {
   if (image === '' || isAbsolute(image) || image.includes('/')) {
     throw bad(path, `processes[${i}].image must be a file name in the manifest's directory`);
   }
+  // Issue 12: what binds the image to this manifest (absent in manifests written before).
+  for (const k of ['xxh', 'program'] as const) {
+    if (r[k] !== undefined && (typeof r[k] !== 'string' || !XXH_RE.test(r[k]))) throw bad(path, `processes[${i}].${k} is not 16 hex digits`);
+  }
   return {
     vpid: r['vpid'] as number,
     pid: r['pid'] as number,
@@ -57,8 +62,13 @@ function checkProcess(path: string, p: unknown, i: number): ManifestProcess {
     cmd: r['cmd'] as string,
     image,
     bytes: r['bytes'] as number,
+    ...(typeof r['xxh'] === 'string' ? { xxh: r['xxh'] } : {}),
+    ...(typeof r['program'] === 'string' ? { program: r['program'] } : {}),
   };
 }
+
+const XXH_RE = /^[0-9a-f]{16}$/;
+const ID_RE = /^[0-9a-f]{32}$/;
 
 /** Parses and validates a manifest already in memory. */
 export function parseManifest(text: string, path = '<manifest>'): Manifest {
@@ -80,6 +90,7 @@ export function parseManifest(text: string, path = '<manifest>'): Manifest {
   if (!isInt(r['generation']) || (r['generation'] as number) < 1) throw bad(path, 'generation is not a positive integer');
   if (typeof r['time'] !== 'string') throw bad(path, 'time is not a string');
   if (typeof r['dir'] !== 'string') throw bad(path, 'dir is not a string');
+  if (r['id'] !== undefined && (typeof r['id'] !== 'string' || !ID_RE.test(r['id']))) throw bad(path, 'id is not 32 hex digits');
   if (!Array.isArray(r['processes'])) throw bad(path, 'processes is not an array');
   if (r['processes'].length === 0) throw bad(path, 'processes is empty');
   const processes = r['processes'].map((p, i) => checkProcess(path, p, i));
@@ -109,6 +120,7 @@ export function parseManifest(text: string, path = '<manifest>'): Manifest {
     generation: r['generation'] as number,
     time: r['time'],
     dir: r['dir'],
+    ...(typeof r['id'] === 'string' ? { id: r['id'] } : {}),
     processes,
     bytes: r['bytes'],
     seconds: r['seconds'],
@@ -120,8 +132,10 @@ export function parseManifest(text: string, path = '<manifest>'): Manifest {
 export async function readManifest(path: string): Promise<Manifest> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // Never through a link, never a FIFO, only a file of ours (lib/trust.ts).
+    text = await readTrusted(path, 'the manifest');
   } catch (e) {
+    if (e instanceof AmberError) throw e;
     const code = isSystemError(e) && e.code !== undefined ? e.code : 'EMANIFEST';
     throw new AmberError(code, `${path}: cannot read manifest: ${(e as Error).message}`, {
       path,
@@ -141,39 +155,12 @@ export function manifestImages(manifest: Manifest, manifestPath: string): string
 /**
  * Turns a restart/inspect target into a manifest path: a manifest file itself, a generation
  * directory (holding manifest.json), or a checkpoint DIR (whose `latest` link names the newest
- * durable generation).
+ * durable generation). Everything on the way is checked (lib/trust.ts): the link is resolved now,
+ * so the generation cannot change under a restart that is reading it, and messages name the real
+ * gen-NNNNNN directory.
  */
 export async function resolveManifestPath(target: string): Promise<string> {
-  const abs = resolve(target);
-  let st;
-  try {
-    st = await stat(abs);
-  } catch (e) {
-    throw new AmberError(
-      isSystemError(e) && e.code !== undefined ? e.code : 'EMANIFEST',
-      `${abs}: no such checkpoint (${(e as Error).message})`,
-      { path: abs, exitCode: 3, cause: e },
-    );
-  }
-  if (!st.isDirectory()) return abs;
-  const direct = join(abs, MANIFEST_NAME);
-  if (await exists(direct)) return direct;
-  const viaLatest = join(abs, 'latest', MANIFEST_NAME);
-  // Resolve the link now: the generation must not change under a restart that is reading it, and
-  // messages should name the real gen-NNNNNN directory.
-  if (await exists(viaLatest)) return join(await realpath(join(abs, 'latest')), MANIFEST_NAME);
-  throw new AmberError('EMANIFEST', `${abs}: no checkpoint here (neither ${MANIFEST_NAME} nor latest/${MANIFEST_NAME})`, {
-    path: abs,
-  });
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
+  return trustedManifestPath(target, MANIFEST_NAME);
 }
 
 /** fsync a directory so a rename inside it is durable. */
@@ -192,7 +179,8 @@ export async function fsyncDir(dir: string): Promise<void> {
  */
 export async function writeFileDurable(path: string, data: string, mode = 0o600): Promise<void> {
   const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w', mode);
+  // A new file: a leftover tmp (a crash) is unlinked, never written through (lib/trust.ts).
+  const fh = await createTemp(tmp, mode);
   try {
     await fh.writeFile(data);
     await fh.chmod(mode); // the umask may have narrowed or the file pre-existed with other bits

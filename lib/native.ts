@@ -111,17 +111,28 @@ function sibling(name: string, envVar: string): string {
   throw noBuild(name, `not found next to ${addonFile()}`);
 }
 
-/** Absolute path of libamber.so (env AMBER_AGENT overrides, for tests). */
+/** Absolute path of libamber.so (env AMBER_AGENT overrides, for tests). Throws 'ENOBUILD' when missing. */
 export function agentPath(): string {
   return sibling('libamber.so', 'AMBER_AGENT');
 }
 
-/** Absolute path of the amber-restart restorer (env AMBER_RESTORER overrides, for tests). */
+/** Absolute path of the amber-restart restorer (env AMBER_RESTORER overrides, for tests). Throws 'ENOBUILD' when missing. */
 export function restorerPath(): string {
   return sibling('amber-restart', 'AMBER_RESTORER');
 }
 
 let addonCache: Addon | undefined;
+
+/**
+ * The `amber` command's module (dist/lib/cli.js), run with node to start a background
+ * coordinator. Next to this module in the ESM build; the CommonJS build (dist/cjs) has no CLI of
+ * its own and uses the ESM one.
+ */
+export function cliPath(): string {
+  const candidates = [join(dirname(selfFile), 'cli.js'), join(packageRoot(), 'dist', 'lib', 'cli.js')];
+  for (const p of candidates) if (existsSync(p)) return p;
+  throw new AmberError('ENOBUILD', `the amber CLI is missing (no cli.js in ${candidates.map((p) => dirname(p)).join(' or ')}); run \`npm run build:ts\``);
+}
 
 /**
  * The addon, loaded on first use so that commands that do not need it (launch, status) work even

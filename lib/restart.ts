@@ -14,19 +14,26 @@ import { chooseCoordinator, makeJob, spawnChecked, type Job } from './launch.js'
 import { manifestImages, parseGenDirName, readManifest, resolveManifestPath } from './manifest.js';
 import { addon, restorerPath } from './native.js';
 import { crossTreeSockets, type CrossTree } from './sockets.js';
+import { checkBinding, checkFileSync } from './trust.js';
 import type { ExitStatus, ImageInfo, Manifest, RestartResult } from './types.js';
 
 const debug = debuglog('amber');
 
+/** The most processes one restart takes: the agent's pid map (src-native/pid/pid.cc, kMax). */
+export const MAX_PROCESSES = 8192;
+/** Restorer arguments longer than this (bytes) go through a pipe instead of argv. */
+const ARGS_INLINE = 64 * 1024;
+
 export interface RestartOptions {
   /** Checkpoint directory for the new computation. Default: the one holding the generation. */
   dir?: string;
+  /** Use this in-process coordinator (else one listening at DIR, else one is started: see LaunchOptions). */
   coordinator?: Coordinator;
   socketPath?: string;
-  /** Address of a running coordinator (socket path or tcp:HOST:PORT). */
+  /** Coordinator address: a socket path, or HOST:PORT / [IPv6]:PORT of a running one (see LaunchOptions.coord). */
   coord?: string;
   token?: string;
-  /** For a coordinator started here: also listen on tcp:HOST:PORT. */
+  /** For a coordinator started here: also listen on TCP, HOST:PORT (see LaunchOptions.listen). */
   listen?: string;
   /** For a coordinator started here: keep only the last K generations. */
   keep?: number;
@@ -38,6 +45,10 @@ export interface RestartOptions {
   /** Seconds to wait for all processes to be restored and resumed (default 120). */
   timeout?: number;
   signal?: AbortSignal;
+  /** Start a needed coordinator as a background process (see LaunchOptions.detached). What `amber restart` does. */
+  detached?: boolean;
+  /** Called with the coordinator's errors for as long as this restart uses it (see LaunchOptions). */
+  onCoordinatorError?: (e: AmberError) => void;
 }
 
 export interface RestartJob extends Job {
@@ -47,22 +58,32 @@ export interface RestartJob extends Job {
   /** One job per restored process, in manifest order; the job itself is the root process. */
   processes: Job[];
   result: RestartResult;
+  /**
+   * Whether the generation holds a process that amber launched (parent 0). False when every one
+   * of them had outlived its launcher by the checkpoint — a daemon: nothing of the computation is
+   * in the foreground any more, so `amber restart` returns once they run (their restorers get a
+   * session of their own, as the daemon had), where it otherwise waits for the root to exit.
+   */
+  launched: boolean;
 }
 
-/** Reads every image header (checksums of header, metadata, trailer) before anything starts. */
+/**
+ * Reads every image header (checksums of header, metadata, trailer) before anything starts, and
+ * refuses an image that is not one amber may read (lib/trust.ts: a link, a FIFO, another user's
+ * file) or not the one the manifest recorded (another program, generation, checksum or size).
+ */
 export function checkImages(manifest: Manifest, manifestPath: string): ImageInfo[] {
   const a = addon();
   return manifestImages(manifest, manifestPath).map((path, i) => {
     let info: ImageInfo;
     try {
+      checkFileSync(path, 'the image');
       info = a.readImage(path);
     } catch (e) {
       throw imageError(e, path);
     }
     const mp = manifest.processes[i];
-    if (mp !== undefined && info.vpid !== mp.vpid) {
-      throw new AmberError('EBADIMAGE', `${path}: image is vpid ${info.vpid} but the manifest says ${mp.vpid}`, { path });
-    }
+    if (mp !== undefined) checkBinding(manifest, mp, info, path, manifestPath);
     return info;
   });
 }
@@ -81,6 +102,15 @@ function restartDir(manifest: Manifest, manifestPath: string): string {
 export async function restart(target?: string, opts: RestartOptions = {}): Promise<RestartJob> {
   const manifestPath = await resolveManifestPath(target ?? defaultDir(opts.dir));
   const manifest = await readManifest(manifestPath);
+  if (manifest.processes.length > MAX_PROCESSES) {
+    // Refused before anything starts: each restored agent keeps the pid map of the whole
+    // computation in a table of this size (src-native/pid/pid.cc); past it pids would be wrong.
+    throw new AmberError(
+      'ERESTART',
+      `${manifestPath}: ${manifest.processes.length} processes; a computation restarts with at most ${MAX_PROCESSES} (the agent's pid map)`,
+      { path: manifestPath },
+    );
+  }
   checkImages(manifest, manifestPath);
   const restorer = restorerPath();
   const images = manifestImages(manifest, manifestPath);
@@ -94,20 +124,27 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
     ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
     ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
+    ...(opts.detached !== undefined ? { detached: opts.detached } : {}),
+    ...(opts.onCoordinatorError !== undefined ? { onCoordinatorError: opts.onCoordinatorError } : {}),
   });
-  const closeOwned = async (): Promise<void> => {
-    if (choice.owned && choice.coordinator !== null) await choice.coordinator.close();
-  };
+  const launched = manifest.processes.some((p) => p.parent === 0);
 
   // Announce the restart before any restorer runs, so no restored process is released early.
   let resumed: Promise<RestartResult>;
+  // Closing the announcement's connection cancels it at a coordinator in another process.
+  const abandon = new AbortController();
   if (choice.coordinator !== null) {
     resumed = choice.coordinator.expectRestart(n, { manifest, ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}) });
   } else {
     let sent!: () => void;
     const announced = new Promise<void>((r) => (sent = r));
-    resumed = clientExpectRestart(n, { ...choice.client, onSent: sent });
-    await Promise.race([announced, resumed]);
+    resumed = clientExpectRestart(n, { ...choice.client, onSent: sent, signal: abandon.signal });
+    try {
+      await Promise.race([announced, resumed]);
+    } catch (e) {
+      await choice.release();
+      throw e;
+    }
   }
   resumed.catch(() => undefined); // handled below; avoid an unhandled rejection meanwhile
 
@@ -132,14 +169,31 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
       const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), AMBER_COORD: choice.agentCoord, AMBER_DIR: choice.dir };
       if (choice.token !== undefined) env['AMBER_TOKEN'] = choice.token;
       const base = opts.stdio ?? 'inherit';
-      const stdio: StdioOptions = sockets.stdio.length
-        ? [...(Array.isArray(base) ? base.slice(0, 3) : [base, base, base]), ...sockets.stdio]
-        : base;
-      const s = await spawnChecked(restorer, args, {
+      const std = Array.isArray(base) ? base.slice(0, 3) : [base, base, base];
+      // A large tree's arguments (thousands of images, --share groups of thousands of
+      // descriptors) would not fit an argv (E2BIG): past ARGS_INLINE bytes all but the first
+      // image go through a pipe (`--args-fd N`, NUL-separated words) after the socket descriptors.
+      const viaFd = args.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0) > ARGS_INLINE;
+      const argsFd = 3 + sockets.stdio.length;
+      const stdio: StdioOptions = viaFd
+        ? [...std, ...sockets.stdio, 'pipe']
+        : sockets.stdio.length
+          ? [...std, ...sockets.stdio]
+          : base;
+      const argv = viaFd ? [args[0]!, '--args-fd', String(argsFd)] : args;
+      const s = await spawnChecked(restorer, argv, {
         env,
         stdio,
+        // Daemons (no launched process left): out of the restart's terminal session, as they were.
+        ...(launched ? {} : { detached: true }),
         ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
+      if (viaFd) {
+        const w = s.child.stdio[argsFd] as NodeJS.WritableStream | null;
+        if (w === null) throw new AmberError('ERESTART', 'no pipe for the restorer\'s arguments');
+        (w as NodeJS.WritableStream & { on(e: 'error', f: (e: Error) => void): void }).on('error', (e) => debug('restorer arguments: %s', e.message));
+        w.end(Buffer.from(args.slice(1).map((a) => `${a}\0`).join('')));
+      }
       s.child.on('error', (e) => debug('restorer error: %s', e.message));
       children.push({ ...s, image });
       debug('restorer pid %d for %s', s.child.pid, image);
@@ -178,17 +232,18 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     const rootJob = makeJob(
       rootChild.child,
       rootChild.exited.then(async (s) => {
-        await closeOwned();
+        await choice.release();
         return s;
       }),
       choice,
     );
-    return { ...rootJob, generation: manifest.generation, manifest: manifestPath, processes: jobs, result };
+    return { ...rootJob, generation: manifest.generation, manifest: manifestPath, processes: jobs, result, launched };
   } catch (e) {
     killAll();
     await cross?.close();
     choice.coordinator?.cancelRestart(`restart failed: ${(e as Error).message}`);
-    await closeOwned();
+    abandon.abort();
+    await choice.release();
     throw e;
   }
 }
@@ -204,7 +259,11 @@ export function processTrees(m: Manifest): Array<Array<{ index: number; parentPo
   m.processes.forEach((p, i) => {
     const parent = byVpid.get(p.parent);
     if (parent === undefined || parent === i) roots.push(i);
-    else kids.set(parent, [...(kids.get(parent) ?? []), i]);
+    else {
+      const list = kids.get(parent);
+      if (list === undefined) kids.set(parent, [i]);
+      else list.push(i);
+    }
   });
   return roots.map((r) => {
     const out = [{ index: r, parentPos: -1 }];

@@ -1,6 +1,6 @@
 /**
- * Plain data shapes shared by the library modules. types/index.d.ts repeats these by hand as the
- * public contract; keep the two in step.
+ * Plain data shapes shared by the library modules, all part of the public contract (lib/index.ts
+ * re-exports every one; the published declarations are generated from here).
  */
 
 /** What the addon's readImage() reports. Addresses are hex strings ("0x7f...") because they do
@@ -33,6 +33,9 @@ export interface ImageFd {
   pos: number | string;
   /** Sockets (format 1.2): what the restart can rebuild. Addresses are raw sockaddr bytes, hex. */
   socket?: ImageSocket;
+  /** Format 1.4: in no process's table — in flight inside a Unix socket's queue (SCM_RIGHTS), or a
+   * connection waiting in a listener's accept queue; `fd` is then only an identity. */
+  hidden?: boolean;
 }
 
 export interface ImageSocket {
@@ -48,6 +51,21 @@ export interface ImageSocket {
   /** the socket's inode, and (Unix sockets, format 1.3) its peer's: 0 when unknown */
   inode: number | string;
   peerInode: number;
+  /** IPPROTO_* (0 for Unix sockets) */
+  protocol?: number;
+  /** Format 1.4: the kernel's state (TCP_INFO state for TCP, sock_diag's for Unix sockets) */
+  kernelState?: number;
+  /** its peer's FIN arrived (or its receive side was shut) / it sent its own (shut its send side) */
+  finReceived?: boolean;
+  finSent?: boolean;
+  /** the other end was closed (no descriptor held it) */
+  peerGone?: boolean;
+  /** a connection waiting in a listener's accept queue */
+  pendingConnection?: boolean;
+  /** options that differ from a new socket's, queued messages, a listener's saved pending connections */
+  options?: number;
+  messages?: number;
+  pending?: number;
 }
 
 export interface ImageTimer {
@@ -80,6 +98,12 @@ export interface ImageInfo {
   appPid?: number;
   pgid?: number;
   sid?: number;
+  /** the trailer's whole-image checksum (16 hex digits): what a manifest records to bind the image */
+  imageXxh?: string;
+  /** format 1.4: the id of the generation it was written for (32 hex digits) */
+  generationId?: string;
+  /** format 1.4: checksum of the program it holds (exe and cmdline, 16 hex digits) */
+  programXxh?: string;
   threads: ImageThread[];
   regions: ImageRegion[];
   fds: ImageFd[];
@@ -104,6 +128,21 @@ export interface Addon {
   socketInflight?(path: string, fd: number): Buffer;
   /** Which descriptors of frozen processes are one open file description (kcmp). */
   sharedFiles?(procs: Array<{ pid: number; image: string }>): Promise<{ groups: Array<Array<{ index: number; fd: number }>>; uncompared: number }>;
+  /** Header and trailer only (never through a link, only a regular file): what binds an image. */
+  readSeal?(path: string): ImageSeal;
+}
+
+/** What readSeal() reports: the values a manifest records for an image (issue 12). */
+export interface ImageSeal {
+  vpid: number;
+  generation: number;
+  /** format 1.4 */
+  generationId?: string;
+  programXxh?: string;
+  imageXxh: string;
+  fileSize: number;
+  uid: number;
+  mode: number;
 }
 
 export interface PeerCred {
@@ -144,6 +183,10 @@ export interface ManifestProcess {
   /** Image file name, relative to the manifest's directory. */
   image: string;
   bytes: number;
+  /** the image's whole-image checksum (its trailer's image_xxh, 16 hex digits); absent before issue 12 */
+  xxh?: string;
+  /** checksum of the program the image holds (its header's program_xxh, 16 hex digits) */
+  program?: string;
 }
 
 export interface Manifest {
@@ -153,6 +196,11 @@ export interface Manifest {
   time: string;
   /** The checkpoint directory (DIR) the generation was written in. */
   dir: string;
+  /**
+   * The generation's random id (32 hex digits), also in each image's header: restart refuses an
+   * image of another generation. Absent in manifests written before issue 12 (nothing is bound).
+   */
+  id?: string;
   processes: ManifestProcess[];
   bytes: number;
   seconds: number;

@@ -19,10 +19,11 @@ const rel = (p) => path.relative(root, p).split(path.sep).join('/');
 // Which folders of src-native/ go into which artifact. A file in a shared folder is compiled into
 // each artifact that lists the folder, with AMBER_AGENT, AMBER_RESTORER or AMBER_ADDON defined.
 // One folder per mechanism (src-native/README.md): fd (descriptors, one kind per file), mem
-// (memory), proc (process-wide state and the process tree), thread; each file holds both halves.
+// (memory), ipc (SysV and POSIX IPC objects), proc (process-wide state and the process tree), thread; each file holds both halves;
+// syscall (calls interrupted by a checkpoint) lives in the agent only.
 const TARGETS = {
-  agent: ['agent', 'pid', 'fd', 'mem', 'proc', 'thread'],
-  restorer: ['restore', 'fd', 'mem', 'proc', 'thread'],
+  agent: ['agent', 'pid', 'fd', 'mem', 'ipc', 'proc', 'thread', 'syscall'],
+  restorer: ['restore', 'fd', 'mem', 'ipc', 'proc', 'thread'],
   addon: ['addon', 'image'],
 };
 // Files that are not for a target even though their folder is (the reader is host-only C++ the

@@ -12,11 +12,14 @@ const root = resolve(import.meta.dirname, '..');
 const out = mkdtempSync(join(tmpdir(), 'amber-native-'));
 t.teardown(() => rmSync(out, { recursive: true, force: true }));
 
+t.setTimeout(900_000);
+
 t.test('image codec under ASan/UBSan, and 10 s of fuzzing', async (t) => {
   const r = spawnSync('bash', [join(root, 'test/native/build.sh')], {
     env: { ...process.env, AMBER_NATIVE_TEST_OUT: out, AMBER_FUZZ_SECONDS: '10' },
     encoding: 'utf8',
-    timeout: 170_000,
+    // a full ASan build: minutes on a loaded 2-core machine
+    timeout: 600_000,
   });
   const text = `${r.stdout}\n${r.stderr}`;
   t.equal(r.status, 0, 'build.sh exits 0', { output: text.slice(-4000) });

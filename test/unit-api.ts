@@ -64,7 +64,11 @@ t.test('the build exists', async (t) => {
   t.ok(existsSync(join(root, 'dist', 'cjs', 'lib', 'index.js')), 'dist/cjs/lib (CommonJS)')
   t.same(JSON.parse(readFileSync(join(root, 'dist', 'cjs', 'package.json'), 'utf8')), { type: 'commonjs' })
   const pj = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-  t.match(pj.exports['.'], { import: './dist/lib/index.js', require: './dist/cjs/lib/index.js', types: './types/index.d.ts' })
+  t.match(pj.exports['.'], {
+    import: { types: './dist/lib/index.d.ts', default: './dist/lib/index.js' },
+    require: { types: './dist/cjs/lib/index.d.ts', default: './dist/cjs/lib/index.js' },
+  })
+  t.equal(pj.types, './dist/lib/index.d.ts', 'the declarations generated from lib/ (test/types-contract.ts checks them)')
 })
 
 t.test('import amber (ESM)', async (t) => {

@@ -8,6 +8,8 @@
 //                                              reads and checks every chunk, off the JS thread
 //   formatVersion: { major, minor }            the image format this build reads
 //   peerCred(fd: number): { pid, uid, gid }    SO_PEERCRED of a connected Unix socket (peercred.cc)
+//   readSeal(path: string): ImageSeal          header + trailer only: what binds an image (seal.cc)
+//   syncFs(dir: string): Promise<void>         syncfs(2) of dir's filesystem, off the JS thread (syncfs.cc)
 // Errors are JS Errors with string `code` ('ENOTIMAGE', 'ETRUNCATED', 'EVERSION', 'EBADIMAGE',
 // 'ECHECKSUM' or an errno name), `errno` (number, for I/O errors), `path`, `offset` (number, when
 // the problem has a file offset).
@@ -21,10 +23,13 @@
 #include <vector>
 
 #include "image/reader.h"
+#include "image/sockrec.h"
 
 namespace amber_addon {
 void RegisterPeerCred(Napi::Env env, Napi::Object exports);  // peercred.cc
 void RegisterShares(Napi::Env env, Napi::Object exports);    // shares.cc
+void RegisterSeal(Napi::Env env, Napi::Object exports);      // seal.cc
+void RegisterSyncFs(Napi::Env env, Napi::Object exports);    // syncfs.cc
 }  // namespace amber_addon
 
 namespace {
@@ -36,6 +41,13 @@ using amber::ReadError;
 std::string hex(uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+// A checksum as 16 hex digits (what manifests record).
+std::string hex16(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
   return buf;
 }
 
@@ -118,12 +130,17 @@ std::string hexBytes(const uint8_t* p, uint32_t n) {
   return out;
 }
 
-// The amber_sockinfo record of a saved socket (format 1.2), checked against its data's length.
-bool socketInfo(const Image& im, const amber_fd& f, amber_sockinfo* si) {
-  if (f.kind != AMBER_FD_SOCKET || f.data.len < sizeof *si) return false;
+// The record of a saved socket (format 1.2; 1.4 adds its state), checked against its data's length.
+bool socketView(const Image& im, const amber_fd& f, amber_sockview* v) {
+  if (f.kind != AMBER_FD_SOCKET) return false;
   std::string_view d = im.str(f.data);
-  std::memcpy(si, d.data(), sizeof *si);
-  return si->local_len <= sizeof si->local && si->peer_len <= sizeof si->peer && sizeof *si + si->inflight_len <= d.size();
+  return amber_sock_parse(d.data(), (uint32_t)d.size(), v) != 0;
+}
+bool socketInfo(const Image& im, const amber_fd& f, amber_sockinfo* si) {
+  amber_sockview v;
+  if (!socketView(im, f, &v)) return false;
+  *si = v.si;
+  return true;
 }
 
 Napi::Object imageInfo(Napi::Env env, const Image& im) {
@@ -150,6 +167,13 @@ Napi::Object imageInfo(Napi::Env env, const Image& im) {
   o.Set("fileSize", num(env, h.file_size));
   o.Set("pagesTotal", num(env, h.pages_total));
   o.Set("pagesStored", num(env, h.pages_stored));
+  // What binds the image to its manifest (issue 12): the trailer's checksum; format 1.4 adds the
+  // generation's id and the program's checksum to the header.
+  o.Set("imageXxh", Napi::String::New(env, hex16(im.trailer().image_xxh)));
+  if (h.minor >= 4) {
+    o.Set("generationId", Napi::String::New(env, hexBytes(h.generation_id, sizeof h.generation_id)));
+    o.Set("programXxh", Napi::String::New(env, hex16(h.program_xxh)));
+  }
 
   // argv joined by NUL; a trailing NUL terminates the last argument rather than adding an
   // empty one, but empty arguments in the middle are kept.
@@ -218,8 +242,11 @@ Napi::Object imageInfo(Napi::Env env, const Image& im) {
     fo.Set("path", str(f.path));
     fo.Set("flags", Napi::Number::New(env, f.flags));
     fo.Set("pos", num(env, f.pos));
-    amber_sockinfo si;
-    if (socketInfo(im, f, &si)) {
+    // Format 1.4: in no table (in flight inside a socket's queue, or a pending connection).
+    if (f.fd_flags & AMBER_FD_HIDDEN) fo.Set("hidden", Napi::Boolean::New(env, true));
+    amber_sockview sv;
+    if (socketView(im, f, &sv)) {
+      const amber_sockinfo& si = sv.si;
       Napi::Object so = Napi::Object::New(env);
       so.Set("family", Napi::String::New(env, si.family == 1 ? "unix" : si.family == 2 ? "inet" : si.family == 10 ? "inet6" : std::to_string(si.family)));
       so.Set("type", Napi::Number::New(env, si.type));
@@ -230,6 +257,23 @@ Napi::Object imageInfo(Napi::Env env, const Image& im) {
       so.Set("sendQueueBytes", Napi::Number::New(env, si.sndq));
       so.Set("inode", num(env, f.inode));
       so.Set("peerInode", Napi::Number::New(env, si.peer_ino));
+      so.Set("protocol", Napi::Number::New(env, si.protocol));
+      if (sv.has_x) {
+        // Format 1.4: the kernel state (TCP or sock_diag), what the program set, what waits.
+        const amber_sockx& x = sv.x;
+        bool unix_ = si.family == 1;
+        uint32_t st = x.state;
+        bool finRecv = unix_ ? (x.shutdown & 1) != 0 : (st == 8 || st == 9 || st == 11 || st == 7);
+        bool finSent = unix_ ? (x.shutdown & 2) != 0 : (st == 4 || st == 5 || st == 11 || st == 9 || st == 7);
+        so.Set("kernelState", Napi::Number::New(env, st));
+        so.Set("finReceived", Napi::Boolean::New(env, finRecv));
+        so.Set("finSent", Napi::Boolean::New(env, finSent));
+        so.Set("peerGone", Napi::Boolean::New(env, (x.flags & AMBER_SOCKX_PEER_GONE) != 0));
+        so.Set("pendingConnection", Napi::Boolean::New(env, (x.flags & AMBER_SOCKX_PENDING) != 0));
+        so.Set("options", Napi::Number::New(env, x.nopts));
+        so.Set("messages", Napi::Number::New(env, x.nmsgs));
+        so.Set("pending", Napi::Number::New(env, x.npending));
+      }
       fo.Set("socket", so);
     }
     fds.Set(i, fo);
@@ -348,6 +392,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("formatVersion", versionObject(env, AMBER_FORMAT_MAJOR, AMBER_FORMAT_MINOR));
   amber_addon::RegisterPeerCred(env, exports);
   amber_addon::RegisterShares(env, exports);
+  amber_addon::RegisterSeal(env, exports);
+  amber_addon::RegisterSyncFs(env, exports);
   return exports;
 }
 

@@ -28,6 +28,9 @@
 #include "amber/plugin.h"
 #include "pid/pid.h"
 #include "fd/stdio.h"
+#include "syscall/intr.h"
+#include "proc/rlimit.h"
+#include "proc/stopped.h"
 
 namespace amber {
 
@@ -77,6 +80,8 @@ long probe_tid_offset() {
 }
 
 bool send_line(const char* s, size_t n) { return coord_send(s, n); }
+
+void take_generation_id(const char* p);
 
 // A `pidmap` line names every restored process of the computation: at thousands of processes it
 // is far longer than the line buffer, so it is gathered in the scratch mapping's long-line area
@@ -183,6 +188,15 @@ long connect_coord(const char* path) {
     fd = sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return fd;
     r = sys::connect((int)fd, &sa, (int)sizeof sa);
+    // Issue 12: only a coordinator of our uid or root. After ours went away, another user may
+    // bind the same path (a sticky /tmp): its `write` lines would have us write where it says.
+    if (r >= 0) {
+      struct { int32_t pid; uint32_t uid, gid; } cred = {};
+      uint32_t len = sizeof cred;
+      long e = sys::sc5(55 /*getsockopt*/, fd, 1 /*SOL_SOCKET*/, 17 /*SO_PEERCRED*/, (long)&cred, (long)&len);
+      uint32_t me = (uint32_t)sys::sc0(107 /*geteuid*/);
+      if (e < 0 || (cred.uid != me && cred.uid != 0)) r = -EPERM;
+    }
   }
   if (r < 0) { sys::close((int)fd); return r; }
   long hi = sys::fcntl((int)fd, F_DUPFD_CLOEXEC, kCoordFdFloor);
@@ -215,10 +229,33 @@ bool hello(bool restored) {
   // After a restart the coordinator sends the computation's pid map first (to a program that
   // exec'd, or a child forked since): the program must not run before getpid() is right.
   // (read_line applies those `pidmap` lines itself, however long)
-  if (!read_line()) return false;
+  // A process that says hello while the computation is being suspended (a child forked just
+  // then) joins that generation: `generation` and `suspend` come before `vpid`. The suspend is
+  // kept for the checkpoint thread, and the program waits for it (join_wait) before it runs.
+  char suspend_line[64];
+  suspend_line[0] = 0;
+  for (;;) {
+    if (!read_line()) return false;
+    if (sys::sstarts(g_line, "generation ")) {
+      const char* p = g_line + 11;
+      g.generation_id_gen = (uint32_t)sys::parse_u(&p, 10);
+      take_generation_id(p);
+      continue;
+    }
+    if (sys::sstarts(g_line, "suspend ") && sys::slen(g_line) < sizeof suspend_line) {
+      memcpy(suspend_line, g_line, sys::slen(g_line) + 1);
+      continue;
+    }
+    break;
+  }
   if (sys::sstarts(g_line, "vpid ")) {
     const char* p = g_line + 5;
     g.vpid = (int32_t)sys::parse_u(&p, 10);
+    if (suspend_line[0]) {
+      memcpy(g.pending, suspend_line, sys::slen(suspend_line) + 1);
+      g.has_pending = true;
+      __atomic_store_n(&g.joining, 1u, __ATOMIC_RELEASE);
+    }
     return true;
   }
   if (sys::sstarts(g_line, "refused")) {
@@ -269,6 +306,27 @@ int find_slot(int32_t tid) {
   return -1;
 }
 
+// Has thread tid our signal blocked and pending (SigBlk and SigPnd of its status)? The agent's
+// own coord_send blocks it for a moment: only a second of it counts (do_suspend).
+bool blocks_our_signal(int32_t tid) {
+  char path[64], st[4096];
+  sys::Out(path, sizeof path).s("/proc/self/task/").i(tid).s("/status");
+  size_t n = sys::read_file(path, st, sizeof st - 1);
+  st[n] = 0;
+  uint64_t blk = 0, pnd = 0, bit = 1ull << (g.sig - 1);
+  for (const char* p = st; *p;) {
+    uint64_t* to = sys::sstarts(p, "SigBlk:") ? &blk : sys::sstarts(p, "SigPnd:") ? &pnd : nullptr;
+    if (to) {
+      p += 7;
+      while (*p == ' ' || *p == '\t') p++;
+      *to = sys::parse_u(&p, 16);
+    }
+    while (*p && *p != '\n') p++;
+    if (*p) p++;
+  }
+  return (blk & bit) && (pnd & bit);
+}
+
 // Parks every thread but this one. Returns 0 or -errno (then the caller resumes what parked).
 long do_suspend(char* err, size_t errlen) {
   int32_t* tids = reinterpret_cast<int32_t*>(g.scratch + 16384);
@@ -277,6 +335,8 @@ long do_suspend(char* err, size_t errlen) {
   g_slots[0].tid = g.ckpt_tid;
   g_slots[0].state = SLOT_PARKED;
   g.nslots = 1;
+  // (before anything is parked: a refusal leaves nothing to undo)
+  if (long r = shared_children_check(err, errlen); r < 0) return r;
   __atomic_store_n(&g.phase, 1u, __ATOMIC_SEQ_CST);
   critical_wait_clear();
   int64_t deadline = now_ns() + 10ll * 1000000000;
@@ -295,17 +355,27 @@ long do_suspend(char* err, size_t errlen) {
       s.state = SLOT_SIGNALED;
       __atomic_thread_fence(__ATOMIC_SEQ_CST);
       g.nslots++;
-      if (sys::tgkill(g.pid, tids[i], g.sig) < 0) s.state = SLOT_GONE;
+      if (intr::signal_thread(g.nslots - 1, g.pid, tids[i], g.sig) < 0) s.state = SLOT_GONE;
       added = true;
     }
     // Wait for every signalled thread to park (or to have exited).
     for (uint32_t i = 1; i < g.nslots; i++) {
       Slot& s = g_slots[i];
+      int64_t blocked_since = 0;
       while (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) == SLOT_SIGNALED) {
         sys::ktimespec ts{0, 5000000};
         sys::futex_wait(&s.state, SLOT_SIGNALED, &ts);
         if (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) != SLOT_SIGNALED) break;
         if (sys::tgkill(g.pid, s.tid, 0) == -ESRCH) { s.state = SLOT_GONE; break; }
+        if (!blocks_our_signal(s.tid)) blocked_since = 0;
+        else if (!blocked_since) blocked_since = now_ns();
+        else if (now_ns() - blocked_since > 1000000000ll) {
+          // Blocked by a way no wrapper of ours sees (a raw rt_sigprocmask, a thread libc starts
+          // with a mask of its own): it would never park. Said as such, not as a timeout.
+          sys::Out(err, errlen).s("thread ").i(s.tid).s(" blocks the checkpoint signal (").i(g.sig)
+              .s(") and cannot be stopped");
+          return -EDEADLK;
+        }
         if (now_ns() > deadline) {
           sys::Out(err, errlen).s("thread ").i(s.tid).s(" did not stop within 10 s");
           return -ETIMEDOUT;
@@ -326,43 +396,70 @@ long do_suspend(char* err, size_t errlen) {
 }
 
 void do_resume() {
+  intr::before_release();  // e.g. PI futex owners of this run, before any thread runs
   fds_resumed();
   __atomic_store_n(&g.phase, 0u, __ATOMIC_SEQ_CST);
   __atomic_add_fetch(&g.resume_seq, 1u, __ATOMIC_SEQ_CST);
   sys::futex_wake(&g.resume_seq, 0x7fffffff);
 }
 
-void suspend_handler(int, siginfo_t*, void*) {
-  if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) return;
+void suspend_handler(int, siginfo_t* si, void* uc) {
   int saved_errno = errno;
   int32_t tid = (int32_t)sys::gettid();
+  if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) {
+    // We were stopped and our parent continued us for a checkpoint (proc/stopped.agent.cc): this
+    // signal was pending before anything else, so the program has not run; wait here until our
+    // checkpoint thread, which has the coordinator's `suspend` to read, lists us (bounded).
+    if (!stopped::park_request(si)) { errno = saved_errno; return; }
+    for (int i = 0; i < 5000; i++) {
+      if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) == 1 && find_slot(tid) >= 0) break;
+      sys::ktimespec ts{0, 2000000};
+      sys::nanosleep(&ts, nullptr);
+    }
+    if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) { errno = saved_errno; return; }
+  }
+  // (the park request may also arrive once the checkpoint thread has begun)
+  if (stopped::park_request(si)) g.restop = true;
   int idx = find_slot(tid);
   if (idx < 0) { errno = saved_errno; return; }  // not enumerated yet: signalled again later
   Slot* volatile s = &g_slots[idx];
   uint32_t seq = __atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE);
+  intr::Call call;  // the system call we interrupted, if any (on this stack: survives a restart)
+  intr::capture((uint32_t)idx, uc, &call);
+  PendingSigs pend;  // on this stack too: the signals pending for us, queued again on release
+  pending_take(&pend);
+  RobustHead robust;  // this thread's robust mutex list, registered again after a restart
+  robust_take(&robust);
   fill_thread_record(&s->rec);
-  if (amber_ctx_save(&s->rec.ctx) == 0) {
+  bool restored = amber_ctx_save(&s->rec.ctx) != 0;
+  if (!restored) {
     __atomic_store_n(&s->state, (uint32_t)SLOT_PARKED, __ATOMIC_RELEASE);
   } else {
     // Restart: this is a fresh kernel thread made by the restorer, in restored memory.
+    robust_restored(&robust, s->rec.tid);
     __atomic_store_n(&s->state, (uint32_t)SLOT_RESTORED, __ATOMIC_RELEASE);
   }
   sys::futex_wake(&s->state, 1);
   while (__atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE) == seq)
     sys::futex_wait(&g.resume_seq, seq, nullptr);
+  pending_give(&pend);  // blocked until the handler returns: delivered as they would have been
+  intr::resume(&call, uc, restored);  // re-run the interrupted call, with this run's ids
   errno = saved_errno;
   // Returning runs rt_sigreturn: the interrupted registers come back from the signal frame.
 }
 
+long g_connect_err;  // why the last connect_and_hello failed: -errno of connect, or -EPROTO (hello)
+
 bool connect_and_hello(bool restored) {
   long fd = connect_coord(g.coord_path);
-  if (fd < 0) return false;
+  if (fd < 0) { g_connect_err = fd; return false; }
   g.coord_fd = (int)fd;
   g_rx_len = 0;
   g_long = Long::NONE;
   if (!hello(restored)) {
     sys::close(g.coord_fd);
     g.coord_fd = -1;
+    g_connect_err = -EPROTO;
     return false;
   }
   return true;
@@ -372,15 +469,25 @@ bool connect_and_hello(bool restored) {
 // for it to resume the computation (the main loop handles "resume").
 void on_restart() {
   g.pid = (int)sys::getpid();
+  {
+    char st[4096];
+    g.seccomp0 = seccomp_filters(st, sizeof st);  // what the restart runs under
+  }
   g.restart_ppid = (int)sys::getppid();
   g.ckpt_tid = (int)sys::gettid();
   for (uint32_t i = 0; i < g.nslots; i++)
     if (g_handoff.new_tids[i] > 0) g_slots[i].tid = g_handoff.new_tids[i];
-  // Wait until every restored thread has left the restorer's code, then drop the restorer.
-  int64_t deadline = now_ns() + 10ll * 1000000000;
-  for (uint32_t i = 1; i < g.nslots; i++) {
-    while (__atomic_load_n(&g_slots[i].state, __ATOMIC_ACQUIRE) != SLOT_RESTORED &&
-           now_ns() < deadline) {
+  // Wait until every restored thread has left the restorer's code, then drop the restorer. A
+  // thread still in it must never lose it: with thousands of processes restored at once on a
+  // couple of cores a thread can wait many seconds for its first time slice (a 10 s limit here
+  // once unmapped code that was still running). Every restored thread arrives or its process
+  // dies, so the wait is long; if it ever runs out, the blob is left mapped rather than pulled
+  // from under a thread.
+  int64_t deadline = now_ns() + 300ll * 1000000000;
+  bool all_out = true;
+  for (uint32_t i = 1; i < g.nslots && all_out; i++) {
+    while (__atomic_load_n(&g_slots[i].state, __ATOMIC_ACQUIRE) != SLOT_RESTORED) {
+      if (now_ns() >= deadline) { all_out = false; break; }
       sys::ktimespec ts{0, 2000000};
       sys::futex_wait(&g_slots[i].state, g_slots[i].state, &ts);
     }
@@ -388,8 +495,12 @@ void on_restart() {
   // Every restored thread exists now (its new tid is in the hand-off): their app tids, even if
   // no pidmap follows.
   pid::adopt_restored_tids();
-  if (g_handoff.blob_addr && g_handoff.blob_len)
+  mutex_restarted();  // the tids glibc wrote into mutexes before: repaired when next used
+  if (all_out && g_handoff.blob_addr && g_handoff.blob_len)
     sys::munmap(reinterpret_cast<void*>(g_handoff.blob_addr), g_handoff.blob_len);
+  // The writer's string space was listed (without data) in the image: it came back empty.
+  if (g.strings_map) sys::munmap(g.strings_map, g.strings_len);
+  g.strings_map = nullptr;
   g_handoff.restored = 0;
   g.after_restart = true;
   // The old coordinator socket was not restored (fd kind AGENT).
@@ -409,7 +520,10 @@ void on_restart() {
   g.refused = false;
   if (!connect_and_hello(true)) {
     // No coordinator to resume us: carry on alone rather than hang the application.
-    say("restart: cannot reach the coordinator at ", g.coord_path, "; resuming without it");
+    char why[64];
+    sys::Out(why, sizeof why).s(" (errno ").i(-g_connect_err).s("); resuming without it");
+    say("restart: cannot reach the coordinator at ", g.coord_path, why);
+    fds_restarted();
     do_resume();
     return;
   }
@@ -419,8 +533,40 @@ void on_restart() {
   send_line(g_tx, o.len);
 }
 
+// `generation G ID` (sent just before `suspend G`): ID is the generation's 128-bit id in 32 hex
+// digits. It goes into the image header, which binds the image to its manifest. An older
+// coordinator sends none: the id stays zero (do_write zeroes one left from another generation).
+void take_generation_id(const char* p) {
+  memset(g.generation_id, 0, sizeof g.generation_id);
+  if (*p != ' ') return;
+  p++;
+  for (int i = 0; i < 16; i++) {
+    char pair[3] = {p[0], p[0] ? p[1] : (char)0, 0};
+    const char* q = pair;
+    uint64_t v = sys::parse_u(&q, 16);
+    if (q != pair + 2) { memset(g.generation_id, 0, sizeof g.generation_id); return; }
+    g.generation_id[i] = (uint8_t)v;
+    p += 2;
+  }
+}
+
+// "cannot write X" + ": No space left on device": the coordinator's message must say why.
+void with_cause(char* err, size_t cap, long r) {
+  const char* why = r < 0 ? strerrordesc_np((int)-r) : nullptr;
+  if (!why) return;
+  size_t n = sys::slen(err);
+  sys::Out o(err + n, cap - n);
+  o.s(": ").s(why);
+}
+
+// `nosync GEN` (docs/PROTOCOL.md): the coordinator, on this host, makes generation GEN durable
+// with one syncfs once every image is written, so this image need not be fsync'ed on its own
+// (thousands of fsyncs, each a journal commit, were most of a checkpoint of thousands of processes).
+uint32_t g_nosync_gen;
+
 void do_write(uint32_t gen, const char* path_in) {
   g.generation = gen;
+  if (g.generation_id_gen != gen) memset(g.generation_id, 0, sizeof g.generation_id);
   // path_in points into the line buffer, which a plugin's lookup in the hook may reuse.
   char path[600];
   sys::Out(path, sizeof path).s(path_in);
@@ -437,10 +583,21 @@ void do_write(uint32_t gen, const char* path_in) {
   sys::Out(tmp, sizeof tmp).s(path).s(".tmp");
   int64_t t0 = now_ns();
   uint64_t bytes = 0;
-  // Durable before it is named: write PATH.tmp, fsync (in write_image), rename, fsync the dir.
-  long r = write_image(tmp, &bytes, err, sizeof err);
+  // Durable before it is named: write PATH.tmp, fsync (in write_image), rename, fsync the dir
+  // (under `nosync` the coordinator's syncfs makes file and name durable before the manifest).
+  bool sync = g_nosync_gen != gen;
+  // The program's RLIMIT_FSIZE must not cut the image (proc/rlimit.agent.cc).
+  rlim::raise_for_write();
+  long r = write_image(tmp, &bytes, err, sizeof err, sync);
+  rlim::after_write(r == -EFBIG);
+  if (r == -EFBIG) {
+    uint64_t k[2] = {0, 0};
+    sys::prlimit(0, 1 /*RLIMIT_FSIZE*/, nullptr, k);
+    size_t n = sys::slen(err);
+    sys::Out(err + n, sizeof err - n).s(" (the process's RLIMIT_FSIZE hard limit is ").u(k[1]).s(" bytes, set before launch: the image needs more)");
+  }
   if (r >= 0 && (r = sys::rename(tmp, path)) < 0) sys::Out(err, sizeof err).s("cannot rename ").s(tmp);
-  if (r >= 0) {
+  if (r >= 0 && sync) {
     char dir[600];
     size_t n = sys::slen(path);
     while (n && path[n - 1] != '/') n--;
@@ -451,6 +608,7 @@ void do_write(uint32_t gen, const char* path_in) {
   }
   if (r < 0) {
     if (!err[0]) sys::Out(err, sizeof err).s("write failed, errno ").i(-r);
+    with_cause(err, sizeof err, r);
     reply_error(gen, err);
     return;
   }
@@ -464,10 +622,37 @@ void do_write(uint32_t gen, const char* path_in) {
   for (int k = 5; k >= 0; k--) { f[k] = (char)('0' + frac % 10); frac /= 10; }
   o.sn(f, 6);
   if (g_unrestorable[0]) o.s(",\"unrestorable\":[").s(g_unrestorable).c(']');
+  // The generation id the image header carries: the coordinator then binds the image (issue 12).
+  uint8_t any = 0;
+  for (uint8_t b : g.generation_id) any |= b;
+  if (any) {
+    o.s(",\"id\":\"");
+    for (uint8_t b : g.generation_id) o.c("0123456789abcdef"[b >> 4]).c("0123456789abcdef"[b & 15]);
+    o.c('"');
+  }
+  if (g_limits[0]) o.s(",\"limits\":[").s(g_limits).c(']');
+  // Our kernel parent now: an orphan adopted by a subreaper (PR_SET_CHILD_SUBREAPER) is that
+  // process's child, not its first parent's, and is restored under it.
+  o.s(",\"ppid\":").i(sys::getppid());
   o.s("}\n");
   send_line(g_tx, o.len);
 }
 
+
+void join_done() {
+  if (!__atomic_exchange_n(&g.joining, 0u, __ATOMIC_ACQ_REL)) return;
+  sys::futex_wake(&g.joining, 0x7fffffff);
+}
+
+// The program's thread after a hello that joined a generation: no application code runs before
+// the checkpoint thread has parked this thread (the suspend signal lands in this wait), so what is
+// written is the process as it was at its fork, and it cannot exit before it is in the image.
+void join_wait() {
+  while (__atomic_load_n(&g.joining, __ATOMIC_ACQUIRE)) {
+    sys::ktimespec ts{0, 50000000};
+    sys::futex_wait(&g.joining, 1u, &ts);
+  }
+}
 
 void* ckpt_main(void*) {
   g.ckpt_tid = (int)sys::gettid();
@@ -482,6 +667,7 @@ void* ckpt_main(void*) {
     if (!read_line()) {
       sys::close(g.coord_fd);
       g.coord_fd = -1;
+      join_done();
       if (g.phase) do_resume();  // never leave the application frozen
       continue;
     }
@@ -489,12 +675,26 @@ void* ckpt_main(void*) {
     if (sys::sstarts(p, "suspend ")) {
       p += 8;
       uint32_t gen = (uint32_t)sys::parse_u(&p, 10);
+      // "suspend GEN end": the computation ends after this checkpoint (checkpoint --kill), so
+      // capture may take state the program would otherwise still see (a listener's pending
+      // connections: fd/socket.cc).
+      g.ending = sys::sstarts(p, " end");
       char err[256];
       err[0] = 0;
       g.generation = gen;
+      stopped::drop_own_park();
       plugins_event(AMBER_EV_PRESUSPEND, nullptr);
-      if (do_suspend(err, sizeof err) < 0) { do_resume(); reply_error(gen, err); continue; }
+      if (do_suspend(err, sizeof err) < 0) { join_done(); do_resume(); reply_error(gen, err); continue; }
+      join_done();  // parked now: a program held by join_wait goes on when it is resumed
+      stopped::continue_children();  // stopped children cannot answer unless continued
       reply_simple("suspended", gen);
+    } else if (sys::sstarts(p, "generation ")) {
+      p += 11;
+      g.generation_id_gen = (uint32_t)sys::parse_u(&p, 10);
+      take_generation_id(p);
+    } else if (sys::sstarts(p, "nosync ")) {
+      p += 7;
+      g_nosync_gen = (uint32_t)sys::parse_u(&p, 10);
     } else if (sys::sstarts(p, "write ")) {
       p += 6;
       uint32_t gen = (uint32_t)sys::parse_u(&p, 10);
@@ -506,8 +706,19 @@ void* ckpt_main(void*) {
       uint32_t gen = (uint32_t)sys::parse_u(&q, 10);
       bool was_restart = g.after_restart;
       g.after_restart = false;
+      if (was_restart) fds_restarted();  // descriptor owners, now that the pid map is known
+      stopped::absorb();  // children we continued for the checkpoint are stopped again
+      // Continued by our parent for the checkpoint: stopped again before any thread runs the
+      // program (each stops on its way out of the handler), after saying so.
+      bool restop = g.restop;
+      g.restop = false;
+      g.done_gen = g.generation;  // park requests for it (proc/stopped.agent.cc) are stale now
+      if (restop) {
+        reply_simple("resumed", gen);
+        sys::kill(g.pid, SIGSTOP);
+      }
       do_resume();
-      reply_simple("resumed", gen);
+      if (!restop) reply_simple("resumed", gen);
       if (!was_restart) plugins_event(AMBER_EV_RESUME, nullptr);
       if (was_restart) patch_env("AMBER_COORD", g.coord_path);  // for programs exec'd from now on
     }
@@ -554,9 +765,11 @@ void after_fork_child() {
   g.phase = 0;
   g.nslots = 0;
   g.has_pending = false;
+  g.joining = 0;
   g_rx_len = 0;
   g_long = Long::NONE;
   g.after_restart = false;
+  g.restop = false;
   if (!g.active) return;
   g.parent_vpid = g.vpid;
   g.vpid = 0;
@@ -568,7 +781,8 @@ void after_fork_child() {
   if (!connect_and_hello(false)) return;  // the coordinator is gone: run on, uncheckpointed
   g.active = true;
   export_identity();
-  start_ckpt_thread();
+  if (!start_ckpt_thread()) join_done();
+  join_wait();
 }
 
 __attribute__((constructor)) void agent_init() {
@@ -588,6 +802,10 @@ __attribute__((constructor)) void agent_init() {
     if (tn < sizeof g.token) memcpy(g.token, t, tn + 1);
   }
   g.pid = (int)sys::getpid();
+  {
+    char st[4096];
+    g.seccomp0 = seccomp_filters(st, sizeof st);  // inherited: the restart's too
+  }
   g.app_pid = g.pid;
   g.app_ppid = (int)sys::getppid();
   // Our place in the tree: the launcher or our parent's agent exported its vpid. An exec keeps
@@ -613,6 +831,7 @@ __attribute__((constructor)) void agent_init() {
   }
   g.coord_fd = -1;
   g.tid_off = probe_tid_offset();
+  rlim::init();
   g_handoff.magic = AMBER_HANDOFF_MAGIC3;
   stdio_init();
   void* sc = mmap(nullptr, kScratch, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -625,6 +844,11 @@ __attribute__((constructor)) void agent_init() {
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
   sigfillset(&sa.sa_mask);  // parked threads must not run application handlers
   if (real_sigaction(g.sig, &sa, nullptr) != 0) { say("cannot install the suspend handler"); return; }
+  {
+    // An exec wrapper of the program we replaced blocked it across the exec (exec.cc ExecGuard).
+    uint64_t ours = 1ull << (g.sig - 1);
+    sys::rt_sigprocmask(1 /*SIG_UNBLOCK*/, &ours, nullptr);
+  }
 
   if (!connect_and_hello(false)) {
     say("cannot reach the coordinator at ", g.coord_path, "; running without checkpointing");
@@ -637,7 +861,8 @@ __attribute__((constructor)) void agent_init() {
   export_identity();
   pthread_atfork(nullptr, nullptr, after_fork_child);
   atexit([] { plugins_event(AMBER_EV_EXIT, nullptr); });
-  start_ckpt_thread();
+  if (!start_ckpt_thread()) join_done();
+  join_wait();
 }
 
 }  // namespace

@@ -33,6 +33,8 @@ struct Agent {
   int ckpt_tid;
   long tid_off;                // offset of glibc's cached tid in struct pthread; -1 unknown
   uint32_t generation;
+  uint8_t generation_id[16];   // the coordinator's id for generation_id_gen (`generation G ID`),
+  uint32_t generation_id_gen;  // written into the image header
   volatile uint32_t phase;     // 0 idle, 1 suspending/suspended
   volatile uint32_t resume_seq;// bumped to release parked threads (futex word)
   uint32_t nslots;
@@ -46,6 +48,15 @@ struct Agent {
   bool has_pending;
   bool refused;                 // the coordinator said "refused": reconnect rarely
   bool after_restart;           // restored, waiting for the coordinator's first resume
+  bool ending;                  // this checkpoint ends the computation (checkpoint --kill)
+  volatile uint32_t joining;    // hello joined a generation being suspended: the program waits
+                                //   (join_wait) until the checkpoint thread has suspended it
+  uint32_t seccomp0;            // seccomp filters the process had when the agent started (inherited)
+  uint32_t done_gen;            // the last checkpoint this process was resumed from
+  volatile bool restop;         // we were stopped, continued by our parent for this checkpoint:
+                                //   stop again at resume (proc/stopped.agent.cc)
+  char* strings_map;            // the writer's string space while it is listed in an image
+  size_t strings_len;           //   (restored as an empty mapping: unmapped after a restart)
 };
 
 // The end of the scratch mapping holds a coordinator line too long for the line buffer (a pid map
@@ -62,10 +73,23 @@ void patch_env(const char* name, const char* value);
 // Descriptors the last image could not make restorable, as JSON strings ("fd 5 socket:[123]",...),
 // joined by commas; filled by write_image for the `written` reply.
 extern char g_unrestorable[2048];
+// What the restart rebuilds with a stated limit (fd/fd.cc, Capture::limit), same form, for the
+// `limits` of the written reply: each a whole sentence after "fd N (path) ".
+extern char g_limits[2048];
+// The restart path, pid map applied, before the application runs again: descriptor owners.
+void fds_restarted();
 
 // Writes the image of this (suspended) process to path; returns 0 or -errno, and fills bytes.
 // Runs on the checkpoint thread with every other thread parked: raw syscalls only, no malloc.
-long write_image(const char* path, uint64_t* bytes, char* err, size_t errlen);
+// sync: fsync it (false when the coordinator makes the whole generation durable at once).
+long write_image(const char* path, uint64_t* bytes, char* err, size_t errlen, bool sync);
+
+// A child sharing our descriptor table or memory (clone without CLONE_THREAD): -EINVAL and why in
+// err (proc/tree.cc). Called at suspend, before anything is parked.
+long shared_children_check(char* err, size_t errlen);
+
+// Seccomp filters stacked on this process now (proc/process.cc; buf: scratch of cap bytes).
+uint32_t seccomp_filters(char* buf, size_t cap);
 
 // After a checkpoint the process resumes: undo what capturing the descriptors changed (fd/fd.cc).
 void fds_resumed();
@@ -76,6 +100,11 @@ void fill_thread_record(amber_thread* rec);
 
 // The real libc functions behind our wrappers (wrappers.cc).
 int real_sigaction(int sig, const void* act, void* old);
+
+// Unreaped children (proc/zombie.cc): the kernel pid of a zombie child by its app pid and back,
+// 0 when none (pid/pid.cc consults them after its maps).
+int32_t zombie_real(int32_t app);
+int32_t zombie_app(int32_t real);
 
 // Process creation (exec.cc). A fork child whose kernel pid already names another process in the
 // pid map (after a restart) must exit at once: the fork wrapper reaps it and forks again.
@@ -92,6 +121,25 @@ bool coord_read_line(char* out, size_t cap);
 void plugins_event(int ev, const char* image);  // ev: amber_event
 void plugins_json(char* buf, size_t cap, size_t* len);  // appends the JSON array
 uint32_t plugins_count();
+// Signals pending while a thread is parked (proc/signals.cc): each thread takes its own (and the
+// main thread the process-wide ones) off the kernel's queues in the suspend handler, keeps them,
+// siginfo and all, in a mapping of its own that is saved with memory, and queues them again when
+// it is released, live or restored.
+struct PendingSigs {
+  char* map;
+  uint32_t n, cap;
+};
+void pending_take(PendingSigs* ps);
+void pending_give(PendingSigs* ps);
+
+// Kernel tids in mutexes across a restart (thread/mutex.agent.cc).
+struct RobustHead {
+  uint64_t head, len;
+};
+void robust_take(RobustHead* rh);                             // suspend handler
+void robust_restored(const RobustHead* rh, int32_t old_tid);  // suspend handler, restored
+void mutex_restarted();                                       // checkpoint thread, on restart
+
 void critical_wait_clear();                     // waits (bounded) until no critical section runs
 
 }  // namespace amber

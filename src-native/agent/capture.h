@@ -35,24 +35,50 @@ struct Arena {
   size_t room() const { return cap - used; }
 };
 
-// The STRINGS section: paths and every kind's variable-size data.
+// The STRINGS section: paths and every kind's variable-size data (socket queues can be large).
+// When `grows` is set the buffer is a mapping of its own that moves (mremap) to make room: hold
+// offsets, not pointers, across anything that may add. The writer records it as agent memory (no
+// data in the image: mem/regions.cc), like the scratch.
 struct Strings {
   char* buf;
   uint32_t len, cap;
   bool full;        // an add did not fit: the checkpoint fails (writer.cc), nothing is truncated
+  bool grows;
+  // Room for n more bytes (plus a NUL) at buf + len, or null (full).
+  char* ensure(size_t n) {
+    if (n + 1 <= (size_t)(cap - len)) return buf + len;
+    uint64_t want = (uint64_t)len + n + 1;
+    if (!grows || want > 0xfff00000ull) { full = true; return nullptr; }
+    uint64_t ncap = (uint64_t)cap * 2;
+    while (ncap < want) ncap *= 2;
+    if (ncap > 0xfff00000ull) ncap = 0xfff00000ull;
+    long p = sys::mremap(buf, cap, ncap, 1 /*MREMAP_MAYMOVE*/, nullptr);
+    if (p < 0) { full = true; return nullptr; }
+    buf = reinterpret_cast<char*>(p);
+    cap = (uint32_t)ncap;
+    return buf + len;
+  }
   amber_str add(const char* s, size_t n) {
-    amber_str r{len, 0};
-    if (n + 1 > cap - len) { full = true; return amber_str{0, 0}; }
-    __builtin_memmove(buf + len, s, n);  // may be called on bytes already in place (reserve())
+    // s may point into buf (bytes written in place after ensure()/reserve()): keep its offset.
+    bool inside = s >= buf && s < buf + cap;
+    size_t soff = inside ? (size_t)(s - buf) : 0;
+    if (!ensure(n)) return amber_str{0, 0};
+    if (inside) s = buf + soff;
+    amber_str r{len, (uint32_t)n};
+    __builtin_memmove(buf + len, s, n);
     buf[len + n] = 0;
     len += (uint32_t)n + 1;
-    r.len = (uint32_t)n;
     return r;
   }
   // Room for n bytes written in place at the end (then add(end(), n) commits them).
-  char* reserve(size_t n) {
-    if (n + 1 > cap - len) { full = true; return nullptr; }
-    return buf + len;
+  char* reserve(size_t n) { return ensure(n); }
+  // Appends n bytes with no terminator (a record built in pieces); returns their offset.
+  uint32_t append(const void* s, size_t n) {
+    uint32_t at = len;
+    if (!ensure(n)) return at;
+    __builtin_memcpy(buf + len, s, n);
+    len += (uint32_t)n;
+    return at;
   }
   uint32_t room() const { return cap - len > 0 ? cap - len - 1 : 0; }
 };
@@ -68,6 +94,9 @@ struct Capture {
   size_t info_len;
   int diag_fd;      // NETLINK_SOCK_DIAG, opened at the first Unix socket (0: not yet, -1: failed)
   int list_fd;      // our /proc/self/fd listing (not part of the image)
+  amber_process_ext* ext;  // the process record's 1.5 extension (PROCEXT), zeroed
+  const int32_t* fdlist;  // every descriptor number of the process (fds_capture's listing)
+  uint32_t nfdlist;
 
   // The tables the writer lays out into sections.
   amber_region* regions;
@@ -75,10 +104,26 @@ struct Capture {
   amber_chunk* chunks;
   uint32_t nchunks, cap_chunks;
   amber_fd* fds;
-  uint32_t nfds;
+  uint32_t nfds, cap_fds;  // the socket kinds add hidden descriptors after the table (fd/socket.cc)
   amber_timer* timers;
   uint32_t ntimers;
   uint64_t pages_total;
+
+  // Files whose bytes only the image keeps (fd/file.cc: deleted files, memfds), by extent; the
+  // writer reads them again through src (a descriptor of our own onto the file, or the
+  // application's own when we could not open one: pread only, its offset untouched) and lays them
+  // out after the chunks (the FILEDATA section).
+  struct FileData {
+    uint32_t fd_index;  // into fds
+    int src;
+    bool own;           // src is ours: the writer closes it
+    amber_extent* ext;
+    uint32_t n;
+    FileData* next;
+  };
+  FileData* files;
+  FileData** files_tail;
+  uint32_t nextents;
 
   // Records the first failure; returns code for `return c.fail(...)`.
   long fail(long code, const char* a, const char* b = "") {
@@ -89,6 +134,9 @@ struct Capture {
     }
     return code;
   }
+  // A state the restart rebuilds with a stated limit, said at checkpoint by name (the `limits`
+  // of the written reply): "fd N (path): what".
+  void limit(const amber_fd& f, const char* what);
   // Reads a whole /proc file into the arena (as much as the scratch holds); NUL terminated.
   // Returns null (and fails the capture naming path) when it does not fit.
   char* read_all(const char* path, size_t* len_out);
@@ -96,9 +144,20 @@ struct Capture {
 
 // The capture halves the writer calls, in this order (each returns 0 or -errno, with c failed).
 long fds_capture(Capture& c);                         // fd/fd.cc: first, before we open anything
+void sysvshm_note(const amber_region& r, const char* path, uint32_t len);  // ipc/sysvshm.cc
+long sem_capture(Capture& c);  // ipc/sem.cc: the SEM_UNDO adjustments
+long sysv_ids_capture(Capture& c);  // ipc/msg.cc: SysV queues and sets in use
+// fd/file.cc, the FILEDATA section: files_layout places every extent's bytes from `off` on (page
+// aligned) and returns where they end; files_write reads them from the files into `img` through
+// bounce (AMBER_CHUNK_MAX bytes), checksums them and returns the contiguous table (or null with c
+// failed).
+uint64_t files_layout(Capture& c, uint64_t off);
+amber_extent* files_write(Capture& c, int img, char* bounce);
+void files_release(Capture& c);  // closes our descriptors onto those files (every path out of the writer)
 void fds_note_unrestorable(const Capture& c);         // fd/fd.cc: fills g_unrestorable
 void fds_resumed();                                   // fd/fd.cc: after the checkpoint
 long process_capture(Capture& c, amber_process& pr);  // proc/process.cc
+long zombies_capture(Capture& c, amber_process& pr);  // proc/zombie.cc: unreaped children
 void signals_capture(amber_process& pr);              // proc/signals.cc
 long timers_capture(Capture& c, amber_process& pr);   // proc/timers.cc
 void tree_capture(amber_process& pr, const uint64_t* stat);  // proc/tree.cc (/proc/self/stat fields)

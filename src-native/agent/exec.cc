@@ -30,7 +30,9 @@
 #include "agent/agent.h"
 #include "fd/stdio.h"
 #include "pid/pid.h"
+#include "proc/rlimit.h"
 #include "sys/sys.h"
+#include "sys/usermem.h"
 
 namespace amber {
 namespace {
@@ -51,7 +53,7 @@ bool g_warned;
 // Names whose value comes from the agent's state: the application's entries are dropped.
 const char* const kForced[] = {"LD_PRELOAD", "AMBER_COORD", "AMBER_TOKEN", "AMBER_SIGNAL", "AMBER_VPID",
                                "AMBER_VPID_PID", "AMBER_PARENT_VPID", "AMBER_APP_PID", "AMBER_APP_PPID",
-                               "AMBER_RESTART_PPID", "AMBER_STDIO"};
+                               "AMBER_RESTART_PPID", "AMBER_STDIO", "AMBER_FSIZE_MAX"};
 
 // "NAME=..." has name `name`.
 bool named(const char* e, const char* name) {
@@ -133,10 +135,23 @@ struct Strs {
   }
 };
 
+// Can every entry of envp, and every string it points to, be read? The kernel answers EFAULT
+// for an environment it cannot read; we must not fault while looking at one first. One probe per
+// page (sys::PageProbe): an environment usually lives in a few.
+bool env_readable(char* const* envp) {
+  sys::PageProbe probe;
+  for (char* const* p = envp;; p++) {
+    if (!probe.range(p, sizeof *p)) return false;
+    if (!*p) return true;
+    if (!probe.str(*p)) return false;
+  }
+}
+
 // The environment the new program gets: envp unless the agent is active, then a copy on the
-// caller's stack (b) with our entries. Never allocates, never writes global state.
+// caller's stack (b) with our entries. Never allocates, never writes global state. An envp that
+// cannot be read passes through untouched: the exec fails with EFAULT, as it would without us.
 char* const* build_env(char* const* envp, EnvBuf* b) {
-  if (!g.active) return envp;
+  if (!g.active || (envp && !env_readable(envp))) return envp;
   size_t n = 0;
   const char* app_preload = nullptr;
   Strs st{b};
@@ -173,6 +188,8 @@ char* const* build_env(char* const* envp, EnvBuf* b) {
     if (e) b->v[n++] = e; else ok = false;
   }
   // The agent's state.
+  uint64_t fsize_max = 0;
+  bool fsize_virtual = rlim::virtual_max(&fsize_max);
   struct { const char* name; const char* str; int64_t num; bool on; } vars[] = {
       {"AMBER_COORD", g.coord_path, 0, true},
       {"AMBER_TOKEN", g.token, 0, g.token[0] != 0},
@@ -188,6 +205,8 @@ char* const* build_env(char* const* envp, EnvBuf* b) {
       {"AMBER_RESTART_PPID", nullptr, g.restart_ppid, true},
       // The launcher's stdio identities (fd/stdio.cc): a program we exec is not a new launch.
       {"AMBER_STDIO", stdio_env(), 0, stdio_env()[0] != 0},
+      // The program's own RLIMIT_FSIZE hard limit, when the kernel's is kept above it (proc/rlimit.agent.cc).
+      {"AMBER_FSIZE_MAX", nullptr, (int64_t)fsize_max, fsize_virtual},
   };
   for (auto& v : vars) {
     if (!ok) break;
@@ -238,15 +257,39 @@ int fail(long r) {
   return -1;
 }
 
+// The suspend signal across an exec: the new program starts with its default action (terminate)
+// until its agent's constructor installs the handler, and our checkpoint thread may signal this
+// thread at any moment (a shell's child that registered, then execs while a checkpoint suspends
+// it: `sleep` killed by "Real-time signal 28"). Blocked for the exec (the mask survives it); the
+// new agent unblocks it once its handler is in place (agent_init), and a failed exec unblocks it
+// here, when a pending one parks the thread as usual. A program exec'd without the agent (static,
+// setuid) starts with it blocked.
+struct ExecGuard {
+  uint64_t old = 0;
+  bool on = false;
+  ExecGuard() {
+    if (!g.active || !g.sig) return;
+    uint64_t b = 1ull << (g.sig - 1);
+    on = sys::rt_sigprocmask(0 /*SIG_BLOCK*/, &b, &old) == 0;
+  }
+  ~ExecGuard() {  // only reached when the exec failed
+    if (on) sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &old, nullptr);
+  }
+};
+
 int do_execve(const char* path, char* const argv[], char* const envp[]) {
   EnvBuf b;
-  return fail(sys::sc3(kNR_execve, (long)path, (long)argv, (long)build_env(envp, &b)));
+  char* const* env = build_env(envp, &b);
+  ExecGuard guard;
+  return fail(sys::sc3(kNR_execve, (long)path, (long)argv, (long)env));
 }
 
 int do_execvpe(const char* file, char* const argv[], char* const envp[]) {
   if (!g_execvpe) g_execvpe = next<execvpe_t>("execvpe");
   EnvBuf b;
-  return g_execvpe(file, argv, build_env(envp, &b));
+  char* const* env = build_env(envp, &b);
+  ExecGuard guard;
+  return g_execvpe(file, argv, env);
 }
 
 // Snapshot of what the launcher gave us (see g_self above).
@@ -369,13 +412,18 @@ __attribute__((visibility("default"))) int execlp(const char* file, const char* 
 __attribute__((visibility("default"))) int fexecve(int fd, char* const argv[], char* const envp[]) {
   if (!amber::g_fexecve) amber::g_fexecve = amber::next<amber::fexecve_t>("fexecve");
   EnvBuf b;
-  return amber::g_fexecve(fd, argv, build_env(envp, &b));
+  // glibc refuses a NULL envp here (EINVAL) where execve takes it as empty: let it.
+  char* const* env = envp ? build_env(envp, &b) : envp;
+  amber::ExecGuard guard;
+  return amber::g_fexecve(fd, argv, env);
 }
 
 __attribute__((visibility("default"))) int execveat(int dirfd, const char* path, char* const argv[],
                                                     char* const envp[], int flags) {
   EnvBuf b;
-  return amber::fail(sys::sc5(amber::kNR_execveat, dirfd, (long)path, (long)argv, (long)build_env(envp, &b), flags));
+  char* const* env = build_env(envp, &b);
+  amber::ExecGuard guard;
+  return amber::fail(sys::sc5(amber::kNR_execveat, dirfd, (long)path, (long)argv, (long)env, flags));
 }
 
 // posix_spawn's child is glibc's own (clone CLONE_VM|CLONE_VFORK, then the internal __execve):

@@ -6,6 +6,11 @@
 // pids. An SA_SIGINFO handler of the application is installed behind a trampoline of ours that
 // rewrites si_pid to the app pid and calls it; the application never sees the trampoline (the
 // old action reported back is its own handler). sigwaitinfo/sigtimedwait results likewise.
+//
+// Invalid pointers: a signal set or action we must look at is read through sys::vm_read (no
+// fault possible); one we cannot read is handed to libc as it is, so the application sees what
+// libc does with it (EFAULT from the kernel for sigsuspend/sigwait*, libc's own fault for
+// sigprocmask and sigaction, which read them in user space).
 #include <dlfcn.h>
 #include <signal.h>
 #include <string.h>
@@ -13,6 +18,8 @@
 
 #include "agent/agent.h"
 #include "pid/pid.h"
+#include "sys/usermem.h"
+#include "syscall/intr.h"
 
 namespace {
 
@@ -23,13 +30,20 @@ F next(const char* name) {
 
 bool ours(int sig) { return amber::g.sig && sig == amber::g.sig; }
 
-// A copy of set without the suspend signal (set may be null).
+// A copy of set without the suspend signal (set may be null or invalid: then set itself). The
+// kernel reads only the first 8 bytes of a sigset_t (its _NSIG bits): so do we, and the copy
+// beyond them is zero.
 const sigset_t* filtered(const sigset_t* set, sigset_t* tmp) {
   if (!set || !amber::g.sig) return set;
-  *tmp = *set;
+  memset(tmp, 0, sizeof *tmp);
+  if (sys::vm_read(tmp, set, 8) != 8) return set;
   sigdelset(tmp, amber::g.sig);
   return tmp;
 }
+
+// glibc keeps these for itself (SIGCANCEL, SIGSETXID) and refuses them with EINVAL before it
+// reads anything.
+bool internal(int sig) { return sig == 32 || sig == 33; }
 
 // The application's SA_SIGINFO handlers, by signal number. In .bss: a checkpoint saves it with
 // the rest of memory, so the restored trampoline still finds them.
@@ -53,12 +67,36 @@ void translate(int sig, siginfo_t* info) {
 void trampoline(int sig, siginfo_t* info, void* uc) {
   InfoHandler h = __atomic_load_n(&g_app_handler[sig], __ATOMIC_ACQUIRE);
   translate(sig, info);
+  amber::intr::app_handler_runs(uc);
   if (h) h(sig, info, uc);
 }
 
 bool is_trampoline(const struct sigaction* a) {
   return (a->sa_flags & SA_SIGINFO) && a->sa_sigaction == trampoline;
 }
+
+// Plain (sa_handler) handlers go behind a trampoline of their own too, with the application's
+// flags unchanged: it tags the frame the handler returns to when its signal interrupted a call,
+// so that the EINTR the application's signal caused is never taken for one the checkpoint caused
+// (syscall/record.cc). On x86-64 the kernel passes the ucontext to every handler (rdx), SA_SIGINFO
+// or not: the trampoline takes it, and is installed as a plain handler.
+using PlainHandler = void (*)(int);
+PlainHandler g_app_plain[_NSIG];
+
+void plain_trampoline_uc(int sig, siginfo_t*, void* uc) {
+  PlainHandler h = __atomic_load_n(&g_app_plain[sig], __ATOMIC_ACQUIRE);
+  amber::intr::app_handler_runs(uc);
+  if (h) h(sig);
+}
+// (through void (*)(): the two handler types are different function types)
+const PlainHandler plain_trampoline =
+    reinterpret_cast<PlainHandler>(reinterpret_cast<void (*)()>(&plain_trampoline_uc));
+
+bool is_plain_trampoline(const struct sigaction* a) {
+  return !(a->sa_flags & SA_SIGINFO) && a->sa_handler == plain_trampoline;
+}
+
+bool real_handler(sighandler_t h) { return h != SIG_DFL && h != SIG_IGN && h != SIG_ERR; }
 
 }  // namespace
 
@@ -76,36 +114,61 @@ __attribute__((visibility("default"))) int sigaction(int sig, const struct sigac
                                                      struct sigaction* old) {
   if (ours(sig)) {
     // Pretend: the application sees the default action and its change "succeeds".
-    if (old) { memset(old, 0, sizeof *old); old->sa_handler = SIG_DFL; }
+    if (old) {
+      struct sigaction dfl;
+      memset(&dfl, 0, sizeof dfl);
+      dfl.sa_handler = SIG_DFL;
+      if (sys::vm_write(old, &dfl, sizeof dfl) != (long)sizeof dfl) { errno = EFAULT; return -1; }
+    }
     return 0;
   }
-  if (sig <= 0 || sig >= _NSIG) return amber::real_sigaction(sig, act, old);
+  if (sig <= 0 || sig >= _NSIG || internal(sig)) return amber::real_sigaction(sig, act, old);
   InfoHandler prev = __atomic_load_n(&g_app_handler[sig], __ATOMIC_ACQUIRE);
+  PlainHandler prev_plain = __atomic_load_n(&g_app_plain[sig], __ATOMIC_ACQUIRE);
   struct sigaction mine;
-  if (act && (act->sa_flags & SA_SIGINFO) && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+  // A copy read safely: an action we cannot read goes to libc untouched.
+  if (act && sys::vm_read(&mine, act, sizeof mine) == (long)sizeof mine && real_handler(mine.sa_handler)) {
     // Published before the trampoline is installed, so a signal arriving in between finds it.
-    __atomic_store_n(&g_app_handler[sig], act->sa_sigaction, __ATOMIC_RELEASE);
-    mine = *act;
-    mine.sa_sigaction = trampoline;
+    if (mine.sa_flags & SA_SIGINFO) {
+      __atomic_store_n(&g_app_handler[sig], mine.sa_sigaction, __ATOMIC_RELEASE);
+      mine.sa_sigaction = trampoline;
+    } else {
+      __atomic_store_n(&g_app_plain[sig], mine.sa_handler, __ATOMIC_RELEASE);
+      mine.sa_handler = plain_trampoline;
+    }
     act = &mine;
   }
   int r = amber::real_sigaction(sig, act, old);
-  if (r != 0 && act == &mine) __atomic_store_n(&g_app_handler[sig], prev, __ATOMIC_RELEASE);
+  if (r != 0 && act == &mine) {
+    __atomic_store_n(&g_app_handler[sig], prev, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_app_plain[sig], prev_plain, __ATOMIC_RELEASE);
+  }
   if (r == 0 && old && is_trampoline(old)) old->sa_sigaction = prev;
+  else if (r == 0 && old && is_plain_trampoline(old)) old->sa_handler = prev_plain;
   return r;
 }
 
-// glibc's signal() installs through its internal sigaction (no SA_SIGINFO: no siginfo to fix),
-// but the handler it returns may be our trampoline.
+// glibc's signal() installs through its internal sigaction (no SA_SIGINFO: no siginfo to fix): we
+// hand it the plain trampoline, and translate the handler it returns when it is one of ours.
 __attribute__((visibility("default"))) sighandler_t signal(int sig, sighandler_t h) {
   if (ours(sig)) return SIG_DFL;
   using F = sighandler_t (*)(int, sighandler_t);
   static F f = next<F>("signal");
-  sighandler_t r = f(sig, h);
+  if (sig <= 0 || sig >= _NSIG || internal(sig)) return f(sig, h);
+  PlainHandler prev_plain = __atomic_load_n(&g_app_plain[sig], __ATOMIC_ACQUIRE);
+  sighandler_t use = h;
+  if (real_handler(h)) {
+    __atomic_store_n(&g_app_plain[sig], h, __ATOMIC_RELEASE);
+    use = plain_trampoline;
+  }
+  sighandler_t r = f(sig, use);
+  if (r == SIG_ERR && use != h) __atomic_store_n(&g_app_plain[sig], prev_plain, __ATOMIC_RELEASE);
   // (through void (*)(): the two handler types are different function types)
   using Any = void (*)();
-  if (sig > 0 && sig < _NSIG && reinterpret_cast<Any>(r) == reinterpret_cast<Any>(&trampoline))
+  if (reinterpret_cast<Any>(r) == reinterpret_cast<Any>(&trampoline))
     r = reinterpret_cast<sighandler_t>(reinterpret_cast<Any>(__atomic_load_n(&g_app_handler[sig], __ATOMIC_ACQUIRE)));
+  else if (r == plain_trampoline)
+    r = prev_plain;
   return r;
 }
 

@@ -23,8 +23,9 @@ namespace {
 
 constexpr uint64_t kPage = AMBER_PAGE_SIZE;
 constexpr size_t kMaxWriteRun = 64u << 20;
-// The STRINGS section (paths, in-flight pipe and socket bytes, epoll lists, pty output): what
-// does not fit fails the checkpoint, naming this size.
+// The STRINGS section (paths, in-flight pipe and socket bytes, epoll lists, pty output) starts at
+// this size in a mapping of its own and grows as needed (socket queues of several MiB each are
+// ordinary): only the format's 4 GiB bound, or the system's memory, fails a checkpoint.
 constexpr uint32_t kStrings = 16u << 20;
 
 void fill_cpu(amber_header& h) {
@@ -55,26 +56,56 @@ void put_section(char* meta, size_t& off, uint32_t type, uint32_t count, const v
 
 }  // namespace
 
-long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen) {
+long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out, bool sync);
+
+long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen, bool sync) {
   Capture c{};
   c.a = Arena{g.scratch, writer_scratch_len(), 0};
   c.err = err;
   c.errlen = errlen;
+  long sm = sys::mmap(nullptr, kStrings, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (sm < 0) return c.fail(sm, "cannot map the image's string space");
+  c.str.buf = reinterpret_cast<char*>(sm);
   c.str.cap = kStrings;
-  c.str.buf = static_cast<char*>(c.a.take(c.str.cap));
+  c.str.grows = true;
+  // Unmapped on every way out (it may have moved while growing).
+  struct Unmap {
+    Strings& s;
+    ~Unmap() {
+      sys::munmap(s.buf, s.cap);
+      g.strings_map = nullptr;
+    }
+  } unmap{c.str};
   c.tmp = static_cast<char*>(c.a.take(8192));
   amber_process* pr = static_cast<amber_process*>(c.a.take(sizeof(amber_process)));
-  if (!c.str.buf || !c.tmp || !pr) return c.fail(-ENOMEM, "scratch exhausted");
+  c.ext = static_cast<amber_process_ext*>(c.a.take(sizeof(amber_process_ext)));
+  if (!c.tmp || !pr || !c.ext) return c.fail(-ENOMEM, "scratch exhausted");
+  __builtin_memset(c.ext, 0, sizeof *c.ext);
   c.str.add("", 0);  // offset 0 is the empty string
+  c.files_tail = &c.files;
 
   long r = fds_capture(c);  // first: before we open anything of our own
-  if (r < 0) return r;
+  if (r < 0) { files_release(c); return r; }
   fds_note_unrestorable(c);
+  r = write_body(c, pr, path, bytes_out, sync);
+  files_release(c);
+  return r;
+}
+
+// Everything after the descriptors (whose capture opened what files_release closes).
+long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out, bool sync) {
+  long r;
   if ((r = process_capture(c, *pr)) < 0) return r;
+  if ((r = zombies_capture(c, *pr)) < 0) return r;
   signals_capture(*pr);
+  if ((r = sem_capture(c)) < 0) return r;
+  if ((r = sysv_ids_capture(c)) < 0) return r;
   if ((r = timers_capture(c, *pr)) < 0) return r;
   if ((r = regions_capture(c)) < 0) return r;
-  if (c.str.full) return c.fail(-E2BIG, "the image's 16 MiB string space is full (paths and descriptor data)");
+  // Listed in the image as agent memory (no data): a restarted agent unmaps what comes back.
+  g.strings_map = c.str.buf;
+  g.strings_len = c.str.cap;
+  if (c.str.full) return c.fail(-E2BIG, "the image's string space (paths and descriptor data) cannot grow: out of memory or over 4 GiB");
   r = chunks_plan(c);
   if (r < 0) { regions_reprotect(c); return r; }
 
@@ -84,12 +115,19 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   for (uint32_t i = 0; i < g.nslots; i++) th[i] = g_slots[i].rec;
 
   // Metadata, then layout.
-  size_t meta_cap = sizeof(amber_section) * 8 + sizeof(amber_process) + sizeof(amber_thread) * g.nslots +
+  size_t meta_cap = sizeof(amber_section) * 10 + sizeof(amber_process) + sizeof(amber_process_ext) + sizeof(amber_thread) * g.nslots +
                     sizeof(amber_region) * c.nregions + sizeof(amber_chunk) * c.nchunks +
-                    sizeof(amber_fd) * c.nfds + sizeof(amber_timer) * c.ntimers + c.str.len + 64;
-  char* meta = static_cast<char*>(c.a.take(meta_cap));
+                    sizeof(amber_fd) * c.nfds + sizeof(amber_timer) * c.ntimers + sizeof(amber_extent) * c.nextents +
+                    c.str.len + 64;
+  // In a mapping of its own, made after the regions were listed (so not part of the image): it
+  // holds the string space, which may be far larger than the scratch.
+  meta_cap = (meta_cap + kPage - 1) & ~(kPage - 1);
+  long mm = sys::mmap(nullptr, meta_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mm < 0) { regions_reprotect(c); return c.fail(mm, "cannot map the image's metadata buffer"); }
+  char* meta = reinterpret_cast<char*>(mm);
+  struct UnmapMeta { char* p; size_t n; ~UnmapMeta() { sys::munmap(p, n); } } unmap_meta{meta, meta_cap};
   char* head = static_cast<char*>(c.a.take(AMBER_HEADER_SIZE));
-  if (!meta || !head) { regions_reprotect(c); return c.fail(-ENOMEM, "scratch exhausted"); }
+  if (!head) { regions_reprotect(c); return c.fail(-ENOMEM, "scratch exhausted"); }
   uint64_t meta_size = meta_cap;  // upper bound known before chunk offsets are final
   meta_size = (meta_size + 7) & ~7ull;
   uint64_t data_off = (AMBER_HEADER_SIZE + meta_size + kPage - 1) & ~(kPage - 1);
@@ -98,9 +136,12 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
     c.chunks[i].file_off = off;
     off += c.chunks[i].len;
   }
+  uint64_t chunk_bytes = off - data_off;
+  off = files_layout(c, off);  // the bytes of deleted files and memfds, after the memory
   uint64_t data_size = off - data_off;
 
-  long fd = sys::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A new file, never a link or a file someone else put there (issue 12).
+  long fd = sys::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) { regions_reprotect(c); return c.fail(fd, "cannot create ", path); }
   // Data: checksum each chunk, write contiguous runs straight from memory. Our own stack keeps
   // changing while we write, so chunks of it go through a copy (checksum and bytes then agree;
@@ -131,15 +172,19 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   }
   regions_reprotect(c);
   if (r < 0) { sys::close((int)fd); return c.fail(r, "cannot write ", path); }
+  amber_extent* extents = c.nextents ? files_write(c, (int)fd, bounce) : nullptr;
+  if (c.failed) { sys::close((int)fd); return c.failed; }
 
   size_t mo = 0;
   put_section(meta, mo, AMBER_SEC_PROCESS, 1, pr, sizeof *pr);
+  put_section(meta, mo, AMBER_SEC_PROCEXT, 1, c.ext, sizeof *c.ext);
   put_section(meta, mo, AMBER_SEC_THREADS, g.nslots, th, sizeof(amber_thread) * g.nslots);
   put_section(meta, mo, AMBER_SEC_REGIONS, c.nregions, c.regions, sizeof(amber_region) * c.nregions);
   put_section(meta, mo, AMBER_SEC_CHUNKS, c.nchunks, c.chunks, sizeof(amber_chunk) * c.nchunks);
   put_section(meta, mo, AMBER_SEC_FDS, c.nfds, c.fds, sizeof(amber_fd) * c.nfds);
   put_section(meta, mo, AMBER_SEC_TIMERS, c.ntimers, c.timers, sizeof(amber_timer) * c.ntimers);
   put_section(meta, mo, AMBER_SEC_STRINGS, c.str.len, c.str.buf, c.str.len);
+  if (c.nextents) put_section(meta, mo, AMBER_SEC_FILEDATA, c.nextents, extents, sizeof(amber_extent) * c.nextents);
   meta_size = mo;
 
   amber_header& h = *reinterpret_cast<amber_header*>(head);
@@ -160,6 +205,9 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   h.parent_vpid = g.parent_vpid;
   h.real_pid = g.pid;
   h.generation = g.generation;
+  // Format 1.4: bound to its generation (the coordinator's id) and to the program it holds.
+  memcpy(h.generation_id, g.generation_id, sizeof h.generation_id);
+  h.program_xxh = amber_program_xxh(c.str.buf + pr->exe.off, pr->exe.len, c.str.buf + pr->cmdline.off, pr->cmdline.len);
   sys::ktimespec now{};
   sys::clock_gettime(0, &now);
   h.time_ns = now.sec * 1000000000ll + now.nsec;
@@ -171,7 +219,7 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   h.file_size = data_off + data_size + AMBER_TRAILER_SIZE;
   h.handoff_addr = reinterpret_cast<uint64_t>(&g_handoff);
   h.pages_total = c.pages_total;
-  h.pages_stored = data_size / kPage;
+  h.pages_stored = chunk_bytes / kPage;
   h.header_xxh = amber_header_page_xxh(head);
 
   amber_image_hasher ih;
@@ -183,7 +231,7 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   if ((r = sys::pwrite_all((int)fd, meta, meta_size, AMBER_HEADER_SIZE)) < 0 ||
       (r = sys::pwrite_all((int)fd, &t, sizeof t, data_off + data_size)) < 0 ||
       (r = sys::pwrite_all((int)fd, head, AMBER_HEADER_SIZE, 0)) < 0 ||
-      (r = sys::fsync((int)fd)) < 0) {
+      (sync && (r = sys::fsync((int)fd)) < 0)) {
     sys::close((int)fd);
     return c.fail(r, "cannot write ", path);
   }

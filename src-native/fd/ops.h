@@ -33,6 +33,9 @@
   X(TIMERFD,   timerfd,   "timerfd")                                   \
   X(SIGNALFD,  signalfd,  "signalfd")                                  \
   X(EPOLL,     epoll,     "epoll instance")                            \
+  X(PIDFD,     pidfd,     "pidfd")                                     \
+  X(INOTIFY,   inotify,   "inotify instance")                          \
+  X(MQUEUE,    mqueue,    "POSIX message queue")                       \
   X(OTHER,     other,     "kernel object amber cannot rebuild")
 
 namespace amber { struct Capture; }
@@ -108,7 +111,7 @@ inline const char* kind_name(Kind k) {
 // family there), or null.
 inline Kind kind_of(const amber_fd& f, const void* data, uint32_t len) {
   switch (f.kind) {
-    case AMBER_FD_FILE: return Kind::FILE;
+    case AMBER_FD_FILE: return f.subkind == AMBER_FILE_MQUEUE ? Kind::MQUEUE : Kind::FILE;
     case AMBER_FD_DIR: return Kind::DIR;
     case AMBER_FD_CHR:
       return (f.subkind == AMBER_CHR_PTMX || f.subkind == AMBER_CHR_PTS) ? Kind::PTY : Kind::CHR;
@@ -127,6 +130,8 @@ inline Kind kind_of(const amber_fd& f, const void* data, uint32_t len) {
         case AMBER_ANON_TIMERFD: return Kind::TIMERFD;
         case AMBER_ANON_SIGNALFD: return Kind::SIGNALFD;
         case AMBER_ANON_EPOLL: return Kind::EPOLL;
+        case AMBER_ANON_PIDFD: return Kind::PIDFD;
+        case AMBER_ANON_INOTIFY: return Kind::INOTIFY;
         default: return Kind::OTHER;
       }
     default: return Kind::OTHER;

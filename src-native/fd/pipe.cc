@@ -10,8 +10,14 @@
 // processes of the tree (a pipeline, a parent and the child it forked) is made once before the
 // fork and inherited; one held by a single process is made by that process. A pipe nobody reads
 // from gets /dev/null for its write ends (a write must not raise SIGPIPE); one nobody writes to
-// reads the saved bytes, then end-of-file. A FIFO comes back as an anonymous pipe (its path is not
-// reopened).
+// reads the saved bytes, then end-of-file.
+//
+// A FIFO (the record's path is a path, not "pipe:[N]") is opened again at its path when a FIFO is
+// still there, before the fork, every descriptor its own description with its access mode (the
+// path holds one open for reading and writing meanwhile, so no open waits and the saved bytes can
+// be written in first): a process outside that opens the path later still reaches it. One the
+// computation only writes to is opened only if someone reads it now (else /dev/null, said). A FIFO
+// whose path is gone comes back as an anonymous pipe, with a warning.
 #include "fd/ops.h"
 
 #ifdef AMBER_AGENT
@@ -47,6 +53,7 @@ AMBER_FD_NO_RESUMED(pipe)
 #endif
 
 #ifdef AMBER_RESTORER
+#include "fd/file.h"
 #include "restore/restorer.h"
 
 namespace {
@@ -65,10 +72,47 @@ bool new_pipe(const amber_fd& sized, const amber_view* data_view, const amber_fd
 }
 }  // namespace
 
+// A FIFO at its path again (every ref of one inode, [r, end)); false: not one any more.
+static bool reopen_fifo(rs::Ref* r, rs::Ref* end, const amber_view* data_view, const amber_fd* with_data, bool reader) {
+  using namespace rs;
+  const amber_fd& f0 = fd_of(*r);
+  char path[4096];
+  str_of(T.img[r->img].v, f0.path, path, sizeof path);
+  if (path[0] != '/') return false;  // an anonymous pipe
+  sys::kstat st{};
+  if (sys::fstatat(-100, path, &st, 0) < 0 || (st.st_mode & sys::S_IFMT_) != sys::S_IFIFO_) {
+    warn_path(f0, "is no FIFO at its path any more; it comes back as an anonymous pipe", path, 0);
+    return false;
+  }
+  // Held open for reading and writing while the descriptors are opened: nothing waits.
+  long keep = reader ? sys::open(path, sys::O_RDWR_ | sys::O_NONBLOCK_ | sys::O_CLOEXEC_, 0) : -1;
+  if (reader && keep < 0) return false;
+  if (keep >= 0 && f0.extra) sys::fcntl((int)keep, sys::F_SETPIPE_SZ_, (long)f0.extra);
+  const char* d;
+  uint32_t len;
+  if (keep >= 0 && with_data && amber_str_at(data_view, with_data->data, &d, &len)) sys::write_all((int)keep, d, len);
+  for (Ref* e = r; e != end; e++) {
+    const amber_fd& f = fd_of(*e);
+    if (restart_stdio(f, (int)e->img) || T.img[e->img].prep[e->idx] >= 0) continue;
+    int acc = f.flags & sys::O_ACCMODE_;
+    // O_NONBLOCK for the open only (a writer finds out now whether anyone reads); the saved
+    // status flags are put back with the descriptor.
+    long fd = lift(sys::open(path, acc | sys::O_NONBLOCK_ | sys::O_CLOEXEC_, 0));
+    if (fd < 0) {
+      warn_path(f, fd == -6 /*ENXIO*/ ? "is a FIFO nobody reads now; it becomes /dev/null" : "cannot be opened again; it becomes /dev/null", path, fd == -6 ? 0 : fd);
+      fd = devnull(f);
+    }
+    T.img[e->img].prep[e->idx] = (int32_t)fd;
+  }
+  if (keep >= 0) sys::close((int)keep);
+  return true;
+}
+
 namespace fd {
 AMBER_FD_NO_CHECK(pipe)
 
-// Pipes shared by several processes of the tree: the index has each pipe's descriptors together.
+// Pipes shared by several processes of the tree (the index has each pipe's descriptors together),
+// and every FIFO.
 void pipe_prepare() {
   using namespace rs;
   for (Ref* r = refs_begin(Kind::PIPE); r != refs_end(Kind::PIPE);) {
@@ -78,14 +122,18 @@ void pipe_prepare() {
     const amber_view* data_view = nullptr;
     for (; end != refs_end(Kind::PIPE) && end->inode == r->inode; end++) {
       const amber_fd& f = fd_of(*end);
-      several = several || end->img != r->img;
+      // (a pipe in flight inside a socket is made here too: the socket's queue carries it)
+      several = several || end->img != r->img || (f.fd_flags & AMBER_FD_HIDDEN);
       reader = reader || is_reader(f);
       if (f.data.len && !with_data) { with_data = &f; data_view = &T.img[end->img].v; }
     }
+    if (reopen_fifo(r, end, data_view, with_data, reader)) { r = end; continue; }
     // One process's own pipe is made by that process; one nobody reads from becomes /dev/null there.
     int p[2];
-    if (several && reader && new_pipe(fd_of(*r), data_view, with_data, p))
-      for (Ref* e = r; e != end; e++) T.img[e->img].prep[e->idx] = is_reader(fd_of(*e)) ? p[0] : p[1];
+    if (several && reader && new_pipe(fd_of(*r), data_view, with_data, p)) {
+      for (Ref* e = r; e != end; e++) assign((int)e->img, e->idx, is_reader(fd_of(*e)) ? p[0] : p[1]);
+      settle();
+    }
     r = end;
   }
 }

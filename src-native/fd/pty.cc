@@ -73,6 +73,19 @@ void pty_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
   }
   memcpy(dst, &pi, sizeof pi);
   f.data = c.str.add(dst, sizeof pi + pi.out_len);
+  // Input the master wrote that the slave side has not read yet cannot be taken out and put back
+  // without changing it (a canonical-mode reader sees lines, and a partial line cannot be read),
+  // so it is not saved: said now, by its size (FIONREAD on a slave of our own: nothing consumed).
+  if (f.subkind == AMBER_CHR_PTMX) {
+    long peer = sys::ioctl(f.fd, 0x5441 /*TIOCGPTPEER*/, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    int pending = 0;
+    if (peer >= 0 && sys::ioctl((int)peer, 0x541b /*FIONREAD*/, (long)&pending) == 0 && pending > 0) {
+      char what[200];
+      sys::Out(what, sizeof what).s("has ").i(pending).s(" bytes of terminal input its reader has not read yet: they are lost at restart");
+      c.limit(f, what);
+    }
+    if (peer >= 0) sys::close((int)peer);
+  }
 }
 bool pty_restorable(const amber::Capture&, const amber_fd&) { return true; }
 AMBER_FD_NO_RESUMED(pty)
@@ -157,7 +170,18 @@ void pty_prepare() {
     const amber_fd& f = fd_of(*r);
     for (uint32_t k = 0; k < g_nptys; k++)
       if (g_ptys[k].index == f.extra && T.img[r->img].prep[r->idx] < 0)
-        T.img[r->img].prep[r->idx] = f.subkind == AMBER_CHR_PTMX ? g_ptys[k].m : g_ptys[k].s;
+        assign((int)r->img, r->idx, f.subkind == AMBER_CHR_PTMX ? g_ptys[k].m : g_ptys[k].s);
+  }
+  settle();
+  // (settled ends moved: the table follows them, for the sessions' controlling terminals)
+  for (Ref* r = refs_begin(Kind::PTY); r != refs_end(Kind::PTY); r++) {
+    const amber_fd& f = fd_of(*r);
+    int32_t at = T.img[r->img].prep[r->idx];
+    for (uint32_t k = 0; k < g_nptys && at >= 0; k++) {
+      if (g_ptys[k].index != f.extra) continue;
+      if (f.subkind == AMBER_CHR_PTMX) g_ptys[k].m = at;
+      else g_ptys[k].s = at;
+    }
   }
 }
 

@@ -26,9 +26,16 @@
 #define AMBER_IMAGE_MAGIC "AMBERIMG"   /* 8 bytes, no NUL stored */
 #define AMBER_TRAILER_MAGIC "AMBEREND" /* 8 bytes, no NUL stored */
 #define AMBER_FORMAT_MAJOR 1u
-#define AMBER_FORMAT_MINOR 4u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
+#define AMBER_FORMAT_MINOR 5u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
                                   1.3: process group, session, controlling terminal, ptys;
-                                  1.4: the launcher's stdio by identity (AMBER_FD_STDIO) */
+                                  1.4: generation_id and program_xxh in the header; the launcher's
+                                  stdio by identity (AMBER_FD_STDIO); socket state (amber_sockx:
+                                  options, queued messages, closing states, pending connections),
+                                  descriptors in no table (AMBER_FD_HIDDEN); deleted files and memfds
+                                  (FILEDATA), locks and leases, /proc and namespace paths, pidfd,
+                                  inotify, epoll targets by inode;
+                                  1.5: amber_process_ext (PROCEXT: oom_score_adj, zombies, SysV ids and
+                                  semaphore undo), region VmFlags (amber_region.vmflags) */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -74,6 +81,11 @@ typedef struct amber_header {
   uint64_t pages_total;      /* pages mapped in saved regions */
   uint64_t pages_stored;     /* pages whose bytes are in chunks */
   uint64_t header_xxh;       /* XXH3 of the header page with this field zeroed */
+  /* Format 1.4 (zero in older images): what binds the image to its generation. The manifest
+   * records the generation id and each image's image_xxh, size and program_xxh; a reader refuses
+   * an image whose values differ (another generation, another computation, another program). */
+  uint8_t generation_id[16]; /* random id the coordinator chose for the generation (suspend G ID) */
+  uint64_t program_xxh;      /* XXH3 of the PROCESS record's exe, one NUL byte, then its cmdline */
 } amber_header;
 
 typedef struct amber_trailer {
@@ -94,6 +106,8 @@ enum {
   AMBER_SEC_STRINGS = 6,     /* bytes */
   AMBER_SEC_TIMERS = 7,      /* amber_timer[count] */
   AMBER_SEC_PLUGIN = 8,      /* name (amber_str) + bytes; reserved for plugins */
+  AMBER_SEC_FILEDATA = 9,    /* amber_extent[count] (format 1.4): bytes of files that exist nowhere else */
+  AMBER_SEC_PROCEXT = 10,    /* one amber_process_ext (format 1.5) */
 };
 
 typedef struct amber_section {
@@ -128,7 +142,7 @@ typedef struct amber_process {
   amber_str cmdline;         /* argv joined by NUL */
   amber_str cwd;
   amber_str exe;
-  uint64_t pending_signals;  /* process-wide pending set (informational in v1) */
+  uint64_t pending_signals;  /* process-wide pending set (ShdPnd); 1.4: pending again at restart */
   /* Format 1.3 (zero in older images: the restorer then leaves group and session alone). Pids
    * here are the application's (the pids the processes had when first launched). */
   int32_t app_pid;           /* this process */
@@ -136,14 +150,56 @@ typedef struct amber_process {
   int32_t sid;               /* its session */
   int32_t tpgid;             /* foreground process group of its controlling terminal, 0 if none */
   uint64_t ctty_rdev;        /* controlling terminal (tty_nr of /proc/PID/stat, stat's st_rdev encoding), 0 if none */
+  char comm[16];             /* format 1.4: the process name (PR_SET_NAME), NUL padded; empty before */
   uint32_t proc_flags;       /* format 1.4: AMBER_PROC_* */
   uint32_t pad0;
-  uint64_t reserved[4];
+  uint64_t reserved[2];
 } amber_process;
+/* Process state added in 1.5, in a section of its own (AMBER_SEC_PROCEXT, one record): a 1.4
+ * reader skips it as a newer minor's section, and a 1.5 reader of an older image sees it all
+ * zero. Later process state goes into its reserved words. */
+typedef struct amber_process_ext {
+  int32_t oom_score_adj;     /* with AMBER_PROC_EXT: /proc/PID/oom_score_adj */
+  uint32_t nzombies;         /* with AMBER_PROC_ZOMBIES: amber_zombie[nzombies] at zombies_addr in */
+  uint64_t zombies_addr;     /*   the agent's memory (restored with it; the restorer fills new_pid) */
+  amber_str sysv_ids;        /* SysV message queues and semaphore sets the process got (msgget, semget)
+                                and that existed at checkpoint: amber_sysv_id[] in STRINGS */
+  amber_str sem_undo;        /* the process's SysV semaphore undo adjustments (semadj), amber_semadj[]
+                                in STRINGS; zero when none */
+  uint64_t reserved[10];
+} amber_process_ext;
+/* A child that exited and was not reaped yet (proc/zombie.cc). */
+typedef struct amber_zombie {
+  int32_t app_pid;           /* the pid the application knows it by */
+  int32_t code;              /* waitid's si_code: CLD_EXITED, CLD_KILLED, CLD_DUMPED */
+  int32_t status;            /* waitid's si_status: exit status or signal */
+  int32_t new_pid;           /* its kernel pid now (the checkpoint's; the restorer's after a restart) */
+} amber_zombie;
+/* A SysV IPC object a process uses, by its kernel-chosen id (ipc/msg.cc): the restart refuses
+ * when it is gone (a new one would get another id). */
+typedef struct amber_sysv_id {
+  int32_t id;
+  uint32_t kind;             /* 1 message queue, 2 semaphore set */
+} amber_sysv_id;
+/* One SysV semaphore undo adjustment of a process: what the kernel adds to semaphore num of set
+ * id when the process exits (ipc/sem.cc). */
+typedef struct amber_semadj {
+  int32_t id;
+  uint32_t num;
+  int32_t adj;
+  uint32_t pad;
+} amber_semadj;
 /* The writer knew the identities of the launcher's stdin/stdout/stderr: the descriptors marked
  * AMBER_FD_STDIO are exactly those, and any other descriptor (0-2 included) is the process's own.
  * Without it (older images) descriptors 0-2 of the root become the restart's by number. */
 #define AMBER_PROC_STDIO_KNOWN 1u
+/* oom_score_adj and each thread's comm, pdeathsig and personality were captured (zero-filled
+ * reserved space in older images: then the restorer leaves them as they are). */
+#define AMBER_PROC_EXT 2u
+/* PR_SET_CHILD_SUBREAPER was set. */
+#define AMBER_PROC_SUBREAPER 4u
+/* zombies_addr/nzombies hold the process's unreaped children. */
+#define AMBER_PROC_ZOMBIES 8u
 
 /* Callee-saved state captured inside the suspend handler (see agent/ctx.S, restore/). */
 typedef struct amber_ctx {
@@ -172,7 +228,10 @@ typedef struct amber_thread {
   uint64_t ctid_addr;        /* glibc's cached tid (struct pthread.tid); 0 if unknown */
   uint64_t clear_tid_addr;   /* set_tid_address value; pthreads: same as ctid_addr */
   uint64_t sigmask;          /* blocked set inside the handler (all app signals restored by sigreturn) */
-  uint64_t reserved[4];
+  char comm[16];             /* with AMBER_PROC_EXT: the thread's name (PR_GET_NAME), NUL padded */
+  uint32_t pdeathsig;        /* with AMBER_PROC_EXT: PR_GET_PDEATHSIG (per thread) */
+  uint32_t personality;      /* with AMBER_PROC_EXT: personality(0xffffffff) (per thread) */
+  uint64_t reserved[1];
 } amber_thread;
 
 enum {
@@ -199,8 +258,28 @@ typedef struct amber_region {
   int64_t mtime_sec, mtime_nsec;
   amber_str path;            /* backing file, or "[heap]" etc. */
   uint32_t first_chunk, nchunks;
-  uint64_t reserved[2];
+  uint64_t vmflags;          /* AMBER_VM_*: what smaps' VmFlags said (0 in images before it was kept) */
+  uint64_t reserved;
 } amber_region;
+
+/* amber_region.vmflags: the mapping's properties beyond prot and flags, read from the VmFlags line
+ * of /proc/self/smaps at checkpoint and set again at restart (mmap flags, madvise, mlock). Unknown
+ * bits are ignored by a restorer that does not know them. */
+enum {
+  AMBER_VM_NORESERVE = 1u << 0,   /* nr: MAP_NORESERVE (no commit charge) */
+  AMBER_VM_DONTDUMP = 1u << 1,    /* dd: MADV_DONTDUMP */
+  AMBER_VM_DONTFORK = 1u << 2,    /* dc: MADV_DONTFORK */
+  AMBER_VM_WIPEONFORK = 1u << 3,  /* wf: MADV_WIPEONFORK */
+  AMBER_VM_LOCKED = 1u << 4,      /* lo: mlock */
+  AMBER_VM_LOCKONFAULT = 1u << 5, /* lf: mlock2(MLOCK_ONFAULT) */
+  AMBER_VM_HUGEPAGE = 1u << 6,    /* hg: MADV_HUGEPAGE */
+  AMBER_VM_NOHUGEPAGE = 1u << 7,  /* nh: MADV_NOHUGEPAGE */
+  AMBER_VM_MERGEABLE = 1u << 8,   /* mg: MADV_MERGEABLE */
+  AMBER_VM_SEQ = 1u << 9,         /* sr: MADV_SEQUENTIAL */
+  AMBER_VM_RAND = 1u << 10,       /* rr: MADV_RANDOM */
+  AMBER_VM_MAYWRITE = 1u << 11,   /* mw: a shared file mapping whose file was open for writing */
+  AMBER_VM_DONTEXPAND = 1u << 12, /* de */
+};
 
 enum { AMBER_CODEC_RAW = 0 };
 
@@ -228,12 +307,19 @@ enum {
 /* Kinds of AMBER_FD_ANON descriptors (format 1.1). */
 enum {
   AMBER_ANON_UNKNOWN = 0,
-  AMBER_ANON_EVENTFD = 1,    /* extra = count; fd_flags bit 8 = EFD_SEMAPHORE */
+  AMBER_ANON_EVENTFD = 1,    /* extra = count; fd_flags bit 8 = EFD_SEMAPHORE; format 1.4: inode =
+                                1<<63 | its eventfd-id (every eventfd shares one anonymous inode) */
   AMBER_ANON_EPOLL = 2,      /* data = amber_epoll_entry[] (its interest list) */
   AMBER_ANON_TIMERFD = 3,    /* data = one amber_timerfd */
   AMBER_ANON_SIGNALFD = 4,   /* extra = signal mask */
+  AMBER_ANON_PIDFD = 5,      /* format 1.4: extra = the app pid it refers to (0: not the computation's) */
+  AMBER_ANON_INOTIFY = 6,    /* format 1.4: data = amber_inotify_watch records, each followed by its path */
 };
 #define AMBER_FD_SEMAPHORE 0x100u
+/* Format 1.4 fd_flags bits: the bytes of a deleted file or memfd could not be read (named at
+ * checkpoint, /dev/null at restart); a character device that is a terminal (TCGETS works). */
+#define AMBER_FD_NODATA 0x800u
+#define AMBER_FD_TTY 0x400u
 /* Kinds of AMBER_FD_CHR descriptors (format 1.3). A pseudo-terminal is rebuilt as a new pair at
  * restart (its number may differ): every master and slave descriptor that named the same pty gets
  * the new master or slave; data = one amber_ptyinfo, then (master only) the output the slave side
@@ -252,12 +338,76 @@ typedef struct amber_ptyinfo {
 } amber_ptyinfo;
 enum { AMBER_PTY_TERMIOS = 1u, AMBER_PTY_WINSIZE = 2u };
 
-/* fd_flags bits 9-10 (format 1.4): j + 1 when the descriptor is the same file as the launcher's
+/* Format 1.4: a descriptor in no process's table (fd_flags AMBER_FD_HIDDEN): one in flight inside a
+ * Unix socket's queue (SCM_RIGHTS), or a connection waiting in a listener's accept queue. Its `fd`
+ * is only an identity (AMBER_FD_HIDDEN_BASE + k, above any real number); the socket records that
+ * hold it name it by its index in the FDS table. A restorer puts it at no number. */
+#define AMBER_FD_HIDDEN 0x200u
+#define AMBER_FD_HIDDEN_BASE 0x40000000
+
+/* fd_flags bits 12-13 (format 1.4): j + 1 when the descriptor is the same file as the launcher's
  * stdin (j = 0), stdout (1) or stderr (2) — what `amber launch`, or the restart since, gave the
  * computation. The restart's own descriptor j takes its place, whatever its number: stdio follows
  * identity, not descriptor number (a daemon's stdout redirected to its log stays its log). */
-#define AMBER_FD_STDIO_SHIFT 9u
+#define AMBER_FD_STDIO_SHIFT 12u
 #define AMBER_FD_STDIO_MASK (3u << AMBER_FD_STDIO_SHIFT)
+/* Kinds of AMBER_FD_FILE and AMBER_FD_DIR descriptors (format 1.4; 0 before). */
+enum {
+  AMBER_FILE_PATH = 0,       /* reopened at path (a symlink opened O_PATH|O_NOFOLLOW: mode S_IFLNK) */
+  AMBER_FILE_DELETED = 1,    /* unlinked while open: recreated unlinked in the same directory, with the
+                                bytes of its FILEDATA extents, its size and mode */
+  AMBER_FILE_MEMFD = 2,      /* memfd_create: name = path without "/memfd:" and " (deleted)",
+                                extra = its seals (F_GET_SEALS), bytes in FILEDATA */
+  AMBER_FILE_PROC = 3,       /* under /proc/<pid>/: extra = the app pid of <pid> (0: not one of the
+                                computation's processes: reopened as it is, if it still exists) */
+  AMBER_FILE_NSFS = 4,       /* a namespace file (path "net:[4026531840]"): /proc/self/ns/<type> */
+  AMBER_FILE_MQUEUE = 5,     /* a POSIX message queue (path "/name", mqueue filesystem): data = one
+                                amber_mqueue, then curmsgs x (amber_mq_msg + len bytes, padded to 8) */
+};
+typedef struct amber_mqueue {
+  uint64_t maxmsg, msgsize, curmsgs;  /* mq_attr; O_NONBLOCK is the descriptor's status flag */
+  uint64_t reserved;
+} amber_mqueue;
+typedef struct amber_mq_msg {
+  uint32_t prio, len;        /* then len bytes; messages in the order they are received */
+} amber_mq_msg;
+/* Locks and leases held through a FILE or DIR descriptor (format 1.4): its data is amber_lock[].
+ * POSIX locks belong to the process, OFD locks, flock locks and leases to the open file
+ * description: each is taken again through the same descriptor before the process runs. */
+enum { AMBER_LOCK_POSIX = 1, AMBER_LOCK_OFD = 2, AMBER_LOCK_FLOCK = 3, AMBER_LOCK_LEASE = 4 };
+typedef struct amber_lock {
+  uint16_t type;             /* AMBER_LOCK_* */
+  uint16_t mode;             /* F_RDLCK 0, F_WRLCK 1 */
+  uint32_t pad;
+  int64_t start;             /* byte range (POSIX, OFD): [start, end], end -1 = to end of file */
+  int64_t end;
+} amber_lock;
+
+/* An inotify watch (format 1.4), in the data of an AMBER_ANON_INOTIFY descriptor: the watch
+ * descriptor number the application knows, its mask, the watched inode, then path_len bytes of
+ * the absolute path it was added with (padded to 8). */
+typedef struct amber_inotify_watch {
+  int32_t wd;
+  uint32_t mask;
+  uint64_t dev, inode;       /* stat of the watched file when the watch was added */
+  uint32_t path_len;
+  uint32_t pad;
+} amber_inotify_watch;
+
+/* FILEDATA (format 1.4): the bytes of a file that exists nowhere else (deleted while open, a memfd),
+ * by extent: holes between extents are not stored and come back as holes. Sorted by (fd, offset),
+ * disjoint; each extent's bytes are stored page aligned in the data area after the chunks and
+ * checked by their own checksum (covered by meta_xxh, as chunk checksums are by the trailer). */
+typedef struct amber_extent {
+  uint32_t fd;               /* index into the fd table */
+  uint32_t flags;            /* 0 */
+  uint64_t offset;           /* in the file */
+  uint64_t len;              /* bytes, 0 < len <= AMBER_CHUNK_MAX */
+  uint64_t file_off;         /* page aligned, inside [data_off, data_off + data_size) */
+  uint64_t xxh;              /* XXH3 of the len bytes */
+  uint64_t reserved;
+} amber_extent;
+
 typedef struct amber_fd {
   int32_t fd;
   uint32_t kind;             /* AMBER_FD_* */
@@ -277,9 +427,10 @@ typedef struct amber_fd {
  * not consumed). A connected pair whose two ends are both in the computation is rebuilt as a new
  * connection (over loopback for TCP) carrying those bytes; a listener is bound again. */
 enum {
-  AMBER_SOCK_OTHER = 0,      /* not rebuilt: /dev/null at restart, named at checkpoint */
+  AMBER_SOCK_OTHER = 0,      /* before 1.4: not rebuilt; 1.4: neither listening nor connected
+                                (unbound, bound, a datagram socket with no default peer) */
   AMBER_SOCK_LISTEN = 1,
-  AMBER_SOCK_CONNECTED = 2,
+  AMBER_SOCK_CONNECTED = 2,  /* has a peer (stream: connected; datagram: a default destination) */
 };
 typedef struct amber_sockinfo {
   uint16_t family, pad0;
@@ -293,11 +444,77 @@ typedef struct amber_sockinfo {
   uint8_t local[128], peer[128];
 } amber_sockinfo;
 
+/* Format 1.4: after the queued bytes (inflight_len), one amber_sockx, then what it counts, in this
+ * order: nopts amber_sockopt; nmsgs messages, each an amber_sockmsg followed by addr_len bytes of
+ * the sender's address, then (datagrams, seqpackets) len bytes of data, then nfds uint32 FDS-table
+ * indexes of the descriptors it carries; then npending uint32 FDS-table indexes (a listener's
+ * connections not accepted yet, oldest first). Nothing is aligned: read with memcpy
+ * (image/sockrec.h parses it). A stream socket's messages only mark where its queued bytes carry
+ * descriptors or credentials: their data is the queued bytes, in order (sum of len = inflight_len).
+ * Images before 1.4 have no amber_sockx (data ends with the queued bytes). */
+#define AMBER_SOCKX_MAGIC 0x58534b41u /* "AKSX" */
+enum {
+  AMBER_SOCKX_BOUND = 1u << 0,      /* bound (by bind, autobind or connect): bind again to local */
+  AMBER_SOCKX_PENDING = 1u << 1,    /* a connection in a listener's accept queue (hidden record) */
+  AMBER_SOCKX_NODATA = 1u << 2,     /* pending, its unread bytes not saved (a checkpoint the program
+                                       survives cannot accept it): reset at restart */
+  AMBER_SOCKX_PEER_GONE = 1u << 3,  /* the other end was closed (no descriptor holds it) */
+  AMBER_SOCKX_REMOTE = 1u << 4,     /* the other end is on another host or outside the computation */
+  AMBER_SOCKX_SNDQ_LOST = 1u << 5,  /* bytes in the send queue (sockinfo.sndq) were not saved */
+  AMBER_SOCKX_TRUNC = 1u << 6,      /* a queued message's descriptors could not all be saved */
+  AMBER_SOCKX_DRAINED = 1u << 7,    /* TCP, a checkpoint that ends the program: the queue was read
+                                       to the end, so it holds what the peer's send queue held */
+  AMBER_SOCKX_SNDQ = 1u << 8,       /* TCP: sockinfo.sndq bytes were in the send queue; saved only
+                                       if the peer (in the computation) has AMBER_SOCKX_DRAINED */
+};
+typedef struct amber_sockx {
+  uint32_t magic;            /* AMBER_SOCKX_MAGIC */
+  uint32_t size;             /* bytes from this record to the end of the pending list */
+  uint32_t state;            /* kernel socket state: TCP_INFO tcpi_state / unix_diag udiag_state */
+  uint32_t shutdown;         /* sk_shutdown: 1 receive side closed (by us, or FIN received), 2 send side */
+  uint32_t flags;            /* AMBER_SOCKX_* */
+  uint32_t nopts, nmsgs, npending;
+  uint32_t backlog;          /* a listener's listen() backlog, 0 unknown */
+  int32_t peek_off;          /* SO_PEEK_OFF (-1: off) */
+  uint32_t unsaved;          /* a listener: connections waiting to be accepted that were not saved */
+  uint32_t reserved[5];
+} amber_sockx;
+/* An option whose value differed from a new socket's: set again (before bind) at restart. */
+typedef struct amber_sockopt {
+  int32_t level, name;
+  uint32_t len;              /* bytes of val used */
+  uint32_t pad;
+  uint8_t val[16];
+} amber_sockopt;
+enum {
+  AMBER_SOCKMSG_CREDS = 1u,  /* pid/uid/gid: the SCM_CREDENTIALS it carried */
+};
+typedef struct amber_sockmsg {
+  uint32_t len;              /* data bytes */
+  uint32_t addr_len;         /* sender address bytes (0: none/unnamed) */
+  uint32_t nfds;             /* descriptors carried (SCM_RIGHTS) */
+  uint32_t flags;            /* AMBER_SOCKMSG_* */
+  int32_t pid, uid, gid;
+  uint32_t pad;
+} amber_sockmsg;
+
 typedef struct amber_epoll_entry {
   int32_t tfd;
   uint32_t events;
   uint64_t data;
 } amber_epoll_entry;
+/* Format 1.4: the epoll's data is extra = n amber_epoll_entry, then n amber_epoll_target (tfd is
+ * then the descriptor that holds the target now, found by its inode: the number it was added
+ * with may since have been closed or dup2'd over). */
+typedef struct amber_epoll_target {
+  uint64_t dev, inode;       /* of the target file (st_dev encoding) */
+  uint32_t flags;            /* AMBER_EPOLL_* */
+  int32_t added_fd;          /* the number it was added with (fdinfo tfd) */
+} amber_epoll_target;
+enum {
+  AMBER_EPOLL_PENDING = 1u,  /* its event was ready and not yet collected at checkpoint */
+  AMBER_EPOLL_DISARMED = 2u, /* EPOLLONESHOT that already fired */
+};
 
 typedef struct amber_timerfd {
   int32_t clockid;
@@ -346,6 +563,9 @@ typedef struct amber_handoff {
 static_assert(sizeof(amber_header) <= AMBER_HEADER_SIZE, "header fits a page");
 static_assert(sizeof(amber_trailer) == AMBER_TRAILER_SIZE, "trailer size");
 static_assert(sizeof(amber_chunk) == 48, "chunk record size");
+static_assert(sizeof(amber_extent) == 48, "extent record size");
+static_assert(sizeof(amber_lock) == 24 && sizeof(amber_inotify_watch) == 32 && sizeof(amber_epoll_target) == 24,
+              "descriptor data records");
 #endif
 
 #endif

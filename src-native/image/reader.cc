@@ -120,7 +120,12 @@ void Image::readExactly(uint64_t off, void* buf, size_t len) const {
 }
 
 std::unique_ptr<Image> Image::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Issue 12: never through a symbolic link, and a FIFO must not block the open (O_NONBLOCK);
+  // only a regular file is read (checked below with fstat on what was opened).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0 && errno == ELOOP)
+    throw ReadError("ELOOP", ELOOP, path, 0, false,
+                    path + ": is a symbolic link: refusing it (amber follows no link it did not make)");
   if (fd < 0) throw ioError(path, errno, "cannot open", 0, false);
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -134,7 +139,10 @@ std::unique_ptr<Image> Image::open(const std::string& path) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw ReadError("ENOTIMAGE", 0, path, 0, false, path + ": not a regular file");
+    const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket"
+                       : S_ISCHR(st.st_mode) ? "a character device" : S_ISBLK(st.st_mode) ? "a block device"
+                       : "not a file";
+    throw ReadError("ENOTIMAGE", 0, path, 0, false, path + ": not a regular file (" + kind + "): refusing it");
   }
   std::unique_ptr<Image> img(
       new Image(path, std::make_unique<FileSource>(path, fd, static_cast<uint64_t>(st.st_size))));
@@ -178,6 +186,7 @@ void Image::load() {
   uint64_t trailer[AMBER_TRAILER_SIZE / 8];
   readExactly(hdr_->file_size - AMBER_TRAILER_SIZE, trailer, sizeof trailer);
   if (!amber_check_trailer(hdr_, trailer, &view_, &e)) fail(e);
+  std::memcpy(&trailer_, trailer, sizeof trailer_);
 }
 
 std::string_view Image::str(amber_str s) const {
@@ -190,6 +199,16 @@ std::string_view Image::str(amber_str s) const {
 Image::Verified Image::verifyChunks() const {
   Verified out;
   const amber_view& v = view_;
+  // The bytes of deleted files and memfds (format 1.4), each extent against its checksum.
+  std::vector<uint8_t> ebuf;
+  for (uint32_t k = 0; k < v.nextents; k++) {
+    const amber_extent& x = v.extents[k];
+    ebuf.resize(x.len);
+    readExactly(x.file_off, ebuf.data(), ebuf.size());
+    amber_err e{};
+    if (!amber_check_extent(&x, ebuf.data(), &e)) fail(e);
+    out.bytes += x.len;
+  }
   if (v.nchunks == 0) return out;
 
   // File order, so the disk sees one sequential pass whatever order the table is in.

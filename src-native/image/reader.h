@@ -55,6 +55,8 @@ class Image {
   const amber_header& header() const { return *hdr_; }
   const amber_view& view() const { return view_; }
   uint64_t actualSize() const { return size_; }
+  // The trailer (checked): image_xxh is what a manifest records to bind the image (format 1.4).
+  const amber_trailer& trailer() const { return trailer_; }
 
   // A string from the STRINGS section (validated ranges, so never out of bounds).
   std::string_view str(amber_str s) const;
@@ -83,6 +85,7 @@ class Image {
   const amber_header* hdr_ = nullptr;
   std::vector<uint64_t> meta_;        // metadata, 8-byte aligned
   amber_view view_{};
+  amber_trailer trailer_{};
 };
 
 } // namespace amber

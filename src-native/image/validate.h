@@ -86,20 +86,33 @@ struct amber_view {
   const uint8_t* meta;
   uint64_t meta_len;
   uint32_t nplugins;
+  /* format 1.4: FILEDATA, the bytes of files that exist nowhere else (deleted files, memfds) */
+  const amber_extent* extents;
+  uint32_t nextents;
+  /* format 1.5: PROCEXT; never null after parsing (all zero for an older image) */
+  const amber_process_ext* pext;
 };
+
+/* What an image without a PROCEXT section (before 1.5) says: nothing. */
+static const amber_process_ext amber__no_pext = {};
 
 /* Every record size is a multiple of 8, so "count * sizeof == section size" holds exactly and
  * records in a section stay 8-byte aligned. */
 static_assert(sizeof(amber_section) == 16, "section header");
 static_assert(sizeof(amber_process) % 8 == 0, "process record");
+static_assert(sizeof(amber_process_ext) % 8 == 0, "process extension record");
 static_assert(sizeof(amber_thread) % 8 == 0, "thread record");
 static_assert(sizeof(amber_region) % 8 == 0, "region record");
 static_assert(sizeof(amber_chunk) % 8 == 0, "chunk record");
 static_assert(sizeof(amber_fd) % 8 == 0, "fd record");
 static_assert(sizeof(amber_timer) % 8 == 0, "timer record");
-/* The header has no interior padding before header_xxh and the field is the last one, so
- * hashing "struct bytes, field zeroed" is well defined regardless of how the struct was built. */
-static_assert(offsetof(amber_header, header_xxh) + 8 == sizeof(amber_header), "header_xxh last");
+static_assert(sizeof(amber_extent) % 8 == 0, "extent record");
+/* The header has no interior padding, so hashing "struct bytes, field zeroed" is well defined
+ * regardless of how the struct was built. Fields after header_xxh are format 1.4's. */
+static_assert(offsetof(amber_header, generation_id) == offsetof(amber_header, header_xxh) + 8 &&
+                  offsetof(amber_header, program_xxh) == offsetof(amber_header, generation_id) + 16 &&
+                  offsetof(amber_header, program_xxh) + 8 == sizeof(amber_header),
+              "header: no padding around the 1.4 fields");
 
 /* ------------------------------------------------------------------------------------------ */
 /* internals                                                                                  */
@@ -166,7 +179,21 @@ inline uint64_t amber_header_xxh(const amber_header* h) {
   XXH3_state_t st;
   XXH3_64bits_reset(&st);
   XXH3_64bits_update(&st, p, off);
-  amber__hash_zeros(&st, AMBER_HEADER_SIZE - off);
+  amber__hash_zeros(&st, 8);
+  /* fields after header_xxh (format 1.4 on), then the page's zero padding */
+  XXH3_64bits_update(&st, p + off + 8, sizeof(amber_header) - off - 8);
+  amber__hash_zeros(&st, AMBER_HEADER_SIZE - sizeof(amber_header));
+  return XXH3_64bits_digest(&st);
+}
+
+/* header.program_xxh (format 1.4): the program an image holds, from its PROCESS record. */
+inline uint64_t amber_program_xxh(const char* exe, uint32_t exe_len, const char* cmdline,
+                                  uint32_t cmdline_len) {
+  XXH3_state_t st;
+  XXH3_64bits_reset(&st);
+  if (exe_len) XXH3_64bits_update(&st, exe, exe_len);
+  amber__hash_zeros(&st, 1);
+  if (cmdline_len) XXH3_64bits_update(&st, cmdline, cmdline_len);
   return XXH3_64bits_digest(&st);
 }
 
@@ -329,8 +356,8 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
   v.meta_len = meta_len;
 
   /* Pass 1: walk the sections; each known type at most once, sizes exact. */
-  bool seen[9] = {};
-  uint64_t off_of[9] = {};
+  bool seen[11] = {};  // by section type, PROCEXT (10) the highest
+  uint64_t off_of[11] = {};
   uint64_t pos = 0;
   while (pos < meta_len) {
     if (!amber__fits(pos, sizeof(amber_section), meta_len))
@@ -351,6 +378,15 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
       case AMBER_SEC_TIMERS: rec = sizeof(amber_timer); break;
       case AMBER_SEC_STRINGS: rec = 1; break;
       case AMBER_SEC_PLUGIN: break;
+      case AMBER_SEC_FILEDATA:
+        /* a 1.3 reader skipped it as a newer minor's section; ours knows it from 1.4 on */
+        if (hdr->minor < 4) return amber__fail(err, AMBER_E_CORRUPT, "unknown section type", base + pos);
+        rec = sizeof(amber_extent);
+        break;
+      case AMBER_SEC_PROCEXT:
+        if (hdr->minor < 5) return amber__fail(err, AMBER_E_CORRUPT, "unknown section type", base + pos);
+        rec = sizeof(amber_process_ext);
+        break;
       default:
         if (s->type == 0 || !newer_minor)
           return amber__fail(err, AMBER_E_CORRUPT, "unknown section type", base + pos);
@@ -407,6 +443,16 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
         v.strings = (const char*)p;
         v.strings_len = s->count;
         break;
+      case AMBER_SEC_FILEDATA:
+        v.extents = (const amber_extent*)p;
+        v.nextents = s->count;
+        break;
+      case AMBER_SEC_PROCEXT:
+        if (s->count != 1)
+          return amber__fail(err, AMBER_E_CORRUPT, "process extension section must hold one record",
+                             base + pos);
+        v.pext = (const amber_process_ext*)p;
+        break;
     }
     pos = payload + s->size;
   }
@@ -426,6 +472,19 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
     if (pr->suspend_signal >= AMBER_NSIG)
       return amber__fail(err, AMBER_E_CORRUPT, "bad suspend signal",
                          at + offsetof(amber_process, suspend_signal));
+  }
+
+  if (v.pext) {
+    const uint64_t at = off_of[AMBER_SEC_PROCEXT];
+    const amber_process_ext* px = v.pext;
+    if (!amber__str_ok(px->sysv_ids, v.strings_len) || px->sysv_ids.len % sizeof(amber_sysv_id) != 0)
+      return amber__fail(err, AMBER_E_CORRUPT, "bad SysV id list", at + offsetof(amber_process_ext, sysv_ids));
+    if (!amber__str_ok(px->sem_undo, v.strings_len) || px->sem_undo.len % sizeof(amber_semadj) != 0)
+      return amber__fail(err, AMBER_E_CORRUPT, "bad semaphore undo list", at + offsetof(amber_process_ext, sem_undo));
+    if (px->nzombies > 1024)
+      return amber__fail(err, AMBER_E_CORRUPT, "too many zombie children", at + offsetof(amber_process_ext, nzombies));
+  } else {
+    v.pext = &amber__no_pext;
   }
 
   if (v.nthreads == 0) return amber__fail(err, AMBER_E_CORRUPT, "no threads", base);
@@ -536,6 +595,25 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
                          at + offsetof(amber_fd, data));
   }
 
+  /* File extents: each names a descriptor, lies inside that file's saved size and the data area,
+   * and they are sorted by (descriptor, offset) without overlap. */
+  for (uint32_t i = 0; i < v.nextents; i++) {
+    const amber_extent* e = &v.extents[i];
+    const uint64_t at = off_of[AMBER_SEC_FILEDATA] + (uint64_t)i * sizeof(amber_extent);
+    if (e->fd >= v.nfds) return amber__fail(err, AMBER_E_CORRUPT, "file extent names no descriptor", at);
+    if (e->len == 0 || e->len > AMBER_CHUNK_MAX || !amber__fits(e->offset, e->len, v.fds[e->fd].size))
+      return amber__fail(err, AMBER_E_CORRUPT, "file extent outside its file", at);
+    if (!amber__page_aligned(e->file_off) || e->file_off < hdr->data_off ||
+        !amber__fits(e->file_off - hdr->data_off, e->len, hdr->data_size))
+      return amber__fail(err, AMBER_E_CORRUPT, "file extent data outside the data area",
+                         at + offsetof(amber_extent, file_off));
+    if (i > 0) {
+      const amber_extent* p = &v.extents[i - 1];
+      if (e->fd < p->fd || (e->fd == p->fd && e->offset < p->offset + p->len))
+        return amber__fail(err, AMBER_E_CORRUPT, "file extents unsorted or overlapping", at);
+    }
+  }
+
   for (uint32_t i = 0; i < v.ntimers; i++) {
     const amber_timer* t = &v.timers[i];
     const uint64_t at = off_of[AMBER_SEC_TIMERS] + (uint64_t)i * sizeof(amber_timer);
@@ -553,6 +631,16 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
         return amber__fail(err, AMBER_E_CORRUPT, "plugin name out of range", base + pos + 16);
     }
     pos += sizeof(amber_section) + s->size;
+  }
+
+  /* Format 1.4: the header's program_xxh names what the PROCESS record holds (the manifest binds
+   * the image to it). Older images have none. */
+  if (hdr->minor >= 4) {
+    const char* exe = v.strings ? v.strings + v.proc->exe.off : "";
+    const char* cmd = v.strings ? v.strings + v.proc->cmdline.off : "";
+    if (amber_program_xxh(exe, v.proc->exe.len, cmd, v.proc->cmdline.len) != hdr->program_xxh)
+      return amber__fail(err, AMBER_E_CORRUPT, "header program_xxh disagrees with the process record",
+                         offsetof(amber_header, program_xxh));
   }
 
   *out = v;
@@ -601,6 +689,13 @@ inline bool amber_check_trailer(const amber_header* hdr, const void* trailer64,
   if (amber_image_xxh_end(&h) != t.image_xxh)
     return amber__fail(err, AMBER_E_CHECKSUM, "image checksum mismatch",
                        at + offsetof(amber_trailer, image_xxh));
+  return true;
+}
+
+/* bytes: the extent's len bytes as read from e->file_off. */
+inline bool amber_check_extent(const amber_extent* e, const void* bytes, amber_err* err) {
+  if (amber_chunk_xxh(bytes, e->len) != e->xxh)
+    return amber__fail(err, AMBER_E_CHECKSUM, "file data checksum mismatch", e->file_off);
   return true;
 }
 

@@ -33,6 +33,11 @@ namespace {
 constexpr uint64_t kPage = AMBER_PAGE_SIZE;
 constexpr uint64_t kPagemapPresent = 1ull << 63, kPagemapSwapped = 1ull << 62, kPagemapFile = 1ull << 61;
 constexpr size_t kPagemapBatch = 65536;  // entries read per pread
+// Set on a region whose smaps entry counts no resident and no swapped page: nothing of it can be
+// stored (a 1 TiB MAP_NORESERVE reservation is not walked through pagemap). Agent-only, cleared
+// before the record is written.
+constexpr uint64_t kUntouched = 1ull << 63;
+
 
 bool page_is_zero(const void* p) {
   const uint64_t* w = static_cast<const uint64_t*>(p);
@@ -53,8 +58,8 @@ amber_region* next_region(Capture& c) {
 }
 
 // One line of /proc/self/maps -> a region (possibly split around the scratch mapping).
-long add_region(Capture& c, uint64_t start, uint64_t end, const char* perms, uint64_t off, uint64_t inode,
-                const char* path, size_t plen) {
+long add_region(Capture& c, uint64_t start, uint64_t end, const char* perms, uint64_t off, uint64_t dev,
+                uint64_t inode, const char* path, size_t plen) {
   amber_region r;
   memset(&r, 0, sizeof r);
   r.start = start;
@@ -63,6 +68,9 @@ long add_region(Capture& c, uint64_t start, uint64_t end, const char* perms, uin
   if (perms[3] == 's') r.flags |= AMBER_REG_SHARED;
   r.file_off = off;
   r.inode = inode;
+  // The object's identity as stat(2) encodes it (a regular file's is overwritten by its stat below):
+  // the same shared memory object in several processes has the same (dev, inode).
+  r.dev = dev;
   if (plen && path[0] == '[') {
     r.flags |= vdso_flag_of(path, plen);
     if (plen == 6 && !memcmp(path, "[heap]", 6)) r.flags |= AMBER_REG_HEAP;
@@ -92,32 +100,41 @@ long add_region(Capture& c, uint64_t start, uint64_t end, const char* perms, uin
   }
   if ((r.flags & AMBER_REG_SHARED) && !(r.flags & AMBER_REG_FILE)) r.flags |= AMBER_REG_ALLDATA;
   r.path = c.str.add(path, plen);
-  // The scratch mapping: its range, and only it, carries no data.
-  uint64_t s0 = (uint64_t)g.scratch, s1 = s0 + g.scratch_len;
-  if (start < s1 && s0 < end && !(r.flags & AMBER_REG_FILE)) {
-    if (start < s0) {
-      amber_region* lo = next_region(c);
-      if (!lo) return c.failed;
-      *lo = r;
-      lo->end = s0;
-    }
-    amber_region* mid = next_region(c);
-    if (!mid) return c.failed;
-    *mid = r;
-    mid->start = start > s0 ? start : s0;
-    mid->end = end < s1 ? end : s1;
-    mid->flags = AMBER_REG_NODATA;
-    if (end > s1) {
-      amber_region* hi = next_region(c);
-      if (!hi) return c.failed;
-      *hi = r;
-      hi->start = s1;
-    }
-    return 0;
+  sysvshm_note(r, path, (uint32_t)plen);  // a removed SysV segment is named (ipc/sysvshm.cc)
+  // The agent's own mappings (the scratch, the writer's string space): their ranges, and only
+  // they, carry no data. Sorted, disjoint; a line may hold both (the kernel merges neighbours).
+  uint64_t own[2][2] = {{(uint64_t)g.scratch, (uint64_t)g.scratch + g.scratch_len}, {0, 0}};
+  if (c.str.grows) { own[1][0] = (uint64_t)c.str.buf; own[1][1] = own[1][0] + c.str.cap; }
+  if (own[1][0] && own[1][0] < own[0][0]) {
+    uint64_t t0 = own[0][0], t1 = own[0][1];
+    own[0][0] = own[1][0]; own[0][1] = own[1][1]; own[1][0] = t0; own[1][1] = t1;
   }
+  uint64_t cur = start;
+  if (!(r.flags & AMBER_REG_FILE)) {
+    for (int k = 0; k < 2; k++) {
+      uint64_t s0 = own[k][0], s1 = own[k][1];
+      if (!s0 || s1 <= cur || s0 >= end) continue;
+      if (cur < s0) {
+        amber_region* lo = next_region(c);
+        if (!lo) return c.failed;
+        *lo = r;
+        lo->start = cur;
+        lo->end = s0;
+      }
+      amber_region* mid = next_region(c);
+      if (!mid) return c.failed;
+      *mid = r;
+      mid->start = cur > s0 ? cur : s0;
+      mid->end = end < s1 ? end : s1;
+      mid->flags = AMBER_REG_NODATA;
+      cur = mid->end;
+    }
+  }
+  if (cur >= end) return 0;
   amber_region* slot = next_region(c);
   if (!slot) return c.failed;
   *slot = r;
+  slot->start = cur;
   return 0;
 }
 
@@ -170,7 +187,10 @@ long plan_region(Capture& c, uint32_t i, int pm_fd, uint64_t* pm) {
   amber_region& r = c.regions[i];
   r.first_chunk = c.nchunks;
   r.nchunks = 0;
+  bool untouched = r.vmflags & kUntouched;
+  r.vmflags &= ~kUntouched;
   if (!region_has_data(r)) return 0;
+  if (untouched && !(r.flags & AMBER_REG_ALLDATA)) return 0;  // nothing present: nothing pagemap could list
   uint64_t dead = (r.flags & AMBER_REG_FILE) ? 0 : dead_below(r);
   bool all = r.flags & AMBER_REG_ALLDATA;
   bool file_private = restores_from_file(r);
@@ -208,18 +228,96 @@ long plan_region(Capture& c, uint32_t i, int pm_fd, uint64_t* pm) {
   return 0;
 }
 
+uint64_t vm_bits(const char* p, const char* e) {
+  static constexpr struct { char n[3]; uint32_t bit; } kNames[] = {
+      {"nr", AMBER_VM_NORESERVE}, {"dd", AMBER_VM_DONTDUMP},   {"dc", AMBER_VM_DONTFORK},
+      {"wf", AMBER_VM_WIPEONFORK}, {"lo", AMBER_VM_LOCKED},    {"lf", AMBER_VM_LOCKONFAULT},
+      {"hg", AMBER_VM_HUGEPAGE},   {"nh", AMBER_VM_NOHUGEPAGE}, {"mg", AMBER_VM_MERGEABLE},
+      {"sr", AMBER_VM_SEQ},        {"rr", AMBER_VM_RAND},      {"mw", AMBER_VM_MAYWRITE},
+      {"de", AMBER_VM_DONTEXPAND},
+  };
+  uint64_t v = 0;
+  while (p + 1 < e) {
+    while (p < e && *p == ' ') p++;
+    if (p + 2 <= e && (p + 2 == e || p[2] == ' ' || p[2] == '\n'))
+      for (const auto& k : kNames)
+        if (p[0] == k.n[0] && p[1] == k.n[1]) v |= k.bit;
+    while (p < e && *p != ' ') p++;
+  }
+  return v;
+}
+
+// /proc/self/smaps, streamed (it is ~1 KiB per mapping: read in pieces, never whole): each
+// entry's VmFlags go to the regions its range covers, and entries with nothing resident or
+// swapped are marked untouched.
+long regions_vmflags(Capture& c) {
+  constexpr size_t kBuf = 64 * 1024;
+  char* buf = static_cast<char*>(c.a.take(kBuf));
+  if (!buf) return c.fail(-ENOMEM, "scratch exhausted");
+  long fd = sys::open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return c.fail(fd, "cannot open /proc/self/smaps");
+  size_t have = 0;
+  bool eof = false;
+  uint64_t s = 0, e = 0, resident = 0;
+  uint32_t ri = 0;
+  while (!eof || have) {
+    if (!eof && have < kBuf) {
+      long n = sys::read((int)fd, buf + have, kBuf - have);
+      if (n == -EINTR) continue;
+      if (n < 0) { sys::close((int)fd); return c.fail(n, "cannot read /proc/self/smaps"); }
+      if (n == 0) eof = true;
+      have += (size_t)n;
+    }
+    size_t at = 0;
+    for (;;) {
+      char* ls = buf + at;
+      char* le = static_cast<char*>(memchr(ls, '\n', have - at));
+      if (!le) {
+        if (at == 0 && (have == kBuf || eof)) le = buf + have;  // a line longer than the buffer, or the last
+        else break;
+      }
+      const char* q = ls;
+      if ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f')) {
+        s = sys::parse_u(&q, 16);
+        q++;
+        e = sys::parse_u(&q, 16);
+        resident = 0;
+      } else if (sys::sstarts(ls, "Rss:") || sys::sstarts(ls, "Swap:")) {
+        while (q < le && (*q < '0' || *q > '9')) q++;
+        resident += sys::parse_u(&q, 10);
+      } else if (sys::sstarts(ls, "VmFlags:")) {
+        uint64_t v = vm_bits(ls + 8, le);
+        if (!resident) v |= kUntouched;
+        while (ri < c.nregions && c.regions[ri].end <= s) ri++;
+        for (uint32_t k = ri; k < c.nregions && c.regions[k].start < e; k++) c.regions[k].vmflags = v;
+      }
+      at = (size_t)(le - buf) + (le < buf + have ? 1 : 0);
+      if (at >= have) break;
+    }
+    memmove(buf, buf + at, have - at);
+    have -= at;
+  }
+  sys::close((int)fd);
+  return 0;
+}
+
 }  // namespace
 
 long regions_capture(Capture& c) {
   size_t len = 0;
   char* buf = c.read_all("/proc/self/maps", &len);
   if (!buf) return c.failed;
+  // Room for every path now (they are shorter than the listing): the string space must not move
+  // while the listing that describes it is being read.
+  char* strings_at = c.str.buf;
+  if (!c.str.ensure(len)) return c.fail(-ENOMEM, "the image's string space cannot grow");
+  if (c.str.buf != strings_at && !(buf = c.read_all("/proc/self/maps", &len))) return c.failed;
   uint32_t lines = 1;
   for (size_t i = 0; i < len; i++) lines += buf[i] == '\n';
   // The text is kept (taken) while the table sized from it is filled; a region may split in
-  // three around our scratch mapping.
+  // five around our two own mappings.
   c.a.take(len + 1);
-  c.cap_regions = lines + 2;
+  c.cap_regions = lines + 4;
   c.regions = static_cast<amber_region*>(c.a.take(sizeof(amber_region) * c.cap_regions));
   if (!c.regions) return c.fail(-ENOMEM, "scratch exhausted: too many memory regions");
   c.nregions = 0;
@@ -236,14 +334,17 @@ long regions_capture(Capture& c) {
     q += 5;
     uint64_t off = sys::parse_u(&q, 16);
     q++;
-    sys::parse_u(&q, 16); q++; sys::parse_u(&q, 16); q++;  // dev major:minor
+    uint64_t major = sys::parse_u(&q, 16); q++;
+    uint64_t minor = sys::parse_u(&q, 16); q++;
+    // new_encode_dev, what stat(2) reports
+    uint64_t dev = (minor & 0xff) | (major << 8) | ((minor & ~0xffull) << 12);
     uint64_t inode = sys::parse_u(&q, 10);
     while (q < line_end && *q == ' ') q++;
-    long r = add_region(c, start, end, perms, off, inode, q, (size_t)(line_end - q));
+    long r = add_region(c, start, end, perms, off, dev, inode, q, (size_t)(line_end - q));
     if (r < 0) return r;
     p = *line_end ? line_end + 1 : line_end;
   }
-  return 0;
+  return regions_vmflags(c);
 }
 
 long chunks_plan(Capture& c) {
@@ -294,6 +395,9 @@ void read_chunks(const amber_region& r) {
       len += S.v.chunks[j].len;
       j++;
     }
+    // The pages first, in one call: pread would fault them in one at a time (kernels before 5.14
+    // refuse the advice, harmlessly).
+    sys::madvise((void*)S.v.chunks[i].addr, len, 23 /*MADV_POPULATE_WRITE*/);
     long e = sys::pread_all(S.imgfd, (void*)S.v.chunks[i].addr, len, S.v.chunks[i].file_off);
     if (e < 0) die(EXIT_IMAGE, e == -61 ? "image is truncated" : "cannot read image data", nullptr, e == -61 ? 0 : e, S.v.chunks[i].file_off);
     for (uint32_t k = i; k < j; k++) {
@@ -302,6 +406,36 @@ void read_chunks(const amber_region& r) {
     }
     i = j;
   }
+}
+void region_warn(const amber_region& r, const char* what, long err) {
+  char buf[400];
+  sys::Out o(buf, sizeof buf);
+  o.s("amber: warning: process ").i(S.v.proc->app_pid).s(": region ").x(r.start).s("-").x(r.end).s(": ").s(what);
+  if (err) o.s(" (errno ").i(-err).s(")");
+  o.c('\n');
+  sys::write_all(2, buf, o.len);
+}
+
+// The advice the region carried (smaps VmFlags), given again. A kernel that does not know one
+// (an older one) refuses it: said, the region is otherwise whole.
+void advise(const amber_region& r) {
+  if (!r.vmflags) return;
+  // (no table of pairs: the restorer has no relocations, and these are few)
+  uint64_t v = r.vmflags;
+  uint64_t len = r.end - r.start;
+  auto one = [&](uint64_t bit, int adv, const char* name) {
+    if (!(v & bit)) return;
+    long e = sys::madvise((void*)r.start, len, adv);
+    if (e < 0) region_warn(r, name, e);
+  };
+  one(AMBER_VM_DONTDUMP, 16, "cannot set MADV_DONTDUMP again");
+  one(AMBER_VM_DONTFORK, 10, "cannot set MADV_DONTFORK again");
+  one(AMBER_VM_WIPEONFORK, 18, "cannot set MADV_WIPEONFORK again");
+  one(AMBER_VM_HUGEPAGE, 14, "cannot set MADV_HUGEPAGE again");
+  one(AMBER_VM_NOHUGEPAGE, 15, "cannot set MADV_NOHUGEPAGE again");
+  one(AMBER_VM_MERGEABLE, 12, "cannot set MADV_MERGEABLE again");
+  one(AMBER_VM_SEQ, 2, "cannot set MADV_SEQUENTIAL again");
+  one(AMBER_VM_RAND, 1, "cannot set MADV_RANDOM again");
 }
 }  // namespace
 
@@ -330,7 +464,7 @@ void unmap_everything_else() {
   uint64_t n = 0, cap = half / sizeof(R);
   uint64_t b0 = (uint64_t)S.blob, b1 = b0 + S.blob_len;
   each_mapping(buf, half, [&](uint64_t s, uint64_t e, const char* nm) {
-    if (overlaps(s, e, b0, b1)) return;
+    if (overlaps(s, e, b0, b1) || shmem_keeps(s, e)) return;
     if (sys::seq(nm, "[vdso]") || sys::seq(nm, "[vvar]") || sys::seq(nm, "[vvar_vclock]") || sys::seq(nm, "[vsyscall]"))
       return;
     if (n == cap) die(EXIT_SYSTEM, "the restorer has more mappings than its list holds");
@@ -347,16 +481,26 @@ void regions_map() {
     uint64_t len = r.end - r.start;
     int prot = (int)r.prot | (r.nchunks ? sys::PROT_W_ | sys::PROT_R_ : 0);
     long a;
-    if ((r.flags & AMBER_REG_FILE) && !(r.flags & AMBER_REG_ALLDATA)) {
+    // MAP_NORESERVE as it was: a huge sparse reservation must not be charged in full now.
+    int noreserve = (r.vmflags & AMBER_VM_NORESERVE) ? sys::MAP_NORESERVE_ : 0;
+    // A shared memory object made before the fork (mem/shmem.cc): its bytes are in it already.
+    bool object = sysvshm_map(i, &a) || shmem_map(r, (int)r.prot, &a);
+    if (object) {
+      prot = (int)r.prot;
+    } else if ((r.flags & AMBER_REG_FILE) && !(r.flags & AMBER_REG_ALLDATA)) {
       bool shared = r.flags & AMBER_REG_SHARED;
       str_of(S.v, r.path, path, sizeof path);
-      long fd = sys::open(path, ((shared && (r.prot & sys::PROT_W_)) ? sys::O_RDWR_ : sys::O_RDONLY_) | sys::O_CLOEXEC_);
+      // A shared mapping keeps the access its file was opened with (VmFlags mw), not just its
+      // current protection: the program may mprotect a read-only view of a file it opened O_RDWR
+      // to writable, which needs the file open for writing.
+      bool rw = shared && ((r.prot & sys::PROT_W_) || (r.vmflags & AMBER_VM_MAYWRITE));
+      long fd = sys::open(path, (rw ? sys::O_RDWR_ : sys::O_RDONLY_) | sys::O_CLOEXEC_);
       if (fd < 0) die(EXIT_HOST, "cannot open mapped file", path, fd);
-      a = sys::mmap((void*)r.start, len, prot, (shared ? sys::MAP_SHARED_ : sys::MAP_PRIVATE_) | sys::MAP_FIXED_NOREPLACE_,
-                    (int)fd, r.file_off);
+      a = sys::mmap((void*)r.start, len, prot,
+                    (shared ? sys::MAP_SHARED_ : sys::MAP_PRIVATE_) | sys::MAP_FIXED_NOREPLACE_ | noreserve, (int)fd, r.file_off);
       sys::close((int)fd);
     } else {
-      int fl = ((r.flags & AMBER_REG_SHARED) ? sys::MAP_SHARED_ : sys::MAP_PRIVATE_) | sys::MAP_ANON_ | sys::MAP_FIXED_NOREPLACE_;
+      int fl = ((r.flags & AMBER_REG_SHARED) ? sys::MAP_SHARED_ : sys::MAP_PRIVATE_) | sys::MAP_ANON_ | sys::MAP_FIXED_NOREPLACE_ | noreserve;
       if (r.flags & AMBER_REG_STACK) fl |= sys::MAP_GROWSDOWN_;
       if (r.flags & AMBER_REG_NODATA) fl |= sys::MAP_NORESERVE_;
       a = sys::mmap((void*)r.start, len, prot, fl, -1, 0);
@@ -366,8 +510,22 @@ void regions_map() {
       sys::Out(where, sizeof where).x(r.start).s("-").x(r.end);
       die(EXIT_SYSTEM, "cannot map region", where, a < 0 ? a : -17);
     }
-    if (r.nchunks) read_chunks(r);
+    if (r.nchunks && !object) read_chunks(r);
     if (prot != (int)r.prot) sys::mprotect((void*)r.start, len, (int)r.prot);
+    advise(r);
+  }
+}
+
+// After the limits are back (RLIMIT_MEMLOCK bounds what an unprivileged process may lock): the
+// regions that were locked are locked again, as far as the limit allows; what it refuses is said.
+void regions_lock() {
+  for (uint32_t i = 0; i < S.v.nregions; i++) {
+    const amber_region& r = S.v.regions[i];
+    if (is_special(r) || !(r.vmflags & (AMBER_VM_LOCKED | AMBER_VM_LOCKONFAULT))) continue;
+    long e = (r.vmflags & AMBER_VM_LOCKONFAULT)
+                 ? sys::sc3(325 /*mlock2*/, (long)r.start, (long)(r.end - r.start), 1 /*MLOCK_ONFAULT*/)
+                 : sys::sc2(149 /*mlock*/, (long)r.start, (long)(r.end - r.start));
+    if (e < 0) region_warn(r, "cannot lock it in memory again (mlock; RLIMIT_MEMLOCK here is too small?): it stays unlocked", e);
   }
 }
 }  // namespace rs

@@ -19,10 +19,13 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "pid/pid.h"
+#include "proc/rlimit.h"
+#include "agent/ownfd.h"
 #include "sys/sys.h"
 
 using amber::pid::to_app;
@@ -126,17 +129,28 @@ __attribute__((visibility("default"))) int setpriority(__priority_which_t which,
 
 __attribute__((visibility("default"))) int prlimit(pid_t pid, enum __rlimit_resource res, const struct rlimit* nl,
                                                    struct rlimit* ol) {
-  return (int)ret(sys::prlimit(to_real_tid(pid), res, nl, ol));
+  return (int)ret(amber::rlim::prlimit(to_real_tid(pid), res, nl, ol));
 }
 
 // x86-64: struct rlimit64 and struct rlimit are the same.
 __attribute__((visibility("default"))) int prlimit64(pid_t pid, enum __rlimit_resource res, const struct rlimit64* nl,
                                                      struct rlimit64* ol) {
-  return (int)ret(sys::prlimit(to_real_tid(pid), res, nl, ol));
+  return (int)ret(amber::rlim::prlimit(to_real_tid(pid), res, nl, ol));
 }
 
 __attribute__((visibility("default"))) int pidfd_open(pid_t pid, unsigned int flags) {
   return (int)ret(sys::sc2(SYS_pidfd_open, L(to_real(pid)), flags));
+}
+
+// Cross-memory attach (Open MPI's and MPICH's single-copy shared-memory transports): the pid is
+// a peer's as the application knows it, exchanged before a restart.
+__attribute__((visibility("default"))) ssize_t process_vm_readv(pid_t pid, const struct iovec* lv, unsigned long ln,
+                                                               const struct iovec* rv, unsigned long rn, unsigned long fl) {
+  return ret(sys::sc6(SYS_process_vm_readv, L(to_real_tid(pid)), (long)lv, (long)ln, (long)rv, (long)rn, (long)fl));
+}
+__attribute__((visibility("default"))) ssize_t process_vm_writev(pid_t pid, const struct iovec* lv, unsigned long ln,
+                                                                const struct iovec* rv, unsigned long rn, unsigned long fl) {
+  return ret(sys::sc6(SYS_process_vm_writev, L(to_real_tid(pid)), (long)lv, (long)ln, (long)rv, (long)rn, (long)fl));
 }
 
 // syscall(2) for the numbers that carry pids; every other number goes to the kernel as is. Six
@@ -180,10 +194,10 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
     case SYS_sched_rr_get_interval:
     case SYS_sched_setattr:
     case SYS_sched_getattr:
-    case SYS_prlimit64:
     case SYS_process_vm_readv:
     case SYS_process_vm_writev:
       return ret(sys::sc6(n, L(to_real_tid(I(a))), b, c, d, e, f));
+    case SYS_prlimit64: return ret(amber::rlim::prlimit(L(to_real_tid(I(a))), (int)b, (const void*)c, (void*)d));
     case SYS_kcmp: return ret(sys::sc5(n, L(to_real_tid(I(a))), L(to_real_tid(I(b))), c, d, e));
     case SYS_pidfd_open: return ret(sys::sc2(n, L(to_real(I(a))), b));
     case SYS_getpriority:
@@ -199,6 +213,15 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
     case SYS_setsid:
       r = sys::sc0(n);
       return r > 0 ? L(to_app(I(r))) : ret(r);
+    // The agent's own descriptor is not the program's (agent/ownfd.cc).
+    case SYS_close:
+      r = amber::ownfd::close((int)a);
+      return r < 0 ? ret(r) : ret(sys::sc1(n, a));
+    case SYS_close_range: return ret(amber::ownfd::close_range((unsigned)a, (unsigned)b, (int)c));
+    case SYS_dup2:
+    case SYS_dup3:
+      if (a != b && (r = amber::ownfd::before_dup((int)a, (int)b)) < 0) return ret(r);
+      return ret(sys::sc3(n, a, b, c));
     default: return ret(sys::sc6(n, a, b, c, d, e, f));
   }
 }

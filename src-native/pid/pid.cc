@@ -81,6 +81,8 @@ int32_t to_real(int32_t app) {
   int32_t mag = app < 0 ? -app : app;  // a negative pid names a process group by its leader
   for (uint32_t i = 0; i < n; i++)
     if (g_map[i].app == mag) return app < 0 ? -g_map[i].real : g_map[i].real;
+  // An unreaped child made again at the restart (it runs no agent: not in the computation's map).
+  if (int32_t z = zombie_real(mag)) return app < 0 ? -z : z;
   return app;
 }
 
@@ -89,6 +91,7 @@ int32_t to_app(int32_t real) {
   if (!n || real <= 0) return real;
   for (uint32_t i = 0; i < n; i++)
     if (g_map[i].real == real) return g_map[i].app;
+  if (int32_t z = zombie_app(real)) return z;
   return real;
 }
 

@@ -28,6 +28,12 @@ void adopt_restored_tids();
 int32_t to_real_tid(int32_t app);  // tid map, then pid map (sign kept as to_real)
 int32_t to_app_tid(int32_t real);  // tid map, then pid map
 
+// CPU-time clock ids (clock_getcpuclockid, pthread_getcpuclockid) encode a pid or tid: the
+// application's ids in the ones it holds, this run's kernel ids in the ones the kernel takes
+// (pid/clock.cc). Other clock ids pass unchanged.
+int32_t clock_to_real(int32_t clk);
+int32_t clock_to_app(int32_t clk);
+
 // True once any map is non-empty: the fast-path test of the path wrappers (proc.cc).
 bool active();
 

@@ -6,9 +6,15 @@
 // translated back.
 //
 // Fast path: before the first restart the maps are empty and a wrapper costs one load and a
-// branch before it calls libc (also for every path not starting with "/p"). The rewrite itself
-// (a noinline slow path, so that its PATH_MAX buffer is on the stack only when needed: these may
-// run on a small signal stack) never allocates.
+// branch before it calls libc, and never reads the path. The rewrite itself (a noinline slow
+// path, so that its PATH_MAX buffers are on the stack only when needed: these may run on a small
+// signal stack) never allocates.
+//
+// Invalid pointers: the path is the application's and may be anything (NULL, unmapped). libc
+// hands it to the kernel, which answers EFAULT; so do we: after a restart the path is read only
+// through sys::copy_str (process_vm_readv on ourselves), and one we cannot read goes to libc
+// untouched. (A NULL test is not enough, nor even kept: glibc declares these functions
+// __nonnull, so the compiler deletes `p &&` in a wrapper that has the same prototype.)
 //
 // Not translated: relative paths resolved under a cwd or directory descriptor inside /proc (a
 // program that chdir's to /proc and opens "1234/stat"), the numeric names readdir returns while
@@ -32,14 +38,15 @@
 
 #include "pid/pid.h"
 #include "sys/sys.h"
+#include "sys/usermem.h"
 
 namespace {
 
 using amber::pid::active;
 
-// The only test the common case pays: not an absolute path under /p..., or nothing to translate.
+// The only test the common case pays: nothing to translate (before any restart), or no path.
 inline bool maybe_proc(const char* p) {
-  return p && p[0] == '/' && p[1] == 'p' && active();
+  return active() && p;
 }
 
 inline bool digit(char c) { return c >= '0' && c <= '9'; }
@@ -89,11 +96,24 @@ const char* rewrite(const char* p, char* buf, size_t cap) {
   return buf;
 }
 
-// Calls f with the path to use: p, or its rewrite in a stack buffer that lives only here.
+// The rewrite of a /proc path (a copy we read safely into src) into buf, or p itself.
+__attribute__((noinline)) const char* rewrite_proc(const char* p, char* buf, size_t cap) {
+  char src[PATH_MAX];
+  if (sys::copy_str(src, p, sizeof src) < 0) return p;  // the kernel will say EFAULT/ENAMETOOLONG
+  const char* q = rewrite(src, buf, cap);
+  return q == src ? p : q;
+}
+
+// Calls f with the path to use: p, or its rewrite in a stack buffer that lives only here. A short
+// prefix, read safely, tells whether the path can be under /proc at all.
 template <typename F>
 __attribute__((noinline)) auto slow(const char* p, F f) {
+  // 7 bytes: "/proc/" and one more. copy_str answers the length of a shorter string, EFAULT, or
+  // ENAMETOOLONG for a longer one (its first 7 bytes copied): only that can be worth rewriting.
+  char pre[7];
+  if (sys::copy_str(pre, p, sizeof pre) != -36 /*ENAMETOOLONG*/ || !sys::sstarts(pre, "/proc/")) return f(p);
   char buf[PATH_MAX + 32];
-  return f(rewrite(p, buf, sizeof buf));
+  return f(rewrite_proc(p, buf, sizeof buf));
 }
 
 template <typename F>
@@ -181,7 +201,9 @@ inline bool needs_mode(int flags) { return (flags & O_CREAT) || (flags & O_TMPFI
 // become the application's. Rewrites buf[0..r) in place (truncating to cap, as readlink would).
 ssize_t fix_link(const char* path, char* buf, size_t cap, ssize_t r) {
   if (r <= 0 || !maybe_proc(path)) return r;
-  bool self = sys::seq(path, "/proc/self"), thread = sys::seq(path, "/proc/thread-self");
+  char name[20];  // longer than either name: anything that does not fit is neither
+  if (sys::copy_str(name, path, sizeof name) < 0) return r;
+  bool self = sys::seq(name, "/proc/self"), thread = sys::seq(name, "/proc/thread-self");
   if (!self && !thread) return r;
   char in[64], out[64];
   if ((size_t)r >= sizeof in) return r;

@@ -6,7 +6,7 @@
 // setting. Restore (stage 3, after the memory is back): prctl(PR_SET_MM, PR_SET_MM_MAP) sets
 // start_brk/brk/arg/env/auxv in one call and needs no capability (brk() cannot put a break back
 // under a different layout, PITFALLS 5; the single-field PR_SET_MM_* calls need CAP_SYS_RESOURCE);
-// the name (comm) from the executable's base name; then the working directory (one that is gone
+// the name (comm) as it was (from the executable's base name for images before 1.4); then the working directory (one that is gone
 // leaves us where we are, as the shell does), umask, personality and limits (raising a hard
 // limit needs privilege: what we have is kept).
 #include <stddef.h>
@@ -15,15 +15,36 @@
 #include "image/format.h"
 
 #ifdef AMBER_AGENT
+#include <errno.h>
 #include <string.h>
 
 #include "agent/agent.h"
 #include "agent/capture.h"
+#include "proc/rlimit.h"
 
 namespace amber {
+// Seccomp filters stacked on this process (/proc/self/status "Seccomp_filters:"; 0 without it).
+uint32_t seccomp_filters(char* buf, size_t cap) {
+  size_t n = sys::read_file("/proc/self/status", buf, cap - 1);
+  buf[n] = 0;
+  const char* p = __builtin_strstr(buf, "\nSeccomp_filters:");
+  if (!p) return 0;
+  p += 17;
+  while (*p == ' ' || *p == '\t') p++;
+  return (uint32_t)sys::parse_u(&p, 10);
+}
+
 long process_capture(Capture& c, amber_process& pr) {
   memset(&pr, 0, sizeof pr);
   char* buf = c.tmp;
+  // A filter the program installed cannot be installed again by the restorer (it would filter
+  // the restorer itself, and the BPF program is not readable unprivileged): refused by name, not
+  // silently dropped. Filters inherited from whoever launched us are the restart's too.
+  if (uint32_t now = seccomp_filters(buf, 4096); now > g.seccomp0) {
+    char msg[160];
+    sys::Out(msg, sizeof msg).s("the program installed ").u(now - g.seccomp0).s(" seccomp filter(s), which amber cannot install again at restart");
+    return c.fail(-EINVAL, msg);
+  }
   size_t n = sys::read_file("/proc/self/stat", buf, 4095);
   buf[n] = 0;
   const char* p = buf;
@@ -49,7 +70,23 @@ long process_capture(Capture& c, amber_process& pr) {
   char* aux = reinterpret_cast<char*>(pr.auxv);
   n = sys::read_file("/proc/self/auxv", aux, sizeof pr.auxv);
   pr.auxv_words = (uint32_t)(n / 8);
+  // The main thread's personality (per thread: this checkpoint thread keeps the one it was made
+  // with), as that thread read it in the suspend handler (thread/thread.cc).
   pr.personality = (uint32_t)sys::personality(0xffffffff);
+  for (uint32_t i = 0; i < g.nslots; i++)
+    if (g_slots[i].rec.flags & AMBER_THR_MAIN) pr.personality = g_slots[i].rec.personality;
+  pr.proc_flags |= AMBER_PROC_EXT;
+  n = sys::read_file("/proc/self/oom_score_adj", buf, 32);
+  buf[n] = 0;
+  {
+    const char* q = buf;
+    bool neg = *q == '-';
+    if (neg) q++;
+    c.ext->oom_score_adj = (int32_t)sys::parse_u(&q, 10) * (neg ? -1 : 1);
+  }
+  int reaper = 0;
+  if (sys::prctl(37 /*PR_GET_CHILD_SUBREAPER*/, (long)&reaper, 0, 0, 0) == 0 && reaper)
+    pr.proc_flags |= AMBER_PROC_SUBREAPER;
   long um = sys::umask(022);
   sys::umask((int)um);
   pr.umask = (uint32_t)um;
@@ -57,6 +94,7 @@ long process_capture(Capture& c, amber_process& pr) {
   for (int i = 0; i < (int)AMBER_NRLIMIT; i++) {
     uint64_t v[2] = {~0ull, ~0ull};
     sys::prlimit(0, i, nullptr, v);
+    if (i == 1 /*RLIMIT_FSIZE*/) rlim::app_limits(v);  // the program's, not the writer's
     pr.rlimits[i].cur = v[0];
     pr.rlimits[i].max = v[1];
   }
@@ -66,15 +104,46 @@ long process_capture(Capture& c, amber_process& pr) {
   pr.cwd = c.str.add(buf, l > 0 ? (size_t)l : 0);
   l = sys::readlink("/proc/self/exe", buf, 4095);
   pr.exe = c.str.add(buf, l > 0 ? (size_t)l : 0);
+  // The main thread's name (a program may have chosen its own with prctl or pthread_setname_np;
+  // PR_GET_NAME here would give this checkpoint thread's).
+  n = sys::read_file("/proc/self/comm", buf, sizeof pr.comm);
+  while (n && (buf[n - 1] == '\n' || n > sizeof pr.comm - 1)) n--;
+  memcpy(pr.comm, buf, n);
   return 0;
 }
 }  // namespace amber
 #endif
 
 #ifdef AMBER_RESTORER
+#include "fd/file.h"
 #include "restore/restorer.h"
 
 namespace rs {
+namespace {
+// A working directory removed while the process was in it: the same directory as a descriptor the
+// process holds on it (remade already, fd/dir.cc), else made again the same way (under its old
+// name, removed at once): getcwd fails with ENOENT and /proc/self/cwd says " (deleted)" as before.
+void chdir_deleted(const char* cwd) {
+  const amber_view& v = S.v;
+  char path[4096];
+  for (uint32_t i = 0; i < v.nfds; i++) {
+    const amber_fd& f = v.fds[i];
+    if (f.kind != AMBER_FD_DIR || f.subkind != AMBER_FILE_DELETED) continue;
+    str_of(v, f.path, path, sizeof path);
+    if (sys::seq(path, cwd) && sys::sc1(sys::NR_fchdir, f.fd) == 0) return;
+  }
+  long fd = remake_dir(cwd, 0700);
+  if (fd >= 0) {
+    sys::sc1(sys::NR_fchdir, fd);
+    sys::close((int)fd);
+    return;
+  }
+  char msg[4200];
+  sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": cannot make its removed working directory ").s(cwd).s(" again (errno ").i(-fd).s("); it stays in the restart's\n");
+  sys::write_all(2, msg, sys::slen(msg));
+}
+}  // namespace
+
 void process_restore_mm() {
   const amber_process& p = *S.v.proc;
   struct {
@@ -93,6 +162,7 @@ void process_restore_mm() {
   for (const char* q = exe; *q; q++) if (*q == '/') base = q + 1;
   char comm[16] = {};
   for (int k = 0; k < 15 && base[k]; k++) comm[k] = base[k];
+  if (p.comm[0]) for (int k = 0; k < 16; k++) comm[k] = k < 15 ? p.comm[k] : 0;  // the saved name (1.4)
   sys::prctl(15 /*PR_SET_NAME*/, (long)comm, 0, 0, 0);
 }
 
@@ -100,12 +170,42 @@ void process_restore_state() {
   const amber_process& p = *S.v.proc;
   char cwd[4096];
   str_of(S.v, p.cwd, cwd, sizeof cwd);
-  if (cwd[0]) sys::chdir(cwd);  // a cwd that is gone leaves us where we are, as the shell does
+  if (cwd[0] && is_deleted(cwd)) chdir_deleted(cwd);
+  else if (cwd[0] && sys::chdir(cwd) < 0) {
+    // A cwd that is gone since leaves us where we are, as the shell does: said, not silent.
+    char msg[4200];
+    sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": its working directory ").s(cwd).s(" is gone; it stays in the restart's\n");
+    sys::write_all(2, msg, sys::slen(msg));
+  }
   sys::umask((int)p.umask);
   sys::personality(p.personality);
+  if (p.proc_flags & AMBER_PROC_SUBREAPER) sys::prctl(36 /*PR_SET_CHILD_SUBREAPER*/, 1, 0, 0, 0);
+  if (p.proc_flags & AMBER_PROC_EXT) {
+    // Raising it needs no privilege; lowering it below what the restart runs with does (EACCES):
+    // said, not silent.
+    char v[16];
+    sys::Out o(v, sizeof v);
+    o.i(S.v.pext->oom_score_adj);
+    long fd = sys::open("/proc/self/oom_score_adj", 01 /*O_WRONLY*/ | sys::O_CLOEXEC_);
+    long r = fd < 0 ? fd : sys::write((int)fd, v, o.len);
+    if (fd >= 0) sys::close((int)fd);
+    if (r < 0) {
+      char msg[1200];
+      sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": cannot set oom_score_adj back to ").i(S.v.pext->oom_score_adj).s(" (errno ").i(-r).s(")\n");
+      sys::write_all(2, msg, sys::slen(msg));
+    }
+  }
   for (int i = 0; i < (int)AMBER_NRLIMIT; i++) {
     uint64_t v[2] = {p.rlimits[i].cur, p.rlimits[i].max};
-    sys::prlimit(0, i, v, nullptr);  // raising a hard limit needs privilege: keep what we have
+    if (sys::prlimit(0, i, v, nullptr) < 0) {
+      // Raising a hard limit needs privilege: keep the hard limit we have, and the soft one as
+      // saved as far as it allows.
+      uint64_t k[2];
+      if (sys::prlimit(0, i, nullptr, k) < 0) continue;
+      k[0] = p.rlimits[i].cur < k[1] ? p.rlimits[i].cur : k[1];
+      if (p.rlimits[i].max < k[1]) k[1] = p.rlimits[i].max;
+      sys::prlimit(0, i, k, nullptr);
+    }
   }
 }
 }  // namespace rs

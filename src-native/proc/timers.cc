@@ -28,6 +28,11 @@ long timers_capture(Capture& c, amber_process& pr) {
     pr.itimers[w].interval_usec = v[1];
     pr.itimers[w].value_sec = v[2];
     pr.itimers[w].value_usec = v[3];
+    // Expired, its signal not yet dequeued (every thread is parked with signals blocked, so a
+    // SIGALRM that came during the suspend stays pending): the kernel re-arms a periodic
+    // itimer only when the signal is dequeued, so it reads 0 left. Kept armed (1 us), else the
+    // restorer would not set it at all and it would come back disarmed.
+    if (!v[2] && !v[3] && (v[0] || v[1])) pr.itimers[w].value_usec = 1;
   }
   size_t len = 0;
   char* buf = c.read_all("/proc/self/timers", &len);

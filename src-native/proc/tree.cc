@@ -23,19 +23,48 @@
 #include "image/format.h"
 
 #ifdef AMBER_AGENT
+#include <errno.h>
+
 #include "agent/agent.h"
 #include "agent/capture.h"
 #include "pid/pid.h"
 #include "fd/stdio.h"
+#include "proc/children.h"
 
 namespace amber {
 void tree_capture(amber_process& pr, const uint64_t* f) {
   pr.app_pid = g.app_pid;
+  // The parent the program sees now, which a restarted agent answers getppid with while it is the
+  // child of what restored it: an orphan adopted by a subreaper (or by init) has a new one.
+  g.app_ppid = pid::app_getppid();
   pr.pgid = pid::to_app((int32_t)f[5]);
   pr.sid = pid::to_app((int32_t)f[6]);
   pr.ctty_rdev = f[7];
   pr.tpgid = f[8] ? pid::to_app((int32_t)f[8]) : 0;  // "-1" (no terminal) parses as 0
   if (stdio_known()) pr.proc_flags |= AMBER_PROC_STDIO_KNOWN;
+}
+
+// A child made by clone(2) with CLONE_FILES or CLONE_VM but not as a thread shares our
+// descriptor table or our memory: two processes, one object. The restorer rebuilds each process's
+// table and memory as its own, so such a pair would come back as two unrelated copies — a silent
+// change. Refused by name at suspend (before anything is parked, and before the coordinator waits
+// for the child to register, which it never does: it runs no agent thread of its own). kcmp says
+// what is shared; on a kernel without it there is nothing to say. Checkpoint thread only.
+long shared_children_check(char* err, size_t errlen) {
+  static char buf[8192], dents[4096];
+  long self = sys::getpid(), r = 0;
+  each_child(buf, sizeof buf, dents, sizeof dents, [&](int32_t kid) {
+    constexpr long KCMP_VM = 1, KCMP_FILES = 2;
+    const char* what = nullptr;
+    if (sys::sc5(312 /*kcmp*/, self, kid, KCMP_FILES, 0, 0) == 0) what = "its descriptor table (clone with CLONE_FILES)";
+    else if (sys::sc5(312 /*kcmp*/, self, kid, KCMP_VM, 0, 0) == 0) what = "its memory (clone with CLONE_VM)";
+    if (!what) return true;
+    sys::Out(err, errlen).s("child process ").i(pid::to_app(kid)).s(" shares ").s(what)
+        .s(" with its parent: amber restores every process with its own, so it cannot checkpoint them");
+    r = -EINVAL;
+    return false;
+  });
+  return r;
 }
 }  // namespace amber
 #endif
@@ -58,7 +87,8 @@ volatile uint32_t* g_ready;    // 1 once that process's group exists
 int* g_lead;                   // the image leading each image's process group, -1: not ours
 int* g_fg;                     // the image leading its terminal's foreground group, -1: none
 
-const amber_process& proc_of(int k) { return *T.img[k].v.proc; }
+// (the tree's metadata is gone once forking starts: what it needs was copied into Img::ses)
+const decltype(Img::ses)& proc_of(int k) { return T.img[k].ses; }
 bool has_session_info(int k) { return proc_of(k).app_pid != 0; }
 bool session_leader(int k) { return has_session_info(k) && proc_of(k).sid == proc_of(k).app_pid; }
 
@@ -100,7 +130,7 @@ bool wait_ready(int k) {
 
 // Right after setsid(): the session's controlling terminal, when it is a pty we rebuilt.
 void take_ctty(int me) {
-  const amber_process& p = proc_of(me);
+  const auto& p = proc_of(me);
   if (!p.ctty_rdev) return;
   int s = pty_slave_for(p.ctty_rdev);
   if (s < 0) return;
@@ -110,7 +140,7 @@ void take_ctty(int me) {
 
 void set_group(int me) {
   if (!has_session_info(me)) { __atomic_store_n(&g_ready[me], 1u, __ATOMIC_RELEASE); wake(&g_ready[me]); return; }
-  const amber_process& p = proc_of(me);
+  const auto& p = proc_of(me);
   int lead = g_lead[me];
   if (lead == me) {
     long r = session_leader(me) ? 0 : sys::sc2(sys::NR_setpgid, 0, 0);
@@ -132,6 +162,13 @@ void set_group(int me) {
   }
 }
 }  // namespace
+
+int32_t tree_real_pid(int32_t app) {
+  if (app <= 0) return -1;
+  for (int k = 0; k < T.n; k++)
+    if (has_session_info(k) ? proc_of(k).app_pid == app : T.img[k].hdr.real_pid == app) return g_real[k];
+  return -1;
+}
 
 void tree_link() {
   for (int k = 0; k < T.n; k++) T.img[k].first_child = T.img[k].next_sibling = -1;
@@ -160,7 +197,7 @@ void tree_prepare() {
   g_lead = alloc_n<int>(n);
   g_fg = alloc_n<int>(n);
   for (int k = 0; k < n; k++) {
-    const amber_process& p = proc_of(k);
+    const auto& p = proc_of(k);
     g_lead[k] = has_session_info(k) ? group_leader(p.pgid, by_pid, by_pgid, m) : -1;
     g_fg[k] = session_leader(k) && p.tpgid && p.ctty_rdev ? group_leader(p.tpgid, by_pid, by_pgid, m) : -1;
   }

@@ -219,13 +219,21 @@ void check_cpu() {
 
 void open_image(Img& im) {
   sys::Out(S.image, sizeof S.image).s(im.path);
-  long fd = sys::open(S.image, sys::O_RDONLY_ | sys::O_CLOEXEC_);
+  // Issue 12: never a link, never a FIFO (O_NONBLOCK: the open itself must not block), never a
+  // file another user owns or can write. lib/trust.ts checked the same before spawning us.
+  long fd = sys::open(S.image, sys::O_RDONLY_ | sys::O_CLOEXEC_ | 0400000 /*O_NOFOLLOW*/ | 04000 /*O_NONBLOCK*/);
+  if (fd == -40 /*ELOOP*/) die(EXIT_IMAGE, "is a symbolic link: refusing it (amber follows no link it did not make)");
   if (fd < 0) die(EXIT_IMAGE, "cannot open:", fd == -2 ? "no such file" : "open failed", fd);
   im.imgfd = (int)fd;
   sys::kstat st{};
   sys::fstat(im.imgfd, &st);
-  if ((st.st_mode & sys::S_IFMT_) != sys::S_IFREG_) die(EXIT_IMAGE, "not a regular file");
+  if ((st.st_mode & sys::S_IFMT_) != sys::S_IFREG_) die(EXIT_IMAGE, "not a regular file: refusing it");
+  long euid = sys::sc0(107 /*geteuid*/);
+  if ((st.st_uid != 0 && st.st_uid != (uint32_t)euid) || (st.st_mode & 022) != 0)
+    die(EXIT_IMAGE, "is owned by another user or writable by group or others: refusing it");
   im.file_size = (uint64_t)st.st_size;
+  im.dev = st.st_dev;
+  im.ino = st.st_ino;
   static char page[AMBER_HEADER_SIZE];
   memset(page, 0, sizeof page);
   sys::pread(im.imgfd, page, sizeof page, 0);
@@ -249,9 +257,14 @@ void load_image(Img& im, char* at, bool check_chunks, char* chunk_buf) {
   if (r < 0) die(EXIT_IMAGE, "image is truncated (no trailer)", nullptr, 0, im.hdr.file_size - AMBER_TRAILER_SIZE);
   if (!amber_check_trailer(&im.hdr, &t, &S.v, &err)) die_img(err);
   im.v = S.v;
+  const amber_process& pr = *S.v.proc;
+  im.ses = {pr.app_pid, pr.pgid, pr.sid, pr.tpgid, pr.ctty_rdev};
   check_cpu();
   vdso_check();
   regions_check_files();
+  sysvshm_check();
+  sem_check();
+  sysv_ids_check();
   int k = (int)(&im - T.img);
   fds_check(k);
   im.main_idx = -1;
@@ -265,6 +278,12 @@ void load_image(Img& im, char* at, bool check_chunks, char* chunk_buf) {
     long e = sys::pread_all(im.imgfd, chunk_buf, c.len, c.file_off);
     if (e < 0) die(EXIT_IMAGE, "image is truncated", nullptr, 0, c.file_off);
     if (!amber_check_chunk(&c, chunk_buf, &err)) die_img(err);
+  }
+  for (uint32_t i = 0; i < S.v.nextents; i++) {  // the bytes of deleted files and memfds (1.4)
+    const amber_extent& x = S.v.extents[i];
+    long e = sys::pread_all(im.imgfd, chunk_buf, x.len, x.file_off);
+    if (e < 0) die(EXIT_IMAGE, "image is truncated", nullptr, 0, x.file_off);
+    if (!amber_check_extent(&x, chunk_buf, &err)) die_img(err);
   }
 }
 
@@ -290,7 +309,9 @@ uint64_t pick_gap(uint64_t len) {
   unmap_everything_else();
   vdso_place();
   regions_map();
+  shmem_release();
   process_restore_mm();
+  zombies_restore();  // (memory is back: their table is the agent's)
   // Our image descriptor, above every descriptor the process had.
   long hi = lift(S.imgfd);
   if (hi < 0) die(EXIT_SYSTEM, "cannot move the image descriptor", nullptr, hi);
@@ -298,6 +319,8 @@ uint64_t pick_gap(uint64_t len) {
   Proc p{&S.v, S.prep, reinterpret_cast<bool*>(S.prep + S.v.nfds), T.me};
   fds_restore(p);
   process_restore_state();
+  regions_lock();
+  sem_restore();
   signals_restore();
 
   auto* h = reinterpret_cast<amber_handoff*>(S.hdr.handoff_addr);
@@ -319,21 +342,51 @@ uint64_t pick_gap(uint64_t len) {
   timers_restore();
   close_strays();
   sys::close(S.imgfd);
+  fds_locks(p);  // after the last close (a close drops the process's POSIX locks on that file)
   threads_enter_main(h);
 }
 
 // Stage 2: this process's own copy of the restorer and of its image's metadata, in the blob.
 [[noreturn]] void stage2() {
   const Img& im = T.img[T.me];
-  memcpy(S.image, "", 1);
   sys::Out(S.image, sizeof S.image).s(im.path);
-  S.imgfd = im.imgfd;
   S.file_size = im.file_size;
   S.hdr = im.hdr;
-  S.v = im.v;
+  // Our image again, by the path stage 1 read: it must be the very file that was validated (its
+  // header, with every checksum the rest is checked against, unchanged).
+  {
+    // (never a link, never a FIFO, and the very inode stage 1 checked the owner and mode of)
+    long fd = sys::open(S.image, sys::O_RDONLY_ | sys::O_CLOEXEC_ | 0400000 /*O_NOFOLLOW*/ | 04000 /*O_NONBLOCK*/);
+    if (fd < 0) die(EXIT_IMAGE, "cannot open:", "it went away during the restart", fd);
+    S.imgfd = (int)fd;
+    sys::kstat st{};
+    sys::fstat(S.imgfd, &st);
+    static char page[AMBER_HEADER_SIZE];
+    amber_err err{};
+    if ((st.st_mode & sys::S_IFMT_) != sys::S_IFREG_ || st.st_dev != im.dev || st.st_ino != im.ino ||
+        (uint64_t)st.st_size != im.file_size ||
+        sys::pread_all(S.imgfd, page, sizeof page, 0) < 0 || !amber_check_header(page, im.file_size, &err) ||
+        reinterpret_cast<const amber_header*>(page)->header_xxh != im.hdr.header_xxh)
+      die(EXIT_IMAGE, "image changed during the restart");
+  }
   S.main_idx = im.main_idx;
   stdio_enter(im.stdio_known);
-  const void* meta = S.v.meta;
+  // Our own image's metadata again (the tree's copy is gone): checked against the header's
+  // checksum, so it is what stage 1 validated.
+  long tmp = sys::mmap(nullptr, S.hdr.meta_size + 8, sys::PROT_R_ | sys::PROT_W_, sys::MAP_PRIVATE_ | sys::MAP_ANON_, -1, 0);
+  if (tmp < 0) die(EXIT_SYSTEM, "out of memory", nullptr, tmp);
+  char* meta = reinterpret_cast<char*>(tmp);
+  {
+    long r = sys::pread_all(S.imgfd, meta, S.hdr.meta_size, S.hdr.meta_off);
+    if (r < 0) die(EXIT_IMAGE, "cannot read metadata", nullptr, r, S.hdr.meta_off);
+    amber_err err{};
+    if (!amber_parse_meta(&S.hdr, meta, S.hdr.meta_size, &S.v, &err)) die_img(err);
+  }
+  // What names a process by its new pid (fd/fd.cc fds_forked) needs only this process's own
+  // descriptors: it is opened now, with the metadata just read back, and kept with the prepared ones.
+  T.img[T.me].v = S.v;
+  fds_forked();
+  T.img[T.me].v = amber_view{};
 
   const auto* eh = reinterpret_cast<const uint8_t*>(__ehdr_start);
   S.load_base = (uint64_t)__ehdr_start;
@@ -351,7 +404,8 @@ uint64_t pick_gap(uint64_t len) {
   S.meta_at = S.code_len;
   S.prep_at = S.meta_at + pages(S.hdr.meta_size);
   uint64_t nfds = S.v.nfds;
-  S.maps_at = S.prep_at + pages(nfds * (sizeof(int32_t) + 1) + 8);
+  S.shm_at = S.prep_at + pages(nfds * (sizeof(int32_t) + 1) + 8);
+  S.maps_at = S.shm_at + pages(T.nshm * sizeof(ShmObj) + 8);
   // The maps buffer doubles as scratch for the sorted descriptor numbers (close_strays).
   S.maps_len = kMapsBuf + pages((nfds + 1) * sizeof(int32_t));
   S.vtemp_at = S.maps_at + S.maps_len;
@@ -359,6 +413,9 @@ uint64_t pick_gap(uint64_t len) {
   S.stacks_at = S.vtemp_at + S.vtemp_len;
   S.blob_len = S.stacks_at + threads_stack_bytes(S.v.nthreads) + kMainStack;
   S.blob = reinterpret_cast<char*>(pick_gap(S.blob_len));
+  // What we copy in next, allocated in one call rather than one page fault at a time (a tree of
+  // thousands restores thousands of these; errors are harmless: the copy then faults them in).
+  sys::madvise(S.blob, S.maps_at, 23 /*MADV_POPULATE_WRITE*/);
   // The vdso temporary spot must be free (mremap onto it replaces it), and inaccessible.
   sys::munmap(S.blob + S.vtemp_at, S.vtemp_len);
   S.main_stack_top = (uint64_t)S.blob + S.blob_len - 64;
@@ -368,9 +425,13 @@ uint64_t pick_gap(uint64_t len) {
     amber_err err{};
     if (!amber_parse_meta(&S.hdr, S.blob + S.meta_at, S.hdr.meta_size, &S.v, &err)) die_img(err);
   }
+  sys::munmap(meta, S.hdr.meta_size + 8);
   S.prep = reinterpret_cast<int32_t*>(S.blob + S.prep_at);
   memcpy(S.prep, im.prep, nfds * sizeof(int32_t));
-  // (every image's metadata, the tree's tables, goes with everything else in stage 3)
+  S.shm = reinterpret_cast<ShmObj*>(S.blob + S.shm_at);
+  S.nshm = T.nshm;
+  if (T.nshm) memcpy(S.shm, T.shm, T.nshm * sizeof(ShmObj));
+  // (the tree's tables go with everything else in stage 3)
   // Our own loaded segments into the blob, S included (copied last: later writes would be lost).
   for (uint16_t i = 0; i < phnum; i++) {
     const uint8_t* ph = eh + phoff + (uint64_t)i * 56;
@@ -409,8 +470,10 @@ extern "C" void restorer_main(uint64_t* sp) {
     open_image(T.img[k]);
     meta_total += (T.img[k].hdr.meta_size + 7) & ~7ull;
   }
-  // Every image's metadata in one mapping: forking a tree of thousands copies few mappings.
-  char* meta = alloc_n<char>(meta_total + 8);
+  // Every image's metadata in one mapping of its own, released before the fork.
+  long meta_map = sys::mmap(nullptr, meta_total + 8, sys::PROT_R_ | sys::PROT_W_, sys::MAP_PRIVATE_ | sys::MAP_ANON_, -1, 0);
+  if (meta_map < 0) die(EXIT_SYSTEM, "out of memory for the images' metadata", nullptr, meta_map);
+  char* meta = reinterpret_cast<char*>(meta_map);
   char* chunk_buf = args.check ? alloc_n<char>(AMBER_CHUNK_MAX) : nullptr;
   for (int k = 0; k < T.n; k++) {
     load_image(T.img[k], meta, args.check, chunk_buf);
@@ -418,12 +481,21 @@ extern "C" void restorer_main(uint64_t* sp) {
   }
   S.image[0] = 0;
   if (args.check) { put("amber: image ok\n"); sys::exit_group(0); }
-
   // The tree: its descriptors' shared objects, its groups, then the fork.
+  // Each process opens its own image again after the fork (checked against this header): a tree
+  // of thousands must not copy thousands of descriptors into every fork, nor close them in each.
+  // What reads saved bytes before the fork (deleted files, shared memory) opens the image it needs
+  // again, above every saved number (image_fd), so no object is kept from its own number.
+  images_close();
   tree_link();
   fds_index();
   fds_prepare();
+  shmem_prepare();  // after the descriptors: a memfd both mapped and held is the file they made
+  sysvshm_prepare();
+  images_close();
   tree_prepare();
+  sys::munmap(reinterpret_cast<void*>(meta_map), meta_total + 8);
+  for (int k = 0; k < T.n; k++) T.img[k].v = amber_view{};
   tree_fork();
   stage2();
 }

@@ -44,8 +44,15 @@ struct Img {
   int first_child, next_sibling;  // children, in the order they are forked
   int main_idx;           // its main thread in the thread table
   uint64_t file_size;
+  uint64_t dev, ino;       // the file stage 1 checked (stage 2 opens it again: the same one)
   amber_header hdr;
-  amber_view v;           // points into this image's metadata (T.meta)
+  // Points into the tree's metadata, which exists only until the fork: a tree of thousands must
+  // not give every process a copy of every image's metadata (that is quadratic memory and fork
+  // work). After the fork each process reads its own image's metadata again (checked against
+  // hdr.meta_xxh, so it is the metadata that was validated).
+  amber_view v;
+  // What forking the tree needs of each process after the metadata is gone (amber_process).
+  struct { int32_t app_pid, pgid, sid, tpgid; uint64_t ctty_rdev; } ses;
   int32_t* prep;          // per saved descriptor: the object made for it before the fork, or -1
   bool fds_sorted;        // fd table sorted by number (find_fd may bisect)
   bool stdio_known;       // its descriptors say which are the launcher's stdio (fd/stdio.cc)
@@ -64,6 +71,9 @@ struct ShareFd { uint32_t grp; int img; int32_t fd; };
 struct PassedSock { int img; int32_t fd; int nfd; };
 
 // The process tree being restored. Built before the fork; each forked process keeps a copy.
+// A shared memory object made before the fork (mem/shmem.cc), mapped at addr in every process.
+struct ShmObj { uint64_t dev, inode, addr, size; };
+
 struct Tree {
   Img* img;
   int n;
@@ -76,6 +86,16 @@ struct Tree {
   uint32_t nshare, ngroups;
   PassedSock* passed;
   uint32_t npassed;
+  // Every saved descriptor of the tree as one record number (image k's descriptor i is
+  // rec_base[k] + i), and the records of each descriptor number (settle()).
+  uint32_t* rec_base;
+  uint32_t* rec_img;
+  int32_t* at_head;        // [0, maxfd]: first record saved at that number, -1
+  int32_t* at_next;        // next record at the same number, -1
+  uint32_t* pending;       // records assigned an object since the last settle()
+  uint32_t npending;
+  ShmObj* shm;             // shared memory objects made before the fork (mem/shmem.cc)
+  uint32_t nshm;
 };
 extern Tree T;
 
@@ -95,6 +115,9 @@ struct State {
   uint64_t load_base;     // where the kernel loaded us (for stage-2 address translation)
   int main_idx;
   int32_t* prep;          // this image's prepared descriptors, copied into the blob
+  ShmObj* shm;            // the tree's shared memory objects, copied into the blob
+  uint32_t nshm;
+  uint64_t shm_at;
   uint64_t cur_vvar, cur_vvar_len, cur_vclock, cur_vclock_len, cur_vdso, cur_vdso_len;
 };
 extern State S;
@@ -114,10 +137,16 @@ void put(const char* s);
 [[noreturn]] void die_img(const amber_err& e);
 void warn_fd(const char* what, const amber_fd& f, long err, const char* then);
 void warn_me(const char* what, long err);  // "process <app pid>: what"
+void zombies_restore();  // proc/zombie.cc: unreaped children, stage 3
 
 // ---- run-time memory (anonymous mmap; gone in stage 3) ----
 void* alloc(uint64_t bytes);  // zeroed; dies when the system has no memory left
 template <typename T_> T_* alloc_n(uint64_t n) { return static_cast<T_*>(alloc(n * sizeof(T_))); }
+
+// Before the fork: image img's file (opened again, checked to be the one stage 1 read), and
+// closing those again before the fork.
+int image_fd(int img);
+void images_close();
 
 // ---- small helpers ----
 const char* str_of(const amber_view& v, amber_str s, char* buf, size_t cap);
@@ -162,6 +191,15 @@ int find_fd(int img, int32_t fd);
 // them alone.
 int restart_stdio_index(const amber_fd& f, int img);
 inline bool restart_stdio(const amber_fd& f, int img) { return restart_stdio_index(f, img) >= 0; }
+// Before the fork: saved descriptor idx of image img gets the object at fd (lifted), which every
+// forked process inherits. A kind assigns every record of the objects it made, then settles them.
+void assign(int img, uint32_t idx, long fd);
+// Moves each object assigned since the last settle() to one of the numbers it is saved at when no
+// other object in the tree is saved at that number (there every process that has the number wants
+// this very object): the object is then already in place in every process, and the restorer needs
+// numbers only up to the highest saved one. An object whose numbers are all contested (fd 3 of
+// two processes, each its own socket) stays lifted above them.
+void settle();
 // Refs of one kind (the tree index).
 inline Ref* refs_begin(fd::Kind k) { return T.refs + T.kind_at[(int)k]; }
 inline Ref* refs_end(fd::Kind k) { return T.refs + T.kind_at[(int)k + 1]; }
@@ -172,8 +210,10 @@ inline const amber_fd& fd_of(const Ref& r) { return T.img[r.img].v.fds[r.idx]; }
 void fds_check(int img);         // stage 1: every descriptor can be rebuilt here
 void fds_index();                // builds T.refs (after every image is read)
 void fds_prepare();              // before the fork: objects shared by several processes
+void fds_forked();               // after the fork: what names a process by its new pid
 void fds_restore(Proc& p);       // stage 3
 void close_strays();             // stage 3: descriptors the process did not have
+void fds_locks(Proc& p);         // stage 3, after the last close: locks and leases
 // mem/vdso.cc
 void vdso_read_current(char* buf, uint64_t cap);
 void vdso_check();
@@ -182,7 +222,23 @@ void vdso_place();
 template <typename F> void each_mapping(char* buf, uint64_t cap, F fn);
 void regions_check_files();
 void regions_map();
+void regions_lock();  // after the limits (RLIMIT_MEMLOCK) are back
 void unmap_everything_else();
+// mem/shmem.cc: shared memory objects (shared anonymous memory, deleted files and memfds mapped
+// MAP_SHARED) made once before the fork, so every process maps the one object again.
+void shmem_prepare();                      // before the fork (after fds_prepare)
+bool shmem_keeps(uint64_t s, uint64_t e);  // stage 3: a range unmap_everything_else leaves
+bool shmem_map(const amber_region& r, int prot, long* addr);  // stage 3: r mapped from its object
+void shmem_release();                      // stage 3, after every region is mapped
+long remake_deleted_file(const char* saved);  // fd/file.cc
+// ipc/sysvshm.cc: SysV shared memory, the segments themselves (kept by id)
+void sysvshm_check();                       // stage 1, per image: its segments are still there
+void sysvshm_prepare();                     // before the fork: their bytes as saved
+bool sysvshm_map(uint32_t i, long* addr);   // stage 3: region i attached again (false: not SysV)
+// ipc/sem.cc: SysV semaphore undo adjustments
+void sem_check();    // stage 1, per image: the sets are still there
+void sem_restore();  // stage 3: this process's adjustments taken again
+void sysv_ids_check();  // ipc/msg.cc, stage 1: the SysV queues and sets the process uses exist
 // proc/process.cc
 void process_restore_mm();
 void process_restore_state();
@@ -194,6 +250,7 @@ void timers_restore();
 void tree_link();                // children lists, from the parents
 void tree_prepare();             // group leaders, the shared page
 void tree_fork();                // forks the tree; returns in every process with T.me set
+int32_t tree_real_pid(int32_t app_pid);  // after the fork: the new kernel pid of that process, -1 if not ours
 // fd/pty.cc: the slave of a pty rebuilt before the fork whose device is rdev, or -1
 int pty_slave_for(uint64_t rdev);
 // thread/thread.cc

@@ -61,12 +61,32 @@ void warn_fd(const char* what, const amber_fd& f, long err, const char* then) {
   sys::write_all(2, buf, o.len);
 }
 
+// Image img's file, to read saved bytes from before the fork (the tree closes its images after
+// stage 1: each process opens its own again after the fork). The very inode stage 1 checked.
+int image_fd(int img) {
+  Img& im = T.img[img];
+  if (im.imgfd >= 0) return im.imgfd;
+  long fd = sys::open(im.path, sys::O_RDONLY_ | sys::O_CLOEXEC_ | 0400000 /*O_NOFOLLOW*/ | 04000 /*O_NONBLOCK*/);
+  sys::kstat st{};
+  if (fd < 0 || sys::fstat((int)fd, &st) < 0 || st.st_dev != im.dev || st.st_ino != im.ino ||
+      (uint64_t)st.st_size != im.file_size) {
+    sys::Out(S.image, sizeof S.image).s(im.path);
+    die(EXIT_IMAGE, "image changed during the restart");
+  }
+  im.imgfd = (int)lift(fd);
+  return im.imgfd;
+}
+
+void images_close() {
+  for (int k = 0; k < T.n; k++)
+    if (T.img[k].imgfd >= 0) { sys::close(T.img[k].imgfd); T.img[k].imgfd = -1; }
+}
+
 // Only before stage 2 (it reads the tree, which stage 3 no longer has).
 void warn_me(const char* what, long err) {
-  const amber_process& p = *T.img[T.me].v.proc;
   char buf[300];
   sys::Out o(buf, sizeof buf);
-  o.s("amber: warning: process ").i(p.app_pid).s(": ").s(what);
+  o.s("amber: warning: process ").i(T.img[T.me].ses.app_pid).s(": ").s(what);
   if (err) o.s(" (errno ").i(-err).s(")");
   o.c('\n');
   sys::write_all(2, buf, o.len);

@@ -68,6 +68,16 @@ void fill_thread_record(amber_thread* rec) {
     if (*cached == rec->tid) rec->ctid_addr = reinterpret_cast<uint64_t>(cached);
   }
   rec->clear_tid_addr = rec->ctid_addr;
+  // What the kernel keeps per thread, read by the thread itself (the checkpoint thread would read
+  // its own): its name, its parent-death signal, its personality (the checkpoint thread was made
+  // before the program changed the main thread's).
+  __builtin_memset(rec->comm, 0, sizeof rec->comm);
+  sys::prctl(16 /*PR_GET_NAME*/, (long)rec->comm, 0, 0, 0);
+  rec->comm[sizeof rec->comm - 1] = 0;
+  int pds = 0;
+  sys::prctl(2 /*PR_GET_PDEATHSIG*/, (long)&pds, 0, 0, 0);
+  rec->pdeathsig = (uint32_t)pds;
+  rec->personality = (uint32_t)sys::personality(0xffffffff);
 }
 }  // namespace amber
 #endif
@@ -86,6 +96,16 @@ namespace {
 constexpr uint64_t kThreadStack = 64 * 1024;
 
 [[noreturn]] void enter_thread(const amber_thread& t) {
+  if (S.v.proc->proc_flags & AMBER_PROC_EXT) {
+    // Per thread: its name (a clone inherits the main thread's), its personality, its parent-death
+    // signal (after the fork: the restored parent is the one whose death it waits for).
+    char comm[16];
+    memcpy(comm, t.comm, sizeof comm);
+    comm[15] = 0;
+    if (comm[0]) sys::prctl(15 /*PR_SET_NAME*/, (long)comm, 0, 0, 0);
+    sys::personality(t.personality);
+    if (t.pdeathsig) sys::prctl(1 /*PR_SET_PDEATHSIG*/, (long)t.pdeathsig, 0, 0, 0);
+  }
   if (t.ss_size && !(t.ss_flags & 2 /*SS_DISABLE*/)) {
     struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss = {t.ss_sp, t.ss_flags, 0, t.ss_size};
     sys::sigaltstack(&ss, nullptr);

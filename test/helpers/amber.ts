@@ -288,9 +288,13 @@ export class Amber {
    * Start `amber <args>` in the background, stdout and stderr piped, stdin /dev/null. A subtag
    * marks everything this command starts as `<tag>/<subtag>`, so `tagged(subtag)` finds just that.
    */
-  spawn(args: string[], opts: { subtag?: string } = {}): Proc {
-    const argv = this.argv(args)
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: this.base, env: this.env(opts.subtag), stdio: ['ignore', 'pipe', 'pipe'] })
+  spawn(args: string[], opts: { subtag?: string; prefix?: string[]; stdio?: [number | 'ignore' | 'pipe', number | 'ignore' | 'pipe'] } = {}): Proc {
+    // prefix: a command the CLI runs under (e.g. a new network namespace); root only.
+    const argv = [...(opts.prefix ?? []), ...this.argv(args)]
+    // stdio: where stdout and stderr go instead of pipes (say, files: a command that leaves a
+    // process holding them, like a restart of daemons, then still counts as exited when it exits)
+    const [out, err] = opts.stdio ?? ['pipe', 'pipe']
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: this.base, env: this.env(opts.subtag), stdio: ['ignore', out, err] })
     const p = new Proc(child, ['amber', ...args])
     this.procs.push(p)
     return p
@@ -310,8 +314,8 @@ export class Amber {
   }
 
   /** `amber launch --dir DIR -- cmd...` in the background. */
-  launch(cmd: string[], opts: { dir?: string; args?: string[] } = {}): Proc {
-    return this.spawn(['launch', '--dir', opts.dir ?? this.dir, ...(opts.args ?? []), '--', ...cmd])
+  launch(cmd: string[], opts: { dir?: string; args?: string[]; prefix?: string[] } = {}): Proc {
+    return this.spawn(['launch', '--dir', opts.dir ?? this.dir, ...(opts.args ?? []), '--', ...cmd], { prefix: opts.prefix })
   }
 
   /** `amber checkpoint --dir DIR --json [--kill]`; throws unless it exits 0 with the JSON. */
@@ -331,10 +335,10 @@ export class Amber {
   }
 
   /** `amber restart --dir DIR [target]` in the background (foreground for amber: app's stdio). */
-  restart(opts: { dir?: string; target?: string } = {}): Proc {
+  restart(opts: { dir?: string; target?: string; prefix?: string[] } = {}): Proc {
     const args = ['restart', '--dir', opts.dir ?? this.dir]
     if (opts.target) args.push(opts.target)
-    return this.spawn(args)
+    return this.spawn(args, { prefix: opts.prefix })
   }
 
   /** Pids of live processes carrying our tag, or just `<tag>/<subtag>` (zombies excluded). */

@@ -64,6 +64,13 @@ std::vector<std::vector<uint8_t>> seeds() {
   m.regions = {{0x10000, 0x12000, 3, 0, "", 0}};
   m.chunks = {{0x10000, std::vector<uint8_t>(AMBER_PAGE_SIZE, 0xab), 0}};
   out.push_back(mkimage(m));
+  // Format 1.4: a deleted file's bytes (FILEDATA, two extents around a hole).
+  MkSpec d = sampleSpec();
+  d.chunks[1].bytes.resize(2 * AMBER_PAGE_SIZE);
+  d.fds[1].subkind = AMBER_FILE_DELETED;
+  d.fds[1].size = 3 * AMBER_PAGE_SIZE;
+  d.extents = {{1, 0, std::vector<uint8_t>(100, 0x5a)}, {1, 2 * AMBER_PAGE_SIZE, std::vector<uint8_t>(AMBER_PAGE_SIZE, 0xa5)}};
+  out.push_back(mkimage(d));
   return out;
 }
 

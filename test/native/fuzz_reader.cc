@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "image/reader.h"
+#include "image/sockrec.h"
 #include "mkimage.h"
 
 namespace {
@@ -44,11 +45,39 @@ void checkInvariants(const amber::Image& im) {
     std::string_view sv = im.str(s);
     for (char ch : sv) sink = static_cast<char>(sink ^ ch);
   };
+  // Format 1.4: an accepted image's header names the program its PROCESS record holds.
+  if (h.minor >= 4) {
+    std::string_view exe = im.str(v.proc->exe), cmd = im.str(v.proc->cmdline);
+    if (amber_program_xxh(exe.data(), static_cast<uint32_t>(exe.size()), cmd.data(),
+                          static_cast<uint32_t>(cmd.size())) != h.program_xxh)
+      std::abort();
+  }
   touch(v.proc->cmdline);
   touch(v.proc->cwd);
   touch(v.proc->exe);
   for (uint32_t i = 0; i < v.nregions; i++) touch(v.regions[i].path);
   for (uint32_t i = 0; i < v.nfds; i++) touch(v.fds[i].path);
+  for (uint32_t i = 0; i < v.nfds; i++) touch(v.fds[i].data);
+  for (uint32_t i = 0; i < v.nextents; i++)  // validated: each names a descriptor of the table
+    if (v.extents[i].fd >= v.nfds) std::abort();
+  // A socket's record (format 1.4): whatever the bytes, the parser stays inside them.
+  for (uint32_t i = 0; i < v.nfds; i++) {
+    if (v.fds[i].kind != AMBER_FD_SOCKET) continue;
+    std::string_view d = im.str(v.fds[i].data);
+    std::vector<char> own(d.begin(), d.end());  // exactly its bytes: ASan sees any overread
+    amber_sockview sv;
+    if (!amber_sock_parse(own.empty() ? nullptr : own.data(), (uint32_t)own.size(), &sv)) continue;
+    for (uint32_t k = 0; k < sv.si.inflight_len; k++) sink = static_cast<char>(sink ^ sv.queued[k]);
+    for (uint32_t k = 0; k < sv.x.nopts; k++) sink = static_cast<char>(sink ^ amber_sock_opt(&sv, k).val[0]);
+    const char* cur = sv.msgs;
+    amber_sockmsg_view m;
+    while (amber_sock_next_msg(&sv, &cur, &m)) {
+      for (uint32_t k = 0; k < m.m.addr_len; k++) sink = static_cast<char>(sink ^ m.addr[k]);
+      if (m.data) for (uint32_t k = 0; k < m.m.len; k++) sink = static_cast<char>(sink ^ m.data[k]);
+      for (uint32_t k = 0; k < m.m.nfds; k++) sink = static_cast<char>(sink ^ (char)amber_sock_msg_fd(&m, k));
+    }
+    for (uint32_t k = 0; k < sv.x.npending; k++) sink = static_cast<char>(sink ^ (char)amber_sock_pending(&sv, k));
+  }
   const char* name;
   uint32_t nameLen;
   const void* bytes;

@@ -41,6 +41,58 @@ std::vector<uint8_t> pattern(size_t pages, uint8_t seed) {
 
 } // namespace
 
+std::string sockRecord(bool stream, uint32_t fdIndex) {
+  std::string out;
+  auto put = [&](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
+  amber_sockinfo si{};
+  si.family = stream ? 2 : 1;
+  si.type = stream ? 1 : 2;
+  si.protocol = stream ? 6 : 0;
+  const char* queued = "hello world";
+  si.inflight_len = stream ? 11 : 0;
+  si.local_len = stream ? 16 : 2;
+  si.local[0] = (uint8_t)si.family;
+  put(&si, sizeof si);
+  if (stream) put(queued, 11);
+  amber_sockx x{};
+  x.magic = AMBER_SOCKX_MAGIC;
+  x.state = stream ? 1 : 7;
+  x.flags = AMBER_SOCKX_BOUND;
+  x.nopts = 1;
+  x.nmsgs = stream ? 1 : 2;
+  x.peek_off = -1;
+  size_t xat = out.size();
+  put(&x, sizeof x);
+  amber_sockopt o{};
+  o.level = 1;
+  o.name = 8;  // SO_RCVBUF
+  o.len = 4;
+  int32_t v = 300000;
+  std::memcpy(o.val, &v, 4);
+  put(&o, sizeof o);
+  amber_sockmsg m{};
+  if (stream) {
+    m.len = 5;
+    m.nfds = 1;
+    put(&m, sizeof m);
+    put(&fdIndex, 4);
+  } else {
+    const char name[] = {1, 0, 0, 'p', 'e', 'e', 'r'};
+    m.len = 5;
+    m.addr_len = sizeof name;
+    m.nfds = 1;
+    put(&m, sizeof m);
+    put(name, sizeof name);
+    put("first", 5);
+    put(&fdIndex, 4);
+    amber_sockmsg e{};
+    put(&e, sizeof e);
+  }
+  x.size = (uint32_t)(out.size() - xat);
+  std::memcpy(&out[xat], &x, sizeof x);
+  return out;
+}
+
 MkSpec sampleSpec() {
   MkSpec s;
   s.argv = {"./counter", "--every", "1"};
@@ -68,6 +120,21 @@ MkSpec sampleSpec() {
            {1, AMBER_FD_FILE, 01101, 12345, "/tmp/work/out.txt"},
            {3, AMBER_FD_PIPE, 0, 0, "pipe:[1234]"},
            {9, AMBER_FD_AGENT, 2, 0, "socket:[99]"}};
+  // Sockets (format 1.4): a datagram socket and a TCP connection whose queues carry the pipe in
+  // flight (record 6, hidden: in no table).
+  MkFd dg{5, AMBER_FD_SOCKET, 2, 0, "socket:[500]"};
+  dg.data = sockRecord(false, 6);
+  dg.inode = 500;
+  MkFd tc{7, AMBER_FD_SOCKET, 2, 0, "socket:[700]"};
+  tc.data = sockRecord(true, 6);
+  tc.subkind = AMBER_SOCK_CONNECTED;
+  tc.inode = 700;
+  MkFd hid{AMBER_FD_HIDDEN_BASE, AMBER_FD_PIPE, 0, 0, "pipe:[1235]"};
+  hid.fd_flags = AMBER_FD_HIDDEN;
+  hid.inode = 1235;
+  s.fds.push_back(dg);
+  s.fds.push_back(tc);
+  s.fds.push_back(hid);
   amber_timer t{};
   t.id = 0;
   t.clockid = 1;
@@ -126,9 +193,23 @@ std::vector<uint8_t> mkimage(const MkSpec& spec) {
     r.flags = f.flags;
     r.pos = f.pos;
     r.path = addString(t.strings, f.path);
+    if (!f.data.empty()) r.data = addString(t.strings, f.data);
+    r.subkind = f.subkind;
+    r.fd_flags = f.fd_flags;
+    r.inode = f.inode;
+    r.size = f.size;
     t.fds.push_back(r);
   }
   t.timers = spec.timers;
+  for (const auto& x : spec.extents) {
+    amber_extent e;
+    std::memset(&e, 0, sizeof e);
+    e.fd = x.fd;
+    e.offset = x.offset;
+    e.len = x.bytes.size();
+    e.xxh = amber_chunk_xxh(x.bytes.data(), x.bytes.size());
+    t.extents.push_back(e);
+  }
 
   // Chunk table: file offsets are assigned after the metadata size is known; the region's chunk
   // range is derived from chunk.region (chunks sorted by address => contiguous per region).
@@ -169,6 +250,9 @@ std::vector<uint8_t> mkimage(const MkSpec& spec) {
   h.parent_vpid = spec.parent_vpid;
   h.real_pid = spec.real_pid;
   h.generation = spec.generation;
+  std::memcpy(h.generation_id, spec.generationId.data(), sizeof h.generation_id);
+  if (spec.minor >= 4) h.program_xxh = amber_program_xxh(spec.exe.data(), static_cast<uint32_t>(spec.exe.size()),
+                                                         argvJoined.data(), static_cast<uint32_t>(argvJoined.size()));
   h.time_ns = spec.time_ns;
   h.pages_total = pagesTotal;
   h.pages_stored = pagesStored;
@@ -184,6 +268,7 @@ std::vector<uint8_t> mkimage(const MkSpec& spec) {
     putTable(meta, AMBER_SEC_TIMERS, t.timers);
     putSection(meta, AMBER_SEC_STRINGS, static_cast<uint32_t>(t.strings.size()), t.strings.data(),
                t.strings.size());
+    if (!t.extents.empty()) putTable(meta, AMBER_SEC_FILEDATA, t.extents);
     for (const auto& [name, bytes] : plugins) {
       std::vector<uint8_t> payload(sizeof(amber_str) + bytes->size());
       std::memcpy(payload.data(), &name, sizeof name);
@@ -203,6 +288,10 @@ std::vector<uint8_t> mkimage(const MkSpec& spec) {
     c.file_off = off;
     off += c.stored_len;
   }
+  for (auto& e : t.extents) {  // after the chunks, each page aligned (as the agent lays them out)
+    e.file_off = off;
+    off += (e.len + AMBER_PAGE_SIZE - 1) & ~uint64_t{AMBER_PAGE_SIZE - 1};
+  }
   h.data_size = off - h.data_off;
   h.file_size = off + AMBER_TRAILER_SIZE;
 
@@ -221,6 +310,11 @@ std::vector<uint8_t> mkimage(const MkSpec& spec) {
     const auto& b = spec.chunks[i].bytes;
     if (t.chunks[i].file_off >= h.data_off && t.chunks[i].file_off + b.size() <= img.size())
       std::memcpy(img.data() + t.chunks[i].file_off, b.data(), b.size());
+  }
+  for (size_t i = 0; i < spec.extents.size() && i < t.extents.size(); i++) {
+    const auto& b = spec.extents[i].bytes;
+    if (t.extents[i].file_off >= h.data_off && t.extents[i].file_off + b.size() <= img.size())
+      std::memcpy(img.data() + t.extents[i].file_off, b.data(), b.size());
   }
   if (h.meta_off + meta.size() <= img.size()) std::memcpy(img.data() + h.meta_off, meta.data(), meta.size());
   std::memset(img.data(), 0, AMBER_HEADER_SIZE); // a tampered meta_off may point into it
@@ -245,21 +339,41 @@ void reseal(std::vector<uint8_t>& img) {
   if (metaOk) {
     const uint8_t* m = img.data() + h.meta_off;
     h.meta_xxh = amber_meta_xxh(m, h.meta_size);
-    // find the chunk table (same walk as the validator, but tolerant)
+    // find the chunk table, the process record and the strings (same walk as the validator, but
+    // tolerant): the checksums and the header's program_xxh (format 1.4) are what a writer sets
+    const uint8_t* proc = nullptr;
+    const uint8_t* strings = nullptr;
+    uint64_t stringsLen = 0;
+    bool chunksSeen = false;
     for (uint64_t pos = 0; pos + sizeof(amber_section) <= h.meta_size;) {
       amber_section s;
       std::memcpy(&s, m + pos, sizeof s);
       const uint64_t payload = pos + sizeof s;
       if (s.size > h.meta_size - payload) break;
-      if (s.type == AMBER_SEC_CHUNKS) {
+      if (s.type == AMBER_SEC_CHUNKS && !chunksSeen) {
+        chunksSeen = true;
         for (uint64_t i = 0; i < s.count && (i + 1) * sizeof(amber_chunk) <= s.size; i++) {
           amber_chunk c;
           std::memcpy(&c, m + payload + i * sizeof c, sizeof c);
           chunkXxh.push_back(c.xxh);
         }
-        break;
+      } else if (s.type == AMBER_SEC_PROCESS && !proc && s.size >= sizeof(amber_process)) {
+        proc = m + payload;
+      } else if (s.type == AMBER_SEC_STRINGS && !strings) {
+        strings = m + payload;
+        stringsLen = s.count <= s.size ? s.count : s.size;
       }
       pos = payload + s.size;
+    }
+    if (proc && h.minor >= 4) {
+      amber_process pr;
+      std::memcpy(&pr, proc, sizeof pr);
+      auto ok = [&](amber_str x) { return uint64_t{x.off} + x.len <= stringsLen; };
+      if (ok(pr.exe) && ok(pr.cmdline)) {
+        const char* base = strings ? reinterpret_cast<const char*>(strings) : "";
+        h.program_xxh = amber_program_xxh(base + (strings ? pr.exe.off : 0), pr.exe.len,
+                                          base + (strings ? pr.cmdline.off : 0), pr.cmdline.len);
+      }
     }
   }
   h.header_xxh = 0;

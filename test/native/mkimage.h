@@ -5,6 +5,7 @@
 // which is how structural (not checksum) validation is exercised.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -38,12 +39,32 @@ struct MkThread {
 };
 
 struct MkFd {
+  MkFd(int32_t fd_ = 0, uint32_t kind_ = AMBER_FD_FILE, int32_t flags_ = 0, uint64_t pos_ = 0, std::string path_ = {})
+      : fd(fd_), kind(kind_), flags(flags_), pos(pos_), path(std::move(path_)) {}
   int32_t fd = 0;
   uint32_t kind = AMBER_FD_FILE;
   int32_t flags = 0;
   uint64_t pos = 0;
   std::string path;
+  std::string data;       // amber_fd.data (a socket's record: see sockRecord)
+  uint32_t subkind = 0;
+  uint32_t fd_flags = 0;  // AMBER_FD_HIDDEN ...
+  uint64_t inode = 0;
+  uint64_t size = 0;
 };
+
+// A FILEDATA extent (format 1.4): bytes of fds[fd] at offset.
+struct MkExtent {
+  uint32_t fd = 0;
+  uint64_t offset = 0;
+  std::vector<uint8_t> bytes;  // 0 < size <= AMBER_CHUNK_MAX
+};
+
+// A socket's data (format 1.4, image/sockrec.h): a datagram socket (family AF_UNIX) with one option
+// and two queued messages — "first" from the abstract name "\0peer" carrying descriptor record
+// `fdIndex`, and an empty one — or (stream) a TCP socket with "hello world" queued whose first 5
+// bytes were one write carrying descriptor record `fdIndex`.
+std::string sockRecord(bool stream, uint32_t fdIndex);
 
 // The tables just before checksums are computed; a tamper hook may change anything in them.
 struct MkTables {
@@ -54,6 +75,7 @@ struct MkTables {
   std::vector<amber_chunk> chunks;
   std::vector<amber_fd> fds;
   std::vector<amber_timer> timers;
+  std::vector<amber_extent> extents;
   std::string strings;
 };
 
@@ -63,12 +85,15 @@ struct MkSpec {
   std::vector<MkThread> threads;
   std::vector<MkFd> fds;
   std::vector<amber_timer> timers;
+  std::vector<MkExtent> extents; // sorted by (fd, offset)
   std::vector<std::pair<std::string, std::string>> plugins; // name -> bytes
   std::vector<std::string> argv;
   std::string cwd, exe;
   std::string kernel = "6.1.0-test", libc = "2.36", hostname = "testhost";
   int32_t vpid = 1, parent_vpid = 0, real_pid = 4242;
   uint32_t generation = 1;
+  std::array<uint8_t, 16> generationId{{0xa7, 0x1b, 0x3c, 0x4d, 0x5e, 0x6f, 0x70, 0x81,
+                                         0x92, 0xa3, 0xb4, 0xc5, 0xd6, 0xe7, 0xf8, 0x09}};
   int64_t time_ns = 1700000000123456789LL;
   uint16_t major = AMBER_FORMAT_MAJOR, minor = AMBER_FORMAT_MINOR;
   std::function<void(MkTables&)> tamper;

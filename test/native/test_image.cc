@@ -1,6 +1,7 @@
 // Unit tests for the image codec (validate.h), the reader and the test writer. No framework:
 // each case is a function; output is TAP; exit status is non-zero if anything failed.
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "image/reader.h"
+#include "image/sockrec.h"
 #include "mkimage.h"
 
 using namespace amber;
@@ -74,7 +76,7 @@ void validSampleParses() {
   CHECK(v.nthreads == 2);
   CHECK(v.nregions == 6);
   CHECK(v.nchunks == 5);
-  CHECK(v.nfds == 4);
+  CHECK(v.nfds == 7);
   CHECK(v.ntimers == 1);
   CHECK(v.nplugins == 1);
   CHECK(im->str(v.proc->cwd) == "/tmp/work");
@@ -302,6 +304,68 @@ void fileErrors() {
     CHECK(re.code == "ENOTIMAGE");
   }
   ::unlink(path.c_str());
+
+  // Issue 12: a symbolic link is never followed; a FIFO is refused at once (the open must not
+  // block waiting for a writer).
+  const std::string real = tmpPath("real.img");
+  const std::string link = tmpPath("link.img");
+  const std::string fifo = tmpPath("fifo.img");
+  auto img = mkimage(sampleSpec());
+  CHECK(writeFile(real, img));
+  ::unlink(link.c_str());
+  CHECK(::symlink(real.c_str(), link.c_str()) == 0);
+  try {
+    Image::open(link);
+    CHECK(false);
+  } catch (const ReadError& re) {
+    CHECK(re.code == "ELOOP");
+    CHECK(std::string(re.what()).find(link + ": is a symbolic link") == 0);
+  }
+  ::unlink(fifo.c_str());
+  CHECK(::mkfifo(fifo.c_str(), 0600) == 0);
+  try {
+    Image::open(fifo);
+    CHECK(false);
+  } catch (const ReadError& re) {
+    CHECK(re.code == "ENOTIMAGE");
+    CHECK(std::string(re.what()).find("not a regular file (a FIFO)") != std::string::npos);
+  }
+  CHECK(Image::open(real)->header().vpid == 1);
+  ::unlink(link.c_str());
+  ::unlink(fifo.c_str());
+  ::unlink(real.c_str());
+}
+
+// Format 1.4: the header carries the generation id and the program's checksum, both covered by
+// the header checksum; the reader exposes the trailer's image checksum (what manifests record).
+void generationBinding() {
+  MkSpec s = sampleSpec();
+  auto img = mkimage(s);
+  auto im = Image::fromMemory("mem.img", img.data(), img.size());
+  const amber_header& h = im->header();
+  CHECK(h.minor == AMBER_FORMAT_MINOR && AMBER_FORMAT_MINOR >= 4);
+  CHECK(std::memcmp(h.generation_id, s.generationId.data(), 16) == 0);
+  std::string argv;
+  for (const auto& a : s.argv) argv += a + '\0';
+  CHECK(h.program_xxh == amber_program_xxh(s.exe.data(), (uint32_t)s.exe.size(), argv.data(), (uint32_t)argv.size()));
+  CHECK(h.program_xxh != 0);
+  const amber_trailer tr = readAt<amber_trailer>(img, img.size() - AMBER_TRAILER_SIZE);
+  CHECK(im->trailer().image_xxh == tr.image_xxh);
+  // another generation id: another header checksum, so another image_xxh
+  MkSpec o = s;
+  o.generationId[0] ^= 1;
+  auto img2 = mkimage(o);
+  CHECK(readAt<amber_trailer>(img2, img2.size() - AMBER_TRAILER_SIZE).image_xxh != tr.image_xxh);
+  // a flipped id byte is a header checksum error
+  img[offsetof(amber_header, generation_id) + 3] ^= 0x40;
+  CHECK(validateAll(img).code == AMBER_E_CHECKSUM);
+  // a 1.3 image has neither field, and is read as before
+  MkSpec old = sampleSpec();
+  old.minor = 3;
+  old.generationId = {};
+  auto img3 = mkimage(old);
+  CHECK(validateAll(img3).code == AMBER_E_OK);
+  CHECK(Image::fromMemory("old.img", img3.data(), img3.size())->header().program_xxh == 0);
 }
 
 // Structural corruption with correct checksums (a writer bug): each must be EBADIMAGE/CORRUPT.
@@ -353,6 +417,8 @@ void structuralCorruptionDetected() {
       {"data overlaps meta", [](MkTables& t) { t.hdr.data_off = 4096; }},
       {"data past end", [](MkTables& t) { t.hdr.data_size += 1 << 20; }},
       {"hostname unterminated", [](MkTables& t) { std::memset(t.hdr.hostname, 'h', sizeof t.hdr.hostname); }},
+      {"program_xxh differs", [](MkTables& t) { t.hdr.program_xxh ^= 1; }},
+      {"exe is not the header's program", [](MkTables& t) { t.proc.exe.len -= 1; }},
   };
   for (const auto& c : cases) {
     MkSpec s = sampleSpec();
@@ -368,6 +434,73 @@ void structuralCorruptionDetected() {
     } catch (const ReadError& re) {
       CHECK(re.code == "EBADIMAGE");
     }
+  }
+}
+
+// Format 1.4 FILEDATA: the bytes of a deleted file / memfd (fd 1 of the sample), two extents
+// around a hole, parsed, checked by the reader, and every structural rule enforced.
+MkSpec fileDataSpec() {
+  MkSpec s = sampleSpec();
+  s.fds[1].subkind = AMBER_FILE_DELETED;
+  s.fds[1].path = "/tmp/work/gone.dat (deleted)";
+  s.fds[1].size = 3 * 65536;
+  std::vector<uint8_t> a(5000), b(65536);
+  for (size_t i = 0; i < a.size(); i++) a[i] = (uint8_t)(i * 13);
+  for (size_t i = 0; i < b.size(); i++) b[i] = (uint8_t)(i * 7 + 1);
+  s.extents = {{1, 0, a}, {1, 2 * 65536, b}};
+  return s;
+}
+
+void fileDataParsesAndVerifies() {
+  auto img = mkimage(fileDataSpec());
+  amber_err e = validateAll(img);
+  if (e.code) std::printf("  # %s at %llu\n", e.what, (unsigned long long)e.offset);
+  CHECK(e.code == AMBER_E_OK);
+  auto im = Image::fromMemory("fd.img", img.data(), img.size());
+  const amber_view& v = im->view();
+  CHECK(v.nextents == 2);
+  CHECK(v.extents[0].fd == 1 && v.extents[0].len == 5000 && v.extents[1].offset == 2 * 65536);
+  CHECK(v.extents[0].file_off % AMBER_PAGE_SIZE == 0 && v.extents[1].file_off % AMBER_PAGE_SIZE == 0);
+  CHECK(amber_check_extent(&v.extents[0], img.data() + v.extents[0].file_off, &e));
+  Image::Verified ok = im->verifyChunks();
+  CHECK(ok.bytes >= 5000 + 65536);
+  // A flipped byte of file data: the reader names the extent's offset.
+  std::vector<uint8_t> bad = img;
+  bad[v.extents[1].file_off + 100] ^= 0x40;
+  auto im2 = Image::fromMemory("fd.img", bad.data(), bad.size());
+  try {
+    im2->verifyChunks();
+    CHECK(false);
+  } catch (const ReadError& re) {
+    CHECK(re.code == "ECHECKSUM");
+    CHECK(re.offset == v.extents[1].file_off);
+  }
+}
+
+void fileDataCorruptionDetected() {
+  struct Case {
+    const char* name;
+    std::function<void(MkTables&)> f;
+  };
+  std::vector<Case> cases = {
+      {"extent names no descriptor", [](MkTables& t) { t.extents[0].fd = 99; }},
+      {"extent past the file's size", [](MkTables& t) { t.extents[1].offset = 3 * 65536 - 10; }},
+      {"extent empty", [](MkTables& t) { t.extents[0].len = 0; }},
+      {"extent too long", [](MkTables& t) { t.extents[1].len = AMBER_CHUNK_MAX + 1; }},
+      {"extent data unaligned", [](MkTables& t) { t.extents[0].file_off += 8; }},
+      {"extent data before data area", [](MkTables& t) { t.extents[0].file_off = 0; }},
+      {"extent data past data area", [](MkTables& t) { t.extents[1].file_off += 1 << 20; }},
+      {"extents overlap", [](MkTables& t) { t.extents[1].offset = 4096; }},
+      {"extents unsorted", [](MkTables& t) { std::swap(t.extents[0], t.extents[1]); }},
+      {"FILEDATA in a 1.3 image", [](MkTables& t) { t.hdr.minor = 3; }},
+  };
+  for (const auto& c : cases) {
+    MkSpec s = fileDataSpec();
+    s.tamper = c.f;
+    auto img = mkimage(s);
+    amber_err e = validateAll(img);
+    if (e.code != AMBER_E_CORRUPT) std::printf("  # case '%s': got code %d (%s)\n", c.name, e.code, e.what);
+    CHECK(e.code == AMBER_E_CORRUPT);
   }
 }
 
@@ -454,6 +587,69 @@ void largerFileAccepted() {
   CHECK(validateAll(img).code == AMBER_E_OK);
 }
 
+// Socket records (format 1.4, image/sockrec.h): what the writer lays out parses back.
+void socketRecordsParse() {
+  auto img = mkimage(sampleSpec());
+  auto im = Image::fromMemory("mem.img", img.data(), img.size());
+  const amber_view& v = im->view();
+  int seen = 0;
+  for (uint32_t i = 0; i < v.nfds; i++) {
+    const amber_fd& f = v.fds[i];
+    if (f.kind != AMBER_FD_SOCKET) continue;
+    std::string_view d = im->str(f.data);
+    amber_sockview sv;
+    CHECK(amber_sock_parse(d.data(), (uint32_t)d.size(), &sv));
+    CHECK(sv.has_x && sv.x.nopts == 1 && amber_sock_opt(&sv, 0).name == 8);
+    const char* cur = sv.msgs;
+    amber_sockmsg_view m;
+    CHECK(amber_sock_next_msg(&sv, &cur, &m));
+    CHECK(m.m.nfds == 1 && amber_sock_msg_fd(&m, 0) == 6 && (v.fds[6].fd_flags & AMBER_FD_HIDDEN));
+    if (sv.si.type == 1) {
+      CHECK(m.data == nullptr && sv.si.inflight_len == 11 && std::string(sv.queued, 5) == "hello");
+      CHECK(!amber_sock_next_msg(&sv, &cur, &m));
+    } else {
+      CHECK(m.m.addr_len == 7 && m.m.len == 5 && std::string(m.data, 5) == "first");
+      CHECK(amber_sock_next_msg(&sv, &cur, &m) && m.m.len == 0 && m.m.nfds == 0);
+      CHECK(!amber_sock_next_msg(&sv, &cur, &m));
+    }
+    seen++;
+  }
+  CHECK(seen == 2);
+}
+
+// A socket record cut anywhere, or lying about its sizes, is refused and never read past its end.
+void socketRecordBounds() {
+  for (int stream = 0; stream < 2; stream++) {
+    std::string rec = sockRecord(stream != 0, 3);
+    for (size_t n = 0; n <= rec.size(); n++) {
+      std::vector<char> cut(rec.begin(), rec.begin() + (long)n);  // exactly n bytes: ASan sees overreads
+      amber_sockview sv;
+      int ok = amber_sock_parse(n ? cut.data() : nullptr, (uint32_t)n, &sv);
+      if (n < sizeof(amber_sockinfo)) CHECK(!ok);
+      if (ok && sv.has_x) {
+        const char* cur = sv.msgs;
+        amber_sockmsg_view m;
+        while (amber_sock_next_msg(&sv, &cur, &m))
+          for (uint32_t k = 0; k < m.m.nfds; k++) (void)amber_sock_msg_fd(&m, k);
+      }
+      // A 1.2 record (sockinfo and queued bytes only) parses without its extension.
+      if (n == sizeof(amber_sockinfo) + (stream ? 11 : 0)) CHECK(ok && !sv.has_x);
+      if (n == rec.size()) CHECK(ok && sv.has_x);
+    }
+    // Sizes that lie: an address longer than any sockaddr, stream runs longer than the queue.
+    std::string bad = rec;
+    size_t xat = sizeof(amber_sockinfo) + (stream ? 11 : 0);
+    size_t mat = xat + sizeof(amber_sockx) + sizeof(amber_sockopt);
+    amber_sockmsg m;
+    std::memcpy(&m, &bad[mat], sizeof m);
+    if (stream) m.len = 12;
+    else m.addr_len = 200;
+    std::memcpy(&bad[mat], &m, sizeof m);
+    amber_sockview sv;
+    CHECK(!amber_sock_parse(bad.data(), (uint32_t)bad.size(), &sv));
+  }
+}
+
 struct Case {
   const char* name;
   void (*fn)();
@@ -483,6 +679,11 @@ int main() {
       {"reseal is identity on a valid image", resealIsIdentityOnValid},
       {"trailer mismatches", trailerMismatches},
       {"longer file accepted", largerFileAccepted},
+      {"generation id and program in the header (1.4)", generationBinding},
+      {"file data (1.4) parses and is verified", fileDataParsesAndVerifies},
+      {"file data corruption detected", fileDataCorruptionDetected},
+      {"socket records parse", socketRecordsParse},
+      {"socket records are bounds-checked", socketRecordBounds},
   };
   const int n = sizeof cases / sizeof cases[0];
   std::setvbuf(stdout, nullptr, _IOLBF, 0); // keep output ordered with sanitizer reports

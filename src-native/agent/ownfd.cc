@@ -1,0 +1,179 @@
+// The agent's own descriptor (its coordinator socket, g.coord_fd, at 900 or above) kept out of
+// the program's way. A daemon closes every descriptor it did not open (a loop over
+// /proc/self/fd, close_range(3, ~0U), closefrom(3)) or dup2's onto any number it likes: the agent
+// must keep its link to the coordinator, and the program must not see a descriptor it never
+// opened. So, for the program, that number is one it never had:
+//  - close(fd) answers EBADF, as the kernel does for a number that is not open;
+//  - close_range / closefrom close everything in the range but it;
+//  - dup2 / dup3 onto it first move the agent's socket to another number (the program's
+//    descriptor then takes that number, as it would);
+//  - readdir of /proc/self/fd (/proc/PID/fd, /proc/thread-self/fd, /dev/fd) skips it.
+// Calls that name it otherwise (fcntl, read ...) are not filtered. syscall(SYS_close ...) is
+// (pid/calls.cc).
+// node-gyp builds with _FILE_OFFSET_BITS=64, which makes glibc's headers declare readdir as an
+// alias of readdir64: these wrappers must define each symbol under its own name.
+#undef _FILE_OFFSET_BITS
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+
+#include "agent/agent.h"
+#include "agent/ownfd.h"
+#include "sys/sys.h"
+
+namespace amber {
+namespace ownfd {
+namespace {
+int agent_fd() { return __atomic_load_n(&g.coord_fd, __ATOMIC_ACQUIRE); }
+
+// Moves the agent's socket off `fd` (a number the program is about to take). Senders hold
+// send_lock (agent.cc coord_send): they see the old number or the new one, never a closed one.
+long move_off(int fd) {
+  uint64_t block = 1ull << (g.sig - 1), old = 0;
+  sys::rt_sigprocmask(0 /*SIG_BLOCK*/, &block, &old);
+  while (__atomic_exchange_n(&g.send_lock, 1u, __ATOMIC_ACQUIRE)) sys::sc0(24 /*sched_yield*/);
+  long r = 0;
+  if (agent_fd() == fd) {
+    r = sys::fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+    if (r >= 0) __atomic_store_n(&g.coord_fd, (int)r, __ATOMIC_RELEASE);
+    // The old number stays open until the program's dup2 replaces it (a read in progress on the
+    // checkpoint thread finishes on the same socket).
+  }
+  __atomic_store_n(&g.send_lock, 0u, __ATOMIC_RELEASE);
+  sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &old, nullptr);
+  return r < 0 ? r : 0;
+}
+
+bool digits_eq(const char* s, int v) {
+  char num[16];
+  sys::Out o(num, sizeof num);
+  o.i(v);
+  num[o.len < sizeof num ? o.len : sizeof num - 1] = 0;
+  return sys::seq(s, num);
+}
+
+// Is directory descriptor dfd this process's descriptor table (/proc/<pid>/fd or
+// /proc/<pid>/task/<tid>/fd, by whatever name it was opened)?
+bool is_own_fd_dir(int dfd) {
+  char p[48], l[96];
+  sys::Out o(p, sizeof p);
+  o.s("/proc/self/fd/").i(dfd);
+  p[o.len < sizeof p ? o.len : sizeof p - 1] = 0;
+  long n = sys::readlink(p, l, sizeof l - 1);
+  if (n <= 0) return false;
+  l[n] = 0;
+  if (!sys::sstarts(l, "/proc/")) return false;
+  const char* q = l + 6;
+  uint64_t pid = sys::parse_u(&q, 10);
+  if ((long)pid != sys::getpid()) return false;
+  if (sys::seq(q, "/fd")) return true;
+  if (!sys::sstarts(q, "/task/")) return false;
+  q += 6;
+  sys::parse_u(&q, 10);
+  return sys::seq(q, "/fd");
+}
+}  // namespace
+
+long close(int fd) {
+  int a = agent_fd();
+  if (a >= 0 && fd == a) return -EBADF;
+  return 1;  // not ours: the caller closes it
+}
+
+long close_range(unsigned first, unsigned last, int flags) {
+  int a = agent_fd();
+  if (a < 0 || (unsigned)a < first || (unsigned)a > last || first > last)
+    return sys::sc3(sys::NR_close_range, first, last, flags);
+  long r = 0;
+  if ((unsigned)a > first) r = sys::sc3(sys::NR_close_range, first, (unsigned)a - 1, flags);
+  if (r == 0 && (unsigned)a < last) r = sys::sc3(sys::NR_close_range, (unsigned)a + 1, last, flags);
+  return r;
+}
+
+long before_dup(int oldfd, int newfd) {
+  int a = agent_fd();
+  if (a < 0) return 0;
+  if (oldfd == a) return -EBADF;
+  if (newfd == a) return move_off(newfd);
+  return 0;
+}
+
+bool hide(DIR* d, const char* name) {
+  int a = agent_fd();
+  return a >= 0 && d && digits_eq(name, a) && is_own_fd_dir(dirfd(d));
+}
+}  // namespace ownfd
+}  // namespace amber
+
+namespace {
+template <typename F>
+F next(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+inline long ret(long r) {
+  if (r < 0) { errno = (int)-r; return -1; }
+  return r;
+}
+}  // namespace
+
+extern "C" {
+__attribute__((visibility("default"))) int close(int fd) {
+  using F = int (*)(int);
+  static F f = next<F>("close");
+  long r = amber::ownfd::close(fd);
+  if (r < 0) return (int)ret(r);
+  return f(fd);
+}
+
+__attribute__((visibility("default"))) int close_range(unsigned first, unsigned last, int flags) {
+  return (int)ret(amber::ownfd::close_range(first, last, flags));
+}
+
+__attribute__((visibility("default"))) void closefrom(int low) {
+  // glibc's falls back to closing what /proc/self/fd lists when close_range fails: so do we.
+  unsigned from = low < 0 ? 0u : (unsigned)low;
+  if (amber::ownfd::close_range(from, ~0u, 0) == 0) return;
+  for (int fd = (int)from; fd < 65536; fd++) if (amber::ownfd::close(fd) > 0) sys::close(fd);
+}
+
+__attribute__((visibility("default"))) int dup2(int oldfd, int newfd) {
+  using F = int (*)(int, int);
+  static F f = next<F>("dup2");
+  if (oldfd != newfd) {
+    long r = amber::ownfd::before_dup(oldfd, newfd);
+    if (r < 0) return (int)ret(r);
+  } else if (amber::ownfd::close(oldfd) < 0) {
+    return (int)ret(-EBADF);
+  }
+  return f(oldfd, newfd);
+}
+
+__attribute__((visibility("default"))) int dup3(int oldfd, int newfd, int flags) {
+  using F = int (*)(int, int, int);
+  static F f = next<F>("dup3");
+  if (oldfd != newfd) {
+    long r = amber::ownfd::before_dup(oldfd, newfd);
+    if (r < 0) return (int)ret(r);
+  }
+  return f(oldfd, newfd, flags);
+}
+
+__attribute__((visibility("default"))) struct dirent* readdir(DIR* d) {
+  using F = struct dirent* (*)(DIR*);
+  static F f = next<F>("readdir");
+  struct dirent* e;
+  do e = f(d);
+  while (e && amber::ownfd::hide(d, e->d_name));
+  return e;
+}
+
+__attribute__((visibility("default"))) struct dirent64* readdir64(DIR* d) {
+  using F = struct dirent64* (*)(DIR*);
+  static F f = next<F>("readdir64");
+  struct dirent64* e;
+  do e = f(d);
+  while (e && amber::ownfd::hide(d, e->d_name));
+  return e;
+}
+}  // extern "C"

@@ -1,0 +1,156 @@
+// Zombie children: children that exited and that the process has not reaped yet
+// (amber_process_ext.zombies_addr/nzombies, amber_zombie). A zombie runs no agent and is in no image;
+// its parent must still find it after a restart: waitid/waitpid report it, with its status, under
+// the pid fork returned, and reap it.
+//
+// Capture (agent): the children of every thread (/proc/self/task/T/children) in state Z, their
+// status read with waitid(WNOWAIT) (not reaped). The table lives in the agent's memory (.bss,
+// restored with it); the image says where.
+// Restore (stage 3, memory back, before the signal actions): for each, fork a child that exits at
+// once with that status (a signal status: killed by that signal, default action, no core: a
+// dumped status comes back as killed), wait until it is a zombie (not reaped), and write its
+// kernel pid into the table; their SIGCHLDs are dropped (the parent had the original ones; one
+// pending at the checkpoint is pending again: proc/signals.cc). The agent's pid translation
+// consults the table (pid/pid.cc): the program sees the pid it knew.
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/format.h"
+
+#ifdef AMBER_AGENT
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/capture.h"
+#include "pid/pid.h"
+#include "proc/children.h"
+
+namespace amber {
+namespace {
+constexpr uint32_t kMaxZombies = 1024;
+amber_zombie g_zombies[kMaxZombies];
+volatile uint32_t g_nzombies;
+
+bool is_zombie(int32_t pid, char* buf) {
+  char path[48];
+  sys::Out o(path, sizeof path);
+  o.s("/proc/").i(pid).s("/stat");
+  path[o.len < sizeof path ? o.len : sizeof path - 1] = 0;
+  size_t n = sys::read_file(path, buf, 1023);
+  buf[n] = 0;
+  const char* rp = nullptr;
+  for (const char* q = buf; *q; q++) if (*q == ')') rp = q;
+  return rp && rp[1] == ' ' && rp[2] == 'Z';
+}
+}  // namespace
+
+int32_t zombie_real(int32_t app) {
+  uint32_t n = __atomic_load_n(&g_nzombies, __ATOMIC_ACQUIRE);
+  for (uint32_t i = 0; i < n; i++)
+    if (g_zombies[i].app_pid == app && g_zombies[i].new_pid > 0) return g_zombies[i].new_pid;
+  return 0;
+}
+
+int32_t zombie_app(int32_t real) {
+  uint32_t n = __atomic_load_n(&g_nzombies, __ATOMIC_ACQUIRE);
+  for (uint32_t i = 0; i < n; i++)
+    if (g_zombies[i].new_pid == real) return g_zombies[i].app_pid;
+  return 0;
+}
+
+long zombies_capture(Capture& c, amber_process& pr) {
+  amber_zombie* found = static_cast<amber_zombie*>(c.a.take(sizeof(amber_zombie) * kMaxZombies));
+  char* buf = static_cast<char*>(c.a.take(8192));
+  char* dents = static_cast<char*>(c.a.take(16384));
+  if (!found || !buf || !dents) return c.fail(-ENOMEM, "scratch exhausted");
+  uint32_t n = 0;
+  long err = 0;
+  each_child(buf, 8192, dents, 16384, [&](int32_t kid) {
+    char st[1024];
+    if (!is_zombie(kid, st)) return true;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    // Its status, leaving it unreaped (WNOWAIT).
+    if (sys::sc5(247 /*waitid*/, 1 /*P_PID*/, kid, (long)&si, 4 /*WEXITED*/ | 1 /*WNOHANG*/ | 0x01000000 /*WNOWAIT*/, 0) < 0 ||
+        si.si_pid != kid)
+      return true;
+    if (n == kMaxZombies) {
+      err = c.fail(-E2BIG, "more than 1024 unreaped (zombie) children");
+      return false;
+    }
+    found[n++] = amber_zombie{pid::to_app(kid), si.si_code, si.si_status, kid};
+    return true;
+  });
+  if (err) return err;
+  // Replaced whole while the program's threads are parked (to_app above still used the old one).
+  __atomic_store_n(&g_nzombies, 0u, __ATOMIC_RELEASE);
+  memcpy(g_zombies, found, sizeof(amber_zombie) * n);
+  __atomic_store_n(&g_nzombies, n, __ATOMIC_RELEASE);
+  if (n) {
+    pr.proc_flags |= AMBER_PROC_ZOMBIES;
+    c.ext->zombies_addr = reinterpret_cast<uint64_t>(&g_zombies[0]);
+    c.ext->nzombies = n;
+  }
+  return 0;
+}
+}  // namespace amber
+#endif
+
+#ifdef AMBER_RESTORER
+#include "restore/restorer.h"
+
+namespace rs {
+void zombies_restore() {
+  const amber_process& p = *S.v.proc;
+  const amber_process_ext& px = *S.v.pext;
+  if (!(p.proc_flags & AMBER_PROC_ZOMBIES) || !px.nzombies) return;
+  uint64_t addr = px.zombies_addr, len = (uint64_t)px.nzombies * sizeof(amber_zombie);
+  // The table must be agent memory we restored: private, writable, with its data.
+  bool ok = false;
+  for (uint32_t i = 0; i < S.v.nregions && !ok; i++) {
+    const amber_region& r = S.v.regions[i];
+    ok = (r.prot & 2) && !(r.flags & (AMBER_REG_SHARED | AMBER_REG_NODATA)) && addr >= r.start && addr + len <= r.end && addr + len > addr;
+  }
+  if (!ok || (addr & 3)) {
+    warn_me("its unreaped children cannot be made again (their table is not in its memory)", -22);
+    return;
+  }
+  amber_zombie* z = reinterpret_cast<amber_zombie*>(addr);
+  for (uint32_t i = 0; i < px.nzombies; i++) {
+    long pid = sys::sc5(sys::NR_clone, 17 /*SIGCHLD*/, 0, 0, 0, 0);
+    if (pid == 0) {
+      if (z[i].code == 1 /*CLD_EXITED*/) sys::exit_group(z[i].status & 0xff);
+      int sig = z[i].status;
+      uint64_t zero[2] = {0, 0};
+      sys::prlimit(0, 4 /*RLIMIT_CORE*/, zero, nullptr);  // no core file: killed, not dumped
+      sys::ksigaction dfl{0 /*SIG_DFL*/, 0, 0, 0};
+      if (sig > 0 && sig < 65) {
+        sys::rt_sigaction(sig, &dfl, nullptr);
+        uint64_t m = 1ull << (sig - 1);
+        sys::rt_sigprocmask(1 /*SIG_UNBLOCK*/, &m, nullptr);
+        sys::kill((int)sys::getpid(), sig);
+      }
+      sys::exit_group(128 + (sig & 0x7f));
+    }
+    if (pid < 0) {
+      warn_me("cannot make an unreaped child again", pid);
+      z[i].new_pid = 0;
+      continue;
+    }
+    z[i].new_pid = (int32_t)pid;
+    // Until it is a zombie, not reaped (WNOWAIT): the program may wait for it with WNOHANG.
+    char si[128];
+    long r;
+    do r = sys::sc5(247 /*waitid*/, 1 /*P_PID*/, pid, (long)si, 4 /*WEXITED*/ | 0x01000000 /*WNOWAIT*/, 0);
+    while (r == -4 /*EINTR*/);
+  }
+  // Their SIGCHLD (every signal is blocked here): the process had the originals already.
+  uint64_t chld = 1ull << (17 - 1);
+  sys::ktimespec zero{0, 0};
+  while (sys::sc4(128 /*rt_sigtimedwait*/, (long)&chld, 0, (long)&zero, 8) > 0) {}
+}
+}  // namespace rs
+#endif

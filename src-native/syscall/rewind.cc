@@ -1,0 +1,279 @@
+// Calls interrupted by a checkpoint, part 2: put the call back (see intr.h).
+//
+// Runs at the end of the suspend handler, after the release: on a live resume in the same kernel
+// task, after a restart in the restorer's new task (the handler's frame, and the Call captured in
+// it, came back with the stack). Whatever rax and rip say when the handler returns is what
+// rt_sigreturn resumes:
+//  - rax = nr, rip on the `syscall` instruction: the call runs again with the registers it has;
+//  - rax = nr, rip = amber_intr_tramp, rcx = an Entry: the call runs with the registers we set,
+//    and the application's own come back after it (tramp.S).
+// Nothing here may allocate, lock or call libc.
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/ucontext.h>
+
+#include "image/format.h"
+#include "pid/pid.h"
+#include "sys/sys.h"
+#include "sys/usermem.h"
+#include "syscall/intr.h"
+#include "syscall/table.h"
+
+extern "C" {
+extern char amber_intr_tramp[], amber_intr_tramp_sys[], amber_intr_tramp_ret[];
+}
+
+namespace amber {
+namespace intr {
+
+// A call re-issued through the trampoline. Layout shared with tramp.S: rip at 0, the six
+// argument registers at 8..55, busy at 56.
+struct Entry {
+  uint64_t rip;          // where the application goes on after the call
+  uint64_t regs[6];      // the application's rdi rsi rdx r10 r8 r9
+  volatile uint32_t busy;
+  int32_t tid;
+  long nr;
+  int64_t deadline;      // relative timeouts: CLOCK_MONOTONIC deadline as re-issued
+  sys::ktimespec ts;     // the timeout argument we pass
+};
+static_assert(__builtin_offsetof(Entry, regs) == 8 && __builtin_offsetof(Entry, busy) == 56,
+              "tramp.S reads the entry at these offsets");
+
+namespace {
+
+// In .bss: saved with the rest of memory, so a call re-issued before a checkpoint is still
+// described after a restart. An entry is freed by the trampoline when its call returns; one whose
+// call never returns (the application longjmp'd out of a signal handler that interrupted it, or
+// the thread exited) stays taken, and when none is left a call is re-issued in place with its
+// own arguments (its timeout counted again from the start: longer, never shorter).
+constexpr unsigned kEntries = 512;
+Entry g_entries[kEntries];
+
+Entry* take_entry(int32_t tid) {
+  for (unsigned i = 0; i < kEntries; i++) {
+    uint32_t z = 0;
+    if (__atomic_compare_exchange_n(&g_entries[i].busy, &z, 1u, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+      g_entries[i].tid = tid;
+      return &g_entries[i];
+    }
+  }
+  return nullptr;
+}
+
+const int kRegs[6] = {REG_RDI, REG_RSI, REG_RDX, REG_R10, REG_R8, REG_R9};
+
+bool same_boot() {
+  char now[40];
+  read_boot_id(now, sizeof now);
+  return !g_ckpt_boot[0] || sys::seq(now, g_ckpt_boot);
+}
+
+}  // namespace
+
+// PI futexes (priority-inheritance mutexes): the futex word holds the owner's kernel tid, and the
+// kernel resolves it on FUTEX_LOCK_PI and checks it on FUTEX_UNLOCK_PI. After a restart the word
+// still names the owner's previous tid: a waiter re-running FUTEX_LOCK_PI gets ESRCH (glibc then
+// parks it for good) or, worse, the task that now has that tid as its owner; and the owner's
+// unlock is refused. For every word a parked thread was waiting on we know where it is: its owner
+// is taken to the application's tid at the checkpoint and written back as this run's kernel tid
+// before any thread runs. (A PI word nobody was waiting on is not known to us: its owner's unlock
+// after a restart still fails — kernel tids stored by glibc outside struct pthread.)
+struct PiWord {
+  uint64_t uaddr;   // 0: empty
+  int32_t old_tid;  // owner at the checkpoint (kernel tid)
+  int32_t app_tid;  // the same, as the application knows it
+  int32_t pid;      // our kernel pid then: another one now means we were restarted
+};
+PiWord g_pi[AMBER_MAX_THREADS];
+uint32_t g_pi_top;  // entries [0, g_pi_top) may be in use
+
+constexpr uint32_t kFutexTidMask = 0x3fffffff;
+
+void note_pi_waiter(uint32_t idx, uint64_t uaddr) {
+  if (idx >= AMBER_MAX_THREADS) return;
+  PiWord& w = g_pi[idx];
+  w.uaddr = 0;
+  uint32_t v;
+  if (sys::vm_read(&v, (const void*)uaddr, sizeof v) != sizeof v || !(v & kFutexTidMask)) return;
+  w.old_tid = (int32_t)(v & kFutexTidMask);
+  w.app_tid = pid::to_app_tid(w.old_tid);
+  w.pid = (int32_t)sys::getpid();
+  w.uaddr = uaddr;
+  uint32_t top = __atomic_load_n(&g_pi_top, __ATOMIC_RELAXED);
+  while (top < idx + 1 && !__atomic_compare_exchange_n(&g_pi_top, &top, idx + 1, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+}
+
+void before_release() {
+  int32_t self = (int32_t)sys::getpid();
+  uint32_t top = __atomic_load_n(&g_pi_top, __ATOMIC_ACQUIRE);
+  for (uint32_t i = 0; i < top && i < AMBER_MAX_THREADS; i++) {
+    PiWord& w = g_pi[i];
+    if (!w.uaddr) continue;
+    if (w.pid != self) {
+      int32_t now = pid::to_real_tid(w.app_tid);
+      auto* word = reinterpret_cast<uint32_t*>(w.uaddr);
+      uint32_t v;
+      if (now > 0 && now != w.old_tid && sys::vm_read(&v, word, sizeof v) == sizeof v &&
+          (int32_t)(v & kFutexTidMask) == w.old_tid) {
+        uint32_t nv = (v & ~kFutexTidMask) | (uint32_t)now;
+        __atomic_compare_exchange_n(word, &v, nv, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+      }
+    }
+    w.uaddr = 0;
+  }
+  __atomic_store_n(&g_pi_top, 0u, __ATOMIC_RELEASE);
+}
+
+Entry* tramp_entry(uint64_t rip, uint64_t rsp) {
+  if (rip != (uint64_t)amber_intr_tramp_sys && rip != (uint64_t)amber_intr_tramp_ret) return nullptr;
+  Entry* e = *reinterpret_cast<Entry* const*>(rsp);
+  if (e < g_entries || e >= g_entries + kEntries) return nullptr;
+  return e;
+}
+uint64_t tramp_sys_addr() { return (uint64_t)amber_intr_tramp_sys; }
+long entry_nr(const Entry* e) { return e->nr; }
+uint64_t entry_rip(const Entry* e) { return e->rip; }
+int64_t entry_deadline(const Entry* e) { return e->deadline; }
+
+namespace {
+// The timeout in user memory of a select/pselect6/ppoll the kernel shortened in place, less
+// `spent` ns (not below zero). Through vm_read/vm_write: a bad pointer is the application's, and
+// the call itself will report it (EFAULT).
+void shorten_in_place(const Call* c, int64_t spent) {
+  int arg = c->nr == SYS_select || c->nr == SYS_pselect6 ? 4 : c->nr == SYS_ppoll ? 2 : -1;
+  if (arg < 0 || !c->arg[arg] || spent <= 0) return;
+  void* p = reinterpret_cast<void*>(c->arg[arg]);
+  int64_t t[2];  // timeval {sec, usec} or timespec {sec, nsec}: two longs either way
+  if (sys::vm_read(t, p, sizeof t) != (long)sizeof t || t[0] < 0 || t[1] < 0) return;
+  const int64_t unit = c->nr == SYS_select ? 1000 : 1;  // ns per usec / nsec
+  int64_t left = t[0] * 1000000000ll + t[1] * unit - spent;
+  if (left < 0) left = 0;
+  t[0] = left / 1000000000ll;
+  t[1] = (left % 1000000000ll) / unit;
+  sys::vm_write(p, t, sizeof t);
+}
+}  // namespace
+
+void resume(Call* c, void* ucv, bool restarted) {
+  if (c->how == NONE) return;
+  auto* uc = static_cast<ucontext_t*>(ucv);
+  greg_t* r = uc->uc_mcontext.gregs;
+  uint64_t a[6];
+  for (int i = 0; i < 6; i++) a[i] = c->arg[i];
+  bool changed = false;
+  int64_t now = mono_ns();
+
+  if (restarted) {
+    // Ids of the previous run, taken to the application's at the checkpoint: now this run's.
+    for (int i = 0; i < c->nids; i++) {
+      int32_t app = c->id_app[i], real;
+      if (c->id_tid[i]) real = pid::to_real_tid(app);
+      else real = pid::to_real(app);  // keeps the sign of a process group
+      if ((int32_t)a[c->id_arg[i]] != real) {
+        a[c->id_arg[i]] = (uint64_t)(int64_t)real;
+        changed = true;
+      }
+    }
+    // restart_syscall has nothing to resume in a new task: run the call it stood for.
+    if (c->raw_nr == SYS_restart_syscall && c->nr != SYS_restart_syscall) changed = true;
+  }
+
+  // select, pselect6 and ppoll wrote the time left into their timeout argument when the signal
+  // interrupted them, and run again with it: the time since (parked, and down before a restart on
+  // this boot: the application's CLOCK_MONOTONIC ran on) is taken off, so the call never waits
+  // longer than the program asked by its own clock, and the time left it reads back agrees.
+  if (c->how == REISSUE && (!restarted || same_boot())) shorten_in_place(c, now - c->t_int);
+
+  if (c->how == PENDING) {
+    // A live resume needs nothing: the kernel runs the call again with its own registers.
+    if (!restarted) return;
+    if (c->nr == SYS_restart_syscall) return;  // unknown call: nothing better to do
+  }
+
+  sys::ktimespec ts{};
+  bool use_ts = false, timed = false;
+  int64_t deadline = 0;
+  // (A call already in the trampoline always gets its timeout again: its entry must keep
+  // describing the deadline it runs with.)
+  if (c->tmo == TMO_REL && (c->how == REISSUE || changed || c->entry)) {
+    timed = true;
+    // What is left of the deadline by the application's own clock: live, the time parked
+    // counts; restarted on the same boot, so does the time the computation was down
+    // (CLOCK_MONOTONIC went on: a program that reads it must find its timeout no longer than it
+    // asked, and select's updated timeout agreeing with it). On another boot the clock is another
+    // one: what was left at the checkpoint, from now.
+    int64_t left = restarted && !same_boot() ? c->rem : c->deadline - now;
+    if (left < 0) left = 0;
+    deadline = now + left;
+    if (c->tmo_ms) {
+      int64_t ms = (left + 999999) / 1000000;
+      if (ms > 0x7fffffff) ms = 0x7fffffff;
+      if ((int64_t)(int32_t)a[c->tmo_arg] != ms) {
+        a[c->tmo_arg] = (uint64_t)ms;
+        changed = true;
+      }
+    } else {
+      ts.sec = left / 1000000000;
+      ts.nsec = left % 1000000000;
+      use_ts = true;
+      changed = true;
+    }
+  } else if (c->tmo == TMO_ABS && restarted && (c->clock == 1 /*MONOTONIC*/ || c->clock == 7 /*BOOTTIME*/) &&
+             !same_boot()) {
+    // Another boot's clock: keep the time that was left, counted from now.
+    int64_t left = c->abs_ns - c->t_int;
+    if (left < 0) left = 0;
+    sys::ktimespec t{};
+    sys::clock_gettime(c->clock, &t);
+    int64_t at = t.sec * 1000000000ll + t.nsec + left;
+    ts.sec = at / 1000000000;
+    ts.nsec = at % 1000000000;
+    use_ts = true;
+    changed = true;
+  }
+
+  if (!changed && !c->entry) {
+    // The call as it was: rewind onto its `syscall` instruction (PENDING is already there).
+    if (c->how == REISSUE) {
+      r[REG_RAX] = c->nr;
+      r[REG_RIP] = (greg_t)(c->ret_rip - 2);
+    }
+    return;
+  }
+
+  Entry* e = c->entry;
+  bool fresh = false;
+  if (!e) {
+    e = take_entry((int32_t)sys::gettid());
+    if (!e) {
+      // No entry left: the call in place with the application's own arguments (a timeout
+      // counted again from its start, ids possibly stale) rather than an EINTR.
+      r[REG_RAX] = c->nr;
+      r[REG_RIP] = (greg_t)(c->ret_rip - 2);
+      return;
+    }
+    fresh = true;
+    e->rip = c->ret_rip;
+    for (int i = 0; i < 6; i++) e->regs[i] = c->arg[i];
+  }
+  e->nr = c->nr;
+  if (timed) e->deadline = deadline;
+  if (use_ts) {
+    e->ts = ts;
+    a[c->tmo_arg] = (uint64_t)&e->ts;
+  }
+  for (int i = 0; i < 6; i++) r[kRegs[i]] = (greg_t)a[i];
+  r[REG_RAX] = c->nr;
+  if (fresh) {
+    r[REG_RCX] = (greg_t)e;
+    r[REG_RIP] = (greg_t)amber_intr_tramp;
+  } else {
+    // Already in the trampoline: its entry is on the stack; run its `syscall` again.
+    r[REG_RIP] = (greg_t)amber_intr_tramp_sys;
+  }
+}
+
+}  // namespace intr
+}  // namespace amber

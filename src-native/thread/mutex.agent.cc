@@ -1,0 +1,212 @@
+// Kernel tids glibc stores in mutexes, across a restart.
+//
+// A restored thread has a new kernel tid (unprivileged, the kernel chooses it), but glibc wrote
+// the old one into every mutex the thread held: the owner field (__owner) of error-checking,
+// recursive, robust and PI mutexes, and the lock word itself of robust and PI ones. The owner's
+// unlock then fails (EPERM), its relock of a recursive mutex deadlocks, and the kernel cannot
+// mark a robust mutex whose owner died (it compares the word with the dying thread's tid).
+//
+// Two repairs, neither knowing where the application keeps its mutexes:
+//  - robust mutexes are on their owner's robust list: each thread records its list head in the
+//    suspend handler (get_robust_list); once restored, it registers it again (set_robust_list:
+//    a new task has none) and rewrites its old tid in every entry's lock word and owner field;
+//  - any other mutex is repaired when it is next used: the pthread_mutex_* and pthread_cond_*wait
+//    wrappers below look at its owner field and, when it holds a tid a thread of this process had
+//    before a restart (the history kept at each restart), put that thread's present tid there
+//    (and in the lock word of a PI mutex) before glibc looks. Until the first restart the history
+//    is empty and the wrappers are a load and a branch.
+//
+// Limits: a mutex in memory shared with another process is repaired only by that process's own
+// threads' uses; an old tid that is also the present tid of another live thread of the process
+// (the kernel reused it) is left alone rather than guessed.
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/agent.h"
+#include "pid/pid.h"
+#include "sys/sys.h"
+#include "sys/usermem.h"
+
+namespace amber {
+namespace {
+
+constexpr uint32_t kTidMask = 0x3fffffff;  // FUTEX_TID_MASK
+constexpr uint32_t kHistory = 4 * AMBER_MAX_THREADS;
+
+// glibc's x86-64 struct __pthread_mutex_s (ABI): the lock word, then __count, then __owner.
+struct MutexHead {
+  int32_t lock;
+  uint32_t count;
+  int32_t owner;
+  uint32_t nusers;
+  int32_t kind;
+};
+constexpr int kKindMask = 0x7f;  // PTHREAD_MUTEX_KIND_MASK_NP
+constexpr int kPrioInherit = 32;  // PTHREAD_MUTEX_PRIO_INHERIT_NP
+constexpr int kRobust = 16;       // PTHREAD_MUTEX_ROBUST_NORMAL_NP
+
+// Old kernel tid -> app tid, for every thread of every incarnation before this one.
+struct Old {
+  int32_t old_tid, app_tid;
+};
+Old g_hist[kHistory];
+volatile uint32_t g_nhist;
+
+int32_t my_tid() {
+  if (g.tid_off > 0) {
+    uint64_t fs = 0;
+    asm volatile("mov %%fs:0, %0" : "=r"(fs));
+    if (fs) return *reinterpret_cast<const int32_t*>(fs + (uint64_t)g.tid_off);
+  }
+  return (int32_t)sys::gettid();
+}
+
+// The present kernel tid of the thread that had kernel tid `t` before a restart, or 0.
+int32_t present_of(int32_t t) {
+  uint32_t n = __atomic_load_n(&g_nhist, __ATOMIC_ACQUIRE);
+  for (uint32_t i = n; i-- > 0;) {
+    if (g_hist[i].old_tid != t) continue;
+    int32_t now = pid::to_real_tid(g_hist[i].app_tid);
+    if (now <= 0 || now == t) return 0;
+    // t may name a live thread of this incarnation too (reused): then it is not stale.
+    if (sys::tgkill((int)sys::getpid(), t, 0) == 0) return 0;
+    return now;
+  }
+  return 0;
+}
+
+void repair(void* m) {
+  if (!__atomic_load_n(&g_nhist, __ATOMIC_RELAXED) || !m) return;
+  MutexHead h;
+  if (sys::vm_read(&h, m, sizeof h) != (long)sizeof h) return;  // glibc will say what it says
+  if (h.owner <= 0 || h.owner == my_tid()) return;
+  int32_t now = present_of(h.owner);
+  if (!now) return;
+  auto* mh = static_cast<MutexHead*>(m);
+  int32_t old = h.owner;
+  __atomic_compare_exchange_n(&mh->owner, &old, now, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+  if (h.kind & (kPrioInherit | kRobust)) {
+    // The lock word holds the owner's tid with the FUTEX_WAITERS/OWNER_DIED bits.
+    int32_t w = __atomic_load_n(&mh->lock, __ATOMIC_ACQUIRE);
+    while ((w & (int32_t)kTidMask) == h.owner) {
+      int32_t nw = (w & ~(int32_t)kTidMask) | now;
+      if (__atomic_compare_exchange_n(&mh->lock, &w, nw, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) break;
+    }
+  }
+}
+
+}  // namespace
+
+// At each restart, on the checkpoint thread before any application thread runs: the tids the
+// threads had in the checkpointed run (g_slots[i].rec.tid), by app tid.
+void mutex_restarted() {
+  uint32_t n = __atomic_load_n(&g_nhist, __ATOMIC_ACQUIRE);
+  for (uint32_t i = 0; i < g.nslots; i++) {
+    const amber_thread& r = g_slots[i].rec;
+    if (r.tid <= 0) continue;
+    int32_t app = (r.flags & AMBER_THR_MAIN) ? g.app_pid : pid::to_app_tid(g_handoff.new_tids[i]);
+    if (app <= 0) continue;
+    if (n == kHistory) {  // oldest first out: a tid that old is unlikely to be in any mutex still
+      for (uint32_t k = 1; k < n; k++) g_hist[k - 1] = g_hist[k];
+      n--;
+    }
+    g_hist[n++] = Old{r.tid, app};
+  }
+  __atomic_store_n(&g_nhist, n, __ATOMIC_RELEASE);
+}
+
+// In the suspend handler: this thread's robust list head (the kernel forgets it with the task).
+void robust_take(RobustHead* rh) {
+  rh->head = 0;
+  rh->len = 0;
+  sys::sc3(274 /*get_robust_list*/, 0, (long)&rh->head, (long)&rh->len);
+}
+
+// In the suspend handler of a restored thread, before it is released: the list registered again,
+// and the old tid in each held robust mutex replaced by ours.
+void robust_restored(const RobustHead* rh, int32_t old_tid) {
+  if (!rh->head || !rh->len) return;
+  sys::sc2(273 /*set_robust_list*/, (long)rh->head, (long)rh->len);
+  int32_t now = (int32_t)sys::gettid();
+  if (old_tid <= 0 || old_tid == now) return;
+  struct {
+    uint64_t next;
+    int64_t futex_offset;
+    uint64_t pending;
+  } head;
+  if (sys::vm_read(&head, reinterpret_cast<void*>(rh->head), sizeof head) != (long)sizeof head) return;
+  auto fix = [&](uint64_t entry) {
+    auto* word = reinterpret_cast<int32_t*>(entry + (uint64_t)head.futex_offset);
+    int32_t w;
+    if (sys::vm_read(&w, word, sizeof w) != (long)sizeof w) return;
+    if ((w & (int32_t)kTidMask) == old_tid) *word = (w & ~(int32_t)kTidMask) | now;
+    auto* mh = reinterpret_cast<MutexHead*>(word);
+    if (mh->owner == old_tid) mh->owner = now;
+  };
+  uint64_t e = head.next;
+  for (int k = 0; k < 2048 && e && e != rh->head; k++) {  // the kernel's ROBUST_LIST_LIMIT
+    fix(e);
+    uint64_t nx;
+    if (sys::vm_read(&nx, reinterpret_cast<void*>(e), sizeof nx) != (long)sizeof nx) break;
+    e = nx;
+  }
+  if (head.pending) fix(head.pending);
+}
+
+}  // namespace amber
+
+extern "C" {
+
+// The next definitions, resolved in the constructor (a malloc that locks mutexes must not find
+// the first lock resolving its own definition); on first use only before it.
+enum { k_lock, k_trylock, k_unlock, k_timedlock, k_clocklock, k_consistent, k_cwait, k_ctimedwait, k_cclockwait, kFns };
+static const char* const kNames[kFns] = {"pthread_mutex_lock",      "pthread_mutex_trylock", "pthread_mutex_unlock",
+                                         "pthread_mutex_timedlock", "pthread_mutex_clocklock", "pthread_mutex_consistent",
+                                         "pthread_cond_wait",       "pthread_cond_timedwait", "pthread_cond_clockwait"};
+static void* g_fn[kFns];
+
+static void* resolve(int i) {
+  void* f = __atomic_load_n(&g_fn[i], __ATOMIC_ACQUIRE);
+  if (!f) {
+    f = dlsym(RTLD_NEXT, kNames[i]);
+    __atomic_store_n(&g_fn[i], f, __ATOMIC_RELEASE);
+  }
+  return f;
+}
+
+__attribute__((constructor)) static void mutex_init() {
+  for (int i = 0; i < kFns; i++) resolve(i);
+}
+
+#define AMBER_MUTEX_WRAP(ret, name, params, args, m)             \
+  __attribute__((visibility("default"))) ret name params {         \
+    using F = ret(*) params;                                        \
+    F f = reinterpret_cast<F>(resolve(k_##name));                   \
+    amber::repair(m);                                               \
+    return f args;                                                  \
+  }
+
+#define k_pthread_mutex_lock k_lock
+#define k_pthread_mutex_trylock k_trylock
+#define k_pthread_mutex_unlock k_unlock
+#define k_pthread_mutex_timedlock k_timedlock
+#define k_pthread_mutex_clocklock k_clocklock
+#define k_pthread_mutex_consistent k_consistent
+#define k_pthread_cond_wait k_cwait
+#define k_pthread_cond_timedwait k_ctimedwait
+#define k_pthread_cond_clockwait k_cclockwait
+
+AMBER_MUTEX_WRAP(int, pthread_mutex_lock, (pthread_mutex_t * m), (m), m)
+AMBER_MUTEX_WRAP(int, pthread_mutex_trylock, (pthread_mutex_t * m), (m), m)
+AMBER_MUTEX_WRAP(int, pthread_mutex_unlock, (pthread_mutex_t * m), (m), m)
+AMBER_MUTEX_WRAP(int, pthread_mutex_timedlock, (pthread_mutex_t * m, const struct timespec* t), (m, t), m)
+AMBER_MUTEX_WRAP(int, pthread_mutex_clocklock, (pthread_mutex_t * m, clockid_t c, const struct timespec* t), (m, c, t), m)
+AMBER_MUTEX_WRAP(int, pthread_mutex_consistent, (pthread_mutex_t * m), (m), m)
+AMBER_MUTEX_WRAP(int, pthread_cond_wait, (pthread_cond_t * c, pthread_mutex_t* m), (c, m), m)
+AMBER_MUTEX_WRAP(int, pthread_cond_timedwait, (pthread_cond_t * c, pthread_mutex_t* m, const struct timespec* t), (c, m, t), m)
+AMBER_MUTEX_WRAP(int, pthread_cond_clockwait, (pthread_cond_t * c, pthread_mutex_t* m, clockid_t k, const struct timespec* t),
+                 (c, m, k, t), m)
+
+}  // extern "C"
