@@ -1782,7 +1782,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     // After a coordinator restart, a generation without the processes still reconnecting would
     // be a generation that cannot be restarted: wait for them (or fail).
     if (this.orphans.size > 0) await this.waitForOrphans();
-    if (![...this.agents.values()].some((a) => !a.superseded)) {
+    // A checkpoint asked for right after a launch (a JVM still loading its libraries): the program
+    // runs but its agent has not said hello yet. Wait for it (bounded by the same grace a
+    // starting process gets) rather than say there is nothing to checkpoint.
+    const registered = () => [...this.agents.values()].some((a) => !a.superseded);
+    while (!registered() && !this.closed && this.anyStarting()) await new Promise((r) => setTimeout(r, 50));
+    if (!registered()) {
       throw new AmberError('ENOPROC', `no processes are registered with the coordinator at ${this.socketPath}`);
     }
     const timeoutSec = opts.timeout ?? this.timeout;

@@ -122,11 +122,33 @@ export function checkOwned(path: string, st: { uid: number; mode: number }, what
   if ((st.mode & 0o022) !== 0) throw refusal(path, what, 'writable by group or others', st);
 }
 
-/** The rule for a directory above: ours or root's; writable by others only with the sticky bit. */
+/**
+ * The uid the kernel shows for an owner with no mapping in our user namespace (overflowuid), or
+ * undefined in the initial namespace. Inside one (`unshare -r`, a rootless container) the host's
+ * root-owned directories (/, /tmp) show as owned by it.
+ */
+let overflow: number | undefined | null = null;
+function unmappedOwner(): number | undefined {
+  if (overflow !== null) return overflow;
+  overflow = undefined;
+  try {
+    const map = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
+    const initial = map.length === 3 && map[0] === '0' && map[1] === '0' && map[2] === '4294967295';
+    if (!initial) overflow = Number(readFileSync('/proc/sys/kernel/overflowuid', 'utf8').trim());
+  } catch {
+    // no /proc: the initial namespace as far as we can tell
+  }
+  return overflow;
+}
+
+/**
+ * The rule for a directory above: ours or root's — or, inside a user namespace, one whose owner
+ * has no uid here (the host's root shows so) — and writable by others only with the sticky bit.
+ */
 function checkAbove(path: string, st: Stats, below: string): void {
   if (trustedUid() === undefined) return;
   const what = `a directory above ${below}`;
-  if (!ownedByUs(st)) throw refusal(path, what, notOurs(), st);
+  if (!ownedByUs(st) && st.uid !== unmappedOwner()) throw refusal(path, what, notOurs(), st);
   if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) {
     throw refusal(path, what, 'writable by group or others and not sticky', st);
   }

@@ -5,7 +5,7 @@
 // Needs a JDK (javac, java): installed with apt-get when missing and running as root.
 import t from 'tap'
 import { execFile, spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { cacheDir, fixturesDir } from './helpers/fixtures.js'
@@ -61,8 +61,10 @@ t.test('a JVM checkpointed while it starts, live, then killed and restarted, goe
   const classes = await compile()
   const a = await setup(t)
   const app = a.launch(['java', '-Xmx128m', '-Xss512k', '-cp', classes, 'JvmTicks', String(TICKS)])
-  // at once: the JVM is still starting
-  await sleep(200)
+  // at once: as soon as the coordinator listens, while the JVM is still starting (the checkpoint
+  // waits for a process of the computation that has not said hello yet)
+  const sock = join(a.dir, '.amber', 'coord.sock')
+  for (let i = 0; i < 600 && !existsSync(sock); i++) await sleep(50)
   const first = await a.checkpoint()
   t.ok(first.images.length >= 1, 'a checkpoint taken while the JVM starts')
   await app.waitLines(10, 60_000)
