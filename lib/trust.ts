@@ -356,8 +356,9 @@ export async function readTrusted(path: string, what: string): Promise<string> {
   }
 }
 
-/** Synchronous openTrusted + close: checks the file amber is about to hand to a reader. */
-export function checkFileSync(path: string, what: string): Stats {
+/** Opens path for reading without following a link, checks it is a regular file of ours, and
+ * gives fn the descriptor (closed after). */
+function withTrustedFdSync<T>(path: string, what: string, fn: (fd: number, st: Stats) => T): T {
   let fd: number;
   try {
     fd = openSync(path, READ_FLAGS);
@@ -369,29 +370,20 @@ export function checkFileSync(path: string, what: string): Stats {
     const st = fstatSync(fd);
     if (!st.isFile()) throw refusal(path, what, `not a regular file but ${kindOf(st)}`, st);
     checkOwned(path, st, what);
-    return st;
+    return fn(fd, st);
   } finally {
     closeSync(fd);
   }
 }
 
+/** Synchronous openTrusted + close: checks the file amber is about to hand to a reader. */
+export function checkFileSync(path: string, what: string): Stats {
+  return withTrustedFdSync(path, what, (_fd, st) => st);
+}
+
 /** Synchronous read of a small trusted file (the token, for clients). */
 export function readTrustedSync(path: string, what: string): string {
-  let fd: number;
-  try {
-    fd = openSync(path, READ_FLAGS);
-  } catch (e) {
-    if (errCode(e) === 'ELOOP') throw refusal(path, what, LINK_REASON, lstatQuiet(path));
-    throw e;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw refusal(path, what, `not a regular file but ${kindOf(st)}`, st);
-    checkOwned(path, st, what);
-    return readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
+  return withTrustedFdSync(path, what, (fd) => readFileSync(fd, 'utf8'));
 }
 
 /** Creates a new file (never an existing one, never through a link). */
