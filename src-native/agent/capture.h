@@ -166,6 +166,20 @@ long chunks_plan(Capture& c);                         // mem/regions.cc: which p
 void regions_reprotect(Capture& c);                   // mem/regions.cc: after the data is written
 uint32_t vdso_flag_of(const char* label, size_t n);   // mem/vdso.cc: [vdso], [vvar] ... or 0
 
+// Every process of the computation captures at the same moment, so two holders of one queue or
+// terminal whose contents are taken out and put back (fd/pty.cc, ipc/mqueue.cc) must take turns:
+// one reading the count while the other is halfway through would save a part and put it back
+// behind the rest. An open-file-description write lock on one byte at 2^62 through a description
+// of our own (own): never the application's locks or their fdinfo lines; closing own releases it.
+// Waits (all processes are parked: the holder finishes). 0 or -errno.
+inline long hold_still(int own) {
+  struct { short type, whence; long start, len; int pid, pad; } lk{1 /*F_WRLCK*/, 0 /*SEEK_SET*/, 1l << 62, 1, 0, 0};
+  long r;
+  do r = sys::fcntl(own, 38 /*F_OFD_SETLKW*/, (long)&lk);
+  while (r == -4 /*EINTR*/);
+  return r;
+}
+
 }  // namespace amber
 
 #endif

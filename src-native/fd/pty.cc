@@ -46,31 +46,41 @@ void pty_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
   amber_ptyinfo pi{};
   if (sys::ioctl(f.fd, 0x802c542a /*TCGETS2*/, (long)pi.termios) == 0) pi.flags |= AMBER_PTY_TERMIOS;
   if (sys::ioctl(f.fd, 0x5413 /*TIOCGWINSZ*/, (long)pi.winsize) == 0) pi.flags |= AMBER_PTY_WINSIZE;
+  // A slave of our own: where the read output is written back, and what the processes holding
+  // this master take turns on (amber::hold_still) from before the count until the bytes are back.
+  long peer = -1;
+  if (f.subkind == AMBER_CHR_PTMX && (f.flags & O_ACCMODE) != O_WRONLY && (pi.flags & AMBER_PTY_TERMIOS)) {
+    peer = sys::ioctl(f.fd, 0x5441 /*TIOCGPTPEER*/, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    if (peer >= 0 && amber::hold_still((int)peer) < 0) {
+      sys::close((int)peer);
+      peer = -1;
+    }
+  }
   int avail = 0;
-  bool reads = f.subkind == AMBER_CHR_PTMX && (f.flags & O_ACCMODE) != O_WRONLY &&
-               sys::ioctl(f.fd, 0x541b /*FIONREAD*/, (long)&avail) == 0 && avail > 0 && (pi.flags & AMBER_PTY_TERMIOS);
+  bool reads = peer >= 0 && sys::ioctl(f.fd, 0x541b /*FIONREAD*/, (long)&avail) == 0 && avail > 0;
   char* dst = c.str.reserve(sizeof pi + (reads ? (size_t)avail : 0));
-  if (!dst) return;  // the capture fails: the string space is full
+  if (!dst) {  // the capture fails: the string space is full
+    if (peer >= 0) sys::close((int)peer);
+    return;
+  }
   char* out = dst + sizeof pi;
   if (reads) {
-    long peer = sys::ioctl(f.fd, 0x5441 /*TIOCGPTPEER*/, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
     long got = 0;
-    if (peer >= 0) {
-      while (got < avail) {
-        long r = sys::read(f.fd, out + got, (size_t)(avail - got));
-        if (r <= 0) break;
-        got += r;
-      }
-      uint8_t raw[60];
-      memcpy(raw, pi.termios, sizeof raw);
-      raw[4] &= (uint8_t)~1u;  // c_oflag &= ~OPOST (c_oflag is the second 32-bit word)
-      sys::ioctl((int)peer, 0x402c542b /*TCSETS2*/, (long)raw);
-      sys::write_all((int)peer, out, (size_t)got);
-      sys::ioctl((int)peer, 0x402c542b, (long)pi.termios);
-      sys::close((int)peer);
+    while (got < avail) {
+      long r = sys::read(f.fd, out + got, (size_t)(avail - got));
+      if (r == -4 /*EINTR*/) continue;
+      if (r <= 0) break;
+      got += r;
     }
+    uint8_t raw[60];
+    memcpy(raw, pi.termios, sizeof raw);
+    raw[4] &= (uint8_t)~1u;  // c_oflag &= ~OPOST (c_oflag is the second 32-bit word)
+    sys::ioctl((int)peer, 0x402c542b /*TCSETS2*/, (long)raw);
+    sys::write_all((int)peer, out, (size_t)got);
+    sys::ioctl((int)peer, 0x402c542b, (long)pi.termios);
     pi.out_len = (uint32_t)got;
   }
+  if (peer >= 0) sys::close((int)peer);
   memcpy(dst, &pi, sizeof pi);
   f.data = c.str.add(dst, sizeof pi + pi.out_len);
   // Input the master wrote that the slave side has not read yet cannot be taken out and put back

@@ -5,7 +5,9 @@
 // the record's data (amber_mqueue, then amber_mq_msg + bytes each). The messages are taken by
 // receiving them all through a description of our own (the application's offset and flags are
 // untouched) and sent back at once, in the order they came out (priority, then arrival), so the
-// queue is as it was; every process of the computation is parked meanwhile. A process registered
+// queue is as it was; every process of the computation is parked meanwhile, and the processes
+// holding one queue take turns (amber::hold_still, from before the message count is read until
+// everything is back). A process registered
 // for notification (mq_notify) is said at checkpoint: the registration does not come back.
 //
 // Restore, before the fork, each queue once (by inode): made again at its name with its
@@ -34,6 +36,15 @@ void mqueue_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
   // A description of our own, non-blocking: never a wait, never the application's flags.
   long own = sys::open(p, O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
   if (own < 0) own = sys::open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+  if (own >= 0) {
+    // Before the attributes: their message count is what we take.
+    long lr = amber::hold_still((int)own);
+    if (lr < 0) {
+      sys::close((int)own);
+      c.fail(lr, "cannot hold a POSIX message queue still while its messages are taken");
+      return;
+    }
+  }
   MqAttr a{};
   if (own < 0 || sys::sc3(NR_mq_getsetattr, own, 0, (long)&a) < 0 || a.msgsize <= 0 || a.curmsgs < 0) {
     if (own >= 0) sys::close((int)own);
@@ -64,8 +75,13 @@ void mqueue_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
     if (!room) { ok = false; break; }
     unsigned prio = 0;
     struct { long s, ns; } zero{0, 0};
-    long r = sys::sc5(NR_mq_timedreceive, own, (long)(room + sizeof(amber_mq_msg)), a.msgsize, (long)&prio, (long)&zero);
-    if (r < 0) break;  // emptied (EAGAIN) sooner than counted: nothing else to take
+    long r;
+    // A signal to this thread (EINTR) is no end of the queue: stopping there would send back only
+    // the head, behind the messages still queued (two messages of one priority came back swapped).
+    do r = sys::sc5(NR_mq_timedreceive, own, (long)(room + sizeof(amber_mq_msg)), a.msgsize, (long)&prio, (long)&zero);
+    while (r == -EINTR);
+    if (r == -EAGAIN) break;  // emptied sooner than counted: nothing else to take
+    if (r < 0) { ok = false; c.fail(r, "cannot take the messages of a POSIX message queue"); break; }
     amber_mq_msg m{};
     m.prio = prio;
     m.len = (uint32_t)r;
@@ -81,12 +97,17 @@ void mqueue_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
     amber_mq_msg m;
     __builtin_memcpy(&m, d, sizeof m);
     struct { long s, ns; } zero{0, 0};
-    long r = sys::sc5(NR_mq_timedsend, own, (long)(d + sizeof m), m.len, m.prio, (long)&zero);
+    long r;
+    do r = sys::sc5(NR_mq_timedsend, own, (long)(d + sizeof m), m.len, m.prio, (long)&zero);
+    while (r == -EINTR);
     if (r < 0) c.fail(r, "cannot put a message back into a POSIX message queue");
     d += (sizeof m + m.len + 7) & ~7ull;
   }
   sys::close((int)own);
-  if (!ok) { c.fail(-E2BIG, "the image's string space is full (POSIX message queue messages)"); return; }
+  if (!ok) {
+    if (c.str.full) c.fail(-E2BIG, "the image's string space is full (POSIX message queue messages)");
+    return;
+  }
   h.curmsgs = count;
   __builtin_memcpy(c.str.buf + at, &h, sizeof h);
   f.data = amber_str{at, (uint32_t)(c.str.len - at)};
