@@ -349,22 +349,25 @@ export async function spawnChecked(
   args: string[],
   opts: Parameters<typeof spawn>[2],
 ): Promise<{ child: ChildProcess; exited: Promise<ExitStatus> }> {
-  const child = spawn(file, args, opts);
+  // As a shell says it: 127 for a command not found, 126 for one that cannot be executed.
+  const failed = (e: NodeJS.ErrnoException) => {
+    const code = e.code ?? 'ESPAWN';
+    const why = code === 'ENOENT' ? 'command not found' : code === 'ENOTDIR' ? 'not a directory on its path' : e.message;
+    return new AmberError(code, `${file}: ${why}`, { path: file, exitCode: code === 'ENOENT' ? 127 : 126, cause: e });
+  };
+  let child: ChildProcess;
+  try {
+    // (node throws some errors of the spawn itself, ENOTDIR among them, instead of emitting them)
+    child = spawn(file, args, opts);
+  } catch (e) {
+    throw failed(e as NodeJS.ErrnoException);
+  }
   const exited = new Promise<ExitStatus>((res) => {
     child.once('exit', (code, signal) => res({ code, signal }));
   });
   await new Promise<void>((res, rej) => {
     child.once('spawn', () => res());
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      const code = e.code ?? 'ESPAWN';
-      rej(
-        new AmberError(code, `${file}: ${code === 'ENOENT' ? 'command not found' : e.message}`, {
-          path: file,
-          exitCode: code === 'ENOENT' ? 127 : 126,
-          cause: e,
-        }),
-      );
-    });
+    child.once('error', (e: NodeJS.ErrnoException) => rej(failed(e)));
   });
   return { child, exited };
 }

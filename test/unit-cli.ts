@@ -284,4 +284,8 @@ t.test('launch forwards SIGTERM and exits 128+15; a missing command exits 127', 
   const r = await amber(['launch', '--dir', join(dir, 'w2'), '--', join(dir, 'no-such-program')], env)
   t.equal(r.code, 127)
   t.match(r.stderr, /^amber: .*no-such-program: command not found/)
+  // a path through a regular file: node's spawn throws ENOTDIR instead of emitting it
+  const nd = await amber(['launch', '--dir', join(dir, 'w3'), '--', join(cli, 'x')], env)
+  t.equal(nd.code, 126, `a path through a file exits 126 (stderr: ${nd.stderr.trim()})`)
+  t.match(nd.stderr, /^amber: .*cli\.js\/x: not a directory on its path/)
 })
