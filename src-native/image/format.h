@@ -26,7 +26,7 @@
 #define AMBER_IMAGE_MAGIC "AMBERIMG"   /* 8 bytes, no NUL stored */
 #define AMBER_TRAILER_MAGIC "AMBEREND" /* 8 bytes, no NUL stored */
 #define AMBER_FORMAT_MAJOR 1u
-#define AMBER_FORMAT_MINOR 5u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
+#define AMBER_FORMAT_MINOR 6u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
                                   1.3: process group, session, controlling terminal, ptys;
                                   1.4: generation_id and program_xxh in the header; the launcher's
                                   stdio by identity (AMBER_FD_STDIO); socket state (amber_sockx:
@@ -35,7 +35,9 @@
                                   (FILEDATA), locks and leases, /proc and namespace paths, pidfd,
                                   inotify, epoll targets by inode;
                                   1.5: amber_process_ext (PROCEXT: oom_score_adj, zombies, SysV ids and
-                                  semaphore undo), region VmFlags (amber_region.vmflags) */
+                                  semaphore undo), region VmFlags (amber_region.vmflags);
+                                  1.6: per thread scheduling and no_new_privs (AMBER_THR_SCHED,
+                                  AMBER_THR_NO_NEW_PRIVS), per mm THP and membarrier (mm_state) */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -166,8 +168,14 @@ typedef struct amber_process_ext {
                                 and that existed at checkpoint: amber_sysv_id[] in STRINGS */
   amber_str sem_undo;        /* the process's SysV semaphore undo adjustments (semadj), amber_semadj[]
                                 in STRINGS; zero when none */
-  uint64_t reserved[10];
+  uint32_t mm_state;         /* AMBER_MM_*: process-wide (per mm) kernel settings */
+  uint32_t membarrier;       /* with AMBER_MM_VALID: membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS) */
+  uint64_t reserved[9];
 } amber_process_ext;
+enum {
+  AMBER_MM_VALID = 1,        /* mm_state and membarrier were captured */
+  AMBER_MM_THP_DISABLE = 2,  /* PR_GET_THP_DISABLE was 1 */
+};
 /* A child that exited and was not reaped yet (proc/zombie.cc). */
 typedef struct amber_zombie {
   int32_t app_pid;           /* the pid the application knows it by */
@@ -212,6 +220,8 @@ typedef struct amber_ctx {
 enum {
   AMBER_THR_MAIN = 1,        /* the thread-group leader */
   AMBER_THR_CKPT = 2,        /* the agent's checkpoint thread */
+  AMBER_THR_SCHED = 4,       /* timerslack, nice, policy and ioprio below were captured */
+  AMBER_THR_NO_NEW_PRIVS = 8,/* PR_GET_NO_NEW_PRIVS was 1 (per thread: set on the thread that asked) */
 };
 
 typedef struct amber_thread {
@@ -231,7 +241,11 @@ typedef struct amber_thread {
   char comm[16];             /* with AMBER_PROC_EXT: the thread's name (PR_GET_NAME), NUL padded */
   uint32_t pdeathsig;        /* with AMBER_PROC_EXT: PR_GET_PDEATHSIG (per thread) */
   uint32_t personality;      /* with AMBER_PROC_EXT: personality(0xffffffff) (per thread) */
-  uint64_t reserved[1];
+  /* with AMBER_THR_SCHED: what the kernel keeps per thread for scheduling, read by the thread */
+  uint32_t timerslack;       /* PR_GET_TIMERSLACK in ns; with bit 31 set, in us (2^31 ns and over) */
+  int8_t nice;               /* getpriority; for SCHED_FIFO and SCHED_RR the real-time priority */
+  uint8_t policy;            /* sched_getscheduler: the policy in bits 0-6, SCHED_RESET_ON_FORK bit 7 */
+  uint16_t ioprio;           /* ioprio_get(IOPRIO_WHO_PROCESS, the thread) */
 } amber_thread;
 
 enum {
@@ -564,6 +578,7 @@ static_assert(sizeof(amber_header) <= AMBER_HEADER_SIZE, "header fits a page");
 static_assert(sizeof(amber_trailer) == AMBER_TRAILER_SIZE, "trailer size");
 static_assert(sizeof(amber_chunk) == 48, "chunk record size");
 static_assert(sizeof(amber_extent) == 48, "extent record size");
+static_assert(sizeof(amber_thread) == 192 && sizeof(amber_process_ext) == 112, "thread and process-ext records (reserved words used in place)");
 static_assert(sizeof(amber_lock) == 24 && sizeof(amber_inotify_watch) == 32 && sizeof(amber_epoll_target) == 24,
               "descriptor data records");
 #endif

@@ -84,6 +84,12 @@ long process_capture(Capture& c, amber_process& pr) {
     if (neg) q++;
     c.ext->oom_score_adj = (int32_t)sys::parse_u(&q, 10) * (neg ? -1 : 1);
   }
+  // Per mm: transparent huge pages refused (PR_SET_THP_DISABLE) and membarrier registrations
+  // (a registered process may ask for expedited barriers; an unregistered one gets EPERM).
+  c.ext->mm_state = AMBER_MM_VALID;
+  if (sys::prctl(42 /*PR_GET_THP_DISABLE*/, 0, 0, 0, 0) == 1) c.ext->mm_state |= AMBER_MM_THP_DISABLE;
+  long mb = sys::sc3(sys::NR_membarrier, 1 << 9 /*MEMBARRIER_CMD_GET_REGISTRATIONS*/, 0, 0);
+  c.ext->membarrier = mb > 0 ? (uint32_t)mb : 0;
   int reaper = 0;
   if (sys::prctl(37 /*PR_GET_CHILD_SUBREAPER*/, (long)&reaper, 0, 0, 0) == 0 && reaper)
     pr.proc_flags |= AMBER_PROC_SUBREAPER;
@@ -193,6 +199,19 @@ void process_restore_state() {
       char msg[1200];
       sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": cannot set oom_score_adj back to ").i(S.v.pext->oom_score_adj).s(" (errno ").i(-r).s(")\n");
       sys::write_all(2, msg, sys::slen(msg));
+    }
+  }
+  if (S.v.pext->mm_state & AMBER_MM_VALID) {
+    if (S.v.pext->mm_state & AMBER_MM_THP_DISABLE) sys::prctl(41 /*PR_SET_THP_DISABLE*/, 1, 0, 0, 0);
+    // Each registration again (the mask's bits are the REGISTER commands themselves).
+    for (uint32_t bit = 1; bit && bit <= S.v.pext->membarrier; bit <<= 1) {
+      if (!(S.v.pext->membarrier & bit)) continue;
+      long r = sys::sc3(sys::NR_membarrier, bit, 0, 0);
+      if (r < 0) {
+        char msg[1200];
+        sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": cannot register for membarrier command ").i(bit).s(" again (errno ").i(-r).s(")\n");
+        sys::write_all(2, msg, sys::slen(msg));
+      }
     }
   }
   for (int i = 0; i < (int)AMBER_NRLIMIT; i++) {

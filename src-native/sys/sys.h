@@ -38,6 +38,11 @@ enum : long {
   NR_epoll_wait = 232, NR_inotify_add_watch = 254, NR_inotify_rm_watch = 255, NR_inotify_init1 = 294,
   NR_kcmp = 312, NR_memfd_create = 319, NR_pidfd_open = 434,
 };
+// Scheduling and per-mm settings (thread/thread.cc, proc/process.cc).
+enum : long {
+  NR_getpriority = 140, NR_setpriority = 141, NR_sched_setscheduler = 144, NR_sched_getscheduler = 145,
+  NR_sched_getparam = 143, NR_ioprio_set = 251, NR_ioprio_get = 252, NR_membarrier = 324,
+};
 
 // Kernel constants (x86-64) for code compiled both with and without libc headers (the trailing
 // underscore keeps them apart from libc's macros of the same name).

@@ -78,6 +78,29 @@ void fill_thread_record(amber_thread* rec) {
   sys::prctl(2 /*PR_GET_PDEATHSIG*/, (long)&pds, 0, 0, 0);
   rec->pdeathsig = (uint32_t)pds;
   rec->personality = (uint32_t)sys::personality(0xffffffff);
+  // Its scheduling (nice, policy, I/O priority, timer slack) and no_new_privs: per thread in
+  // Linux, and set by the program on the thread that asked (a batch job's nice 7, a daemon's
+  // 50 ms slack, a sandbox's no_new_privs).
+  long slack = sys::prctl(30 /*PR_GET_TIMERSLACK*/, 0, 0, 0, 0);
+  if (slack >= 0) {
+    rec->timerslack = (uint64_t)slack < (1ull << 31) ? (uint32_t)slack
+                      : (uint64_t)slack / 1000 < (1ull << 31) ? (uint32_t)((uint64_t)slack / 1000) | (1u << 31)
+                                                              : 0xffffffffu;
+    long pol = sys::sc1(sys::NR_sched_getscheduler, 0);
+    long prio = sys::sc2(sys::NR_getpriority, 0 /*PRIO_PROCESS*/, 0);  // the raw call: 20 - nice
+    long io = sys::sc2(sys::NR_ioprio_get, 1 /*IOPRIO_WHO_PROCESS*/, 0);
+    if (pol >= 0 && prio >= 0 && io >= 0) {
+      rec->policy = (uint8_t)((pol & 0x7f) | ((pol & 0x40000000 /*SCHED_RESET_ON_FORK*/) ? 0x80 : 0));
+      rec->nice = (int8_t)(20 - prio);
+      if ((pol & 0x7f) == 1 /*FIFO*/ || (pol & 0x7f) == 2 /*RR*/) {
+        int32_t sp = 0;
+        if (sys::sc2(sys::NR_sched_getparam, 0, (long)&sp) == 0) rec->nice = (int8_t)sp;
+      }
+      rec->ioprio = (uint16_t)io;
+      rec->flags |= AMBER_THR_SCHED;
+    }
+  }
+  if (sys::prctl(39 /*PR_GET_NO_NEW_PRIVS*/, 0, 0, 0, 0) == 1) rec->flags |= AMBER_THR_NO_NEW_PRIVS;
 }
 }  // namespace amber
 #endif
@@ -95,6 +118,29 @@ namespace rs {
 namespace {
 constexpr uint64_t kThreadStack = 64 * 1024;
 
+// This thread's scheduling as saved. Lowering nice, a real-time policy or the real-time I/O class
+// need privilege (or RLIMIT_NICE/RLIMIT_RTPRIO, restored before): what the kernel refuses is
+// said, the thread keeps what the restart gave it.
+void sched_restore(const amber_thread& t) {
+  uint64_t slack = (t.timerslack & (1u << 31)) ? (uint64_t)(t.timerslack & ~(1u << 31)) * 1000 : t.timerslack;
+  if (t.timerslack != 0xffffffffu) sys::prctl(29 /*PR_SET_TIMERSLACK*/, (long)slack, 0, 0, 0);
+  const char* what = nullptr;
+  long r = 0;
+  int pol = t.policy & 0x7f;
+  bool rt = pol == 1 || pol == 2;
+  if (!rt && (r = sys::sc3(sys::NR_setpriority, 0 /*PRIO_PROCESS*/, 0, t.nice)) < 0) what = "its nice value";
+  int32_t sp = rt ? t.nice : 0;
+  long r2 = sys::sc3(sys::NR_sched_setscheduler, 0, pol | ((t.policy & 0x80) ? 0x40000000 : 0), (long)&sp);
+  if (r2 < 0 && !what) { what = "its scheduling policy"; r = r2; }
+  long r3 = sys::sc3(sys::NR_ioprio_set, 1 /*IOPRIO_WHO_PROCESS*/, 0, t.ioprio);
+  if (r3 < 0 && !what) { what = "its I/O priority"; r = r3; }
+  if (what) {
+    char msg[1200];
+    sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": thread ").i(t.vtid).s(": cannot set ").s(what).s(" back (errno ").i(-r).s(")\n");
+    sys::write_all(2, msg, sys::slen(msg));
+  }
+}
+
 [[noreturn]] void enter_thread(const amber_thread& t) {
   if (S.v.proc->proc_flags & AMBER_PROC_EXT) {
     // Per thread: its name (a clone inherits the main thread's), its personality, its parent-death
@@ -106,6 +152,9 @@ constexpr uint64_t kThreadStack = 64 * 1024;
     sys::personality(t.personality);
     if (t.pdeathsig) sys::prctl(1 /*PR_SET_PDEATHSIG*/, (long)t.pdeathsig, 0, 0, 0);
   }
+  if (t.flags & AMBER_THR_SCHED) sched_restore(t);
+  // Cannot be cleared once set, and needs nothing to set; the restorer does not exec after this.
+  if (t.flags & AMBER_THR_NO_NEW_PRIVS) sys::prctl(38 /*PR_SET_NO_NEW_PRIVS*/, 1, 0, 0, 0);
   if (t.ss_size && !(t.ss_flags & 2 /*SS_DISABLE*/)) {
     struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss = {t.ss_sp, t.ss_flags, 0, t.ss_size};
     sys::sigaltstack(&ss, nullptr);
