@@ -90,7 +90,7 @@ Napi::Array regionFlags(Napi::Env env, uint32_t flags) {
       {AMBER_REG_HEAP, "heap"},         {AMBER_REG_VDSO, "vdso"},
       {AMBER_REG_VVAR, "vvar"},         {AMBER_REG_VVAR_VCLOCK, "vvar_vclock"},
       {AMBER_REG_VSYSCALL, "vsyscall"}, {AMBER_REG_NODATA, "nodata"},
-      {AMBER_REG_ALLDATA, "alldata"},   {AMBER_REG_DELETED, "deleted"},
+      {AMBER_REG_ALLDATA, "alldata"},   {AMBER_REG_DELETED, "deleted"}, {AMBER_REG_AIO, "aio"},
       {AMBER_REG_SHARED, "shared"},
   };
   Napi::Array a = Napi::Array::New(env);

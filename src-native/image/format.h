@@ -260,6 +260,7 @@ enum {
   AMBER_REG_NODATA = 1u << 8,    /* contents not saved (agent scratch): restored zero-filled */
   AMBER_REG_ALLDATA = 1u << 9,   /* every page stored (deleted file, image file, shared anon) */
   AMBER_REG_DELETED = 1u << 10,  /* backing file was deleted */
+  AMBER_REG_AIO = 1u << 11,      /* (1.6) the ring of an AIO context of this process (mem/aio.cc) */
 };
 
 typedef struct amber_region {

@@ -526,7 +526,7 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
     if (i > 0 && r->start < v.regions[i - 1].end)
       return amber__fail(err, AMBER_E_CORRUPT, "regions unsorted or overlapping", at);
     if (r->prot & ~7u) return amber__fail(err, AMBER_E_CORRUPT, "bad region protection", at);
-    if (!newer_minor && (r->flags & ~(uint32_t)((AMBER_REG_DELETED << 1) - 1)) != 0)
+    if (!newer_minor && (r->flags & ~(uint32_t)((AMBER_REG_AIO << 1) - 1)) != 0)
       return amber__fail(err, AMBER_E_CORRUPT, "unknown region flags", at);
     if (!amber__str_ok(r->path, v.strings_len))
       return amber__fail(err, AMBER_E_CORRUPT, "region path out of range",

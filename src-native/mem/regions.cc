@@ -75,6 +75,8 @@ long add_region(Capture& c, uint64_t start, uint64_t end, const char* perms, uin
     r.flags |= vdso_flag_of(path, plen);
     if (plen == 6 && !memcmp(path, "[heap]", 6)) r.flags |= AMBER_REG_HEAP;
     else if (plen == 7 && !memcmp(path, "[stack]", 7)) r.flags |= AMBER_REG_STACK;
+  } else if (plen >= 6 && !memcmp(path, "/[aio]", 6) && (r.flags & AMBER_REG_SHARED) && aio_ring_ours(start)) {
+    r.flags |= AMBER_REG_AIO | AMBER_REG_ALLDATA;  // a context of ours (mem/aio.cc), made again at restart
   } else if (plen && path[0] == '/' && inode) {
     bool deleted = ends_with(path, plen, " (deleted)");
     // memfd and SysV shm show as deleted files; their pages live nowhere else.
@@ -484,7 +486,7 @@ void regions_map() {
     // MAP_NORESERVE as it was: a huge sparse reservation must not be charged in full now.
     int noreserve = (r.vmflags & AMBER_VM_NORESERVE) ? sys::MAP_NORESERVE_ : 0;
     // A shared memory object made before the fork (mem/shmem.cc): its bytes are in it already.
-    bool object = sysvshm_map(i, &a) || shmem_map(r, (int)r.prot, &a);
+    bool object = !(r.flags & AMBER_REG_AIO) && (sysvshm_map(i, &a) || shmem_map(r, (int)r.prot, &a));
     if (object) {
       prot = (int)r.prot;
     } else if ((r.flags & AMBER_REG_FILE) && !(r.flags & AMBER_REG_ALLDATA)) {
@@ -512,6 +514,7 @@ void regions_map() {
     }
     if (r.nchunks && !object) read_chunks(r);
     if (prot != (int)r.prot) sys::mprotect((void*)r.start, len, (int)r.prot);
+    if (r.flags & AMBER_REG_AIO) aio_adopt(r);  // the saved ring, read above, becomes a context again
     advise(r);
   }
 }

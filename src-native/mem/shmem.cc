@@ -32,7 +32,7 @@ constexpr uint64_t kPg = AMBER_PAGE_SIZE;
 // shm) stay as regions.cc maps them.
 bool is_object(const amber_region& r, const amber_view& v) {
   if ((r.flags & (AMBER_REG_SHARED | AMBER_REG_ALLDATA)) != (AMBER_REG_SHARED | AMBER_REG_ALLDATA)) return false;
-  if (r.flags & (AMBER_REG_NODATA | AMBER_REG_VDSO | AMBER_REG_VVAR | AMBER_REG_VVAR_VCLOCK | AMBER_REG_VSYSCALL))
+  if (r.flags & (AMBER_REG_AIO | AMBER_REG_NODATA | AMBER_REG_VDSO | AMBER_REG_VVAR | AMBER_REG_VVAR_VCLOCK | AMBER_REG_VSYSCALL))
     return false;
   if (!r.inode) return false;
   char path[64];

@@ -223,6 +223,7 @@ template <typename F> void each_mapping(char* buf, uint64_t cap, F fn);
 void regions_check_files();
 void regions_map();
 void regions_lock();  // after the limits (RLIMIT_MEMLOCK) are back
+void aio_adopt(const amber_region& r);  // mem/aio.cc: r's saved ring, mapped, becomes a context again
 void unmap_everything_else();
 // mem/shmem.cc: shared memory objects (shared anonymous memory, deleted files and memfds mapped
 // MAP_SHARED) made once before the fork, so every process maps the one object again.
