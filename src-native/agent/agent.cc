@@ -430,6 +430,8 @@ void suspend_handler(int, siginfo_t* si, void* uc) {
   pending_take(&pend);
   RobustHead robust;  // this thread's robust mutex list, registered again after a restart
   robust_take(&robust);
+  ThreadKeep keep;  // its affinity and TSC mode, set again after a restart
+  keep_take(&keep);
   fill_thread_record(&s->rec);
   bool restored = amber_ctx_save(&s->rec.ctx) != 0;
   if (!restored) {
@@ -437,6 +439,7 @@ void suspend_handler(int, siginfo_t* si, void* uc) {
   } else {
     // Restart: this is a fresh kernel thread made by the restorer, in restored memory.
     robust_restored(&robust, s->rec.tid);
+    keep_restored(&keep);
     __atomic_store_n(&s->state, (uint32_t)SLOT_RESTORED, __ATOMIC_RELEASE);
   }
   sys::futex_wake(&s->state, 1);

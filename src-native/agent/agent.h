@@ -140,6 +140,15 @@ void robust_take(RobustHead* rh);                             // suspend handler
 void robust_restored(const RobustHead* rh, int32_t old_tid);  // suspend handler, restored
 void mutex_restarted();                                       // checkpoint thread, on restart
 
+// Per-thread affinity and TSC mode across a restart (thread/keep.agent.cc), on the handler's stack.
+struct ThreadKeep {
+  uint64_t cpus[16];  // sched_getaffinity: 1,024 CPUs
+  bool pinned;        // not every CPU online at the checkpoint
+  int tsc;            // PR_GET_TSC
+};
+void keep_take(ThreadKeep* k);            // suspend handler
+void keep_restored(const ThreadKeep* k);  // suspend handler, restored
+
 void critical_wait_clear();                     // waits (bounded) until no critical section runs
 
 }  // namespace amber

@@ -37,7 +37,8 @@
                                   1.5: amber_process_ext (PROCEXT: oom_score_adj, zombies, SysV ids and
                                   semaphore undo), region VmFlags (amber_region.vmflags);
                                   1.6: per thread scheduling and no_new_privs (AMBER_THR_SCHED,
-                                  AMBER_THR_NO_NEW_PRIVS), per mm THP and membarrier (mm_state) */
+                                  AMBER_THR_NO_NEW_PRIVS), per mm THP and membarrier (mm_state), AIO
+                                  rings (AMBER_REG_AIO), MAP_DROPPABLE (AMBER_VM_DROPPABLE) */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -294,6 +295,7 @@ enum {
   AMBER_VM_RAND = 1u << 10,       /* rr: MADV_RANDOM */
   AMBER_VM_MAYWRITE = 1u << 11,   /* mw: a shared file mapping whose file was open for writing */
   AMBER_VM_DONTEXPAND = 1u << 12, /* de */
+  AMBER_VM_DROPPABLE = 1u << 13,  /* dp: MAP_DROPPABLE (1.6) */
 };
 
 enum { AMBER_CODEC_RAW = 0 };

@@ -236,7 +236,7 @@ uint64_t vm_bits(const char* p, const char* e) {
       {"wf", AMBER_VM_WIPEONFORK}, {"lo", AMBER_VM_LOCKED},    {"lf", AMBER_VM_LOCKONFAULT},
       {"hg", AMBER_VM_HUGEPAGE},   {"nh", AMBER_VM_NOHUGEPAGE}, {"mg", AMBER_VM_MERGEABLE},
       {"sr", AMBER_VM_SEQ},        {"rr", AMBER_VM_RAND},      {"mw", AMBER_VM_MAYWRITE},
-      {"de", AMBER_VM_DONTEXPAND},
+      {"de", AMBER_VM_DONTEXPAND}, {"dp", AMBER_VM_DROPPABLE},
   };
   uint64_t v = 0;
   while (p + 1 < e) {
@@ -502,7 +502,9 @@ void regions_map() {
                     (shared ? sys::MAP_SHARED_ : sys::MAP_PRIVATE_) | sys::MAP_FIXED_NOREPLACE_ | noreserve, (int)fd, r.file_off);
       sys::close((int)fd);
     } else {
-      int fl = ((r.flags & AMBER_REG_SHARED) ? sys::MAP_SHARED_ : sys::MAP_PRIVATE_) | sys::MAP_ANON_ | sys::MAP_FIXED_NOREPLACE_ | noreserve;
+      // MAP_DROPPABLE is a mapping type of its own (the kernel may drop its pages under pressure).
+      int type = (r.flags & AMBER_REG_SHARED) ? sys::MAP_SHARED_ : (r.vmflags & AMBER_VM_DROPPABLE) ? 0x08 /*MAP_DROPPABLE*/ : sys::MAP_PRIVATE_;
+      int fl = type | sys::MAP_ANON_ | sys::MAP_FIXED_NOREPLACE_ | noreserve;
       if (r.flags & AMBER_REG_STACK) fl |= sys::MAP_GROWSDOWN_;
       if (r.flags & AMBER_REG_NODATA) fl |= sys::MAP_NORESERVE_;
       a = sys::mmap((void*)r.start, len, prot, fl, -1, 0);
