@@ -9,7 +9,9 @@
 // argument goes through to_real_tid.
 #ifndef AMBER_PID_H
 #define AMBER_PID_H
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 namespace amber {
 namespace pid {
 void set_map(const char* text);  // "APP:REAL,APP:REAL,..." from the coordinator's `pidmap` line
@@ -33,6 +35,12 @@ int32_t to_app_tid(int32_t real);  // tid map, then pid map
 // (pid/clock.cc). Other clock ids pass unchanged.
 int32_t clock_to_real(int32_t clk);
 int32_t clock_to_app(int32_t clk);
+
+// /proc/<pid>/stat and status read after a restart (proc.cc): on a descriptor open on one, the
+// text with the application's ids from offset off (-1: the descriptor's position, advanced);
+// false when fd is not such a descriptor. id_files_restarted marks the restored ones.
+bool id_file_read(int fd, void* buf, size_t n, int64_t off, ssize_t* out);
+void id_files_restarted();
 
 // True once any map is non-empty: the fast-path test of the path wrappers (proc.cc).
 bool active();

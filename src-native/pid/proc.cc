@@ -16,10 +16,17 @@
 // untouched. (A NULL test is not enough, nor even kept: glibc declares these functions
 // __nonnull, so the compiler deletes `p &&` in a wrapper that has the same prototype.)
 //
+// Contents: after a restart the ids inside /proc/<pid>/stat and /proc/<pid>/status (and their
+// task/<tid> twins, self and thread-self) are the kernel's; an open of one of them for reading
+// gives a memfd holding the file as read at that moment with the ids translated (pid, ppid, process
+// group, session, terminal's foreground group; Tgid, Pid, PPid, TracerPid, NStgid, NSpid, NSpgid,
+// NSsid). It is a snapshot: a program that keeps the descriptor and reads it again from offset 0
+// sees the same text (they usually open it anew, as ps and psutil do).
+//
 // Not translated: relative paths resolved under a cwd or directory descriptor inside /proc (a
 // program that chdir's to /proc and opens "1234/stat"), the numeric names readdir returns while
 // listing /proc or /proc/<pid>/task (they are kernel ids: a longer app id would not fit the
-// dirent in place), and the ids inside /proc files' contents. libc's internal opens (realpath,
+// dirent in place), and the ids inside other /proc files. libc's internal opens (realpath,
 // ftw, ...) do not go through these symbols either.
 // node-gyp builds with _FILE_OFFSET_BITS=64, which makes glibc's headers declare prlimit, stat,
 // open... as aliases of their *64 twins; these wrappers must define each symbol under its own name.
@@ -187,6 +194,196 @@ __attribute__((constructor)) void resolve_all() {
 #undef AMBER_RESOLVE
 }
 
+// ---- /proc/<pid>/stat and status with the application's ids (see the header) ----
+
+// Appends the number at *s (advanced past it), translated by fn when it is positive.
+template <typename Fn>
+void id_field(const char** s, sys::Out& o, Fn fn) {
+  const char* q = *s;
+  bool neg = *q == '-';
+  if (neg) q++;
+  if (!digit(*q)) return;
+  uint64_t v = sys::parse_u(&q, 10);
+  if (neg || v == 0 || v > 0x7fffffff) {
+    if (neg) o.s("-");
+    o.u(v);
+  } else {
+    o.i(fn((int32_t)v));
+  }
+  *s = q;
+}
+
+// The ppid as the application knows it: ours through app_getppid (a root process's parent is the
+// launcher it had, not the restart command), another process's through the map.
+int32_t ppid_of(int32_t tgid, int32_t ppid) {
+  return tgid == (int32_t)sys::getpid() ? amber::pid::app_getppid() : amber::pid::to_app(ppid);
+}
+
+// "pid (comm) S ppid pgrp session tty_nr tpgid ...": comm may hold anything, so the fields after it
+// are counted from its last ')'.
+size_t translate_stat(const char* in, size_t n, char* out, size_t cap, int32_t tgid) {
+  sys::Out o(out, cap);
+  const char* end = in + n;
+  const char* rp = nullptr;
+  for (const char* q = in; q < end; q++) if (*q == ')') rp = q;
+  if (!rp) return 0;
+  const char* s = in;
+  id_field(&s, o, amber::pid::to_app_tid);
+  for (; s <= rp; s++) o.c(*s);
+  // " S ppid pgrp session tty tpgid": field 3 copied, 4-6 and 8 translated, 7 copied
+  for (int field = 3; field <= 8 && s < end; field++) {
+    while (s < end && *s == ' ') o.c(*s++);
+    const char* q = s;
+    while (q < end && *q != ' ') q++;
+    if (field == 4) {
+      const char* t = s;
+      uint64_t v = digit(*t) ? sys::parse_u(&t, 10) : 0;
+      if (v > 0 && v <= 0x7fffffff && t == q) { o.i(ppid_of(tgid, (int32_t)v)); s = q; continue; }
+    } else if (field == 5 || field == 6 || field == 8) {
+      const char* t = s;
+      id_field(&t, o, amber::pid::to_app);
+      if (t == q) { s = q; continue; }
+      return 0;  // not the layout we know: the caller keeps the kernel's text
+    }
+    for (; s < q; s++) o.c(*s);
+  }
+  for (; s < end; s++) o.c(*s);
+  return o.len < cap ? o.len : 0;
+}
+
+// "Key:<tab>value" lines; the id lines translated (NS* lines: their first, outermost, value).
+size_t translate_status(const char* in, size_t n, char* out, size_t cap, int32_t tgid) {
+  sys::Out o(out, cap);
+  const char* end = in + n;
+  for (const char* s = in; s < end;) {
+    const char* le = s;
+    while (le < end && *le != '\n') le++;
+    const char* v = s;
+    while (v < le && *v != ':') v++;
+    size_t klen = (size_t)(v - s);
+    auto is = [&](const char* k) { return sys::slen(k) == klen && !memcmp(s, k, klen); };
+    int which = is("Tgid") || is("NStgid") || is("NSpgid") || is("NSsid") ? 1 : is("Pid") || is("NSpid") ? 2 : is("PPid") ? 3 : is("TracerPid") ? 1 : 0;
+    if (!which || v == le) {
+      for (; s < le; s++) o.c(*s);
+    } else {
+      for (; s <= v; s++) o.c(*s);  // "Key:"
+      while (s < le && (*s == '\t' || *s == ' ')) o.c(*s++);
+      const char* t = s;
+      uint64_t num = digit(*t) ? sys::parse_u(&t, 10) : 0;
+      if (num > 0 && num <= 0x7fffffff) {
+        int32_t id = (int32_t)num;
+        o.i(which == 1 ? amber::pid::to_app(id) : which == 2 ? amber::pid::to_app_tid(id) : ppid_of(tgid, id));
+        s = t;
+      }
+      for (; s < le; s++) o.c(*s);
+    }
+    if (le < end) o.c('\n');
+    s = le + 1;
+  }
+  return o.len < cap ? o.len : 0;
+}
+
+// Which id file a /proc path names (after the rewrite: kernel ids): 1 stat, 2 status, 0 neither;
+// *tgid the process it is about.
+int id_file(const char* path, int32_t* tgid) {
+  if (!sys::sstarts(path, "/proc/")) return 0;
+  const char* s = path + 6;
+  if (sys::sstarts(s, "self/")) { *tgid = (int32_t)sys::getpid(); s += 4; }
+  else if (sys::sstarts(s, "thread-self/")) { *tgid = (int32_t)sys::getpid(); s += 11; }
+  else if (digit(*s)) { *tgid = (int32_t)sys::parse_u(&s, 10); }
+  else return 0;
+  if (sys::sstarts(s, "/task/") && digit(s[6])) {
+    s += 6;
+    sys::parse_u(&s, 10);
+  }
+  return sys::seq(s, "/stat") ? 1 : sys::seq(s, "/status") ? 2 : 0;
+}
+
+// The whole file behind fd (read from offset 0, its own position untouched), translated into out.
+// 0 when it cannot be read or translated (the caller then reads the kernel's text).
+size_t translated_from(int fd, int kind, int32_t tgid, char* in, char* out, size_t cap);
+// The buffers come from mmap, not the stack: a read may run on a small signal stack.
+constexpr size_t kIdText = 8192;
+size_t translated(int fd, int kind, int32_t tgid, char* out, size_t cap) {
+  long map = sys::mmap(nullptr, kIdText, 3 /*PROT_READ|PROT_WRITE*/, 0x22 /*MAP_PRIVATE|MAP_ANONYMOUS*/, -1, 0);
+  if (map < 0) return 0;
+  char* in = reinterpret_cast<char*>(map);
+  size_t got = translated_from(fd, kind, tgid, in, out, cap);
+  sys::munmap(in, kIdText);
+  return got;
+}
+size_t translated_from(int fd, int kind, int32_t tgid, char* in, char* out, size_t cap) {
+  size_t n = 0;
+  for (;;) {
+    long r = sys::sc4(17 /*pread64*/, fd, (long)(in + n), (long)(kIdText - n), (long)n);
+    if (r == -EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
+    if (n == kIdText) return 0;
+  }
+  if (n == 0) return 0;
+  return kind == 1 ? translate_stat(in, n, out, cap, tgid) : translate_status(in, n, out, cap, tgid);
+}
+
+// Descriptors open on an id file (a hint by number, checked against the descriptor before use).
+constexpr int kMaxMarked = 65536;
+uint8_t g_idfile[kMaxMarked / 8];
+
+void mark_id_file(int fd) {
+  if (fd >= 0 && fd < kMaxMarked) __atomic_or_fetch(&g_idfile[fd / 8], (uint8_t)(1u << (fd % 8)), __ATOMIC_RELAXED);
+}
+
+// Still an id file? Its kind and process, from the descriptor's own link.
+int id_file_of(int fd, int32_t* tgid) {
+  if (fd < 0 || fd >= kMaxMarked || !(g_idfile[fd / 8] >> (fd % 8) & 1)) return 0;
+  char p[48], l[96];
+  sys::Out o(p, sizeof p);
+  o.s("/proc/self/fd/").i(fd);
+  long n = sys::readlink(p, l, sizeof l - 1);
+  if (n <= 0) return 0;
+  l[n] = 0;
+  return id_file(l, tgid);
+}
+
+// For fopen: stdio reads through libc's internal read, which no wrapper sees, so a reader gets a
+// memfd holding the translated text as it is now. -2: not an id file (the caller opens it).
+__attribute__((noinline)) int snapshot_open(const char* p, int flags) {
+  char path[96];
+  int32_t tgid = 0;
+  if (sys::copy_str(path, p, sizeof path) < 0) return -2;
+  int kind = id_file(path, &tgid);
+  if (!kind) return -2;
+  long real = sys::open(path, O_RDONLY | O_CLOEXEC, 0);
+  if (real < 0) return -2;
+  long map = sys::mmap(nullptr, kIdText + 512, 3 /*PROT_READ|PROT_WRITE*/, 0x22 /*MAP_PRIVATE|MAP_ANONYMOUS*/, -1, 0);
+  if (map < 0) { sys::close((int)real); return -2; }
+  char* out = reinterpret_cast<char*>(map);
+  size_t m = translated((int)real, kind, tgid, out, kIdText + 512);
+  sys::close((int)real);
+  long fd = m ? sys::sc2(319 /*memfd_create*/, (long)"amber-proc", 1 /*MFD_CLOEXEC*/) : -1;
+  if (fd >= 0 && (sys::write_all((int)fd, out, m) < 0 || sys::lseek((int)fd, 0, 0) < 0)) {
+    sys::close((int)fd);
+    fd = -1;
+  }
+  sys::munmap(out, kIdText + 512);
+  if (fd < 0) return -2;
+  if (!(flags & O_CLOEXEC)) sys::fcntl((int)fd, 2 /*F_SETFD*/, 0);
+  return (int)fd;
+}
+
+// Opens q as the wrapped call does; after a restart an id file opened for reading is marked, so
+// that read and pread translate it (fresh text at every read).
+template <typename F>
+inline int open_or_virtual(const char* q, int flags, F f) {
+  int fd = f();
+  if (__builtin_expect(active(), 0) && fd >= 0 && (flags & O_ACCMODE) == O_RDONLY && !(flags & O_PATH)) {
+    char path[96];
+    int32_t tgid;
+    if (sys::copy_str(path, q, sizeof path) >= 0 && id_file(path, &tgid)) mark_id_file(fd);
+  }
+  return fd;
+}
+
 // A function we could not find (an older libc): fail like a missing system call.
 template <typename R>
 R missing() {
@@ -226,6 +423,68 @@ ssize_t fix_link(const char* path, char* buf, size_t cap, ssize_t r) {
 
 }  // namespace
 
+namespace amber {
+namespace pid {
+bool id_file_read(int fd, void* buf, size_t n, int64_t off, ssize_t* out) {
+  if (!active()) return false;
+  int32_t tgid = 0;
+  int kind = id_file_of(fd, &tgid);
+  if (!kind) return false;
+  long map = sys::mmap(nullptr, kIdText + 512, 3 /*PROT_READ|PROT_WRITE*/, 0x22 /*MAP_PRIVATE|MAP_ANONYMOUS*/, -1, 0);
+  if (map < 0) return false;
+  char* t = reinterpret_cast<char*>(map);
+  size_t m = translated(fd, kind, tgid, t, kIdText + 512);
+  bool done = false;
+  if (m) {
+    int64_t pos = off;
+    if (off < 0) pos = sys::lseek(fd, 0, 1 /*SEEK_CUR*/);
+    if (pos >= 0) {
+      size_t k = (uint64_t)pos >= m ? 0 : (m - (size_t)pos < n ? m - (size_t)pos : n);
+      long w = k ? sys::vm_write(buf, t + pos, k) : 0;
+      if (w < 0) {
+        errno = (int)-w;
+        *out = -1;
+      } else {
+        if (off < 0) sys::lseek(fd, pos + w, 0 /*SEEK_SET*/);
+        *out = (ssize_t)w;
+      }
+      done = true;
+    }
+  }
+  sys::munmap(t, kIdText + 512);
+  return done;
+}
+
+void id_files_restarted() {
+  char dents[4096];
+  long d = sys::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (d < 0) return;
+  for (;;) {
+    long r = sys::getdents64((int)d, dents, sizeof dents);
+    if (r <= 0) break;
+    for (long at = 0; at < r;) {
+      const char* rec = dents + at;
+      at += *reinterpret_cast<const uint16_t*>(rec + 16);
+      const char* name = rec + 19;
+      if (!digit(name[0])) continue;
+      const char* q = name;
+      int fd = (int)sys::parse_u(&q, 10);
+      if (fd == (int)d) continue;
+      char p[48], l[96];
+      sys::Out o(p, sizeof p);
+      o.s("/proc/self/fd/").i(fd);
+      long n = sys::readlink(p, l, sizeof l - 1);
+      if (n <= 0) continue;
+      l[n] = 0;
+      int32_t tgid;
+      if (id_file(l, &tgid)) mark_id_file(fd);
+    }
+  }
+  sys::close((int)d);
+}
+}  // namespace pid
+}  // namespace amber
+
 extern "C" {
 
 #define EXPORT __attribute__((visibility("default")))
@@ -238,7 +497,7 @@ EXPORT int open(const char* p, int flags, ...) {
     mode = va_arg(ap, mode_t);
     va_end(ap);
   }
-  return with_path(p, [&](const char* q) { return CALL(open, q, flags, mode); });
+  return with_path(p, [&](const char* q) { return open_or_virtual(q, flags, [&] { return CALL(open, q, flags, mode); }); });
 }
 
 EXPORT int open64(const char* p, int flags, ...) {
@@ -249,7 +508,7 @@ EXPORT int open64(const char* p, int flags, ...) {
     mode = va_arg(ap, mode_t);
     va_end(ap);
   }
-  return with_path(p, [&](const char* q) { return CALL(open64, q, flags, mode); });
+  return with_path(p, [&](const char* q) { return open_or_virtual(q, flags, [&] { return CALL(open64, q, flags, mode); }); });
 }
 
 EXPORT int openat(int dfd, const char* p, int flags, ...) {
@@ -260,7 +519,7 @@ EXPORT int openat(int dfd, const char* p, int flags, ...) {
     mode = va_arg(ap, mode_t);
     va_end(ap);
   }
-  return with_path(p, [&](const char* q) { return CALL(openat, dfd, q, flags, mode); });
+  return with_path(p, [&](const char* q) { return open_or_virtual(q, flags, [&] { return CALL(openat, dfd, q, flags, mode); }); });
 }
 
 EXPORT int openat64(int dfd, const char* p, int flags, ...) {
@@ -271,34 +530,72 @@ EXPORT int openat64(int dfd, const char* p, int flags, ...) {
     mode = va_arg(ap, mode_t);
     va_end(ap);
   }
-  return with_path(p, [&](const char* q) { return CALL(openat64, dfd, q, flags, mode); });
+  return with_path(p, [&](const char* q) { return open_or_virtual(q, flags, [&] { return CALL(openat64, dfd, q, flags, mode); }); });
 }
 
 // The _FORTIFY_SOURCE entry points for open without a mode.
 EXPORT int __open_2(const char* p, int flags) {
-  return with_path(p, [&](const char* q) { return CALL(__open_2, q, flags); });
+  return with_path(p, [&](const char* q) { return open_or_virtual(q, flags, [&] { return CALL(__open_2, q, flags); }); });
 }
 EXPORT int __open64_2(const char* p, int flags) {
-  return with_path(p, [&](const char* q) { return CALL(__open64_2, q, flags); });
+  return with_path(p, [&](const char* q) { return open_or_virtual(q, flags, [&] { return CALL(__open64_2, q, flags); }); });
 }
 EXPORT int __openat_2(int dfd, const char* p, int flags) {
-  return with_path(p, [&](const char* q) { return CALL(__openat_2, dfd, q, flags); });
+  return with_path(p, [&](const char* q) { return open_or_virtual(q, flags, [&] { return CALL(__openat_2, dfd, q, flags); }); });
 }
 EXPORT int __openat64_2(int dfd, const char* p, int flags) {
-  return with_path(p, [&](const char* q) { return CALL(__openat64_2, dfd, q, flags); });
+  return with_path(p, [&](const char* q) { return open_or_virtual(q, flags, [&] { return CALL(__openat64_2, dfd, q, flags); }); });
 }
 
 EXPORT FILE* fopen(const char* p, const char* mode) {
-  return with_path(p, [&](const char* q) { return CALL(fopen, q, mode); });
+  return with_path(p, [&](const char* q) -> FILE* {
+    // "r" or "re" (no '+', no 'w'/'a'): a reader of the files above gets the translated text
+    if (__builtin_expect(active(), 0) && mode && mode[0] == 'r' && !strchr(mode, '+')) {
+      int v = snapshot_open(q, O_RDONLY | (strchr(mode, 'e') ? O_CLOEXEC : 0));
+      if (v >= 0) {
+        FILE* f = fdopen(v, mode);
+        if (f) return f;
+        sys::close(v);
+      }
+    }
+    return CALL(fopen, q, mode);
+  });
 }
 EXPORT FILE* fopen64(const char* p, const char* mode) {
-  return with_path(p, [&](const char* q) { return CALL(fopen64, q, mode); });
+  return with_path(p, [&](const char* q) -> FILE* {
+    // "r" or "re" (no '+', no 'w'/'a'): a reader of the files above gets the translated text
+    if (__builtin_expect(active(), 0) && mode && mode[0] == 'r' && !strchr(mode, '+')) {
+      int v = snapshot_open(q, O_RDONLY | (strchr(mode, 'e') ? O_CLOEXEC : 0));
+      if (v >= 0) {
+        FILE* f = fdopen(v, mode);
+        if (f) return f;
+        sys::close(v);
+      }
+    }
+    return CALL(fopen64, q, mode);
+  });
 }
 EXPORT FILE* freopen(const char* p, const char* mode, FILE* f) {
   return with_path(p, [&](const char* q) { return CALL(freopen, q, mode, f); });
 }
 EXPORT FILE* freopen64(const char* p, const char* mode, FILE* f) {
   return with_path(p, [&](const char* q) { return CALL(freopen64, q, mode, f); });
+}
+
+// pread on a descriptor open on an id file, after a restart: the translated text (see the header).
+using PreadFn = ssize_t (*)(int, void*, size_t, off_t);
+PreadFn g_pread, g_pread64;
+EXPORT ssize_t pread(int fd, void* buf, size_t n, off_t off) {
+  ssize_t r;
+  if (__builtin_expect(active(), 0) && off >= 0 && amber::pid::id_file_read(fd, buf, n, off, &r)) return r;
+  if (!g_pread) g_pread = reinterpret_cast<PreadFn>(dlsym(RTLD_NEXT, "pread"));
+  return g_pread ? g_pread(fd, buf, n, off) : missing<ssize_t>();
+}
+EXPORT ssize_t pread64(int fd, void* buf, size_t n, off_t off) {
+  ssize_t r;
+  if (__builtin_expect(active(), 0) && off >= 0 && amber::pid::id_file_read(fd, buf, n, off, &r)) return r;
+  if (!g_pread64) g_pread64 = reinterpret_cast<PreadFn>(dlsym(RTLD_NEXT, "pread64"));
+  return g_pread64 ? g_pread64(fd, buf, n, off) : missing<ssize_t>();
 }
 
 EXPORT DIR* opendir(const char* p) {

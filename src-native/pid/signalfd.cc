@@ -66,7 +66,9 @@ __attribute__((visibility("default"))) int signalfd(int fd, const sigset_t* mask
 __attribute__((visibility("default"))) ssize_t read(int fd, void* buf, size_t n) {
   if (!g_read) g_read = reinterpret_cast<ReadFn>(dlsym(RTLD_NEXT, "read"));  // another preload's constructor, before ours
   if (!g_read) { errno = ENOSYS; return -1; }
-  ssize_t r = g_read(fd, buf, n);
+  ssize_t r;
+  if (__builtin_expect(amber::pid::active(), 0) && amber::pid::id_file_read(fd, buf, n, -1, &r)) return r;  // (proc.cc)
+  r = g_read(fd, buf, n);
   if (r < (ssize_t)sizeof(signalfd_siginfo) || !__atomic_load_n(&g_any, __ATOMIC_ACQUIRE) || !marked(fd) ||
       (size_t)r % sizeof(signalfd_siginfo) != 0 || !is_signalfd(fd))
     return r;
