@@ -500,6 +500,7 @@ void on_restart() {
   pid::adopt_restored_tids();
   mutex_restarted();  // the tids glibc wrote into mutexes before: repaired when next used
   pid::id_files_restarted();  // descriptors open on /proc/<pid>/stat|status read with app ids
+  pid::peercred_restarted();  // SO_PEERCRED of the rebuilt Unix sockets: the saved peers
   if (all_out && g_handoff.blob_addr && g_handoff.blob_len)
     sys::munmap(reinterpret_cast<void*>(g_handoff.blob_addr), g_handoff.blob_len);
   // The writer's string space was listed (without data) in the image: it came back empty.

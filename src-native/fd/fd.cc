@@ -24,6 +24,7 @@
 
 #include "agent/agent.h"
 #include "agent/capture.h"
+#include "pid/pid.h"
 #include "fd/socket.h"
 #include "fd/stdio.h"
 
@@ -211,6 +212,7 @@ void capture_one(Capture& c, int fd, amber_fd& f) {
 long fds_capture(Capture& c) {
   g_limits[0] = 0;
   fd::owners_begin();
+  pid::peercred_begin();
   uint32_t n = 0;
   int32_t* list = list_fds(c, &n);
   if (!list) return c.failed;

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 
 #include "agent/capture.h"
+#include "pid/pid.h"
 
 namespace fd {
 uint32_t unix_diag(amber::Capture& c, uint64_t inode, SockFacts& sf, uint32_t* icons, uint32_t cap) {
@@ -95,6 +96,7 @@ void unixsk_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
   bool conn = si.type == SOCK_STREAM_ || si.type == SOCK_SEQPACKET_;
   if (conn && f.subkind == AMBER_SOCK_CONNECTED && !sf.peer_ino && (sf.shutdown & RCV_SHUTDOWN_)) sf.flags |= AMBER_SOCKX_PEER_GONE;
   socket_capture(c, f, si, sf);
+  amber::pid::peercred_note(f.fd, f.inode);  // SO_PEERCRED after a restart (pid/peercred.cc)
 }
 
 bool unixsk_restorable(const amber::Capture& c, const amber_fd& f) { return socket_restorable(c, f); }

@@ -42,6 +42,12 @@ int32_t clock_to_app(int32_t clk);
 bool id_file_read(int fd, void* buf, size_t n, int64_t off, ssize_t* out);
 void id_files_restarted();
 
+// SO_PEERCRED across a restart (peercred.cc): every Unix socket's peer pid noted at capture
+// (after peercred_begin), its socket's new inode learnt at restart.
+void peercred_begin();
+void peercred_note(int fd, uint64_t ino);
+void peercred_restarted();
+
 // True once any map is non-empty: the fast-path test of the path wrappers (proc.cc).
 bool active();
 
