@@ -9,13 +9,20 @@
 // reused since names another socket, which the inode tells). getsockopt(SO_PEERCRED) answers the
 // saved pid for a saved socket and the application's id of the kernel's answer for any other.
 // The table is in .bss: saved and restored with memory, refilled at every checkpoint.
+//
+// SCM_CREDENTIALS (SO_PASSCRED) carry a pid too: sendmsg takes the one the sender states (the
+// kernel refuses, unprivileged, a pid that is not the sender's own: after a restart getpid() is
+// not), recvmsg gives the sender's. After a restart the wrappers translate both ways; nothing
+// else in the message is touched. (sendmmsg/recvmmsg are not translated.)
 #ifdef AMBER_AGENT
 #include <dlfcn.h>
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "pid/pid.h"
 #include "sys/sys.h"
+#include "sys/usermem.h"
 
 namespace {
 struct Cred {
@@ -55,6 +62,68 @@ void peercred_restarted() {
 }
 }  // namespace pid
 }  // namespace amber
+
+namespace {
+using SendmsgFn = ssize_t (*)(int, const struct msghdr*, int);
+using RecvmsgFn = ssize_t (*)(int, struct msghdr*, int);
+SendmsgFn g_sendmsg;
+RecvmsgFn g_recvmsg;
+__attribute__((constructor)) void passcred_init() {
+  g_sendmsg = reinterpret_cast<SendmsgFn>(dlsym(RTLD_NEXT, "sendmsg"));
+  g_recvmsg = reinterpret_cast<RecvmsgFn>(dlsym(RTLD_NEXT, "recvmsg"));
+}
+
+// Each SCM_CREDENTIALS pid in the control buffer [ctl, ctl+len) passed through fn; true if any.
+template <typename Fn>
+bool each_cred(char* ctl, size_t len, Fn fn) {
+  bool any = false;
+  size_t off = 0;
+  while (off + sizeof(struct cmsghdr) <= len) {
+    struct cmsghdr h;
+    memcpy(&h, ctl + off, sizeof h);
+    if (h.cmsg_len < sizeof h || off + h.cmsg_len > len) break;
+    if (h.cmsg_level == SOL_SOCKET && h.cmsg_type == SCM_CREDENTIALS && h.cmsg_len >= CMSG_LEN(sizeof(UCred))) {
+      UCred c;
+      memcpy(&c, ctl + off + CMSG_LEN(0), sizeof c);
+      if (c.pid > 0) {
+        c.pid = fn(c.pid);
+        memcpy(ctl + off + CMSG_LEN(0), &c, sizeof c);
+        any = true;
+      }
+    }
+    off += CMSG_ALIGN(h.cmsg_len);
+  }
+  return any;
+}
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
+  if (!g_sendmsg) g_sendmsg = reinterpret_cast<SendmsgFn>(dlsym(RTLD_NEXT, "sendmsg"));
+  if (!g_sendmsg) { errno = ENOSYS; return -1; }
+  if (__builtin_expect(amber::pid::active(), 0)) {
+    // Copies read safely (an invalid pointer goes to libc, which answers EFAULT): a small control
+    // buffer only (credentials are 32 bytes; a larger one is sent as it is).
+    struct msghdr m;
+    char ctl[512];
+    if (sys::vm_read(&m, msg, sizeof m) == (long)sizeof m && m.msg_control && m.msg_controllen > 0 &&
+        m.msg_controllen <= sizeof ctl && sys::vm_read(ctl, m.msg_control, m.msg_controllen) == (long)m.msg_controllen &&
+        each_cred(ctl, m.msg_controllen, amber::pid::to_real)) {
+      m.msg_control = ctl;
+      return g_sendmsg(fd, &m, flags);
+    }
+  }
+  return g_sendmsg(fd, msg, flags);
+}
+
+extern "C" __attribute__((visibility("default"))) ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
+  if (!g_recvmsg) g_recvmsg = reinterpret_cast<RecvmsgFn>(dlsym(RTLD_NEXT, "recvmsg"));
+  if (!g_recvmsg) { errno = ENOSYS; return -1; }
+  ssize_t r = g_recvmsg(fd, msg, flags);
+  // (it succeeded: msg and its control buffer are the application's valid memory)
+  if (r >= 0 && __builtin_expect(amber::pid::active(), 0) && msg->msg_control && msg->msg_controllen)
+    each_cred(static_cast<char*>(msg->msg_control), msg->msg_controllen, amber::pid::to_app);
+  return r;
+}
 
 extern "C" __attribute__((visibility("default"))) int getsockopt(int fd, int level, int opt, void* val, socklen_t* len) {
   if (!g_getsockopt) g_getsockopt = reinterpret_cast<GetsockoptFn>(dlsym(RTLD_NEXT, "getsockopt"));
