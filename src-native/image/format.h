@@ -296,6 +296,9 @@ enum {
   AMBER_VM_MAYWRITE = 1u << 11,   /* mw: a shared file mapping whose file was open for writing */
   AMBER_VM_DONTEXPAND = 1u << 12, /* de */
   AMBER_VM_DROPPABLE = 1u << 13,  /* dp: MAP_DROPPABLE (1.6) */
+  AMBER_VM_UFFD_MISSING = 1u << 14, /* um: registered with a userfaultfd for missing pages (1.6) */
+  AMBER_VM_UFFD_WP = 1u << 15,    /* uw: ... for write protection */
+  AMBER_VM_UFFD_MINOR = 1u << 16, /* ui: ... for minor faults */
 };
 
 enum { AMBER_CODEC_RAW = 0 };
@@ -331,12 +334,15 @@ enum {
   AMBER_ANON_SIGNALFD = 4,   /* extra = signal mask */
   AMBER_ANON_PIDFD = 5,      /* format 1.4: extra = the app pid it refers to (0: not the computation's) */
   AMBER_ANON_INOTIFY = 6,    /* format 1.4: data = amber_inotify_watch records, each followed by its path */
+  AMBER_ANON_USERFAULTFD = 7,/* format 1.6: extra = its API features (fd_flags AMBER_FD_UFFD_API: handshake done) */
 };
 #define AMBER_FD_SEMAPHORE 0x100u
 /* Format 1.4 fd_flags bits: the bytes of a deleted file or memfd could not be read (named at
  * checkpoint, /dev/null at restart); a character device that is a terminal (TCGETS works). */
 #define AMBER_FD_NODATA 0x800u
 #define AMBER_FD_TTY 0x400u
+/* Format 1.6: a userfaultfd whose API handshake was made (its features in extra). */
+#define AMBER_FD_UFFD_API 0x4000u
 /* Kinds of AMBER_FD_CHR descriptors (format 1.3). A pseudo-terminal is rebuilt as a new pair at
  * restart (its number may differ): every master and slave descriptor that named the same pty gets
  * the new master or slave; data = one amber_ptyinfo, then (master only) the output the slave side

@@ -237,6 +237,7 @@ uint64_t vm_bits(const char* p, const char* e) {
       {"hg", AMBER_VM_HUGEPAGE},   {"nh", AMBER_VM_NOHUGEPAGE}, {"mg", AMBER_VM_MERGEABLE},
       {"sr", AMBER_VM_SEQ},        {"rr", AMBER_VM_RAND},      {"mw", AMBER_VM_MAYWRITE},
       {"de", AMBER_VM_DONTEXPAND}, {"dp", AMBER_VM_DROPPABLE},
+      {"um", AMBER_VM_UFFD_MISSING}, {"uw", AMBER_VM_UFFD_WP}, {"ui", AMBER_VM_UFFD_MINOR},
   };
   uint64_t v = 0;
   while (p + 1 < e) {
