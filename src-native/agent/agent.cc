@@ -392,6 +392,7 @@ long do_suspend(char* err, size_t errlen) {
     w++;
   }
   g.nslots = w;
+  pid::cputime_checkpoint();  // (every thread parked: the program's CPU time stands still)
   return 0;
 }
 
@@ -498,6 +499,7 @@ void on_restart() {
   // Every restored thread exists now (its new tid is in the hand-off): their app tids, even if
   // no pidmap follows.
   pid::adopt_restored_tids();
+  pid::cputime_restarted();  // CPU clocks go on from the checkpoint's reading
   mutex_restarted();  // the tids glibc wrote into mutexes before: repaired when next used
   pid::id_files_restarted();  // descriptors open on /proc/<pid>/stat|status read with app ids
   pid::peercred_restarted();  // SO_PEERCRED of the rebuilt Unix sockets: the saved peers
@@ -767,6 +769,7 @@ void after_fork_child() {
   if (g.coord_fd >= 0) sys::close(g.coord_fd);
   g.coord_fd = -1;
   g.send_lock = 0;
+  pid::cputime_forked();  // a new process: its CPU clocks start from zero
   g.phase = 0;
   g.nslots = 0;
   g.has_pending = false;

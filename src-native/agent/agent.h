@@ -145,6 +145,7 @@ struct ThreadKeep {
   uint64_t cpus[16];  // sched_getaffinity: 1,024 CPUs
   bool pinned;        // not every CPU online at the checkpoint
   int tsc;            // PR_GET_TSC
+  int64_t cpu_ns;     // its CPU time as the program saw it
 };
 void keep_take(ThreadKeep* k);            // suspend handler
 void keep_restored(const ThreadKeep* k);  // suspend handler, restored

@@ -48,6 +48,18 @@ void peercred_begin();
 void peercred_note(int fd, uint64_t ino);
 void peercred_restarted();
 
+// CPU time across a restart (clock.cc): the process's and its reaped children's read at the
+// checkpoint become offsets at restart; each thread keeps its own through the suspend handler.
+extern int64_t g_proc_off, g_child_off;
+extern __thread int64_t t_thread_off __attribute__((tls_model("initial-exec")));
+void cputime_checkpoint();  // checkpoint thread, every thread parked
+void cputime_restarted();   // on restart, before the program runs
+void cputime_forked();      // a child forked: its clocks start from zero
+int64_t thread_cpu_now();   // the calling thread's CPU time as the program sees it (ns)
+void thread_cpu_restored(int64_t saved);
+bool cputime_offset();
+int64_t cputime_off(int32_t clk);
+
 // True once any map is non-empty: the fast-path test of the path wrappers (proc.cc).
 bool active();
 

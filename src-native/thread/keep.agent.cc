@@ -1,5 +1,5 @@
 // Per-thread kernel settings a parked thread keeps on its own stack across a restart (agent only):
-// its CPU affinity and its TSC mode (PR_SET_TSC). Like the robust list (mutex.agent.cc) they need
+// its CPU affinity, its TSC mode (PR_SET_TSC) and its CPU time (pid/clock.cc). Like the robust list (mutex.agent.cc) they need
 // no record in the image: the suspend handler reads them into a ThreadKeep in its frame, the frame
 // is saved with the stack, and a restored thread sets them again on itself before it is released.
 //
@@ -11,6 +11,7 @@
 #include <errno.h>
 
 #include "agent/agent.h"
+#include "pid/pid.h"
 #include "sys/sys.h"
 
 namespace amber {
@@ -48,6 +49,7 @@ void keep_take(ThreadKeep* k) {
   }
   k->tsc = 0;
   sys::prctl(25 /*PR_GET_TSC*/, (long)&k->tsc, 0, 0, 0);
+  k->cpu_ns = pid::thread_cpu_now();
 }
 
 void keep_restored(const ThreadKeep* k) {
@@ -60,5 +62,6 @@ void keep_restored(const ThreadKeep* k) {
     }
   }
   if (k->tsc == 2 /*PR_TSC_SIGSEGV*/) sys::prctl(26 /*PR_SET_TSC*/, 2, 0, 0, 0);
+  pid::thread_cpu_restored(k->cpu_ns);  // its CPU clock goes on from where it was (pid/clock.cc)
 }
 }  // namespace amber
