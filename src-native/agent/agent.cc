@@ -396,6 +396,7 @@ long do_suspend(char* err, size_t errlen) {
 }
 
 void do_resume() {
+  dumpable_restore();  // the program's flag, before any of its threads runs
   intr::before_release();  // e.g. PI futex owners of this run, before any thread runs
   fds_resumed();
   __atomic_store_n(&g.phase, 0u, __ATOMIC_SEQ_CST);
@@ -468,6 +469,7 @@ bool connect_and_hello(bool restored) {
 // The restart path of the checkpoint thread: everything is back; rejoin a coordinator and wait
 // for it to resume the computation (the main loop handles "resume").
 void on_restart() {
+  dumpable_restarted();
   g.pid = (int)sys::getpid();
   {
     char st[4096];
@@ -684,6 +686,7 @@ void* ckpt_main(void*) {
       g.generation = gen;
       stopped::drop_own_park();
       plugins_event(AMBER_EV_PRESUSPEND, nullptr);
+      dumpable_raise();  // (do_resume puts the program's flag back on every way out)
       if (do_suspend(err, sizeof err) < 0) { join_done(); do_resume(); reply_error(gen, err); continue; }
       join_done();  // parked now: a program held by join_wait goes on when it is resumed
       stopped::continue_children();  // stopped children cannot answer unless continued

@@ -76,6 +76,11 @@ extern char g_unrestorable[2048];
 // What the restart rebuilds with a stated limit (fd/fd.cc, Capture::limit), same form, for the
 // `limits` of the written reply: each a whole sentence after "fd N (path) ".
 extern char g_limits[2048];
+// proc/creds.cc: the process is dumpable while the agent works on it (its /proc/self files are
+// then its own), the program's flag back before the program runs again.
+void dumpable_raise();     // at `suspend`, before anything reads /proc/self
+void dumpable_restore();   // at resume (live or restarted), before the threads are released
+void dumpable_restarted(); // first thing after a restart
 // The restart path, pid map applied, before the application runs again: descriptor owners.
 void fds_restarted();
 

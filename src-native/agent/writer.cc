@@ -97,6 +97,7 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
   long r;
   if ((r = process_capture(c, *pr)) < 0) return r;
   if ((r = zombies_capture(c, *pr)) < 0) return r;
+  if ((r = creds_capture(c)) < 0) return r;
   signals_capture(*pr);
   if ((r = sem_capture(c)) < 0) return r;
   if ((r = sysv_ids_capture(c)) < 0) return r;

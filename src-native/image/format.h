@@ -166,8 +166,26 @@ typedef struct amber_process_ext {
                                 and that existed at checkpoint: amber_sysv_id[] in STRINGS */
   amber_str sem_undo;        /* the process's SysV semaphore undo adjustments (semadj), amber_semadj[]
                                 in STRINGS; zero when none */
-  uint64_t reserved[10];
+  amber_str creds;           /* the process's credentials: one amber_creds followed by its
+                                supplementary groups (uint32_t[ngroups]) in STRINGS; zero in older
+                                images (the restorer then leaves the restart's own) */
+  uint64_t reserved[9];
 } amber_process_ext;
+/* A process's credentials (proc/creds.cc): ids, supplementary groups, capabilities, securebits
+ * and its dumpable flag, as the process had them when the checkpoint stopped it. Ids are as the
+ * writer's user namespace shows them. */
+typedef struct amber_creds {
+  uint32_t uid[4];           /* real, effective, saved, filesystem */
+  uint32_t gid[4];           /* real, effective, saved, filesystem */
+  uint64_t cap_effective, cap_permitted, cap_inheritable;
+  uint64_t cap_bounding;     /* the bounding set, capabilities 0..63 */
+  uint64_t cap_ambient;
+  uint32_t securebits;       /* PR_GET_SECUREBITS (SECBIT_KEEP_CAPS is PR_SET_KEEPCAPS) */
+  int32_t dumpable;          /* PR_GET_DUMPABLE as the program had it (0, 1 or 2) */
+  uint32_t ngroups;          /* supplementary groups following this record */
+  uint32_t pad;
+} amber_creds;
+#define AMBER_MAX_GROUPS 65536u
 /* A child that exited and was not reaped yet (proc/zombie.cc). */
 typedef struct amber_zombie {
   int32_t app_pid;           /* the pid the application knows it by */

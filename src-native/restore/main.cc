@@ -265,6 +265,7 @@ void load_image(Img& im, char* at, bool check_chunks, char* chunk_buf) {
   sysvshm_check();
   sem_check();
   sysv_ids_check();
+  creds_check();
   int k = (int)(&im - T.img);
   fds_check(k);
   im.main_idx = -1;
@@ -338,6 +339,7 @@ uint64_t pick_gap(uint64_t len) {
   h->new_tids[S.main_idx] = h->new_pid;
   __atomic_store_n(&h->restored, 1u, __ATOMIC_SEQ_CST);
 
+  creds_restore();  // after what needed the restart's privileges, before the threads (a clone takes them)
   threads_start(h);
   timers_restore();
   close_strays();

@@ -238,6 +238,8 @@ bool sysvshm_map(uint32_t i, long* addr);   // stage 3: region i attached again 
 // ipc/sem.cc: SysV semaphore undo adjustments
 void sem_check();    // stage 1, per image: the sets are still there
 void sem_restore();  // stage 3: this process's adjustments taken again
+void creds_check();    // proc/creds.cc, stage 1: the restart can give the process its credentials
+void creds_restore();  // stage 3, before the threads are made
 void sysv_ids_check();  // ipc/msg.cc, stage 1: the SysV queues and sets the process uses exist
 // proc/process.cc
 void process_restore_mm();
