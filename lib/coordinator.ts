@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { hostname } from 'node:os';
-import { chmod, link, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, readdir, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -1097,6 +1098,53 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (!sock.destroyed) sock.end(JSON.stringify(obj) + '\n');
   }
 
+  /**
+   * The image files this coordinator creates for its processes (ours O_EXCL|O_NOFOLLOW, 0600, at
+   * PATH.tmp): a root coordinator's process that now runs as another user (its fsuid, said with
+   * `suspended`) cannot create a file in our directory. Only on this host, over a Unix socket, with
+   * the addon's sendFd.
+   */
+  private async imageFilesFor(b: Barrier, suspended: Map<Agent, AgentMsg>, genDir: string): Promise<Map<Agent, FileHandle>> {
+    const out = new Map<Agent, FileHandle>();
+    if (this.uid !== 0) return out;
+    let sendFd;
+    try {
+      sendFd = addon().sendFd;
+    } catch {
+      return out;
+    }
+    if (typeof sendFd !== 'function') return out;
+    for (const a of b.agents) {
+      const fsuid = suspended.get(a)?.['fsuid'];
+      if (typeof fsuid !== 'number' || fsuid === 0 || a.info.host !== hostname() || sockFd(a.sock) === undefined) continue;
+      const tmp = `${join(genDir, imageName(a.info.vpid))}.tmp`;
+      try {
+        out.set(a, await trust.createTemp(tmp, 0o600));
+      } catch (e) {
+        for (const fh of out.values()) await fh.close().catch(() => undefined);
+        throw trust.fsFailure(e, 'create', tmp);
+      }
+    }
+    return out;
+  }
+
+  /** A `write` line, with the image file to write when we made it (imageFilesFor). */
+  private sendImageFile(a: Agent, line: string, fh: FileHandle | undefined): void {
+    const fd = sockFd(a.sock);
+    // (lines written through Node must all have left: the file goes with this line, in order)
+    if (fh === undefined || fd === undefined || a.sock.writableLength > 0 || a.sock.destroyed) {
+      this.send(a, line);
+      return;
+    }
+    if (debug.enabled) debug('-> %s: %s (with its image file)', describe(a), line);
+    try {
+      addon().sendFd!(fd, line + '\n', fh.fd);
+    } catch (e) {
+      debug('cannot pass the image file to %s: %s', describe(a), (e as Error).message);
+      this.send(a, line);
+    }
+  }
+
   private send(a: Agent, line: string): void {
     if (debug.enabled) debug('-> %s: %s', describe(a), line);
     if (!a.sock.destroyed) a.sock.write(line + '\n');
@@ -1604,7 +1652,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   /** Sends `line(a)` to every participant and waits for each to answer `expect`. */
-  private phase(b: Barrier, expect: PhaseName, line: (a: Agent) => string, timeoutSec: number, failOnLoss: boolean): Promise<Map<Agent, AgentMsg>> {
+  private phase(
+    b: Barrier,
+    expect: PhaseName,
+    line: (a: Agent) => string,
+    timeoutSec: number,
+    failOnLoss: boolean,
+    send: (a: Agent, line: string) => void = (a, l) => this.send(a, l),
+  ): Promise<Map<Agent, AgentMsg>> {
     return new Promise((res, rej) => {
       let timer: NodeJS.Timeout | undefined;
       let stopWatch: NodeJS.Timeout | undefined;
@@ -1633,7 +1688,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       }
       b.phase = ph;
       this.progress(b, ph);
-      for (const a of b.agents) this.send(a, line(a));
+      for (const a of b.agents) send(a, line(a));
       if (ph.pending.size === 0) {
         ph.resolve(ph.results);
         return;
@@ -1813,7 +1868,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         for (const a of b.agents) this.send(a, `generation ${gen} ${id}`);
         // " end": the computation ends after this checkpoint, so agents may capture what the
         // program would otherwise still see (a listener's not-yet-accepted connections).
-        await this.phase(b, 'suspended', () => `suspend ${gen}${opts.kill === true ? ' end' : ''}`, timeoutSec, true);
+        const suspended = await this.phase(b, 'suspended', () => `suspend ${gen}${opts.kill === true ? ' end' : ''}`, timeoutSec, true);
         this.emit('suspend', { generation: gen, processes: b.agents.size });
 
         // A new directory (EEXIST if anything has the name): the agents create their images in it.
@@ -1828,14 +1883,30 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const syncFs = addonSyncFs();
         const here = hostname();
         const batched = (a: Agent): boolean => syncFs !== undefined && a.info.host === here;
-        written = await this.phase(
-          b,
-          'written',
-          (a) => `${batched(a) ? `nosync ${gen}\n` : ''}write ${gen} ${join(genDir, imageName(a.info.vpid))}`,
-          timeoutSec,
-          true,
-        );
-        if (syncFs !== undefined && [...b.agents].some(batched)) await syncFs(genDir);
+        // A process that switched to another user after launch (setuid, issue 10) cannot create a
+        // file in our directory: its image file is created here and passed with `write`.
+        const handed = await this.imageFilesFor(b, suspended, genDir);
+        try {
+          written = await this.phase(
+            b,
+            'written',
+            (a) => `${batched(a) ? `nosync ${gen}\n` : ''}write ${gen} ${join(genDir, imageName(a.info.vpid))}`,
+            timeoutSec,
+            true,
+            (a, line) => this.sendImageFile(a, line, handed.get(a)),
+          );
+        } finally {
+          for (const fh of handed.values()) await fh.close().catch(() => undefined);
+        }
+        // ... and named here, where that process may not rename.
+        for (const a of handed.keys()) {
+          const path = join(genDir, imageName(a.info.vpid));
+          await rename(`${path}.tmp`, path).catch((e: unknown) => {
+            throw trust.fsFailure(e, 'rename', `${path}.tmp`);
+          });
+        }
+        if (syncFs !== undefined && ([...b.agents].some(batched) || handed.size > 0)) await syncFs(genDir);
+        else if (handed.size > 0) await syncDir(genDir);
       } catch (e) {
         throw await this.abortGeneration(b, genDir, e);
       }
@@ -2126,6 +2197,23 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 }
 
 /** The addon's readSeal, or undefined when the addon (a stand-in, or none) has none. */
+/** The descriptor of a Unix socket (libuv's), or undefined (TCP, closed, not known). */
+function sockFd(sock: net.Socket): number | undefined {
+  if (sock.remoteAddress !== undefined) return undefined;  // TCP
+  const fd = (sock as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/** fsync of a directory: the names in it are durable. */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 function bindingReader(): ((path: string) => ImageSeal) | undefined {
   try {
     const a = addon();

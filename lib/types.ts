@@ -124,6 +124,8 @@ export interface Addon {
   formatVersion: { major: number; minor: number };
   /** SO_PEERCRED of a connected Unix socket's fd (absent from stand-in addons). */
   peerCred?(fd: number): PeerCred;
+  /** Writes text on Unix socket sock with descriptor fd attached (SCM_RIGHTS). */
+  sendFd?(sock: number, text: string, fd: number): void;
   /** The bytes a saved socket had waiting to be read. */
   socketInflight?(path: string, fd: number): Buffer;
   /** Which descriptors of frozen processes are one open file description (kcmp). */

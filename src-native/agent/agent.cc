@@ -97,6 +97,27 @@ char* long_buf() { return g.scratch + g.scratch_len - kLongLine; }
 void apply_pidmap(const char* text) { pid::set_map(text); }
 
 // Reads one '\n'-terminated line from the coordinator into g_line (blocking). false on EOF/error.
+// Descriptors that came with a coordinator line: the image file of the `write` that follows (one
+// at a time; anything else is closed).
+void take_passed_fds(struct msghdr* mh) {
+  struct cmsghdr* c = CMSG_FIRSTHDR(mh);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return;
+  size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+  for (size_t i = 0; i < n; i++) {
+    int fd;
+    memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+    if (i == 0) {
+      if (g.image_fd1) sys::close(g.image_fd1 - 1);
+      // out of the program's low numbers, like our socket
+      long hi = sys::fcntl(fd, F_DUPFD_CLOEXEC, kCoordFdFloor);
+      if (hi >= 0) { sys::close(fd); fd = (int)hi; }
+      g.image_fd1 = fd + 1;
+    } else {
+      sys::close(fd);
+    }
+  }
+}
+
 bool read_line() {
   if (g.has_pending) {
     memcpy(g_line, g.pending, sizeof g.pending);
@@ -150,8 +171,17 @@ bool read_line() {
       g_rx_len = 0;
       continue;
     }
-    long r = sys::read(g.coord_fd, g_rx + g_rx_len, sizeof g_rx - g_rx_len);
+    // recvmsg: a `write` line may carry the image file to write (SCM_RIGHTS, see Agent::image_fd1).
+    struct iovec iov = {g_rx + g_rx_len, sizeof g_rx - g_rx_len};
+    alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+    struct msghdr mh = {};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = cbuf;
+    mh.msg_controllen = sizeof cbuf;
+    long r = sys::sc3(47 /*recvmsg*/, g.coord_fd, (long)&mh, MSG_CMSG_CLOEXEC);
     if (r == -EINTR) continue;
+    if (r > 0 && mh.msg_controllen >= sizeof(struct cmsghdr)) take_passed_fds(&mh);
     if (r <= 0) return false;
     g_rx_len += (size_t)r;
   }
@@ -396,6 +426,7 @@ long do_suspend(char* err, size_t errlen) {
 }
 
 void do_resume() {
+  if (g.image_fd1) { sys::close(g.image_fd1 - 1); g.image_fd1 = 0; }  // passed, never written (abort)
   dumpable_restore();  // the program's flag, before any of its threads runs
   intr::before_release();  // e.g. PI futex owners of this run, before any thread runs
   fds_resumed();
@@ -452,7 +483,17 @@ void suspend_handler(int, siginfo_t* si, void* uc) {
 long g_connect_err;  // why the last connect_and_hello failed: -errno of connect, or -EPROTO (hello)
 
 bool connect_and_hello(bool restored) {
-  long fd = connect_coord(g.coord_path);
+  long fd;
+  if (restored && g_handoff.coord_fd1) {
+    // Made by the restorer before it gave the process its saved ids (proc/creds.cc): as that
+    // user we could not connect to the restart's coordinator.
+    fd = (long)g_handoff.coord_fd1 - 1;
+    g_handoff.coord_fd1 = 0;
+    long hi = sys::fcntl((int)fd, F_DUPFD_CLOEXEC, kCoordFdFloor);
+    if (hi >= 0) { sys::close((int)fd); fd = hi; }
+  } else {
+    fd = connect_coord(g.coord_path);
+  }
   if (fd < 0) { g_connect_err = fd; return false; }
   g.coord_fd = (int)fd;
   g_rx_len = 0;
@@ -590,6 +631,9 @@ void do_write(uint32_t gen, const char* path_in) {
   bool sync = g_nosync_gen != gen;
   // The program's RLIMIT_FSIZE must not cut the image (proc/rlimit.agent.cc).
   rlim::raise_for_write();
+  // An image file the coordinator passed: it renames it and syncs the directory (we may have no
+  // right to either there).
+  bool handed = g.image_fd1 != 0;
   long r = write_image(tmp, &bytes, err, sizeof err, sync);
   rlim::after_write(r == -EFBIG);
   if (r == -EFBIG) {
@@ -598,8 +642,8 @@ void do_write(uint32_t gen, const char* path_in) {
     size_t n = sys::slen(err);
     sys::Out(err + n, sizeof err - n).s(" (the process's RLIMIT_FSIZE hard limit is ").u(k[1]).s(" bytes, set before launch: the image needs more)");
   }
-  if (r >= 0 && (r = sys::rename(tmp, path)) < 0) sys::Out(err, sizeof err).s("cannot rename ").s(tmp);
-  if (r >= 0 && sync) {
+  if (r >= 0 && !handed && (r = sys::rename(tmp, path)) < 0) sys::Out(err, sizeof err).s("cannot rename ").s(tmp);
+  if (r >= 0 && sync && !handed) {
     char dir[600];
     size_t n = sys::slen(path);
     while (n && path[n - 1] != '/') n--;
@@ -690,7 +734,11 @@ void* ckpt_main(void*) {
       if (do_suspend(err, sizeof err) < 0) { join_done(); do_resume(); reply_error(gen, err); continue; }
       join_done();  // parked now: a program held by join_wait goes on when it is resumed
       stopped::continue_children();  // stopped children cannot answer unless continued
-      reply_simple("suspended", gen);
+      // With our fsuid: a root coordinator passes the image file to a process of another user
+      // (which cannot create it in root's directory) with `write`.
+      sys::Out o(g_tx, sizeof g_tx);
+      o.s("{\"t\":\"suspended\",\"gen\":").u(gen).s(",\"fsuid\":").u((uint32_t)sys::sc1(122 /*setfsuid*/, -1)).s("}\n");
+      send_line(g_tx, o.len);
     } else if (sys::sstarts(p, "generation ")) {
       p += 11;
       g.generation_id_gen = (uint32_t)sys::parse_u(&p, 10);

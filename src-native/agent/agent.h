@@ -55,6 +55,9 @@ struct Agent {
   uint32_t done_gen;            // the last checkpoint this process was resumed from
   volatile bool restop;         // we were stopped, continued by our parent for this checkpoint:
                                 //   stop again at resume (proc/stopped.agent.cc)
+  int image_fd1;                // +1: the image file the coordinator opened and passed with `write`
+                                //   (SCM_RIGHTS: our process runs as a user who cannot create files
+                                //   where the coordinator's root writes); 0 none. Taken by the writer.
   char* strings_map;            // the writer's string space while it is listed in an image
   size_t strings_len;           //   (restored as an empty mapping: unmapped after a restart)
 };

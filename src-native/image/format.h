@@ -574,7 +574,11 @@ typedef struct amber_handoff {
    * 0 when fd j was closed): the launcher's stdio of the restored computation from now on. */
   uint64_t stdio_dev[3], stdio_ino[3];
   uint32_t stdio_set[3];
-  uint32_t pad_v3;
+  /* v3, in what was padding (zero from an agent or restorer that does not know it): +1, a
+   * connection to the restart's coordinator the restorer made while it still had the restart's
+   * credentials, for a process it switched to other ids (proc/creds.cc): that user may not connect
+   * to a root coordinator's socket itself; 0 none. */
+  uint32_t coord_fd1;
 } amber_handoff;
 
 #ifdef __cplusplus

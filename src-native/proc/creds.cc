@@ -330,6 +330,22 @@ void creds_restore() {
   const amber_creds& w = p.want;
   const amber_creds& cur = p.cur.c;
   long e;
+  if (p.ids && S.coord[0] && !sys::sstarts(S.coord, "tcp:")) {
+    // The agent's connection to the coordinator, made now: as another user it may not connect to
+    // the socket of the restart's user (mode 0600), nor be accepted by it (SO_PEERCRED). The
+    // kernel vouches for this one as the restart's. A failure leaves the agent to try (and say).
+    long fd = sys::socket(1 /*AF_UNIX*/, 1 /*SOCK_STREAM*/ | sys::O_CLOEXEC_, 0);
+    struct { uint16_t family; char path[108]; } sa = {1, {}};
+    size_t n = sys::slen(S.coord);
+    if (fd >= 0 && n < sizeof sa.path) {
+      memcpy(sa.path, S.coord, n);
+      if (sys::connect((int)fd, &sa, (int)sizeof sa) >= 0) {
+        fd = lift(fd);
+        if (fd >= 0) S.coord_fd1 = (int)fd + 1;
+      }
+    }
+    if (fd >= 0 && !S.coord_fd1) sys::close((int)fd);
+  }
   // 1. The bounding set (CAP_SETPCAP, which the restart still has).
   for (int k = 0; k < 64; k++)
     if (has_cap(cur.cap_bounding, k) && !has_cap(w.cap_bounding, k) && (e = sys::prctl(PR_CAPBSET_DROP, k, 0, 0, 0)) < 0)

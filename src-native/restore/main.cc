@@ -340,6 +340,7 @@ uint64_t pick_gap(uint64_t len) {
   __atomic_store_n(&h->restored, 1u, __ATOMIC_SEQ_CST);
 
   creds_restore();  // after what needed the restart's privileges, before the threads (a clone takes them)
+  if (h->magic == AMBER_HANDOFF_MAGIC3) h->coord_fd1 = (uint32_t)S.coord_fd1;
   threads_start(h);
   timers_restore();
   close_strays();

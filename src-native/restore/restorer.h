@@ -106,6 +106,7 @@ struct State {
   char coord[256];        // AMBER_COORD: the coordinator the restored agent joins
   char token[80];         // AMBER_TOKEN: its token, for a TCP coordinator
   int imgfd;
+  int coord_fd1;          // +1: a connection to the coordinator made before the ids changed (proc/creds.cc)
   uint64_t file_size;
   amber_header hdr;
   amber_view v;
