@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { chmod, link, lstat, mkdir, open, readdir, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { debuglog } from 'node:util';
 import { formatAddress, parseAddress } from './address.js';
@@ -1011,7 +1011,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }
   }
 
-  private onConnection(sock: net.Socket, transport: Transport): void {
+  /**
+   * agentOnly: a connection we made and passed to a process (giveConnection): its first line must
+   * be a hello, never a control request (the kernel shows it as ours, root's).
+   */
+  private onConnection(sock: net.Socket, transport: Transport, agentOnly = false): void {
     let kind: 'unknown' | 'agent' | 'ctl' = 'unknown';
     let agent: Agent | undefined;
     sock.on('error', (e) => debug('peer socket error: %s', e.message));
@@ -1069,6 +1073,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
             this.gate.settle(sock);
             kind = 'agent';
             agent = this.onHello(sock, msg);
+          } else if (msg.t === 'ctl' && agentOnly) {
+            refuse(new AmberError('EPERM', 'refused a control request on a connection made for a process of the computation'), msg);
           } else if (msg.t === 'ctl') {
             this.gate.settle(sock);
             kind = 'ctl';
@@ -1100,32 +1106,79 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   /**
    * The image files this coordinator creates for its processes (ours O_EXCL|O_NOFOLLOW, 0600, at
-   * PATH.tmp): a root coordinator's process that now runs as another user (its fsuid, said with
-   * `suspended`) cannot create a file in our directory. Only on this host, over a Unix socket, with
-   * the addon's sendFd.
+   * PATH.tmp): a root coordinator's process that now runs as another user (setuid after launch,
+   * issue 10: its effective or filesystem uid, as the kernel shows it while the process is parked)
+   * cannot create a file in our directory. Only on this host, over a Unix socket, with the addon's
+   * sendFd.
+   *
+   * Such an image is root's file with that user's bytes in it, so it must not be able to ask a
+   * root restart for more than the process had: the credentials the kernel showed (`creds`, for
+   * the manifest) bind it, and the restorer refuses an image whose own record differs.
    */
-  private async imageFilesFor(b: Barrier, suspended: Map<Agent, AgentMsg>, genDir: string): Promise<Map<Agent, FileHandle>> {
-    const out = new Map<Agent, FileHandle>();
-    if (this.uid !== 0) return out;
+  private async imageFilesFor(b: Barrier, genDir: string): Promise<{ files: Map<Agent, FileHandle>; creds: Map<Agent, string> }> {
+    const files = new Map<Agent, FileHandle>();
+    const creds = new Map<Agent, string>();
+    if (this.uid !== 0) return { files, creds };
     let sendFd;
     try {
       sendFd = addon().sendFd;
     } catch {
-      return out;
+      return { files, creds };
     }
-    if (typeof sendFd !== 'function') return out;
+    if (typeof sendFd !== 'function') return { files, creds };
     for (const a of b.agents) {
-      const fsuid = suspended.get(a)?.['fsuid'];
-      if (typeof fsuid !== 'number' || fsuid === 0 || a.info.host !== hostname() || sockFd(a.sock) === undefined) continue;
+      if (a.info.host !== hostname() || !(a.info.pid > 0) || sockFd(a.sock) === undefined) continue;
+      const k = kernelCreds(a.info.pid);
+      if (k === undefined || (k.euid === 0 && k.fsuid === 0)) continue;
       const tmp = `${join(genDir, imageName(a.info.vpid))}.tmp`;
       try {
-        out.set(a, await trust.createTemp(tmp, 0o600));
+        files.set(a, await trust.createTemp(tmp, 0o600));
+        creds.set(a, k.text);
       } catch (e) {
-        for (const fh of out.values()) await fh.close().catch(() => undefined);
+        for (const fh of files.values()) await fh.close().catch(() => undefined);
         throw trust.fsFailure(e, 'create', tmp);
       }
     }
-    return out;
+    return { files, creds };
+  }
+
+  /**
+   * `conn`: a process that runs as another user than this root coordinator (setuid after launch)
+   * is about to fork; its child could not connect to our socket (mode 0600, and SO_PEERCRED of
+   * another uid is refused), so the parent asks for a connection of ours: one end of a socket pair
+   * is kept here as a new connection (agent-only), the other goes back with `conn` (SCM_RIGHTS).
+   * A bare `conn` says none could be made (the child then runs uncheckpointed, as before).
+   */
+  private giveConnection(a: Agent): void {
+    const fd = sockFd(a.sock);
+    if (a.sock.destroyed) return;
+    if (a.sock.writableLength > 0) {
+      // (lines queued in Node must leave first: the descriptor goes with this one, in order)
+      a.sock.once('drain', () => this.giveConnection(a));
+      return;
+    }
+    let pair: [number, number] | undefined;
+    try {
+      if (fd !== undefined && this.uid === 0 && a.info.host === hostname()) pair = addon().socketPair?.();
+    } catch (e) {
+      debug('cannot make a connection for %s: %s', describe(a), (e as Error).message);
+    }
+    if (pair === undefined || addon().sendFd === undefined) {
+      if (pair !== undefined) for (const p of pair) closeSync(p);
+      this.send(a, 'conn');
+      return;
+    }
+    const [mine, theirs] = pair;
+    try {
+      this.onConnection(new net.Socket({ fd: mine, readable: true, writable: true }), 'unix', true);
+      if (debug.enabled) debug('-> %s: conn (with a connection)', describe(a));
+      addon().sendFd!(fd!, 'conn\n', theirs);
+    } catch (e) {
+      debug('cannot pass a connection to %s: %s', describe(a), (e as Error).message);
+      this.send(a, 'conn');
+    } finally {
+      closeSync(theirs);
+    }
   }
 
   /** A `write` line, with the image file to write when we made it (imageFilesFor). */
@@ -1452,6 +1505,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         }
         return;
       }
+      case 'conn':
+        this.giveConnection(a);
+        return;
       case 'error': {
         const b = this.barrier;
         const text = `${describe(a)}: ${str(msg['message'], 'unspecified error')}`;
@@ -1862,13 +1918,15 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     debug('generation %d: %d processes', gen, participants.length);
     try {
       let written: Map<Agent, AgentMsg>;
+      // (the kernel's credentials of processes whose image file we made: the manifest binds them)
+      let creds = new Map<Agent, string>();
       try {
         for (const a of b.agents) a.info.state = 'suspending';
         // `generation G ID` first: the id the agents write into their images' headers.
         for (const a of b.agents) this.send(a, `generation ${gen} ${id}`);
         // " end": the computation ends after this checkpoint, so agents may capture what the
         // program would otherwise still see (a listener's not-yet-accepted connections).
-        const suspended = await this.phase(b, 'suspended', () => `suspend ${gen}${opts.kill === true ? ' end' : ''}`, timeoutSec, true);
+        await this.phase(b, 'suspended', () => `suspend ${gen}${opts.kill === true ? ' end' : ''}`, timeoutSec, true);
         this.emit('suspend', { generation: gen, processes: b.agents.size });
 
         // A new directory (EEXIST if anything has the name): the agents create their images in it.
@@ -1885,7 +1943,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const batched = (a: Agent): boolean => syncFs !== undefined && a.info.host === here;
         // A process that switched to another user after launch (setuid, issue 10) cannot create a
         // file in our directory: its image file is created here and passed with `write`.
-        const handed = await this.imageFilesFor(b, suspended, genDir);
+        const made = await this.imageFilesFor(b, genDir);
+        const handed = made.files;
+        creds = made.creds;
         try {
           written = await this.phase(
             b,
@@ -2000,6 +2060,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
             image: name,
             bytes,
             ...(sl !== undefined ? { xxh: sl.imageXxh, ...(sl.programXxh !== undefined ? { program: sl.programXxh } : {}) } : {}),
+            ...(creds.has(a) ? { creds: creds.get(a)! } : {}),
           });
         }
         if (b.failure !== undefined) throw b.failure;
@@ -2197,6 +2258,32 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 }
 
 /** The addon's readSeal, or undefined when the addon (a stand-in, or none) has none. */
+/**
+ * A process's credentials as the kernel shows them (/proc/PID/status): `text` is the manifest's
+ * `creds` (ManifestProcess): uids real,effective,saved,fs, gids likewise, capabilities effective,
+ * permitted, inheritable, bounding, ambient (decimal), then the supplementary groups.
+ */
+function kernelCreds(pid: number): { euid: number; fsuid: number; text: string } | undefined {
+  let st: string;
+  try {
+    st = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const field = (name: string): string[] | undefined => {
+    const m = new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(st);
+    return m === null ? undefined : m[1]!.trim().split(/\s+/).filter((x) => x !== '');
+  };
+  const uid = field('Uid');
+  const gid = field('Gid');
+  const groups = field('Groups') ?? [];
+  const caps = ['CapEff', 'CapPrm', 'CapInh', 'CapBnd', 'CapAmb'].map((c) => field(c)?.[0]);
+  if (uid?.length !== 4 || gid?.length !== 4 || caps.some((c) => c === undefined || !/^[0-9a-f]+$/i.test(c))) return undefined;
+  const text = [...uid, ...gid, ...caps.map((c) => BigInt(`0x${c!}`).toString()), ...groups].join(',');
+  if (!/^[0-9]+(,[0-9]+)*$/.test(text)) return undefined;
+  return { euid: Number(uid[1]), fsuid: Number(uid[3]), text };
+}
+
 /** The descriptor of a Unix socket (libuv's), or undefined (TCP, closed, not known). */
 function sockFd(sock: net.Socket): number | undefined {
   if (sock.remoteAddress !== undefined) return undefined;  // TCP

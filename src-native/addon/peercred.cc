@@ -92,9 +92,29 @@ Napi::Value SendFd(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// socketPair(): [fd, fd], a connected pair of Unix stream sockets (close-on-exec). The coordinator
+// keeps one end as a new agent connection and passes the other (sendFd) to a process of the
+// computation that runs as another user (setuid after launch): its forked child joins through it,
+// since that user may not connect to a root coordinator's socket.
+Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    const int err = errno;
+    Napi::Error e = Napi::Error::New(env, std::string("socketPair: ") + std::strerror(err));
+    e.Set("errno", Napi::Number::New(env, err));
+    throw e;
+  }
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, Napi::Number::New(env, sv[0]));
+  a.Set(1u, Napi::Number::New(env, sv[1]));
+  return a;
+}
+
 }  // namespace
 
 void RegisterPeerCred(Napi::Env env, Napi::Object exports) {
+  exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
   exports.Set("peerCred", Napi::Function::New(env, PeerCred, "peerCred"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
 }

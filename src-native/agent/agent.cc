@@ -97,8 +97,15 @@ char* long_buf() { return g.scratch + g.scratch_len - kLongLine; }
 void apply_pidmap(const char* text) { pid::set_map(text); }
 
 // Reads one '\n'-terminated line from the coordinator into g_line (blocking). false on EOF/error.
-// Descriptors that came with a coordinator line: the image file of the `write` that follows (one
-// at a time; anything else is closed).
+// A descriptor that came with a coordinator line (+1; 0 none), for the line that takes it: the
+// image file of a `write` (Agent::image_fd1), or the connection of a `conn` (fork_conn).
+int g_passed1;
+// `conn`: 0 while asked, then the connection +1, or ~0 (none).
+volatile uint32_t g_conn_word;
+// The connection made for the child of the fork in progress (+1; 0 none): inherited by the child.
+int g_child_conn1;
+
+// Descriptors that came with a coordinator line (one at a time; anything else is closed).
 void take_passed_fds(struct msghdr* mh) {
   struct cmsghdr* c = CMSG_FIRSTHDR(mh);
   if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return;
@@ -107,11 +114,11 @@ void take_passed_fds(struct msghdr* mh) {
     int fd;
     memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
     if (i == 0) {
-      if (g.image_fd1) sys::close(g.image_fd1 - 1);
+      if (g_passed1) sys::close(g_passed1 - 1);
       // out of the program's low numbers, like our socket
       long hi = sys::fcntl(fd, F_DUPFD_CLOEXEC, kCoordFdFloor);
       if (hi >= 0) { sys::close(fd); fd = (int)hi; }
-      g.image_fd1 = fd + 1;
+      g_passed1 = fd + 1;
     } else {
       sys::close(fd);
     }
@@ -484,11 +491,12 @@ long g_connect_err;  // why the last connect_and_hello failed: -errno of connect
 
 bool connect_and_hello(bool restored) {
   long fd;
-  if (restored && g_handoff.coord_fd1) {
-    // Made by the restorer before it gave the process its saved ids (proc/creds.cc): as that
-    // user we could not connect to the restart's coordinator.
-    fd = (long)g_handoff.coord_fd1 - 1;
+  if ((restored && g_handoff.coord_fd1) || (!restored && g_child_conn1)) {
+    // Made by the restorer before it gave the process its saved ids (proc/creds.cc), or by the
+    // coordinator for the child of a fork (before_fork): as our user we could not connect.
+    fd = restored ? (long)g_handoff.coord_fd1 - 1 : (long)g_child_conn1 - 1;
     g_handoff.coord_fd1 = 0;
+    g_child_conn1 = 0;
     long hi = sys::fcntl((int)fd, F_DUPFD_CLOEXEC, kCoordFdFloor);
     if (hi >= 0) { sys::close((int)fd); fd = hi; }
   } else {
@@ -510,6 +518,14 @@ bool connect_and_hello(bool restored) {
 // The restart path of the checkpoint thread: everything is back; rejoin a coordinator and wait
 // for it to resume the computation (the main loop handles "resume").
 void on_restart() {
+  // The restorer made this thread with every signal blocked (it is not a signal frame's thread:
+  // no rt_sigreturn gives it its mask back). Ours is glibc's "all but its own": SIGCANCEL (32) and
+  // SIGSETXID (33) stay open — a program's setuid/setgid after a restart waits for every thread
+  // to run glibc's SIGSETXID handler, and hung on this one.
+  {
+    uint64_t m = ~0ull & ~(1ull << 31) & ~(1ull << 32);
+    sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &m, nullptr);
+  }
   dumpable_restarted();
   g.pid = (int)sys::getpid();
   {
@@ -734,11 +750,7 @@ void* ckpt_main(void*) {
       if (do_suspend(err, sizeof err) < 0) { join_done(); do_resume(); reply_error(gen, err); continue; }
       join_done();  // parked now: a program held by join_wait goes on when it is resumed
       stopped::continue_children();  // stopped children cannot answer unless continued
-      // With our fsuid: a root coordinator passes the image file to a process of another user
-      // (which cannot create it in root's directory) with `write`.
-      sys::Out o(g_tx, sizeof g_tx);
-      o.s("{\"t\":\"suspended\",\"gen\":").u(gen).s(",\"fsuid\":").u((uint32_t)sys::sc1(122 /*setfsuid*/, -1)).s("}\n");
-      send_line(g_tx, o.len);
+      reply_simple("suspended", gen);
     } else if (sys::sstarts(p, "generation ")) {
       p += 11;
       g.generation_id_gen = (uint32_t)sys::parse_u(&p, 10);
@@ -750,8 +762,17 @@ void* ckpt_main(void*) {
       p += 6;
       uint32_t gen = (uint32_t)sys::parse_u(&p, 10);
       if (*p == ' ') p++;
+      if (g_passed1) {  // the image file the coordinator made for us
+        if (g.image_fd1) sys::close(g.image_fd1 - 1);
+        g.image_fd1 = g_passed1;
+        g_passed1 = 0;
+      }
       if (!g.phase) { reply_error(gen, "write before suspend"); continue; }
       do_write(gen, p);
+    } else if (sys::seq(p, "conn")) {
+      __atomic_store_n(&g_conn_word, g_passed1 ? (uint32_t)g_passed1 : ~0u, __ATOMIC_RELEASE);
+      g_passed1 = 0;
+      sys::futex_wake(&g_conn_word, 1);
     } else if (sys::sstarts(p, "resume ") || sys::sstarts(p, "abort ")) {
       const char* q = p + (p[0] == 'r' ? 7 : 6);
       uint32_t gen = (uint32_t)sys::parse_u(&q, 10);
@@ -807,6 +828,36 @@ bool start_ckpt_thread() {
 // A forked child is a new process of the computation: it gets its own vpid (its parent is the
 // forker) and its own checkpoint thread. glibc has reset its locks before running this handler,
 // and we are the only thread, so our own state is reset here too.
+// Before a fork (pthread_atfork): a process that now runs as another user than the coordinator's
+// (setuid after launch) could not connect its child to it: that user may not use a root
+// coordinator's socket. It asks the coordinator for a connection (`conn`) the child inherits.
+void before_fork() {
+  g_child_conn1 = 0;
+  if (!g.active || g.coord_fd < 0 || sys::sstarts(g.coord_path, "tcp:")) return;
+  uint32_t euid = (uint32_t)sys::sc0(107 /*geteuid*/);
+  struct { int32_t pid; uint32_t uid, gid; } cred = {};
+  uint32_t len = sizeof cred;
+  if (euid == 0 || sys::sc5(55 /*getsockopt*/, g.coord_fd, 1 /*SOL_SOCKET*/, 17 /*SO_PEERCRED*/, (long)&cred, (long)&len) < 0 ||
+      cred.uid == euid)
+    return;
+  __atomic_store_n(&g_conn_word, 0u, __ATOMIC_RELEASE);
+  static const char kConn[] = "{\"t\":\"conn\"}\n";
+  if (!send_line(kConn, sizeof kConn - 1)) return;
+  // Bounded: a coordinator that does not know `conn` leaves the child uncheckpointed, as before.
+  int64_t deadline = now_ns() + 5ll * 1000000000;
+  uint32_t w;
+  while ((w = __atomic_load_n(&g_conn_word, __ATOMIC_ACQUIRE)) == 0 && now_ns() < deadline) {
+    sys::ktimespec ts{0, 100000000};
+    sys::futex_wait(&g_conn_word, 0, &ts);
+  }
+  if (w != 0 && w != ~0u) g_child_conn1 = (int)w;
+}
+
+void after_fork_parent() {
+  if (g_child_conn1) sys::close(g_child_conn1 - 1);
+  g_child_conn1 = 0;
+}
+
 void after_fork_child() {
   // Discarded before it touches anything shared (the coordinator socket is the parent's).
   if (g.active && fork_child_doomed()) sys::exit_group(kForkCollisionExit);
@@ -910,7 +961,7 @@ __attribute__((constructor)) void agent_init() {
   if (!exec_pids) g.app_ppid = pid::to_app(g.app_ppid);
   g.active = true;
   export_identity();
-  pthread_atfork(nullptr, nullptr, after_fork_child);
+  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
   atexit([] { plugins_event(AMBER_EV_EXIT, nullptr); });
   if (!start_ckpt_thread()) join_done();
   join_wait();

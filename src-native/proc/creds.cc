@@ -317,8 +317,44 @@ void capset(uint64_t eff, uint64_t perm, uint64_t inh) {
 }
 }  // namespace
 
-// Stage 1, per image.
-void creds_check() {
+// Stage 1, per image. bound: --creds, the credentials the kernel showed for a process of another
+// user than the checkpoint's root, whose image file the coordinator made (its bytes are that
+// user's): the image's record must say exactly that, or a root restart would give the image's
+// writer whatever ids it wrote.
+void creds_check(const char* bound) {
+  if (bound) {
+    const char* d = nullptr;
+    uint32_t len = 0;
+    amber_creds c{};
+    bool ok = S.v.pext->creds.len && amber_str_at(&S.v, S.v.pext->creds, &d, &len);
+    if (ok) memcpy(&c, d, sizeof c);
+    uint64_t want[13];
+    const char* q = bound;
+    for (int k = 0; k < 13 && ok; k++) {
+      want[k] = sys::parse_u(&q, 10);
+      ok = k == 12 ? (*q == ',' || !*q) : *q == ',';
+      if (*q == ',') q++;
+    }
+    for (int k = 0; k < 4 && ok; k++) ok = c.uid[k] == want[k] && c.gid[k] == want[4 + k];
+    ok = ok && c.cap_effective == want[8] && c.cap_permitted == want[9] && c.cap_inheritable == want[10] &&
+         c.cap_bounding == want[11] && c.cap_ambient == want[12];
+    // the groups: the same set
+    uint32_t n = 0;
+    for (const char* r = q; ok && *r;) {
+      uint64_t g = sys::parse_u(&r, 10);
+      if (*r == ',') r++;
+      bool found = false;
+      for (uint32_t i = 0; i < c.ngroups && !found; i++) {
+        uint32_t x;
+        memcpy(&x, d + sizeof c + 4ull * i, 4);
+        found = x == g;
+      }
+      ok = found;
+      n++;
+    }
+    if (!ok || n != c.ngroups)
+      die(EXIT_IMAGE, "the process's credentials in the image are not the ones the kernel showed at checkpoint (the manifest's): refusing it");
+  }
   Plan p{};
   plan(p);
 }
