@@ -217,6 +217,16 @@ int64_t from_outside(uint32_t id, const MapLine* m, uint32_t n) {
 
 bool has_cap(uint64_t set, int cap) { return (set >> cap) & 1; }
 
+// Room for n group ids, a mapping of its own (released with drop_groups): up to 256 KiB, too
+// much for our stack.
+uint32_t* map_groups(uint64_t n) {
+  uint64_t len = ((n ? n : 1) * 4 + kPage - 1) & ~(kPage - 1);
+  long m = sys::mmap(nullptr, len, sys::PROT_R_ | sys::PROT_W_, sys::MAP_PRIVATE_ | sys::MAP_ANON_, -1, 0);
+  if (m < 0) die(EXIT_SYSTEM, "out of memory", nullptr, m);
+  return reinterpret_cast<uint32_t*>(m);
+}
+void drop_groups(uint32_t* g, uint64_t n) { sys::munmap(g, ((n ? n : 1) * 4 + kPage - 1) & ~(kPage - 1)); }
+
 bool same_groups(const char* saved, uint32_t ns, const uint32_t* cur, uint32_t nc, const MapLine* gm, uint32_t ngm) {
   if (ns != nc) return false;
   for (uint32_t i = 0; i < ns; i++) {
@@ -255,10 +265,11 @@ bool plan(Plan& p) {
   const amber_creds& cur = p.cur.c;
   MapLine um[64], gm[64];
   uint32_t num = read_map("/proc/self/uid_map", um, 64), ngm = read_map("/proc/self/gid_map", gm, 64);
-  long ncur = sys::sc2(NR_getgroups, 0, 0);
-  uint32_t* cg = alloc_n<uint32_t>(ncur > 0 ? (uint64_t)ncur : 1);
-  if (ncur > 0) ncur = sys::sc2(NR_getgroups, ncur, (long)cg);
-  if (ncur < 0) ncur = 0;
+  long nmax = sys::sc2(NR_getgroups, 0, 0);
+  if (nmax < 0) nmax = 0;
+  uint32_t* cg = map_groups((uint64_t)nmax);
+  long ncur = nmax > 0 ? sys::sc2(NR_getgroups, nmax, (long)cg) : 0;
+  if (ncur < 0) die(EXIT_SYSTEM, "cannot read the restart's supplementary groups", nullptr, ncur);
   // The same identity as ours, literally or (a restart in a user namespace, `unshare -r`, of an
   // image written outside it) through our namespace's maps.
   bool literal = same_ids(p.want, cur);
@@ -271,6 +282,7 @@ bool plan(Plan& p) {
   }
   bool through_map = !literal && all_mapped && same_ids(mapped, cur);
   bool groups_same = same_groups(p.groups, p.want.ngroups, cg, (uint32_t)ncur, gm, ngm);
+  drop_groups(cg, (uint64_t)nmax);
   p.ids = !(literal || through_map) || !groups_same;
   // Inside a user namespace, for an image from outside it, the namespace's capabilities are the
   // restart's choice (unshare -r): left as they are. Everywhere else they are the process's.
@@ -388,7 +400,7 @@ void creds_restore() {
       fail_step("dropping a bounding capability", e);
   if (p.ids) {
     // 2. Groups and gids first (changing them needs CAP_SETGID, which the uid change may take).
-    uint32_t* g = alloc_n<uint32_t>(w.ngroups ? w.ngroups : 1);
+    uint32_t* g = map_groups(w.ngroups);
     for (uint32_t i = 0; i < w.ngroups; i++) {
       memcpy(&g[i], p.groups + 4ull * i, 4);
       if (p.map_gids) {
@@ -400,6 +412,7 @@ void creds_restore() {
       }
     }
     if ((e = sys::sc2(NR_setgroups, w.ngroups, (long)g)) < 0) fail_step("setgroups", e);
+    drop_groups(g, w.ngroups);
     if ((e = sys::sc3(NR_setresgid, w.gid[0], w.gid[1], w.gid[2])) < 0) fail_step("setresgid", e);
     sys::sc1(NR_setfsgid, w.gid[3]);
     // 3. The uids, with the kernel's capability fix-up off: the capabilities are set exactly below
