@@ -833,16 +833,22 @@ bool start_ckpt_thread() {
 // coordinator's socket. It asks the coordinator for a connection (`conn`) the child inherits.
 void before_fork() {
   g_child_conn1 = 0;
-  if (!g.active || g.coord_fd < 0 || sys::sstarts(g.coord_path, "tcp:")) return;
+  int fd = coord_conn_for_child();
+  if (fd >= 0) g_child_conn1 = fd + 1;
+}
+}  // namespace
+
+int coord_conn_for_child() {
+  if (!g.active || g.coord_fd < 0 || sys::sstarts(g.coord_path, "tcp:")) return -1;
   uint32_t euid = (uint32_t)sys::sc0(107 /*geteuid*/);
   struct { int32_t pid; uint32_t uid, gid; } cred = {};
   uint32_t len = sizeof cred;
   if (euid == 0 || sys::sc5(55 /*getsockopt*/, g.coord_fd, 1 /*SOL_SOCKET*/, 17 /*SO_PEERCRED*/, (long)&cred, (long)&len) < 0 ||
       cred.uid == euid)
-    return;
+    return -1;
   __atomic_store_n(&g_conn_word, 0u, __ATOMIC_RELEASE);
   static const char kConn[] = "{\"t\":\"conn\"}\n";
-  if (!send_line(kConn, sizeof kConn - 1)) return;
+  if (!send_line(kConn, sizeof kConn - 1)) return -1;
   // Bounded: a coordinator that does not know `conn` leaves the child uncheckpointed, as before.
   int64_t deadline = now_ns() + 5ll * 1000000000;
   uint32_t w;
@@ -850,9 +856,10 @@ void before_fork() {
     sys::ktimespec ts{0, 100000000};
     sys::futex_wait(&g_conn_word, 0, &ts);
   }
-  if (w != 0 && w != ~0u) g_child_conn1 = (int)w;
+  return w != 0 && w != ~0u ? (int)w - 1 : -1;
 }
 
+namespace {
 void after_fork_parent() {
   if (g_child_conn1) sys::close(g_child_conn1 - 1);
   g_child_conn1 = 0;
@@ -952,6 +959,14 @@ __attribute__((constructor)) void agent_init() {
     sys::rt_sigprocmask(1 /*SIG_UNBLOCK*/, &ours, nullptr);
   }
 
+  if (const char* cf = getenv("AMBER_COORD_FD")) {
+    // The program that exec'd us ran as another user than the coordinator (exec.cc ExecConn): its
+    // connection, since we could not make our own.
+    int fd = atoi(cf);
+    sys::kstat st{};
+    if (fd >= 3 && sys::fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK) g_child_conn1 = fd + 1;
+    unsetenv("AMBER_COORD_FD");
+  }
   if (!connect_and_hello(false)) {
     say("cannot reach the coordinator at ", g.coord_path, "; running without checkpointing");
     return;

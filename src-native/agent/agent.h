@@ -84,6 +84,10 @@ extern char g_limits[2048];
 void dumpable_raise();     // at `suspend`, before anything reads /proc/self
 void dumpable_restore();   // at resume (live or restarted), before the threads are released
 void dumpable_restarted(); // first thing after a restart
+// A connection to the coordinator for a child or an exec'd program of a process that runs as
+// another user than the coordinator's root (setuid after launch), which could not connect itself
+// (`conn`, docs/PROTOCOL.md); -1 when none is needed or none could be had. Not in a vfork child.
+int coord_conn_for_child();
 // The restart path, pid map applied, before the application runs again: descriptor owners.
 void fds_restarted();
 
