@@ -143,7 +143,7 @@ long creds_capture(Capture& c) {
       if (g_slots[i].tid == g.ckpt_tid) continue;
       size_t m = cred_lines(g_slots[i].tid, other, 4096);
       if (m && n && (m != n || __builtin_memcmp(mine, other, n) != 0)) {
-        char why[120];
+        char why[200];
         sys::Out(why, sizeof why).s("thread ").i(g_slots[i].tid)
             .s(" has other credentials than the rest of the process (a uid/gid/capability change by a raw system call in one thread)");
         return c.fail(-EPERM, why, ": amber restores one set of credentials per process");
