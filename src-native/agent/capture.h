@@ -158,6 +158,7 @@ void fds_note_unrestorable(const Capture& c);         // fd/fd.cc: fills g_unres
 void fds_resumed();                                   // fd/fd.cc: after the checkpoint
 long process_capture(Capture& c, amber_process& pr);  // proc/process.cc
 long zombies_capture(Capture& c, amber_process& pr);  // proc/zombie.cc: unreaped children
+long creds_capture(Capture& c);  // proc/creds.cc: ids, groups, capabilities, dumpable
 void signals_capture(amber_process& pr);              // proc/signals.cc
 long timers_capture(Capture& c, amber_process& pr);   // proc/timers.cc
 void tree_capture(amber_process& pr, const uint64_t* stat);  // proc/tree.cc (/proc/self/stat fields)
