@@ -232,7 +232,10 @@ long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, Seg*& s
     for (;;) {
       char* dst = c.str.ensure(1u << 20);
       if (!dst) return -ENOMEM;
-      long n = sys::read(fd, dst, 1u << 20);
+      // MSG_DONTWAIT, not O_NONBLOCK on the description: another process of the computation may
+      // hold the same description and be capturing it at this moment; setting and restoring its
+      // flags would leave that one's drain blocked in a read on an empty queue forever.
+      long n = sys::sc6(sys::NR_recvfrom, fd, (long)dst, 1u << 20, MSG_DONTWAIT_, 0, 0);
       if (n > 0) { c.str.len += (uint32_t)n; total += (uint64_t)n; idle = 0; continue; }
       if (n == 0 || (n != -EAGAIN && n != -EINTR)) break;
       sys::clock_gettime(1, &now);
@@ -433,10 +436,7 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   bool stream = si.type == SOCK_STREAM_;
   bool ping = !is_unix && si.type == SOCK_DGRAM_ && (si.protocol == IPPROTO_ICMP_ || si.protocol == IPPROTO_ICMPV6_);
   if (stream && !listening) {
-    long fl = sf.drain ? sys::fcntl(f.fd, F_GETFL, 0) : -1;
-    if (fl >= 0 && !(fl & O_NONBLOCK)) sys::fcntl(f.fd, F_SETFL, fl | O_NONBLOCK);
     long n = capture_stream(c, f.fd, is_unix, sf.drain, segs, nsegs, capsegs, &trunc);
-    if (fl >= 0 && !(fl & O_NONBLOCK)) sys::fcntl(f.fd, F_SETFL, fl);
     si.inflight_len = n > 0 ? (uint32_t)n : 0;
     if (sf.drain) {
       g_took++;
