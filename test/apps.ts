@@ -135,7 +135,7 @@ t.test('sqlite3 (WAL) inserting in a loop: rows contiguous, integrity ok', async
   noErrors(t, 'sqlite', p.err.text() + c.restarted.err.text())
 })
 
-t.test('redis-server and an INCR loop under one launch: INCR goes on from the saved value', async (t) => {
+t.test('redis-server (AOF, BGSAVE) and an INCR loop on one kept connection: INCR goes on from the saved value', async (t) => {
   const why = ensurePackages(['redis-server', 'redis-tools'])
   if (why) return t.fail(why)
   const N = 80
@@ -148,6 +148,7 @@ t.test('redis-server and an INCR loop under one launch: INCR goes on from the sa
   const incr = [...c.before, ...c.after].map((l) => /^incr (\d+) -> (\d+)$/.exec(l)).filter((m) => m !== null)
   t.same(incr.map((m) => Number(m[1])), upTo(N), 'INCR 1..N issued')
   t.same(incr.map((m) => Number(m[2])), upTo(N), 'each INCR answered the next value: the server kept its data')
+  t.same([...c.before, ...c.after].filter((l) => l.startsWith('bgsave ') && l !== 'bgsave +Background saving started'), [], 'every BGSAVE (a fork of redis) started')
   t.ok(c.after.includes('server exit 0'), 'redis-server shut down cleanly')
   const log = readFileSync(join(dir, 'redis.log'), 'utf8')
   t.notMatch(log, /Error|error|Fatal/, `redis log has no error: ${JSON.stringify(log.split('\n').filter((l) => /error|Fatal/i.test(l)).slice(0, 3))}`)
