@@ -114,24 +114,31 @@ t.test('python3 asyncio subprocesses and a timer go on; every child status arriv
   noErrors(t, 'python', p.err.text() + c.restarted.err.text())
 })
 
-t.test('sqlite3 (WAL) inserting in a loop: rows contiguous, integrity ok', async (t) => {
+t.test('two sqlite3 writers on one WAL database: rows contiguous, integrity ok', async (t) => {
   const why = ensurePackages(['sqlite3'])
   if (why) return t.fail(why)
-  const N = 120
+  const N = 100
   const a = await setup(t)
   const dir = workdir(a, 'sqlite')
   const db = join(dir, 'db.sqlite')
   const p = a.launch([app('sqlite.sh'), db, String(N)])
-  const c = await liveKillRestart(a, p, { progress: (l) => l.startsWith('row '), live: 15, kill: 40 })
+  const c = await liveKillRestart(a, p, { progress: (l) => l.startsWith('row '), live: 20, kill: 60 })
   t.equal(c.exit.code, 0, `the shell exits 0; stderr: ${JSON.stringify(c.restarted.err.lines.slice(-5))}`)
-  const rows = [...c.before, ...c.after].map((l) => /^row (\d+) (\d+)$/.exec(l)).filter((m) => m !== null)
-  t.same(rows.map((m) => Number(m[1])), upTo(N), 'each insert is the next row')
-  t.same(rows.filter((m) => Number(m[2]) !== Number(m[1]) ** 2).map((m) => m[0]), [], 'each row reads back')
+  const rows = [...c.before, ...c.after].map((l) => /^row (\d) (\d+) (\d+)$/.exec(l)).filter((m) => m !== null)
+  for (const w of ['1', '2']) {
+    const mine = rows.filter((m) => m[1] === w)
+    t.same(mine.map((m) => Number(m[2])), upTo(N), `writer ${w}: each insert is its next row`)
+    t.same(mine.filter((m) => Number(m[3]) !== Number(m[2]) ** 2).map((m) => m[0]), [], `writer ${w}: each row reads back`)
+  }
   const sum = (N * (N + 1)) / 2
   const sqsum = (N * (N + 1) * (2 * N + 1)) / 6
-  t.same(c.after.slice(-3), [`count ${N} sum ${sum} sqsum ${sqsum}`, 'ok', 'sqlite exit 0'], 'count, sums, PRAGMA integrity_check ok')
-  const check = spawnSync('sqlite3', [db, 'PRAGMA integrity_check; SELECT count(*), min(i), max(i) FROM t;'], { encoding: 'utf8' })
-  t.equal(check.stdout.trim(), `ok\n${N}|1|${N}`, 'the database on disk, opened without amber, is whole')
+  t.same(
+    c.after.slice(-4),
+    ['writers exit 0 0', `writer 1 count ${N} sum ${sum} sqsum ${sqsum}`, `writer 2 count ${N} sum ${sum} sqsum ${sqsum}`, 'ok'],
+    'both writers exit 0; counts, sums, PRAGMA integrity_check ok',
+  )
+  const check = spawnSync('sqlite3', [db, 'PRAGMA integrity_check; SELECT count(*), count(DISTINCT w), max(i) FROM t;'], { encoding: 'utf8' })
+  t.equal(check.stdout.trim(), `ok\n${2 * N}|2|${N}`, 'the database on disk, opened without amber, is whole')
   noErrors(t, 'sqlite', p.err.text() + c.restarted.err.text())
 })
 
