@@ -216,18 +216,21 @@ void close_fds(const Cmsg& m) {
   for (uint32_t k = 0; k < m.nfds; k++) sys::close(m.fds[k]);
 }
 
-// The processes holding one listener (a prefork server's workers) capture it at the same moment
-// when a checkpoint ends the program, and each takes the connections waiting in its queue with
-// the shared description switched to O_NONBLOCK (accept4 has no per-call flag). They take turns:
-// otherwise one restores the blocking flag while another still accepts (an accept on an empty
-// queue that never returns), or reads the flag another set and saves it as the program's.
+// The processes holding one socket capture it at the same moment. When a checkpoint ends the
+// program, each holder takes from it: a listener's waiting connections, with the shared
+// description switched to O_NONBLOCK (accept4 has no per-call flag), and a loopback connection's
+// queue, read to the end while the peer's send queue flows in. They take turns: otherwise one
+// restores the blocking flag while another still accepts (an accept on an empty queue that never
+// returns) or saves the flag another set as the program's, and two readers each save a part of
+// one queue (the restart uses one record: the other part is lost). The first to have its turn
+// takes everything; the others find the queue empty.
 // The turn is a POSIX lock on one byte at 2^62 of the socket itself: owned by the process, where
 // an OFD lock or flock through the one description all of them share would not exclude the
 // others; the locks of sockets are not captured (fd/lock.cc takes files'). Bounded: a lock of
-// the program's own on that byte is waited for 2 s, then we go on without a turn (false).
-bool listener_turn(int fd, bool take) {
+// the program's own on that byte is waited for 5 s, then we go on without a turn (false).
+bool socket_turn(int fd, bool take) {
   struct { short type, whence; long start, len; int pid, pad; } lk{(short)(take ? 1 /*F_WRLCK*/ : 2 /*F_UNLCK*/), 0, 1l << 62, 1, 0, 0};
-  for (int i = 0; i < 2000; i++) {
+  for (int i = 0; i < 5000; i++) {
     long r = sys::fcntl(fd, 6 /*F_SETLK*/, (long)&lk);
     if (r == 0) return true;
     if (!take || (r != -EAGAIN && r != -13 /*EACCES*/ && r != -4 /*EINTR*/)) return false;
@@ -457,6 +460,7 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   bool stream = si.type == SOCK_STREAM_;
   bool ping = !is_unix && si.type == SOCK_DGRAM_ && (si.protocol == IPPROTO_ICMP_ || si.protocol == IPPROTO_ICMPV6_);
   if (stream && !listening) {
+    bool turn = sf.drain && socket_turn(f.fd, true);
     long n = capture_stream(c, f.fd, is_unix, sf.drain, segs, nsegs, capsegs, &trunc);
     si.inflight_len = n > 0 ? (uint32_t)n : 0;
     if (sf.drain) {
@@ -468,6 +472,7 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
       uint32_t tl = sizeof ti;
       if (sys::getsockopt(f.fd, IPPROTO_TCP_, 11 /*TCP_INFO*/, ti, &tl) == 0) x.state = ti[0];
     }
+    if (turn) socket_turn(f.fd, false);
   }
   uint32_t xat = c.str.append(&x, sizeof x);
   // Options that differ from a new socket's.
@@ -512,7 +517,7 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   // A listener's connections not accepted yet: taken when the computation ends after this
   // checkpoint (the restart connects them again with their bytes); otherwise only counted.
   if (listening && amber::g.ending) {
-    bool turn = listener_turn(f.fd, true);
+    bool turn = socket_turn(f.fd, true);
     long fl = sys::fcntl(f.fd, F_GETFL, 0);
     // Read again in our turn: the fdinfo flags were read before it, maybe while another holder
     // had the description non-blocking.
@@ -534,7 +539,7 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
       x.npending++;
     }
     if (fl >= 0 && !(fl & O_NONBLOCK)) sys::fcntl(f.fd, F_SETFL, fl);
-    if (turn) listener_turn(f.fd, false);
+    if (turn) socket_turn(f.fd, false);
   } else if (listening && sf.pending) {
     x.flags |= AMBER_SOCKX_NODATA;
     x.unsaved = sf.pending;
