@@ -216,14 +216,17 @@ void close_fds(const Cmsg& m) {
   for (uint32_t k = 0; k < m.nfds; k++) sys::close(m.fds[k]);
 }
 
-// The processes holding one socket capture it at the same moment. When a checkpoint ends the
-// program, each holder takes from it: a listener's waiting connections, with the shared
-// description switched to O_NONBLOCK (accept4 has no per-call flag), and a loopback connection's
-// queue, read to the end while the peer's send queue flows in. They take turns: otherwise one
-// restores the blocking flag while another still accepts (an accept on an empty queue that never
-// returns) or saves the flag another set as the program's, and two readers each save a part of
-// one queue (the restart uses one record: the other part is lost). The first to have its turn
-// takes everything; the others find the queue empty.
+// The processes holding one socket capture it at the same moment, and its queue is one: a peek
+// moves the socket's one peek offset (SO_PEEK_OFF), which each capture sets to 0 and back; when a
+// checkpoint ends the program each holder takes from it — a listener's waiting connections, with
+// the shared description switched to O_NONBLOCK (accept4 has no per-call flag), a loopback
+// connection's queue read to the end, the peer's send queue flowing in, a datagram socket's
+// messages. They take turns: otherwise one peek restarts or ends another's (the offset set back
+// to "none" under a peeking loop: the same message forever, a checkpoint that never ends), one
+// holder restores the blocking flag while another still accepts (an accept on an empty queue
+// that never returns) or saves the flag another set as the program's, and two readers each save
+// a part of one queue (the restart uses one record: the other part is lost). Taking: the first
+// to have its turn takes everything, the others find the queue empty.
 // The turn is a POSIX lock on one byte at 2^62 of the socket itself: owned by the process, where
 // an OFD lock or flock through the one description all of them share would not exclude the
 // others; the locks of sockets are not captured (fd/lock.cc takes files'). Bounded: a lock of
@@ -459,8 +462,10 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   uint32_t nsegs = 0, capsegs = 0;
   bool stream = si.type == SOCK_STREAM_;
   bool ping = !is_unix && si.type == SOCK_DGRAM_ && (si.protocol == IPPROTO_ICMP_ || si.protocol == IPPROTO_ICMPV6_);
+  // Our turn among the processes holding this socket (socket_turn), from the queue to the
+  // pending connections: a peek moves the socket's one peek offset, a drain or a take empties it.
+  bool turn = socket_turn(f.fd, true);
   if (stream && !listening) {
-    bool turn = sf.drain && socket_turn(f.fd, true);
     long n = capture_stream(c, f.fd, is_unix, sf.drain, segs, nsegs, capsegs, &trunc);
     si.inflight_len = n > 0 ? (uint32_t)n : 0;
     if (sf.drain) {
@@ -472,7 +477,6 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
       uint32_t tl = sizeof ti;
       if (sys::getsockopt(f.fd, IPPROTO_TCP_, 11 /*TCP_INFO*/, ti, &tl) == 0) x.state = ti[0];
     }
-    if (turn) socket_turn(f.fd, false);
   }
   uint32_t xat = c.str.append(&x, sizeof x);
   // Options that differ from a new socket's.
@@ -517,7 +521,6 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   // A listener's connections not accepted yet: taken when the computation ends after this
   // checkpoint (the restart connects them again with their bytes); otherwise only counted.
   if (listening && amber::g.ending) {
-    bool turn = socket_turn(f.fd, true);
     long fl = sys::fcntl(f.fd, F_GETFL, 0);
     // Read again in our turn: the fdinfo flags were read before it, maybe while another holder
     // had the description non-blocking.
@@ -539,11 +542,11 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
       x.npending++;
     }
     if (fl >= 0 && !(fl & O_NONBLOCK)) sys::fcntl(f.fd, F_SETFL, fl);
-    if (turn) socket_turn(f.fd, false);
   } else if (listening && sf.pending) {
     x.flags |= AMBER_SOCKX_NODATA;
     x.unsaved = sf.pending;
   }
+  if (turn) socket_turn(f.fd, false);
   if (trunc) x.flags |= AMBER_SOCKX_TRUNC;
   x.size = c.str.len - xat;
   if (c.str.full) return;
