@@ -173,7 +173,9 @@ bool aio_ring_ours(uint64_t start);                   // mem/aio.cc: a ring of a
 // one reading the count while the other is halfway through would save a part and put it back
 // behind the rest. An open-file-description write lock on one byte at 2^62 through a description
 // of our own (own): never the application's locks or their fdinfo lines; closing own releases it.
-// Waits (all processes are parked: the holder finishes). 0 or -errno.
+// Waits (all processes are parked: the holder finishes). 0 or -errno. (Sockets, which have no
+// description of our own to lock, take turns through a POSIX lock on the socket: fd/socket.cc
+// socket_turn.)
 inline long hold_still(int own) {
   struct { short type, whence; long start, len; int pid, pad; } lk{1 /*F_WRLCK*/, 0 /*SEEK_SET*/, 1l << 62, 1, 0, 0};
   long r;
