@@ -395,6 +395,21 @@ long do_suspend(char* err, size_t errlen) {
   return 0;
 }
 
+void do_resume();
+
+// Lets the program go on. Continued by our parent for this checkpoint (g.restop,
+// proc/stopped.agent.cc): stop again first. SIGSTOP sent to this thread is taken on the way out of
+// tgkill, so the whole process stops (every thread still parked in suspend_handler) before
+// do_resume releases anything; do_resume runs only when something continues us, as it would
+// have been continued without amber.
+void release() {
+  if (g.restop) {
+    g.restop = false;
+    sys::tgkill(g.pid, (int)sys::gettid(), SIGSTOP);
+  }
+  do_resume();
+}
+
 void do_resume() {
   intr::before_release();  // e.g. PI futex owners of this run, before any thread runs
   fds_resumed();
@@ -406,20 +421,23 @@ void do_resume() {
 void suspend_handler(int, siginfo_t* si, void* uc) {
   int saved_errno = errno;
   int32_t tid = (int32_t)sys::gettid();
-  if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) {
-    // We were stopped and our parent continued us for a checkpoint (proc/stopped.agent.cc): this
-    // signal was pending before anything else, so the program has not run; wait here until our
-    // checkpoint thread, which has the coordinator's `suspend` to read, lists us (bounded).
-    if (!stopped::park_request(si)) { errno = saved_errno; return; }
+  // A park request: we were stopped and our parent continued us for checkpoint G
+  // (proc/stopped.agent.cc). It was pending before anything else, so the program has not run;
+  // it must not run now either: wait here until our checkpoint thread, which has the
+  // coordinator's `suspend G` to read, has begun G and listed us (bounded) — whatever the phase
+  // says when we arrive (a plain suspend signal of ours may have come first and found us not
+  // listed yet; returning then would run the program until the next one).
+  if (uint32_t want = stopped::park_generation(si)) {
+    g.restop = true;
     for (int i = 0; i < 5000; i++) {
-      if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) == 1 && find_slot(tid) >= 0) break;
+      if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) == 1 && g.generation >= want && find_slot(tid) >= 0) break;
       sys::ktimespec ts{0, 2000000};
       sys::nanosleep(&ts, nullptr);
     }
-    if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) { errno = saved_errno; return; }
+  } else if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) {
+    errno = saved_errno;
+    return;
   }
-  // (the park request may also arrive once the checkpoint thread has begun)
-  if (stopped::park_request(si)) g.restop = true;
   int idx = find_slot(tid);
   if (idx < 0) { errno = saved_errno; return; }  // not enumerated yet: signalled again later
   Slot* volatile s = &g_slots[idx];
@@ -668,7 +686,10 @@ void* ckpt_main(void*) {
       sys::close(g.coord_fd);
       g.coord_fd = -1;
       join_done();
-      if (g.phase) do_resume();  // never leave the application frozen
+      if (g.phase) {
+        stopped::absorb();
+        release();  // never leave the application frozen (one that was stopped, stopped)
+      }
       continue;
     }
     const char* p = g_line;
@@ -684,7 +705,15 @@ void* ckpt_main(void*) {
       g.generation = gen;
       stopped::drop_own_park();
       plugins_event(AMBER_EV_PRESUSPEND, nullptr);
-      if (do_suspend(err, sizeof err) < 0) { join_done(); do_resume(); reply_error(gen, err); continue; }
+      if (do_suspend(err, sizeof err) < 0) {
+        join_done();
+        // (a process that stops again says why first: it answers nothing once stopped)
+        if (g.restop) reply_error(gen, err);
+        bool said = g.restop;
+        release();
+        if (!said) reply_error(gen, err);
+        continue;
+      }
       join_done();  // parked now: a program held by join_wait goes on when it is resumed
       stopped::continue_children();  // stopped children cannot answer unless continued
       reply_simple("suspended", gen);
@@ -710,15 +739,15 @@ void* ckpt_main(void*) {
       stopped::absorb();  // children we continued for the checkpoint are stopped again
       // Continued by our parent for the checkpoint: stopped again before any thread runs the
       // program (each stops on its way out of the handler), after saying so.
-      bool restop = g.restop;
-      g.restop = false;
       g.done_gen = g.generation;  // park requests for it (proc/stopped.agent.cc) are stale now
-      if (restop) {
+      if (g.restop) {
+        // Said before we stop (our parent's `resumed` waits until we are stopped again).
         reply_simple("resumed", gen);
-        sys::kill(g.pid, SIGSTOP);
+        release();
+      } else {
+        do_resume();
+        reply_simple("resumed", gen);
       }
-      do_resume();
-      if (!restop) reply_simple("resumed", gen);
       if (!was_restart) plugins_event(AMBER_EV_RESUME, nullptr);
       if (was_restart) patch_env("AMBER_COORD", g.coord_path);  // for programs exec'd from now on
     }
@@ -739,16 +768,18 @@ void export_identity() {
 
 bool start_ckpt_thread() {
   // The checkpoint thread blocks every signal: application signals go to application threads.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  // Raw: pthread_sigmask is our own wrapper here, which keeps the suspend signal unblocked; the
+  // checkpoint thread must block it too, or a park request (proc/stopped.agent.cc) queued to it
+  // lands in suspend_handler and it waits there for itself.
+  uint64_t all = ~0ull, old = 0;
+  sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &all, &old);
   pthread_attr_t at;
   pthread_attr_init(&at);
   pthread_attr_setstacksize(&at, 256 * 1024);
   pthread_t th;
   bool ok = pthread_create(&th, &at, ckpt_main, nullptr) == 0;
   pthread_attr_destroy(&at);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &old, nullptr);
   if (!ok) say("cannot start the checkpoint thread");
   return ok;
 }
