@@ -542,7 +542,8 @@ void on_restart() {
     sys::Out(why, sizeof why).s(" (errno ").i(-g_connect_err).s("); resuming without it");
     say("restart: cannot reach the coordinator at ", g.coord_path, why);
     fds_restarted();
-    do_resume();
+    stopped::absorb();
+    release();  // (stopped at the checkpoint: stopped again)
     return;
   }
   plugins_event(AMBER_EV_RESTART, g_handoff.image);
@@ -737,8 +738,8 @@ void* ckpt_main(void*) {
       g.after_restart = false;
       if (was_restart) fds_restarted();  // descriptor owners, now that the pid map is known
       stopped::absorb();  // children we continued for the checkpoint are stopped again
-      // Continued by our parent for the checkpoint: stopped again before any thread runs the
-      // program (each stops on its way out of the handler), after saying so.
+      // Continued by our parent for the checkpoint: stopped again before any thread is released
+      // (release), after saying so.
       g.done_gen = g.generation;  // park requests for it (proc/stopped.agent.cc) are stale now
       if (g.restop) {
         // Said before we stop (our parent's `resumed` waits until we are stopped again).
@@ -770,8 +771,10 @@ bool start_ckpt_thread() {
   // The checkpoint thread blocks every signal: application signals go to application threads.
   // Raw: pthread_sigmask is our own wrapper here, which keeps the suspend signal unblocked; the
   // checkpoint thread must block it too, or a park request (proc/stopped.agent.cc) queued to it
-  // lands in suspend_handler and it waits there for itself.
-  uint64_t all = ~0ull, old = 0;
+  // lands in suspend_handler and it waits there for itself. glibc's own two (SIGCANCEL 32 and
+  // SIGSETXID 33, which setuid and friends send to every thread and wait for) stay unblocked, as
+  // pthread_sigmask would leave them.
+  uint64_t all = ~((1ull << (32 - 1)) | (1ull << (33 - 1))), old = 0;
   sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &all, &old);
   pthread_attr_t at;
   pthread_attr_init(&at);
