@@ -202,16 +202,6 @@ function str(v: unknown, dflt = ''): string {
   return typeof v === 'string' ? v : dflt;
 }
 
-/** The state letter of /proc/PID/stat ('' when it cannot be read). */
-function procState(pid: number): string {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
-  } catch {
-    return '';
-  }
-}
-
 function describe(a: Agent): string {
   return `vpid ${a.info.vpid} (pid ${a.info.pid}${a.info.host !== hostname() ? ` on ${a.info.host}` : ''})`;
 }
@@ -321,12 +311,12 @@ function listenOn(server: net.Server, what: string, args: [string] | [number, st
 
 type Transport = 'unix' | 'tcp';
 
-/** /proc/PID/stat: the state letter and the start time (ticks since boot), or undefined when gone. */
-function procStat(pid: number): { state: string; start: string } | undefined {
+/** /proc/PID/stat: the state letter, the parent's pid and the start time (ticks since boot), or undefined when gone. */
+function procStat(pid: number): { state: string; ppid: number; start: string } | undefined {
   try {
     const st = readFileSync(`/proc/${pid}/stat`, 'latin1');
     const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return { state: f[0] ?? '?', start: f[19] ?? '' };
+    return { state: f[0] ?? '?', ppid: Number(f[1] ?? 0), start: f[19] ?? '' };
   } catch {
     return undefined;
   }
@@ -1751,24 +1741,38 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       }
       if (expect === 'suspended') {
         // A stopped process (SIGSTOP, job control, a tracer) runs nothing, its agent included: it
-        // never answers. It is named within seconds rather than at the end of the timeout
-        // (continuing it for the checkpoint behind the program's back, proc/stopped.agent.cc, is
-        // not transparent yet).
+        // cannot answer by itself. One whose parent is a process of the computation is continued
+        // for the checkpoint by its parent's agent, once that one is suspended, and stops again
+        // before the parent resumes: nobody sees it (proc/stopped.agent.cc). Any other is named
+        // within seconds rather than at the end of the timeout: the launched program stopped from
+        // outside (nothing in the computation can take back the stop report its parent would
+        // see), one stopped by a tracer, or one its parent's agent did not continue.
         const since = new Map<Agent, number>();
         stopWatch = setInterval(() => {
           for (const a of ph.pending) {
-            const st = a.info.host === hostname() && a.info.pid > 0 ? procState(a.info.pid) : '';
+            const { state: st, ppid } = (a.info.host === hostname() && a.info.pid > 0 ? procStat(a.info.pid) : undefined) ?? { state: '', ppid: 0 };
             if (st !== 'T' && st !== 't') {
               since.delete(a);
               continue;
             }
             const t0 = since.get(a) ?? Date.now();
             since.set(a, t0);
-            if (Date.now() - t0 < 3000) continue;
+            const parent = st === 'T' ? [...b.agents].find((p) => p !== a && p.info.pid === ppid && p.info.host === a.info.host) : undefined;
+            // (a parent of the computation continues it as soon as it is suspended itself: it gets
+            // longer, counted from then, in case the parent is slow to suspend)
+            const grace = parent === undefined ? 3000 : ph.pending.has(parent) ? Infinity : 10000;
+            if (parent !== undefined && ph.pending.has(parent)) since.delete(a);
+            if (Date.now() - t0 < grace) continue;
+            const why =
+              st === 't'
+                ? 'by a tracer'
+                : parent === undefined
+                  ? `SIGSTOP or job control; its parent (pid ${ppid}) is not a process of the computation, so the stop cannot be carried through a checkpoint unseen`
+                  : `SIGSTOP or job control; its parent ${describe(parent)} did not continue it for the checkpoint`;
             ph.reject(
               new AmberError(
                 'ECHECKPOINT',
-                `generation ${b.gen} failed: ${describe(a)} is stopped (${st === 't' ? 'by a tracer' : 'SIGSTOP or job control'}) and cannot run its checkpoint` +
+                `generation ${b.gen} failed: ${describe(a)} is stopped (${why}) and cannot run its checkpoint` +
                   (st === 'T' ? `; continue it (kill -CONT ${a.info.pid}) and checkpoint again` : ''),
               ),
             );

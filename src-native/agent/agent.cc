@@ -433,6 +433,21 @@ long do_suspend(char* err, size_t errlen) {
   return 0;
 }
 
+void do_resume();
+
+// Lets the program go on. Continued by our parent for this checkpoint (g.restop,
+// proc/stopped.agent.cc): stop again first. SIGSTOP sent to this thread is taken on the way out of
+// tgkill, so the whole process stops (every thread still parked in suspend_handler) before
+// do_resume releases anything; do_resume runs only when something continues us, as it would
+// have been continued without amber.
+void release() {
+  if (g.restop) {
+    g.restop = false;
+    sys::tgkill(g.pid, (int)sys::gettid(), SIGSTOP);
+  }
+  do_resume();
+}
+
 void do_resume() {
   if (g.image_fd1) { sys::close(g.image_fd1 - 1); g.image_fd1 = 0; }  // passed, never written (abort)
   dumpable_restore();  // the program's flag, before any of its threads runs
@@ -446,20 +461,23 @@ void do_resume() {
 void suspend_handler(int, siginfo_t* si, void* uc) {
   int saved_errno = errno;
   int32_t tid = (int32_t)sys::gettid();
-  if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) {
-    // We were stopped and our parent continued us for a checkpoint (proc/stopped.agent.cc): this
-    // signal was pending before anything else, so the program has not run; wait here until our
-    // checkpoint thread, which has the coordinator's `suspend` to read, lists us (bounded).
-    if (!stopped::park_request(si)) { errno = saved_errno; return; }
+  // A park request: we were stopped and our parent continued us for checkpoint G
+  // (proc/stopped.agent.cc). It was pending before anything else, so the program has not run;
+  // it must not run now either: wait here until our checkpoint thread, which has the
+  // coordinator's `suspend G` to read, has begun G and listed us (bounded) — whatever the phase
+  // says when we arrive (a plain suspend signal of ours may have come first and found us not
+  // listed yet; returning then would run the program until the next one).
+  if (uint32_t want = stopped::park_generation(si)) {
+    g.restop = true;
     for (int i = 0; i < 5000; i++) {
-      if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) == 1 && find_slot(tid) >= 0) break;
+      if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) == 1 && g.generation >= want && find_slot(tid) >= 0) break;
       sys::ktimespec ts{0, 2000000};
       sys::nanosleep(&ts, nullptr);
     }
-    if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) { errno = saved_errno; return; }
+  } else if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) {
+    errno = saved_errno;
+    return;
   }
-  // (the park request may also arrive once the checkpoint thread has begun)
-  if (stopped::park_request(si)) g.restop = true;
   int idx = find_slot(tid);
   if (idx < 0) { errno = saved_errno; return; }  // not enumerated yet: signalled again later
   Slot* volatile s = &g_slots[idx];
@@ -590,7 +608,8 @@ void on_restart() {
     sys::Out(why, sizeof why).s(" (errno ").i(-g_connect_err).s("); resuming without it");
     say("restart: cannot reach the coordinator at ", g.coord_path, why);
     fds_restarted();
-    do_resume();
+    stopped::absorb();
+    release();  // (stopped at the checkpoint: stopped again)
     return;
   }
   plugins_event(AMBER_EV_RESTART, g_handoff.image);
@@ -737,7 +756,10 @@ void* ckpt_main(void*) {
       sys::close(g.coord_fd);
       g.coord_fd = -1;
       join_done();
-      if (g.phase) do_resume();  // never leave the application frozen
+      if (g.phase) {
+        stopped::absorb();
+        release();  // never leave the application frozen (one that was stopped, stopped)
+      }
       continue;
     }
     const char* p = g_line;
@@ -754,7 +776,15 @@ void* ckpt_main(void*) {
       stopped::drop_own_park();
       plugins_event(AMBER_EV_PRESUSPEND, nullptr);
       dumpable_raise();  // (do_resume puts the program's flag back on every way out)
-      if (do_suspend(err, sizeof err) < 0) { join_done(); do_resume(); reply_error(gen, err); continue; }
+      if (do_suspend(err, sizeof err) < 0) {
+        join_done();
+        // (a process that stops again says why first: it answers nothing once stopped)
+        if (g.restop) reply_error(gen, err);
+        bool said = g.restop;
+        release();
+        if (!said) reply_error(gen, err);
+        continue;
+      }
       join_done();  // parked now: a program held by join_wait goes on when it is resumed
       stopped::continue_children();  // stopped children cannot answer unless continued
       reply_simple("suspended", gen);
@@ -787,17 +817,17 @@ void* ckpt_main(void*) {
       g.after_restart = false;
       if (was_restart) fds_restarted();  // descriptor owners, now that the pid map is known
       stopped::absorb();  // children we continued for the checkpoint are stopped again
-      // Continued by our parent for the checkpoint: stopped again before any thread runs the
-      // program (each stops on its way out of the handler), after saying so.
-      bool restop = g.restop;
-      g.restop = false;
+      // Continued by our parent for the checkpoint: stopped again before any thread is released
+      // (release), after saying so.
       g.done_gen = g.generation;  // park requests for it (proc/stopped.agent.cc) are stale now
-      if (restop) {
+      if (g.restop) {
+        // Said before we stop (our parent's `resumed` waits until we are stopped again).
         reply_simple("resumed", gen);
-        sys::kill(g.pid, SIGSTOP);
+        release();
+      } else {
+        do_resume();
+        reply_simple("resumed", gen);
       }
-      do_resume();
-      if (!restop) reply_simple("resumed", gen);
       if (!was_restart) plugins_event(AMBER_EV_RESUME, nullptr);
       if (was_restart) patch_env("AMBER_COORD", g.coord_path);  // for programs exec'd from now on
     }
@@ -818,16 +848,20 @@ void export_identity() {
 
 bool start_ckpt_thread() {
   // The checkpoint thread blocks every signal: application signals go to application threads.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  // Raw: pthread_sigmask is our own wrapper here, which keeps the suspend signal unblocked; the
+  // checkpoint thread must block it too, or a park request (proc/stopped.agent.cc) queued to it
+  // lands in suspend_handler and it waits there for itself. glibc's own two (SIGCANCEL 32 and
+  // SIGSETXID 33, which setuid and friends send to every thread and wait for) stay unblocked, as
+  // pthread_sigmask would leave them.
+  uint64_t all = ~((1ull << (32 - 1)) | (1ull << (33 - 1))), old = 0;
+  sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &all, &old);
   pthread_attr_t at;
   pthread_attr_init(&at);
   pthread_attr_setstacksize(&at, 256 * 1024);
   pthread_t th;
   bool ok = pthread_create(&th, &at, ckpt_main, nullptr) == 0;
   pthread_attr_destroy(&at);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &old, nullptr);
   if (!ok) say("cannot start the checkpoint thread");
   return ok;
 }
