@@ -942,6 +942,10 @@ __attribute__((constructor)) void agent_init() {
   size_t n = strlen(coord);
   if (n >= sizeof g.coord_path) { say("AMBER_COORD too long; not checkpointing"); return; }
   memcpy(g.coord_path, coord, n + 1);
+  {
+    long e = sys::readlink("/proc/self/exe", g.exe, sizeof g.exe - 1);
+    g.exe[e > 0 ? e : 0] = 0;
+  }
   g.sig = SIGRTMAX - 2;
   if (const char* s = getenv("AMBER_SIGNAL")) {
     int v = atoi(s);

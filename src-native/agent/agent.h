@@ -41,6 +41,8 @@ struct Agent {
   char* scratch;               // anonymous scratch (NODATA in images): the writer's, then kLongLine
   size_t scratch_len;          // of the whole mapping
   char coord_path[256];         // unix socket path, or "tcp:A.B.C.D:PORT"
+  char exe[4096];               // the program's /proc/self/exe when it started: after a restart the
+                                // kernel's link names amber's restorer (pid/proc.cc answers this)
   char token[80];               // AMBER_TOKEN (TCP coordinators)
   volatile uint32_t send_lock;
   volatile int32_t critical;    // threads inside amber_critical_enter/exit

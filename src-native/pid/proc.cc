@@ -43,6 +43,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "agent/agent.h"
 #include "pid/pid.h"
 #include "sys/sys.h"
 #include "sys/usermem.h"
@@ -72,8 +73,26 @@ bool number(const char** src, sys::Out& o, Fn fn) {
   return true;
 }
 
+// /proc/self/exe (or /proc/<our pid>/exe, /proc/thread-self/exe) after a restart: the kernel's
+// link names amber's restorer; the program's own executable is the one it started as (g.exe).
+// readlink answers that path, and every other call on the link (open, stat, exec) gets the file.
+bool own_exe_link(const char* p) {
+  if (!amber::g.exe[0] || !sys::sstarts(p, "/proc/")) return false;
+  const char* s = p + 6;
+  if (sys::sstarts(s, "self/")) s += 4;
+  else if (sys::sstarts(s, "thread-self/")) s += 11;
+  else if (digit(*s)) {
+    int32_t id = (int32_t)sys::parse_u(&s, 10);
+    if (amber::pid::to_real_tid(id) != (int32_t)sys::getpid() && id != (int32_t)sys::getpid()) return false;
+  } else {
+    return false;
+  }
+  return sys::seq(s, "/exe");
+}
+
 // Rewrites p into buf if it names a translated id under /proc; returns p itself otherwise.
 const char* rewrite(const char* p, char* buf, size_t cap) {
+  if (own_exe_link(p)) return amber::g.exe;
   if (!sys::sstarts(p, "/proc/")) return p;
   size_t len = sys::slen(p);
   if (len + 32 > cap) return p;  // too long to grow safely (the kernel's own limit is PATH_MAX)
@@ -397,7 +416,20 @@ inline bool needs_mode(int flags) { return (flags & O_CREAT) || (flags & O_TMPFI
 // readlink of /proc/self ("<pid>") or /proc/thread-self ("<pid>/task/<tid>"): the kernel's ids
 // become the application's. Rewrites buf[0..r) in place (truncating to cap, as readlink would).
 ssize_t fix_link(const char* path, char* buf, size_t cap, ssize_t r) {
-  if (r <= 0 || !maybe_proc(path)) return r;
+  if (!maybe_proc(path)) return r;
+  {
+    char name[64];
+    if (sys::copy_str(name, path, sizeof name) >= 0 && own_exe_link(name)) {
+      // (the call above read the executable itself, not a link: EINVAL; the answer is its path)
+      size_t len = sys::slen(amber::g.exe), k = len < cap ? len : cap;
+      if (sys::vm_write(buf, amber::g.exe, k) < 0) {
+        errno = EFAULT;
+        return -1;
+      }
+      return (ssize_t)k;
+    }
+  }
+  if (r <= 0) return r;
   char name[20];  // longer than either name: anything that does not fit is neither
   if (sys::copy_str(name, path, sizeof name) < 0) return r;
   bool self = sys::seq(name, "/proc/self"), thread = sys::seq(name, "/proc/thread-self");

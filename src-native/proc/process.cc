@@ -108,8 +108,12 @@ long process_capture(Capture& c, amber_process& pr) {
   pr.cmdline = c.str.add(buf, n ? n - 1 : 0);  // drop the final NUL; inner NULs separate args
   long l = sys::readlink("/proc/self/cwd", buf, 4095);
   pr.cwd = c.str.add(buf, l > 0 ? (size_t)l : 0);
-  l = sys::readlink("/proc/self/exe", buf, 4095);
-  pr.exe = c.str.add(buf, l > 0 ? (size_t)l : 0);
+  // The program's, as it started (after a restart the kernel's link names the restorer).
+  if (g.exe[0]) pr.exe = c.str.add(g.exe, sys::slen(g.exe));
+  else {
+    l = sys::readlink("/proc/self/exe", buf, 4095);
+    pr.exe = c.str.add(buf, l > 0 ? (size_t)l : 0);
+  }
   // The main thread's name (a program may have chosen its own with prctl or pthread_setname_np;
   // PR_GET_NAME here would give this checkpoint thread's).
   n = sys::read_file("/proc/self/comm", buf, sizeof pr.comm);
