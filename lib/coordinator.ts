@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { hostname } from 'node:os';
-import { chmod, link, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, readdir, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { debuglog } from 'node:util';
 import { formatAddress, parseAddress } from './address.js';
@@ -201,16 +202,6 @@ function str(v: unknown, dflt = ''): string {
   return typeof v === 'string' ? v : dflt;
 }
 
-/** The state letter of /proc/PID/stat ('' when it cannot be read). */
-function procState(pid: number): string {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
-  } catch {
-    return '';
-  }
-}
-
 function describe(a: Agent): string {
   return `vpid ${a.info.vpid} (pid ${a.info.pid}${a.info.host !== hostname() ? ` on ${a.info.host}` : ''})`;
 }
@@ -320,12 +311,12 @@ function listenOn(server: net.Server, what: string, args: [string] | [number, st
 
 type Transport = 'unix' | 'tcp';
 
-/** /proc/PID/stat: the state letter and the start time (ticks since boot), or undefined when gone. */
-function procStat(pid: number): { state: string; start: string } | undefined {
+/** /proc/PID/stat: the state letter, the parent's pid and the start time (ticks since boot), or undefined when gone. */
+function procStat(pid: number): { state: string; ppid: number; start: string } | undefined {
   try {
     const st = readFileSync(`/proc/${pid}/stat`, 'latin1');
     const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return { state: f[0] ?? '?', start: f[19] ?? '' };
+    return { state: f[0] ?? '?', ppid: Number(f[1] ?? 0), start: f[19] ?? '' };
   } catch {
     return undefined;
   }
@@ -1010,7 +1001,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }
   }
 
-  private onConnection(sock: net.Socket, transport: Transport): void {
+  /**
+   * agentOnly: a connection we made and passed to a process (giveConnection): its first line must
+   * be a hello, never a control request (the kernel shows it as ours, root's).
+   */
+  private onConnection(sock: net.Socket, transport: Transport, agentOnly = false): void {
     let kind: 'unknown' | 'agent' | 'ctl' = 'unknown';
     let agent: Agent | undefined;
     sock.on('error', (e) => debug('peer socket error: %s', e.message));
@@ -1068,6 +1063,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
             this.gate.settle(sock);
             kind = 'agent';
             agent = this.onHello(sock, msg);
+          } else if (msg.t === 'ctl' && agentOnly) {
+            refuse(new AmberError('EPERM', 'refused a control request on a connection made for a process of the computation'), msg);
           } else if (msg.t === 'ctl') {
             this.gate.settle(sock);
             kind = 'ctl';
@@ -1095,6 +1092,100 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   private answer(sock: net.Socket, obj: object): void {
     if (!sock.destroyed) sock.end(JSON.stringify(obj) + '\n');
+  }
+
+  /**
+   * The image files this coordinator creates for its processes (ours O_EXCL|O_NOFOLLOW, 0600, at
+   * PATH.tmp): a root coordinator's process that now runs as another user (setuid after launch,
+   * issue 10: its effective or filesystem uid, as the kernel shows it while the process is parked)
+   * cannot create a file in our directory. Only on this host, over a Unix socket, with the addon's
+   * sendFd.
+   *
+   * Such an image is root's file with that user's bytes in it, so it must not be able to ask a
+   * root restart for more than the process had: the credentials the kernel showed (`creds`, for
+   * the manifest) bind it, and the restorer refuses an image whose own record differs.
+   */
+  private async imageFilesFor(b: Barrier, genDir: string): Promise<{ files: Map<Agent, FileHandle>; creds: Map<Agent, string> }> {
+    const files = new Map<Agent, FileHandle>();
+    const creds = new Map<Agent, string>();
+    if (this.uid !== 0) return { files, creds };
+    let sendFd;
+    try {
+      sendFd = addon().sendFd;
+    } catch {
+      return { files, creds };
+    }
+    if (typeof sendFd !== 'function') return { files, creds };
+    for (const a of b.agents) {
+      if (a.info.host !== hostname() || !(a.info.pid > 0) || sockFd(a.sock) === undefined) continue;
+      const k = kernelCreds(a.info.pid);
+      if (k === undefined || (k.euid === 0 && k.fsuid === 0)) continue;
+      const tmp = `${join(genDir, imageName(a.info.vpid))}.tmp`;
+      try {
+        files.set(a, await trust.createTemp(tmp, 0o600));
+        creds.set(a, k.text);
+      } catch (e) {
+        for (const fh of files.values()) await fh.close().catch(() => undefined);
+        throw trust.fsFailure(e, 'create', tmp);
+      }
+    }
+    return { files, creds };
+  }
+
+  /**
+   * `conn`: a process that runs as another user than this root coordinator (setuid after launch)
+   * is about to fork; its child could not connect to our socket (mode 0600, and SO_PEERCRED of
+   * another uid is refused), so the parent asks for a connection of ours: one end of a socket pair
+   * is kept here as a new connection (agent-only), the other goes back with `conn` (SCM_RIGHTS).
+   * A bare `conn` says none could be made (the child then runs uncheckpointed, as before).
+   */
+  private giveConnection(a: Agent): void {
+    const fd = sockFd(a.sock);
+    if (a.sock.destroyed) return;
+    if (a.sock.writableLength > 0) {
+      // (lines queued in Node must leave first: the descriptor goes with this one, in order)
+      a.sock.once('drain', () => this.giveConnection(a));
+      return;
+    }
+    let pair: [number, number] | undefined;
+    try {
+      if (fd !== undefined && this.uid === 0 && a.info.host === hostname()) pair = addon().socketPair?.();
+    } catch (e) {
+      debug('cannot make a connection for %s: %s', describe(a), (e as Error).message);
+    }
+    if (pair === undefined || addon().sendFd === undefined) {
+      if (pair !== undefined) for (const p of pair) closeSync(p);
+      this.send(a, 'conn');
+      return;
+    }
+    const [mine, theirs] = pair;
+    try {
+      this.onConnection(new net.Socket({ fd: mine, readable: true, writable: true }), 'unix', true);
+      if (debug.enabled) debug('-> %s: conn (with a connection)', describe(a));
+      addon().sendFd!(fd!, 'conn\n', theirs);
+    } catch (e) {
+      debug('cannot pass a connection to %s: %s', describe(a), (e as Error).message);
+      this.send(a, 'conn');
+    } finally {
+      closeSync(theirs);
+    }
+  }
+
+  /** A `write` line, with the image file to write when we made it (imageFilesFor). */
+  private sendImageFile(a: Agent, line: string, fh: FileHandle | undefined): void {
+    const fd = sockFd(a.sock);
+    // (lines written through Node must all have left: the file goes with this line, in order)
+    if (fh === undefined || fd === undefined || a.sock.writableLength > 0 || a.sock.destroyed) {
+      this.send(a, line);
+      return;
+    }
+    if (debug.enabled) debug('-> %s: %s (with its image file)', describe(a), line);
+    try {
+      addon().sendFd!(fd, line + '\n', fh.fd);
+    } catch (e) {
+      debug('cannot pass the image file to %s: %s', describe(a), (e as Error).message);
+      this.send(a, line);
+    }
   }
 
   private send(a: Agent, line: string): void {
@@ -1404,6 +1495,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         }
         return;
       }
+      case 'conn':
+        this.giveConnection(a);
+        return;
       case 'error': {
         const b = this.barrier;
         const text = `${describe(a)}: ${str(msg['message'], 'unspecified error')}`;
@@ -1604,7 +1698,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   /** Sends `line(a)` to every participant and waits for each to answer `expect`. */
-  private phase(b: Barrier, expect: PhaseName, line: (a: Agent) => string, timeoutSec: number, failOnLoss: boolean): Promise<Map<Agent, AgentMsg>> {
+  private phase(
+    b: Barrier,
+    expect: PhaseName,
+    line: (a: Agent) => string,
+    timeoutSec: number,
+    failOnLoss: boolean,
+    send: (a: Agent, line: string) => void = (a, l) => this.send(a, l),
+  ): Promise<Map<Agent, AgentMsg>> {
     return new Promise((res, rej) => {
       let timer: NodeJS.Timeout | undefined;
       let stopWatch: NodeJS.Timeout | undefined;
@@ -1633,31 +1734,45 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       }
       b.phase = ph;
       this.progress(b, ph);
-      for (const a of b.agents) this.send(a, line(a));
+      for (const a of b.agents) send(a, line(a));
       if (ph.pending.size === 0) {
         ph.resolve(ph.results);
         return;
       }
       if (expect === 'suspended') {
         // A stopped process (SIGSTOP, job control, a tracer) runs nothing, its agent included: it
-        // never answers. It is named within seconds rather than at the end of the timeout
-        // (continuing it for the checkpoint behind the program's back, proc/stopped.agent.cc, is
-        // not transparent yet).
+        // cannot answer by itself. One whose parent is a process of the computation is continued
+        // for the checkpoint by its parent's agent, once that one is suspended, and stops again
+        // before the parent resumes: nobody sees it (proc/stopped.agent.cc). Any other is named
+        // within seconds rather than at the end of the timeout: the launched program stopped from
+        // outside (nothing in the computation can take back the stop report its parent would
+        // see), one stopped by a tracer, or one its parent's agent did not continue.
         const since = new Map<Agent, number>();
         stopWatch = setInterval(() => {
           for (const a of ph.pending) {
-            const st = a.info.host === hostname() && a.info.pid > 0 ? procState(a.info.pid) : '';
+            const { state: st, ppid } = (a.info.host === hostname() && a.info.pid > 0 ? procStat(a.info.pid) : undefined) ?? { state: '', ppid: 0 };
             if (st !== 'T' && st !== 't') {
               since.delete(a);
               continue;
             }
             const t0 = since.get(a) ?? Date.now();
             since.set(a, t0);
-            if (Date.now() - t0 < 3000) continue;
+            const parent = st === 'T' ? [...b.agents].find((p) => p !== a && p.info.pid === ppid && p.info.host === a.info.host) : undefined;
+            // (a parent of the computation continues it as soon as it is suspended itself: it gets
+            // longer, counted from then, in case the parent is slow to suspend)
+            const grace = parent === undefined ? 3000 : ph.pending.has(parent) ? Infinity : 10000;
+            if (parent !== undefined && ph.pending.has(parent)) since.delete(a);
+            if (Date.now() - t0 < grace) continue;
+            const why =
+              st === 't'
+                ? 'by a tracer'
+                : parent === undefined
+                  ? `SIGSTOP or job control; its parent (pid ${ppid}) is not a process of the computation, so the stop cannot be carried through a checkpoint unseen`
+                  : `SIGSTOP or job control; its parent ${describe(parent)} did not continue it for the checkpoint`;
             ph.reject(
               new AmberError(
                 'ECHECKPOINT',
-                `generation ${b.gen} failed: ${describe(a)} is stopped (${st === 't' ? 'by a tracer' : 'SIGSTOP or job control'}) and cannot run its checkpoint` +
+                `generation ${b.gen} failed: ${describe(a)} is stopped (${why}) and cannot run its checkpoint` +
                   (st === 'T' ? `; continue it (kill -CONT ${a.info.pid}) and checkpoint again` : ''),
               ),
             );
@@ -1807,6 +1922,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     debug('generation %d: %d processes', gen, participants.length);
     try {
       let written: Map<Agent, AgentMsg>;
+      // (the kernel's credentials of processes whose image file we made: the manifest binds them)
+      let creds = new Map<Agent, string>();
       try {
         for (const a of b.agents) a.info.state = 'suspending';
         // `generation G ID` first: the id the agents write into their images' headers.
@@ -1828,14 +1945,32 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const syncFs = addonSyncFs();
         const here = hostname();
         const batched = (a: Agent): boolean => syncFs !== undefined && a.info.host === here;
-        written = await this.phase(
-          b,
-          'written',
-          (a) => `${batched(a) ? `nosync ${gen}\n` : ''}write ${gen} ${join(genDir, imageName(a.info.vpid))}`,
-          timeoutSec,
-          true,
-        );
-        if (syncFs !== undefined && [...b.agents].some(batched)) await syncFs(genDir);
+        // A process that switched to another user after launch (setuid, issue 10) cannot create a
+        // file in our directory: its image file is created here and passed with `write`.
+        const made = await this.imageFilesFor(b, genDir);
+        const handed = made.files;
+        creds = made.creds;
+        try {
+          written = await this.phase(
+            b,
+            'written',
+            (a) => `${batched(a) ? `nosync ${gen}\n` : ''}write ${gen} ${join(genDir, imageName(a.info.vpid))}`,
+            timeoutSec,
+            true,
+            (a, line) => this.sendImageFile(a, line, handed.get(a)),
+          );
+        } finally {
+          for (const fh of handed.values()) await fh.close().catch(() => undefined);
+        }
+        // ... and named here, where that process may not rename.
+        for (const a of handed.keys()) {
+          const path = join(genDir, imageName(a.info.vpid));
+          await rename(`${path}.tmp`, path).catch((e: unknown) => {
+            throw trust.fsFailure(e, 'rename', `${path}.tmp`);
+          });
+        }
+        if (syncFs !== undefined && ([...b.agents].some(batched) || handed.size > 0)) await syncFs(genDir);
+        else if (handed.size > 0) await syncDir(genDir);
       } catch (e) {
         throw await this.abortGeneration(b, genDir, e);
       }
@@ -1929,6 +2064,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
             image: name,
             bytes,
             ...(sl !== undefined ? { xxh: sl.imageXxh, ...(sl.programXxh !== undefined ? { program: sl.programXxh } : {}) } : {}),
+            ...(creds.has(a) ? { creds: creds.get(a)! } : {}),
           });
         }
         if (b.failure !== undefined) throw b.failure;
@@ -2126,6 +2262,49 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 }
 
 /** The addon's readSeal, or undefined when the addon (a stand-in, or none) has none. */
+/**
+ * A process's credentials as the kernel shows them (/proc/PID/status): `text` is the manifest's
+ * `creds` (ManifestProcess): uids real,effective,saved,fs, gids likewise, capabilities effective,
+ * permitted, inheritable, bounding, ambient (decimal), then the supplementary groups.
+ */
+function kernelCreds(pid: number): { euid: number; fsuid: number; text: string } | undefined {
+  let st: string;
+  try {
+    st = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const field = (name: string): string[] | undefined => {
+    const m = new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(st);
+    return m === null ? undefined : m[1]!.trim().split(/\s+/).filter((x) => x !== '');
+  };
+  const uid = field('Uid');
+  const gid = field('Gid');
+  const groups = field('Groups') ?? [];
+  const caps = ['CapEff', 'CapPrm', 'CapInh', 'CapBnd', 'CapAmb'].map((c) => field(c)?.[0]);
+  if (uid?.length !== 4 || gid?.length !== 4 || caps.some((c) => c === undefined || !/^[0-9a-f]+$/i.test(c))) return undefined;
+  const text = [...uid, ...gid, ...caps.map((c) => BigInt(`0x${c!}`).toString()), ...groups].join(',');
+  if (!/^[0-9]+(,[0-9]+)*$/.test(text)) return undefined;
+  return { euid: Number(uid[1]), fsuid: Number(uid[3]), text };
+}
+
+/** The descriptor of a Unix socket (libuv's), or undefined (TCP, closed, not known). */
+function sockFd(sock: net.Socket): number | undefined {
+  if (sock.remoteAddress !== undefined) return undefined;  // TCP
+  const fd = (sock as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/** fsync of a directory: the names in it are durable. */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 function bindingReader(): ((path: string) => ImageSeal) | undefined {
   try {
     const a = addon();

@@ -54,6 +54,9 @@ function checkProcess(path: string, p: unknown, i: number): ManifestProcess {
   for (const k of ['xxh', 'program'] as const) {
     if (r[k] !== undefined && (typeof r[k] !== 'string' || !XXH_RE.test(r[k]))) throw bad(path, `processes[${i}].${k} is not 16 hex digits`);
   }
+  if (r['creds'] !== undefined && (typeof r['creds'] !== 'string' || !CREDS_RE.test(r['creds']))) {
+    throw bad(path, `processes[${i}].creds is not a list of credentials`);
+  }
   return {
     vpid: r['vpid'] as number,
     pid: r['pid'] as number,
@@ -64,10 +67,13 @@ function checkProcess(path: string, p: unknown, i: number): ManifestProcess {
     bytes: r['bytes'] as number,
     ...(typeof r['xxh'] === 'string' ? { xxh: r['xxh'] } : {}),
     ...(typeof r['program'] === 'string' ? { program: r['program'] } : {}),
+    ...(typeof r['creds'] === 'string' ? { creds: r['creds'] } : {}),
   };
 }
 
 const XXH_RE = /^[0-9a-f]{16}$/;
+/** ManifestProcess.creds: 13 numbers (uids, gids, capability sets) and the groups. */
+const CREDS_RE = /^[0-9]{1,20}(,[0-9]{1,20}){12,65548}$/;
 const ID_RE = /^[0-9a-f]{32}$/;
 
 /** Parses and validates a manifest already in memory. */

@@ -163,6 +163,11 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
       const image = images[group[0]!.index]!;
       const args: string[] = [image];
       for (const m of group.slice(1)) args.push('--parent', String(m.parentPos), images[m.index]!);
+      // What binds an image written by a process of another user to what the kernel showed.
+      for (const [pos, m] of group.entries()) {
+        const c = manifest.processes[m.index]!.creds;
+        if (c !== undefined) args.push('--creds', `${pos}:${c}`);
+      }
       args.push(...shareArgs(manifest, group));
       const sockets = cross.perTree[ti]!;
       args.push(...sockets.args);

@@ -124,6 +124,10 @@ export interface Addon {
   formatVersion: { major: number; minor: number };
   /** SO_PEERCRED of a connected Unix socket's fd (absent from stand-in addons). */
   peerCred?(fd: number): PeerCred;
+  /** Writes text on Unix socket sock with descriptor fd attached (SCM_RIGHTS). */
+  sendFd?(sock: number, text: string, fd: number): void;
+  /** A connected pair of Unix stream sockets (close-on-exec). */
+  socketPair?(): [number, number];
   /** The bytes a saved socket had waiting to be read. */
   socketInflight?(path: string, fd: number): Buffer;
   /** Which descriptors of frozen processes are one open file description (kcmp). */
@@ -187,6 +191,14 @@ export interface ManifestProcess {
   xxh?: string;
   /** checksum of the program the image holds (its header's program_xxh, 16 hex digits) */
   program?: string;
+  /**
+   * The credentials the kernel showed for a process that ran as another user than the root
+   * coordinator, whose image file the coordinator made for it (setuid after launch): uids real,
+   * effective, saved, fs; gids likewise; capabilities effective, permitted, inheritable, bounding,
+   * ambient; supplementary groups — decimal, comma separated. The restorer refuses the image when
+   * its own credentials record differs (`amber-restart --creds`).
+   */
+  creds?: string;
 }
 
 export interface Manifest {

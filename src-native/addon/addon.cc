@@ -8,6 +8,8 @@
 //                                              reads and checks every chunk, off the JS thread
 //   formatVersion: { major, minor }            the image format this build reads
 //   peerCred(fd: number): { pid, uid, gid }    SO_PEERCRED of a connected Unix socket (peercred.cc)
+//   sendFd(sock, text, fd)                      text with a descriptor attached (SCM_RIGHTS) (peercred.cc)
+//   socketPair(): [fd, fd]                      a connected pair of Unix stream sockets (peercred.cc)
 //   readSeal(path: string): ImageSeal          header + trailer only: what binds an image (seal.cc)
 //   syncFs(dir: string): Promise<void>         syncfs(2) of dir's filesystem, off the JS thread (syncfs.cc)
 // Errors are JS Errors with string `code` ('ENOTIMAGE', 'ETRUNCATED', 'EVERSION', 'EBADIMAGE',

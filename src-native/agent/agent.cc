@@ -97,6 +97,34 @@ char* long_buf() { return g.scratch + g.scratch_len - kLongLine; }
 void apply_pidmap(const char* text) { pid::set_map(text); }
 
 // Reads one '\n'-terminated line from the coordinator into g_line (blocking). false on EOF/error.
+// A descriptor that came with a coordinator line (+1; 0 none), for the line that takes it: the
+// image file of a `write` (Agent::image_fd1), or the connection of a `conn` (fork_conn).
+int g_passed1;
+// `conn`: 0 while asked, then the connection +1, or ~0 (none).
+volatile uint32_t g_conn_word;
+// The connection made for the child of the fork in progress (+1; 0 none): inherited by the child.
+int g_child_conn1;
+
+// Descriptors that came with a coordinator line (one at a time; anything else is closed).
+void take_passed_fds(struct msghdr* mh) {
+  struct cmsghdr* c = CMSG_FIRSTHDR(mh);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return;
+  size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+  for (size_t i = 0; i < n; i++) {
+    int fd;
+    memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+    if (i == 0) {
+      if (g_passed1) sys::close(g_passed1 - 1);
+      // out of the program's low numbers, like our socket
+      long hi = sys::fcntl(fd, F_DUPFD_CLOEXEC, kCoordFdFloor);
+      if (hi >= 0) { sys::close(fd); fd = (int)hi; }
+      g_passed1 = fd + 1;
+    } else {
+      sys::close(fd);
+    }
+  }
+}
+
 bool read_line() {
   if (g.has_pending) {
     memcpy(g_line, g.pending, sizeof g.pending);
@@ -150,8 +178,17 @@ bool read_line() {
       g_rx_len = 0;
       continue;
     }
-    long r = sys::read(g.coord_fd, g_rx + g_rx_len, sizeof g_rx - g_rx_len);
+    // recvmsg: a `write` line may carry the image file to write (SCM_RIGHTS, see Agent::image_fd1).
+    struct iovec iov = {g_rx + g_rx_len, sizeof g_rx - g_rx_len};
+    alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+    struct msghdr mh = {};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = cbuf;
+    mh.msg_controllen = sizeof cbuf;
+    long r = sys::sc3(47 /*recvmsg*/, g.coord_fd, (long)&mh, MSG_CMSG_CLOEXEC);
     if (r == -EINTR) continue;
+    if (r > 0 && mh.msg_controllen >= sizeof(struct cmsghdr)) take_passed_fds(&mh);
     if (r <= 0) return false;
     g_rx_len += (size_t)r;
   }
@@ -396,7 +433,24 @@ long do_suspend(char* err, size_t errlen) {
   return 0;
 }
 
+void do_resume();
+
+// Lets the program go on. Continued by our parent for this checkpoint (g.restop,
+// proc/stopped.agent.cc): stop again first. SIGSTOP sent to this thread is taken on the way out of
+// tgkill, so the whole process stops (every thread still parked in suspend_handler) before
+// do_resume releases anything; do_resume runs only when something continues us, as it would
+// have been continued without amber.
+void release() {
+  if (g.restop) {
+    g.restop = false;
+    sys::tgkill(g.pid, (int)sys::gettid(), SIGSTOP);
+  }
+  do_resume();
+}
+
 void do_resume() {
+  if (g.image_fd1) { sys::close(g.image_fd1 - 1); g.image_fd1 = 0; }  // passed, never written (abort)
+  dumpable_restore();  // the program's flag, before any of its threads runs
   intr::before_release();  // e.g. PI futex owners of this run, before any thread runs
   fds_resumed();
   __atomic_store_n(&g.phase, 0u, __ATOMIC_SEQ_CST);
@@ -407,20 +461,23 @@ void do_resume() {
 void suspend_handler(int, siginfo_t* si, void* uc) {
   int saved_errno = errno;
   int32_t tid = (int32_t)sys::gettid();
-  if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) {
-    // We were stopped and our parent continued us for a checkpoint (proc/stopped.agent.cc): this
-    // signal was pending before anything else, so the program has not run; wait here until our
-    // checkpoint thread, which has the coordinator's `suspend` to read, lists us (bounded).
-    if (!stopped::park_request(si)) { errno = saved_errno; return; }
+  // A park request: we were stopped and our parent continued us for checkpoint G
+  // (proc/stopped.agent.cc). It was pending before anything else, so the program has not run;
+  // it must not run now either: wait here until our checkpoint thread, which has the
+  // coordinator's `suspend G` to read, has begun G and listed us (bounded) — whatever the phase
+  // says when we arrive (a plain suspend signal of ours may have come first and found us not
+  // listed yet; returning then would run the program until the next one).
+  if (uint32_t want = stopped::park_generation(si)) {
+    g.restop = true;
     for (int i = 0; i < 5000; i++) {
-      if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) == 1 && find_slot(tid) >= 0) break;
+      if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) == 1 && g.generation >= want && find_slot(tid) >= 0) break;
       sys::ktimespec ts{0, 2000000};
       sys::nanosleep(&ts, nullptr);
     }
-    if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) { errno = saved_errno; return; }
+  } else if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 1) {
+    errno = saved_errno;
+    return;
   }
-  // (the park request may also arrive once the checkpoint thread has begun)
-  if (stopped::park_request(si)) g.restop = true;
   int idx = find_slot(tid);
   if (idx < 0) { errno = saved_errno; return; }  // not enumerated yet: signalled again later
   Slot* volatile s = &g_slots[idx];
@@ -455,7 +512,18 @@ void suspend_handler(int, siginfo_t* si, void* uc) {
 long g_connect_err;  // why the last connect_and_hello failed: -errno of connect, or -EPROTO (hello)
 
 bool connect_and_hello(bool restored) {
-  long fd = connect_coord(g.coord_path);
+  long fd;
+  if ((restored && g_handoff.coord_fd1) || (!restored && g_child_conn1)) {
+    // Made by the restorer before it gave the process its saved ids (proc/creds.cc), or by the
+    // coordinator for the child of a fork (before_fork): as our user we could not connect.
+    fd = restored ? (long)g_handoff.coord_fd1 - 1 : (long)g_child_conn1 - 1;
+    g_handoff.coord_fd1 = 0;
+    g_child_conn1 = 0;
+    long hi = sys::fcntl((int)fd, F_DUPFD_CLOEXEC, kCoordFdFloor);
+    if (hi >= 0) { sys::close((int)fd); fd = hi; }
+  } else {
+    fd = connect_coord(g.coord_path);
+  }
   if (fd < 0) { g_connect_err = fd; return false; }
   g.coord_fd = (int)fd;
   g_rx_len = 0;
@@ -472,6 +540,15 @@ bool connect_and_hello(bool restored) {
 // The restart path of the checkpoint thread: everything is back; rejoin a coordinator and wait
 // for it to resume the computation (the main loop handles "resume").
 void on_restart() {
+  // The restorer made this thread with every signal blocked (it is not a signal frame's thread:
+  // no rt_sigreturn gives it its mask back). Ours is glibc's "all but its own": SIGCANCEL (32) and
+  // SIGSETXID (33) stay open — a program's setuid/setgid after a restart waits for every thread
+  // to run glibc's SIGSETXID handler, and hung on this one.
+  {
+    uint64_t m = ~0ull & ~(1ull << 31) & ~(1ull << 32);
+    sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &m, nullptr);
+  }
+  dumpable_restarted();
   g.pid = (int)sys::getpid();
   {
     char st[4096];
@@ -531,7 +608,8 @@ void on_restart() {
     sys::Out(why, sizeof why).s(" (errno ").i(-g_connect_err).s("); resuming without it");
     say("restart: cannot reach the coordinator at ", g.coord_path, why);
     fds_restarted();
-    do_resume();
+    stopped::absorb();
+    release();  // (stopped at the checkpoint: stopped again)
     return;
   }
   plugins_event(AMBER_EV_RESTART, g_handoff.image);
@@ -595,6 +673,9 @@ void do_write(uint32_t gen, const char* path_in) {
   bool sync = g_nosync_gen != gen;
   // The program's RLIMIT_FSIZE must not cut the image (proc/rlimit.agent.cc).
   rlim::raise_for_write();
+  // An image file the coordinator passed: it renames it and syncs the directory (we may have no
+  // right to either there).
+  bool handed = g.image_fd1 != 0;
   long r = write_image(tmp, &bytes, err, sizeof err, sync);
   rlim::after_write(r == -EFBIG);
   if (r == -EFBIG) {
@@ -603,8 +684,8 @@ void do_write(uint32_t gen, const char* path_in) {
     size_t n = sys::slen(err);
     sys::Out(err + n, sizeof err - n).s(" (the process's RLIMIT_FSIZE hard limit is ").u(k[1]).s(" bytes, set before launch: the image needs more)");
   }
-  if (r >= 0 && (r = sys::rename(tmp, path)) < 0) sys::Out(err, sizeof err).s("cannot rename ").s(tmp);
-  if (r >= 0 && sync) {
+  if (r >= 0 && !handed && (r = sys::rename(tmp, path)) < 0) sys::Out(err, sizeof err).s("cannot rename ").s(tmp);
+  if (r >= 0 && sync && !handed) {
     char dir[600];
     size_t n = sys::slen(path);
     while (n && path[n - 1] != '/') n--;
@@ -675,7 +756,10 @@ void* ckpt_main(void*) {
       sys::close(g.coord_fd);
       g.coord_fd = -1;
       join_done();
-      if (g.phase) do_resume();  // never leave the application frozen
+      if (g.phase) {
+        stopped::absorb();
+        release();  // never leave the application frozen (one that was stopped, stopped)
+      }
       continue;
     }
     const char* p = g_line;
@@ -691,7 +775,16 @@ void* ckpt_main(void*) {
       g.generation = gen;
       stopped::drop_own_park();
       plugins_event(AMBER_EV_PRESUSPEND, nullptr);
-      if (do_suspend(err, sizeof err) < 0) { join_done(); do_resume(); reply_error(gen, err); continue; }
+      dumpable_raise();  // (do_resume puts the program's flag back on every way out)
+      if (do_suspend(err, sizeof err) < 0) {
+        join_done();
+        // (a process that stops again says why first: it answers nothing once stopped)
+        if (g.restop) reply_error(gen, err);
+        bool said = g.restop;
+        release();
+        if (!said) reply_error(gen, err);
+        continue;
+      }
       join_done();  // parked now: a program held by join_wait goes on when it is resumed
       stopped::continue_children();  // stopped children cannot answer unless continued
       reply_simple("suspended", gen);
@@ -706,8 +799,17 @@ void* ckpt_main(void*) {
       p += 6;
       uint32_t gen = (uint32_t)sys::parse_u(&p, 10);
       if (*p == ' ') p++;
+      if (g_passed1) {  // the image file the coordinator made for us
+        if (g.image_fd1) sys::close(g.image_fd1 - 1);
+        g.image_fd1 = g_passed1;
+        g_passed1 = 0;
+      }
       if (!g.phase) { reply_error(gen, "write before suspend"); continue; }
       do_write(gen, p);
+    } else if (sys::seq(p, "conn")) {
+      __atomic_store_n(&g_conn_word, g_passed1 ? (uint32_t)g_passed1 : ~0u, __ATOMIC_RELEASE);
+      g_passed1 = 0;
+      sys::futex_wake(&g_conn_word, 1);
     } else if (sys::sstarts(p, "resume ") || sys::sstarts(p, "abort ")) {
       const char* q = p + (p[0] == 'r' ? 7 : 6);
       uint32_t gen = (uint32_t)sys::parse_u(&q, 10);
@@ -715,17 +817,17 @@ void* ckpt_main(void*) {
       g.after_restart = false;
       if (was_restart) fds_restarted();  // descriptor owners, now that the pid map is known
       stopped::absorb();  // children we continued for the checkpoint are stopped again
-      // Continued by our parent for the checkpoint: stopped again before any thread runs the
-      // program (each stops on its way out of the handler), after saying so.
-      bool restop = g.restop;
-      g.restop = false;
+      // Continued by our parent for the checkpoint: stopped again before any thread is released
+      // (release), after saying so.
       g.done_gen = g.generation;  // park requests for it (proc/stopped.agent.cc) are stale now
-      if (restop) {
+      if (g.restop) {
+        // Said before we stop (our parent's `resumed` waits until we are stopped again).
         reply_simple("resumed", gen);
-        sys::kill(g.pid, SIGSTOP);
+        release();
+      } else {
+        do_resume();
+        reply_simple("resumed", gen);
       }
-      do_resume();
-      if (!restop) reply_simple("resumed", gen);
       if (!was_restart) plugins_event(AMBER_EV_RESUME, nullptr);
       if (was_restart) patch_env("AMBER_COORD", g.coord_path);  // for programs exec'd from now on
     }
@@ -746,16 +848,20 @@ void export_identity() {
 
 bool start_ckpt_thread() {
   // The checkpoint thread blocks every signal: application signals go to application threads.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  // Raw: pthread_sigmask is our own wrapper here, which keeps the suspend signal unblocked; the
+  // checkpoint thread must block it too, or a park request (proc/stopped.agent.cc) queued to it
+  // lands in suspend_handler and it waits there for itself. glibc's own two (SIGCANCEL 32 and
+  // SIGSETXID 33, which setuid and friends send to every thread and wait for) stay unblocked, as
+  // pthread_sigmask would leave them.
+  uint64_t all = ~((1ull << (32 - 1)) | (1ull << (33 - 1))), old = 0;
+  sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &all, &old);
   pthread_attr_t at;
   pthread_attr_init(&at);
   pthread_attr_setstacksize(&at, 256 * 1024);
   pthread_t th;
   bool ok = pthread_create(&th, &at, ckpt_main, nullptr) == 0;
   pthread_attr_destroy(&at);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &old, nullptr);
   if (!ok) say("cannot start the checkpoint thread");
   return ok;
 }
@@ -763,6 +869,43 @@ bool start_ckpt_thread() {
 // A forked child is a new process of the computation: it gets its own vpid (its parent is the
 // forker) and its own checkpoint thread. glibc has reset its locks before running this handler,
 // and we are the only thread, so our own state is reset here too.
+// Before a fork (pthread_atfork): a process that now runs as another user than the coordinator's
+// (setuid after launch) could not connect its child to it: that user may not use a root
+// coordinator's socket. It asks the coordinator for a connection (`conn`) the child inherits.
+void before_fork() {
+  g_child_conn1 = 0;
+  int fd = coord_conn_for_child();
+  if (fd >= 0) g_child_conn1 = fd + 1;
+}
+}  // namespace
+
+int coord_conn_for_child() {
+  if (!g.active || g.coord_fd < 0 || sys::sstarts(g.coord_path, "tcp:")) return -1;
+  uint32_t euid = (uint32_t)sys::sc0(107 /*geteuid*/);
+  struct { int32_t pid; uint32_t uid, gid; } cred = {};
+  uint32_t len = sizeof cred;
+  if (euid == 0 || sys::sc5(55 /*getsockopt*/, g.coord_fd, 1 /*SOL_SOCKET*/, 17 /*SO_PEERCRED*/, (long)&cred, (long)&len) < 0 ||
+      cred.uid == euid)
+    return -1;
+  __atomic_store_n(&g_conn_word, 0u, __ATOMIC_RELEASE);
+  static const char kConn[] = "{\"t\":\"conn\"}\n";
+  if (!send_line(kConn, sizeof kConn - 1)) return -1;
+  // Bounded: a coordinator that does not know `conn` leaves the child uncheckpointed, as before.
+  int64_t deadline = now_ns() + 5ll * 1000000000;
+  uint32_t w;
+  while ((w = __atomic_load_n(&g_conn_word, __ATOMIC_ACQUIRE)) == 0 && now_ns() < deadline) {
+    sys::ktimespec ts{0, 100000000};
+    sys::futex_wait(&g_conn_word, 0, &ts);
+  }
+  return w != 0 && w != ~0u ? (int)w - 1 : -1;
+}
+
+namespace {
+void after_fork_parent() {
+  if (g_child_conn1) sys::close(g_child_conn1 - 1);
+  g_child_conn1 = 0;
+}
+
 void after_fork_child() {
   // Discarded before it touches anything shared (the coordinator socket is the parent's).
   if (g.active && fork_child_doomed()) sys::exit_group(kForkCollisionExit);
@@ -862,6 +1005,14 @@ __attribute__((constructor)) void agent_init() {
     sys::rt_sigprocmask(1 /*SIG_UNBLOCK*/, &ours, nullptr);
   }
 
+  if (const char* cf = getenv("AMBER_COORD_FD")) {
+    // The program that exec'd us ran as another user than the coordinator (exec.cc ExecConn): its
+    // connection, since we could not make our own.
+    int fd = atoi(cf);
+    sys::kstat st{};
+    if (fd >= 3 && sys::fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK) g_child_conn1 = fd + 1;
+    unsetenv("AMBER_COORD_FD");
+  }
   if (!connect_and_hello(false)) {
     say("cannot reach the coordinator at ", g.coord_path, "; running without checkpointing");
     return;
@@ -871,7 +1022,7 @@ __attribute__((constructor)) void agent_init() {
   if (!exec_pids) g.app_ppid = pid::to_app(g.app_ppid);
   g.active = true;
   export_identity();
-  pthread_atfork(nullptr, nullptr, after_fork_child);
+  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
   atexit([] { plugins_event(AMBER_EV_EXIT, nullptr); });
   if (!start_ckpt_thread()) join_done();
   join_wait();

@@ -57,6 +57,9 @@ struct Agent {
   uint32_t done_gen;            // the last checkpoint this process was resumed from
   volatile bool restop;         // we were stopped, continued by our parent for this checkpoint:
                                 //   stop again at resume (proc/stopped.agent.cc)
+  int image_fd1;                // +1: the image file the coordinator opened and passed with `write`
+                                //   (SCM_RIGHTS: our process runs as a user who cannot create files
+                                //   where the coordinator's root writes); 0 none. Taken by the writer.
   char* strings_map;            // the writer's string space while it is listed in an image
   size_t strings_len;           //   (restored as an empty mapping: unmapped after a restart)
 };
@@ -78,6 +81,15 @@ extern char g_unrestorable[2048];
 // What the restart rebuilds with a stated limit (fd/fd.cc, Capture::limit), same form, for the
 // `limits` of the written reply: each a whole sentence after "fd N (path) ".
 extern char g_limits[2048];
+// proc/creds.cc: the process is dumpable while the agent works on it (its /proc/self files are
+// then its own), the program's flag back before the program runs again.
+void dumpable_raise();     // at `suspend`, before anything reads /proc/self
+void dumpable_restore();   // at resume (live or restarted), before the threads are released
+void dumpable_restarted(); // first thing after a restart
+// A connection to the coordinator for a child or an exec'd program of a process that runs as
+// another user than the coordinator's root (setuid after launch), which could not connect itself
+// (`conn`, docs/PROTOCOL.md); -1 when none is needed or none could be had. Not in a vfork child.
+int coord_conn_for_child();
 // The restart path, pid map applied, before the application runs again: descriptor owners.
 void fds_restarted();
 

@@ -158,6 +158,7 @@ void fds_note_unrestorable(const Capture& c);         // fd/fd.cc: fills g_unres
 void fds_resumed();                                   // fd/fd.cc: after the checkpoint
 long process_capture(Capture& c, amber_process& pr);  // proc/process.cc
 long zombies_capture(Capture& c, amber_process& pr);  // proc/zombie.cc: unreaped children
+long creds_capture(Capture& c);  // proc/creds.cc: ids, groups, capabilities, dumpable
 void signals_capture(amber_process& pr);              // proc/signals.cc
 long timers_capture(Capture& c, amber_process& pr);   // proc/timers.cc
 void tree_capture(amber_process& pr, const uint64_t* stat);  // proc/tree.cc (/proc/self/stat fields)
@@ -172,7 +173,9 @@ bool aio_ring_ours(uint64_t start);                   // mem/aio.cc: a ring of a
 // one reading the count while the other is halfway through would save a part and put it back
 // behind the rest. An open-file-description write lock on one byte at 2^62 through a description
 // of our own (own): never the application's locks or their fdinfo lines; closing own releases it.
-// Waits (all processes are parked: the holder finishes). 0 or -errno.
+// Waits (all processes are parked: the holder finishes). 0 or -errno. (Sockets, which have no
+// description of our own to lock, take turns through a POSIX lock on the socket: fd/socket.cc
+// socket_turn.)
 inline long hold_still(int own) {
   struct { short type, whence; long start, len; int pid, pad; } lk{1 /*F_WRLCK*/, 0 /*SEEK_SET*/, 1l << 62, 1, 0, 0};
   long r;

@@ -53,7 +53,7 @@ bool g_warned;
 // Names whose value comes from the agent's state: the application's entries are dropped.
 const char* const kForced[] = {"LD_PRELOAD", "AMBER_COORD", "AMBER_TOKEN", "AMBER_SIGNAL", "AMBER_VPID",
                                "AMBER_VPID_PID", "AMBER_PARENT_VPID", "AMBER_APP_PID", "AMBER_APP_PPID",
-                               "AMBER_RESTART_PPID", "AMBER_STDIO", "AMBER_FSIZE_MAX"};
+                               "AMBER_RESTART_PPID", "AMBER_STDIO", "AMBER_FSIZE_MAX", "AMBER_COORD_FD"};
 
 // "NAME=..." has name `name`.
 bool named(const char* e, const char* name) {
@@ -147,6 +147,28 @@ bool env_readable(char* const* envp) {
   }
 }
 
+// A process that runs as another user than the coordinator's root (setuid after launch) and execs:
+// the new program's agent could not connect to the coordinator's socket, so a connection is asked
+// for (coord_conn_for_child, agent.cc) and inherited (not close-on-exec) under AMBER_COORD_FD.
+// Only in the process itself: a vfork child shares our memory but not our descriptor table (the
+// connection would arrive in ours). The destructor runs when the exec failed (or after a spawn).
+int g_exec_conn = -1;
+struct ExecConn {
+  ExecConn() {
+    g_exec_conn = -1;
+    if (!g.active || sys::getpid() != g.pid) return;
+    int fd = coord_conn_for_child();
+    if (fd < 0) return;
+    long nf = sys::fcntl(fd, 0 /*F_DUPFD: inherited by the new program*/, 900);
+    sys::close(fd);
+    g_exec_conn = nf >= 0 ? (int)nf : -1;
+  }
+  ~ExecConn() {
+    if (g_exec_conn >= 0 && sys::getpid() == g.pid) sys::close(g_exec_conn);
+    g_exec_conn = -1;
+  }
+};
+
 // The environment the new program gets: envp unless the agent is active, then a copy on the
 // caller's stack (b) with our entries. Never allocates, never writes global state. An envp that
 // cannot be read passes through untouched: the exec fails with EFAULT, as it would without us.
@@ -207,6 +229,8 @@ char* const* build_env(char* const* envp, EnvBuf* b) {
       {"AMBER_STDIO", stdio_env(), 0, stdio_env()[0] != 0},
       // The program's own RLIMIT_FSIZE hard limit, when the kernel's is kept above it (proc/rlimit.agent.cc).
       {"AMBER_FSIZE_MAX", nullptr, (int64_t)fsize_max, fsize_virtual},
+      // The connection to the coordinator the new program's agent uses (ExecConn).
+      {"AMBER_COORD_FD", nullptr, g_exec_conn, g_exec_conn >= 0},
   };
   for (auto& v : vars) {
     if (!ok) break;
@@ -278,6 +302,7 @@ struct ExecGuard {
 };
 
 int do_execve(const char* path, char* const argv[], char* const envp[]) {
+  ExecConn conn;
   EnvBuf b;
   char* const* env = build_env(envp, &b);
   ExecGuard guard;
@@ -286,6 +311,7 @@ int do_execve(const char* path, char* const argv[], char* const envp[]) {
 
 int do_execvpe(const char* file, char* const argv[], char* const envp[]) {
   if (!g_execvpe) g_execvpe = next<execvpe_t>("execvpe");
+  ExecConn conn;
   EnvBuf b;
   char* const* env = build_env(envp, &b);
   ExecGuard guard;
@@ -411,6 +437,7 @@ __attribute__((visibility("default"))) int execlp(const char* file, const char* 
 
 __attribute__((visibility("default"))) int fexecve(int fd, char* const argv[], char* const envp[]) {
   if (!amber::g_fexecve) amber::g_fexecve = amber::next<amber::fexecve_t>("fexecve");
+  amber::ExecConn conn;
   EnvBuf b;
   // glibc refuses a NULL envp here (EINVAL) where execve takes it as empty: let it.
   char* const* env = envp ? build_env(envp, &b) : envp;
@@ -420,6 +447,7 @@ __attribute__((visibility("default"))) int fexecve(int fd, char* const argv[], c
 
 __attribute__((visibility("default"))) int execveat(int dirfd, const char* path, char* const argv[],
                                                     char* const envp[], int flags) {
+  amber::ExecConn conn;
   EnvBuf b;
   char* const* env = build_env(envp, &b);
   amber::ExecGuard guard;
@@ -432,6 +460,7 @@ __attribute__((visibility("default"))) int posix_spawn(pid_t* pid, const char* p
                                                        const posix_spawnattr_t* attr, char* const argv[],
                                                        char* const envp[]) {
   if (!amber::g_spawn) amber::g_spawn = amber::next<amber::spawn_t>("posix_spawn");
+  amber::ExecConn conn;
   EnvBuf b;
   return amber::g_spawn(pid, path, fa, attr, argv, build_env(envp, &b));
 }
@@ -440,6 +469,7 @@ __attribute__((visibility("default"))) int posix_spawnp(pid_t* pid, const char* 
                                                         const posix_spawnattr_t* attr, char* const argv[],
                                                         char* const envp[]) {
   if (!amber::g_spawnp) amber::g_spawnp = amber::next<amber::spawn_t>("posix_spawnp");
+  amber::ExecConn conn;
   EnvBuf b;
   return amber::g_spawnp(pid, file, fa, attr, argv, build_env(envp, &b));
 }

@@ -97,6 +97,7 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
   long r;
   if ((r = process_capture(c, *pr)) < 0) return r;
   if ((r = zombies_capture(c, *pr)) < 0) return r;
+  if ((r = creds_capture(c)) < 0) return r;
   signals_capture(*pr);
   if ((r = sem_capture(c)) < 0) return r;
   if ((r = sysv_ids_capture(c)) < 0) return r;
@@ -140,8 +141,10 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
   off = files_layout(c, off);  // the bytes of deleted files and memfds, after the memory
   uint64_t data_size = off - data_off;
 
-  // A new file, never a link or a file someone else put there (issue 12).
-  long fd = sys::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  // A new file, never a link or a file someone else put there (issue 12) — or the one the
+  // coordinator created so (O_EXCL, O_NOFOLLOW, 0600) and passed with `write` (ours to close).
+  long fd = g.image_fd1 ? g.image_fd1 - 1 : sys::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  g.image_fd1 = 0;
   if (fd < 0) { regions_reprotect(c); return c.fail(fd, "cannot create ", path); }
   // Data: checksum each chunk, write contiguous runs straight from memory. Our own stack keeps
   // changing while we write, so chunks of it go through a copy (checksum and bytes then agree;

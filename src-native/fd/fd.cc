@@ -187,7 +187,7 @@ void capture_one(Capture& c, int fd, amber_fd& f) {
     default: f.kind = AMBER_FD_OTHER;
   }
   if (l > 11 && sys::sstarts(target, "anon_inode:")) f.kind = AMBER_FD_ANON;
-  if (fd == g.coord_fd) f.kind = AMBER_FD_AGENT;
+  if (fd == g.coord_fd || fd == g.image_fd1 - 1) f.kind = AMBER_FD_AGENT;
   sys::Out(lp, sizeof lp).s("/proc/self/fdinfo/").i(fd);
   c.info = c.read_all(lp, &c.info_len);
   if (!c.info) return;
@@ -574,6 +574,7 @@ void close_strays() {
   for (uint32_t i = 0; i < v.nfds; i++)
     if (v.fds[i].kind != AMBER_FD_AGENT && (all || v.fds[i].fd > 2) && !(v.fds[i].fd_flags & AMBER_FD_HIDDEN)) nums[n++] = v.fds[i].fd;
   nums[n++] = S.imgfd;  // closed by the caller once the threads are created
+  if (S.coord_fd1) nums[n++] = S.coord_fd1 - 1;  // the agent's (proc/creds.cc)
   sort(nums, n, [](int32_t a, int32_t b) { return a < b; });
   uint32_t from = all ? 0 : 3;
   for (uint32_t i = 0; i < n; i++) {

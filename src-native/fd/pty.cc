@@ -78,6 +78,14 @@ void pty_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
     sys::ioctl((int)peer, 0x402c542b /*TCSETS2*/, (long)raw);
     sys::write_all((int)peer, out, (size_t)got);
     sys::ioctl((int)peer, 0x402c542b, (long)pi.termios);
+    // The bytes reach the master's queue through the kernel's flip-buffer work, later: wait (1 s at
+    // most) until it holds them again, or the next holder's turn would find it empty and save none.
+    for (int i = 0; i < 1000; i++) {
+      int back = 0;
+      if (sys::ioctl(f.fd, 0x541b /*FIONREAD*/, (long)&back) < 0 || back >= got) break;
+      sys::ktimespec ts{0, 1000000};
+      sys::nanosleep(&ts, nullptr);
+    }
     pi.out_len = (uint32_t)got;
   }
   if (peer >= 0) sys::close((int)peer);

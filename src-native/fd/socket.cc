@@ -216,6 +216,33 @@ void close_fds(const Cmsg& m) {
   for (uint32_t k = 0; k < m.nfds; k++) sys::close(m.fds[k]);
 }
 
+// The processes holding one socket capture it at the same moment, and its queue is one: a peek
+// moves the socket's one peek offset (SO_PEEK_OFF), which each capture sets to 0 and back; when a
+// checkpoint ends the program each holder takes from it — a listener's waiting connections, with
+// the shared description switched to O_NONBLOCK (accept4 has no per-call flag), a loopback
+// connection's queue read to the end, the peer's send queue flowing in, a datagram socket's
+// messages. They take turns: otherwise one peek restarts or ends another's (the offset set back
+// to "none" under a peeking loop: the same message forever, a checkpoint that never ends), one
+// holder restores the blocking flag while another still accepts (an accept on an empty queue
+// that never returns) or saves the flag another set as the program's, and two readers each save
+// a part of one queue (the restart uses one record: the other part is lost). Taking: the first
+// to have its turn takes everything, the others find the queue empty.
+// The turn is a POSIX lock on one byte at 2^62 of the socket itself: owned by the process, where
+// an OFD lock or flock through the one description all of them share would not exclude the
+// others; the locks of sockets are not captured (fd/lock.cc takes files'). Bounded: a lock of
+// the program's own on that byte is waited for 5 s, then we go on without a turn (false).
+bool socket_turn(int fd, bool take) {
+  struct { short type, whence; long start, len; int pid, pad; } lk{(short)(take ? 1 /*F_WRLCK*/ : 2 /*F_UNLCK*/), 0, 1l << 62, 1, 0, 0};
+  for (int i = 0; i < 5000; i++) {
+    long r = sys::fcntl(fd, 6 /*F_SETLK*/, (long)&lk);
+    if (r == 0) return true;
+    if (!take || (r != -EAGAIN && r != -13 /*EACCES*/ && r != -4 /*EINTR*/)) return false;
+    sys::ktimespec ms{0, 1000000};
+    sys::nanosleep(&ms, nullptr);
+  }
+  return false;
+}
+
 // A stream's queue (Unix, TCP): every byte waiting, peeked into the string space, with the runs
 // that carried descriptors marked (a peek stops at the end of the write that carried them).
 long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, Seg*& segs, uint32_t& nsegs, uint32_t& capsegs, bool* trunc) {
@@ -232,7 +259,10 @@ long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, Seg*& s
     for (;;) {
       char* dst = c.str.ensure(1u << 20);
       if (!dst) return -ENOMEM;
-      long n = sys::read(fd, dst, 1u << 20);
+      // MSG_DONTWAIT, not O_NONBLOCK on the description: another process of the computation may
+      // hold the same description and be capturing it at this moment; setting and restoring its
+      // flags would leave that one's drain blocked in a read on an empty queue forever.
+      long n = sys::sc6(sys::NR_recvfrom, fd, (long)dst, 1u << 20, MSG_DONTWAIT_, 0, 0);
       if (n > 0) { c.str.len += (uint32_t)n; total += (uint64_t)n; idle = 0; continue; }
       if (n == 0 || (n != -EAGAIN && n != -EINTR)) break;
       sys::clock_gettime(1, &now);
@@ -432,11 +462,11 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   uint32_t nsegs = 0, capsegs = 0;
   bool stream = si.type == SOCK_STREAM_;
   bool ping = !is_unix && si.type == SOCK_DGRAM_ && (si.protocol == IPPROTO_ICMP_ || si.protocol == IPPROTO_ICMPV6_);
+  // Our turn among the processes holding this socket (socket_turn), from the queue to the
+  // pending connections: a peek moves the socket's one peek offset, a drain or a take empties it.
+  bool turn = socket_turn(f.fd, true);
   if (stream && !listening) {
-    long fl = sf.drain ? sys::fcntl(f.fd, F_GETFL, 0) : -1;
-    if (fl >= 0 && !(fl & O_NONBLOCK)) sys::fcntl(f.fd, F_SETFL, fl | O_NONBLOCK);
     long n = capture_stream(c, f.fd, is_unix, sf.drain, segs, nsegs, capsegs, &trunc);
-    if (fl >= 0 && !(fl & O_NONBLOCK)) sys::fcntl(f.fd, F_SETFL, fl);
     si.inflight_len = n > 0 ? (uint32_t)n : 0;
     if (sf.drain) {
       g_took++;
@@ -492,6 +522,9 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   // checkpoint (the restart connects them again with their bytes); otherwise only counted.
   if (listening && amber::g.ending) {
     long fl = sys::fcntl(f.fd, F_GETFL, 0);
+    // Read again in our turn: the fdinfo flags were read before it, maybe while another holder
+    // had the description non-blocking.
+    if (fl >= 0) f.flags = (int32_t)((f.flags & ~O_NONBLOCK) | (fl & O_NONBLOCK));
     if (fl >= 0 && !(fl & O_NONBLOCK)) sys::fcntl(f.fd, F_SETFL, fl | O_NONBLOCK);
     for (;;) {
       long a = k_accept4(f.fd, O_CLOEXEC);
@@ -513,6 +546,7 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
     x.flags |= AMBER_SOCKX_NODATA;
     x.unsaved = sf.pending;
   }
+  if (turn) socket_turn(f.fd, false);
   if (trunc) x.flags |= AMBER_SOCKX_TRUNC;
   x.size = c.str.len - xat;
   if (c.str.full) return;
@@ -1226,72 +1260,82 @@ void sock_connect_pair(Sock& a, Sock* b) {
   make_dead(a, a.kind == fd::Kind::INET && !closed, closed ? nullptr : "its other end is not part of the computation");
 }
 
-void sock_pending(Sock& l) {
-  if (l.fd < 0 || !l.v.has_x) return;
-  const Ref& lr = *l.rec;
-  for (uint32_t k = 0; k < l.v.x.npending; k++) {
-    uint32_t idx = amber_sock_pending(&l.v, k);
-    if (idx >= T.img[lr.img].v.nfds) continue;
-    Sock* p = sock_by_inode(T.img[lr.img].v.fds[idx].inode);
-    if (!p || p->feeder >= 0) continue;
-    // Its client: a socket of the tree connected to it.
-    Sock* c = nullptr;
-    if (l.kind == fd::Kind::UNIX) {
-      c = p->v.si.peer_ino ? sock_by_inode(p->v.si.peer_ino) : nullptr;
-    } else {
-      fd::Addr pl{}, pp{};
-      if (fd::addr_of(p->v.si.local, p->v.si.local_len, &pl) && fd::addr_of(p->v.si.peer, p->v.si.peer_len, &pp)) {
-        for (uint32_t i = 0; i < g_nsocks && !c; i++) {
-          Sock& q = g_socks[i];
-          fd::Addr ql{}, qp{};
-          if (&q != p && q.kind == fd::Kind::INET && q.fd < 0 && !(q.v.x.flags & AMBER_SOCKX_PENDING) &&
-              fd::addr_of(q.v.si.local, q.v.si.local_len, &ql) && fd::addr_of(q.v.si.peer, q.v.si.peer_len, &qp) &&
-              fd::addr_eq(ql, pp) && fd::addr_eq(qp, pl))
-            c = &q;
-        }
+// Pending connection idx (a hidden record of lr's image) of listener l, queued again.
+static void sock_pending_one(Sock& l, const Ref& lr, uint32_t idx) {
+  if (idx >= T.img[lr.img].v.nfds) return;
+  Sock* p = sock_by_inode(T.img[lr.img].v.fds[idx].inode);
+  if (!p || p->feeder >= 0) return;
+  // Its client: a socket of the tree connected to it.
+  Sock* c = nullptr;
+  if (l.kind == fd::Kind::UNIX) {
+    c = p->v.si.peer_ino ? sock_by_inode(p->v.si.peer_ino) : nullptr;
+  } else {
+    fd::Addr pl{}, pp{};
+    if (fd::addr_of(p->v.si.local, p->v.si.local_len, &pl) && fd::addr_of(p->v.si.peer, p->v.si.peer_len, &pp)) {
+      for (uint32_t i = 0; i < g_nsocks && !c; i++) {
+        Sock& q = g_socks[i];
+        fd::Addr ql{}, qp{};
+        if (&q != p && q.kind == fd::Kind::INET && q.fd < 0 && !(q.v.x.flags & AMBER_SOCKX_PENDING) &&
+            fd::addr_of(q.v.si.local, q.v.si.local_len, &ql) && fd::addr_of(q.v.si.peer, q.v.si.peer_len, &qp) &&
+            fd::addr_eq(ql, pp) && fd::addr_eq(qp, pl))
+          c = &q;
       }
     }
-    if (c && c->fd >= 0) c = nullptr;
-    long cfd;
-    if (c) {
-      cfd = sock_make(*c, true);
-    } else {
-      fd::Addr pa;
-      int fam = l.v.si.family;
-      if (l.kind == fd::Kind::INET && fd::addr_of(p->v.si.peer, p->v.si.peer_len, &pa)) fam = pa.family;
-      cfd = sys::socket(fam, l.v.si.type | sys::O_CLOEXEC_, 0);
-      if (cfd >= 0) cfd = lift(cfd);
-    }
-    if (cfd < 0) continue;
-    uint8_t to[128];
-    uint32_t tl = l.kind == fd::Kind::UNIX ? (memcpy(to, l.v.si.local, l.v.si.local_len), l.v.si.local_len)
-                                           : dest_of(*p, c ? c->v.si.family : (uint16_t)fd::AF_INET_, to);
-    if (!c && l.kind == fd::Kind::INET) {
-      fd::Addr pa;
-      if (fd::addr_of(p->v.si.peer, p->v.si.peer_len, &pa)) tl = dest_of(*p, pa.family, to);
-    }
-    long r = sys::connect((int)cfd, to, (int)tl);
-    if (r < 0) {
-      warn_sock(l, "cannot queue a pending connection again", r, "it is lost");
-      sys::close((int)cfd);
-      continue;
-    }
-    p->feeder = (int)cfd;
-    if (c) {
-      sock_give(*c, (int)cfd);
-      c->peer = p;
-      p->peer = c;
-    }
-    if (p->v.x.flags & AMBER_SOCKX_NODATA) {
-      p->dead = true;
-      p->reset = true;
-    } else if (!c) {
-      // Its client was closed (it reads the bytes, then end-of-file) or is outside (reset).
-      p->dead = true;
-      p->reset = !fin_received(*p);
-      if (p->reset) warn_sock(l, "a connection waiting to be accepted came from outside the computation", 0,
-                              "it is accepted with its bytes, then reset");
-    }
+  }
+  if (c && c->fd >= 0) c = nullptr;
+  long cfd;
+  if (c) {
+    cfd = sock_make(*c, true);
+  } else {
+    fd::Addr pa;
+    int fam = l.v.si.family;
+    if (l.kind == fd::Kind::INET && fd::addr_of(p->v.si.peer, p->v.si.peer_len, &pa)) fam = pa.family;
+    cfd = sys::socket(fam, l.v.si.type | sys::O_CLOEXEC_, 0);
+    if (cfd >= 0) cfd = lift(cfd);
+  }
+  if (cfd < 0) return;
+  uint8_t to[128];
+  uint32_t tl = l.kind == fd::Kind::UNIX ? (memcpy(to, l.v.si.local, l.v.si.local_len), l.v.si.local_len)
+                                         : dest_of(*p, c ? c->v.si.family : (uint16_t)fd::AF_INET_, to);
+  if (!c && l.kind == fd::Kind::INET) {
+    fd::Addr pa;
+    if (fd::addr_of(p->v.si.peer, p->v.si.peer_len, &pa)) tl = dest_of(*p, pa.family, to);
+  }
+  long r = sys::connect((int)cfd, to, (int)tl);
+  if (r < 0) {
+    warn_sock(l, "cannot queue a pending connection again", r, "it is lost");
+    sys::close((int)cfd);
+    return;
+  }
+  p->feeder = (int)cfd;
+  if (c) {
+    sock_give(*c, (int)cfd);
+    c->peer = p;
+    p->peer = c;
+  }
+  if (p->v.x.flags & AMBER_SOCKX_NODATA) {
+    p->dead = true;
+    p->reset = true;
+  } else if (!c) {
+    // Its client was closed (it reads the bytes, then end-of-file) or is outside (reset).
+    p->dead = true;
+    p->reset = !fin_received(*p);
+    if (p->reset) warn_sock(l, "a connection waiting to be accepted came from outside the computation", 0,
+                            "it is accepted with its bytes, then reset");
+  }
+}
+
+// A listener's connections waiting to be accepted, queued again: those in every holder's record.
+// When a checkpoint ends the program each process holding the listener takes what is waiting in
+// its queue at that moment (a prefork server's workers: one may take one, another the next).
+void sock_pending(Sock& l) {
+  if (l.fd < 0) return;
+  for (const Ref* e = l.first; e != l.end; e++) {
+    const char* d;
+    uint32_t len;
+    amber_sockview v;
+    if (!amber_str_at(&T.img[e->img].v, fd_of(*e).data, &d, &len) || !amber_sock_parse(d, len, &v) || !v.has_x) continue;
+    for (uint32_t k = 0; k < v.x.npending; k++) sock_pending_one(l, *e, amber_sock_pending(&v, k));
   }
 }
 

@@ -171,12 +171,30 @@ typedef struct amber_process_ext {
                                 in STRINGS; zero when none */
   uint32_t mm_state;         /* AMBER_MM_*: process-wide (per mm) kernel settings */
   uint32_t membarrier;       /* with AMBER_MM_VALID: membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS) */
-  uint64_t reserved[9];
+  amber_str creds;           /* the process's credentials: one amber_creds followed by its
+                                supplementary groups (uint32_t[ngroups]) in STRINGS; zero in older
+                                images (the restorer then leaves the restart's own) */
+  uint64_t reserved[8];
 } amber_process_ext;
 enum {
   AMBER_MM_VALID = 1,        /* mm_state and membarrier were captured */
   AMBER_MM_THP_DISABLE = 2,  /* PR_GET_THP_DISABLE was 1 */
 };
+/* A process's credentials (proc/creds.cc): ids, supplementary groups, capabilities, securebits
+ * and its dumpable flag, as the process had them when the checkpoint stopped it. Ids are as the
+ * writer's user namespace shows them. */
+typedef struct amber_creds {
+  uint32_t uid[4];           /* real, effective, saved, filesystem */
+  uint32_t gid[4];           /* real, effective, saved, filesystem */
+  uint64_t cap_effective, cap_permitted, cap_inheritable;
+  uint64_t cap_bounding;     /* the bounding set, capabilities 0..63 */
+  uint64_t cap_ambient;
+  uint32_t securebits;       /* PR_GET_SECUREBITS (SECBIT_KEEP_CAPS is PR_SET_KEEPCAPS) */
+  int32_t dumpable;          /* PR_GET_DUMPABLE as the program had it (0, 1 or 2) */
+  uint32_t ngroups;          /* supplementary groups following this record */
+  uint32_t pad;
+} amber_creds;
+#define AMBER_MAX_GROUPS 65536u
 /* A child that exited and was not reaped yet (proc/zombie.cc). */
 typedef struct amber_zombie {
   int32_t app_pid;           /* the pid the application knows it by */
@@ -579,7 +597,11 @@ typedef struct amber_handoff {
    * 0 when fd j was closed): the launcher's stdio of the restored computation from now on. */
   uint64_t stdio_dev[3], stdio_ino[3];
   uint32_t stdio_set[3];
-  uint32_t pad_v3;
+  /* v3, in what was padding (zero from an agent or restorer that does not know it): +1, a
+   * connection to the restart's coordinator the restorer made while it still had the restart's
+   * credentials, for a process it switched to other ids (proc/creds.cc): that user may not connect
+   * to a root coordinator's socket itself; 0 none. */
+  uint32_t coord_fd1;
 } amber_handoff;
 
 #ifdef __cplusplus

@@ -481,6 +481,17 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
       return amber__fail(err, AMBER_E_CORRUPT, "bad SysV id list", at + offsetof(amber_process_ext, sysv_ids));
     if (!amber__str_ok(px->sem_undo, v.strings_len) || px->sem_undo.len % sizeof(amber_semadj) != 0)
       return amber__fail(err, AMBER_E_CORRUPT, "bad semaphore undo list", at + offsetof(amber_process_ext, sem_undo));
+    if (!amber__str_ok(px->creds, v.strings_len) ||
+        (px->creds.len && (px->creds.len < sizeof(amber_creds) ||
+                           (px->creds.len - sizeof(amber_creds)) % 4 != 0 ||
+                           (px->creds.len - sizeof(amber_creds)) / 4 > AMBER_MAX_GROUPS)))
+      return amber__fail(err, AMBER_E_CORRUPT, "bad credentials record", at + offsetof(amber_process_ext, creds));
+    if (px->creds.len) {
+      amber_creds cr;
+      __builtin_memcpy(&cr, v.strings + px->creds.off, sizeof cr);
+      if (cr.ngroups != (px->creds.len - sizeof(amber_creds)) / 4 || cr.dumpable < 0 || cr.dumpable > 2)
+        return amber__fail(err, AMBER_E_CORRUPT, "bad credentials record", at + offsetof(amber_process_ext, creds));
+    }
     if (px->nzombies > 1024)
       return amber__fail(err, AMBER_E_CORRUPT, "too many zombie children", at + offsetof(amber_process_ext, nzombies));
   } else {

@@ -453,6 +453,20 @@ ssize_t fix_link(const char* path, char* buf, size_t cap, ssize_t r) {
   return (ssize_t)n;
 }
 
+// fopen of q, or (after a restart, "r"/"re": no '+', no 'w'/'a') of the snapshot of an id file.
+template <typename F>
+FILE* fopen_or_snapshot(const char* q, const char* mode, F f) {
+  if (__builtin_expect(active(), 0) && mode && mode[0] == 'r' && !strchr(mode, '+')) {
+    int v = snapshot_open(q, O_RDONLY | (strchr(mode, 'e') ? O_CLOEXEC : 0));
+    if (v >= 0) {
+      FILE* fp = fdopen(v, mode);
+      if (fp) return fp;
+      sys::close(v);
+    }
+  }
+  return f();
+}
+
 }  // namespace
 
 namespace amber {
@@ -580,32 +594,10 @@ EXPORT int __openat64_2(int dfd, const char* p, int flags) {
 }
 
 EXPORT FILE* fopen(const char* p, const char* mode) {
-  return with_path(p, [&](const char* q) -> FILE* {
-    // "r" or "re" (no '+', no 'w'/'a'): a reader of the files above gets the translated text
-    if (__builtin_expect(active(), 0) && mode && mode[0] == 'r' && !strchr(mode, '+')) {
-      int v = snapshot_open(q, O_RDONLY | (strchr(mode, 'e') ? O_CLOEXEC : 0));
-      if (v >= 0) {
-        FILE* f = fdopen(v, mode);
-        if (f) return f;
-        sys::close(v);
-      }
-    }
-    return CALL(fopen, q, mode);
-  });
+  return with_path(p, [&](const char* q) { return fopen_or_snapshot(q, mode, [&] { return CALL(fopen, q, mode); }); });
 }
 EXPORT FILE* fopen64(const char* p, const char* mode) {
-  return with_path(p, [&](const char* q) -> FILE* {
-    // "r" or "re" (no '+', no 'w'/'a'): a reader of the files above gets the translated text
-    if (__builtin_expect(active(), 0) && mode && mode[0] == 'r' && !strchr(mode, '+')) {
-      int v = snapshot_open(q, O_RDONLY | (strchr(mode, 'e') ? O_CLOEXEC : 0));
-      if (v >= 0) {
-        FILE* f = fdopen(v, mode);
-        if (f) return f;
-        sys::close(v);
-      }
-    }
-    return CALL(fopen64, q, mode);
-  });
+  return with_path(p, [&](const char* q) { return fopen_or_snapshot(q, mode, [&] { return CALL(fopen64, q, mode); }); });
 }
 EXPORT FILE* freopen(const char* p, const char* mode, FILE* f) {
   return with_path(p, [&](const char* q) { return CALL(freopen, q, mode, f); });

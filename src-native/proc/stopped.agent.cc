@@ -5,23 +5,35 @@
 //  1. continue (parent's checkpoint thread, every thread of the parent parked): for each child of
 //     ours in state T that runs an agent (libamber in its maps), note whether its stop report is
 //     still unread (waitid WSTOPPED|WNOWAIT) and whether SIGCHLD is pending for us, queue our
-//     suspend signal to each of its threads with a value that says "park" (rt_tgsigqueueinfo,
-//     SI_QUEUE), then SIGCONT it. Each of its threads takes that signal before anything else
-//     (it is pending when the thread leaves the stop) and waits in the agent's handler until its
-//     checkpoint thread, which reads the `suspend` the coordinator sent, parks it (agent.cc);
-//     the child then knows to stop again (g.restop).
-//  2. stop again (the child, at `resume`, live or after a restart): it answers `resumed`, sends
-//     itself SIGSTOP and only then releases its threads: each stops before it runs the program.
-//  3. absorb (the parent, at `resume`, live or after a restart, before its threads run): wait
-//     until the child is stopped again, read the stop report the program had already read
-//     (WSTOPPED, not WNOWAIT), and drop the SIGCHLD the continue and the stop raised when none was
-//     pending before. The table is in our memory: after a restart the same is done with the
-//     child's new kernel pid.
-// A stopped process whose parent is not in the computation is named by the coordinator.
-// DISABLED for now (kEnabled): see there.
-// Limits: the child stops again with SIGSTOP (an unread report of SIGTSTP reads as SIGSTOP); a
-// SIGCONT handler of the child runs once; a SIGCHLD another child raises during the checkpoint
-// may be dropped with ours.
+//     suspend signal to each of its threads with a value that says "park for checkpoint G"
+//     (rt_tgsigqueueinfo, SI_QUEUE), then SIGCONT it. Each of its threads takes that signal
+//     before it runs anything else (it is pending when the thread leaves the stop, or leaves the
+//     previous checkpoint's handler) and waits in the agent's handler until its checkpoint
+//     thread has read `suspend G` and listed it (agent.cc suspend_handler): a plain suspend
+//     signal that comes first never lets it return to the program. The checkpoint thread blocks
+//     the suspend signal (agent.cc start_ckpt_thread) and takes its own request (drop_own_park).
+//     Either way the child knows to stop again (g.restop). A request for a checkpoint the child
+//     was already resumed from is stale (park_generation).
+//  2. stop again (the child, at `resume`, live or after a restart): it answers `resumed`, then its
+//     checkpoint thread sends SIGSTOP to itself (agent.cc release): taken on the way out of that
+//     tgkill, before the parked threads are released, so the whole process stops with every
+//     program thread still inside the handler; they are released only when something continues
+//     the process, as the program expects.
+//  3. absorb (the parent, at `resume`, live or after a restart, before its threads run): wait for
+//     each child's stop report (the kernel shows it once every thread of the child has stopped;
+//     the state letter of /proc/PID/stat is the main thread's alone), read the report the program
+//     had already read (WSTOPPED, not WNOWAIT), drop the SIGCHLDs the continue and the stop raised
+//     when none was pending before (one another child raised meanwhile is queued again), and only
+//     then answer `resumed`: when the coordinator starts the next checkpoint the child is stopped
+//     again and is continued again for it. The table is in our memory: after a restart the same
+//     is done with the child's new kernel pid.
+// A stopped process whose parent is not in the computation (the launched program stopped from
+// outside) is refused by name by the coordinator (lib/coordinator.ts): nothing in the computation
+// can read its stop report back or absorb the launcher's view of it.
+// Limits: the child stops again with SIGSTOP (an unread report of SIGTSTP/SIGTTIN/SIGTTOU reads as
+// SIGSTOP: stopping with those would be ignored in an orphaned process group and blocked in the
+// checkpoint thread); a SIGCONT handler of the child runs for our continue too; a process traced
+// (state t) is refused.
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -38,12 +50,6 @@ namespace stopped {
 namespace {
 constexpr int kParkValue = 0x616d6272;  // "ambr": the suspend signal's value that says "park"
 constexpr uint32_t kMax = 256;
-// Off: not transparent yet. In the corpus (proc-stopped-child) the child sometimes runs program
-// code during the checkpoint (it writes to its pipe): a thread can take the park request only
-// after the checkpoint it was meant for has resumed, or the child is sampled before it is
-// stopped again after the previous checkpoint. Until that is fixed a stopped process is refused
-// at once by name (lib/coordinator.ts), never continued behind the program's back.
-constexpr bool kEnabled = false;
 
 struct Child {
   int32_t app_pid;
@@ -149,20 +155,21 @@ void drop_own_park() {
   for (int i = 0; i < 64; i++) {
     memset(&si, 0, sizeof si);
     if (sys::sc4(128 /*rt_sigtimedwait*/, (long)&set, (long)&si, (long)&zero, 8) <= 0) break;
-    if (park_request(&si)) g.restop = true;
+    if (park_generation(&si)) g.restop = true;
   }
 }
 
-bool park_request(const siginfo_t* si) {
-  if (!si || si->si_code != SI_QUEUE) return false;
+uint32_t park_generation(const siginfo_t* si) {
+  if (!si || si->si_code != SI_QUEUE) return 0;
   uint64_t v = reinterpret_cast<uint64_t>(si->si_value.sival_ptr);
-  // (g.generation is the checkpoint being taken, or the last one: an older request is stale)
-  return (uint32_t)(v >> 32) == (uint32_t)kParkValue && (uint32_t)v > g.done_gen;
+  // A request for a checkpoint this process has already been resumed from is stale (taken late:
+  // a thread that blocked our signal for a while).
+  if ((uint32_t)(v >> 32) != (uint32_t)kParkValue || (uint32_t)v <= g.done_gen) return 0;
+  return (uint32_t)v;
 }
 
 void continue_children() {
   g_nkids = 0;
-  if (!kEnabled) return;
   size_t n = sys::read_file("/proc/self/status", g_buf, sizeof g_buf - 1);
   g_buf[n] = 0;
   g_sigchld_pending = (status_mask(g_buf, "ShdPnd:") >> (SIGCHLD - 1)) & 1;
@@ -185,38 +192,101 @@ void continue_children() {
   }
 }
 
+namespace {
+// Does a child's stop or continue raise SIGCHLD for us? Not under SIG_IGN, nor SA_NOCLDSTOP.
+bool sigchld_reported() {
+  struct { uint64_t handler, flags, restorer, mask; } ka{};
+  if (sys::rt_sigaction(SIGCHLD, nullptr, &ka) < 0) return true;
+  return ka.handler != (uint64_t)(uintptr_t)SIG_IGN && !(ka.flags & SA_NOCLDSTOP);
+}
+
+int64_t mono_ns() {
+  sys::ktimespec ts{};
+  sys::clock_gettime(1, &ts);
+  return ts.sec * 1000000000ll + ts.nsec;
+}
+
+bool ours(int32_t pid) {
+  for (uint32_t i = 0; i < g_nkids; i++)
+    if (pid::to_real(g_kids[i].app_pid) == pid) return true;
+  return false;
+}
+
+// Takes the SIGCHLDs pending for the process (the checkpoint thread blocks every signal, every
+// other thread is parked: nothing else takes them), until `stops` of them said one of ours
+// stopped or `until` passed. One another child raised meanwhile is kept to be queued again.
+void drain_sigchld(uint32_t stops, int64_t until, siginfo_t* other, bool* have_other) {
+  uint64_t chld = 1ull << (SIGCHLD - 1);
+  uint32_t seen = 0;
+  for (;;) {
+    int64_t left = until - mono_ns();
+    if (left < 0) left = 0;
+    sys::ktimespec ts{left / 1000000000, left % 1000000000};
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (sys::sc4(128 /*rt_sigtimedwait*/, (long)&chld, (long)&si, (long)&ts, 8) != SIGCHLD) return;
+    if ((si.si_code == CLD_STOPPED || si.si_code == CLD_CONTINUED) && ours(si.si_pid)) {
+      if (si.si_code == CLD_STOPPED && ++seen >= stops) return;
+    } else if (!*have_other) {
+      *other = si;
+      *have_other = true;
+    }
+  }
+}
+}  // namespace
+
 void absorb() {
   if (!g_nkids) return;
-  int64_t deadline = 0;
-  {
-    sys::ktimespec ts{};
-    sys::clock_gettime(1, &ts);
-    deadline = ts.sec * 1000000000ll + ts.nsec + 5000000000ll;
-  }
-  bool any = false;
+  // The children answer `resumed` before they stop, and stop as they take the same `resume`: we
+  // wait for each one's stop report, which the kernel shows only once every thread of it has
+  // stopped (the state letter of /proc/PID/stat is the main thread's alone). Our own `resumed`
+  // then says the whole computation is as it was: a checkpoint right after finds them stopped.
+  int64_t deadline = mono_ns() + 5000000000ll;
+  uint32_t stopped_again = 0;
   for (uint32_t i = 0; i < g_nkids; i++) {
     int32_t k = pid::to_real(g_kids[i].app_pid);
     for (;;) {
+      siginfo_t si;
+      memset(&si, 0, sizeof si);
+      long r = sys::sc5(247 /*waitid*/, 1 /*P_PID*/, k, (long)&si, 2 /*WSTOPPED*/ | 1 /*WNOHANG*/ | 0x01000000 /*WNOWAIT*/, 0);
+      if (r < 0) break;  // gone (killed meanwhile)
+      if (si.si_pid == k) {
+        stopped_again++;
+        break;
+      }
       char s = state_of(k);
-      if (s == 'T' || s == 0 || s == 'Z' || s == 'X') break;
-      sys::ktimespec ts{};
-      sys::clock_gettime(1, &ts);
-      if (ts.sec * 1000000000ll + ts.nsec > deadline) break;
-      sys::ktimespec nap{0, 2000000};
+      if (s == 0 || s == 'Z' || s == 'X') break;
+      if (mono_ns() > deadline) {
+        static const char msg[] = "amber: warning: a child continued for the checkpoint did not stop again within 5 s\n";
+        sys::write_all(2, msg, sizeof msg - 1);
+        break;
+      }
+      sys::ktimespec nap{0, 1000000};
       sys::nanosleep(&nap, nullptr);
     }
+    // A report the program had read before is read again here: it sees none it had not seen. One
+    // it had not read is there for it (with SIGSTOP as the stop signal: see the limits above).
     if (!g_kids[i].report_unread) {
       siginfo_t si;
       memset(&si, 0, sizeof si);
       sys::sc5(247 /*waitid*/, 1 /*P_PID*/, k, (long)&si, 2 /*WSTOPPED*/ | 1 /*WNOHANG*/, 0);
-      any = true;
     }
   }
-  if (any && !g_sigchld_pending) {
-    // The checkpoint thread blocks every signal: a process-wide SIGCHLD can be taken here.
-    uint64_t chld = 1ull << (SIGCHLD - 1);
-    sys::ktimespec zero{0, 0};
-    while (sys::sc4(128 /*rt_sigtimedwait*/, (long)&chld, 0, (long)&zero, 8) > 0) {}
+  // The SIGCHLDs the continue and the stop raised. Ones pending for the program before were taken
+  // by its main thread as it parked and are queued again at the release; one left in the
+  // process's set (no main thread to take it) absorbs ours, as a standard signal does.
+  if (!g_sigchld_pending) {
+    siginfo_t other;
+    bool have_other = false;
+    // A child's stop report comes a moment before its SIGCHLD (the kernel sends it once the last
+    // thread stopped): wait for those briefly; the continues' were raised before they suspended.
+    uint32_t want = sigchld_reported() ? stopped_again : 0;
+    drain_sigchld(want, want ? mono_ns() + 200000000ll : 0, &other, &have_other);
+    if (have_other) {
+      // Another child's SIGCHLD (it exited meanwhile): the program must see it. To ourselves,
+      // with its own siginfo (the kernel allows any si_code for a process's own signals).
+      sys::sc3(129 /*rt_sigqueueinfo*/, sys::getpid(), SIGCHLD, (long)&other);
+    }
   }
   g_nkids = 0;
 }

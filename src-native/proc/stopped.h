@@ -4,8 +4,8 @@
 #include <signal.h>
 namespace amber {
 namespace stopped {
-bool park_request(const siginfo_t* si);
-void drop_own_park();                    // checkpoint thread: the park request our parent sent it  // our suspend signal, queued by a parent: "park"
+uint32_t park_generation(const siginfo_t* si);  // the checkpoint a park request is for, or 0
+void drop_own_park();                    // checkpoint thread: the park request our parent sent it
 void continue_children();                // parent, every thread parked: continue stopped children
 void absorb();                           // parent, at resume: what continuing them showed
 }  // namespace stopped

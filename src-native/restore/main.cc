@@ -130,6 +130,7 @@ void parse_args(Args& a) {
             "  --check    validate the images and this host without restoring\n"
             "  --share    these descriptors (image P's FD) are one open file description: one offset\n"
             "  --sockfd   P:FD:N  image P's socket FD is the connection inherited as our fd N\n"
+            "  --creds    P:LIST  image P's process must have these credentials (uids, gids, capabilities, groups)\n"
             "  --args-fd  N  more of these arguments, each ended by a NUL, read from fd N\n");
         sys::exit_group(0);
       } else if (sys::seq(w, "--sockfd") && more) {
@@ -142,6 +143,17 @@ void parse_args(Args& a) {
         if (*q || fd < 0 || n < 3) usage_error("--sockfd takes P:FD:N");
         if (pass) T.passed[npassed] = PassedSock{img, fd, n};
         npassed++;
+      } else if (sys::seq(w, "--creds") && more) {
+        // P:LIST — image P was written by a process of another user than the checkpoint's root,
+        // into a file the coordinator made: its credentials must be LIST (lib/coordinator.ts
+        // kernelCreds), which the manifest, root's, recorded from the kernel.
+        const char* q = a.w[++i];
+        int img = (int)sys::parse_u(&q, 10);
+        if (*q != ':') usage_error("--creds takes P:LIST");
+        if (pass) {
+          if (img >= T.n) usage_error("--creds names no image");
+          T.img[img].creds = q + 1;
+        }
       } else if (sys::seq(w, "--share") && more) {
         // P:FD,P:FD,... (P: position of the image in this command line, counting from 0)
         const char* q = a.w[++i];
@@ -265,6 +277,7 @@ void load_image(Img& im, char* at, bool check_chunks, char* chunk_buf) {
   sysvshm_check();
   sem_check();
   sysv_ids_check();
+  creds_check(im.creds);
   int k = (int)(&im - T.img);
   fds_check(k);
   im.main_idx = -1;
@@ -338,6 +351,8 @@ uint64_t pick_gap(uint64_t len) {
   h->new_tids[S.main_idx] = h->new_pid;
   __atomic_store_n(&h->restored, 1u, __ATOMIC_SEQ_CST);
 
+  creds_restore();  // after what needed the restart's privileges, before the threads (a clone takes them)
+  if (h->magic == AMBER_HANDOFF_MAGIC3) h->coord_fd1 = (uint32_t)S.coord_fd1;
   threads_start(h);
   timers_restore();
   close_strays();

@@ -56,6 +56,8 @@ struct Img {
   int32_t* prep;          // per saved descriptor: the object made for it before the fork, or -1
   bool fds_sorted;        // fd table sorted by number (find_fd may bisect)
   bool stdio_known;       // its descriptors say which are the launcher's stdio (fd/stdio.cc)
+  const char* creds;      // --creds: what the kernel showed of a process of another user, whose
+                          //   image file the coordinator made for it (proc/creds.cc), or null
 };
 
 // One saved descriptor of the tree, in the index the kinds walk before the fork.
@@ -106,6 +108,7 @@ struct State {
   char coord[256];        // AMBER_COORD: the coordinator the restored agent joins
   char token[80];         // AMBER_TOKEN: its token, for a TCP coordinator
   int imgfd;
+  int coord_fd1;          // +1: a connection to the coordinator made before the ids changed (proc/creds.cc)
   uint64_t file_size;
   amber_header hdr;
   amber_view v;
@@ -239,6 +242,8 @@ bool sysvshm_map(uint32_t i, long* addr);   // stage 3: region i attached again 
 // ipc/sem.cc: SysV semaphore undo adjustments
 void sem_check();    // stage 1, per image: the sets are still there
 void sem_restore();  // stage 3: this process's adjustments taken again
+void creds_check(const char* bound);  // proc/creds.cc, stage 1: the restart can give the process its credentials
+void creds_restore();  // stage 3, before the threads are made
 void sysv_ids_check();  // ipc/msg.cc, stage 1: the SysV queues and sets the process uses exist
 // proc/process.cc
 void process_restore_mm();

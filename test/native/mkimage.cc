@@ -269,6 +269,7 @@ std::vector<uint8_t> mkimage(const MkSpec& spec) {
     putSection(meta, AMBER_SEC_STRINGS, static_cast<uint32_t>(t.strings.size()), t.strings.data(),
                t.strings.size());
     if (!t.extents.empty()) putTable(meta, AMBER_SEC_FILEDATA, t.extents);
+    if (t.hasExt) putSection(meta, AMBER_SEC_PROCEXT, 1, &t.ext, sizeof t.ext);
     for (const auto& [name, bytes] : plugins) {
       std::vector<uint8_t> payload(sizeof(amber_str) + bytes->size());
       std::memcpy(payload.data(), &name, sizeof name);

@@ -77,6 +77,8 @@ struct MkTables {
   std::vector<amber_timer> timers;
   std::vector<amber_extent> extents;
   std::string strings;
+  bool hasExt = false;      // a PROCEXT section (format 1.5) with ext
+  amber_process_ext ext{};
 };
 
 struct MkSpec {

@@ -477,6 +477,58 @@ void fileDataParsesAndVerifies() {
   }
 }
 
+// The process's credentials (proc/creds.cc): an amber_creds and its groups in STRINGS, named by
+// PROCEXT's creds; the validator checks the length agrees with ngroups and dumpable is 0..2.
+void credentialsRecord() {
+  auto withCreds = [](std::function<void(amber_creds&, amber_str&, uint32_t&)> damage) {
+    MkSpec s = sampleSpec();
+    s.tamper = [damage](MkTables& t) {
+      amber_creds c{};
+      for (int k = 0; k < 4; k++) c.uid[k] = c.gid[k] = 65534;
+      c.cap_bounding = 0x1ffffffffffull;
+      c.ngroups = 2;
+      uint32_t groups[2] = {4, 27};
+      amber_str at{static_cast<uint32_t>(t.strings.size()), static_cast<uint32_t>(sizeof c + sizeof groups)};
+      uint32_t extra = 0;
+      damage(c, at, extra);
+      t.strings.append(reinterpret_cast<const char*>(&c), sizeof c);
+      t.strings.append(reinterpret_cast<const char*>(groups), sizeof groups);
+      t.strings.append(extra, '\0');
+      t.hasExt = true;
+      t.ext.creds = at;
+    };
+    return mkimage(s);
+  };
+  auto img = withCreds([](amber_creds&, amber_str&, uint32_t&) {});
+  amber_err e = validateAll(img);
+  if (e.code) std::printf("  # %s at %llu\n", e.what, (unsigned long long)e.offset);
+  CHECK(e.code == AMBER_E_OK);
+  auto im = Image::fromMemory("creds.img", img.data(), img.size());
+  const amber_view& v = im->view();
+  const char* d = nullptr;
+  uint32_t len = 0;
+  CHECK(amber_str_at(&v, v.pext->creds, &d, &len) && len == sizeof(amber_creds) + 8);
+  amber_creds c{};
+  if (d) std::memcpy(&c, d, sizeof c);
+  CHECK(c.uid[2] == 65534 && c.ngroups == 2);
+  struct Bad {
+    const char* name;
+    std::function<void(amber_creds&, amber_str&, uint32_t&)> f;
+  };
+  const Bad bad[] = {
+      {"more groups than bytes", [](amber_creds& c, amber_str&, uint32_t&) { c.ngroups = 3; }},
+      {"fewer groups than bytes", [](amber_creds&, amber_str& s, uint32_t& x) { s.len += 4; x = 4; }},
+      {"shorter than the record", [](amber_creds&, amber_str& s, uint32_t&) { s.len = sizeof(amber_creds) - 8; }},
+      {"dumpable 3", [](amber_creds& c, amber_str&, uint32_t&) { c.dumpable = 3; }},
+      {"past the strings", [](amber_creds&, amber_str& s, uint32_t&) { s.off = 1u << 30; }},
+  };
+  for (const Bad& b : bad) {
+    amber_err be = validateAll(withCreds(b.f));
+    if (be.code != AMBER_E_CORRUPT) std::printf("  # %s: code %d\n", b.name, (int)be.code);
+    CHECK(be.code == AMBER_E_CORRUPT);
+  }
+}
+
 void fileDataCorruptionDetected() {
   struct Case {
     const char* name;
@@ -682,6 +734,7 @@ int main() {
       {"generation id and program in the header (1.4)", generationBinding},
       {"file data (1.4) parses and is verified", fileDataParsesAndVerifies},
       {"file data corruption detected", fileDataCorruptionDetected},
+      {"credentials record (PROCEXT creds) parses and is checked", credentialsRecord},
       {"socket records parse", socketRecordsParse},
       {"socket records are bounds-checked", socketRecordBounds},
   };
