@@ -609,6 +609,11 @@ EXPORT FILE* freopen64(const char* p, const char* mode, FILE* f) {
 // pread on a descriptor open on an id file, after a restart: the translated text (see the header).
 using PreadFn = ssize_t (*)(int, void*, size_t, off_t);
 PreadFn g_pread, g_pread64;
+// Resolved before main (dlsym is not async-signal-safe: a first pread may come from a handler).
+__attribute__((constructor)) static void pread_init() {
+  g_pread = reinterpret_cast<PreadFn>(dlsym(RTLD_NEXT, "pread"));
+  g_pread64 = reinterpret_cast<PreadFn>(dlsym(RTLD_NEXT, "pread64"));
+}
 EXPORT ssize_t pread(int fd, void* buf, size_t n, off_t off) {
   ssize_t r;
   if (__builtin_expect(active(), 0) && off >= 0 && amber::pid::id_file_read(fd, buf, n, off, &r)) return r;
