@@ -372,6 +372,7 @@ long do_suspend(char* err, size_t errlen) {
   g_slots[0].tid = g.ckpt_tid;
   g_slots[0].state = SLOT_PARKED;
   g.nslots = 1;
+  keep_begin();  // what every thread's keep_take compares its affinity with
   // (before anything is parked: a refusal leaves nothing to undo)
   if (long r = shared_children_check(err, errlen); r < 0) return r;
   __atomic_store_n(&g.phase, 1u, __ATOMIC_SEQ_CST);

@@ -161,6 +161,7 @@ struct ThreadKeep {
   int tsc;            // PR_GET_TSC
   int64_t cpu_ns;     // its CPU time as the program saw it
 };
+void keep_begin();                       // checkpoint thread, before any thread is signalled
 void keep_take(ThreadKeep* k);            // suspend handler
 void keep_restored(const ThreadKeep* k);  // suspend handler, restored
 

@@ -17,6 +17,8 @@
 namespace amber {
 namespace {
 constexpr long NR_sched_setaffinity = 203, NR_sched_getaffinity = 204;
+uint64_t g_online[16];  // the CPUs online, read once per checkpoint (keep_begin), not per thread
+bool g_online_ok;
 
 // The CPUs online now, as a mask of `bytes` bytes (from /sys: no allocation, no libc).
 bool online_mask(uint64_t* out, uint32_t bytes) {
@@ -39,14 +41,15 @@ bool online_mask(uint64_t* out, uint32_t bytes) {
 }
 }  // namespace
 
+void keep_begin() { g_online_ok = online_mask(g_online, sizeof g_online); }
+
 void keep_take(ThreadKeep* k) {
+  static_assert(sizeof g_online == sizeof k->cpus, "one mask size");
   k->pinned = false;
   long n = sys::sc3(NR_sched_getaffinity, 0, sizeof k->cpus, (long)k->cpus);
-  if (n > 0) {
-    uint64_t online[sizeof k->cpus / 8];
-    if (online_mask(online, sizeof online))
-      for (uint32_t i = 0; i < sizeof k->cpus / 8 && !k->pinned; i++) k->pinned = (k->cpus[i] & online[i]) != online[i] || (k->cpus[i] & ~online[i]);
-  }
+  if (n > 0 && g_online_ok)
+    for (uint32_t i = 0; i < sizeof k->cpus / 8 && !k->pinned; i++)
+      k->pinned = (k->cpus[i] & g_online[i]) != g_online[i] || (k->cpus[i] & ~g_online[i]);
   k->tsc = 0;
   sys::prctl(25 /*PR_GET_TSC*/, (long)&k->tsc, 0, 0, 0);
   k->cpu_ns = pid::thread_cpu_now();
