@@ -30,6 +30,7 @@
 #include "fd/stdio.h"
 #include "syscall/intr.h"
 #include "proc/rlimit.h"
+#include "proc/seccomp.h"
 #include "proc/stopped.h"
 
 namespace amber {
@@ -449,11 +450,17 @@ void release() {
   do_resume();
 }
 
+bool g_filters_due;  // restarted: the checkpoint thread's seccomp filters are installed at release
+
 void do_resume() {
   if (g.image_fd1) { sys::close(g.image_fd1 - 1); g.image_fd1 = 0; }  // passed, never written (abort)
   dumpable_restore();  // the program's flag, before any of its threads runs
   intr::before_release();  // e.g. PI futex owners of this run, before any thread runs
   fds_resumed();
+  if (g_filters_due) {  // a restart: this thread's seccomp chain (a TSYNC filter reached it)
+    g_filters_due = false;
+    seccomp::ckpt_restored();
+  }
   __atomic_store_n(&g.phase, 0u, __ATOMIC_SEQ_CST);
   __atomic_add_fetch(&g.resume_seq, 1u, __ATOMIC_SEQ_CST);
   sys::futex_wake(&g.resume_seq, 0x7fffffff);
@@ -491,6 +498,7 @@ void suspend_handler(int, siginfo_t* si, void* uc) {
   robust_take(&robust);
   ThreadKeep keep;  // its affinity and TSC mode, set again after a restart
   keep_take(&keep);
+  int32_t filters = seccomp::thread_take(tid);  // the program's seccomp chain, installed again last
   fill_thread_record(&s->rec);
   bool restored = amber_ctx_save(&s->rec.ctx) != 0;
   if (!restored) {
@@ -505,6 +513,7 @@ void suspend_handler(int, siginfo_t* si, void* uc) {
   while (__atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE) == seq)
     sys::futex_wait(&g.resume_seq, seq, nullptr);
   pending_give(&pend);  // blocked until the handler returns: delivered as they would have been
+  if (restored) seccomp::thread_restored(filters);  // last: the filters judge only the program
   intr::resume(&call, uc, restored);  // re-run the interrupted call, with this run's ids
   errno = saved_errno;
   // Returning runs rt_sigreturn: the interrupted registers come back from the signal frame.
@@ -550,6 +559,7 @@ void on_restart() {
     sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &m, nullptr);
   }
   dumpable_restarted();
+  g_filters_due = true;
   g.pid = (int)sys::getpid();
   {
     char st[4096];
@@ -962,6 +972,7 @@ __attribute__((constructor)) void agent_init() {
     char st[4096];
     g.seccomp0 = seccomp_filters(st, sizeof st);  // inherited: the restart's too
   }
+  seccomp::init();  // (the program we replaced had its own: those are not inherited)
   g.app_pid = g.pid;
   g.app_ppid = (int)sys::getppid();
   // Our place in the tree: the launcher or our parent's agent exported its vpid. An exec keeps

@@ -31,6 +31,7 @@
 #include "fd/stdio.h"
 #include "pid/pid.h"
 #include "proc/rlimit.h"
+#include "proc/seccomp.h"
 #include "sys/sys.h"
 #include "sys/usermem.h"
 
@@ -53,7 +54,8 @@ bool g_warned;
 // Names whose value comes from the agent's state: the application's entries are dropped.
 const char* const kForced[] = {"LD_PRELOAD", "AMBER_COORD", "AMBER_TOKEN", "AMBER_SIGNAL", "AMBER_VPID",
                                "AMBER_VPID_PID", "AMBER_PARENT_VPID", "AMBER_APP_PID", "AMBER_APP_PPID",
-                               "AMBER_RESTART_PPID", "AMBER_STDIO", "AMBER_FSIZE_MAX", "AMBER_COORD_FD"};
+                               "AMBER_RESTART_PPID", "AMBER_STDIO", "AMBER_FSIZE_MAX", "AMBER_COORD_FD",
+                               "AMBER_SECCOMP_FD"};
 
 // "NAME=..." has name `name`.
 bool named(const char* e, const char* name) {
@@ -120,6 +122,12 @@ bool list_has_agent(const char* list) {
 struct EnvBuf {
   char* v[kMaxEnv];
   char s[kStrBuf];
+  // The program's seccomp filters for the new program's agent (proc/seccomp.agent.cc); closed
+  // here when the exec failed, or after a spawn (the child has its copy).
+  int sc_fd = -1;
+  ~EnvBuf() {
+    if (sc_fd >= 0) sys::close(sc_fd);
+  }
 };
 
 // Appends one NUL-terminated string to b->s; returns it, or nullptr when out of room.
@@ -210,6 +218,7 @@ char* const* build_env(char* const* envp, EnvBuf* b) {
     if (e) b->v[n++] = e; else ok = false;
   }
   // The agent's state.
+  if (ok && b->sc_fd < 0) b->sc_fd = seccomp::exec_fd();
   uint64_t fsize_max = 0;
   bool fsize_virtual = rlim::virtual_max(&fsize_max);
   struct { const char* name; const char* str; int64_t num; bool on; } vars[] = {
@@ -231,6 +240,8 @@ char* const* build_env(char* const* envp, EnvBuf* b) {
       {"AMBER_FSIZE_MAX", nullptr, (int64_t)fsize_max, fsize_virtual},
       // The connection to the coordinator the new program's agent uses (ExecConn).
       {"AMBER_COORD_FD", nullptr, g_exec_conn, g_exec_conn >= 0},
+      // The seccomp filters the program installed (they stay in force across the exec).
+      {"AMBER_SECCOMP_FD", nullptr, b->sc_fd, b->sc_fd >= 0},
   };
   for (auto& v : vars) {
     if (!ok) break;

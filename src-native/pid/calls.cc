@@ -26,6 +26,9 @@
 #include "pid/pid.h"
 #include "proc/rlimit.h"
 #include "agent/ownfd.h"
+#include <sys/prctl.h>
+
+#include "proc/seccomp.h"
 #include "sys/sys.h"
 
 using amber::pid::to_app;
@@ -218,12 +221,29 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
       r = amber::ownfd::close((int)a);
       return r < 0 ? ret(r) : ret(sys::sc1(n, a));
     case SYS_close_range: return ret(amber::ownfd::close_range((unsigned)a, (unsigned)b, (int)c));
+    // Filters are kept to be installed again at restart (proc/seccomp.agent.cc); libseccomp calls this.
+    case SYS_seccomp: return ret(amber::seccomp::set_mode((unsigned)a, (unsigned)b, reinterpret_cast<void*>(c)));
     case SYS_dup2:
     case SYS_dup3:
       if (a != b && (r = amber::ownfd::before_dup((int)a, (int)b)) < 0) return ret(r);
       return ret(sys::sc3(n, a, b, c));
     default: return ret(sys::sc6(n, a, b, c, d, e, f));
   }
+}
+
+// prctl(2), as glibc's (a plain system call), for the options that carry state the agent keeps or
+// a pid: PR_SET_SECCOMP's filters (proc/seccomp.agent.cc), PR_SET_PTRACER's pid.
+__attribute__((visibility("default"))) int prctl(int option, ...) {
+  va_list ap;
+  va_start(ap, option);
+  unsigned long a = va_arg(ap, unsigned long), b = va_arg(ap, unsigned long);
+  unsigned long c = va_arg(ap, unsigned long), d = va_arg(ap, unsigned long);
+  va_end(ap);
+  if (option == PR_SET_SECCOMP && a == 2 /*SECCOMP_MODE_FILTER*/)
+    return (int)ret(amber::seccomp::set_mode(1 /*SECCOMP_SET_MODE_FILTER*/, 0, reinterpret_cast<void*>(b)));
+  if (option == PR_SET_PTRACER && a != 0 && a != (unsigned long)PR_SET_PTRACER_ANY)
+    a = (unsigned long)L(to_real(I((long)a)));
+  return (int)ret(sys::prctl(option, (long)a, (long)b, (long)c, (long)d));
 }
 
 }  // extern "C"

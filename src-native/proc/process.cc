@@ -21,6 +21,7 @@
 #include "agent/agent.h"
 #include "agent/capture.h"
 #include "proc/rlimit.h"
+#include "proc/seccomp.h"
 
 namespace amber {
 // Seccomp filters stacked on this process (/proc/self/status "Seccomp_filters:"; 0 without it).
@@ -37,14 +38,10 @@ uint32_t seccomp_filters(char* buf, size_t cap) {
 long process_capture(Capture& c, amber_process& pr) {
   memset(&pr, 0, sizeof pr);
   char* buf = c.tmp;
-  // A filter the program installed cannot be installed again by the restorer (it would filter
-  // the restorer itself, and the BPF program is not readable unprivileged): refused by name, not
-  // silently dropped. Filters inherited from whoever launched us are the restart's too.
-  if (uint32_t now = seccomp_filters(buf, 4096); now > g.seccomp0) {
-    char msg[160];
-    sys::Out(msg, sizeof msg).s("the program installed ").u(now - g.seccomp0).s(" seccomp filter(s), which amber cannot install again at restart");
-    return c.fail(-EINVAL, msg);
-  }
+  // The program's seccomp filters: kept by the agent and installed again by each restored thread
+  // (proc/seccomp.agent.cc); what cannot be is refused here by name. Filters inherited from
+  // whoever launched us are the restart's too.
+  if (long r = seccomp::check(c); r < 0) return r;
   size_t n = sys::read_file("/proc/self/stat", buf, 4095);
   buf[n] = 0;
   const char* p = buf;

@@ -38,6 +38,8 @@ enum : long {
   NR_epoll_wait = 232, NR_inotify_add_watch = 254, NR_inotify_rm_watch = 255, NR_inotify_init1 = 294,
   NR_kcmp = 312, NR_memfd_create = 319, NR_pidfd_open = 434,
 };
+// Seccomp filters (proc/seccomp.agent.cc).
+enum : long { NR_seccomp = 317 };
 // Scheduling and per-mm settings (thread/thread.cc, proc/process.cc).
 enum : long {
   NR_getpriority = 140, NR_setpriority = 141, NR_sched_setscheduler = 144, NR_sched_getscheduler = 145,
