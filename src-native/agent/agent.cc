@@ -27,6 +27,7 @@
 #include "sys/sys.h"
 #include "amber/plugin.h"
 #include "pid/pid.h"
+#include "fd/file.h"
 #include "fd/stdio.h"
 #include "syscall/intr.h"
 #include "proc/rlimit.h"
@@ -924,6 +925,7 @@ void after_fork_child() {
   g.coord_fd = -1;
   g.send_lock = 0;
   pid::cputime_forked();  // a new process: its CPU clocks start from zero
+  fd::dnotify_forked();   // dnotify registrations belong to the parent's descriptor table
   g.phase = 0;
   g.nslots = 0;
   g.has_pending = false;

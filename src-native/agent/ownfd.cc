@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 
+#include "fd/file.h"
 #include "agent/agent.h"
 #include "agent/ownfd.h"
 #include "sys/sys.h"
@@ -78,6 +79,7 @@ bool is_own_fd_dir(int dfd) {
 long close(int fd) {
   int a = agent_fd();
   if (a >= 0 && fd == a) return -EBADF;
+  fd::dnotify_closed(fd);  // the kernel ends its dnotify registration with it
   return 1;  // not ours: the caller closes it
 }
 
@@ -92,6 +94,7 @@ long close_range(unsigned first, unsigned last, int flags) {
 }
 
 long before_dup(int oldfd, int newfd) {
+  fd::dnotify_closed(newfd);
   int a = agent_fd();
   if (a < 0) return 0;
   if (oldfd == a) return -EBADF;

@@ -204,6 +204,7 @@ void capture_one(Capture& c, int fd, amber_fd& f) {
   fd::Kind kind = classify(fd, f, st, target);
   capture_kind(kind, c, f, st);
   fd::owner_capture(c, f);
+  if (kind == fd::Kind::DIR) fd::dnotify_capture(c, f, st);
   if (kind != fd::Kind::FILE && kind != fd::Kind::DIR && fd::count_lock_lines(c.info))
     c.limit(f, "holds a lock through a descriptor that is not a file or directory: the lock is not taken again at restart");
 }

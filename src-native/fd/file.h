@@ -22,7 +22,16 @@ uint32_t count_lock_lines(const char* info);
 // coordinator's pid map gives the owners' new pids.
 void owners_begin();
 void owner_capture(amber::Capture& c, const amber_fd& f);
+// dnotify registrations (fd/dnotify.agent.cc): kept by the fcntl wrapper, checked at capture,
+// made again by the agent after a restart (amber::dnotify_restarted, from fds_restarted).
+void dnotify_note(int fd, unsigned long mask);
+void dnotify_closed(int fd);
+void dnotify_capture(amber::Capture& c, const amber_fd& f, const sys::kstat& st);
+void dnotify_forked();
 }  // namespace fd
+namespace amber {
+void dnotify_restarted();
+}  // namespace amber
 #endif
 
 #ifdef AMBER_RESTORER

@@ -78,6 +78,7 @@ void fds_restarted() {
     }
     if (w.sig) sys::fcntl(w.fd, F_SETSIG, w.sig);
   }
+  dnotify_restarted();
 }
 }  // namespace amber
 
@@ -132,6 +133,11 @@ int wrap(Fcntl next, int fd, int cmd, long arg) {
         struct flock* l = reinterpret_cast<struct flock*>(arg);
         if (l->l_type != F_UNLCK && l->l_pid > 0) l->l_pid = to_app(l->l_pid);
       }
+      return (int)ret(r);
+    }
+    case F_NOTIFY: {  // kept: the kernel shows it nowhere (fd/dnotify.agent.cc)
+      long r = sys::fcntl(fd, cmd, arg);
+      if (r == 0) fd::dnotify_note(fd, (unsigned long)arg);
       return (int)ret(r);
     }
     default: return next(fd, cmd, arg);
