@@ -80,6 +80,7 @@ long close(int fd) {
   int a = agent_fd();
   if (a >= 0 && fd == a) return -EBADF;
   fd::dnotify_closed(fd);  // the kernel ends its dnotify registration with it
+  amber::inotify::closed(fd);
   return 1;  // not ours: the caller closes it
 }
 
@@ -95,6 +96,7 @@ long close_range(unsigned first, unsigned last, int flags) {
 
 long before_dup(int oldfd, int newfd) {
   fd::dnotify_closed(newfd);
+  amber::inotify::closed(newfd);
   int a = agent_fd();
   if (a < 0) return 0;
   if (oldfd == a) return -EBADF;

@@ -5,6 +5,7 @@
 #define AMBER_FD_FILE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "fd/ops.h"
 
@@ -31,6 +32,16 @@ void dnotify_forked();
 }  // namespace fd
 namespace amber {
 void dnotify_restarted();
+// inotify events queued at a checkpoint, handed out again (fd/inotify.cc): the read wrapper
+// (pid/signalfd.cc) asks replaying() then read(); the ioctl wrapper corrects FIONREAD.
+namespace inotify {
+bool replaying(int fd);
+bool read(int fd, void* buf, size_t n, ssize_t (*next)(int, void*, size_t), ssize_t* out);
+void fionread(int fd, int* n);
+void closed(int fd);
+void forked();
+void restarted();
+}  // namespace inotify
 }  // namespace amber
 #endif
 

@@ -11,10 +11,19 @@
 //
 // Restore: a new instance with the same flags, every watch added again at its path in the order of
 // its watch descriptor, so each gets the same number the application knows (the kernel hands them
-// out in increasing order: a number is skipped by adding and removing a watch). Events queued and
-// not yet read at checkpoint cannot be put back into an instance (nothing writes into an inotify
-// queue but the kernel): their number is said at checkpoint, and they are lost at restart; the
-// watches fire again for everything that happens after.
+// out in increasing order: a number is skipped by adding and removing a watch).
+//
+// Events queued and not yet read at checkpoint: nothing writes into an inotify queue but the
+// kernel, so the checkpoint takes them out (all threads parked) into a replay buffer in the
+// agent's memory — saved with it — and the read wrapper (pid/signalfd.cc) hands them out first,
+// whole events as the kernel would, in their order, before anything newer. For poll, select and
+// epoll to see the descriptor readable while only the buffer holds events, a private watch makes
+// one real event: a one-shot IN_MODIFY watch on a memfd of ours, written once and closed (the
+// kernel then queues IN_MODIFY and IN_IGNORED for that watch descriptor, which no read ever
+// returns to the program). The same is done again after a restart, before the program runs.
+// FIONREAD (ioctl wrapper, pid/session.cc) counts the buffer and not the private events. Costs:
+// a private watch takes one watch descriptor number, so a watch added later gets a number one
+// higher than it would have.
 #include "fd/ops.h"
 #include "fd/file.h"
 
@@ -121,6 +130,229 @@ inline long ret(long r) {
 }
 }  // namespace
 
+// ---- replay of the events queued at a checkpoint (see the header) ----
+namespace {
+struct Replay {
+  int32_t fd;      // -1: free
+  int32_t wd;      // our private watch whose events are still in the kernel's queue; 0 none
+  uint32_t off, len, cap;
+  char* buf;       // mmap'd, cap bytes: events [off, len) not handed out yet
+};
+constexpr uint32_t kReplays = 64;
+Replay g_rp[kReplays];
+uint32_t g_nrp;              // high-water mark of g_rp
+volatile uint32_t g_rp_live; // entries in use: reads look at the table only when non-zero
+
+Replay* replay_find(int fd) {
+  for (uint32_t i = 0; i < g_nrp; i++) if (g_rp[i].fd == fd) return &g_rp[i];
+  return nullptr;
+}
+
+void replay_free(Replay* r) {
+  r->fd = -1;
+  r->wd = 0;
+  r->off = r->len = 0;
+  __atomic_sub_fetch(&g_rp_live, 1u, __ATOMIC_RELEASE);
+}
+
+bool replay_room(Replay* r, uint32_t more) {
+  if (r->off) {
+    __builtin_memmove(r->buf, r->buf + r->off, r->len - r->off);
+    r->len -= r->off;
+    r->off = 0;
+  }
+  if (r->len + more <= r->cap) return true;
+  uint32_t cap = (r->len + more + 65535) & ~65535u;
+  long m = sys::mmap(nullptr, cap, 3 /*PROT_READ|PROT_WRITE*/, 0x22 /*MAP_PRIVATE|MAP_ANONYMOUS*/, -1, 0);
+  if (m < 0 && m > -4096) return false;
+  if (r->buf) {
+    __builtin_memcpy(reinterpret_cast<char*>(m), r->buf, r->len);
+    sys::munmap(r->buf, r->cap);
+  }
+  r->buf = reinterpret_cast<char*>(m);
+  r->cap = cap;
+  return true;
+}
+
+// Drops the events of our private watch from [p, p + n); returns the bytes left. A dropped
+// IN_IGNORED means the private watch is gone and its events are all read.
+size_t drop_private(Replay* r, char* p, size_t n) {
+  size_t w = 0;
+  for (size_t at = 0; at + sizeof(inotify_event) <= n;) {
+    inotify_event e;
+    __builtin_memcpy(&e, p + at, sizeof e);
+    size_t sz = sizeof e + e.len;
+    if (at + sz > n) break;
+    if (r->wd && e.wd == r->wd) {
+      if (e.mask & IN_IGNORED) r->wd = 0;
+    } else {
+      if (w != at) __builtin_memmove(p + w, p + at, sz);
+      w += sz;
+    }
+    at += sz;
+  }
+  return w;
+}
+
+// One real event in ifd's queue: a one-shot watch on a memfd of ours, written once.
+int32_t arm(int ifd) {
+  long m = sys::sc2(sys::NR_memfd_create, (long)"amber-inotify", 1 /*MFD_CLOEXEC*/);
+  if (m < 0) return 0;
+  char p[48];
+  sys::Out o(p, sizeof p);
+  o.s("/proc/self/fd/").i(m);
+  p[o.len] = 0;
+  long wd = sys::sc3(SYS_inotify_add_watch, ifd, (long)p, IN_MODIFY | IN_ONESHOT);
+  if (wd > 0) sys::write((int)m, "x", 1);
+  sys::close((int)m);
+  return wd > 0 ? (int32_t)wd : 0;
+}
+
+// Kernel events queued on fd now, or 0.
+int queued(int fd) {
+  int q = 0;
+  return sys::ioctl(fd, 0x541b /*FIONREAD*/, (long)&q) == 0 && q > 0 ? q : 0;
+}
+
+// Checkpoint thread, every thread parked: fd's queued events into its replay buffer (false: they
+// could not be kept).
+bool replay_take(int fd) {
+  Guard g;
+  Replay* r = replay_find(fd);
+  if (!r && !queued(fd)) return true;
+  if (!r) {
+    for (uint32_t i = 0; i < g_nrp && !r; i++) if (g_rp[i].fd < 0) r = &g_rp[i];
+    if (!r && g_nrp < kReplays) r = &g_rp[g_nrp++];
+    if (!r) return false;
+    r->fd = fd;
+    r->wd = 0;
+    r->off = r->len = 0;
+    __atomic_add_fetch(&g_rp_live, 1u, __ATOMIC_RELEASE);
+  }
+  for (int q; (q = queued(fd)) > 0;) {
+    if (!replay_room(r, (uint32_t)q)) return false;
+    long n = sys::read(fd, r->buf + r->len, (size_t)q);
+    if (n <= 0) break;
+    r->len += (uint32_t)drop_private(r, r->buf + r->len, (size_t)n);
+  }
+  if (r->len == r->off) {
+    if (!r->wd) replay_free(r);
+    return true;
+  }
+  // The kernel's queue is empty now: one private event keeps the descriptor readable.
+  if (!r->wd) r->wd = arm(fd);
+  return true;
+}
+
+// Is wd fd's private watch?
+bool replay_private(int fd, int32_t wd) {
+  if (!__atomic_load_n(&g_rp_live, __ATOMIC_ACQUIRE)) return false;
+  const Replay* r = replay_find(fd);
+  return r && r->wd == wd;
+}
+}  // namespace
+
+namespace amber {
+namespace inotify {
+bool replaying(int fd) { return __atomic_load_n(&g_rp_live, __ATOMIC_ACQUIRE) && fd >= 0 && replay_find(fd); }
+
+// read(2) on a descriptor with a replay entry: its buffered events first (as many whole events as
+// fit; EINVAL when not even the first does, as the kernel), then the kernel's without our private
+// events. next: libc's read. false: not ours after all (the caller reads as usual).
+bool read(int fd, void* buf, size_t n, ssize_t (*next)(int, void*, size_t), ssize_t* out) {
+  for (;;) {
+    {
+      Guard g;
+      Replay* r = replay_find(fd);
+      if (!r) return false;
+      char* dst = static_cast<char*>(buf);
+      size_t got = 0;
+      while (r->off < r->len) {
+        inotify_event e;
+        __builtin_memcpy(&e, r->buf + r->off, sizeof e);
+        size_t sz = sizeof e + e.len;
+        if (got + sz > n) break;
+        __builtin_memcpy(dst + got, r->buf + r->off, sz);
+        got += sz;
+        r->off += (uint32_t)sz;
+      }
+      if (r->off < r->len && !got) { errno = EINVAL; *out = -1; return true; }
+      if (r->off < r->len) { *out = (ssize_t)got; return true; }
+      // The buffer is out: take what the kernel has queued meanwhile (our private events first),
+      // without blocking, handing real events on while they fit.
+      for (int q; r->wd && (q = queued(fd)) > 0;) {
+        if (!replay_room(r, (uint32_t)q)) break;
+        long k = sys::read(fd, r->buf + r->len, (size_t)q);
+        if (k <= 0) break;
+        r->len += (uint32_t)drop_private(r, r->buf + r->len, (size_t)k);
+        while (r->off < r->len) {
+          inotify_event e;
+          __builtin_memcpy(&e, r->buf + r->off, sizeof e);
+          size_t sz = sizeof e + e.len;
+          if (got + sz > n) break;
+          __builtin_memcpy(dst + got, r->buf + r->off, sz);
+          got += sz;
+          r->off += (uint32_t)sz;
+        }
+      }
+      if (r->off < r->len) {
+        if (!r->wd) r->wd = arm(fd);  // left over for the next read: readable again
+      } else if (!r->wd) {
+        replay_free(r);
+      }
+      if (got) { *out = (ssize_t)got; return true; }
+      if (!r->wd && r->fd < 0) return false;  // all done: the kernel's read, as usual
+    }
+    // Only private events may be queued now, or nothing: the kernel's read, ours filtered out.
+    ssize_t k = next(fd, buf, n);
+    if (k <= 0) { *out = k; return true; }
+    Guard g;
+    Replay* r = replay_find(fd);
+    size_t left = r ? drop_private(r, static_cast<char*>(buf), (size_t)k) : (size_t)k;
+    if (r && !r->wd && r->off == r->len) replay_free(r);
+    if (left) { *out = (ssize_t)left; return true; }
+    // Only ours: a blocking descriptor waits for the program's next event, as without us.
+    long fl = sys::fcntl(fd, 3 /*F_GETFL*/, 0);
+    if (fl >= 0 && (fl & 04000 /*O_NONBLOCK*/)) { errno = EAGAIN; *out = -1; return true; }
+  }
+}
+
+// FIONREAD on fd answered *n (the kernel's count): the buffer's bytes in, our private events out.
+void fionread(int fd, int* n) {
+  if (!replaying(fd)) return;
+  Guard g;
+  Replay* r = replay_find(fd);
+  if (!r) return;
+  int priv = r->wd ? 2 * (int)sizeof(inotify_event) : 0;
+  *n = (*n > priv ? *n - priv : 0) + (int)(r->len - r->off);
+}
+
+void closed(int fd) {
+  if (!__atomic_load_n(&g_rp_live, __ATOMIC_ACQUIRE)) return;
+  Guard g;
+  if (Replay* r = replay_find(fd)) replay_free(r);
+}
+
+// A fork child shares the instance but not the buffer: it hands out nothing of it, and still
+// hides our private events.
+void forked() {
+  for (uint32_t i = 0; i < g_nrp; i++) if (g_rp[i].fd >= 0) g_rp[i].off = g_rp[i].len;
+  g_lock = 0;
+}
+
+// After a restart (before the program runs): the restored instance's queue is empty.
+void restarted() {
+  for (uint32_t i = 0; i < g_nrp; i++) {
+    Replay* r = &g_rp[i];
+    if (r->fd < 0) continue;
+    r->wd = 0;
+    if (r->off < r->len) r->wd = arm(r->fd);
+    else replay_free(r);
+  }
+}
+}  // namespace inotify
+}  // namespace amber
+
 extern "C" {
 __attribute__((visibility("default"))) int inotify_add_watch(int fd, const char* path, uint32_t mask) {
   long wd = sys::sc3(SYS_inotify_add_watch, fd, (long)path, mask);
@@ -171,7 +403,9 @@ void inotify_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
           if (g_w[i].live && g_w[i].fd == f.fd && g_w[i].wd == (int32_t)wd && g_w[i].ino == ino) w = &g_w[i];
         for (uint32_t i = 0; i < g_nw && !w; i++)
           if (g_w[i].live && g_w[i].wd == (int32_t)wd && g_w[i].ino == ino && g_w[i].dev == st_dev_of(sdev)) w = &g_w[i];
-        if (!w) {
+        if (!w && replay_private(f.fd, (int32_t)wd)) {
+          // our own (a replay's private watch): not the program's, not restored
+        } else if (!w) {
           c.limit(f, g_overflow ? "has an inotify watch beyond the agent's table (65536 watches, 16 MiB of paths): it is not added again at restart"
                                 : "has an inotify watch amber did not see added (a raw system call): it is not added again at restart");
         } else {
@@ -197,10 +431,9 @@ void inotify_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
     if (*p) p++;
   }
   if (start) f.data = c.str.add(start, len);
-  int queued = 0;
-  if (sys::ioctl(f.fd, 0x541b /*FIONREAD*/, (long)&queued) == 0 && queued > 0) {
+  if (!replay_take(f.fd)) {
     char what[200];
-    sys::Out(what, sizeof what).s("has ").i(queued).s(" bytes of inotify events not read yet: they are lost at restart (its watches fire again for what happens after)");
+    sys::Out(what, sizeof what).s("has inotify events not read yet that the agent could not keep: they are lost at restart (its watches fire again for what happens after)");
     c.limit(f, what);
   }
 }

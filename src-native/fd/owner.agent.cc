@@ -79,6 +79,7 @@ void fds_restarted() {
     if (w.sig) sys::fcntl(w.fd, F_SETSIG, w.sig);
   }
   dnotify_restarted();
+  inotify::restarted();
 }
 }  // namespace amber
 

@@ -15,8 +15,12 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <stdarg.h>
+
+#include "fd/file.h"
 #include "pid/pid.h"
 #include "sys/sys.h"
+#include "sys/usermem.h"
 
 using amber::pid::to_app;
 using amber::pid::to_real;
@@ -66,6 +70,49 @@ __attribute__((visibility("default"))) int tcsetpgrp(int fd, pid_t pgrp) {
   long r = sys::sc3(16 /*ioctl*/, fd, 0x5410 /*TIOCSPGRP*/, (long)&pg);
   if (r < 0) { errno = (int)-r; return -1; }
   return 0;
+}
+
+// ioctl(2), as glibc's (a plain system call), for the requests that carry a process id (the
+// terminal's foreground process group and session, as tcgetpgrp/tcsetpgrp/tcgetsid above) and
+// FIONREAD on an inotify instance with events kept at a checkpoint (fd/inotify.cc).
+__attribute__((visibility("default"))) int ioctl(int fd, unsigned long req, ...) {
+  va_list ap;
+  va_start(ap, req);
+  long arg = va_arg(ap, long);
+  va_end(ap);
+  long r;
+  switch (req) {
+    case 0x540f /*TIOCGPGRP*/:
+    case 0x5429 /*TIOCGSID*/: {
+      int32_t v = 0;
+      r = sys::sc3(16, fd, (long)req, (long)&v);
+      if (r == 0) {
+        v = to_app(v);
+        r = sys::vm_write(reinterpret_cast<void*>(arg), &v, sizeof v) == (long)sizeof v ? 0 : -EFAULT;
+      }
+      break;
+    }
+    case 0x5410 /*TIOCSPGRP*/: {
+      int32_t v = 0;
+      if (sys::vm_read(&v, reinterpret_cast<const void*>(arg), sizeof v) != (long)sizeof v) { r = -EFAULT; break; }
+      v = to_real(v);
+      r = sys::sc3(16, fd, (long)req, (long)&v);
+      break;
+    }
+    case 0x541b /*FIONREAD*/:
+      r = sys::sc3(16, fd, (long)req, arg);
+      if (r == 0 && amber::inotify::replaying(fd)) {
+        int v = 0;
+        if (sys::vm_read(&v, reinterpret_cast<const void*>(arg), sizeof v) == (long)sizeof v) {
+          amber::inotify::fionread(fd, &v);
+          sys::vm_write(reinterpret_cast<void*>(arg), &v, sizeof v);
+        }
+      }
+      break;
+    default: r = sys::sc3(16, fd, (long)req, arg);
+  }
+  if (r < 0) { errno = (int)-r; return -1; }
+  return (int)r;
 }
 
 __attribute__((visibility("default"))) pid_t tcgetsid(int fd) {
