@@ -72,3 +72,28 @@ export async function buildMpi(m: Mpi, name: string): Promise<string> {
   renameSync(tmp, out)
   return out
 }
+
+/**
+ * Debian's hpcc (HPC Challenge, HPL inside; built against Open MPI): undefined when /usr/bin/hpcc
+ * is there or was installed now, else why not. As root a failed install is the caller's failure.
+ */
+export function ensureHpcc(): string | undefined {
+  const have = () => {
+    try {
+      return statSync('/usr/bin/hpcc').isFile()
+    } catch {
+      return false
+    }
+  }
+  if (have()) return undefined
+  if (process.getuid?.() !== 0) return 'hpcc is not installed; run the tests as root once to install it'
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  const install = () => spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'hpcc'], { env, encoding: 'utf8', timeout: 900_000 })
+  let r = install()
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore', timeout: 300_000 })
+    r = install()
+  }
+  if (r.status !== 0 || !have()) return `cannot install hpcc with apt-get (status ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`
+  return undefined
+}
