@@ -4,7 +4,7 @@
 // an error. Java, Open MPI, python and static binaries have their own files (core-jvm, mpi,
 // core-python, unit-launchable).
 //
-// Packages the scenarios need (sqlite3, redis-server) are installed with apt-get when missing and
+// Packages the scenarios need (sqlite3, redis-server, postgresql, memcached, nginx) are installed with apt-get when missing and
 // running as root; a scenario whose package cannot be installed FAILS with the reason.
 // Unprivileged: AMBER_TEST_AS=amber-test AMBER_TEST_TMP=/tmp/x npx tap test/apps.ts
 import t, { type Test } from 'tap'
@@ -171,4 +171,42 @@ t.test('script -qfc (a pty driver) survives its first checkpoint and goes on', a
   const clean = (ls: string[]) => ls.map((l) => l.replace(/\r$/, ''))
   t.same(seqOf(clean([...c.before, ...c.after]), /^line (\d+)$/), upTo(N), 'lines 1..N through the pty')
   t.ok(clean(c.after).includes('DONE'), 'the loop finished')
+})
+
+t.test('PostgreSQL: a server, a new psql connection (a new backend) per insert; rows contiguous after the restart', async (t) => {
+  const why = ensurePackages(['postgresql', 'postgresql-client'])
+  if (why) return t.fail(why)
+  const N = 40
+  const a = await setup(t)
+  const dir = workdir(a, 'pg')
+  const asRoot = process.getuid?.() === 0 && !process.env.AMBER_TEST_AS
+  if (asRoot) chmodSync(a.base, 0o711)  // the postgres user reaches its directory
+  const port = await freePort()
+  // As root the job switches to the postgres user first (the server refuses root).
+  const p = a.launch([app('postgres.sh'), dir, String(port), String(N), asRoot ? 'postgres' : ''])
+  const c = await liveKillRestart(a, p, { progress: (l) => l.startsWith('insert '), live: 5, kill: 12, timeoutMs: 120_000 })
+  t.equal(c.exit.code, 0, `the job exits 0; stderr: ${JSON.stringify(c.restarted.err.lines.slice(-5))}`)
+  const all = [...c.before, ...c.after]
+  t.same(seqOf(all, /^insert (\d+)$/), upTo(N), 'inserts 1..N')
+  t.same(all.filter((l) => / failed$/.test(l)), [], 'no insert failed')
+  t.ok(c.after.includes(`table ${N}|1|${N}`), `every row is in the table once: ${c.after.filter((l) => l.startsWith('table'))}`)
+  t.ok(c.after.includes('server exit 0'), 'the server shut down cleanly')
+  const log = readFileSync(join(dir, 'server.log'), 'utf8')
+  t.notMatch(log, /PANIC|FATAL|terminated by signal/, `server log: ${JSON.stringify(log.split('\n').filter((l) => /PANIC|FATAL|signal/.test(l)).slice(0, 3))}`)
+})
+
+t.test('memcached (threads) and nginx (master, 2 workers): INCR on a kept connection and HTTP requests go on', async (t) => {
+  const why = ensurePackages(['memcached', 'nginx-light'])
+  if (why) return t.fail(why)
+  const N = 60
+  const a = await setup(t)
+  const dir = workdir(a, 'web')
+  const [mcport, webport] = [await freePort(), await freePort()]
+  const p = a.launch([app('web.sh'), String(mcport), String(webport), String(N), dir])
+  const c = await liveKillRestart(a, p, { progress: (l) => l.startsWith('round '), live: 8, kill: 20 })
+  t.equal(c.exit.code, 0, `the shell exits 0; stderr: ${JSON.stringify(c.restarted.err.lines.slice(-5))}`)
+  const rounds = [...c.before, ...c.after].map((l) => /^round (\d+) mc (\d+) http hello \/(\d+)$/.exec(l))
+  t.same(rounds.filter((m) => m !== null).map((m) => Number(m![1])), upTo(N), 'rounds 1..N, each answered by both servers')
+  t.ok(rounds.every((m) => m === null || (m[1] === m[2] && m[1] === m[3])), 'memcached counted on from its value, nginx answered each request')
+  t.ok(c.after.includes('servers stopped'), 'both servers stopped')
 })

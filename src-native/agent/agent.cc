@@ -1040,6 +1040,7 @@ __attribute__((constructor)) void agent_init() {
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
   atexit([] { plugins_event(AMBER_EV_EXIT, nullptr); });
   if (!start_ckpt_thread()) join_done();
+  setxid_follow_install();
   join_wait();
 }
 

@@ -86,6 +86,11 @@ extern char g_limits[2048];
 void dumpable_raise();     // at `suspend`, before anything reads /proc/self
 void dumpable_restore();   // at resume (live or restarted), before the threads are released
 void dumpable_restarted(); // first thing after a restart
+// proc/creds.cc: the checkpoint thread takes part in glibc's set*id broadcast (SIGSETXID) with the
+// program thread's securebits and capabilities, so the results agree (else glibc aborts).
+void setxid_follow_install();  // after the checkpoint thread exists
+void creds_note_prctl(int option, unsigned long arg);  // the prctl wrapper: KEEPCAPS, SECUREBITS
+void creds_follow();  // after the program's capset, PR_CAPBSET_DROP, PR_CAP_AMBIENT
 // A connection to the coordinator for a child or an exec'd program of a process that runs as
 // another user than the coordinator's root (setuid after launch), which could not connect itself
 // (`conn`, docs/PROTOCOL.md); -1 when none is needed or none could be had. Not in a vfork child.

@@ -453,6 +453,19 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   // Bound: an address a restart must take again (a Unix name; an inet port or address).
   if (is_unix) {
     if (si.local_len > 2) x.flags |= AMBER_SOCKX_BOUND;
+    // The socket file's mode and owner (a server chmods it after bind; root may have started it).
+    if (si.local_len > 3 && si.local[2] == '/' && si.local_len <= sizeof si.local) {
+      char path[112];
+      uint32_t n = si.local_len - 2 < sizeof path - 1 ? si.local_len - 2 : (uint32_t)sizeof path - 1;
+      __builtin_memcpy(path, si.local + 2, n);
+      path[n] = 0;
+      sys::kstat st{};
+      if (sys::fstatat(-100, path, &st, 0x100 /*AT_SYMLINK_NOFOLLOW*/) == 0 && (st.st_mode & 0170000) == 0140000) {
+        x.path_mode = (st.st_mode & 07777) | AMBER_SOCKX_PATH_MODE;
+        x.path_uid = st.st_uid;
+        x.path_gid = st.st_gid;
+      }
+    }
   } else {
     Addr a;
     if (addr_of(si.local, si.local_len, &a) && (a.port || !addr_any(a))) x.flags |= AMBER_SOCKX_BOUND;
@@ -1016,6 +1029,30 @@ void sock_give(Sock& s, int fd) {
     if (T.img[r->img].prep[r->idx] < 0) T.img[r->img].prep[r->idx] = fd;
 }
 
+// The socket file just made by bind gets the saved mode and owner back. Opened O_PATH|O_NOFOLLOW
+// and checked (a socket, ours) first: nothing another user put at the path is changed.
+void sock_path_attrs(const amber_sockview& v) {
+  const amber_sockinfo& si = v.si;
+  if (si.local_len < 4 || si.local[2] != '/') return;
+  char path[112];
+  uint32_t n = si.local_len - 2 < sizeof path - 1 ? si.local_len - 2 : (uint32_t)sizeof path - 1;
+  memcpy(path, si.local + 2, n);
+  path[n] = 0;
+  long pf = sys::open(path, 010000000 /*O_PATH*/ | 0400000 /*O_NOFOLLOW*/ | sys::O_CLOEXEC_);
+  if (pf < 0) return;
+  sys::kstat st{};
+  long euid = sys::sc0(107 /*geteuid*/);
+  if (sys::fstat((int)pf, &st) == 0 && (st.st_mode & 0170000) == 0140000 && (long)st.st_uid == euid) {
+    char via[48];
+    sys::Out(via, sizeof via).s("/proc/self/fd/").i(pf);
+    if ((st.st_mode & 07777) != (v.x.path_mode & 07777)) sys::sc2(90 /*chmod*/, (long)via, v.x.path_mode & 07777);
+    // As root, the owner too (unprivileged it is ours already, and cannot be given away).
+    if (euid == 0 && (st.st_uid != v.x.path_uid || st.st_gid != v.x.path_gid))
+      sys::sc5(260 /*fchownat*/, pf, (long)"", v.x.path_uid, v.x.path_gid, 0x1000 /*AT_EMPTY_PATH*/);
+  }
+  sys::close((int)pf);
+}
+
 long sock_make(Sock& s, bool bind) {
   const amber_sockinfo& si = s.v.si;
   long fd = sys::socket(si.family, si.type | sys::O_CLOEXEC_, si.family == fd::AF_UNIX_ ? 0 : si.protocol);
@@ -1031,6 +1068,7 @@ long sock_make(Sock& s, bool bind) {
   bool bound = s.v.has_x ? (s.v.x.flags & AMBER_SOCKX_BOUND) != 0 : rec_of(s).subkind == AMBER_SOCK_LISTEN;
   if (bind && bound && si.local_len) {
     long r = bind_again((int)fd, si.local, si.local_len, si.type);
+    if (r == 0 && si.family == fd::AF_UNIX_ && (s.v.x.path_mode & AMBER_SOCKX_PATH_MODE)) sock_path_attrs(s.v);
     if (r < 0) {
       s.v.x.flags |= 1u << 31;  // tells sock_listen the address is lost
       if (rec_of(s).subkind != AMBER_SOCK_LISTEN) warn_sock(s, "cannot bind its address again", r, "it stays unbound");

@@ -518,8 +518,14 @@ typedef struct amber_sockx {
   uint32_t backlog;          /* a listener's listen() backlog, 0 unknown */
   int32_t peek_off;          /* SO_PEEK_OFF (-1: off) */
   uint32_t unsaved;          /* a listener: connections waiting to be accepted that were not saved */
-  uint32_t reserved[5];
+  /* (1.6, a reserved word before) a Unix socket bound to an absolute path: its socket file's
+   * st_mode with AMBER_SOCKX_PATH_MODE set, and owner; 0 unknown. A restart binds again, then
+   * puts them back (a server's chmod after bind, the user a root-started server switched to). */
+  uint32_t path_mode;
+  uint32_t path_uid, path_gid;
+  uint32_t reserved[2];
 } amber_sockx;
+#define AMBER_SOCKX_PATH_MODE 0x80000000u
 /* An option whose value differed from a new socket's: set again (before bind) at restart. */
 typedef struct amber_sockopt {
   int32_t level, name;

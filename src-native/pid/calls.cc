@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/agent.h"
 #include "pid/pid.h"
 #include "proc/rlimit.h"
 #include "agent/ownfd.h"
@@ -221,6 +222,11 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
       r = amber::ownfd::close((int)a);
       return r < 0 ? ret(r) : ret(sys::sc1(n, a));
     case SYS_close_range: return ret(amber::ownfd::close_range((unsigned)a, (unsigned)b, (int)c));
+    case SYS_capset:
+      r = sys::sc2(n, a, b);
+      if (r == 0) amber::creds_follow();
+      return ret(r);
+    case SYS_prctl: return prctl((int)a, b, c, d, e);
     // Filters are kept to be installed again at restart (proc/seccomp.agent.cc); libseccomp calls this.
     case SYS_seccomp: return ret(amber::seccomp::set_mode((unsigned)a, (unsigned)b, reinterpret_cast<void*>(c)));
     case SYS_dup2:
@@ -243,7 +249,17 @@ __attribute__((visibility("default"))) int prctl(int option, ...) {
     return (int)ret(amber::seccomp::set_mode(1 /*SECCOMP_SET_MODE_FILTER*/, 0, reinterpret_cast<void*>(b)));
   if (option == PR_SET_PTRACER && a != 0 && a != (unsigned long)PR_SET_PTRACER_ANY)
     a = (unsigned long)L(to_real(I((long)a)));
-  return (int)ret(sys::prctl(option, (long)a, (long)b, (long)c, (long)d));
+  long r = sys::prctl(option, (long)a, (long)b, (long)c, (long)d);
+  if (r >= 0 && (option == PR_SET_KEEPCAPS || option == PR_SET_SECUREBITS)) amber::creds_note_prctl(option, a);
+  if (r >= 0 && (option == PR_CAPBSET_DROP || option == PR_CAP_AMBIENT)) amber::creds_follow();
+  return (int)ret(r);
+}
+
+// capset(2) changes the calling thread only: the checkpoint thread follows (proc/creds.cc).
+__attribute__((visibility("default"))) int capset(void* hdr, const void* data) {
+  long r = sys::sc2(126 /*capset*/, (long)hdr, (long)data);
+  if (r == 0) amber::creds_follow();
+  return (int)ret(r);
 }
 
 }  // extern "C"

@@ -82,6 +82,7 @@ Cur current() {
 
 #ifdef AMBER_AGENT
 #include <errno.h>
+#include <signal.h>
 
 #include "agent/agent.h"
 #include "agent/capture.h"
@@ -127,6 +128,126 @@ void dumpable_restore() {
   // 2 (suid_dumpable = 2) cannot be set by prctl; 0 is its closest: still no dump the user can read.
   if (g_dumpable != 1) sys::prctl(PR_SET_DUMPABLE, g_dumpable == 2 ? 0 : g_dumpable, 0, 0, 0);
   g_dumpable = -1;
+}
+
+// ---- the checkpoint thread follows the program's setuid and friends ----
+// glibc runs every set*id call in every thread of the process (SIGSETXID) and aborts the program
+// when one thread's result differs from the caller's. Ours is one more thread: a program that
+// keeps its capabilities across a uid change (PR_SET_KEEPCAPS or securebits, then setresuid, then
+// capset to raise its effective set again — setpriv, daemons dropping root) raises them in its
+// own thread only, so our thread's next setresgid failed with EPERM and glibc aborted the program
+// (SIGABRT under amber, fine without it). Our SIGSETXID handler, wrapped around glibc's, first
+// gives the checkpoint thread the securebits the program set (seen by the prctl wrapper) and the
+// capabilities the program's thread has now (capget on the main thread: a program that changes
+// capabilities per thread aborts without amber too), so the call goes the same way in both.
+namespace {
+constexpr long NR_capget = 125, NR_capset = 126, NR_rt_sigaction = 13;
+struct KSigaction {
+  void* handler;
+  unsigned long flags;
+  void* restorer;
+  uint64_t mask;
+};
+using InfoFn = void (*)(int, siginfo_t*, void*);
+InfoFn g_glibc_setxid;
+int64_t g_securebits = -1;  // the program's last PR_SET_SECUREBITS (-1: none)
+int32_t g_keepcaps = -1;    // its PR_SET_KEEPCAPS since then (-1: none)
+
+constexpr int kFollowMagic = 0x616d6272;  // "ambr": a follow request of ours, not glibc's
+volatile uint32_t g_follow_ack;
+
+// A 64-bit mask from the hex after `key` in a status text, or false.
+bool status_mask(const char* st, const char* key, uint64_t* out) {
+  const char* p = __builtin_strstr(st, key);
+  if (!p) return false;
+  p += sys::slen(key);
+  while (*p == ' ' || *p == '\t') p++;
+  *out = sys::parse_u(&p, 16);
+  return true;
+}
+
+void follow_program() {
+  if (g_securebits >= 0) sys::prctl(28 /*PR_SET_SECUREBITS*/, g_securebits, 0, 0, 0);
+  if (g_keepcaps >= 0) sys::prctl(8 /*PR_SET_KEEPCAPS*/, g_keepcaps, 0, 0, 0);
+  // The bounding set (only ever dropped) and the ambient set, as the program's thread has them.
+  char path[64], st[4096];
+  sys::Out(path, sizeof path).s("/proc/self/task/").i(g.pid).s("/status");
+  size_t n = sys::read_file(path, st, sizeof st - 1);
+  st[n] = 0;
+  uint64_t bnd = 0, amb = 0, my_bnd = 0;
+  bool have_bnd = status_mask(st, "\nCapBnd:", &bnd), have_amb = status_mask(st, "\nCapAmb:", &amb);
+  if (have_bnd) {
+    n = sys::read_file("/proc/thread-self/status", st, sizeof st - 1);
+    st[n] = 0;
+    if (status_mask(st, "\nCapBnd:", &my_bnd))
+      for (int cap = 0; cap < 64; cap++)
+        if ((my_bnd >> cap & 1) && !(bnd >> cap & 1)) sys::prctl(24 /*PR_CAPBSET_DROP*/, cap, 0, 0, 0);
+  }
+  struct { uint32_t version; int32_t pid; } hdr{0x20080522 /*_LINUX_CAPABILITY_VERSION_3*/, g.pid};
+  struct { uint32_t eff, perm, inh; } data[2] = {};
+  if (sys::sc2(NR_capget, (long)&hdr, (long)data) == 0) {
+    hdr.pid = 0;
+    sys::sc2(NR_capset, (long)&hdr, (long)data);
+  }
+  if (have_amb) {
+    sys::prctl(47 /*PR_CAP_AMBIENT*/, 4 /*PR_CAP_AMBIENT_CLEAR_ALL*/, 0, 0, 0);
+    for (int cap = 0; cap < 64; cap++)
+      if (amb >> cap & 1) sys::prctl(47, 2 /*PR_CAP_AMBIENT_RAISE*/, cap, 0, 0);
+  }
+}
+
+void setxid_handler(int sig, siginfo_t* si, void* uc) {
+  if ((int32_t)sys::gettid() == g.ckpt_tid) {
+    follow_program();
+    if (si && si->si_code == SI_QUEUE && si->si_value.sival_int == kFollowMagic) {
+      __atomic_store_n(&g_follow_ack, 1u, __ATOMIC_RELEASE);
+      sys::futex_wake(&g_follow_ack, 1);
+      return;  // ours (creds_follow): glibc has no command running
+    }
+  }
+  if (InfoFn f = g_glibc_setxid) f(sig, si, uc);
+}
+}  // namespace
+
+// The program changed its thread's capabilities (capset, the bounding or ambient set) without a
+// set*id call: the checkpoint thread follows at once, by a SIGSETXID of our own marked as such
+// (it is the one signal that thread takes besides glibc's SIGCANCEL). Waits until it has, 1 s at
+// most. Not from the checkpoint thread itself, nor before it exists.
+void creds_follow() {
+  if (!g.active || !g_glibc_setxid || g.ckpt_tid <= 0 || (int32_t)sys::gettid() == g.ckpt_tid) return;
+  __atomic_store_n(&g_follow_ack, 0u, __ATOMIC_RELEASE);
+  siginfo_t si;
+  __builtin_memset(&si, 0, sizeof si);
+  si.si_signo = 33;
+  si.si_code = SI_QUEUE;
+  si.si_pid = (pid_t)sys::getpid();
+  si.si_uid = (uid_t)sys::sc0(102 /*getuid*/);
+  si.si_value.sival_int = kFollowMagic;
+  if (sys::sc4(297 /*rt_tgsigqueueinfo*/, g.pid, g.ckpt_tid, 33, (long)&si) < 0) return;
+  for (int i = 0; i < 100 && !__atomic_load_n(&g_follow_ack, __ATOMIC_ACQUIRE); i++) {
+    sys::ktimespec ts{0, 10000000};
+    sys::futex_wait(&g_follow_ack, 0, &ts);
+  }
+}
+
+void setxid_follow_install() {
+  // glibc installs its handler with the first pthread_create (our checkpoint thread's).
+  KSigaction old{};
+  if (sys::sc4(NR_rt_sigaction, 33, 0, (long)&old, 8) != 0) return;
+  if (reinterpret_cast<uintptr_t>(old.handler) <= 1 || old.handler == reinterpret_cast<void*>(&setxid_handler)) return;
+  g_glibc_setxid = reinterpret_cast<InfoFn>(old.handler);
+  KSigaction mine = old;
+  mine.handler = reinterpret_cast<void*>(&setxid_handler);
+  sys::sc4(NR_rt_sigaction, 33, (long)&mine, 0, 8);
+}
+
+void creds_note_prctl(int option, unsigned long arg) {
+  if (option == 28 /*PR_SET_SECUREBITS*/) {
+    g_securebits = (int64_t)arg;
+    g_keepcaps = -1;
+  } else if (option == 8 /*PR_SET_KEEPCAPS*/) {
+    g_keepcaps = arg ? 1 : 0;
+  }
 }
 
 long creds_capture(Capture& c) {

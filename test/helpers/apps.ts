@@ -16,6 +16,10 @@ const PROVIDES: Record<string, string> = {
   make: 'make',
   gzip: 'gzip',
   'bsdutils': 'script',
+  postgresql: 'pg_ctlcluster',
+  'postgresql-client': 'psql',
+  memcached: 'memcached',
+  'nginx-light': 'nginx',
 }
 
 export function have(bin: string): boolean {
