@@ -108,7 +108,7 @@ long write_image(const char* path, uint64_t* bytes, char* err, size_t errlen, bo
 long shared_children_check(char* err, size_t errlen);
 
 // Seccomp filters stacked on this process now (proc/process.cc; buf: scratch of cap bytes).
-uint32_t seccomp_filters(char* buf, size_t cap);
+uint32_t seccomp_filters(char* buf, size_t cap, const char* status = "/proc/self/status");
 
 // After a checkpoint the process resumes: undo what capturing the descriptors changed (fd/fd.cc).
 void fds_resumed();

@@ -35,6 +35,7 @@
 
 #include "agent/agent.h"
 #include "agent/capture.h"
+#include "sys/usermem.h"
 
 namespace {
 struct Watch {
@@ -252,6 +253,23 @@ bool replay_private(int fd, int32_t wd) {
 }
 }  // namespace
 
+namespace {
+// Whole events from r's buffer into the program's dst (n bytes, *got used), as many as fit.
+// Through a checked write, as the kernel's copy: false when dst cannot be written (EFAULT).
+bool hand_out(Replay* r, char* dst, size_t n, size_t* got) {
+  while (r->off < r->len) {
+    inotify_event e;
+    __builtin_memcpy(&e, r->buf + r->off, sizeof e);
+    size_t sz = sizeof e + e.len;
+    if (*got + sz > n) break;
+    if (sys::vm_write(dst + *got, r->buf + r->off, sz) != (long)sz) return false;
+    *got += sz;
+    r->off += (uint32_t)sz;
+  }
+  return true;
+}
+}  // namespace
+
 namespace amber {
 namespace inotify {
 bool replaying(int fd) { return __atomic_load_n(&g_rp_live, __ATOMIC_ACQUIRE) && fd >= 0 && replay_find(fd); }
@@ -267,15 +285,7 @@ bool read(int fd, void* buf, size_t n, ssize_t (*next)(int, void*, size_t), ssiz
       if (!r) return false;
       char* dst = static_cast<char*>(buf);
       size_t got = 0;
-      while (r->off < r->len) {
-        inotify_event e;
-        __builtin_memcpy(&e, r->buf + r->off, sizeof e);
-        size_t sz = sizeof e + e.len;
-        if (got + sz > n) break;
-        __builtin_memcpy(dst + got, r->buf + r->off, sz);
-        got += sz;
-        r->off += (uint32_t)sz;
-      }
+      if (!hand_out(r, dst, n, &got)) { errno = EFAULT; *out = -1; return true; }
       if (r->off < r->len && !got) { errno = EINVAL; *out = -1; return true; }
       if (r->off < r->len) { *out = (ssize_t)got; return true; }
       // The buffer is out: take what the kernel has queued meanwhile (our private events first),
@@ -285,15 +295,7 @@ bool read(int fd, void* buf, size_t n, ssize_t (*next)(int, void*, size_t), ssiz
         long k = sys::read(fd, r->buf + r->len, (size_t)q);
         if (k <= 0) break;
         r->len += (uint32_t)drop_private(r, r->buf + r->len, (size_t)k);
-        while (r->off < r->len) {
-          inotify_event e;
-          __builtin_memcpy(&e, r->buf + r->off, sizeof e);
-          size_t sz = sizeof e + e.len;
-          if (got + sz > n) break;
-          __builtin_memcpy(dst + got, r->buf + r->off, sz);
-          got += sz;
-          r->off += (uint32_t)sz;
-        }
+        if (!hand_out(r, dst, n, &got)) break;
       }
       if (r->off < r->len) {
         if (!r->wd) r->wd = arm(fd);  // left over for the next read: readable again

@@ -24,9 +24,10 @@
 #include "proc/seccomp.h"
 
 namespace amber {
-// Seccomp filters stacked on this process (/proc/self/status "Seccomp_filters:"; 0 without it).
-uint32_t seccomp_filters(char* buf, size_t cap) {
-  size_t n = sys::read_file("/proc/self/status", buf, cap - 1);
+// Seccomp filters stacked on this process (/proc/self/status "Seccomp_filters:"; 0 without it),
+// or on the task whose status is `status`.
+uint32_t seccomp_filters(char* buf, size_t cap, const char* status) {
+  size_t n = sys::read_file(status, buf, cap - 1);
   buf[n] = 0;
   const char* p = __builtin_strstr(buf, "\nSeccomp_filters:");
   if (!p) return 0;

@@ -56,13 +56,7 @@ int32_t g_ckpt_node;               // the checkpoint thread's chain (a TSYNC fil
 // Filters stacked on the calling thread, inherited ones included; 0 when the kernel says nothing.
 uint32_t own_count() {
   char buf[4096];
-  size_t n = sys::read_file("/proc/thread-self/status", buf, sizeof buf - 1);
-  buf[n] = 0;
-  const char* p = __builtin_strstr(buf, "\nSeccomp_filters:");
-  if (!p) return 0;
-  p += 17;
-  while (*p == ' ' || *p == '\t') p++;
-  return (uint32_t)sys::parse_u(&p, 10);
+  return seccomp_filters(buf, sizeof buf, "/proc/thread-self/status");
 }
 
 // The chain of depth k the thread tid runs under: node number, 0 none, -1 cannot be told.
