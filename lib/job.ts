@@ -14,7 +14,6 @@
  * every task's processes; restart releases them all together. DIR must be reachable by every task.
  */
 import { mkdir, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -26,8 +25,9 @@ import { exitCodeOf, launch, makeJob, numericAddress, spawnChecked, type Job } f
 import { MANIFEST_NAME, genDirName, manifestImages, parseGenDirName, readManifest, writeFileDurable } from './manifest.js';
 import { restorerPath } from './native.js';
 import { checkImages, restart } from './restart.js';
+import { crossTaskSockets } from './sockets.js';
 import { trustedJobDir } from './trust.js';
-import { defaultJobDir, isRequeueable, jobSocketPath, sbatchExample, requeue as scontrolRequeue, slurmContext, type SlurmContext } from './slurm.js';
+import { defaultJobDir, isRequeueable, jobSocketPath, nodeAddress, sbatchExample, requeue as scontrolRequeue, slurmContext, type SlurmContext } from './slurm.js';
 import type { CheckpointResult, ExitStatus, Manifest } from './types.js';
 
 /** Exit status of a run that checkpointed and requeued the job (sysexits EX_TEMPFAIL). */
@@ -329,13 +329,10 @@ class JobRun {
     if (tcp === undefined) return this.socketPath;
     const a = parseAddress(tcp);
     if (a.kind === 'tcp' && (a.host === '0.0.0.0' || a.host === '::' || a.host === '')) {
-      let ip = '127.0.0.1';
-      try {
-        ip = (await lookup(hostname(), { family: 4 })).address;
-      } catch (e) {
-        this.log(`cannot resolve ${hostname()} (${(e as Error).message}): other nodes cannot reach the coordinator; use --listen IP:0`);
-      }
-      return `tcp:${ip}:${a.port}`;
+      // Not the host name's address as such: it may not resolve on a node, or be loopback.
+      const ip = await nodeAddress();
+      if (ip === undefined) this.log(`${hostname()} has no network address but loopback: other nodes cannot reach the coordinator; use --listen IP:0`);
+      return `tcp:${ip ?? '127.0.0.1'}:${a.port}`;
     }
     return numericAddress(a);
   }
@@ -516,19 +513,32 @@ class JobRun {
         if (token === undefined) throw new AmberError('EAUTH', `no token in ${join(this.dir, '.amber', 'token')} for the coordinator at ${step.coord}`);
         agentEnv['AMBER_TOKEN'] = token;
       }
+      // Connections between processes restored by different restorers (another task, perhaps on
+      // another node, or another process of this task) are made here and handed down.
+      const address = this.ctx.ntasks > 1 ? await nodeAddress() : undefined;
+      const cross = await crossTaskSockets(
+        m.processes.map((p, i) => ({ image: images[i]!, rank: step.ranks?.[String(p.vpid)] ?? -1 })),
+        this.ctx.rank,
+        { dir: this.jdir, key: this.key, address: address ?? '127.0.0.1', timeoutMs: (this.opts.rendezvousTimeout ?? 120) * 1000 },
+      );
       let root: Job | undefined;
       let rootVpid = Infinity;
-      for (const { p, image } of mine) {
-        const s = await spawnChecked(restorerPath(), [image], {
-          env: agentEnv,
-          stdio: 'inherit',
-        });
-        const j = makeJob(s.child, s.exited, choice);
-        jobs.push(j);
-        if (!vpids.has(p.parent) && p.vpid < rootVpid) {
-          root = j;
-          rootVpid = p.vpid;
+      try {
+        for (const { p, image } of mine) {
+          const socks = cross.perProc.get(m.processes.indexOf(p));
+          const s = await spawnChecked(restorerPath(), [image, ...(socks?.args ?? [])], {
+            env: agentEnv,
+            stdio: socks !== undefined && socks.stdio.length > 0 ? ['inherit', 'inherit', 'inherit', ...socks.stdio] : 'inherit',
+          });
+          const j = makeJob(s.child, s.exited, choice);
+          jobs.push(j);
+          if (!vpids.has(p.parent) && p.vpid < rootVpid) {
+            root = j;
+            rootVpid = p.vpid;
+          }
         }
+      } finally {
+        await cross.close();
       }
       this.setJob(root ?? jobs[0]!, jobs);
     }
