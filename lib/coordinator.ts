@@ -20,7 +20,7 @@ import { AmberError, toAmberError } from './errors.js';
 import { PreAuthGate, PREAUTH_MAX_LINE } from './gate.js';
 import { MAX_LINE, onLines } from './lines.js';
 import { addon } from './native.js';
-import { unpairedSocketWarnings } from './sockets.js';
+import { pairedAcrossHosts, unpairedSocketWarnings } from './sockets.js';
 import {
   MANIFEST_NAME,
   fsyncDir,
@@ -2020,6 +2020,17 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
             if (!known) a.info.parent = o.info.vpid;
           }
         }
+        // Processes on several hosts (srun amber job across nodes): a connection between two of
+        // them is one its agents call lost (a peer off their host), but the restart rebuilds it.
+        // The images are all in genDir (a file system every node reaches: their seals were read).
+        let acrossHosts: Set<string> | undefined;
+        if (sorted.some(([a]) => a.info.host !== hostname())) {
+          try {
+            acrossHosts = pairedAcrossHosts(sorted.map(([a]) => ({ path: join(genDir, imageName(a.info.vpid)), host: a.info.host })));
+          } catch (e) {
+            debug('cannot pair connections between hosts: %s', (e as Error).message);
+          }
+        }
         for (const [i, [a, m]] of sorted.entries()) {
           const name = imageName(a.info.vpid);
           const path = join(genDir, name);
@@ -2043,6 +2054,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
             // another socket's queue).
             for (const u of m['unrestorable']) {
               if (typeof u !== 'string') continue;
+              const remote = /^fd (\d+) socket:\[\d+\]: its peer is outside the computation/.exec(u);
+              if (remote !== null && acrossHosts?.has(`${path}\0${remote[1]}`)) continue;
               // Whole sentences too: a socket's, and state that is not a descriptor (a SysV segment).
               if (/^(fd \d+|in flight) socket:\[\d+\]: /.test(u) || !/^fd \d+ /.test(u)) warnings.push(`${describe(a)}: ${u}`);
               else warnings.push(`${describe(a)}: ${u} will not be restored (it becomes /dev/null at restart)`);

@@ -246,6 +246,8 @@ class JobRun {
     this.coord.on('error', (e) => this.log(e.message));
     this.coord.on('checkpoint', (r) => {
       this.log(`checkpoint ${r.generation} written: ${r.manifest}`);
+      // What this checkpoint cannot restore, by name (as `amber checkpoint` says it).
+      for (const w of r.warnings ?? []) this.log(`warning: ${w}`);
       if (this.multi) this.ranksWrites.set(r.generation, this.writeRanks(r));
     });
 

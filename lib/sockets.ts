@@ -289,7 +289,20 @@ export async function crossTaskSockets(procs: Array<{ image: string; rank: numbe
     jobs.push(async () => {
       const sock = listens ? await listenFor(at, from, rdv) : await connectTo(at, from, rdv);
       mine.push(sock);
-      await write(sock, addon().socketInflight!(other.image, other.fd));
+      // Into the kernel's buffers, before any restorer runs: bytes that do not fit (the other
+      // node's receive queue and our send queue) would wait for a program that is not running
+      // yet. Said, not waited for forever.
+      const bytes = addon().socketInflight!(other.image, other.fd);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        write(sock, bytes),
+        new Promise<never>((_, rej) => {
+          timer = setTimeout(
+            () => rej(new AmberError('ERESTART', `${other.image} fd ${other.fd}: the ${bytes.length} bytes it had waiting do not fit the new connection's buffers between the nodes`)),
+            rdv.timeoutMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       if (own.finSent) sock.end();
       give(own, sock);
       debug('connection between nodes rebuilt: %s fd %d (%s)', own.image, own.fd, listens ? 'listened' : 'connected');
@@ -367,6 +380,30 @@ async function connectTo(at: string, from: string, rdv: Rendezvous): Promise<net
       if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries >= 5) throw e;
     }
   }
+}
+
+/**
+ * Connections between processes on different hosts of one generation (`srun amber job` across
+ * nodes): `${image path}\0${fd}` of both ends of each. Their agents saw a peer off their host and
+ * said it is lost, but its other end is in the generation and the restart rebuilds the connection
+ * (crossTaskSockets). Paired by address like crossTaskSockets, never by loopback addresses.
+ */
+export function pairedAcrossHosts(images: Array<{ path: string; host: string }>): Set<string> {
+  const out = new Set<string>();
+  const ends = connectedEnds(images.map((i) => [i.path])).filter((e) => e.family === 'inet' && !loopbackKey(e.local) && !loopbackKey(e.peer));
+  const used = new Set<End>();
+  for (const a of ends) {
+    if (used.has(a)) continue;
+    const b = otherEnd(
+      ends.filter((e) => images[e.tree]!.host !== images[a.tree]!.host),
+      a,
+      used,
+    );
+    if (b === undefined) continue;
+    used.add(a).add(b);
+    out.add(`${a.image}\0${a.fd}`).add(`${b.image}\0${b.fd}`);
+  }
+  return out;
 }
 
 /**

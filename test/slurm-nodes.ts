@@ -87,38 +87,44 @@ async function main() {
   }
   const ranks = await build('tcpranks')
 
-  t.test('sbatch -N2: two ranks over TCP between nodes, checkpoint, requeue onto another pair, finish', async (tt: Test) => {
-    const count = 150
-    const rdv = join(s.base, 'ranks')
+  /**
+   * One job: sbatch -N2 of `srun amber job -- tcpranks DIR COUNT PERIOD [stream]`, USR1 once both
+   * ranks have counted 10, requeue (onto another pair when drain), and the checks.
+   */
+  async function job(tt: Test, name: string, count: number, extra: string[], drain: boolean) {
+    const rdv = join(s.base, name)
     mkdirSync(rdv)
-    const script = jobScript(s, 'ranks', [ranks, rdv, String(count), '100'])
-    const out = join(s.base, 'ranks.out')
-    const err = join(s.base, 'ranks.err')
+    const script = jobScript(s, name, [ranks, rdv, String(count), ...extra])
+    const out = join(s.base, `${name}.out`)
+    const err = join(s.base, `${name}.err`)
     const id = await s.sbatch(script, ['-o', out, '-e', err, '--time=5'])
     const first = await s.waitState(id, 'RUNNING', 60_000)
     const both = () => [0, 1].every((k) => numbers(taskRuns(read(out), k)[0] ?? []).length >= 10)
-    await waitFor(() => (both() ? true : undefined), 60_000, 'both ranks to exchange 10 messages').catch((e: Error) => {
+    await waitFor(() => (both() ? true : undefined), 60_000, 'both ranks to count 10').catch((e: Error) => {
       throw new Error(`${e.message}\nstdout:\n${read(out)}\nstderr:\n${read(err)}`)
     })
     const nodes1 = first.NodeList!
     tt.comment(`job ${id} on ${nodes1}`)
     // Drain one node of the pair: the requeued job must run on the other one and the third.
     const host1 = taskRuns(read(out), 1)[0]!.find((l) => l.startsWith('rank 1 on '))!.slice('rank 1 on '.length)
-    await s.run('scontrol', ['update', `NodeName=${host1}`, 'State=DRAIN', 'Reason=amber-test'])
+    if (drain) await s.run('scontrol', ['update', `NodeName=${host1}`, 'State=DRAIN', 'Reason=amber-test'])
     await s.run('scancel', ['--signal=USR1', '--batch', id])
     const done = await s.waitDone(id, 120_000).catch((x: Error) => {
       throw new Error(`${x.message}\nstderr:\n${read(err)}\nstdout tail:\n${read(out).split('\n').slice(-8).join('\n')}\nprocesses: ${JSON.stringify(clusterProcesses(s.conf, true))}`)
     })
-    await s.run('scontrol', ['update', `NodeName=${host1}`, 'State=RESUME']).catch(() => undefined)
+    if (drain) await s.run('scontrol', ['update', `NodeName=${host1}`, 'State=RESUME']).catch(() => undefined)
     const e = read(err)
     const text = read(out)
     tt.equal(done.JobState, 'COMPLETED', `the job completed (${done.JobState} ${done.ExitCode}); stderr:\n${e}\nstdout tail:\n${text.split('\n').slice(-8).join('\n')}`)
     tt.equal(done.Restarts, '1', 'requeued exactly once')
-    tt.not(done.NodeList, nodes1, `the requeued run ran on another pair of nodes (${nodes1} -> ${done.NodeList})`)
-    tt.notMatch(done.NodeList ?? '', host1, `not on the drained node ${host1}`)
+    if (drain) {
+      tt.not(done.NodeList, nodes1, `the requeued run ran on another pair of nodes (${nodes1} -> ${done.NodeList})`)
+      tt.notMatch(done.NodeList ?? '', host1, `not on the drained node ${host1}`)
+    }
     tt.match(e, /task 0: checkpoint 1 written/, 'one checkpoint of both nodes')
     tt.match(e, /task 0: run 1 of job \d+: restarting generation 1 \(2 processes in 2 tasks\)/, 'the restart of both ranks')
-    const step = JSON.parse(read(join(s.base, `amber-ranks-${id}`, '.amber', 'job', 'step.json'))) as { coord: string }
+    tt.notMatch(e, /warning/, 'no warning from amber')
+    const step = JSON.parse(read(join(s.base, `amber-${name}-${id}`, '.amber', 'job', 'step.json'))) as { coord: string }
     const ip = /^tcp:(\d+\.\d+\.\d+\.\d+):\d+$/.exec(step.coord)?.[1]
     tt.ok(ip !== undefined && s.nodes.some((n) => n.ip === ip), `the coordinator is advertised at its node's address (${step.coord})`)
     for (const k of [0, 1]) {
@@ -131,7 +137,7 @@ async function main() {
       tt.ok(runs[1]!.includes(`PASS rank ${k} ${count}`), `rank ${k}: PASS`)
       tt.notOk(runs.flat().some((l) => l.startsWith('FAIL')), `rank ${k}: no FAIL`)
     }
-    const hostsAfter = [0, 1].map((k) => taskRuns(text, k)[1]!.filter((l) => l.startsWith('rank ')).at(-1))
+    const hostsAfter = [0, 1].map((k) => taskRuns(text, k)[1]!.filter((l) => l.startsWith('rank ')).at(-1) ?? `rank ${k}: same node`)
     tt.comment(`after the restart: ${hostsAfter.join(', ')}`)
     const left = await waitFor(
       () => {
@@ -142,7 +148,15 @@ async function main() {
       'the job processes to be gone',
     ).catch(() => clusterProcesses(s.conf, true))
     tt.same(left, [], 'no job process is left running')
-  })
+  }
+
+  t.test('sbatch -N2: two ranks over TCP between nodes, checkpoint, requeue onto another pair, finish', (tt: Test) =>
+    job(tt, 'ranks', 150, ['100'], true),
+  )
+
+  t.test('streaming between nodes: full queues at the checkpoint come back in order, exactly once', (tt: Test) =>
+    job(tt, 'stream', 300, ['40', 'stream'], false),
+  )
 
   t.test('stop: daemons by pid, namespaces and links deleted', async (tt: Test) => {
     const r = await s.stop()
