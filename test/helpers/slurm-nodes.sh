@@ -66,14 +66,13 @@ stop() {
     done < "$PIDS"
   fi
   # every process of this cluster still alive: slurmstepd and job processes carry SLURM_CONF
-  local d env
-  for d in /proc/[0-9]*; do
-    pid=${d#/proc/}
+  # (one grep over every environ: a process per pid would take seconds on a busy machine)
+  local f
+  for f in $(grep -lzx "SLURM_CONF=$SLURM_CONF" /proc/[0-9]*/environ 2>/dev/null); do
+    pid=${f#/proc/}; pid=${pid%/environ}
     [ "$pid" = $$ ] && continue
     [ -f "$PIDS" ] && grep -q "^munged $pid\$" "$PIDS" && continue
-    env=$(tr '\0' '\n' 2>/dev/null < "$d/environ") || continue
-    grep -qx "SLURM_CONF=$SLURM_CONF" <<<"$env" || continue
-    alive "$pid" && kill -KILL "$pid" 2>/dev/null && echo "killed leftover $(tr '\0' ' ' < "$d/cmdline" | cut -c1-60) ($pid)"
+    alive "$pid" && kill -KILL "$pid" 2>/dev/null && echo "killed leftover $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-60) ($pid)"
   done
   if [ -f "$PIDS" ]; then
     pid=$(awk '$1=="munged" {print $2}' "$PIDS")
