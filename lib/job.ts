@@ -420,6 +420,20 @@ class JobRun {
     if (!canRequeue) {
       this.log(jobId === undefined ? 'not in a Slurm job: checkpoint only, the computation continues' : `job ${jobId} cannot be requeued (--no-requeue?): checkpoint only, the computation continues`);
     }
+    // One `amber job` restores its processes on its own node. A process of the computation that
+    // runs on another node (an mpirun inside the allocation starts its daemons there through
+    // srun, and they inherit amber) would be restored here, away from its node, its files and its
+    // connections to Slurm: refused now, by name, so the job is not requeued into a restart that
+    // cannot work; the computation continues.
+    const away = this.multi ? [] : coord.processes().filter((p) => p.host !== hostname());
+    if (away.length > 0) {
+      const which = away.slice(0, 4).map((p) => `vpid ${p.vpid} (pid ${p.pid} ${p.cmd.split(' ')[0]}) on ${p.host}`).join(', ');
+      this.log(
+        `checkpoint refused, the job is NOT requeued: ${away.length} process(es) of the computation run on another node than this one (${which}${away.length > 4 ? ', ...' : ''}); ` +
+          'amber job restores its processes on its own node: run one per node with `srun amber job`',
+      );
+      return false;
+    }
     let r: CheckpointResult;
     try {
       r = await this.checkpointRetrying(coord, canRequeue);

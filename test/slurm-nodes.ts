@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { build } from './helpers/fixtures.js'
+import { buildMpi, ensureMpi, mpirun } from './helpers/mpi.js'
 import { amberJobCommand, cleanEnv, clusterProcesses, ensureNodes, startSlurmNodes, type NodesSlurm } from './helpers/slurm.js'
 
 t.setTimeout(170_000)
@@ -61,16 +62,18 @@ function taskRuns(text: string, task: number): string[][] {
 
 const numbers = (lines: string[]) => lines.filter((l) => /^\d+$/.test(l)).map(Number)
 
-function jobScript(s: NodesSlurm, name: string, command: string[]): string {
+function jobScript(s: NodesSlurm, name: string, command: string[], ntasks = 2, env: string[] = []): string {
   const amber = amberJobCommand()
   const [node, cli] = amber.split(' ') as [string, string]
-  let text = execFileSync(node, [cli, 'sbatch-example', '--name', name, '--ntasks', '2', '--amber', amber, '--', ...command], {
+  let text = execFileSync(node, [cli, 'sbatch-example', '--name', name, '--ntasks', String(ntasks), '--amber', amber, '--', ...command], {
     encoding: 'utf8',
     env: cleanEnv(),
   })
-  const lines = text.split('\n')
+  // one task on two nodes: no --ntasks (Slurm would shrink the job to one node)
+  const lines = text.split('\n').filter((l) => ntasks !== 1 || !l.startsWith('#SBATCH --ntasks='))
   const last = lines.map((l) => l.startsWith('#SBATCH')).lastIndexOf(true)
-  lines.splice(last + 1, 0, '#SBATCH --nodes=2', '#SBATCH --ntasks-per-node=1', 'echo "RUN ${SLURM_RESTART_COUNT:-0}"')
+  const spread = ntasks === 2 ? ['#SBATCH --ntasks-per-node=1'] : []
+  lines.splice(last + 1, 0, '#SBATCH --nodes=2', ...spread, ...env, 'echo "RUN ${SLURM_RESTART_COUNT:-0}"')
   text = lines.join('\n').replace(/^srun /m, 'srun --label ')
   const path = join(s.base, `${name}.sh`)
   writeFileSync(path, text, { mode: 0o755 })
@@ -157,6 +160,34 @@ async function main() {
   t.test('streaming between nodes: full queues at the checkpoint come back in order, exactly once', (tt: Test) =>
     job(tt, 'stream', 300, ['40', 'stream'], false),
   )
+
+  t.test('mpirun inside the allocation (one amber job, daemons on the other node): refused by name, the job goes on', async (tt: Test) => {
+    // Open MPI's mpirun starts orted on the second node through srun, which passes amber on: one
+    // `amber job` would restore those processes on its own node, away from theirs. The checkpoint
+    // is refused, naming them; the job is not requeued and completes.
+    const why = ensureMpi('openmpi')
+    if (why !== undefined) {
+      tt.fail(why)
+      return
+    }
+    const ring = await buildMpi('openmpi', 'mpiring')
+    const iters = 300
+    const args = ['--oversubscribe', '--mca', 'btl', 'tcp,self', '--mca', 'pml', 'ob1', '-np', '2', '--map-by', 'node', ring, String(iters), '20000']
+    const script = jobScript(s, 'mpirun', [mpirun('openmpi'), ...args], 1, ['export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1'])
+    const out = join(s.base, 'mpirun.out')
+    const id = await s.sbatch(script, ['-o', out, '-e', out, '--time=5'])
+    await s.waitState(id, 'RUNNING', 60_000)
+    await waitFor(() => (/^iter 20$/m.test(read(out)) ? true : undefined), 60_000, 'mpirun to reach iteration 20').catch((e: Error) => {
+      throw new Error(`${e.message}\n${read(out)}`)
+    })
+    await s.run('scancel', ['--signal=USR1', '--batch', id])
+    const done = await s.waitDone(id, 90_000)
+    const text = read(out)
+    tt.match(text, /checkpoint refused, the job is NOT requeued: \d+ process\(es\) of the computation run on another node than this one \(vpid \d+ \(pid \d+ \S*orted\) on /, 'the checkpoint is refused, naming orted on the other node')
+    tt.equal(done.Restarts, '0', 'not requeued')
+    tt.equal(done.JobState, 'COMPLETED', `the job went on and completed (${done.JobState} ${done.ExitCode})`)
+    tt.match(text, new RegExp(`^DONE ${iters}$`, 'm'), 'mpiring finished its iterations')
+  })
 
   t.test('stop: daemons by pid, namespaces and links deleted', async (tt: Test) => {
     const r = await s.stop()
