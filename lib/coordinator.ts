@@ -2023,8 +2023,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         // Processes on several hosts (srun amber job across nodes): a connection between two of
         // them is one its agents call lost (a peer off their host), but the restart rebuilds it.
         // The images are all in genDir (a file system every node reaches: their seals were read).
+        // Read only when some agent named such a connection (every image, at 1,000 nodes).
         let acrossHosts: Set<string> | undefined;
-        if (sorted.some(([a]) => a.info.host !== hostname())) {
+        const peerOff = (u: unknown) => typeof u === 'string' && /^fd \d+ socket:\[\d+\]: its peer is outside the computation/.test(u);
+        if (sorted.some(([a]) => a.info.host !== hostname()) && sorted.some(([, m]) => Array.isArray(m['unrestorable']) && (m['unrestorable'] as unknown[]).some(peerOff))) {
           try {
             acrossHosts = pairedAcrossHosts(sorted.map(([a]) => ({ path: join(genDir, imageName(a.info.vpid)), host: a.info.host })));
           } catch (e) {

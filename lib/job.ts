@@ -243,7 +243,12 @@ class JobRun {
       ...(this.multi ? { listen: this.opts.listen ?? 'tcp:0.0.0.0:0' } : {}),
     });
     this.watchRequests();
-    this.coord.on('error', (e) => this.log(e.message));
+    this.coord.on('error', (e) => {
+      // Another node's processes at a checkpoint that ends the computation: their own task ends
+      // them once the job is requeued (mainFollower).
+      if (this.multi && (e as AmberError).code === 'EKILL' && /runs on another host$/.test(e.message)) return;
+      this.log(e.message);
+    });
     this.coord.on('checkpoint', (r) => {
       this.log(`checkpoint ${r.generation} written: ${r.manifest}`);
       // What this checkpoint cannot restore, by name (as `amber checkpoint` says it).
@@ -660,9 +665,20 @@ class JobRun {
     }
     this.log(step.mode === 'restart' ? `restoring my processes of generation ${step.generation}` : `launching ${this.opts.command.join(' ')}`);
     await this.startOwn(step);
-    const st = await this.job!.exited;
     // Killed at a checkpoint: if task 0 requeues the job, say so (it writes a marker right after).
     const marker = join(this.jdir, `requeued.${this.key}`);
+    // Task 0's coordinator kills the processes of its own node at a checkpoint that ends the
+    // computation; those of another node stay parked (they never run past the checkpoint) and
+    // are ended here, by their own task, once the job is requeued.
+    let requeued = false;
+    const exited = this.job!.exited.then(() => true);
+    while (!(await Promise.race([exited, sleep(250).then(() => false)]))) {
+      if (!requeued && (await readFile(marker).then(() => true, () => false))) {
+        requeued = true;
+        this.killOwn();
+      }
+    }
+    const st = await this.job!.exited;
     const wait = st.signal === 'SIGKILL' ? 15_000 : 0;
     const until = Date.now() + wait;
     for (;;) {

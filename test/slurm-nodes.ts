@@ -127,6 +127,7 @@ async function main() {
     tt.match(e, /task 0: checkpoint 1 written/, 'one checkpoint of both nodes')
     tt.match(e, /task 0: run 1 of job \d+: restarting generation 1 \(2 processes in 2 tasks\)/, 'the restart of both ranks')
     tt.notMatch(e, /warning/, 'no warning from amber')
+    tt.notMatch(e, /cannot kill/, 'each node’s processes are ended by their own task (none left parked for Slurm to kill)')
     const step = JSON.parse(read(join(s.base, `amber-${name}-${id}`, '.amber', 'job', 'step.json'))) as { coord: string }
     const ip = /^tcp:(\d+\.\d+\.\d+\.\d+):\d+$/.exec(step.coord)?.[1]
     tt.ok(ip !== undefined && s.nodes.some((n) => n.ip === ip), `the coordinator is advertised at its node's address (${step.coord})`)
