@@ -114,21 +114,22 @@ async function workers(mode, path, n, nodes = [], token = '') {
   const procs = [];
   const ready = [];
   const shares = nodes.length ? nodes.map((nd, k) => ({ nd, from: Math.floor((n * k) / nodes.length), to: Math.floor((n * (k + 1)) / nodes.length) })) : [{ nd: undefined, from: 0, to: n }];
-  for (const { nd, from, to } of shares)
-  for (let off = from; off < to; off += PER_WORKER) {
-    const count = Math.min(PER_WORKER, to - off);
-    const argv = [self, '--worker', mode, path, String(count), String(1_000_000 + off), nd?.host ?? '', token];
-    const w = nd
-      ? spawn('nsenter', [`--net=/run/netns/${nd.netns}`, process.execPath, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] })
-      : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
-    procs.push(w);
-    ready.push(
-      new Promise((res, rej) => {
-        w.stdout.setEncoding('utf8');
-        w.stdout.on('data', (d) => d.includes('ready') && res());
-        w.once('exit', (c) => rej(new Error(`worker exited with ${c}`)));
-      }),
-    );
+  for (const { nd, from, to } of shares) {
+    for (let off = from; off < to; off += PER_WORKER) {
+      const count = Math.min(PER_WORKER, to - off);
+      const argv = [self, '--worker', mode, path, String(count), String(1_000_000 + off), nd?.host ?? '', token];
+      const w = nd
+        ? spawn('nsenter', [`--net=/run/netns/${nd.netns}`, process.execPath, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] })
+        : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
+      procs.push(w);
+      ready.push(
+        new Promise((res, rej) => {
+          w.stdout.setEncoding('utf8');
+          w.stdout.on('data', (d) => d.includes('ready') && res());
+          w.once('exit', (c) => rej(new Error(`worker exited with ${c}`)));
+        }),
+      );
+    }
   }
   await Promise.all(ready);
   return {

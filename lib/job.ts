@@ -27,7 +27,7 @@ import { restorerPath } from './native.js';
 import { checkImages, restart } from './restart.js';
 import { crossTaskSockets } from './sockets.js';
 import { trustedJobDir } from './trust.js';
-import { defaultJobDir, isRequeueable, jobSocketPath, nodeAddress, sbatchExample, requeue as scontrolRequeue, slurmContext, type SlurmContext } from './slurm.js';
+import { defaultJobDir, isRequeueable, jobSocketPath, nodeAddress, routeAddress, sbatchExample, requeue as scontrolRequeue, slurmContext, type SlurmContext } from './slurm.js';
 import type { CheckpointResult, ExitStatus, Manifest } from './types.js';
 
 /** Exit status of a run that checkpointed and requeued the job (sysexits EX_TEMPFAIL). */
@@ -536,7 +536,15 @@ class JobRun {
       }
       // Connections between processes restored by different restorers (another task, perhaps on
       // another node, or another process of this task) are made here and handed down.
-      const address = this.ctx.ntasks > 1 ? await nodeAddress() : undefined;
+      // This node's address for them: the one it reaches task 0's coordinator from (the network
+      // the job's nodes share), task 0's the one it advertised.
+      let address: string | undefined;
+      if (this.ctx.ntasks > 1) {
+        const ca = parseAddress(step.coord);
+        const coordIp = ca.kind === 'tcp' ? ca.host : undefined;
+        if (coordIp !== undefined) address = this.coord !== undefined ? coordIp : await routeAddress(coordIp);
+        address ??= await nodeAddress();
+      }
       const cross = await crossTaskSockets(
         m.processes.map((p, i) => ({ image: images[i]!, rank: step.ranks?.[String(p.vpid)] ?? -1 })),
         this.ctx.rank,

@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -232,4 +233,25 @@ export async function nodeAddress(): Promise<string | undefined> {
     // no name for this host: its interfaces say
   }
   return mine[0];
+}
+
+/**
+ * The address this node sends from to reach `ip` (the kernel's route choice, read from a UDP
+ * socket connected there: nothing is sent). On a node with several interfaces (a management
+ * network, a container bridge), the one the other nodes of the job are reached by. Undefined if
+ * there is no route.
+ */
+export async function routeAddress(ip: string): Promise<string | undefined> {
+  const s = createSocket(ip.includes(':') ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((res, rej) => {
+      s.once('error', rej);
+      s.connect(9, ip, () => res());
+    });
+    return s.address().address;
+  } catch {
+    return undefined;
+  } finally {
+    s.close();
+  }
 }
