@@ -29,6 +29,8 @@ interface End {
   inode: number;
   peerInode: number;
   finSent: boolean;
+  /** Bytes in its send queue at capture (lost unless the peer drained them: a checkpoint that ends the computation). */
+  sndq: number;
 }
 
 /** A hex sockaddr (AF_INET or AF_INET6) as "a.b.c.d:port" or "[v6]:port": an IPv4-mapped IPv6
@@ -114,6 +116,7 @@ function connectedEnds(trees: string[][]): End[] {
           inode: Number(s.inode),
           peerInode: s.peerInode,
           finSent: s.finSent === true,
+          sndq: s.sendQueueBytes ?? 0,
         });
       }
     }),
@@ -387,9 +390,10 @@ async function connectTo(at: string, from: string, rdv: Rendezvous): Promise<net
  * nodes): `${image path}\0${fd}` of both ends of each. Their agents saw a peer off their host and
  * said it is lost, but its other end is in the generation and the restart rebuilds the connection
  * (crossTaskSockets). Paired by address like crossTaskSockets, never by loopback addresses.
+ * The value: the bytes that end's send queue held when it was captured.
  */
-export function pairedAcrossHosts(images: Array<{ path: string; host: string }>): Set<string> {
-  const out = new Set<string>();
+export function pairedAcrossHosts(images: Array<{ path: string; host: string }>): Map<string, number> {
+  const out = new Map<string, number>();
   const ends = connectedEnds(images.map((i) => [i.path])).filter((e) => e.family === 'inet' && !loopbackKey(e.local) && !loopbackKey(e.peer));
   const used = new Set<End>();
   for (const a of ends) {
@@ -401,7 +405,7 @@ export function pairedAcrossHosts(images: Array<{ path: string; host: string }>)
     );
     if (b === undefined) continue;
     used.add(a).add(b);
-    out.add(`${a.image}\0${a.fd}`).add(`${b.image}\0${b.fd}`);
+    out.set(`${a.image}\0${a.fd}`, a.sndq).set(`${b.image}\0${b.fd}`, b.sndq);
   }
   return out;
 }
