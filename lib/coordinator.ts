@@ -20,7 +20,7 @@ import { AmberError, toAmberError } from './errors.js';
 import { PreAuthGate, PREAUTH_MAX_LINE } from './gate.js';
 import { MAX_LINE, onLines } from './lines.js';
 import { addon } from './native.js';
-import { unpairedSocketWarnings } from './sockets.js';
+import { pairedAcrossHosts, unpairedSocketWarnings } from './sockets.js';
 import {
   MANIFEST_NAME,
   fsyncDir,
@@ -2020,6 +2020,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
             if (!known) a.info.parent = o.info.vpid;
           }
         }
+        // Processes on several hosts (srun amber job across nodes): a connection between two of
+        // them is one its agents call lost (a peer off their host), but the restart rebuilds it.
+        // The images are all in genDir (a file system every node reaches: their seals were read).
+        // Read only when some agent named such a connection (every image, at 1,000 nodes).
+        let acrossHosts: Map<string, number> | undefined;
+        const peerOff = (u: unknown) => typeof u === 'string' && /^fd \d+ socket:\[\d+\]: its peer is outside the computation/.test(u);
+        if (sorted.some(([a]) => a.info.host !== hostname()) && sorted.some(([, m]) => Array.isArray(m['unrestorable']) && (m['unrestorable'] as unknown[]).some(peerOff))) {
+          try {
+            acrossHosts = pairedAcrossHosts(sorted.map(([a]) => ({ path: join(genDir, imageName(a.info.vpid)), host: a.info.host })));
+          } catch (e) {
+            debug('cannot pair connections between hosts: %s', (e as Error).message);
+          }
+        }
         for (const [i, [a, m]] of sorted.entries()) {
           const name = imageName(a.info.vpid);
           const path = join(genDir, name);
@@ -2043,6 +2056,18 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
             // another socket's queue).
             for (const u of m['unrestorable']) {
               if (typeof u !== 'string') continue;
+              const remote = /^fd (\d+) socket:\[\d+\]: its peer is outside the computation/.exec(u);
+              const sndq = remote !== null ? acrossHosts?.get(`${path}\0${remote[1]}`) : undefined;
+              if (sndq !== undefined) {
+                // Its other end drained what our send queue held only at a checkpoint that ends
+                // the computation (fd/socket.cc); from a live one those bytes cannot be saved.
+                if (b.kill !== true && sndq > 0) {
+                  warnings.push(
+                    `${describe(a)}: fd ${remote![1]}: ${sndq} bytes in its send queue to a process on another node cannot be saved without CAP_NET_ADMIN (TCP_REPAIR); a restart from this generation rebuilds the connection without them (a checkpoint that ends the computation, as at a requeue, keeps them)`,
+                  );
+                }
+                continue;
+              }
               // Whole sentences too: a socket's, and state that is not a descriptor (a SysV segment).
               if (/^(fd \d+|in flight) socket:\[\d+\]: /.test(u) || !/^fd \d+ /.test(u)) warnings.push(`${describe(a)}: ${u}`);
               else warnings.push(`${describe(a)}: ${u} will not be restored (it becomes /dev/null at restart)`);

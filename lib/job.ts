@@ -14,7 +14,6 @@
  * every task's processes; restart releases them all together. DIR must be reachable by every task.
  */
 import { mkdir, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -26,8 +25,9 @@ import { exitCodeOf, launch, makeJob, numericAddress, spawnChecked, type Job } f
 import { MANIFEST_NAME, genDirName, manifestImages, parseGenDirName, readManifest, writeFileDurable } from './manifest.js';
 import { restorerPath } from './native.js';
 import { checkImages, restart } from './restart.js';
+import { crossTaskSockets } from './sockets.js';
 import { trustedJobDir } from './trust.js';
-import { defaultJobDir, isRequeueable, jobSocketPath, sbatchExample, requeue as scontrolRequeue, slurmContext, type SlurmContext } from './slurm.js';
+import { defaultJobDir, isRequeueable, jobSocketPath, nodeAddress, routeAddress, sbatchExample, requeue as scontrolRequeue, slurmContext, type SlurmContext } from './slurm.js';
 import type { CheckpointResult, ExitStatus, Manifest } from './types.js';
 
 /** Exit status of a run that checkpointed and requeued the job (sysexits EX_TEMPFAIL). */
@@ -243,9 +243,16 @@ class JobRun {
       ...(this.multi ? { listen: this.opts.listen ?? 'tcp:0.0.0.0:0' } : {}),
     });
     this.watchRequests();
-    this.coord.on('error', (e) => this.log(e.message));
+    this.coord.on('error', (e) => {
+      // Another node's processes at a checkpoint that ends the computation: their own task ends
+      // them once the job is requeued (mainFollower).
+      if (this.multi && (e as AmberError).code === 'EKILL' && /runs on another host$/.test(e.message)) return;
+      this.log(e.message);
+    });
     this.coord.on('checkpoint', (r) => {
       this.log(`checkpoint ${r.generation} written: ${r.manifest}`);
+      // What this checkpoint cannot restore, by name (as `amber checkpoint` says it).
+      for (const w of r.warnings ?? []) this.log(`warning: ${w}`);
       if (this.multi) this.ranksWrites.set(r.generation, this.writeRanks(r));
     });
 
@@ -329,13 +336,10 @@ class JobRun {
     if (tcp === undefined) return this.socketPath;
     const a = parseAddress(tcp);
     if (a.kind === 'tcp' && (a.host === '0.0.0.0' || a.host === '::' || a.host === '')) {
-      let ip = '127.0.0.1';
-      try {
-        ip = (await lookup(hostname(), { family: 4 })).address;
-      } catch (e) {
-        this.log(`cannot resolve ${hostname()} (${(e as Error).message}): other nodes cannot reach the coordinator; use --listen IP:0`);
-      }
-      return `tcp:${ip}:${a.port}`;
+      // Not the host name's address as such: it may not resolve on a node, or be loopback.
+      const ip = await nodeAddress();
+      if (ip === undefined) this.log(`${hostname()} has no network address but loopback: other nodes cannot reach the coordinator; use --listen IP:0`);
+      return `tcp:${ip ?? '127.0.0.1'}:${a.port}`;
     }
     return numericAddress(a);
   }
@@ -420,6 +424,20 @@ class JobRun {
     const canRequeue = this.opts.requeue !== undefined ? jobId !== undefined : jobId !== undefined && (await isRequeueable(jobId)) !== false;
     if (!canRequeue) {
       this.log(jobId === undefined ? 'not in a Slurm job: checkpoint only, the computation continues' : `job ${jobId} cannot be requeued (--no-requeue?): checkpoint only, the computation continues`);
+    }
+    // One `amber job` restores its processes on its own node. A process of the computation that
+    // runs on another node (an mpirun inside the allocation starts its daemons there through
+    // srun, and they inherit amber) would be restored here, away from its node, its files and its
+    // connections to Slurm: refused now, by name, so the job is not requeued into a restart that
+    // cannot work; the computation continues.
+    const away = this.multi ? [] : coord.processes().filter((p) => p.host !== hostname());
+    if (away.length > 0) {
+      const which = away.slice(0, 4).map((p) => `vpid ${p.vpid} (pid ${p.pid} ${p.cmd.split(' ')[0]}) on ${p.host}`).join(', ');
+      this.log(
+        `checkpoint refused, the job is NOT requeued: ${away.length} process(es) of the computation run on another node than this one (${which}${away.length > 4 ? ', ...' : ''}); ` +
+          'amber job restores its processes on its own node: run one per node with `srun amber job`',
+      );
+      return false;
     }
     let r: CheckpointResult;
     try {
@@ -516,19 +534,40 @@ class JobRun {
         if (token === undefined) throw new AmberError('EAUTH', `no token in ${join(this.dir, '.amber', 'token')} for the coordinator at ${step.coord}`);
         agentEnv['AMBER_TOKEN'] = token;
       }
+      // Connections between processes restored by different restorers (another task, perhaps on
+      // another node, or another process of this task) are made here and handed down.
+      // This node's address for them: the one it reaches task 0's coordinator from (the network
+      // the job's nodes share), task 0's the one it advertised.
+      let address: string | undefined;
+      if (this.ctx.ntasks > 1) {
+        const ca = parseAddress(step.coord);
+        const coordIp = ca.kind === 'tcp' ? ca.host : undefined;
+        if (coordIp !== undefined) address = this.coord !== undefined ? coordIp : await routeAddress(coordIp);
+        address ??= await nodeAddress();
+      }
+      const cross = await crossTaskSockets(
+        m.processes.map((p, i) => ({ image: images[i]!, rank: step.ranks?.[String(p.vpid)] ?? -1 })),
+        this.ctx.rank,
+        { dir: this.jdir, key: this.key, address: address ?? '127.0.0.1', timeoutMs: (this.opts.rendezvousTimeout ?? 120) * 1000 },
+      );
       let root: Job | undefined;
       let rootVpid = Infinity;
-      for (const { p, image } of mine) {
-        const s = await spawnChecked(restorerPath(), [image], {
-          env: agentEnv,
-          stdio: 'inherit',
-        });
-        const j = makeJob(s.child, s.exited, choice);
-        jobs.push(j);
-        if (!vpids.has(p.parent) && p.vpid < rootVpid) {
-          root = j;
-          rootVpid = p.vpid;
+      try {
+        for (const { p, image } of mine) {
+          const socks = cross.perProc.get(m.processes.indexOf(p));
+          const s = await spawnChecked(restorerPath(), [image, ...(socks?.args ?? [])], {
+            env: agentEnv,
+            stdio: socks !== undefined && socks.stdio.length > 0 ? ['inherit', 'inherit', 'inherit', ...socks.stdio] : 'inherit',
+          });
+          const j = makeJob(s.child, s.exited, choice);
+          jobs.push(j);
+          if (!vpids.has(p.parent) && p.vpid < rootVpid) {
+            root = j;
+            rootVpid = p.vpid;
+          }
         }
+      } finally {
+        await cross.close();
       }
       this.setJob(root ?? jobs[0]!, jobs);
     }
@@ -634,9 +673,20 @@ class JobRun {
     }
     this.log(step.mode === 'restart' ? `restoring my processes of generation ${step.generation}` : `launching ${this.opts.command.join(' ')}`);
     await this.startOwn(step);
-    const st = await this.job!.exited;
     // Killed at a checkpoint: if task 0 requeues the job, say so (it writes a marker right after).
     const marker = join(this.jdir, `requeued.${this.key}`);
+    // Task 0's coordinator kills the processes of its own node at a checkpoint that ends the
+    // computation; those of another node stay parked (they never run past the checkpoint) and
+    // are ended here, by their own task, once the job is requeued.
+    let requeued = false;
+    const exited = this.job!.exited.then(() => true);
+    while (!(await Promise.race([exited, sleep(250).then(() => false)]))) {
+      if (!requeued && (await readFile(marker).then(() => true, () => false))) {
+        requeued = true;
+        this.killOwn();
+      }
+    }
+    const st = await this.job!.exited;
     const wait = st.signal === 'SIGKILL' ? 15_000 : 0;
     const until = Date.now() + wait;
     for (;;) {

@@ -5,7 +5,9 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { hostname, tmpdir } from 'node:os';
+import { createSocket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AmberError } from './errors.js';
 
@@ -211,4 +213,45 @@ while wait $pid; rc=$?; [ $rc -gt 128 ] && kill -0 $pid 2>/dev/null; do :; done
 # the job (this run ends here; the next one restarts from the checkpoint).
 exit $rc
 `;
+}
+
+/**
+ * This node's IPv4 address as the job's other nodes reach it: the host name's address when it is
+ * an address of one of this machine's interfaces and not loopback, else the first IPv4 address of
+ * an interface that is not loopback. A node's host name need not resolve (a cluster's own naming,
+ * a container, a network namespace), and on Debian it resolves to 127.0.1.1: neither can be handed
+ * to another node. Undefined when this machine has no such address.
+ */
+export async function nodeAddress(): Promise<string | undefined> {
+  const mine: string[] = [];
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) mine.push(a.address);
+  try {
+    const named = (await lookup(hostname(), { family: 4, all: true })).map((r) => r.address);
+    const hit = named.find((ip) => mine.includes(ip));
+    if (hit !== undefined) return hit;
+  } catch {
+    // no name for this host: its interfaces say
+  }
+  return mine[0];
+}
+
+/**
+ * The address this node sends from to reach `ip` (the kernel's route choice, read from a UDP
+ * socket connected there: nothing is sent). On a node with several interfaces (a management
+ * network, a container bridge), the one the other nodes of the job are reached by. Undefined if
+ * there is no route.
+ */
+export async function routeAddress(ip: string): Promise<string | undefined> {
+  const s = createSocket(ip.includes(':') ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((res, rej) => {
+      s.once('error', rej);
+      s.connect(9, ip, () => res());
+    });
+    return s.address().address;
+  } catch {
+    return undefined;
+  } finally {
+    s.close();
+  }
 }

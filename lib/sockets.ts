@@ -7,11 +7,12 @@
  * bytes each end had waiting to be read, and hands one end to each restorer as an inherited
  * descriptor (`--sockfd P:FD:N`).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
+import { AmberError } from './errors.js';
 import { readImage } from './image.js';
 import { addon } from './native.js';
 
@@ -28,6 +29,8 @@ interface End {
   inode: number;
   peerInode: number;
   finSent: boolean;
+  /** Bytes in its send queue at capture (lost unless the peer drained them: a checkpoint that ends the computation). */
+  sndq: number;
 }
 
 /** A hex sockaddr (AF_INET or AF_INET6) as "a.b.c.d:port" or "[v6]:port": an IPv4-mapped IPv6
@@ -91,21 +94,8 @@ function write(s: net.Socket, data: Buffer): Promise<void> {
   return new Promise((res, rej) => s.write(data, (e) => (e ? rej(e) : res())));
 }
 
-/**
- * trees: per tree, the image paths in the order given to its restorer. Returns per tree what to
- * pass; trees with no cross-tree connection get nothing.
- */
-export async function crossTreeSockets(trees: string[][]): Promise<CrossTree> {
-  const perTree: TreeSockets[] = trees.map(() => ({ stdio: [], args: [] }));
-  const mine: net.Socket[] = [];
-  let rdv: string | undefined;
-  const dir = async (): Promise<string> => (rdv ??= await mkdtemp(join(tmpdir(), 'amber-rdv-')));
-  const close = async (): Promise<void> => {
-    for (const s of mine) s.destroy();
-    if (rdv !== undefined) await rm(rdv, { recursive: true, force: true });
-  };
-  if (trees.length < 2) return { perTree, close };
-
+/** The connected stream ends of these trees' images that another tree may hold the other end of. */
+function connectedEnds(trees: string[][]): End[] {
   const ends: End[] = [];
   trees.forEach((images, tree) =>
     images.forEach((image, pos) => {
@@ -126,23 +116,48 @@ export async function crossTreeSockets(trees: string[][]): Promise<CrossTree> {
           inode: Number(s.inode),
           peerInode: s.peerInode,
           finSent: s.finSent === true,
+          sndq: s.sendQueueBytes ?? 0,
         });
       }
     }),
   );
+  return ends;
+}
+
+/** The end of `ends` that is a's other end, in another tree (none: undefined). */
+function otherEnd(ends: End[], a: End, used: Set<End>): End | undefined {
+  // Unix ends by the peer inode the kernel reported; others (and older images) by address.
+  return ends.find(
+    (e) =>
+      !used.has(e) &&
+      e !== a &&
+      e.tree !== a.tree &&
+      e.family === a.family &&
+      (a.peerInode ? e.inode === a.peerInode : sameAddr(a.family, e.local, a.peer) && sameAddr(a.family, e.peer, a.local)),
+  );
+}
+
+/**
+ * trees: per tree, the image paths in the order given to its restorer. Returns per tree what to
+ * pass; trees with no cross-tree connection get nothing.
+ */
+export async function crossTreeSockets(trees: string[][]): Promise<CrossTree> {
+  const perTree: TreeSockets[] = trees.map(() => ({ stdio: [], args: [] }));
+  const mine: net.Socket[] = [];
+  let rdv: string | undefined;
+  const dir = async (): Promise<string> => (rdv ??= await mkdtemp(join(tmpdir(), 'amber-rdv-')));
+  const close = async (): Promise<void> => {
+    for (const s of mine) s.destroy();
+    if (rdv !== undefined) await rm(rdv, { recursive: true, force: true });
+  };
+  if (trees.length < 2) return { perTree, close };
+
+  const ends = connectedEnds(trees);
   const used = new Set<End>();
   try {
     for (const a of ends) {
       if (used.has(a)) continue;
-      // Unix ends by the peer inode the kernel reported; others (and older images) by address.
-      const b = ends.find(
-        (e) =>
-          !used.has(e) &&
-          e !== a &&
-          e.tree !== a.tree &&
-          e.family === a.family &&
-          (a.peerInode ? e.inode === a.peerInode : sameAddr(a.family, e.local, a.peer) && sameAddr(a.family, e.peer, a.local)),
-      );
+      const b = otherEnd(ends, a, used);
       if (b === undefined) continue;
       used.add(a).add(b);
       const [ea, eb] = await connectedPair(a.family, dir);
@@ -168,6 +183,231 @@ export async function crossTreeSockets(trees: string[][]): Promise<CrossTree> {
     throw e;
   }
   return { perTree, close };
+}
+
+/** Where the tasks of a multi-task job meet to rebuild connections between their nodes. */
+export interface Rendezvous {
+  /** A directory every task reaches (the job's DIR/.amber/job). */
+  dir: string;
+  /** This run of the step: names the rendezvous files, so that an older run's are never read. */
+  key: string;
+  /** This node's address as the other nodes reach it. */
+  address: string;
+  /** How long to wait for the other task of a connection (ms). */
+  timeoutMs: number;
+}
+
+export interface CrossTask {
+  /** Per process index (manifest order) of this task: what to pass its restorer (image position 0). */
+  perProc: Map<number, TreeSockets>;
+  close(): Promise<void>;
+}
+
+/** A loopback address: the same address on two nodes is two different hosts. */
+function loopbackKey(hex: string): boolean {
+  const k = inetKey(hex);
+  return k === undefined || k.startsWith('127.') || k === `[${'0'.repeat(31)}1]:${k.split(':').at(-1)}`;
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await rename(tmp, path);
+}
+
+async function readJson<T>(path: string, timeoutMs: number, what: string): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return JSON.parse(await readFile(path, 'utf8')) as T;
+    } catch {
+      if (Date.now() > end) throw new AmberError('ERESTART', `timed out after ${timeoutMs} ms waiting for ${what} (${path})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/**
+ * Connections between processes of a multi-task job (`srun amber job`), whose tasks restore their
+ * own processes, each on its node: every task reads every image (the checkpoint directory is
+ * shared), pairs the saved ends the same way, and for each connection it holds one end of:
+ * - both ends its own: a new loopback (or Unix) pair, as restart does between trees;
+ * - the other end in another task: a new TCP connection between the two nodes. The task holding
+ *   the end found first listens on its node's address and publishes it in the rendezvous
+ *   directory; the other says there which address and port it will connect from, then connects;
+ *   the listener takes only a connection from exactly there (nothing is sent on the connection
+ *   before the program's own bytes, which the restorer must find untouched).
+ * Then, as between trees, each side sends what the other end had waiting to be read, and the FIN
+ * its end had sent. Ends are paired across nodes by their addresses, never by loopback addresses
+ * or Unix socket inodes (those are only unique on one machine): such connections between nodes
+ * cannot exist, and the restorer treats them as it treats any connection whose peer is gone.
+ */
+export async function crossTaskSockets(procs: Array<{ image: string; rank: number }>, me: number, rdv: Rendezvous): Promise<CrossTask> {
+  const perProc = new Map<number, TreeSockets>();
+  const mine: net.Socket[] = [];
+  let tmpRdv: string | undefined;
+  const dir = async (): Promise<string> => (tmpRdv ??= await mkdtemp(join(tmpdir(), 'amber-rdv-')));
+  const close = async (): Promise<void> => {
+    for (const s of mine) s.destroy();
+    if (tmpRdv !== undefined) await rm(tmpRdv, { recursive: true, force: true });
+  };
+  // Every image, not only ours: an end's bytes to send again are in the other end's image.
+  const ends = connectedEnds(procs.map((p) => [p.image]));
+  const used = new Set<End>();
+  const give = (end: End, sock: net.Socket): void => {
+    let t = perProc.get(end.tree);
+    if (t === undefined) perProc.set(end.tree, (t = { stdio: [], args: [] }));
+    t.args.push('--sockfd', `0:${end.fd}:${3 + t.stdio.length}`);
+    t.stdio.push(sock);
+  };
+  const jobs: Array<() => Promise<void>> = [];
+  let n = 0;
+  for (const a of ends) {
+    if (used.has(a)) continue;
+    const ra = procs[a.tree]!.rank;
+    const cands = ends.filter((e) => procs[e.tree]!.rank === ra || (e.family === 'inet' && !loopbackKey(e.local) && !loopbackKey(e.peer)));
+    const b = otherEnd(cands, a, used);
+    if (b === undefined) continue;
+    used.add(a).add(b);
+    const rb = procs[b.tree]!.rank;
+    const i = n++;
+    if (ra !== me && rb !== me) continue;
+    if (ra === me && rb === me) {
+      jobs.push(async () => {
+        const [ea, eb] = await connectedPair(a.family, dir);
+        mine.push(ea, eb);
+        await write(eb, addon().socketInflight!(a.image, a.fd));
+        await write(ea, addon().socketInflight!(b.image, b.fd));
+        if (b.finSent) eb.end();
+        if (a.finSent) ea.end();
+        give(a, ea);
+        give(b, eb);
+      });
+      continue;
+    }
+    const [own, other] = ra === me ? [a, b] : [b, a];
+    const listens = ra === me;
+    const at = join(rdv.dir, `${rdv.key}.conn-${i}.json`);
+    const from = join(rdv.dir, `${rdv.key}.conn-${i}.from.json`);
+    jobs.push(async () => {
+      const sock = listens ? await listenFor(at, from, rdv) : await connectTo(at, from, rdv);
+      mine.push(sock);
+      // Into the kernel's buffers, before any restorer runs: bytes that do not fit (the other
+      // node's receive queue and our send queue) would wait for a program that is not running
+      // yet. Said, not waited for forever.
+      const bytes = addon().socketInflight!(other.image, other.fd);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        write(sock, bytes),
+        new Promise<never>((_, rej) => {
+          timer = setTimeout(
+            () => rej(new AmberError('ERESTART', `${other.image} fd ${other.fd}: the ${bytes.length} bytes it had waiting do not fit the new connection's buffers between the nodes`)),
+            rdv.timeoutMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+      if (own.finSent) sock.end();
+      give(own, sock);
+      debug('connection between nodes rebuilt: %s fd %d (%s)', own.image, own.fd, listens ? 'listened' : 'connected');
+    });
+  }
+  try {
+    await Promise.all(jobs.map((j) => j()));
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { perProc, close };
+}
+
+async function listenFor(at: string, from: string, rdv: Rendezvous): Promise<net.Socket> {
+  const server = net.createServer({ pauseOnConnect: true });
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen({ host: rdv.address, port: 0 }, () => res());
+  });
+  try {
+    const conns: net.Socket[] = [];
+    let wake: (() => void) | undefined;
+    server.on('connection', (c) => {
+      conns.push(c);
+      wake?.();
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    await writeAtomic(at, JSON.stringify({ address: rdv.address, port }) + '\n');
+    const want = await readJson<{ address: string; port: number }>(from, rdv.timeoutMs, 'the other node of a connection');
+    const end = Date.now() + rdv.timeoutMs;
+    for (;;) {
+      const c = conns.shift();
+      if (c !== undefined) {
+        if (c.remoteAddress?.replace(/^::ffff:/, '') === want.address && c.remotePort === want.port) {
+          await Promise.all([unlink(at), unlink(from)]).catch(() => undefined);
+          return c;
+        }
+        debug('connection from %s:%d refused (expected %s:%d)', c.remoteAddress, c.remotePort, want.address, want.port);
+        c.destroy();
+        continue;
+      }
+      if (Date.now() > end) throw new AmberError('ERESTART', `no connection from ${want.address}:${want.port} within ${rdv.timeoutMs} ms`);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 200);
+      });
+    }
+  } finally {
+    server.close();
+  }
+}
+
+async function connectTo(at: string, from: string, rdv: Rendezvous): Promise<net.Socket> {
+  const to = await readJson<{ address: string; port: number }>(at, rdv.timeoutMs, 'the other node of a connection to listen');
+  for (let tries = 0; ; tries++) {
+    // The port we connect from, said before connecting: the listener takes no other connection.
+    const probe = net.createServer();
+    const localPort = await new Promise<number>((res, rej) => {
+      probe.once('error', rej);
+      probe.listen({ host: rdv.address, port: 0 }, () => res((probe.address() as net.AddressInfo).port));
+    });
+    await new Promise((r) => probe.close(r));
+    await writeAtomic(from, JSON.stringify({ address: rdv.address, port: localPort }) + '\n');
+    const c = new net.Socket();
+    c.pause();
+    try {
+      await new Promise<void>((res, rej) => {
+        c.once('error', rej);
+        c.connect({ host: to.address, port: to.port, localAddress: rdv.address, localPort }, () => res());
+      });
+      return c;
+    } catch (e) {
+      c.destroy();
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries >= 5) throw e;
+    }
+  }
+}
+
+/**
+ * Connections between processes on different hosts of one generation (`srun amber job` across
+ * nodes): `${image path}\0${fd}` of both ends of each. Their agents saw a peer off their host and
+ * said it is lost, but its other end is in the generation and the restart rebuilds the connection
+ * (crossTaskSockets). Paired by address like crossTaskSockets, never by loopback addresses.
+ * The value: the bytes that end's send queue held when it was captured.
+ */
+export function pairedAcrossHosts(images: Array<{ path: string; host: string }>): Map<string, number> {
+  const out = new Map<string, number>();
+  const ends = connectedEnds(images.map((i) => [i.path])).filter((e) => e.family === 'inet' && !loopbackKey(e.local) && !loopbackKey(e.peer));
+  const used = new Set<End>();
+  for (const a of ends) {
+    if (used.has(a)) continue;
+    const b = otherEnd(
+      ends.filter((e) => images[e.tree]!.host !== images[a.tree]!.host),
+      a,
+      used,
+    );
+    if (b === undefined) continue;
+    used.add(a).add(b);
+    out.set(`${a.image}\0${a.fd}`, a.sndq).set(`${b.image}\0${b.fd}`, b.sndq);
+  }
+  return out;
 }
 
 /**

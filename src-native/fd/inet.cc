@@ -101,9 +101,13 @@ void inet_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
     bool loopback = f.subkind == AMBER_SOCK_CONNECTED && addr_of(si.peer, si.peer_len, &peer) && local_address(peer);
     if (f.subkind == AMBER_SOCK_CONNECTED && !loopback) sf.flags |= AMBER_SOCKX_REMOTE;
     // A checkpoint that ends the program may read every queue to the end (the program will not
-    // read it again): then what a loopback peer's send queue held is read into ours, and the
-    // bytes our own send queue holds are in the peer's image if it is in the computation.
-    sf.drain = amber::g.ending && loopback && !capturing_hidden();
+    // read it again): then what the peer's send queue held is read into ours, and the bytes our
+    // own send queue holds are in the peer's image if it is in the computation. Not only a
+    // loopback peer: one on another node may be in the computation too (srun amber job; its
+    // kernel sends its queue as we read, as loopback does), and only the coordinator, which sees
+    // every image, knows. A peer outside it gives what it sent within the drain's bound.
+    sf.drain = amber::g.ending && f.subkind == AMBER_SOCK_CONNECTED && !capturing_hidden();
+    sf.drain_quick = !loopback;
     if (si.sndq && f.subkind == AMBER_SOCK_CONNECTED) sf.flags |= sf.drain ? AMBER_SOCKX_SNDQ : AMBER_SOCKX_SNDQ_LOST;
   }
   // Options are read (socket_capture) before the linger is changed for the checkpoint.

@@ -150,7 +150,8 @@ struct SockFacts {
   uint32_t state, shutdown, flags, backlog;
   uint32_t peer_ino;
   uint32_t pending;        // a listener's connections waiting to be accepted (when not taken)
-  bool drain;              // TCP to loopback, checkpoint ending the program: read the queue to the end
+  bool drain;              // TCP, checkpoint ending the program: read the queue to the end
+  bool drain_quick;        // ... and the peer is not on loopback: an empty queue ends it at once
 };
 // Family, type, protocol, both addresses; listening or connected (f.subkind).
 void socket_describe(int fd, amber_sockinfo& si, uint32_t* subkind);

@@ -340,3 +340,122 @@ export function amberJobCommand(): string {
   }
   return `${process.execPath} ${jobCli}`
 }
+
+const nodesScript = join(repoRoot, 'test', 'helpers', 'slurm-nodes.sh')
+const NODES_PREFIX = 'amber-slurmn-'
+
+function stopNodes(state: string): string {
+  const r = spawnSync(nodesScript, ['stop', state], { encoding: 'utf8', env: { ...process.env, PATH }, timeout: 120_000 })
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim()
+}
+
+/** What the multi-node tests need besides Slurm: ip (iproute2, installed like Slurm when missing), nsenter, unshare. */
+export function ensureNodes(): string | undefined {
+  const why = ensureSlurm()
+  if (why !== undefined) return why
+  if (!have('ip')) {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', PATH }
+    const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'iproute2'], { env, encoding: 'utf8', timeout: 600_000 })
+    if (r.status !== 0) return `cannot install iproute2 with apt-get (status ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`
+  }
+  const missing = ['ip', 'nsenter', 'unshare', 'hostname'].filter((b) => !have(b))
+  return missing.length > 0 ? `missing ${missing.join(', ')}` : undefined
+}
+
+/** A cluster of several nodes (test/helpers/slurm-nodes.sh): nodes[k] = { name, ip, netns }. */
+export class NodesSlurm extends LocalSlurm {
+  constructor(
+    base: string,
+    state: string,
+    readonly nodes: Array<{ name: string; ip: string; netns: string }>,
+  ) {
+    super(base, state)
+  }
+
+  override async stop(): Promise<{ output: string; alive: Array<{ pid: number; cmd: string }> }> {
+    const pids = readPids(this.state)
+    const output = stopNodes(this.state)
+    await new Promise((r) => setTimeout(r, 200))
+    const left = [...pids.filter((p) => alive(p.pid)).map((p) => ({ pid: p.pid, cmd: p.name })), ...clusterProcesses(this.conf)]
+    return { output, alive: left }
+  }
+
+  /** Network namespaces and links of this cluster that still exist. */
+  netLeft(): string[] {
+    const ns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8', env: { ...process.env, PATH } }).stdout ?? ''
+    const links = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8', env: { ...process.env, PATH } }).stdout ?? ''
+    const tag = this.nodes[0]!.netns.replace(/-n1$/, '')
+    return [...ns.split('\n').filter((l) => l.startsWith(`${tag}-`)), ...links.split('\n').filter((l) => new RegExp(`: ${tag}(br|v\\d)`).test(l))]
+  }
+
+  override logs(): string {
+    const tail = (p: string) => {
+      try {
+        return readFileSync(p, 'utf8').split('\n').slice(-15).join('\n')
+      } catch {
+        return '(none)'
+      }
+    }
+    return [`slurmctld.log:\n${tail(join(this.state, 'log', 'slurmctld.log'))}`, ...this.nodes.map((n) => `slurmd-${n.name}.log:\n${tail(join(this.state, 'log', `slurmd-${n.name}.log`))}`)].join('\n')
+  }
+}
+
+/**
+ * Starts a cluster of `nodes` nodes, each slurmd in its own network and UTS namespace
+ * (test/helpers/slurm-nodes.sh), on a free /24 of 10.213.0.0/16. t.teardown stops it (daemons and
+ * job processes by pid, links and namespaces deleted); a cluster left by a killed run is stopped first.
+ */
+export async function startSlurmNodes(t: TestLike, nodes = 3): Promise<NodesSlurm> {
+  const base0 = tmpdir()
+  for (const n of readdirSync(base0)) {
+    if (!n.startsWith(NODES_PREFIX)) continue
+    const owner = Number(read(join(base0, n, 'owner')).trim())
+    if (owner > 0 && alive(owner)) continue
+    const state = join(base0, n, 'state')
+    if (existsSync(join(state, 'pids')) || existsSync(join(state, 'net'))) {
+      t.comment(`stopping a multi-node Slurm cluster left over in ${state}`)
+      stopNodes(state)
+    }
+    rmSync(join(base0, n), { recursive: true, force: true })
+  }
+  const base = mkdtempSync(join(tmpdir(), NODES_PREFIX))
+  chmodSync(base, 0o755)
+  writeFileSync(join(base, 'owner'), `${process.pid}\n`)
+  const state = join(base, 'state')
+  // a /24 no interface here has yet, and a tag of our own for link, namespace and node names
+  const used = spawnSync('ip', ['-4', '-o', 'addr'], { encoding: 'utf8', env: { ...process.env, PATH } }).stdout ?? ''
+  let third = 20 + (process.pid % 200)
+  while (used.includes(` 10.213.${third}.`)) third = 20 + ((third - 19) % 200)
+  const subnet = `10.213.${third}`
+  const tag = `am${process.pid % 100000}`
+  const list = Array.from({ length: nodes }, (_, i) => ({ name: `${tag}n${i + 1}`, ip: `${subnet}.${11 + i}`, netns: `${tag}-n${i + 1}` }))
+  const s = new NodesSlurm(base, state, list)
+  const [ctld, d] = [await freePort(), await freePort()]
+  t.teardown(() => {
+    const pids = readPids(state)
+    if (pids.length > 0 || existsSync(join(state, 'net'))) t.comment(stopNodes(state))
+    const left = clusterProcesses(s.conf)
+    for (const p of left) {
+      try {
+        process.kill(p.pid, 'SIGKILL')
+      } catch {
+        // gone
+      }
+    }
+    if (left.length > 0) t.comment(`killed leftovers: ${JSON.stringify(left)}`)
+    if (!process.env.AMBER_TEST_KEEP) rmSync(base, { recursive: true, force: true })
+  })
+  try {
+    execFileSync(nodesScript, ['start', state], {
+      env: { ...s.env, NODES: String(nodes), SUBNET: subnet, TAG: tag, SLURMCTLD_PORT: String(ctld), SLURMD_PORT: String(d) },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    })
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string }
+    throw new Error(`slurm-nodes.sh start failed: ${(err.stderr || err.stdout || err.message).trim()}\n${s.logs()}`)
+  }
+  t.comment(`local Slurm of ${nodes} nodes up in ${state}: ${list.map((n) => `${n.name} ${n.ip}`).join(', ')}; ${readPids(state).map((p) => `${p.name} ${p.pid}`).join(', ')}`)
+  return s
+}
