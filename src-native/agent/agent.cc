@@ -1028,7 +1028,9 @@ __attribute__((constructor)) void agent_init() {
     if (fd >= 3 && sys::fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK) g_child_conn1 = fd + 1;
     unsetenv("AMBER_COORD_FD");
   }
-  if (!connect_and_hello(false)) {
+  bool ok = connect_and_hello(false);
+  if (!ok && g_connect_err == -EPROTO) ok = connect_and_hello(false);  // a passed connection that died (a restart in between): our own
+  if (!ok) {
     say("cannot reach the coordinator at ", g.coord_path, "; running without checkpointing");
     return;
   }
@@ -1045,6 +1047,8 @@ __attribute__((constructor)) void agent_init() {
 }
 
 }  // namespace
+
+bool conn_in_flight(int fd) { return fd >= 0 && (fd == g_child_conn1 - 1 || fd == exec_conn_fd()); }
 
 // Updates NAME in the environment without setenv(3): application threads run, and setenv may
 // reallocate `environ` under a concurrent getenv. The entry is overwritten in place when the new

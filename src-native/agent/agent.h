@@ -95,6 +95,11 @@ void creds_follow();  // after the program's capset, PR_CAPBSET_DROP, PR_CAP_AMB
 // another user than the coordinator's root (setuid after launch), which could not connect itself
 // (`conn`, docs/PROTOCOL.md); -1 when none is needed or none could be had. Not in a vfork child.
 int coord_conn_for_child();
+// Connections on their way to a child or an exec'd program (a checkpoint may catch a process
+// holding one): the agent's own, never captured; after a restart they are gone, and the new
+// program's agent connects by itself.
+bool conn_in_flight(int fd);
+int exec_conn_fd();
 // The restart path, pid map applied, before the application runs again: descriptor owners.
 void fds_restarted();
 

@@ -161,6 +161,11 @@ bool env_readable(char* const* envp) {
 // Only in the process itself: a vfork child shares our memory but not our descriptor table (the
 // connection would arrive in ours). The destructor runs when the exec failed (or after a spawn).
 int g_exec_conn = -1;
+}  // namespace
+// A connection made for the program this process is about to exec (fd/fd.cc: the agent's, not
+// captured), or -1.
+int exec_conn_fd() { return g_exec_conn; }
+namespace {
 struct ExecConn {
   ExecConn() {
     g_exec_conn = -1;

@@ -187,7 +187,7 @@ void capture_one(Capture& c, int fd, amber_fd& f) {
     default: f.kind = AMBER_FD_OTHER;
   }
   if (l > 11 && sys::sstarts(target, "anon_inode:")) f.kind = AMBER_FD_ANON;
-  if (fd == g.coord_fd || fd == g.image_fd1 - 1) f.kind = AMBER_FD_AGENT;
+  if (fd == g.coord_fd || fd == g.image_fd1 - 1 || conn_in_flight(fd)) f.kind = AMBER_FD_AGENT;
   sys::Out(lp, sizeof lp).s("/proc/self/fdinfo/").i(fd);
   c.info = c.read_all(lp, &c.info_len);
   if (!c.info) return;
