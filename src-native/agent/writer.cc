@@ -84,6 +84,7 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   c.str.add("", 0);  // offset 0 is the empty string
   c.files_tail = &c.files;
 
+  timers_stamp(c);  // before any timer is read (timerfds are descriptors)
   long r = fds_capture(c);  // first: before we open anything of our own
   if (r < 0) { files_release(c); return r; }
   fds_note_unrestorable(c);

@@ -174,7 +174,13 @@ typedef struct amber_process_ext {
   amber_str creds;           /* the process's credentials: one amber_creds followed by its
                                 supplementary groups (uint32_t[ngroups]) in STRINGS; zero in older
                                 images (the restorer then leaves the restart's own) */
-  uint64_t reserved[8];
+  /* The clocks when the checkpoint began (before any timer was read: timerfds, interval and POSIX
+   * timers, whose values are times left), and the boot they ran on (boot_id, 16 bytes): a timer's
+   * deadline stands through the time the computation was down (proc/timers.cc amber_time_left).
+   * Zero in older images: timers are armed again with the time that was left. */
+  int64_t clock_real_ns, clock_mono_ns, clock_boot_ns;
+  uint8_t boot_id[16];
+  uint64_t reserved[3];
 } amber_process_ext;
 enum {
   AMBER_MM_VALID = 1,        /* mm_state and membarrier were captured */

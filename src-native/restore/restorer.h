@@ -252,6 +252,10 @@ void process_restore_state();
 void signals_restore();
 // proc/timers.cc
 void timers_restore();
+// A timer's time left at the checkpoint (sec, nsec) on clock clk, made what is left now: less the
+// time that clock ran since the checkpoint (never below 1 ns: a passed deadline fires at once).
+// False when the timer was disarmed (0): it stays so.
+bool amber_time_left(int clk, int64_t* sec, int64_t* nsec);
 // proc/tree.cc
 void tree_link();                // children lists, from the parents
 void tree_prepare();             // group leaders, the shared page
