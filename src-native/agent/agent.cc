@@ -505,6 +505,7 @@ void suspend_handler(int, siginfo_t* si, void* uc) {
   while (__atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE) == seq)
     sys::futex_wait(&g.resume_seq, seq, nullptr);
   pending_give(&pend);  // blocked until the handler returns: delivered as they would have been
+  pending_give_late();
   intr::resume(&call, uc, restored);  // re-run the interrupted call, with this run's ids
   errno = saved_errno;
   // Returning runs rt_sigreturn: the interrupted registers come back from the signal frame.
