@@ -323,6 +323,7 @@ enum {
   AMBER_VM_UFFD_MISSING = 1u << 14, /* um: registered with a userfaultfd for missing pages (1.6) */
   AMBER_VM_UFFD_WP = 1u << 15,    /* uw: ... for write protection */
   AMBER_VM_UFFD_MINOR = 1u << 16, /* ui: ... for minor faults */
+  AMBER_VM_GROWSDOWN = 1u << 17,  /* gd: MAP_GROWSDOWN (a hand-made stack; the main [stack] is AMBER_REG_STACK) */
 };
 
 enum { AMBER_CODEC_RAW = 0 };
@@ -346,6 +347,12 @@ enum {
   AMBER_FD_ANON = 6,         /* anon_inode: eventfd, epoll, timerfd, signalfd ... */
   AMBER_FD_OTHER = 7,
   AMBER_FD_AGENT = 8,        /* the agent's own (coordinator socket): not restored */
+};
+
+/* Subkinds of AMBER_FD_PIPE (0: data is the bytes in flight, as one stream). */
+enum {
+  AMBER_PIPE_PACKETS = 1,    /* the bytes in flight are packets (written through an O_DIRECT end:
+                                each read returns one): data = for each, uint32 length + bytes */
 };
 
 /* Kinds of AMBER_FD_ANON descriptors (format 1.1). */
