@@ -41,6 +41,9 @@ struct Img {
   char* path;             // absolute image path (messages, the hand-off)
   int imgfd;
   int parent;             // index of its parent image, -1 for the root
+  bool orphan;            // --orphan: its parent died before the checkpoint (it was adopted by a
+                          //   subreaper outside the computation, or init); forked by `parent`
+                          //   through a process that exits, so it is adopted again
   int first_child, next_sibling;  // children, in the order they are forked
   int main_idx;           // its main thread in the thread table
   uint64_t file_size;
