@@ -364,6 +364,19 @@ bool blocks_our_signal(int32_t tid) {
   return (blk & bit) && (pnd & bit);
 }
 
+// Has the main thread ended (pthread_exit in main while other threads go on)? The kernel keeps
+// it listed as a zombie that no signal reaches: waiting for it to park would time out, and the
+// restorer rebuilds a process around its main thread. Refused by name instead.
+bool main_thread_exited() {
+  char path[64], st[512];
+  sys::Out(path, sizeof path).s("/proc/self/task/").i(g.pid).s("/stat");
+  size_t n = sys::read_file(path, st, sizeof st - 1);
+  st[n] = 0;
+  const char* p = st + n;
+  while (p > st && *p != ')') p--;  // the name may hold spaces and parentheses: the last ')'
+  return p > st && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 // Parks every thread but this one. Returns 0 or -errno (then the caller resumes what parked).
 long do_suspend(char* err, size_t errlen) {
   int32_t* tids = reinterpret_cast<int32_t*>(g.scratch + 16384);
@@ -375,6 +388,11 @@ long do_suspend(char* err, size_t errlen) {
   keep_begin();  // what every thread's keep_take compares its affinity with
   // (before anything is parked: a refusal leaves nothing to undo)
   if (long r = shared_children_check(err, errlen); r < 0) return r;
+  if (main_thread_exited()) {
+    sys::Out(err, errlen).s("the main thread has exited (pthread_exit) while other threads run: amber restores a process "
+                            "around its main thread, so it cannot checkpoint this one");
+    return -ESRCH;
+  }
   __atomic_store_n(&g.phase, 1u, __ATOMIC_SEQ_CST);
   critical_wait_clear();
   int64_t deadline = now_ns() + 10ll * 1000000000;
