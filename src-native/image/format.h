@@ -185,6 +185,8 @@ typedef struct amber_process_ext {
 enum {
   AMBER_MM_VALID = 1,        /* mm_state and membarrier were captured */
   AMBER_MM_THP_DISABLE = 2,  /* PR_GET_THP_DISABLE was 1 */
+  AMBER_MM_MDWE = 4,         /* PR_GET_MDWE had PR_MDWE_REFUSE_EXEC_GAIN (memory-deny-write-execute) */
+  AMBER_MM_MDWE_NO_INHERIT = 8, /* ... and PR_MDWE_NO_INHERIT */
 };
 /* A process's credentials (proc/creds.cc): ids, supplementary groups, capabilities, securebits
  * and its dumpable flag, as the process had them when the checkpoint stopped it. Ids are as the

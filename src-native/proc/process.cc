@@ -88,6 +88,13 @@ long process_capture(Capture& c, amber_process& pr) {
   // (a registered process may ask for expedited barriers; an unregistered one gets EPERM).
   c.ext->mm_state = AMBER_MM_VALID;
   if (sys::prctl(42 /*PR_GET_THP_DISABLE*/, 0, 0, 0, 0) == 1) c.ext->mm_state |= AMBER_MM_THP_DISABLE;
+  // Memory-deny-write-execute (PR_SET_MDWE, a hardening that can never be undone): lost, the
+  // restored program could make memory executable again without knowing it.
+  long mdwe = sys::prctl(66 /*PR_GET_MDWE*/, 0, 0, 0, 0);
+  if (mdwe > 0 && (mdwe & 1 /*PR_MDWE_REFUSE_EXEC_GAIN*/)) {
+    c.ext->mm_state |= AMBER_MM_MDWE;
+    if (mdwe & 2 /*PR_MDWE_NO_INHERIT*/) c.ext->mm_state |= AMBER_MM_MDWE_NO_INHERIT;
+  }
   long mb = sys::sc3(sys::NR_membarrier, 1 << 9 /*MEMBARRIER_CMD_GET_REGISTRATIONS*/, 0, 0);
   c.ext->membarrier = mb > 0 ? (uint32_t)mb : 0;
   int reaper = 0;
@@ -207,6 +214,17 @@ void process_restore_state() {
   }
   if (S.v.pext->mm_state & AMBER_MM_VALID) {
     if (S.v.pext->mm_state & AMBER_MM_THP_DISABLE) sys::prctl(41 /*PR_SET_THP_DISABLE*/, 1, 0, 0, 0);
+    // Memory-deny-write-execute: set once every region has its protection (this runs after
+    // regions_map), so the restorer's own mappings are made before it refuses executable ones.
+    if (S.v.pext->mm_state & AMBER_MM_MDWE) {
+      long fl = 1 /*PR_MDWE_REFUSE_EXEC_GAIN*/ | ((S.v.pext->mm_state & AMBER_MM_MDWE_NO_INHERIT) ? 2 : 0);
+      long r = sys::prctl(65 /*PR_SET_MDWE*/, fl, 0, 0, 0);
+      if (r < 0) {
+        char msg[1200];
+        sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": cannot deny write-execute memory again (PR_SET_MDWE, errno ").i(-r).s(")\n");
+        sys::write_all(2, msg, sys::slen(msg));
+      }
+    }
     // Each registration again (the mask's bits are the REGISTER commands themselves).
     for (uint32_t bit = 1; bit && bit <= S.v.pext->membarrier; bit <<= 1) {
       if (!(S.v.pext->membarrier & bit)) continue;
