@@ -187,6 +187,8 @@ enum {
   AMBER_MM_THP_DISABLE = 2,  /* PR_GET_THP_DISABLE was 1 */
   AMBER_MM_MDWE = 4,         /* PR_GET_MDWE had PR_MDWE_REFUSE_EXEC_GAIN (memory-deny-write-execute) */
   AMBER_MM_MDWE_NO_INHERIT = 8, /* ... and PR_MDWE_NO_INHERIT */
+  AMBER_MM_MCL_FUTURE = 16,  /* mlockall(MCL_FUTURE) in force: every new mapping is locked */
+  AMBER_MM_MCL_ONFAULT = 32, /* ... with MCL_ONFAULT (locked as touched, not populated) */
 };
 /* A process's credentials (proc/creds.cc): ids, supplementary groups, capabilities, securebits
  * and its dumpable flag, as the process had them when the checkpoint stopped it. Ids are as the
