@@ -377,6 +377,19 @@ bool main_thread_exited() {
   return p > st && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
+// A thread with a working directory, root and umask of its own (it called unshare(CLONE_FS)):
+// amber restores one of each per process, so its own would silently become the process's. kcmp
+// tells (KCMP_FS); without kcmp nothing is said. Returns the kernel tid of such a thread, or 0.
+int32_t thread_with_own_fs(int32_t* tids) {
+  uint32_t n = list_tasks(tids, AMBER_MAX_THREADS);
+  for (uint32_t i = 0; i < n; i++) {
+    if (tids[i] == g.pid) continue;
+    long r = sys::sc5(312 /*kcmp*/, g.pid, tids[i], 3 /*KCMP_FS*/, 0, 0);
+    if (r > 0) return tids[i];
+  }
+  return 0;
+}
+
 // Parks every thread but this one. Returns 0 or -errno (then the caller resumes what parked).
 long do_suspend(char* err, size_t errlen) {
   int32_t* tids = reinterpret_cast<int32_t*>(g.scratch + 16384);
@@ -388,6 +401,11 @@ long do_suspend(char* err, size_t errlen) {
   keep_begin();  // what every thread's keep_take compares its affinity with
   // (before anything is parked: a refusal leaves nothing to undo)
   if (long r = shared_children_check(err, errlen); r < 0) return r;
+  if (int32_t t = thread_with_own_fs(tids)) {
+    sys::Out(err, errlen).s("thread ").i(pid::to_app_tid(t)).s(" has a working directory and umask of its own (unshare(CLONE_FS)): "
+                                                           "amber restores one per process, so it cannot checkpoint this one");
+    return -EINVAL;
+  }
   if (main_thread_exited()) {
     sys::Out(err, errlen).s("the main thread has exited (pthread_exit) while other threads run: amber restores a process "
                             "around its main thread, so it cannot checkpoint this one");
