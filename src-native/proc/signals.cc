@@ -21,6 +21,7 @@
 #include "agent/agent.h"
 #include "agent/capture.h"
 #include "pid/pid.h"
+#include "proc/stopped.h"
 
 namespace amber {
 namespace {
@@ -151,6 +152,9 @@ void signals_capture(amber_process& pr) {
     pending_masks(&own, &shd);
     uint64_t keep = g.sig ? ~(1ull << (g.sig - 1)) : ~0ull;
     shd &= keep & ~((1ull << 8) | (1ull << 18));  // SIGKILL, SIGSTOP
+    // The SIGCHLDs our continuing of stopped children raised are absorb()'s to drop at resume
+    // (proc/stopped.agent.cc): left where it looks for them.
+    if (stopped::continued()) shd &= ~(1ull << (17 /*SIGCHLD*/ - 1));
     for (int s = 1; s <= 64 && shd; s++)
       if (shd & (1ull << (s - 1)))
         while (take_one(&g_late, s, true)) {}
