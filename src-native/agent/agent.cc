@@ -401,15 +401,16 @@ long do_suspend(char* err, size_t errlen) {
   keep_begin();  // what every thread's keep_take compares its affinity with
   // (before anything is parked: a refusal leaves nothing to undo)
   if (long r = shared_children_check(err, errlen); r < 0) return r;
-  if (int32_t t = thread_with_own_fs(tids)) {
-    sys::Out(err, errlen).s("thread ").i(pid::to_app_tid(t)).s(" has a working directory and umask of its own (unshare(CLONE_FS)): "
-                                                           "amber restores one per process, so it cannot checkpoint this one");
-    return -EINVAL;
-  }
   if (main_thread_exited()) {
     sys::Out(err, errlen).s("the main thread has exited (pthread_exit) while other threads run: amber restores a process "
                             "around its main thread, so it cannot checkpoint this one");
     return -ESRCH;
+  }
+  // (after the check above: an exited main thread has no fs of its own to compare with)
+  if (int32_t t = thread_with_own_fs(tids)) {
+    sys::Out(err, errlen).s("thread ").i(pid::to_app_tid(t)).s(" has a working directory and umask of its own (unshare(CLONE_FS)): "
+                                                           "amber restores one per process, so it cannot checkpoint this one");
+    return -EINVAL;
   }
   __atomic_store_n(&g.phase, 1u, __ATOMIC_SEQ_CST);
   critical_wait_clear();
