@@ -366,6 +366,32 @@ bool blocks_our_signal(int32_t tid) {
   return (blk & bit) && (pnd & bit);
 }
 
+// Has the main thread ended (pthread_exit in main while other threads go on)? The kernel keeps
+// it listed as a zombie that no signal reaches: waiting for it to park would time out, and the
+// restorer rebuilds a process around its main thread. Refused by name instead.
+bool main_thread_exited() {
+  char path[64], st[512];
+  sys::Out(path, sizeof path).s("/proc/self/task/").i(g.pid).s("/stat");
+  size_t n = sys::read_file(path, st, sizeof st - 1);
+  st[n] = 0;
+  const char* p = st + n;
+  while (p > st && *p != ')') p--;  // the name may hold spaces and parentheses: the last ')'
+  return p > st && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+// A thread with a working directory, root and umask of its own (it called unshare(CLONE_FS)):
+// amber restores one of each per process, so its own would silently become the process's. kcmp
+// tells (KCMP_FS); without kcmp nothing is said. Returns the kernel tid of such a thread, or 0.
+int32_t thread_with_own_fs(int32_t* tids) {
+  uint32_t n = list_tasks(tids, AMBER_MAX_THREADS);
+  for (uint32_t i = 0; i < n; i++) {
+    if (tids[i] == g.pid) continue;
+    long r = sys::sc5(312 /*kcmp*/, g.pid, tids[i], 3 /*KCMP_FS*/, 0, 0);
+    if (r > 0) return tids[i];
+  }
+  return 0;
+}
+
 // Parks every thread but this one. Returns 0 or -errno (then the caller resumes what parked).
 long do_suspend(char* err, size_t errlen) {
   int32_t* tids = reinterpret_cast<int32_t*>(g.scratch + 16384);
@@ -377,6 +403,17 @@ long do_suspend(char* err, size_t errlen) {
   keep_begin();  // what every thread's keep_take compares its affinity with
   // (before anything is parked: a refusal leaves nothing to undo)
   if (long r = shared_children_check(err, errlen); r < 0) return r;
+  if (main_thread_exited()) {
+    sys::Out(err, errlen).s("the main thread has exited (pthread_exit) while other threads run: amber restores a process "
+                            "around its main thread, so it cannot checkpoint this one");
+    return -ESRCH;
+  }
+  // (after the check above: an exited main thread has no fs of its own to compare with)
+  if (int32_t t = thread_with_own_fs(tids)) {
+    sys::Out(err, errlen).s("thread ").i(pid::to_app_tid(t)).s(" has a working directory and umask of its own (unshare(CLONE_FS)): "
+                                                           "amber restores one per process, so it cannot checkpoint this one");
+    return -EINVAL;
+  }
   __atomic_store_n(&g.phase, 1u, __ATOMIC_SEQ_CST);
   critical_wait_clear();
   int64_t deadline = now_ns() + 10ll * 1000000000;
@@ -514,6 +551,7 @@ void suspend_handler(int, siginfo_t* si, void* uc) {
   while (__atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE) == seq)
     sys::futex_wait(&g.resume_seq, seq, nullptr);
   pending_give(&pend);  // blocked until the handler returns: delivered as they would have been
+  pending_give_late();
   if (restored) seccomp::thread_restored(filters);  // last: the filters judge only the program
   intr::resume(&call, uc, restored);  // re-run the interrupted call, with this run's ids
   errno = saved_errno;

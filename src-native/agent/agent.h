@@ -155,6 +155,7 @@ struct PendingSigs {
 };
 void pending_take(PendingSigs* ps);
 void pending_give(PendingSigs* ps);
+void pending_give_late();  // the main thread, released: what the checkpoint thread took later
 
 // Kernel tids in mutexes across a restart (thread/mutex.agent.cc).
 struct RobustHead {

@@ -161,6 +161,7 @@ long zombies_capture(Capture& c, amber_process& pr);  // proc/zombie.cc: unreape
 long creds_capture(Capture& c);  // proc/creds.cc: ids, groups, capabilities, dumpable
 void signals_capture(amber_process& pr);              // proc/signals.cc
 long timers_capture(Capture& c, amber_process& pr);   // proc/timers.cc
+void timers_stamp(Capture& c);  // proc/timers.cc: the clocks before any timer is read (first of all)
 void tree_capture(amber_process& pr, const uint64_t* stat);  // proc/tree.cc (/proc/self/stat fields)
 long regions_capture(Capture& c);                     // mem/regions.cc: maps -> regions
 long chunks_plan(Capture& c);                         // mem/regions.cc: which pages are stored

@@ -63,10 +63,17 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   c.a = Arena{g.scratch, writer_scratch_len(), 0};
   c.err = err;
   c.errlen = errlen;
-  long sm = sys::mmap(nullptr, kStrings, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  size_t scap = kStrings;
+  long sm = sys::mmap(nullptr, scap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (sm == -EAGAIN) {
+    // The program asked for every new mapping to be locked (mlockall MCL_FUTURE) and 16 MiB is
+    // more than RLIMIT_MEMLOCK lets it lock: start small (the space grows when it must).
+    scap = 256u << 10;
+    sm = sys::mmap(nullptr, scap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  }
   if (sm < 0) return c.fail(sm, "cannot map the image's string space");
   c.str.buf = reinterpret_cast<char*>(sm);
-  c.str.cap = kStrings;
+  c.str.cap = scap;
   c.str.grows = true;
   // Unmapped on every way out (it may have moved while growing).
   struct Unmap {
@@ -84,6 +91,7 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   c.str.add("", 0);  // offset 0 is the empty string
   c.files_tail = &c.files;
 
+  timers_stamp(c);  // before any timer is read (timerfds are descriptors)
   long r = fds_capture(c);  // first: before we open anything of our own
   if (r < 0) { files_release(c); return r; }
   fds_note_unrestorable(c);

@@ -238,6 +238,7 @@ uint64_t vm_bits(const char* p, const char* e) {
       {"sr", AMBER_VM_SEQ},        {"rr", AMBER_VM_RAND},      {"mw", AMBER_VM_MAYWRITE},
       {"de", AMBER_VM_DONTEXPAND}, {"dp", AMBER_VM_DROPPABLE},
       {"um", AMBER_VM_UFFD_MISSING}, {"uw", AMBER_VM_UFFD_WP}, {"ui", AMBER_VM_UFFD_MINOR},
+      {"gd", AMBER_VM_GROWSDOWN},
   };
   uint64_t v = 0;
   while (p + 1 < e) {
@@ -506,7 +507,9 @@ void regions_map() {
       // MAP_DROPPABLE is a mapping type of its own (the kernel may drop its pages under pressure).
       int type = (r.flags & AMBER_REG_SHARED) ? sys::MAP_SHARED_ : (r.vmflags & AMBER_VM_DROPPABLE) ? 0x08 /*MAP_DROPPABLE*/ : sys::MAP_PRIVATE_;
       int fl = type | sys::MAP_ANON_ | sys::MAP_FIXED_NOREPLACE_ | noreserve;
-      if (r.flags & AMBER_REG_STACK) fl |= sys::MAP_GROWSDOWN_;
+      // Any region that grows down (a green-thread stack made with MAP_GROWSDOWN, not only the
+      // main [stack]) keeps growing on a touch below it.
+      if ((r.flags & AMBER_REG_STACK) || (r.vmflags & AMBER_VM_GROWSDOWN)) fl |= sys::MAP_GROWSDOWN_;
       if (r.flags & AMBER_REG_NODATA) fl |= sys::MAP_NORESERVE_;
       a = sys::mmap((void*)r.start, len, prot, fl, -1, 0);
     }
