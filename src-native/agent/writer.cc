@@ -54,11 +54,126 @@ void put_section(char* meta, size_t& off, uint32_t type, uint32_t count, const v
   off += s.size;
 }
 
+// Forked checkpoint (`forked G`, docs/PROTOCOL.md): the memory is written by a copy of this
+// process made after every other piece of state is captured, while the program runs on. A fork
+// copies private memory on write, so the copy sees it as it was at the fork, whatever the program
+// writes afterwards (it pays a page copy only for pages it writes while the image is written).
+// What the fork does not copy so: MAP_SHARED memory (the copy sees the program's changes),
+// MADV_DONTFORK regions (absent in the copy) and MADV_WIPEONFORK ones (zero there; MAP_DROPPABLE
+// is wipe-on-fork too). Their chunks are written here, before the program resumes, like the bytes
+// of deleted files and memfds (read from files the program may change).
+bool not_copied_on_fork(const amber_region& r) {
+  return (r.flags & AMBER_REG_SHARED) || (r.vmflags & (AMBER_VM_DONTFORK | AMBER_VM_WIPEONFORK | AMBER_VM_DROPPABLE));
+}
+
+// Whether a fork may be made at all; false: the image is written stopped, as without the option,
+// which is always correct (only slower).
+// - userfaultfd registrations: with UFFD_FEATURE_EVENT_FORK the kernel reports the fork to the
+//   program's fault handler and waits for it to be read (its thread is parked: a hang), and the
+//   program's handler would see a process it never made.
+// - a child subreaper: the writer, orphaned when the intermediate child exits, would become our
+//   child (the nearest subreaper): the program would get its SIGCHLD and could reap it.
+bool may_fork(const Capture& c) {
+  for (uint32_t i = 0; i < c.nregions; i++)
+    if (c.regions[i].vmflags & (AMBER_VM_UFFD_MISSING | AMBER_VM_UFFD_WP | AMBER_VM_UFFD_MINOR)) return false;
+  int sub = 0;
+  if (sys::sc2(157 /*prctl*/, 37 /*PR_GET_CHILD_SUBREAPER*/, (long)&sub) < 0 || sub) return false;
+  return true;
+}
+
+enum Which { kAll, kNotCopied, kCopied };
+
+// Checksums and writes the chunks of `which` regions straight from memory, in contiguous runs.
+long write_chunks(Capture& c, int fd, char* bounce, Which which) {
+  // Our own stack keeps changing while we write, so chunks of it go through a copy (checksum and
+  // bytes then agree; the frames that matter at restart, above amber_ctx_save, are stable).
+  uint64_t here = (uint64_t)&fd;
+  long r = 0;
+  uint32_t i = 0;
+  while (i < c.nchunks && r >= 0) {
+    const amber_region& reg = c.regions[c.chunks[i].region];
+    if (which != kAll && not_copied_on_fork(reg) != (which == kNotCopied)) {
+      i++;
+      continue;
+    }
+    if (here >= reg.start && here < reg.end) {
+      memcpy(bounce, (const void*)c.chunks[i].addr, c.chunks[i].len);
+      c.chunks[i].xxh = amber_chunk_xxh(bounce, c.chunks[i].len);
+      r = sys::pwrite_all(fd, bounce, c.chunks[i].len, c.chunks[i].file_off);
+      i++;
+      continue;
+    }
+    uint32_t j = i;
+    uint64_t len = 0;
+    while (j < c.nchunks && len + c.chunks[j].len <= kMaxWriteRun && c.chunks[j].region == c.chunks[i].region &&
+           (j == i || c.chunks[j].addr == c.chunks[j - 1].addr + c.chunks[j - 1].len)) {
+      c.chunks[j].xxh = amber_chunk_xxh((const void*)c.chunks[j].addr, c.chunks[j].len);
+      len += c.chunks[j].len;
+      j++;
+    }
+    r = sys::pwrite_all(fd, (const void*)c.chunks[i].addr, len, c.chunks[i].file_off);
+    i = j;
+  }
+  return r;
+}
+
+// Makes the writer: returns its kernel pid here, -1 in the writer, 0 when none could be made.
+//
+// It must be invisible to the program: a raw clone (no libc fork: no atfork handlers of the
+// program's, no pid cache), and never the program's child. A direct child could be reaped by the
+// program's waitpid(-1, __WALL) and would show in /proc/self/task/*/children. So the clone (exit
+// signal 0: no SIGCHLD) makes an intermediate child that clones the writer (exit signal 0) and
+// exits at once; we reap the intermediate here, before any thread of the program runs, and the
+// writer, orphaned, belongs to init (or a subreaper above us: may_fork refuses when that is us).
+// The writer leaves our session and process group (a signal the program or a terminal sends to
+// its group must not reach it) and closes every descriptor but the image file and the
+// coordinator's connection (it must not hold the program's pipes, sockets or terminals open: a
+// reader waiting for EOF would wait for it). It tells us its pid through a pipe only once that is
+// done, so when the program resumes the writer holds nothing of the program's but memory.
+long fork_writer(int img) {
+  int pfd[2];
+  if (sys::pipe2(pfd, O_CLOEXEC) < 0) return 0;
+  long p = sys::sc5(sys::NR_clone, 0 /*no CLONE_*, exit signal 0*/, 0, 0, 0, 0);
+  if (p == 0) {
+    long q = sys::sc5(sys::NR_clone, 0, 0, 0, 0, 0);
+    if (q != 0) sys::exit_group(q < 0 ? 1 : 0);
+    sys::sc0(sys::NR_setsid);
+    // Keep img, the coordinator's connection and the pipe's write end; close the rest.
+    int keep[3] = {img, g.coord_fd, pfd[1]};
+    for (int a = 0; a < 3; a++)
+      for (int b = a + 1; b < 3; b++)
+        if (keep[b] < keep[a]) { int t = keep[a]; keep[a] = keep[b]; keep[b] = t; }
+    unsigned from = 0;
+    for (int k : keep) {
+      if (k < 0) continue;
+      if ((unsigned)k > from) sys::close_range(from, (unsigned)k - 1);
+      from = (unsigned)k + 1;
+    }
+    sys::close_range(from, ~0u);
+    int32_t me = (int32_t)sys::getpid();
+    sys::write_all(pfd[1], &me, sizeof me);
+    sys::close(pfd[1]);
+    return -1;
+  }
+  sys::close(pfd[1]);
+  if (p < 0) { sys::close(pfd[0]); return 0; }
+  int st = 0;
+  while (sys::sc4(sys::NR_wait4, p, (long)&st, 0x40000000 /*__WALL*/, 0) == -EINTR) {}
+  int32_t pid = 0;
+  long n;
+  do n = sys::read(pfd[0], &pid, sizeof pid);
+  while (n == -EINTR);
+  sys::close(pfd[0]);
+  // No pid: the writer was not made or died at once (EOF): written here instead.
+  return n == (long)sizeof pid && pid > 0 ? pid : 0;
+}
+
 }  // namespace
 
-long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out, bool sync);
+long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out, bool sync, int* writer);
 
-long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen, bool sync) {
+long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen, bool sync, int* writer) {
+  if (writer) *writer = 0;
   Capture c{};
   c.a = Arena{g.scratch, writer_scratch_len(), 0};
   c.err = err;
@@ -87,13 +202,16 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   long r = fds_capture(c);  // first: before we open anything of our own
   if (r < 0) { files_release(c); return r; }
   fds_note_unrestorable(c);
-  r = write_body(c, pr, path, bytes_out, sync);
+  r = write_body(c, pr, path, bytes_out, sync, writer);
   files_release(c);
+  // Give the scratch pages back: they are NODATA and would otherwise stay resident. (After
+  // files_release, whose list lives in the scratch.)
+  sys::madvise(g.scratch, writer_scratch_len(), MADV_DONTNEED);
   return r;
 }
 
 // Everything after the descriptors (whose capture opened what files_release closes).
-long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out, bool sync) {
+long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out, bool sync, int* writer) {
   long r;
   if ((r = process_capture(c, *pr)) < 0) return r;
   if ((r = zombies_capture(c, *pr)) < 0) return r;
@@ -146,36 +264,33 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
   long fd = g.image_fd1 ? g.image_fd1 - 1 : sys::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   g.image_fd1 = 0;
   if (fd < 0) { regions_reprotect(c); return c.fail(fd, "cannot create ", path); }
-  // Data: checksum each chunk, write contiguous runs straight from memory. Our own stack keeps
-  // changing while we write, so chunks of it go through a copy (checksum and bytes then agree;
-  // the frames that matter at restart, above amber_ctx_save, are stable).
-  uint64_t here = (uint64_t)&fd;
+  // Data: checksum each chunk, write contiguous runs straight from memory.
   char* bounce = static_cast<char*>(c.a.take(AMBER_CHUNK_MAX));
   if (!bounce) { sys::close((int)fd); regions_reprotect(c); return c.fail(-ENOMEM, "scratch exhausted"); }
-  uint32_t i = 0;
-  while (i < c.nchunks && r >= 0) {
-    const amber_region& reg = c.regions[c.chunks[i].region];
-    if (here >= reg.start && here < reg.end) {
-      memcpy(bounce, (const void*)c.chunks[i].addr, c.chunks[i].len);
-      c.chunks[i].xxh = amber_chunk_xxh(bounce, c.chunks[i].len);
-      r = sys::pwrite_all((int)fd, bounce, c.chunks[i].len, c.chunks[i].file_off);
-      i++;
-      continue;
+  amber_extent* extents = nullptr;
+  if (writer && may_fork(c)) {
+    // Forked: what the fork would not see as it is now is written before it is made, the rest
+    // by the writer (fork_writer). Everything here is decided: the layout, the metadata but for
+    // the checksums of the writer's chunks, which it computes on what it writes.
+    r = write_chunks(c, (int)fd, bounce, kNotCopied);
+    if (r < 0) { sys::close((int)fd); regions_reprotect(c); return c.fail(r, "cannot write ", path); }
+    if (c.nextents && !(extents = files_write(c, (int)fd, bounce))) { sys::close((int)fd); regions_reprotect(c); return c.failed; }
+    long w = fork_writer((int)fd);
+    if (w > 0) {
+      // Here: the program may run again. Its protections back (the writer has its own copy).
+      regions_reprotect(c);
+      sys::close((int)fd);
+      *writer = (int)w;
+      return 0;
     }
-    uint32_t j = i;
-    uint64_t len = 0;
-    while (j < c.nchunks && len + c.chunks[j].len <= kMaxWriteRun && c.chunks[j].region == c.chunks[i].region &&
-           (j == i || c.chunks[j].addr == c.chunks[j - 1].addr + c.chunks[j - 1].len)) {
-      c.chunks[j].xxh = amber_chunk_xxh((const void*)c.chunks[j].addr, c.chunks[j].len);
-      len += c.chunks[j].len;
-      j++;
-    }
-    r = sys::pwrite_all((int)fd, (const void*)c.chunks[i].addr, len, c.chunks[i].file_off);
-    i = j;
+    if (w < 0) *writer = -1;  // the writer: goes on below with its own copy of everything
+    r = write_chunks(c, (int)fd, bounce, kCopied);
+  } else {
+    r = write_chunks(c, (int)fd, bounce, kAll);
   }
   regions_reprotect(c);
   if (r < 0) { sys::close((int)fd); return c.fail(r, "cannot write ", path); }
-  amber_extent* extents = c.nextents ? files_write(c, (int)fd, bounce) : nullptr;
+  if (c.nextents && !extents) extents = files_write(c, (int)fd, bounce);
   if (c.failed) { sys::close((int)fd); return c.failed; }
 
   size_t mo = 0;
@@ -239,9 +354,7 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
     return c.fail(r, "cannot write ", path);
   }
   sys::close((int)fd);
-  // Give the scratch pages back: they are NODATA and would otherwise stay resident.
   *bytes_out = h.file_size;
-  sys::madvise(g.scratch, writer_scratch_len(), MADV_DONTNEED);
   return 0;
 }
 
