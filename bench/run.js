@@ -228,7 +228,12 @@ async function stallCase(run) {
     spawnSync('sync')
     await sleep(200)
     const from = app.lines.length
-    const ck = amber(['checkpoint', '--dir', dir, '--json', ...(forked ? ['--forked'] : [])])
+    // (not spawnSync: the program's output must keep being read, or it stalls on a full pipe)
+    const t0 = now()
+    const c = start([process.execPath, cli, 'checkpoint', '--dir', dir, '--json', ...(forked ? ['--forked'] : [])])
+    const ex = await c.exited
+    const ck = { secs: now() - t0, stdout: c.lines.join('\n') }
+    if (ex.code !== 0) throw new Error(`amber checkpoint exited ${ex.code ?? ex.signal}: ${c.err.trim()}`)
     await sleep(300)
     const us = app.lines.slice(from).map((l) => Number(/^stall (\d+)$/.exec(l)?.[1] ?? 0))
     return { stopped: Math.max(0, ...us) / 1e6, checkpoint: ck.secs, bytes: JSON.parse(ck.stdout).bytes }

@@ -2018,15 +2018,17 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         for (const a of b.agents) a.info.state = 'suspending';
         // `generation G ID` first: the id the agents write into their images' headers.
         for (const a of b.agents) this.send(a, `generation ${gen} ${id}`);
+        // A new directory (EEXIST if anything has the name): the agents create their images in it.
+        // Made before anything is suspended: on a busy filesystem a create can wait seconds on
+        // its journal, and no program should be stopped meanwhile (a failed generation removes it).
+        await mkdir(genDir, { mode: 0o700 }).catch((e: unknown) => {
+          throw trust.fsFailure(e, 'create', genDir);
+        });
         // " end": the computation ends after this checkpoint, so agents may capture what the
         // program would otherwise still see (a listener's not-yet-accepted connections).
         await this.phase(b, 'suspended', () => `suspend ${gen}${opts.kill === true ? ' end' : ''}`, timeoutSec, true);
         this.emit('suspend', { generation: gen, processes: b.agents.size });
 
-        // A new directory (EEXIST if anything has the name): the agents create their images in it.
-        await mkdir(genDir, { mode: 0o700 }).catch((e: unknown) => {
-          throw trust.fsFailure(e, 'create', genDir);
-        });
         for (const a of b.agents) a.info.state = 'writing';
         // Agents on this host leave durability to one syncfs of the generation's filesystem once
         // every image is written (`nosync`, PROTOCOL.md): thousands of per-image fsyncs are most
