@@ -1933,7 +1933,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         this.failBarrier(
           new AmberError(
             'ECHECKPOINT',
-            `generation ${b.gen} failed: the forked image writer of ${describe(a)} (pid ${w.pid}) died before its image was durable`,
+            `generation ${b.gen} failed: the forked image writer (pid ${w.pid}) of ${describe(a)} died before its image was durable`,
             { pid: a.info.pid },
           ),
         );

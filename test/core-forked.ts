@@ -6,10 +6,13 @@
 // pattern and the stamps run back from the counter without a hole): a writer that saw memory the
 // program changed after the fork, or missed what a fork does not copy, fails it. The program
 // never sees a SIGCHLD or a child of ours (waitpid(-1, __WALL), /proc/self/task/*/children), and
-// no writer outlives its checkpoint.
+// no writer outlives its checkpoint. A writer killed while it writes fails its generation by name
+// and leaves `latest` alone.
+import { readlinkSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import { build } from './helpers/fixtures.js'
-import { type Checkpoint, type Proc, setup, sleep } from './helpers/amber.js'
+import { type Checkpoint, type Proc, procInfo, setup, sleep } from './helpers/amber.js'
 
 const fails = (p: Proc) => p.lines.filter((l) => l.startsWith('FAIL'))
 
@@ -37,6 +40,28 @@ t.test('forked checkpoints of changing memory restart as one instant each', asyn
     extra = a.tagged().length - tagged0
   }
   t.equal(extra, 0, 'no image writer left behind')
+
+  // A writer that dies fails its generation with a message naming it; nothing half-written is
+  // marked good (latest stays), and the program, which ran on, notices nothing.
+  {
+    const known = new Set(a.tagged())
+    const latestBefore = readlinkSync(join(a.dir, 'latest'))
+    const ck = a.spawn(['checkpoint', '--dir', a.dir, '--json', '--forked'])
+    let writer: number | undefined
+    for (let i = 0; i < 400 && writer === undefined && ck.exit === null; i++) {
+      // (a copy of the program: its command line, a pid the computation did not have before)
+      writer = a.tagged().find((p) => !known.has(p) && procInfo(p).cmd.startsWith(exe))
+      if (writer === undefined) await sleep(25)
+    }
+    t.ok(writer !== undefined, `found the forked writer (pid ${writer})`)
+    if (writer !== undefined) process.kill(writer, 'SIGKILL')
+    const ex = await ck.wait(60_000)
+    t.not(ex.code, 0, 'the checkpoint whose writer died fails')
+    t.match(ck.err.text(), /forked image writer .* died before its image was durable|disconnected/, `it says why: ${ck.err.text().trim()}`)
+    t.equal(readlinkSync(join(a.dir, 'latest')), latestBefore, 'latest still names the last good generation')
+    t.same(fails(app), [], 'the program noticed nothing')
+    t.equal(app.exit, null, 'the program runs on')
+  }
 
   // End the live computation (a stopped checkpoint, for comparison), then restart each forked one.
   await a.checkpoint({ kill: true })
