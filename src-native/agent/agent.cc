@@ -698,6 +698,11 @@ void with_cause(char* err, size_t cap, long r) {
 // with one syncfs once every image is written, so this image need not be fsync'ed on its own
 // (thousands of fsyncs, each a journal commit, were most of a checkpoint of thousands of processes).
 uint32_t g_nosync_gen;
+// `forked GEN` (docs/PROTOCOL.md): generation GEN's memory is written by a forked copy while the
+// program runs on (writer.cc fork_writer): the `write` is answered `captured` once only the
+// writer is left to finish, and the writer itself answers `written` (or `error`) on our
+// connection when the image is durable.
+uint32_t g_forked_gen;
 
 void do_write(uint32_t gen, const char* path_in) {
   g.generation = gen;
@@ -726,8 +731,22 @@ void do_write(uint32_t gen, const char* path_in) {
   // An image file the coordinator passed: it renames it and syncs the directory (we may have no
   // right to either there).
   bool handed = g.image_fd1 != 0;
-  long r = write_image(tmp, &bytes, err, sizeof err, sync);
-  rlim::after_write(r == -EFBIG);
+  // Our kernel parent at the checkpoint (the forked writer's own is init).
+  int ppid = (int)sys::getppid();
+  int writer = 0;
+  long r = write_image(tmp, &bytes, err, sizeof err, sync, g_forked_gen == gen ? &writer : nullptr);
+  if (writer > 0) {
+    // Everything is captured and the rest of the image is the writer's: the program may resume
+    // (the coordinator says when, with `resume`). The writer's pid lets the coordinator tell a
+    // writer that died from one still writing.
+    rlim::after_write(false);
+    plugins_event(AMBER_EV_WRITE, path);  // (forked: its content is fixed; durable once `written`)
+    sys::Out o(g_tx, sizeof g_tx);
+    o.s("{\"t\":\"captured\",\"gen\":").u(gen).s(",\"writer\":").i(writer).s("}\n");
+    send_line(g_tx, o.len);
+    return;
+  }
+  if (writer == 0) rlim::after_write(r == -EFBIG);
   if (r == -EFBIG) {
     uint64_t k[2] = {0, 0};
     sys::prlimit(0, 1 /*RLIMIT_FSIZE*/, nullptr, k);
@@ -748,9 +767,11 @@ void do_write(uint32_t gen, const char* path_in) {
     if (!err[0]) sys::Out(err, sizeof err).s("write failed, errno ").i(-r);
     with_cause(err, sizeof err, r);
     reply_error(gen, err);
+    if (writer < 0) sys::exit_group(1);
     return;
   }
-  plugins_event(AMBER_EV_WRITE, path);
+  // (no plugin code in the writer: a copy of a process whose other threads may hold any lock)
+  if (writer == 0) plugins_event(AMBER_EV_WRITE, path);
   int64_t dt = now_ns() - t0;
   sys::Out o(g_tx, sizeof g_tx);
   o.s("{\"t\":\"written\",\"gen\":").u(gen).s(",\"image\":\"").j(path, sys::slen(path))
@@ -771,9 +792,12 @@ void do_write(uint32_t gen, const char* path_in) {
   if (g_limits[0]) o.s(",\"limits\":[").s(g_limits).c(']');
   // Our kernel parent now: an orphan adopted by a subreaper (PR_SET_CHILD_SUBREAPER) is that
   // process's child, not its first parent's, and is restored under it.
-  o.s(",\"ppid\":").i(sys::getppid());
+  o.s(",\"ppid\":").i(ppid);
   o.s("}\n");
   send_line(g_tx, o.len);
+  // The writer's work ends here: it never returns to the checkpoint thread's loop (its one thread
+  // is a copy of it). Its connection is the process's: the line above is one write, whole.
+  if (writer < 0) sys::exit_group(0);
 }
 
 
@@ -845,6 +869,9 @@ void* ckpt_main(void*) {
     } else if (sys::sstarts(p, "nosync ")) {
       p += 7;
       g_nosync_gen = (uint32_t)sys::parse_u(&p, 10);
+    } else if (sys::sstarts(p, "forked ")) {
+      p += 7;
+      g_forked_gen = (uint32_t)sys::parse_u(&p, 10);
     } else if (sys::sstarts(p, "write ")) {
       p += 6;
       uint32_t gen = (uint32_t)sys::parse_u(&p, 10);
@@ -863,6 +890,12 @@ void* ckpt_main(void*) {
     } else if (sys::sstarts(p, "resume ") || sys::sstarts(p, "abort ")) {
       const char* q = p + (p[0] == 'r' ? 7 : 6);
       uint32_t gen = (uint32_t)sys::parse_u(&q, 10);
+      if (!g.phase && !g.after_restart) {
+        // Already running: a forked generation resumed us at `captured` and failed later (its
+        // `abort`). Nothing is parked; releasing again would undo what resume did twice.
+        reply_simple("resumed", gen);
+        continue;
+      }
       bool was_restart = g.after_restart;
       g.after_restart = false;
       if (was_restart) fds_restarted();  // descriptor owners, now that the pid map is known
