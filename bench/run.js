@@ -5,12 +5,15 @@
 //     plain write(2)+fsync of the same number of bytes (bench/rawio.c, compiled here);
 //   - restart time of the same images vs a plain read(2) of the same bytes into fresh memory;
 //   - the image size of the small counter program;
-//   - `amber launch /bin/true` vs plain `/bin/true` (median of N runs), end to end and difference.
+//   - `amber launch /bin/true` vs plain `/bin/true` (median of N runs), end to end and difference;
+//   - how long a running program with a 1 GiB heap is stopped by a live checkpoint, as it sees it
+//     (bench/stall.c), forked (`checkpoint --forked`) vs stopped, both in the same run.
 // Writes bench/results.json too.
 //
 // Environment: AMBER_BENCH_DIR (where images and baseline files go; default a temp dir),
 // AMBER_BENCH_SIZES (MiB, comma separated; default 64,1024), AMBER_BENCH_RUNS (default 3),
-// AMBER_BENCH_LAUNCH_RUNS (default 21), AMBER_CLI (default dist/lib/cli.js).
+// AMBER_BENCH_LAUNCH_RUNS (default 21), AMBER_BENCH_STALL_MIB (default 1024; 0 skips it),
+// AMBER_CLI (default dist/lib/cli.js).
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -23,6 +26,7 @@ const cli = process.env.AMBER_CLI ?? join(root, 'dist', 'lib', 'cli.js')
 const sizes = (process.env.AMBER_BENCH_SIZES ?? '64,1024').split(',').map(Number).filter((n) => n > 0)
 const runs = Math.max(1, Number(process.env.AMBER_BENCH_RUNS ?? 3))
 const launchRuns = Math.max(1, Number(process.env.AMBER_BENCH_LAUNCH_RUNS ?? 21))
+const stallMib = Number(process.env.AMBER_BENCH_STALL_MIB ?? 1024)
 const tag = `amber-bench-${process.pid}-${randomBytes(4).toString('hex')}`
 const base = mkdtempSync(join(process.env.AMBER_BENCH_DIR ?? tmpdir(), 'amber-bench-'))
 const cache = process.env.AMBER_FIXTURE_CACHE ?? join(tmpdir(), 'amber-fixtures')
@@ -50,6 +54,7 @@ function compile(src, name, flags) {
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e9
+const ms = (s) => (s * 1000).toFixed(1) + ' ms'
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
@@ -135,6 +140,7 @@ for (const f of [cli]) {
 const bigmem = compile(join(root, 'test', 'fixtures', 'bigmem.c'), 'bigmem', ['-O1', '-pthread'])
 const counter = compile(join(root, 'test', 'fixtures', 'counter.c'), 'counter', ['-O1', '-pthread'])
 const rawio = compile(join(root, 'bench', 'rawio.c'), 'bench-rawio', ['-O2'])
+const stall = compile(join(root, 'bench', 'stall.c'), 'bench-stall', ['-O2'])
 
 const results = {
   date: new Date().toISOString(),
@@ -144,6 +150,7 @@ const results = {
   memory: [],
   counter: null,
   launch: null,
+  stall: [],
   errors: [],
 }
 
@@ -202,6 +209,52 @@ for (const mib of sizes) {
     } catch (e) {
       results.errors.push(`${mib} MiB run ${run}: ${e.message}`)
       process.stderr.write(`bench: ${mib} MiB run ${run + 1}: ${e.message}\n`)
+      killTagged()
+    }
+  }
+}
+
+// ---------- program stopped during a live checkpoint: forked vs stopped ----------
+
+// One run: the same program (a heap of stallMib MiB it keeps dirtying) checkpointed live, stopped
+// then forked, in the same run; each figure is the longest time the program itself saw itself
+// not running, from just before the command to just after it returned.
+async function stallCase(run) {
+  const dir = join(base, `stall-${run}`)
+  mkdirSync(dir)
+  const app = start([process.execPath, cli, 'launch', '--dir', dir, '--', stall, String(stallMib)])
+  await app.waitFor((l) => l.includes('ready'), 300_000, 'stall to fill its memory')
+  const one = async (forked) => {
+    spawnSync('sync')
+    await sleep(200)
+    const from = app.lines.length
+    // (not spawnSync: the program's output must keep being read, or it stalls on a full pipe)
+    const t0 = now()
+    const c = start([process.execPath, cli, 'checkpoint', '--dir', dir, '--json', ...(forked ? ['--forked'] : [])])
+    const ex = await c.exited
+    const ck = { secs: now() - t0, stdout: c.lines.join('\n') }
+    if (ex.code !== 0) throw new Error(`amber checkpoint exited ${ex.code ?? ex.signal}: ${c.err.trim()}`)
+    await sleep(300)
+    const us = app.lines.slice(from).map((l) => Number(/^stall (\d+)$/.exec(l)?.[1] ?? 0))
+    return { stopped: Math.max(0, ...us) / 1e6, checkpoint: ck.secs, bytes: JSON.parse(ck.stdout).bytes }
+  }
+  const stopped = await one(false)
+  const forked = await one(true)
+  killTagged()
+  await Promise.race([app.exited, sleep(5_000)])
+  rmSync(dir, { recursive: true, force: true })
+  return { mib: stallMib, run, stoppedStall: stopped.stopped, forkedStall: forked.stopped, stoppedCheckpoint: stopped.checkpoint, forkedCheckpoint: forked.checkpoint, bytes: forked.bytes }
+}
+
+if (stallMib > 0) {
+  for (let run = 0; run < runs; run++) {
+    try {
+      const m = await stallCase(run)
+      results.stall.push(m)
+      process.stderr.write(`bench: stall ${stallMib} MiB run ${run + 1}/${runs}: stopped ${ms(m.stoppedStall)} (checkpoint ${ms(m.stoppedCheckpoint)}), forked ${ms(m.forkedStall)} (checkpoint ${ms(m.forkedCheckpoint)})\n`)
+    } catch (e) {
+      results.errors.push(`stall run ${run}: ${e.message}`)
+      process.stderr.write(`bench: stall run ${run + 1}: ${e.message}\n`)
       killTagged()
     }
   }
@@ -279,7 +332,6 @@ rmSync(base, { recursive: true, force: true })
 
 // ---------- report ----------
 
-const ms = (s) => (s * 1000).toFixed(1) + ' ms'
 const mb = (b) => (b / 1048576).toFixed(1) + ' MiB'
 const rows = [['figure', 'amber (median)', 'baseline, same run (median)', 'ratio: median of runs [min-max]']]
 for (const mib of sizes) {
@@ -296,6 +348,17 @@ for (const mib of sizes) {
   rows.push([`restart ${mib} MiB (CLI to first line)`, ms(med('restart')), `read into new memory ${ms(med('rawRead'))}`, ratio('restart', 'rawRead')])
   rows.push([`  vs read into a reused 1 MiB buffer`, '', ms(med('rawReadReuse')), ratio('restart', 'rawReadReuse')])
   rows.push([`  restored app continued`, `${ms_.filter((m) => m.continued).length}/${ms_.length} runs`, '', ''])
+}
+if (results.stall.length) {
+  const st = results.stall
+  const rs = st.map((m) => m.forkedStall / m.stoppedStall)
+  rows.push([
+    `program stopped during checkpoint, ${st[0].mib >= 1024 ? `${st[0].mib / 1024} GiB` : `${st[0].mib} MiB`} heap, forked`,
+    ms(median(st.map((m) => m.forkedStall))),
+    `stopped checkpoint ${ms(median(st.map((m) => m.stoppedStall)))}`,
+    `${median(rs).toFixed(3)}× [${Math.min(...rs).toFixed(3)}-${Math.max(...rs).toFixed(3)}] (target ≤ 50 ms)`,
+  ])
+  rows.push([`  checkpoint command, forked`, ms(median(st.map((m) => m.forkedCheckpoint))), `stopped ${ms(median(st.map((m) => m.stoppedCheckpoint)))}`, ''])
 }
 if (results.counter) rows.push(['counter image size', `${results.counter.imageBytes} B (${(results.counter.imageBytes / 1024).toFixed(1)} KiB)`, 'target ≤ 150 KB', ''])
 if (results.launch) {

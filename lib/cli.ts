@@ -52,13 +52,15 @@ on, checkpointable. SIGINT/SIGTERM/SIGHUP are passed to CMD; SIGUSR1 takes a che
 
 ${ADDR_HELP}
 `,
-  checkpoint: `usage: amber checkpoint [--dir DIR | --coord ADDR] [--kill] [--json] [--no-progress]
+  checkpoint: `usage: amber checkpoint [--dir DIR | --coord ADDR] [--kill | --forked] [--json] [--no-progress]
 
 Checkpoints the computation whose coordinator listens at DIR. Blocks until the generation is
 durable, then prints its manifest path (a JSON summary with --json). While a long checkpoint runs,
 a progress line is shown on stderr if stderr is a terminal.
 
   --kill           end the computation after a good checkpoint
+  --forked         let the program run on while its memory is written (copy-on-write); the
+                   checkpoint is reported once every image is durable, as always
   --json           print { generation, manifest, images, bytes, seconds }
   --timeout SEC    per-phase timeout (default 120)
   --no-progress    no progress line
@@ -143,6 +145,7 @@ const OPTS = {
     dir: { type: 'string' },
     coord: { type: 'string' },
     kill: { type: 'boolean' },
+    forked: { type: 'boolean' },
     json: { type: 'boolean' },
     timeout: { type: 'string' },
     'no-progress': { type: 'boolean' },
@@ -357,6 +360,7 @@ async function cmdCheckpoint(args: string[]): Promise<number> {
     r = await clientCheckpoint({
       ...where(values),
       kill: values.kill === true,
+      forked: values.forked === true,
       ...(timeout !== undefined ? { timeout: timeout * 4 } : {}),
       ...(progress !== undefined ? { onProgress: progress.update } : {}),
     });

@@ -12,7 +12,7 @@ import { formatAddress, parseAddress, type Address } from './address.js';
 import { AmberError } from './errors.js';
 import { onLines } from './lines.js';
 import { checkCoordinatorPeer, readToken, writeNewToken } from './token.js';
-import type { CheckpointResult, PluginsResult, ProgressEvent, RestartResult, StatusResult } from './types.js';
+import type { CheckpointMode, CheckpointResult, PluginsResult, ProgressEvent, RestartResult, StatusResult } from './types.js';
 
 export interface ClientOptions {
   /** Checkpoint directory; the socket is DIR/.amber/coord.sock. Default $AMBER_DIR, else cwd. */
@@ -173,9 +173,10 @@ export async function status(opts: ClientOptions = {}): Promise<StatusResult> {
 
 /** Asks the coordinator at DIR to checkpoint; resolves once the generation is durable. Rejects 'ENOCOORD' when none listens. */
 export async function checkpoint(
-  opts: ClientOptions & { kill?: boolean; onProgress?: (p: ProgressEvent) => void } = {},
+  opts: ClientOptions & CheckpointMode & { onProgress?: (p: ProgressEvent) => void } = {},
 ): Promise<CheckpointResult> {
   const req: Record<string, unknown> = { op: 'checkpoint', kill: opts.kill === true };
+  if (opts.forked === true) req['forked'] = true;
   if (opts.onProgress !== undefined) req['progress'] = true;
   const { ok: _ok, ...r } = await request(req, opts);
   return r as unknown as CheckpointResult;

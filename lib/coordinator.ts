@@ -43,6 +43,7 @@ import type {
   RestartResult,
   SharedDescriptor,
   StatusResult,
+  CheckpointMode,
 } from './types.js';
 
 const debug = debuglog('amber');
@@ -85,9 +86,8 @@ export interface CoordinatorOptions {
   autoClose?: boolean;
 }
 
-export interface CheckpointOptions {
-  /** SIGKILL every process once the generation is durable, instead of resuming it. */
-  kill?: boolean;
+/** `kill`, `forked`: lib/types.ts CheckpointMode. */
+export interface CheckpointOptions extends CheckpointMode {
   /** Per-phase timeout in seconds (default: the coordinator's). */
   timeout?: number;
 }
@@ -180,6 +180,16 @@ interface Barrier {
   starting?: Map<string, number>;
   /** A pending look for such children (settleSuspend). */
   settleTimer?: NodeJS.Timeout;
+  /** Forked checkpoint (CheckpointOptions.forked): `forked G` goes before every `write G`. */
+  forked?: boolean;
+  /** Forked: the participants whose image content is fixed (`captured`, or already `written`). */
+  captured?: Set<Agent>;
+  /** Forked: each process's image writer still at work (`captured`'s `writer`: pid, start time). */
+  writers?: Map<Agent, { pid: number; start: string; deadSeen: boolean }>;
+  /** Forked: called once every participant is captured. */
+  onCaptured?: () => void;
+  /** Forked: the processes were told to resume before their images were durable. */
+  released?: boolean;
 }
 
 interface RestartWait {
@@ -1352,7 +1362,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const b = this.barrier;
     if (b !== undefined && b.phase?.expect === 'suspended' && b.failure === undefined && !agent.restored) {
       register({ b, ph: b.phase });
-    } else if (b !== undefined) this.heldHellos.push(register);
+    } else if (b !== undefined && b.released !== true) this.heldHellos.push(register);
     else register();
     return agent;
   }
@@ -1471,6 +1481,23 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (debug.enabled) debug('<- %s: %j', describe(a), msg);
     const gen = num(msg.gen, -1);
     switch (msg.t) {
+      case 'captured': {
+        // Forked checkpoint: everything but the memory is captured and a forked copy writes the
+        // image; `written` follows from that writer (on this same connection).
+        const b = this.barrier;
+        if (b === undefined || b.forked !== true || gen !== b.gen || b.phase?.expect !== 'written' || !b.phase.pending.has(a)) {
+          debug('ignoring stale captured (gen %d) from %s', gen, describe(a));
+          return;
+        }
+        const pid = num(msg['writer']);
+        if (pid > 0 && a.info.host === hostname()) {
+          const st = procStat(pid);
+          // (gone already: it may have written and exited; its `written` is on the way)
+          if (st !== undefined) b.writers?.set(a, { pid, start: st.start, deadSeen: false });
+        }
+        this.markCaptured(b, a);
+        return;
+      }
       case 'suspended':
       case 'written':
       case 'resumed': {
@@ -1480,6 +1507,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         }
         const b = this.barrier;
         const ph = b?.phase;
+        if (msg.t === 'resumed' && b !== undefined && b.released === true && gen === b.gen) {
+          // Forked: resumed before the images are durable; the write phase goes on.
+          if (a.info.state === 'resuming') a.info.state = 'writing';
+          return;
+        }
         if (b === undefined || ph === undefined || gen !== b.gen || ph.expect !== msg.t || !ph.pending.has(a)) {
           debug('ignoring stale %s (gen %d) from %s', msg.t, gen, describe(a));
           return;
@@ -1487,7 +1519,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         a.info.state = msg.t === 'resumed' ? 'running' : (msg.t as 'suspended' | 'written');
         ph.pending.delete(a);
         ph.results.set(a, msg);
-        if (msg.t === 'written') b.bytes += num(msg['bytes']);
+        if (msg.t === 'written') {
+          b.bytes += num(msg['bytes']);
+          b.writers?.delete(a);
+          // (a process that could not fork wrote its image stopped: captured too)
+          if (b.forked === true) this.markCaptured(b, a);
+        }
         this.progress(b, ph);
         if (ph.pending.size === 0) {
           if (ph.expect === 'suspended') this.settleSuspend(b, ph);
@@ -1597,6 +1634,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         // Once suspended, a process that goes away was killed while parked: that fails below.
         debug('%s exited before it was suspended; generation %d goes on without it', describe(a), b.gen);
         if (ph.pending.size === 0) this.settleSuspend(b, ph);
+      } else if (!b.durable && b.released === true && ph?.expect === 'written' && ph.results.has(a)) {
+        // Forked: resumed at `captured`, the program may end before the others' images are
+        // durable; its own image is (its writer held the connection until it said `written`).
+        debug('%s exited after its image was written; generation %d goes on', describe(a), b.gen);
       } else if (!b.durable) {
         const e = new AmberError('ECHECKPOINT', `generation ${b.gen} failed: ${describe(a)} disconnected during the checkpoint`, {
           pid: a.info.pid,
@@ -1638,7 +1679,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         };
         if (msg['progress'] === true) this.on('progress', onProgress);
         try {
-          const r = await this.checkpoint({ kill: msg['kill'] === true, ...(typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {}) });
+          const r = await this.checkpoint({ kill: msg['kill'] === true, forked: msg['forked'] === true, ...(typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {}) });
           this.answer(sock, { ok: true, ...r });
         } finally {
           this.off('progress', onProgress);
@@ -1810,7 +1851,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
    * host's processes can be compared (kcmp); a failure to compare loses sharing, not the
    * checkpoint, so it is logged and the generation goes on.
    */
-  private async sharedDescriptors(agents: Agent[], genDir: string): Promise<SharedDescriptor[][]> {
+  private async sharedDescriptors(agents: Agent[], genDir: string | undefined): Promise<SharedDescriptor[][]> {
     const local = agents.filter((a) => a.info.host === hostname() && a.info.pid > 0);
     if (local.length === 0) return [];
     let sharedFiles;
@@ -1822,7 +1863,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }
     if (typeof sharedFiles !== 'function') return [];
     try {
-      const r = await sharedFiles(local.map((a) => ({ pid: a.info.pid, image: join(genDir, imageName(a.info.vpid)) })));
+      const r = await sharedFiles(local.map((a) => ({ pid: a.info.pid, image: genDir === undefined ? '' : join(genDir, imageName(a.info.vpid)) })));
       if (r.uncompared) debug('%d descriptor pairs could not be compared (kcmp)', r.uncompared);
       return r.groups.map((g) => g.map((d) => ({ vpid: local[d.index]!.info.vpid, fd: d.fd })));
     } catch (e) {
@@ -1862,6 +1903,47 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   /** Fails the running generation (if not yet durable). */
+  /** Forked: a participant's image content is fixed; the last one lets the processes run on. */
+  private markCaptured(b: Barrier, a: Agent): void {
+    if (b.captured === undefined || b.captured.has(a)) return;
+    b.captured.add(a);
+    if ([...b.agents].every((x) => b.captured!.has(x))) b.onCaptured?.();
+  }
+
+  /**
+   * Forked: a writer that dies (killed, out of memory) says nothing; its process, which runs on,
+   * holds the connection open. Each writer on this host is looked at (pid and start time, so a
+   * reused pid is not taken for it); one gone without its `written` fails the generation with its
+   * name. Gone at two looks in a row: its last line may still be on its way to us.
+   */
+  private watchWriters(b: Barrier): NodeJS.Timeout {
+    const t = setInterval(() => {
+      for (const [a, w] of b.writers ?? []) {
+        const st = procStat(w.pid);
+        const alive = st !== undefined && st.start === w.start && st.state !== 'Z' && st.state !== 'X';
+        if (alive) {
+          w.deadSeen = false;
+          continue;
+        }
+        if (!w.deadSeen) {
+          w.deadSeen = true;
+          continue;
+        }
+        b.writers?.delete(a);
+        this.failBarrier(
+          new AmberError(
+            'ECHECKPOINT',
+            `generation ${b.gen} failed: the forked image writer (pid ${w.pid}) of ${describe(a)} died before its image was durable`,
+            { pid: a.info.pid },
+          ),
+        );
+        return;
+      }
+    }, 250);
+    t.unref();
+    return t;
+  }
+
   private failBarrier(e: AmberError): void {
     const b = this.barrier;
     if (b === undefined || b.durable) {
@@ -1918,6 +2000,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const t0 = process.hrtime.bigint();
     const id = randomBytes(16).toString('hex');
     const b: Barrier = { gen, id, agents: new Set(participants), phase: undefined, failure: undefined, durable: false, t0, bytes: 0, kill: opts.kill === true };
+    // --kill ends the computation at the checkpoint: nothing runs on, so nothing to fork for.
+    if (opts.forked === true && opts.kill !== true) {
+      b.forked = true;
+      b.captured = new Set();
+      b.writers = new Map();
+    }
+    let writerWatch: NodeJS.Timeout | undefined;
+    let shares: SharedDescriptor[][] | undefined;
     this.barrier = b;
     debug('generation %d: %d processes', gen, participants.length);
     try {
@@ -1928,15 +2018,17 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         for (const a of b.agents) a.info.state = 'suspending';
         // `generation G ID` first: the id the agents write into their images' headers.
         for (const a of b.agents) this.send(a, `generation ${gen} ${id}`);
+        // A new directory (EEXIST if anything has the name): the agents create their images in it.
+        // Made before anything is suspended: on a busy filesystem a create can wait seconds on
+        // its journal, and no program should be stopped meanwhile (a failed generation removes it).
+        await mkdir(genDir, { mode: 0o700 }).catch((e: unknown) => {
+          throw trust.fsFailure(e, 'create', genDir);
+        });
         // " end": the computation ends after this checkpoint, so agents may capture what the
         // program would otherwise still see (a listener's not-yet-accepted connections).
         await this.phase(b, 'suspended', () => `suspend ${gen}${opts.kill === true ? ' end' : ''}`, timeoutSec, true);
         this.emit('suspend', { generation: gen, processes: b.agents.size });
 
-        // A new directory (EEXIST if anything has the name): the agents create their images in it.
-        await mkdir(genDir, { mode: 0o700 }).catch((e: unknown) => {
-          throw trust.fsFailure(e, 'create', genDir);
-        });
         for (const a of b.agents) a.info.state = 'writing';
         // Agents on this host leave durability to one syncfs of the generation's filesystem once
         // every image is written (`nosync`, PROTOCOL.md): thousands of per-image fsyncs are most
@@ -1951,15 +2043,38 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const handed = made.files;
         creds = made.creds;
         try {
-          written = await this.phase(
+          const capturedAll = b.forked === true ? new Promise<void>((res) => (b.onCaptured = res)) : undefined;
+          const writing = this.phase(
             b,
             'written',
-            (a) => `${batched(a) ? `nosync ${gen}\n` : ''}write ${gen} ${join(genDir, imageName(a.info.vpid))}`,
+            (a) =>
+              `${b.forked === true ? `forked ${gen}\n` : ''}${batched(a) ? `nosync ${gen}\n` : ''}write ${gen} ${join(genDir, imageName(a.info.vpid))}`,
             timeoutSec,
             true,
             (a, line) => this.sendImageFile(a, line, handed.get(a)),
           );
+          if (capturedAll !== undefined) {
+            writing.catch(() => undefined);  // (awaited below; a failure before capture ends the race)
+            await Promise.race([capturedAll, writing]);
+            // Every image's content is fixed: what is left is the forked writers'. Descriptor
+            // sharing is read now, while the processes are still frozen; then they run on.
+            // (their live descriptors: the images are not written yet, see addon/shares.cc)
+            shares = await this.sharedDescriptors([...b.agents], undefined);
+            if (b.failure !== undefined) throw b.failure;
+            b.released = true;
+            for (const a of b.agents) {
+              a.info.state = 'resuming';
+              this.send(a, `resume ${gen}`);
+            }
+            this.emit('resume', { generation: gen, processes: b.agents.size });
+            const held = this.heldHellos;
+            this.heldHellos = [];
+            for (const h of held) h();
+            writerWatch = this.watchWriters(b);
+          }
+          written = await writing;
         } finally {
+          if (writerWatch !== undefined) clearInterval(writerWatch);
           for (const fh of handed.values()) await fh.close().catch(() => undefined);
         }
         // ... and named here, where that process may not rename.
@@ -2102,7 +2217,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
             debug('cannot look for unpaired connections: %s', (e as Error).message);
           }
         }
-        const shares = await this.sharedDescriptors(sorted.map(([a]) => a), genDir);
+        if (shares === undefined) shares = await this.sharedDescriptors(sorted.map(([a]) => a), genDir);
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
         const manifest: Manifest = {
           amber: 1,
@@ -2132,7 +2247,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       }
       this.emit('checkpoint', result);
 
-      if (opts.kill === true) {
+      if (b.released === true) {
+        // Forked: the processes were resumed when their images' content was fixed.
+      } else if (opts.kill === true) {
         // Pruning first: once the processes die, a launch that owns this coordinator closes it,
         // and the answer must not wait behind the deletions (it would be cut).
         await this.prune(gen);
@@ -2219,6 +2336,15 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         : new AmberError('ECHECKPOINT', `generation ${b.gen} failed: ${(cause as Error).message}`, { cause });
     if (b.failure === undefined) b.failure = err;
     debug('aborting generation %d: %s', b.gen, err.message);
+    // Forked writers still at work would go on writing into the directory removed below.
+    for (const w of b.writers?.values() ?? []) {
+      if (procStat(w.pid)?.start !== w.start) continue;
+      try {
+        process.kill(w.pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
     for (const a of b.agents) {
       this.send(a, `abort ${b.gen}`);
       a.info.state = 'running';

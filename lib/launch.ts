@@ -26,7 +26,7 @@ import { checkLaunchable } from './program.js';
 import { AmberError } from './errors.js';
 import * as trust from './trust.js';
 import { agentPath, cliPath } from './native.js';
-import type { CheckpointResult, ExitStatus } from './types.js';
+import type { CheckpointMode, CheckpointResult, ExitStatus } from './types.js';
 
 const debug = debuglog('amber');
 
@@ -88,7 +88,7 @@ export interface Job {
   /** Sends a signal (default SIGTERM); false if the process is gone. */
   kill(signal?: NodeJS.Signals | number): boolean;
   /** Checkpoints the computation this job belongs to. */
-  checkpoint(opts?: { kill?: boolean }): Promise<CheckpointResult>;
+  checkpoint(opts?: CheckpointMode): Promise<CheckpointResult>;
   readonly dir: string;
   readonly socketPath: string;
   /** What the program's agents were given as AMBER_COORD (a socket path or a numeric tcp: address). */
@@ -386,10 +386,10 @@ export function makeJob(
     pid,
     exited,
     kill: (sig: NodeJS.Signals | number = 'SIGTERM') => child.exitCode === null && child.signalCode === null && child.kill(sig),
-    checkpoint: (o: { kill?: boolean } = {}) =>
+    checkpoint: (o: CheckpointMode = {}) =>
       choice.coordinator !== null
         ? choice.coordinator.checkpoint(o)
-        : clientCheckpoint({ ...(choice.client ?? { socketPath: choice.socketPath }), kill: o.kill === true }),
+        : clientCheckpoint({ ...(choice.client ?? { socketPath: choice.socketPath }), kill: o.kill === true, forked: o.forked === true }),
     dir: choice.dir,
     socketPath: choice.socketPath,
     address: choice.agentCoord ?? choice.socketPath,

@@ -162,7 +162,7 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     for (const [ti, group] of trees.entries()) {
       const image = images[group[0]!.index]!;
       const args: string[] = [image];
-      for (const m of group.slice(1)) args.push('--parent', String(m.parentPos), images[m.index]!);
+      for (const m of group.slice(1)) args.push(m.orphan === true ? '--orphan' : '--parent', String(m.parentPos), images[m.index]!);
       // What binds an image written by a process of another user to what the kernel showed.
       for (const [pos, m] of group.entries()) {
         const c = manifest.processes[m.index]!.creds;
@@ -256,8 +256,14 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
 /**
  * The generation's processes as trees, each listed parents first: for every member its index in
  * the manifest and the position of its parent within the same list (-1 for the tree's root).
+ * A process whose parent died before the checkpoint (its parent vpid names no process of the
+ * generation and is not 0, amber's launcher: it was adopted by init or a subreaper outside the
+ * computation) joins the tree of the first process amber launched as an `orphan` of its root: the
+ * restorer forks it through a go-between that exits, so it is adopted again as it was, and it
+ * shares what that tree makes before the fork (pipes, shared memory) with the rest. In a tree of
+ * its own a pipe it shared with its old family came back as two pipes.
  */
-export function processTrees(m: Manifest): Array<Array<{ index: number; parentPos: number }>> {
+export function processTrees(m: Manifest): Array<Array<{ index: number; parentPos: number; orphan?: boolean }>> {
   const byVpid = new Map(m.processes.map((p, i) => [p.vpid, i]));
   const kids = new Map<number, number[]>();
   const roots: number[] = [];
@@ -270,13 +276,27 @@ export function processTrees(m: Manifest): Array<Array<{ index: number; parentPo
       else list.push(i);
     }
   });
-  return roots.map((r) => {
-    const out = [{ index: r, parentPos: -1 }];
-    for (let k = 0; k < out.length; k++) {
+  const launched = roots.find((r) => m.processes[r]!.parent === 0);
+  const orphans = launched === undefined ? [] : roots.filter((r) => r !== launched && m.processes[r]!.parent !== 0);
+  // The descendants of the last member of out, appended parents first.
+  const descend = (out: Array<{ index: number; parentPos: number; orphan?: boolean }>): void => {
+    for (let k = out.length - 1; k < out.length; k++) {
       for (const c of kids.get(out[k]!.index) ?? []) out.push({ index: c, parentPos: k });
     }
-    return out;
-  });
+  };
+  return roots
+    .filter((r) => !orphans.includes(r))
+    .map((r) => {
+      const out: Array<{ index: number; parentPos: number; orphan?: boolean }> = [{ index: r, parentPos: -1 }];
+      descend(out);
+      if (r === launched) {
+        for (const o of orphans) {
+          out.push({ index: o, parentPos: 0, orphan: true });
+          descend(out);
+        }
+      }
+      return out;
+    });
 }
 
 /**

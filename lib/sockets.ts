@@ -137,19 +137,27 @@ function otherEnd(ends: End[], a: End, used: Set<End>): End | undefined {
   );
 }
 
+/** The sockets a rebuild opens and a rendezvous directory made on first use; close() undoes both. */
+function rebuildScratch(): { mine: net.Socket[]; dir: () => Promise<string>; close: () => Promise<void> } {
+  const mine: net.Socket[] = [];
+  let rdv: string | undefined;
+  return {
+    mine,
+    dir: async () => (rdv ??= await mkdtemp(join(tmpdir(), 'amber-rdv-'))),
+    close: async () => {
+      for (const s of mine) s.destroy();
+      if (rdv !== undefined) await rm(rdv, { recursive: true, force: true });
+    },
+  };
+}
+
 /**
  * trees: per tree, the image paths in the order given to its restorer. Returns per tree what to
  * pass; trees with no cross-tree connection get nothing.
  */
 export async function crossTreeSockets(trees: string[][]): Promise<CrossTree> {
   const perTree: TreeSockets[] = trees.map(() => ({ stdio: [], args: [] }));
-  const mine: net.Socket[] = [];
-  let rdv: string | undefined;
-  const dir = async (): Promise<string> => (rdv ??= await mkdtemp(join(tmpdir(), 'amber-rdv-')));
-  const close = async (): Promise<void> => {
-    for (const s of mine) s.destroy();
-    if (rdv !== undefined) await rm(rdv, { recursive: true, force: true });
-  };
+  const { mine, dir, close } = rebuildScratch();
   if (trees.length < 2) return { perTree, close };
 
   const ends = connectedEnds(trees);
@@ -244,13 +252,7 @@ async function readJson<T>(path: string, timeoutMs: number, what: string): Promi
  */
 export async function crossTaskSockets(procs: Array<{ image: string; rank: number }>, me: number, rdv: Rendezvous): Promise<CrossTask> {
   const perProc = new Map<number, TreeSockets>();
-  const mine: net.Socket[] = [];
-  let tmpRdv: string | undefined;
-  const dir = async (): Promise<string> => (tmpRdv ??= await mkdtemp(join(tmpdir(), 'amber-rdv-')));
-  const close = async (): Promise<void> => {
-    for (const s of mine) s.destroy();
-    if (tmpRdv !== undefined) await rm(tmpRdv, { recursive: true, force: true });
-  };
+  const { mine, dir, close } = rebuildScratch();
   // Every image, not only ours: an end's bytes to send again are in the other end's image.
   const ends = connectedEnds(procs.map((p) => [p.image]));
   const used = new Set<End>();

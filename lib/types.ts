@@ -229,6 +229,18 @@ export interface SharedDescriptor {
   fd: number;
 }
 
+/** How a checkpoint is taken (the CLI's `amber checkpoint` flags, the API's options). */
+export interface CheckpointMode {
+  /** End the computation once the generation is durable (SIGKILL every process, no resume). */
+  kill?: boolean;
+  /**
+   * Forked (copy-on-write): every process runs on as soon as all its state but its memory is
+   * captured, while a forked copy of it writes the memory; the generation is reported only once
+   * every image is durable. Same images as a stopped checkpoint. Ignored with `kill`.
+   */
+  forked?: boolean;
+}
+
 export interface CheckpointResult {
   generation: number;
   /** Absolute path of the generation's manifest.json. */

@@ -10,7 +10,15 @@
 // undumpable, ENOSYS) is left unshared: the restart then reopens it on its own, as before.
 // Runs on the libuv pool (AsyncWorker): reading thousands of images' metadata is not for the
 // coordinator's event loop.
+//
+// A forked checkpoint (docs/PROTOCOL.md `forked`) asks before the images are written, when every
+// process is frozen with its state captured: an entry with an empty `image` then lists the
+// process's live descriptors (/proc/PID/fd), which are at that moment the ones its image holds
+// (the agent's own socket is no file; the descriptors it opened to capture are closed again).
 #include <napi.h>
+
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -55,6 +63,20 @@ class SharesWorker final : public Napi::AsyncWorker {
     try {
       std::map<std::pair<uint64_t, uint64_t>, std::vector<Desc>> byFile;
       for (uint32_t i = 0; i < procs_.size(); i++) {
+        if (procs_[i].image.empty()) {
+          std::string dir = "/proc/" + std::to_string(procs_[i].pid) + "/fd";
+          DIR* d = opendir(dir.c_str());
+          if (!d) continue;  // gone or not ours: compared with nothing, as kcmp would refuse
+          while (struct dirent* e = readdir(d)) {
+            if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+            struct stat st;
+            if (stat((dir + "/" + e->d_name).c_str(), &st) < 0) continue;
+            if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+              byFile[{(uint64_t)st.st_dev, (uint64_t)st.st_ino}].push_back(Desc{i, (int32_t)std::stoi(e->d_name)});
+          }
+          closedir(d);
+          continue;
+        }
         auto im = amber::Image::open(procs_[i].image);
         const amber_view& v = im->view();
         for (uint32_t k = 0; k < v.nfds; k++) {

@@ -366,6 +366,32 @@ bool blocks_our_signal(int32_t tid) {
   return (blk & bit) && (pnd & bit);
 }
 
+// Has the main thread ended (pthread_exit in main while other threads go on)? The kernel keeps
+// it listed as a zombie that no signal reaches: waiting for it to park would time out, and the
+// restorer rebuilds a process around its main thread. Refused by name instead.
+bool main_thread_exited() {
+  char path[64], st[512];
+  sys::Out(path, sizeof path).s("/proc/self/task/").i(g.pid).s("/stat");
+  size_t n = sys::read_file(path, st, sizeof st - 1);
+  st[n] = 0;
+  const char* p = st + n;
+  while (p > st && *p != ')') p--;  // the name may hold spaces and parentheses: the last ')'
+  return p > st && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+// A thread with a working directory, root and umask of its own (it called unshare(CLONE_FS)):
+// amber restores one of each per process, so its own would silently become the process's. kcmp
+// tells (KCMP_FS); without kcmp nothing is said. Returns the kernel tid of such a thread, or 0.
+int32_t thread_with_own_fs(int32_t* tids) {
+  uint32_t n = list_tasks(tids, AMBER_MAX_THREADS);
+  for (uint32_t i = 0; i < n; i++) {
+    if (tids[i] == g.pid) continue;
+    long r = sys::sc5(312 /*kcmp*/, g.pid, tids[i], 3 /*KCMP_FS*/, 0, 0);
+    if (r > 0) return tids[i];
+  }
+  return 0;
+}
+
 // Parks every thread but this one. Returns 0 or -errno (then the caller resumes what parked).
 long do_suspend(char* err, size_t errlen) {
   int32_t* tids = reinterpret_cast<int32_t*>(g.scratch + 16384);
@@ -377,6 +403,17 @@ long do_suspend(char* err, size_t errlen) {
   keep_begin();  // what every thread's keep_take compares its affinity with
   // (before anything is parked: a refusal leaves nothing to undo)
   if (long r = shared_children_check(err, errlen); r < 0) return r;
+  if (main_thread_exited()) {
+    sys::Out(err, errlen).s("the main thread has exited (pthread_exit) while other threads run: amber restores a process "
+                            "around its main thread, so it cannot checkpoint this one");
+    return -ESRCH;
+  }
+  // (after the check above: an exited main thread has no fs of its own to compare with)
+  if (int32_t t = thread_with_own_fs(tids)) {
+    sys::Out(err, errlen).s("thread ").i(pid::to_app_tid(t)).s(" has a working directory and umask of its own (unshare(CLONE_FS)): "
+                                                           "amber restores one per process, so it cannot checkpoint this one");
+    return -EINVAL;
+  }
   __atomic_store_n(&g.phase, 1u, __ATOMIC_SEQ_CST);
   critical_wait_clear();
   int64_t deadline = now_ns() + 10ll * 1000000000;
@@ -514,6 +551,7 @@ void suspend_handler(int, siginfo_t* si, void* uc) {
   while (__atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE) == seq)
     sys::futex_wait(&g.resume_seq, seq, nullptr);
   pending_give(&pend);  // blocked until the handler returns: delivered as they would have been
+  pending_give_late();
   if (restored) seccomp::thread_restored(filters);  // last: the filters judge only the program
   intr::resume(&call, uc, restored);  // re-run the interrupted call, with this run's ids
   errno = saved_errno;
@@ -660,6 +698,11 @@ void with_cause(char* err, size_t cap, long r) {
 // with one syncfs once every image is written, so this image need not be fsync'ed on its own
 // (thousands of fsyncs, each a journal commit, were most of a checkpoint of thousands of processes).
 uint32_t g_nosync_gen;
+// `forked GEN` (docs/PROTOCOL.md): generation GEN's memory is written by a forked copy while the
+// program runs on (writer.cc fork_writer): the `write` is answered `captured` once only the
+// writer is left to finish, and the writer itself answers `written` (or `error`) on our
+// connection when the image is durable.
+uint32_t g_forked_gen;
 
 void do_write(uint32_t gen, const char* path_in) {
   g.generation = gen;
@@ -688,8 +731,22 @@ void do_write(uint32_t gen, const char* path_in) {
   // An image file the coordinator passed: it renames it and syncs the directory (we may have no
   // right to either there).
   bool handed = g.image_fd1 != 0;
-  long r = write_image(tmp, &bytes, err, sizeof err, sync);
-  rlim::after_write(r == -EFBIG);
+  // Our kernel parent at the checkpoint (the forked writer's own is init).
+  int ppid = (int)sys::getppid();
+  int writer = 0;
+  long r = write_image(tmp, &bytes, err, sizeof err, sync, g_forked_gen == gen ? &writer : nullptr);
+  if (writer > 0) {
+    // Everything is captured and the rest of the image is the writer's: the program may resume
+    // (the coordinator says when, with `resume`). The writer's pid lets the coordinator tell a
+    // writer that died from one still writing.
+    rlim::after_write(false);
+    plugins_event(AMBER_EV_WRITE, path);  // (forked: its content is fixed; durable once `written`)
+    sys::Out o(g_tx, sizeof g_tx);
+    o.s("{\"t\":\"captured\",\"gen\":").u(gen).s(",\"writer\":").i(writer).s("}\n");
+    send_line(g_tx, o.len);
+    return;
+  }
+  if (writer == 0) rlim::after_write(r == -EFBIG);
   if (r == -EFBIG) {
     uint64_t k[2] = {0, 0};
     sys::prlimit(0, 1 /*RLIMIT_FSIZE*/, nullptr, k);
@@ -710,9 +767,11 @@ void do_write(uint32_t gen, const char* path_in) {
     if (!err[0]) sys::Out(err, sizeof err).s("write failed, errno ").i(-r);
     with_cause(err, sizeof err, r);
     reply_error(gen, err);
+    if (writer < 0) sys::exit_group(1);
     return;
   }
-  plugins_event(AMBER_EV_WRITE, path);
+  // (no plugin code in the writer: a copy of a process whose other threads may hold any lock)
+  if (writer == 0) plugins_event(AMBER_EV_WRITE, path);
   int64_t dt = now_ns() - t0;
   sys::Out o(g_tx, sizeof g_tx);
   o.s("{\"t\":\"written\",\"gen\":").u(gen).s(",\"image\":\"").j(path, sys::slen(path))
@@ -733,9 +792,12 @@ void do_write(uint32_t gen, const char* path_in) {
   if (g_limits[0]) o.s(",\"limits\":[").s(g_limits).c(']');
   // Our kernel parent now: an orphan adopted by a subreaper (PR_SET_CHILD_SUBREAPER) is that
   // process's child, not its first parent's, and is restored under it.
-  o.s(",\"ppid\":").i(sys::getppid());
+  o.s(",\"ppid\":").i(ppid);
   o.s("}\n");
   send_line(g_tx, o.len);
+  // The writer's work ends here: it never returns to the checkpoint thread's loop (its one thread
+  // is a copy of it). Its connection is the process's: the line above is one write, whole.
+  if (writer < 0) sys::exit_group(0);
 }
 
 
@@ -807,6 +869,9 @@ void* ckpt_main(void*) {
     } else if (sys::sstarts(p, "nosync ")) {
       p += 7;
       g_nosync_gen = (uint32_t)sys::parse_u(&p, 10);
+    } else if (sys::sstarts(p, "forked ")) {
+      p += 7;
+      g_forked_gen = (uint32_t)sys::parse_u(&p, 10);
     } else if (sys::sstarts(p, "write ")) {
       p += 6;
       uint32_t gen = (uint32_t)sys::parse_u(&p, 10);
@@ -825,6 +890,12 @@ void* ckpt_main(void*) {
     } else if (sys::sstarts(p, "resume ") || sys::sstarts(p, "abort ")) {
       const char* q = p + (p[0] == 'r' ? 7 : 6);
       uint32_t gen = (uint32_t)sys::parse_u(&q, 10);
+      if (!g.phase && !g.after_restart) {
+        // Already running: a forked generation resumed us at `captured` and failed later (its
+        // `abort`). Nothing is parked; releasing again would undo what resume did twice.
+        reply_simple("resumed", gen);
+        continue;
+      }
       bool was_restart = g.after_restart;
       g.after_restart = false;
       if (was_restart) fds_restarted();  // descriptor owners, now that the pid map is known

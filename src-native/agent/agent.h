@@ -106,7 +106,13 @@ void fds_restarted();
 // Writes the image of this (suspended) process to path; returns 0 or -errno, and fills bytes.
 // Runs on the checkpoint thread with every other thread parked: raw syscalls only, no malloc.
 // sync: fsync it (false when the coordinator makes the whole generation durable at once).
-long write_image(const char* path, uint64_t* bytes, char* err, size_t errlen, bool sync);
+// writer (forked checkpoint, `forked G`): non-null asks for the memory to be written by a forked
+// copy while the program runs on (writer.cc, fork_writer). On return *writer is then > 0 in this
+// process (the copy's kernel pid: the image is not written yet, the program may resume), -1 in
+// the copy (which has written it and must end the checkpoint thread's work with exit_group), or 0
+// when the image was written here, stopped, as without the option (nothing could be forked, or
+// the process holds state a fork would disturb).
+long write_image(const char* path, uint64_t* bytes, char* err, size_t errlen, bool sync, int* writer = nullptr);
 
 // A child sharing our descriptor table or memory (clone without CLONE_THREAD): -EINVAL and why in
 // err (proc/tree.cc). Called at suspend, before anything is parked.
@@ -155,6 +161,7 @@ struct PendingSigs {
 };
 void pending_take(PendingSigs* ps);
 void pending_give(PendingSigs* ps);
+void pending_give_late();  // the main thread, released: what the checkpoint thread took later
 
 // Kernel tids in mutexes across a restart (thread/mutex.agent.cc).
 struct RobustHead {

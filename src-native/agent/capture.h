@@ -125,6 +125,18 @@ struct Capture {
   FileData** files_tail;
   uint32_t nextents;
 
+  // Forked checkpoint (agent/writer.cc): what a fork would not show the writer as it is now was
+  // copied, with the program stopped, into a private buffer the writer inherits. pre: the chunks
+  // planned then (the regions not_copied_on_fork), in region order, and where each one's bytes
+  // were copied (pre_src); chunk_src: for the final table, where each chunk's bytes are read
+  // (null: at its address); staged_files: the FILEDATA bytes, extent after extent, page padded
+  // (null: read from the files).
+  amber_chunk* pre;
+  const uint64_t* pre_src;
+  uint32_t npre;
+  uint64_t* chunk_src;
+  const char* staged_files;
+
   // Records the first failure; returns code for `return c.fail(...)`.
   long fail(long code, const char* a, const char* b = "") {
     if (!failed) {
@@ -153,6 +165,10 @@ long sysv_ids_capture(Capture& c);  // ipc/msg.cc: SysV queues and sets in use
 // failed).
 uint64_t files_layout(Capture& c, uint64_t off);
 amber_extent* files_write(Capture& c, int img, char* bounce);
+// Forked checkpoint: the FILEDATA bytes, page padded (files_bytes), read into dst now, with the
+// program stopped (the writer runs after the program may have changed the files): 0 or -errno.
+uint64_t files_bytes(const Capture& c);
+long files_stage(Capture& c, char* dst);
 void files_release(Capture& c);  // closes our descriptors onto those files (every path out of the writer)
 void fds_note_unrestorable(const Capture& c);         // fd/fd.cc: fills g_unrestorable
 void fds_resumed();                                   // fd/fd.cc: after the checkpoint
@@ -161,9 +177,21 @@ long zombies_capture(Capture& c, amber_process& pr);  // proc/zombie.cc: unreape
 long creds_capture(Capture& c);  // proc/creds.cc: ids, groups, capabilities, dumpable
 void signals_capture(amber_process& pr);              // proc/signals.cc
 long timers_capture(Capture& c, amber_process& pr);   // proc/timers.cc
+void timers_stamp(Capture& c);  // proc/timers.cc: the clocks before any timer is read (first of all)
 void tree_capture(amber_process& pr, const uint64_t* stat);  // proc/tree.cc (/proc/self/stat fields)
 long regions_capture(Capture& c);                     // mem/regions.cc: maps -> regions
-long chunks_plan(Capture& c);                         // mem/regions.cc: which pages are stored
+// mem/regions.cc: which pages are stored. kPlanAll: every region (a stopped checkpoint);
+// kPlanNotCopied: only the regions not_copied_on_fork (forked: before the fork); kPlanWriter:
+// every region, those not copied on fork taken from c.pre (forked: in the writer).
+enum PlanMode { kPlanAll, kPlanNotCopied, kPlanWriter };
+long chunks_plan(Capture& c, PlanMode mode = kPlanAll);
+// Forked checkpoint: the regions whose bytes a fork does not copy on write, so that the copy
+// would not see them as they are at the checkpoint: MAP_SHARED memory (the copy sees what the
+// program writes there once it runs on), MADV_DONTFORK regions (absent in the copy),
+// MADV_WIPEONFORK ones (zero there; MAP_DROPPABLE is wipe-on-fork too).
+inline bool not_copied_on_fork(const amber_region& r) {
+  return (r.flags & AMBER_REG_SHARED) || (r.vmflags & (AMBER_VM_DONTFORK | AMBER_VM_WIPEONFORK | AMBER_VM_DROPPABLE));
+}
 void regions_reprotect(Capture& c);                   // mem/regions.cc: after the data is written
 uint32_t vdso_flag_of(const char* label, size_t n);   // mem/vdso.cc: [vdso], [vvar] ... or 0
 bool aio_ring_ours(uint64_t start);                   // mem/aio.cc: a ring of an AIO context of ours

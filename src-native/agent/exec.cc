@@ -19,6 +19,7 @@
 // pid); the pid map would then misroute kill/waitpid. Such a child is discarded and the fork
 // taken again (DMTCP does the same).
 #include <dlfcn.h>
+#include <limits.h>
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -317,7 +318,15 @@ struct ExecGuard {
   }
 };
 
+// An exec of /proc/self/exe (a program re-running itself: servers that re-exec on upgrade, test
+// runners, multiprocessing's spawn) must run the program after a restart, not the restorer the
+// kernel's link names: every exec path goes through pid::exec_path as open's paths do.
+#define AMBER_EXEC_PATH(p)             \
+  char p##_buf_[PATH_MAX + 32];         \
+  p = pid::exec_path(p, p##_buf_, sizeof p##_buf_)
+
 int do_execve(const char* path, char* const argv[], char* const envp[]) {
+  AMBER_EXEC_PATH(path);
   ExecConn conn;
   EnvBuf b;
   char* const* env = build_env(envp, &b);
@@ -327,6 +336,7 @@ int do_execve(const char* path, char* const argv[], char* const envp[]) {
 
 int do_execvpe(const char* file, char* const argv[], char* const envp[]) {
   if (!g_execvpe) g_execvpe = next<execvpe_t>("execvpe");
+  AMBER_EXEC_PATH(file);
   ExecConn conn;
   EnvBuf b;
   char* const* env = build_env(envp, &b);
@@ -463,6 +473,9 @@ __attribute__((visibility("default"))) int fexecve(int fd, char* const argv[], c
 
 __attribute__((visibility("default"))) int execveat(int dirfd, const char* path, char* const argv[],
                                                     char* const envp[], int flags) {
+  using amber::pid::exec_path;
+  char buf[PATH_MAX + 32];
+  path = exec_path(path, buf, sizeof buf);  // a relative path (to dirfd) is never rewritten
   amber::ExecConn conn;
   EnvBuf b;
   char* const* env = build_env(envp, &b);
@@ -476,6 +489,8 @@ __attribute__((visibility("default"))) int posix_spawn(pid_t* pid, const char* p
                                                        const posix_spawnattr_t* attr, char* const argv[],
                                                        char* const envp[]) {
   if (!amber::g_spawn) amber::g_spawn = amber::next<amber::spawn_t>("posix_spawn");
+  char buf[PATH_MAX + 32];
+  path = amber::pid::exec_path(path, buf, sizeof buf);
   amber::ExecConn conn;
   EnvBuf b;
   return amber::g_spawn(pid, path, fa, attr, argv, build_env(envp, &b));
@@ -485,6 +500,8 @@ __attribute__((visibility("default"))) int posix_spawnp(pid_t* pid, const char* 
                                                         const posix_spawnattr_t* attr, char* const argv[],
                                                         char* const envp[]) {
   if (!amber::g_spawnp) amber::g_spawnp = amber::next<amber::spawn_t>("posix_spawnp");
+  char buf[PATH_MAX + 32];
+  file = amber::pid::exec_path(file, buf, sizeof buf);
   amber::ExecConn conn;
   EnvBuf b;
   return amber::g_spawnp(pid, file, fa, attr, argv, build_env(envp, &b));

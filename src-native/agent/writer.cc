@@ -54,19 +54,166 @@ void put_section(char* meta, size_t& off, uint32_t type, uint32_t count, const v
   off += s.size;
 }
 
+// Forked checkpoint (`forked G`, docs/PROTOCOL.md): the memory is written by a copy of this
+// process made after every other piece of state is captured, while the program runs on. A fork
+// copies private memory on write, so the copy sees it as it was at the fork, whatever the program
+// writes afterwards (it pays a page copy only for pages it writes while the image is written).
+// Before the fork, with the program stopped, only what the fork would not show the copy as it is
+// now (not_copied_on_fork: shared, don't-fork and wipe-on-fork memory; and the bytes of deleted
+// files and memfds, which the program may change) is planned and copied into a private buffer
+// the copy inherits (stage). Everything that costs in proportion to memory (pagemap, the zero-page
+// scan, checksums, the write) is the copy's: the program is stopped for the captures and the fork.
+// Whether a fork may be made at all; false: the image is written stopped, as without the option,
+// which is always correct (only slower).
+// - userfaultfd registrations: with UFFD_FEATURE_EVENT_FORK the kernel reports the fork to the
+//   program's fault handler and waits for it to be read (its thread is parked: a hang), and the
+//   program's handler would see a process it never made.
+// - a child subreaper: the writer, orphaned when the intermediate child exits, would become our
+//   child (the nearest subreaper): the program would get its SIGCHLD and could reap it.
+bool may_fork(const Capture& c) {
+  for (uint32_t i = 0; i < c.nregions; i++)
+    if (c.regions[i].vmflags & (AMBER_VM_UFFD_MISSING | AMBER_VM_UFFD_WP | AMBER_VM_UFFD_MINOR)) return false;
+  int sub = 0;
+  if (sys::sc2(157 /*prctl*/, 37 /*PR_GET_CHILD_SUBREAPER*/, (long)&sub) < 0 || sub) return false;
+  return true;
+}
+
+// Checksums and writes every chunk from where its bytes are (c.chunk_src, or its address), in
+// runs contiguous in memory and in the file.
+long write_chunks(Capture& c, int fd, char* bounce) {
+  // Our own stack keeps changing while we write, so chunks of it go through a copy (checksum and
+  // bytes then agree; the frames that matter at restart, above amber_ctx_save, are stable).
+  uint64_t here = (uint64_t)&fd;
+  auto src = [&](uint32_t k) { return c.chunk_src ? c.chunk_src[k] : c.chunks[k].addr; };
+  long r = 0;
+  uint32_t i = 0;
+  while (i < c.nchunks && r >= 0) {
+    const amber_region& reg = c.regions[c.chunks[i].region];
+    if (here >= reg.start && here < reg.end) {
+      memcpy(bounce, (const void*)src(i), c.chunks[i].len);
+      c.chunks[i].xxh = amber_chunk_xxh(bounce, c.chunks[i].len);
+      r = sys::pwrite_all(fd, bounce, c.chunks[i].len, c.chunks[i].file_off);
+      i++;
+      continue;
+    }
+    uint32_t j = i;
+    uint64_t len = 0;
+    while (j < c.nchunks && len + c.chunks[j].len <= kMaxWriteRun && c.chunks[j].region == c.chunks[i].region &&
+           (j == i || (c.chunks[j].addr == c.chunks[j - 1].addr + c.chunks[j - 1].len && src(j) == src(j - 1) + c.chunks[j - 1].len))) {
+      c.chunks[j].xxh = amber_chunk_xxh((const void*)src(j), c.chunks[j].len);
+      len += c.chunks[j].len;
+      j++;
+    }
+    r = sys::pwrite_all(fd, (const void*)src(i), len, c.chunks[i].file_off);
+    i = j;
+  }
+  return r;
+}
+
+// Forked, before the fork: plans the regions not copied on fork and copies their chunks, and the
+// bytes of deleted files and memfds, into one private mapping (*map, *len; the writer inherits it,
+// copied on write like the rest). 0 or -errno.
+long stage(Capture& c, char** map, uint64_t* len) {
+  long r = chunks_plan(c, kPlanNotCopied);
+  if (r < 0) return r;
+  uint64_t n = files_bytes(c);
+  for (uint32_t k = 0; k < c.nchunks; k++) n += c.chunks[k].len;
+  uint64_t* src = static_cast<uint64_t*>(c.a.take(8ull * (c.nchunks ? c.nchunks : 1)));
+  if (!src) return c.fail(-ENOMEM, "scratch exhausted");
+  *len = n ? n : kPage;
+  long m = sys::mmap(nullptr, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m < 0) return c.fail(m, "cannot map memory to copy shared memory into");
+  *map = reinterpret_cast<char*>(m);
+  char* at = *map;
+  for (uint32_t k = 0; k < c.nchunks; k++) {
+    memcpy(at, (const void*)c.chunks[k].addr, c.chunks[k].len);
+    src[k] = (uint64_t)at;
+    at += c.chunks[k].len;
+  }
+  c.pre = c.chunks;
+  c.pre_src = src;
+  c.npre = c.nchunks;
+  if (c.nextents && (r = files_stage(c, at)) < 0) return r;
+  return 0;
+}
+
+// Makes the writer: returns its kernel pid here, -1 in the writer, 0 when none could be made.
+//
+// It must be invisible to the program: a raw clone (no libc fork: no atfork handlers of the
+// program's, no pid cache), and never the program's child. A direct child could be reaped by the
+// program's waitpid(-1, __WALL) and would show in /proc/self/task/*/children. So a clone (exit
+// signal 0: no SIGCHLD) makes an intermediate child that clones the writer (exit signal 0) and
+// exits at once; we reap the intermediate here, before any thread of the program runs, and the
+// writer, orphaned, belongs to init (or a subreaper above us: may_fork refuses when that is us).
+// The writer leaves our session and process group (a signal the program or a terminal sends to
+// its group must not reach it) and closes every descriptor but the image file and the
+// coordinator's connection (it must not hold the program's pipes, sockets or terminals open: a
+// reader waiting for EOF would wait for it). It tells us its pid through a pipe only once that is
+// done, so when the program resumes the writer holds nothing of the program's but memory.
+// The intermediate shares our memory (CLONE_VM, with CLONE_VFORK: we wait until it has exited),
+// so the memory is copied once, for the writer, not twice, and the intermediate's exit has no
+// page tables to tear down: both would cost the stopped program time in proportion to its
+// memory. Sharing our stack, it runs only the two raw system calls below (no call, no store: what
+// the compiler makes of it is register moves), like a vfork child.
+long fork_writer(int img) {  // (img: a descriptor the writer keeps, or -1)
+  int pfd[2];
+  if (sys::pipe2(pfd, O_CLOEXEC) < 0) return 0;
+  long p = sys::sc5(sys::NR_clone, 0x100 /*CLONE_VM*/ | 0x4000 /*CLONE_VFORK*/, 0, 0, 0, 0);
+  if (p == 0) {
+    long q = sys::sc5(sys::NR_clone, 0, 0, 0, 0, 0);
+    if (q != 0) sys::exit_group(q < 0 ? 1 : 0);
+    sys::sc0(sys::NR_setsid);
+    // Keep img, the coordinator's connection and the pipe's write end; close the rest.
+    int keep[3] = {img, g.coord_fd, pfd[1]};
+    for (int a = 0; a < 3; a++)
+      for (int b = a + 1; b < 3; b++)
+        if (keep[b] < keep[a]) { int t = keep[a]; keep[a] = keep[b]; keep[b] = t; }
+    unsigned from = 0;
+    for (int k : keep) {
+      if (k < 0) continue;
+      if ((unsigned)k > from) sys::close_range(from, (unsigned)k - 1);
+      from = (unsigned)k + 1;
+    }
+    sys::close_range(from, ~0u);
+    int32_t me = (int32_t)sys::getpid();
+    sys::write_all(pfd[1], &me, sizeof me);
+    sys::close(pfd[1]);
+    return -1;
+  }
+  sys::close(pfd[1]);
+  if (p < 0) { sys::close(pfd[0]); return 0; }
+  int st = 0;
+  while (sys::sc4(sys::NR_wait4, p, (long)&st, 0x40000000 /*__WALL*/, 0) == -EINTR) {}
+  int32_t pid = 0;
+  long n;
+  do n = sys::read(pfd[0], &pid, sizeof pid);
+  while (n == -EINTR);
+  sys::close(pfd[0]);
+  // No pid: the writer was not made or died at once (EOF): written here instead.
+  return n == (long)sizeof pid && pid > 0 ? pid : 0;
+}
+
 }  // namespace
 
-long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out, bool sync);
+long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out, bool sync, int* writer);
 
-long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen, bool sync) {
+long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen, bool sync, int* writer) {
+  if (writer) *writer = 0;
   Capture c{};
   c.a = Arena{g.scratch, writer_scratch_len(), 0};
   c.err = err;
   c.errlen = errlen;
-  long sm = sys::mmap(nullptr, kStrings, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  size_t scap = kStrings;
+  long sm = sys::mmap(nullptr, scap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (sm == -EAGAIN) {
+    // The program asked for every new mapping to be locked (mlockall MCL_FUTURE) and 16 MiB is
+    // more than RLIMIT_MEMLOCK lets it lock: start small (the space grows when it must).
+    scap = 256u << 10;
+    sm = sys::mmap(nullptr, scap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  }
   if (sm < 0) return c.fail(sm, "cannot map the image's string space");
   c.str.buf = reinterpret_cast<char*>(sm);
-  c.str.cap = kStrings;
+  c.str.cap = scap;
   c.str.grows = true;
   // Unmapped on every way out (it may have moved while growing).
   struct Unmap {
@@ -84,16 +231,20 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   c.str.add("", 0);  // offset 0 is the empty string
   c.files_tail = &c.files;
 
+  timers_stamp(c);  // before any timer is read (timerfds are descriptors)
   long r = fds_capture(c);  // first: before we open anything of our own
   if (r < 0) { files_release(c); return r; }
   fds_note_unrestorable(c);
-  r = write_body(c, pr, path, bytes_out, sync);
+  r = write_body(c, pr, path, bytes_out, sync, writer);
   files_release(c);
+  // Give the scratch pages back: they are NODATA and would otherwise stay resident. (After
+  // files_release, whose list lives in the scratch.)
+  sys::madvise(g.scratch, writer_scratch_len(), MADV_DONTNEED);
   return r;
 }
 
 // Everything after the descriptors (whose capture opened what files_release closes).
-long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out, bool sync) {
+long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes_out, bool sync, int* writer) {
   long r;
   if ((r = process_capture(c, *pr)) < 0) return r;
   if ((r = zombies_capture(c, *pr)) < 0) return r;
@@ -107,12 +258,44 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
   g.strings_map = c.str.buf;
   g.strings_len = c.str.cap;
   if (c.str.full) return c.fail(-E2BIG, "the image's string space (paths and descriptor data) cannot grow: out of memory or over 4 GiB");
-  r = chunks_plan(c);
-  if (r < 0) { regions_reprotect(c); return r; }
+  // Forked (writer): the image file is opened before the fork, the writer keeps it.
+  long fd = -1;
+  // (unmapped on every way out of this process; the writer exits with its copy)
+  struct Staged {
+    char* p = nullptr;
+    uint64_t n = 0;
+    ~Staged() { if (p) sys::munmap(p, n); }
+  } st;
+  char*& staged = st.p;
+  uint64_t& staged_len = st.n;
+  if (writer && may_fork(c)) {
+    r = stage(c, &staged, &staged_len);
+    regions_reprotect(c);  // (what stage opened to read it)
+    if (r < 0) return r;
+    // The image file is created by the writer, after the fork: a create may wait seconds on a
+    // busy filesystem's journal, which the program must not. (One the coordinator passed is
+    // open already: the writer keeps it.)
+    fd = g.image_fd1 ? g.image_fd1 - 1 : -1;
+    g.image_fd1 = 0;
+    long w = fork_writer((int)fd);
+    if (w > 0) {
+      // Here: the program may run again; the rest is the writer's.
+      if (fd >= 0) sys::close((int)fd);
+      *writer = (int)w;
+      return 0;
+    }
+    // The writer (or, when none could be made, this process, still stopped): every region now,
+    // those not copied on fork from what stage copied.
+    if (w < 0) *writer = -1;
+    r = chunks_plan(c, kPlanWriter);
+  } else {
+    r = chunks_plan(c);
+  }
+  if (r < 0) { if (fd >= 0) sys::close((int)fd); regions_reprotect(c); return r; }
 
   // Threads: every slot is parked and has filled its record.
   amber_thread* th = static_cast<amber_thread*>(c.a.take(sizeof(amber_thread) * g.nslots));
-  if (!th) { regions_reprotect(c); return c.fail(-ENOMEM, "scratch exhausted"); }
+  if (!th) { if (fd >= 0) sys::close((int)fd); regions_reprotect(c); return c.fail(-ENOMEM, "scratch exhausted"); }
   for (uint32_t i = 0; i < g.nslots; i++) th[i] = g_slots[i].rec;
 
   // Metadata, then layout.
@@ -124,11 +307,11 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
   // holds the string space, which may be far larger than the scratch.
   meta_cap = (meta_cap + kPage - 1) & ~(kPage - 1);
   long mm = sys::mmap(nullptr, meta_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (mm < 0) { regions_reprotect(c); return c.fail(mm, "cannot map the image's metadata buffer"); }
+  if (mm < 0) { if (fd >= 0) sys::close((int)fd); regions_reprotect(c); return c.fail(mm, "cannot map the image's metadata buffer"); }
   char* meta = reinterpret_cast<char*>(mm);
   struct UnmapMeta { char* p; size_t n; ~UnmapMeta() { sys::munmap(p, n); } } unmap_meta{meta, meta_cap};
   char* head = static_cast<char*>(c.a.take(AMBER_HEADER_SIZE));
-  if (!head) { regions_reprotect(c); return c.fail(-ENOMEM, "scratch exhausted"); }
+  if (!head) { if (fd >= 0) sys::close((int)fd); regions_reprotect(c); return c.fail(-ENOMEM, "scratch exhausted"); }
   uint64_t meta_size = meta_cap;  // upper bound known before chunk offsets are final
   meta_size = (meta_size + 7) & ~7ull;
   uint64_t data_off = (AMBER_HEADER_SIZE + meta_size + kPage - 1) & ~(kPage - 1);
@@ -143,36 +326,13 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
 
   // A new file, never a link or a file someone else put there (issue 12) — or the one the
   // coordinator created so (O_EXCL, O_NOFOLLOW, 0600) and passed with `write` (ours to close).
-  long fd = g.image_fd1 ? g.image_fd1 - 1 : sys::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) fd = g.image_fd1 ? g.image_fd1 - 1 : sys::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   g.image_fd1 = 0;
   if (fd < 0) { regions_reprotect(c); return c.fail(fd, "cannot create ", path); }
-  // Data: checksum each chunk, write contiguous runs straight from memory. Our own stack keeps
-  // changing while we write, so chunks of it go through a copy (checksum and bytes then agree;
-  // the frames that matter at restart, above amber_ctx_save, are stable).
-  uint64_t here = (uint64_t)&fd;
+  // Data: checksum each chunk, write contiguous runs straight from memory.
   char* bounce = static_cast<char*>(c.a.take(AMBER_CHUNK_MAX));
   if (!bounce) { sys::close((int)fd); regions_reprotect(c); return c.fail(-ENOMEM, "scratch exhausted"); }
-  uint32_t i = 0;
-  while (i < c.nchunks && r >= 0) {
-    const amber_region& reg = c.regions[c.chunks[i].region];
-    if (here >= reg.start && here < reg.end) {
-      memcpy(bounce, (const void*)c.chunks[i].addr, c.chunks[i].len);
-      c.chunks[i].xxh = amber_chunk_xxh(bounce, c.chunks[i].len);
-      r = sys::pwrite_all((int)fd, bounce, c.chunks[i].len, c.chunks[i].file_off);
-      i++;
-      continue;
-    }
-    uint32_t j = i;
-    uint64_t len = 0;
-    while (j < c.nchunks && len + c.chunks[j].len <= kMaxWriteRun && c.chunks[j].region == c.chunks[i].region &&
-           (j == i || c.chunks[j].addr == c.chunks[j - 1].addr + c.chunks[j - 1].len)) {
-      c.chunks[j].xxh = amber_chunk_xxh((const void*)c.chunks[j].addr, c.chunks[j].len);
-      len += c.chunks[j].len;
-      j++;
-    }
-    r = sys::pwrite_all((int)fd, (const void*)c.chunks[i].addr, len, c.chunks[i].file_off);
-    i = j;
-  }
+  r = write_chunks(c, (int)fd, bounce);
   regions_reprotect(c);
   if (r < 0) { sys::close((int)fd); return c.fail(r, "cannot write ", path); }
   amber_extent* extents = c.nextents ? files_write(c, (int)fd, bounce) : nullptr;
@@ -239,9 +399,7 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
     return c.fail(r, "cannot write ", path);
   }
   sys::close((int)fd);
-  // Give the scratch pages back: they are NODATA and would otherwise stay resident.
   *bytes_out = h.file_size;
-  sys::madvise(g.scratch, writer_scratch_len(), MADV_DONTNEED);
   return 0;
 }
 

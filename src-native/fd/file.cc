@@ -190,15 +190,44 @@ void files_release(Capture& c) {
   }
 }
 
+uint64_t files_bytes(const Capture& c) {
+  uint64_t n = 0;
+  for (const Capture::FileData* d = c.files; d; d = d->next)
+    for (uint32_t k = 0; k < d->n; k++) n += (d->ext[k].len + AMBER_PAGE_SIZE - 1) & ~(uint64_t)(AMBER_PAGE_SIZE - 1);
+  return n;
+}
+
+long files_stage(Capture& c, char* dst) {
+  for (Capture::FileData* d = c.files; d; d = d->next) {
+    for (uint32_t k = 0; k < d->n; k++) {
+      const amber_extent& e = d->ext[k];
+      long r = sys::pread_all(d->src, dst, e.len, e.offset);
+      if (r == -61 /*ENODATA: shorter now*/) return c.fail(-EAGAIN, "a deleted file or memfd shrank while the checkpoint was saving it");
+      if (r < 0) return c.fail(r, "cannot read a deleted file or memfd");
+      dst += (e.len + AMBER_PAGE_SIZE - 1) & ~(uint64_t)(AMBER_PAGE_SIZE - 1);
+    }
+  }
+  c.staged_files = dst - files_bytes(c);
+  return 0;
+}
+
 amber_extent* files_write(Capture& c, int img, char* bounce) {
   amber_extent* table = static_cast<amber_extent*>(c.a.take(sizeof(amber_extent) * (c.nextents ? c.nextents : 1)));
   if (!table) { c.fail(-ENOMEM, "scratch exhausted"); return nullptr; }
   uint32_t at = 0;
   long r = 0;
+  const char* staged = c.staged_files;
   for (Capture::FileData* d = c.files; d; d = d->next) {
     for (uint32_t k = 0; k < d->n && r >= 0; k++) {
       amber_extent& e = d->ext[k];
-      r = sys::pread_all(d->src, bounce, e.len, e.offset);
+      // (forked: the bytes as they were at the checkpoint, read before the fork)
+      if (staged) {
+        __builtin_memcpy(bounce, staged, e.len);
+        staged += (e.len + AMBER_PAGE_SIZE - 1) & ~(uint64_t)(AMBER_PAGE_SIZE - 1);
+        r = 0;
+      } else {
+        r = sys::pread_all(d->src, bounce, e.len, e.offset);
+      }
       if (r == -61 /*ENODATA: shorter now*/) {
         c.fail(-EAGAIN, "a deleted file or memfd shrank while the checkpoint was saving it");
         break;

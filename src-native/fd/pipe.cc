@@ -1,5 +1,6 @@
 // Pipes and FIFOs (AMBER_FD_PIPE; inode = the pipe, extra = its size, data on a read end = the
-// bytes that were in flight).
+// bytes that were in flight; subkind AMBER_PIPE_PACKETS when they were packets, each with its
+// length).
 //
 // Capture: the pipe's size, and on a descriptor we can read from, the bytes in flight, copied with
 // tee(2) into a pipe of our own and read from there: they stay in the application's pipe, and
@@ -35,14 +36,43 @@ void pipe_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
   if (sz > 0) sys::fcntl(tp[1], F_SETPIPE_SZ, sz);
   long n = sys::sc4(sys::NR_tee, f.fd, tp[1], 1 << 20, 2 /*SPLICE_F_NONBLOCK*/);
   if (n > 0) {
-    char* dst = c.str.reserve((size_t)n);
+    // Packets (a pipe written through an O_DIRECT end: pipe2(O_DIRECT), a FIFO opened so) keep
+    // their boundaries in our copy (tee keeps each buffer's packet flag), and a read of one
+    // returns that packet only: a read shorter than what is left is a boundary. Their lengths
+    // are kept (AMBER_PIPE_PACKETS) so that the restorer writes them as packets again: else a
+    // reader would get them merged into one.
+    uint32_t maxp = (uint32_t)((sz > 0 ? sz : 65536) / 4096 + 2);
+    auto* lens = static_cast<uint32_t*>(c.a.take(sizeof(uint32_t) * maxp));
+    uint32_t np = 0;
+    bool packets = false;
+    char* dst = c.str.reserve((size_t)n + sizeof(uint32_t) * maxp);
+    char* bytes = dst ? dst + sizeof(uint32_t) * maxp : nullptr;  // room for the lengths in front
     long got = 0;
-    while (dst && got < n) {
-      long r = sys::read(tp[0], dst + got, (size_t)(n - got));
+    while (bytes && got < n) {
+      long r = sys::read(tp[0], bytes + got, (size_t)(n - got));
       if (r <= 0) break;
+      if (r < n - got) packets = true;
+      if (lens && np < maxp) lens[np++] = (uint32_t)r;
+      else packets = false, lens = nullptr;  // more pieces than buffers: not packets after all
       got += r;
     }
-    if (dst) f.data = c.str.add(dst, (size_t)got);  // add() copies onto itself: same place
+    if (packets && lens) {
+      // Laid out as (length, bytes) pairs in the reserved space: from the front, each packet's
+      // bytes moved down next to its length (never over bytes not yet moved).
+      char* out = dst;
+      const char* in = bytes;
+      for (uint32_t k = 0; k < np; k++) {
+        __builtin_memcpy(out, &lens[k], sizeof(uint32_t));
+        __builtin_memmove(out + sizeof(uint32_t), in, lens[k]);
+        out += sizeof(uint32_t) + lens[k];
+        in += lens[k];
+      }
+      f.subkind = AMBER_PIPE_PACKETS;
+      f.data = c.str.add(dst, (size_t)(out - dst));  // add() copies onto itself: same place
+    } else if (bytes) {
+      __builtin_memmove(dst, bytes, (size_t)got);
+      f.data = c.str.add(dst, (size_t)got);
+    }
   }
   sys::close(tp[0]);
   sys::close(tp[1]);
@@ -59,6 +89,27 @@ AMBER_FD_NO_RESUMED(pipe)
 namespace {
 bool is_reader(const amber_fd& f) { return (f.flags & sys::O_ACCMODE_) != sys::O_WRONLY_; }
 
+// The saved bytes into the pipe through its write end w: as one stream, or packet by packet
+// (AMBER_PIPE_PACKETS) through the end made O_DIRECT for the while (the saved status flags are put
+// back on every descriptor afterwards).
+void put_data(int w, const amber_fd& with, const char* d, uint32_t len) {
+  if (with.subkind != AMBER_PIPE_PACKETS) {
+    sys::write_all(w, d, len);
+    return;
+  }
+  long fl = sys::fcntl(w, 3 /*F_GETFL*/, 0);
+  sys::fcntl(w, sys::F_SETFL_, (fl < 0 ? 0 : fl) | 040000 /*O_DIRECT*/);
+  for (uint32_t at = 0; at + sizeof(uint32_t) <= len;) {
+    uint32_t n;
+    __builtin_memcpy(&n, d + at, sizeof n);
+    at += sizeof n;
+    if (n > len - at) break;  // a damaged record: what is whole was written
+    sys::write_all(w, d + at, n);
+    at += n;
+  }
+  if (fl >= 0) sys::fcntl(w, sys::F_SETFL_, fl);
+}
+
 // A new pipe (lifted) holding the saved bytes; false when it cannot be made.
 bool new_pipe(const amber_fd& sized, const amber_view* data_view, const amber_fd* with_data, int p[2]) {
   if (sys::pipe2(p, sys::O_CLOEXEC_) < 0) return false;
@@ -67,7 +118,7 @@ bool new_pipe(const amber_fd& sized, const amber_view* data_view, const amber_fd
   if (p[1] >= 0 && sized.extra) sys::fcntl(p[1], sys::F_SETPIPE_SZ_, (long)sized.extra);
   const char* d;
   uint32_t len;
-  if (with_data && p[1] >= 0 && amber_str_at(data_view, with_data->data, &d, &len)) sys::write_all(p[1], d, len);
+  if (with_data && p[1] >= 0 && amber_str_at(data_view, with_data->data, &d, &len)) put_data(p[1], *with_data, d, len);
   return true;
 }
 }  // namespace
@@ -90,7 +141,7 @@ static bool reopen_fifo(rs::Ref* r, rs::Ref* end, const amber_view* data_view, c
   if (keep >= 0 && f0.extra) sys::fcntl((int)keep, sys::F_SETPIPE_SZ_, (long)f0.extra);
   const char* d;
   uint32_t len;
-  if (keep >= 0 && with_data && amber_str_at(data_view, with_data->data, &d, &len)) sys::write_all((int)keep, d, len);
+  if (keep >= 0 && with_data && amber_str_at(data_view, with_data->data, &d, &len)) put_data((int)keep, *with_data, d, len);
   for (Ref* e = r; e != end; e++) {
     const amber_fd& f = fd_of(*e);
     if (restart_stdio(f, (int)e->img) || T.img[e->img].prep[e->idx] >= 0) continue;

@@ -1,7 +1,8 @@
 // timerfd (AMBER_FD_ANON, subkind TIMERFD; data = one amber_timerfd: clock, flags, expirations
 // not yet read, time left and interval). Capture: all of it from fdinfo. Restore: a new timerfd on
-// the same clock armed with the time that was left (relative: the checkpoint's absolute times
-// mean nothing later); expirations not yet read make it fire at once.
+// the same clock armed for the same deadline (the time that was left, less the time its clock ran
+// while the program was down: rs::amber_time_left), absolute again when it was set
+// TFD_TIMER_ABSTIME; expirations not yet read make it fire at once.
 #include "fd/ops.h"
 
 #ifdef AMBER_AGENT
@@ -58,7 +59,21 @@ long timerfd_restore(rs::Proc& p, uint32_t i) {
   if (fd < 0) return fd;
   int64_t v[4] = {t.interval_sec, t.interval_nsec, t.value_sec, t.value_nsec};
   if (!v[2] && !v[3] && t.ticks) v[3] = 1;  // expirations not yet read: fire at once
-  if (v[2] || v[3]) sys::sc4(sys::NR_timerfd_settime, fd, 0, (long)v, 0);
+  // The deadline stands through the time the program was down (proc/timers.cc).
+  if (!rs::amber_time_left(t.clockid, &v[2], &v[3])) return fd;
+  int sfl = 0;
+  if (t.settime_flags & 1 /*TFD_TIMER_ABSTIME*/) {
+    // Armed on an absolute deadline: so again (timerfd_gettime and fdinfo read the same, and a
+    // CLOCK_REALTIME one set with TFD_TIMER_CANCEL_ON_SET still reacts to the clock being set).
+    sys::ktimespec now{};
+    if (sys::clock_gettime(t.clockid, &now) == 0) {
+      int64_t at = now.sec * 1000000000ll + now.nsec + v[2] * 1000000000ll + v[3];
+      v[2] = at / 1000000000ll;
+      v[3] = at % 1000000000ll;
+      sfl = t.settime_flags & 3;
+    }
+  }
+  sys::sc4(sys::NR_timerfd_settime, fd, sfl, (long)v, 0);
   return fd;
 }
 AMBER_FD_NO_FINISH(timerfd)

@@ -174,11 +174,21 @@ typedef struct amber_process_ext {
   amber_str creds;           /* the process's credentials: one amber_creds followed by its
                                 supplementary groups (uint32_t[ngroups]) in STRINGS; zero in older
                                 images (the restorer then leaves the restart's own) */
-  uint64_t reserved[8];
+  /* The clocks when the checkpoint began (before any timer was read: timerfds, interval and POSIX
+   * timers, whose values are times left), and the boot they ran on (boot_id, 16 bytes): a timer's
+   * deadline stands through the time the computation was down (proc/timers.cc amber_time_left).
+   * Zero in older images: timers are armed again with the time that was left. */
+  int64_t clock_real_ns, clock_mono_ns, clock_boot_ns;
+  uint8_t boot_id[16];
+  uint64_t reserved[3];
 } amber_process_ext;
 enum {
   AMBER_MM_VALID = 1,        /* mm_state and membarrier were captured */
   AMBER_MM_THP_DISABLE = 2,  /* PR_GET_THP_DISABLE was 1 */
+  AMBER_MM_MDWE = 4,         /* PR_GET_MDWE had PR_MDWE_REFUSE_EXEC_GAIN (memory-deny-write-execute) */
+  AMBER_MM_MDWE_NO_INHERIT = 8, /* ... and PR_MDWE_NO_INHERIT */
+  AMBER_MM_MCL_FUTURE = 16,  /* mlockall(MCL_FUTURE) in force: every new mapping is locked */
+  AMBER_MM_MCL_ONFAULT = 32, /* ... with MCL_ONFAULT (locked as touched, not populated) */
 };
 /* A process's credentials (proc/creds.cc): ids, supplementary groups, capabilities, securebits
  * and its dumpable flag, as the process had them when the checkpoint stopped it. Ids are as the
@@ -317,6 +327,7 @@ enum {
   AMBER_VM_UFFD_MISSING = 1u << 14, /* um: registered with a userfaultfd for missing pages (1.6) */
   AMBER_VM_UFFD_WP = 1u << 15,    /* uw: ... for write protection */
   AMBER_VM_UFFD_MINOR = 1u << 16, /* ui: ... for minor faults */
+  AMBER_VM_GROWSDOWN = 1u << 17,  /* gd: MAP_GROWSDOWN (a hand-made stack; the main [stack] is AMBER_REG_STACK) */
 };
 
 enum { AMBER_CODEC_RAW = 0 };
@@ -340,6 +351,12 @@ enum {
   AMBER_FD_ANON = 6,         /* anon_inode: eventfd, epoll, timerfd, signalfd ... */
   AMBER_FD_OTHER = 7,
   AMBER_FD_AGENT = 8,        /* the agent's own (coordinator socket): not restored */
+};
+
+/* Subkinds of AMBER_FD_PIPE (0: data is the bytes in flight, as one stream). */
+enum {
+  AMBER_PIPE_PACKETS = 1,    /* the bytes in flight are packets (written through an O_DIRECT end:
+                                each read returns one): data = for each, uint32 length + bytes */
 };
 
 /* Kinds of AMBER_FD_ANON descriptors (format 1.1). */

@@ -238,6 +238,7 @@ uint64_t vm_bits(const char* p, const char* e) {
       {"sr", AMBER_VM_SEQ},        {"rr", AMBER_VM_RAND},      {"mw", AMBER_VM_MAYWRITE},
       {"de", AMBER_VM_DONTEXPAND}, {"dp", AMBER_VM_DROPPABLE},
       {"um", AMBER_VM_UFFD_MISSING}, {"uw", AMBER_VM_UFFD_WP}, {"ui", AMBER_VM_UFFD_MINOR},
+      {"gd", AMBER_VM_GROWSDOWN},
   };
   uint64_t v = 0;
   while (p + 1 < e) {
@@ -350,19 +351,48 @@ long regions_capture(Capture& c) {
   return regions_vmflags(c);
 }
 
-long chunks_plan(Capture& c) {
+long chunks_plan(Capture& c, PlanMode mode) {
   uint64_t* pm = static_cast<uint64_t*>(c.a.take(kPagemapBatch * 8));
   if (!pm) return c.fail(-ENOMEM, "scratch exhausted");
-  c.cap_chunks = (uint32_t)(c.a.room() / 2 / sizeof(amber_chunk));
+  // (kPlanWriter: each chunk's source address too)
+  size_t per = sizeof(amber_chunk) + (mode == kPlanWriter ? 8 : 0);
+  c.cap_chunks = (uint32_t)(c.a.room() / 2 / per);
+  c.nchunks = 0;
   c.chunks = static_cast<amber_chunk*>(c.a.take(sizeof(amber_chunk) * c.cap_chunks));
   if (!c.chunks) return c.fail(-ENOMEM, "scratch exhausted");
+  c.chunk_src = nullptr;
+  if (mode == kPlanWriter && !(c.chunk_src = static_cast<uint64_t*>(c.a.take(8ull * c.cap_chunks))))
+    return c.fail(-ENOMEM, "scratch exhausted");
   long fd = sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return c.fail(fd, "cannot open /proc/self/pagemap");
   long r = 0;
   c.pages_total = 0;
+  uint32_t p = 0;  // next of c.pre
   for (uint32_t i = 0; i < c.nregions && r >= 0; i++) {
+    amber_region& reg = c.regions[i];
+    c.pages_total += (reg.end - reg.start) / kPage;
+    bool pre = mode != kPlanAll && not_copied_on_fork(reg);
+    if (mode == kPlanNotCopied && !pre) {
+      // The writer plans it, in its own copy (kUntouched stays for it).
+      reg.first_chunk = c.nchunks;
+      reg.nchunks = 0;
+      continue;
+    }
+    if (mode == kPlanWriter && pre) {
+      // Planned, and its bytes copied, before the fork.
+      reg.first_chunk = c.nchunks;
+      while (p < c.npre && c.pre[p].region == i) {
+        if (c.nchunks >= c.cap_chunks) { r = c.fail(-E2BIG, "more chunks than the agent's scratch can list"); break; }
+        c.chunk_src[c.nchunks] = c.pre_src[p];
+        c.chunks[c.nchunks++] = c.pre[p++];
+      }
+      reg.nchunks = c.nchunks - reg.first_chunk;
+      continue;
+    }
+    uint32_t from = c.nchunks;
     r = plan_region(c, i, (int)fd, pm);
-    c.pages_total += (c.regions[i].end - c.regions[i].start) / kPage;
+    if (c.chunk_src)
+      for (uint32_t k = from; k < c.nchunks; k++) c.chunk_src[k] = c.chunks[k].addr;
   }
   sys::close((int)fd);
   return r;
@@ -506,7 +536,9 @@ void regions_map() {
       // MAP_DROPPABLE is a mapping type of its own (the kernel may drop its pages under pressure).
       int type = (r.flags & AMBER_REG_SHARED) ? sys::MAP_SHARED_ : (r.vmflags & AMBER_VM_DROPPABLE) ? 0x08 /*MAP_DROPPABLE*/ : sys::MAP_PRIVATE_;
       int fl = type | sys::MAP_ANON_ | sys::MAP_FIXED_NOREPLACE_ | noreserve;
-      if (r.flags & AMBER_REG_STACK) fl |= sys::MAP_GROWSDOWN_;
+      // Any region that grows down (a green-thread stack made with MAP_GROWSDOWN, not only the
+      // main [stack]) keeps growing on a touch below it.
+      if ((r.flags & AMBER_REG_STACK) || (r.vmflags & AMBER_VM_GROWSDOWN)) fl |= sys::MAP_GROWSDOWN_;
       if (r.flags & AMBER_REG_NODATA) fl |= sys::MAP_NORESERVE_;
       a = sys::mmap((void*)r.start, len, prot, fl, -1, 0);
     }

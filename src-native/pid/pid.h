@@ -62,6 +62,8 @@ int64_t cputime_off(int32_t clk);
 
 // True once any map is non-empty: the fast-path test of the path wrappers (proc.cc).
 bool active();
+// The path an exec must run: /proc paths rewritten as open's are (proc.cc); buf PATH_MAX + 32.
+const char* exec_path(const char* p, char* buf, size_t cap);
 
 // What the application sees for itself (also used by syscall(SYS_getpid...)).
 int32_t app_getpid();

@@ -471,6 +471,16 @@ FILE* fopen_or_snapshot(const char* q, const char* mode, F f) {
 
 namespace amber {
 namespace pid {
+// The path an exec must run (agent/exec.cc): a /proc path rewritten as open's is (after a
+// restart /proc/self/exe is the program, not the restorer; /proc/<app pid>/... this run's pid),
+// any other path as it is. buf holds a rewrite: PATH_MAX + 32 bytes. Safe in a vfork child.
+const char* exec_path(const char* p, char* buf, size_t cap) {
+  if (!maybe_proc(p)) return p;
+  char pre[7];
+  if (sys::copy_str(pre, p, sizeof pre) != -36 /*ENAMETOOLONG*/ || !sys::sstarts(pre, "/proc/")) return p;
+  return rewrite_proc(p, buf, cap);
+}
+
 bool id_file_read(int fd, void* buf, size_t n, int64_t off, ssize_t* out) {
   if (!active()) return false;
   int32_t tgid = 0;

@@ -24,6 +24,41 @@
 #include "proc/seccomp.h"
 
 namespace amber {
+namespace {
+// VmLck of /proc/self/status, in kB.
+uint64_t vmlck_kb() {
+  char st[4096];
+  size_t n = sys::read_file("/proc/self/status", st, sizeof st - 1);
+  st[n] = 0;
+  for (const char* p = st; *p;) {
+    if (sys::sstarts(p, "VmLck:")) {
+      p += 6;
+      while (*p == ' ' || *p == '\t') p++;
+      return sys::parse_u(&p, 10);
+    }
+    while (*p && *p != '\n') p++;
+    if (*p) p++;
+  }
+  return 0;
+}
+
+// mlockall(MCL_FUTURE) locks every mapping made later (the mm's default flags), which no /proc
+// file shows: a probe page tells. Its mmap raises VmLck when MCL_FUTURE is in force, and mincore
+// says whether it was populated at once or is left to be locked as it is touched (MCL_ONFAULT).
+// Lost, the restored program's new memory would silently be pageable.
+void mcl_future_capture(Capture& c) {
+  uint64_t before = vmlck_kb();
+  long m = sys::mmap(nullptr, 4096, 3 /*PROT_READ|PROT_WRITE*/, 0x22 /*MAP_PRIVATE|MAP_ANONYMOUS*/, -1, 0);
+  if (m < 0 && m > -4096) return;
+  if (vmlck_kb() > before) {
+    c.ext->mm_state |= AMBER_MM_MCL_FUTURE;
+    unsigned char in = 0;
+    if (sys::sc3(27 /*mincore*/, m, 4096, (long)&in) == 0 && !(in & 1)) c.ext->mm_state |= AMBER_MM_MCL_ONFAULT;
+  }
+  sys::munmap(reinterpret_cast<void*>(m), 4096);
+}
+}  // namespace
+
 // Seccomp filters stacked on this process (/proc/self/status "Seccomp_filters:"; 0 without it),
 // or on the task whose status is `status`.
 uint32_t seccomp_filters(char* buf, size_t cap, const char* status) {
@@ -86,6 +121,14 @@ long process_capture(Capture& c, amber_process& pr) {
   // (a registered process may ask for expedited barriers; an unregistered one gets EPERM).
   c.ext->mm_state = AMBER_MM_VALID;
   if (sys::prctl(42 /*PR_GET_THP_DISABLE*/, 0, 0, 0, 0) == 1) c.ext->mm_state |= AMBER_MM_THP_DISABLE;
+  // Memory-deny-write-execute (PR_SET_MDWE, a hardening that can never be undone): lost, the
+  // restored program could make memory executable again without knowing it.
+  mcl_future_capture(c);
+  long mdwe = sys::prctl(66 /*PR_GET_MDWE*/, 0, 0, 0, 0);
+  if (mdwe > 0 && (mdwe & 1 /*PR_MDWE_REFUSE_EXEC_GAIN*/)) {
+    c.ext->mm_state |= AMBER_MM_MDWE;
+    if (mdwe & 2 /*PR_MDWE_NO_INHERIT*/) c.ext->mm_state |= AMBER_MM_MDWE_NO_INHERIT;
+  }
   long mb = sys::sc3(sys::NR_membarrier, 1 << 9 /*MEMBARRIER_CMD_GET_REGISTRATIONS*/, 0, 0);
   c.ext->membarrier = mb > 0 ? (uint32_t)mb : 0;
   int reaper = 0;
@@ -205,6 +248,28 @@ void process_restore_state() {
   }
   if (S.v.pext->mm_state & AMBER_MM_VALID) {
     if (S.v.pext->mm_state & AMBER_MM_THP_DISABLE) sys::prctl(41 /*PR_SET_THP_DISABLE*/, 1, 0, 0, 0);
+    // mlockall(MCL_FUTURE): once the regions are mapped (each locked or not as it was), so that
+    // only what is mapped from now on is locked by it, as before the checkpoint.
+    if (S.v.pext->mm_state & AMBER_MM_MCL_FUTURE) {
+      long fl = 2 /*MCL_FUTURE*/ | ((S.v.pext->mm_state & AMBER_MM_MCL_ONFAULT) ? 4 /*MCL_ONFAULT*/ : 0);
+      long r = sys::sc1(151 /*mlockall*/, fl);
+      if (r < 0) {
+        char msg[1200];
+        sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": cannot lock future mappings again (mlockall MCL_FUTURE, errno ").i(-r).s(")\n");
+        sys::write_all(2, msg, sys::slen(msg));
+      }
+    }
+    // Memory-deny-write-execute: set once every region has its protection (this runs after
+    // regions_map), so the restorer's own mappings are made before it refuses executable ones.
+    if (S.v.pext->mm_state & AMBER_MM_MDWE) {
+      long fl = 1 /*PR_MDWE_REFUSE_EXEC_GAIN*/ | ((S.v.pext->mm_state & AMBER_MM_MDWE_NO_INHERIT) ? 2 : 0);
+      long r = sys::prctl(65 /*PR_SET_MDWE*/, fl, 0, 0, 0);
+      if (r < 0) {
+        char msg[1200];
+        sys::Out(msg, sizeof msg).s("amber: warning: ").s(S.image).s(": cannot deny write-execute memory again (PR_SET_MDWE, errno ").i(-r).s(")\n");
+        sys::write_all(2, msg, sys::slen(msg));
+      }
+    }
     // Each registration again (the mask's bits are the REGISTER commands themselves).
     for (uint32_t bit = 1; bit && bit <= S.v.pext->membarrier; bit <<= 1) {
       if (!(S.v.pext->membarrier & bit)) continue;

@@ -8,9 +8,10 @@
 // as it was. Restore (stage 3, after the memory is back, so the handler addresses are valid
 // again): rt_sigaction for each; then every process-wide pending signal (ShdPnd of
 // /proc/self/status) is queued again to the process, by its main thread (the only one allowed to
-// give a signal its sender): sent by the process itself (SI_USER, its app pid, its uid). What is
-// lost: the original sender, how many times a real-time signal was queued, its value, and signals
-// pending for one thread only.
+// give a signal its sender): sent by the process itself (SI_USER, its app pid, its uid). That
+// mask is only what the agent could not take with its siginfo: each thread takes its own queue
+// in the suspend handler (pending_take) and the checkpoint thread what came for the process after
+// (g_late), all given back with their siginfo when the threads are released.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,7 @@
 #include "agent/agent.h"
 #include "agent/capture.h"
 #include "pid/pid.h"
+#include "proc/stopped.h"
 
 namespace amber {
 namespace {
@@ -128,7 +130,35 @@ void pending_give(PendingSigs* ps) {
   ps->n = ps->cap = 0;
 }
 
+// Signals sent to the whole process after the main thread had emptied its queue (a timer that
+// fired, a kill that came, while every thread was parked): the checkpoint thread takes them in
+// signals_capture, siginfo and all, into a mapping saved with memory, and the main thread queues
+// them again when it is released (pending_give_late), live or restored. Left on the kernel's
+// queue they would come back through the image's pending mask as sent by the process itself
+// (SI_USER): a timer's SI_TIMER, value and id, a sigqueue's value, the sender, would be lost.
+PendingSigs g_late;
+
+void pending_give_late() {
+  if (sys::gettid() == sys::getpid()) pending_give(&g_late);
+}
+
 void signals_capture(amber_process& pr) {
+  // Only the main thread can give back what we take (SI_USER and SI_TKILL need tid == pid): when
+  // it is not among the parked threads (it exited), what is pending stays in the mask.
+  bool main = false;
+  for (uint32_t i = 0; i < g.nslots; i++) main |= (g_slots[i].rec.flags & AMBER_THR_MAIN) != 0;
+  if (main && !g_late.map) {
+    uint64_t own, shd;
+    pending_masks(&own, &shd);
+    uint64_t keep = g.sig ? ~(1ull << (g.sig - 1)) : ~0ull;
+    shd &= keep & ~((1ull << 8) | (1ull << 18));  // SIGKILL, SIGSTOP
+    // The SIGCHLDs our continuing of stopped children raised are absorb()'s to drop at resume
+    // (proc/stopped.agent.cc): left where it looks for them.
+    if (stopped::continued()) shd &= ~(1ull << (17 /*SIGCHLD*/ - 1));
+    for (int s = 1; s <= 64 && shd; s++)
+      if (shd & (1ull << (s - 1)))
+        while (take_one(&g_late, s, true)) {}
+  }
   for (int s = 1; s < (int)AMBER_NSIG; s++) {
     if (s == 9 || s == 19) continue;
     sys::ksigaction ka{};

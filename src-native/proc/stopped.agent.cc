@@ -235,6 +235,8 @@ void drain_sigchld(uint32_t stops, int64_t until, siginfo_t* other, bool* have_o
 }
 }  // namespace
 
+uint32_t continued() { return g_nkids; }
+
 void absorb() {
   if (!g_nkids) return;
   // The children answer `resumed` before they stop, and stop as they take the same `resume`: we

@@ -17,6 +17,10 @@
 // a group's leader creates it, its members join it by the leader's new kernel pid (published in the
 // shared page). A group or session whose leader is not in the computation (the shell's that
 // launched it) is the restart's own: those processes stay where they are forked.
+// An orphan (its parent died before the checkpoint: adopted by init or a subreaper outside the
+// computation) is restored in the tree of the process amber launched (restart --orphan), forked
+// through a go-between that exits, so it is adopted again and still shares its pipes and memory
+// with the processes it shared them with.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -230,7 +234,31 @@ void tree_fork() {
           sys::Out(msg, sizeof msg).s("(").i(T.n).s(" processes; RLIMIT_NPROC ").u(lim[0]).s(")");
           die(EXIT_SYSTEM, "cannot fork the process tree", msg, pid);
         }
-        if (pid == 0) { me = i; born = true; break; }
+        if (pid == 0) {
+          if (T.img[i].orphan) {
+            // Its parent had died: forked through a process that exits at once, so that it is
+            // adopted (by the nearest subreaper, or init) as it had been, and shares what the
+            // tree made before the fork (pipes, shared memory) with the rest of the computation.
+            long g = sys::sc5(sys::NR_clone, 17 /*SIGCHLD*/, 0, 0, 0, 0);
+            if (g < 0) {
+              __atomic_store_n(&g_sh->go, 2u, __ATOMIC_RELEASE);
+              wake(&g_sh->go);
+              die(EXIT_SYSTEM, "cannot fork the process tree", "(an orphan)", g);
+            }
+            if (g > 0) sys::exit_group(0);
+          }
+          me = i;
+          born = true;
+          break;
+        }
+        if (T.img[i].orphan) {
+          // The go-between is ours to reap (it exited at once), and its SIGCHLD ours to drop:
+          // the restored process must not find a child it never had, nor its signal.
+          sys::sc4(sys::NR_wait4, pid, 0, 0, 0);
+          uint64_t chld = 1ull << (17 - 1);
+          sys::ktimespec zero{0, 0};
+          sys::sc4(128 /*rt_sigtimedwait*/, (long)&chld, 0, (long)&zero, 8);
+        }
       }
     }
   }

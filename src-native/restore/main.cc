@@ -116,6 +116,7 @@ Args gather_args(int argc, char** argv) {
 void parse_args(Args& a) {
   for (int pass = 0; pass < 2; pass++) {
     int nimgs = 0, next_parent = -1;
+    bool next_orphan = false;
     uint32_t nshare = 0, ngroups = 0, npassed = 0;
     for (uint32_t i = 0; i < a.n; i++) {
       const char* w = a.w[i];
@@ -126,7 +127,8 @@ void parse_args(Args& a) {
         put("usage: amber-restart [--check] IMAGE [--parent N IMAGE]... [--share P:FD,P:FD...]...\n"
             "                     [--sockfd P:FD:N]... [--args-fd N]\n"
             "Restores the process saved in IMAGE (normally run by `amber restart`). Further images\n"
-            "are restored as children of image N (0 = the first), forming the saved process tree.\n"
+            "are restored as children of image N (0 = the first), forming the saved process tree;\n"
+            "with --orphan N instead, as an orphan (forked by N through a process that exits).\n"
             "  --check    validate the images and this host without restoring\n"
             "  --share    these descriptors (image P's FD) are one open file description: one offset\n"
             "  --sockfd   P:FD:N  image P's socket FD is the connection inherited as our fd N\n"
@@ -169,7 +171,8 @@ void parse_args(Args& a) {
         }
         if (*q) usage_error("--share takes P:FD,P:FD,...");
         ngroups++;
-      } else if (sys::seq(w, "--parent") && more) {
+      } else if ((sys::seq(w, "--parent") || sys::seq(w, "--orphan")) && more) {
+        next_orphan = w[2] == 'o';
         const char* q = a.w[++i];
         next_parent = (int)sys::parse_u(&q, 10);
         if (*q || next_parent >= nimgs) usage_error("--parent must name an earlier image");
@@ -180,6 +183,7 @@ void parse_args(Args& a) {
         if (pass) {
           Img& im = T.img[nimgs];
           im.parent = next_parent;
+          im.orphan = next_orphan;
           // Absolute: messages and the hand-off must not depend on our cwd, which changes.
           char cwd[512];
           long cl = w[0] != '/' ? sys::sc2(sys::NR_getcwd, (long)cwd, sizeof cwd) : 0;
@@ -195,6 +199,7 @@ void parse_args(Args& a) {
         }
         nimgs++;
         next_parent = -1;
+        next_orphan = false;
       }
     }
     if (!pass) {

@@ -41,6 +41,9 @@ struct Img {
   char* path;             // absolute image path (messages, the hand-off)
   int imgfd;
   int parent;             // index of its parent image, -1 for the root
+  bool orphan;            // --orphan: its parent died before the checkpoint (it was adopted by a
+                          //   subreaper outside the computation, or init); forked by `parent`
+                          //   through a process that exits, so it is adopted again
   int first_child, next_sibling;  // children, in the order they are forked
   int main_idx;           // its main thread in the thread table
   uint64_t file_size;
@@ -252,6 +255,10 @@ void process_restore_state();
 void signals_restore();
 // proc/timers.cc
 void timers_restore();
+// A timer's time left at the checkpoint (sec, nsec) on clock clk, made what is left now: less the
+// time that clock ran since the checkpoint (never below 1 ns: a passed deadline fires at once).
+// False when the timer was disarmed (0): it stays so.
+bool amber_time_left(int clk, int64_t* sec, int64_t* nsec);
 // proc/tree.cc
 void tree_link();                // children lists, from the parents
 void tree_prepare();             // group leaders, the shared page

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
 
+#include "agent/agent.h"
 #include "image/format.h"
 #include "pid/pid.h"
 #include "sys/sys.h"
@@ -156,10 +157,34 @@ void shorten_in_place(const Call* c, int64_t spent) {
 }
 }  // namespace
 
+// A signal of the program's, with a handler, that the thread takes as soon as it returns to the
+// program (pending, not blocked by the mask the frame gives back): it came while the call was
+// interrupted by ours (parked, or released just now), when without amber it would have
+// interrupted the call itself.
+bool program_signal_due(const ucontext_t* uc, int ours) {
+  uint64_t pend = 0, mask = 0;
+  if (sys::sc2(127 /*rt_sigpending*/, (long)&pend, 8) < 0) return false;
+  __builtin_memcpy(&mask, &uc->uc_sigmask, sizeof mask);
+  pend &= ~mask;
+  pend &= ~((1ull << (ours - 1)) | (1ull << 31) | (1ull << 32));  // ours, glibc's SIGCANCEL/SIGSETXID
+  struct { void* handler; unsigned long flags; void* restorer; uint64_t mask; } act{};
+  for (int s = 1; s <= 64 && pend; s++) {
+    if (!(pend >> (s - 1) & 1)) continue;
+    pend &= ~(1ull << (s - 1));
+    if (sys::sc4(13 /*rt_sigaction*/, s, 0, (long)&act, 8) == 0 && reinterpret_cast<uintptr_t>(act.handler) > 1) return true;
+  }
+  return false;
+}
+
 void resume(Call* c, void* ucv, bool restarted) {
   if (c->how == NONE) return;
   auto* uc = static_cast<ucontext_t*>(ucv);
   greg_t* r = uc->uc_mcontext.gregs;
+  // A call that returns EINTR when a signal interrupts it (pause, sigsuspend, poll, nanosleep...)
+  // and a program's signal is due: re-issued, the call would begin after the handler ran and wait
+  // for a signal that has come already (pause never returned). It ends as the signal would have
+  // ended it: EINTR (still in rax), after the handler.
+  if (c->how == REISSUE && !c->entry && r[REG_RAX] == -EINTR && program_signal_due(uc, g.sig)) return;
   uint64_t a[6];
   for (int i = 0; i < 6; i++) a[i] = c->arg[i];
   bool changed = false;

@@ -16,6 +16,11 @@
 //    (and in the lock word of a PI mutex) before glibc looks. Until the first restart the history
 //    is empty and the wrappers are a load and a branch.
 //
+// Read-write locks carry the writer's tid too (__cur_writer): glibc's unlock tells a writer from
+// a reader by comparing it with the caller's tid, so a writer restored with a new tid would unlock
+// as a reader (the lock stays write-locked for ever) and its relock would not be seen as a
+// deadlock. The pthread_rwlock_* wrappers repair that field the same way.
+//
 // Limits: a mutex in memory shared with another process is repaired only by that process's own
 // threads' uses; an old tid that is also the present tid of another live thread of the process
 // (the kernel reused it) is left alone rather than guessed.
@@ -100,6 +105,19 @@ void repair(void* m) {
   }
 }
 
+// glibc's x86-64 struct __pthread_rwlock_arch_t (ABI): __cur_writer after six words.
+constexpr size_t kCurWriterOff = 24;
+
+void repair_rw(void* rw) {
+  if (!__atomic_load_n(&g_nhist, __ATOMIC_RELAXED) || !rw) return;
+  auto* cw = reinterpret_cast<int32_t*>(static_cast<char*>(rw) + kCurWriterOff);
+  int32_t w;
+  if (sys::vm_read(&w, cw, sizeof w) != (long)sizeof w) return;
+  if (w <= 0 || w == my_tid()) return;
+  int32_t now = present_of(w);
+  if (now) __atomic_compare_exchange_n(cw, &w, now, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
 }  // namespace
 
 // At each restart, on the checkpoint thread before any application thread runs: the tids the
@@ -164,10 +182,17 @@ extern "C" {
 
 // The next definitions, resolved in the constructor (a malloc that locks mutexes must not find
 // the first lock resolving its own definition); on first use only before it.
-enum { k_lock, k_trylock, k_unlock, k_timedlock, k_clocklock, k_consistent, k_cwait, k_ctimedwait, k_cclockwait, kFns };
+enum {
+  k_lock, k_trylock, k_unlock, k_timedlock, k_clocklock, k_consistent, k_cwait, k_ctimedwait, k_cclockwait,
+  k_rdlock, k_tryrdlock, k_timedrdlock, k_clockrdlock, k_wrlock, k_trywrlock, k_timedwrlock, k_clockwrlock, k_rwunlock,
+  kFns
+};
 static const char* const kNames[kFns] = {"pthread_mutex_lock",      "pthread_mutex_trylock", "pthread_mutex_unlock",
                                          "pthread_mutex_timedlock", "pthread_mutex_clocklock", "pthread_mutex_consistent",
-                                         "pthread_cond_wait",       "pthread_cond_timedwait", "pthread_cond_clockwait"};
+                                         "pthread_cond_wait",       "pthread_cond_timedwait", "pthread_cond_clockwait",
+                                         "pthread_rwlock_rdlock",   "pthread_rwlock_tryrdlock", "pthread_rwlock_timedrdlock",
+                                         "pthread_rwlock_clockrdlock", "pthread_rwlock_wrlock", "pthread_rwlock_trywrlock",
+                                         "pthread_rwlock_timedwrlock", "pthread_rwlock_clockwrlock", "pthread_rwlock_unlock"};
 static void* g_fn[kFns];
 
 static void* resolve(int i) {
@@ -183,13 +208,15 @@ __attribute__((constructor)) static void mutex_init() {
   for (int i = 0; i < kFns; i++) resolve(i);
 }
 
-#define AMBER_MUTEX_WRAP(ret, name, params, args, m)             \
+#define AMBER_SYNC_WRAP(fix, ret, name, params, args, m)          \
   __attribute__((visibility("default"))) ret name params {         \
     using F = ret(*) params;                                        \
     F f = reinterpret_cast<F>(resolve(k_##name));                   \
-    amber::repair(m);                                               \
+    amber::fix(m);                                                  \
     return f args;                                                  \
   }
+#define AMBER_MUTEX_WRAP(...) AMBER_SYNC_WRAP(repair, __VA_ARGS__)
+#define AMBER_RWLOCK_WRAP(...) AMBER_SYNC_WRAP(repair_rw, __VA_ARGS__)
 
 #define k_pthread_mutex_lock k_lock
 #define k_pthread_mutex_trylock k_trylock
@@ -200,6 +227,15 @@ __attribute__((constructor)) static void mutex_init() {
 #define k_pthread_cond_wait k_cwait
 #define k_pthread_cond_timedwait k_ctimedwait
 #define k_pthread_cond_clockwait k_cclockwait
+#define k_pthread_rwlock_rdlock k_rdlock
+#define k_pthread_rwlock_tryrdlock k_tryrdlock
+#define k_pthread_rwlock_timedrdlock k_timedrdlock
+#define k_pthread_rwlock_clockrdlock k_clockrdlock
+#define k_pthread_rwlock_wrlock k_wrlock
+#define k_pthread_rwlock_trywrlock k_trywrlock
+#define k_pthread_rwlock_timedwrlock k_timedwrlock
+#define k_pthread_rwlock_clockwrlock k_clockwrlock
+#define k_pthread_rwlock_unlock k_rwunlock
 
 AMBER_MUTEX_WRAP(int, pthread_mutex_lock, (pthread_mutex_t * m), (m), m)
 AMBER_MUTEX_WRAP(int, pthread_mutex_trylock, (pthread_mutex_t * m), (m), m)
@@ -211,5 +247,14 @@ AMBER_MUTEX_WRAP(int, pthread_cond_wait, (pthread_cond_t * c, pthread_mutex_t* m
 AMBER_MUTEX_WRAP(int, pthread_cond_timedwait, (pthread_cond_t * c, pthread_mutex_t* m, const struct timespec* t), (c, m, t), m)
 AMBER_MUTEX_WRAP(int, pthread_cond_clockwait, (pthread_cond_t * c, pthread_mutex_t* m, clockid_t k, const struct timespec* t),
                  (c, m, k, t), m)
+AMBER_RWLOCK_WRAP(int, pthread_rwlock_rdlock, (pthread_rwlock_t * l), (l), l)
+AMBER_RWLOCK_WRAP(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t * l), (l), l)
+AMBER_RWLOCK_WRAP(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t * l, const struct timespec* t), (l, t), l)
+AMBER_RWLOCK_WRAP(int, pthread_rwlock_clockrdlock, (pthread_rwlock_t * l, clockid_t c, const struct timespec* t), (l, c, t), l)
+AMBER_RWLOCK_WRAP(int, pthread_rwlock_wrlock, (pthread_rwlock_t * l), (l), l)
+AMBER_RWLOCK_WRAP(int, pthread_rwlock_trywrlock, (pthread_rwlock_t * l), (l), l)
+AMBER_RWLOCK_WRAP(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t * l, const struct timespec* t), (l, t), l)
+AMBER_RWLOCK_WRAP(int, pthread_rwlock_clockwrlock, (pthread_rwlock_t * l, clockid_t c, const struct timespec* t), (l, c, t), l)
+AMBER_RWLOCK_WRAP(int, pthread_rwlock_unlock, (pthread_rwlock_t * l), (l), l)
 
 }  // extern "C"

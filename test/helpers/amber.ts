@@ -319,9 +319,10 @@ export class Amber {
   }
 
   /** `amber checkpoint --dir DIR --json [--kill]`; throws unless it exits 0 with the JSON. */
-  async checkpoint(opts: { dir?: string; kill?: boolean } = {}): Promise<Checkpoint> {
+  async checkpoint(opts: { dir?: string; kill?: boolean; forked?: boolean } = {}): Promise<Checkpoint> {
     const args = ['checkpoint', '--dir', opts.dir ?? this.dir, '--json']
     if (opts.kill) args.push('--kill')
+    if (opts.forked) args.push('--forked')
     const r = await this.run(args)
     if (r.code !== 0) throw new Error(`${r.argv.join(' ')} exited ${r.code ?? r.signal}; stderr: ${r.stderr.trim()}`)
     let j: Checkpoint
