@@ -156,16 +156,6 @@ int32_t g_keepcaps = -1;    // its PR_SET_KEEPCAPS since then (-1: none)
 constexpr int kFollowMagic = 0x616d6272;  // "ambr": a follow request of ours, not glibc's
 volatile uint32_t g_follow_ack;
 
-// A 64-bit mask from the hex after `key` in a status text, or false.
-bool status_mask(const char* st, const char* key, uint64_t* out) {
-  const char* p = __builtin_strstr(st, key);
-  if (!p) return false;
-  p += sys::slen(key);
-  while (*p == ' ' || *p == '\t') p++;
-  *out = sys::parse_u(&p, 16);
-  return true;
-}
-
 void follow_program() {
   if (g_securebits >= 0) sys::prctl(28 /*PR_SET_SECUREBITS*/, g_securebits, 0, 0, 0);
   if (g_keepcaps >= 0) sys::prctl(8 /*PR_SET_KEEPCAPS*/, g_keepcaps, 0, 0, 0);
@@ -175,11 +165,11 @@ void follow_program() {
   size_t n = sys::read_file(path, st, sizeof st - 1);
   st[n] = 0;
   uint64_t bnd = 0, amb = 0, my_bnd = 0;
-  bool have_bnd = status_mask(st, "\nCapBnd:", &bnd), have_amb = status_mask(st, "\nCapAmb:", &amb);
+  bool have_bnd = sys::status_value(st, "CapBnd:", 16, &bnd), have_amb = sys::status_value(st, "CapAmb:", 16, &amb);
   if (have_bnd) {
     n = sys::read_file("/proc/thread-self/status", st, sizeof st - 1);
     st[n] = 0;
-    if (status_mask(st, "\nCapBnd:", &my_bnd))
+    if (sys::status_value(st, "CapBnd:", 16, &my_bnd))
       for (int cap = 0; cap < 64; cap++)
         if ((my_bnd >> cap & 1) && !(bnd >> cap & 1)) sys::prctl(24 /*PR_CAPBSET_DROP*/, cap, 0, 0, 0);
   }

@@ -30,16 +30,9 @@ uint64_t vmlck_kb() {
   char st[4096];
   size_t n = sys::read_file("/proc/self/status", st, sizeof st - 1);
   st[n] = 0;
-  for (const char* p = st; *p;) {
-    if (sys::sstarts(p, "VmLck:")) {
-      p += 6;
-      while (*p == ' ' || *p == '\t') p++;
-      return sys::parse_u(&p, 10);
-    }
-    while (*p && *p != '\n') p++;
-    if (*p) p++;
-  }
-  return 0;
+  uint64_t kb = 0;
+  sys::status_value(st, "VmLck:", 10, &kb);
+  return kb;
 }
 
 // mlockall(MCL_FUTURE) locks every mapping made later (the mm's default flags), which no /proc
@@ -64,11 +57,9 @@ void mcl_future_capture(Capture& c) {
 uint32_t seccomp_filters(char* buf, size_t cap, const char* status) {
   size_t n = sys::read_file(status, buf, cap - 1);
   buf[n] = 0;
-  const char* p = __builtin_strstr(buf, "\nSeccomp_filters:");
-  if (!p) return 0;
-  p += 17;
-  while (*p == ' ' || *p == '\t') p++;
-  return (uint32_t)sys::parse_u(&p, 10);
+  uint64_t v = 0;
+  sys::status_value(buf, "Seccomp_filters:", 10, &v);
+  return (uint32_t)v;
 }
 
 long process_capture(Capture& c, amber_process& pr) {

@@ -74,19 +74,6 @@ char state_of(int32_t pid) {
   return rp && rp[1] == ' ' ? rp[2] : 0;
 }
 
-// "SigBlk:\t<hex>" etc. of a status text.
-uint64_t status_mask(const char* text, const char* key) {
-  size_t kl = sys::slen(key);
-  for (const char* p = text; *p; p++) {
-    if ((p == text || p[-1] == '\n') && sys::sstarts(p, key)) {
-      p += kl;
-      while (*p == '\t' || *p == ' ') p++;
-      return sys::parse_u(&p, 16);
-    }
-  }
-  return 0;
-}
-
 bool runs_agent(int32_t pid) {
   char path[48];
   sys::Out o(path, sizeof path);
@@ -172,7 +159,9 @@ void continue_children() {
   g_nkids = 0;
   size_t n = sys::read_file("/proc/self/status", g_buf, sizeof g_buf - 1);
   g_buf[n] = 0;
-  g_sigchld_pending = (status_mask(g_buf, "ShdPnd:") >> (SIGCHLD - 1)) & 1;
+  uint64_t shd = 0;
+  sys::status_value(g_buf, "ShdPnd:", 16, &shd);
+  g_sigchld_pending = (shd >> (SIGCHLD - 1)) & 1;
   int32_t kids[kMax];
   uint32_t nk = 0;
   char dents[4096];

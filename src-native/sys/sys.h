@@ -302,6 +302,23 @@ static inline uint64_t parse_u(const char** p, int base) {
   return v;
 }
 
+// The number after "key" (e.g. "VmLck:") at the start of a line of /proc status text; false when
+// no line has it.
+static inline bool status_value(const char* text, const char* key, int base, uint64_t* out) {
+  size_t kl = slen(key);
+  for (const char* p = text; *p;) {
+    if (sstarts(p, key)) {
+      p += kl;
+      while (*p == ' ' || *p == '\t') p++;
+      *out = parse_u(&p, base);
+      return true;
+    }
+    while (*p && *p != '\n') p++;
+    if (*p) p++;
+  }
+  return false;
+}
+
 }  // namespace sys
 
 #endif
