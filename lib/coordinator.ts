@@ -1989,14 +1989,24 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }
     const timeoutSec = opts.timeout ?? this.timeout;
     const gen = await this.nextGeneration();
+    const genDir = join(this.dir, genDirName(gen));
+    // A new directory (EEXIST if anything has the name): the agents create their images in it.
+    // Made before anything is suspended: on a busy filesystem a create can wait seconds on its
+    // journal, and no program should be stopped meanwhile. And made before the barrier is set: a
+    // hello arriving while it is set but not yet suspending is held to its end, and the suspend
+    // phase then waits STARTING_GRACE_MS for that child (a fork loop's checkpoints took 10 s).
+    await mkdir(genDir, { mode: 0o700 }).catch((e: unknown) => {
+      const f = trust.fsFailure(e, 'create', genDir);
+      throw new AmberError('ECHECKPOINT', `generation ${gen} failed: ${f.message}`, { cause: f });
+    });
     // The participants are taken with the barrier set, in one turn of the event loop: an agent
     // that disconnects during an await before it (a short-lived child of a fork loop) would be
     // waited for by a barrier that never hears of its exit (agentGone only looks at this.barrier).
     const participants = [...this.agents.values()].filter((a) => !a.superseded && !a.sock.destroyed);
     if (participants.length === 0) {
+      await rm(genDir, { recursive: true, force: true }).catch(() => undefined);
       throw new AmberError('ENOPROC', `no processes are registered with the coordinator at ${this.socketPath}`);
     }
-    const genDir = join(this.dir, genDirName(gen));
     const t0 = process.hrtime.bigint();
     const id = randomBytes(16).toString('hex');
     const b: Barrier = { gen, id, agents: new Set(participants), phase: undefined, failure: undefined, durable: false, t0, bytes: 0, kill: opts.kill === true };
@@ -2018,12 +2028,6 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         for (const a of b.agents) a.info.state = 'suspending';
         // `generation G ID` first: the id the agents write into their images' headers.
         for (const a of b.agents) this.send(a, `generation ${gen} ${id}`);
-        // A new directory (EEXIST if anything has the name): the agents create their images in it.
-        // Made before anything is suspended: on a busy filesystem a create can wait seconds on
-        // its journal, and no program should be stopped meanwhile (a failed generation removes it).
-        await mkdir(genDir, { mode: 0o700 }).catch((e: unknown) => {
-          throw trust.fsFailure(e, 'create', genDir);
-        });
         // " end": the computation ends after this checkpoint, so agents may capture what the
         // program would otherwise still see (a listener's not-yet-accepted connections).
         await this.phase(b, 'suspended', () => `suspend ${gen}${opts.kill === true ? ' end' : ''}`, timeoutSec, true);
