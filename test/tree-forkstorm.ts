@@ -33,11 +33,12 @@ function counts(lines: string[]): number[] {
   return lines.filter((l) => l.startsWith('n ')).map((l) => Number(l.slice(2)))
 }
 
-// exit: children exit at once; sleep: they live 20 ms; shell: bash runs `sleep 0.05` in a loop
+// exit: children exit at once; sleep: they live 20 ms; spawn: posix_spawn (a vfork child sharing
+// the parent's memory until it execs, then a new agent that registers) of a program exiting at once; shell: bash runs `sleep 0.05` in a loop
 // (fork, exec of a new program whose agent registers again, exit).
 const SHELL = 'i=0; while :; do sleep 0.05; i=$((i+1)); if [ $((i % 5)) = 0 ]; then echo "n $i"; fi; done'
 
-for (const mode of ['exit', 'sleep', 'shell']) {
+for (const mode of ['exit', 'sleep', 'spawn', 'shell']) {
   t.test(`fork storm (${mode}): ${LIVE} live checkpoints, then --kill and restart`, async (t) => {
     const a = await setup(t)
     const exe = await build('forkstorm')

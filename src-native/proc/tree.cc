@@ -54,14 +54,29 @@ void tree_capture(amber_process& pr, const uint64_t* f) {
 // change. Refused by name at suspend (before anything is parked, and before the coordinator waits
 // for the child to register, which it never does: it runs no agent thread of its own). kcmp says
 // what is shared; on a kernel without it there is nothing to say. Checkpoint thread only.
-long shared_children_check(char* err, size_t errlen) {
+// Except for a moment: vfork() and posix_spawn() (make, the shell, every spawn of glibc) make
+// their child with CLONE_VM|CLONE_VFORK, and it shares our memory until its exec — the thread
+// that spawned it waits in the kernel meanwhile. A child found sharing memory is looked at again
+// for up to kVforkWaitMs: one that stops sharing (it exec'd or exited) is no refusal.
+namespace {
+constexpr int64_t kVforkWaitMs = 3000;
+
+int64_t mono_ms() {
+  sys::ktimespec ts{};
+  sys::clock_gettime(1 /*CLOCK_MONOTONIC*/, &ts);
+  return ts.sec * 1000ll + ts.nsec / 1000000;
+}
+
+// 0, or -EINVAL with `err` naming the first child that shares; *vm_only: all it shares is memory.
+long shared_children_once(char* err, size_t errlen, bool* vm_only) {
   static char buf[8192], dents[4096];
   long self = sys::getpid(), r = 0;
   each_child(buf, sizeof buf, dents, sizeof dents, [&](int32_t kid) {
     constexpr long KCMP_VM = 1, KCMP_FILES = 2;
     const char* what = nullptr;
+    *vm_only = false;
     if (sys::sc5(312 /*kcmp*/, self, kid, KCMP_FILES, 0, 0) == 0) what = "its descriptor table (clone with CLONE_FILES)";
-    else if (sys::sc5(312 /*kcmp*/, self, kid, KCMP_VM, 0, 0) == 0) what = "its memory (clone with CLONE_VM)";
+    else if (sys::sc5(312 /*kcmp*/, self, kid, KCMP_VM, 0, 0) == 0) what = "its memory (clone with CLONE_VM)", *vm_only = true;
     if (!what) return true;
     sys::Out(err, errlen).s("child process ").i(pid::to_app(kid)).s(" shares ").s(what)
         .s(" with its parent: amber restores every process with its own, so it cannot checkpoint them");
@@ -69,6 +84,18 @@ long shared_children_check(char* err, size_t errlen) {
     return false;
   });
   return r;
+}
+}  // namespace
+
+long shared_children_check(char* err, size_t errlen) {
+  const int64_t t0 = mono_ms();
+  for (;;) {
+    bool vm_only = false;
+    long r = shared_children_once(err, errlen, &vm_only);
+    if (r == 0 || !vm_only || mono_ms() - t0 >= kVforkWaitMs) return r;
+    sys::ktimespec ts{0, 1000000};
+    sys::nanosleep(&ts, nullptr);
+  }
 }
 }  // namespace amber
 #endif
