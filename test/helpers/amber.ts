@@ -176,7 +176,10 @@ export class Proc {
   async wait(timeoutMs = 30_000): Promise<Exit> {
     let timer: NodeJS.Timeout | undefined
     const to = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for exit of ${this.describe()}`)), timeoutMs)
+      timer = setTimeout(
+        () => reject(new Error(`timed out after ${timeoutMs} ms waiting for exit of ${this.describe()}; its processes then:\n${processReport(this.child.pid)}`)),
+        timeoutMs,
+      )
     })
     try {
       return await Promise.race([this.exited, to])
@@ -192,6 +195,24 @@ export class Proc {
       // already gone
     }
   }
+}
+
+/**
+ * The processes below `pid` with their state, kernel wait channel and current system call (what a
+ * hang is waiting on), one a line: said when a wait times out, so a rare hang in CI is diagnosable.
+ */
+export function processReport(pid: number | undefined): string {
+  if (pid === undefined) return '  (not started)'
+  const out: string[] = []
+  for (const p of [pid, ...descendants([pid])]) {
+    const st = readProc(p, 'stat')
+    if (!st) continue
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
+    const sc = (readProc(p, 'syscall') ?? '').trim().split(' ').slice(0, 3).join(' ')
+    const args = (readProc(p, 'cmdline') ?? '').split('\0').join(' ').trim().slice(0, 160)
+    out.push(`  ${p} ppid ${f[1]} ${f[0]} wchan ${(readProc(p, 'wchan') ?? '?').trim()} syscall ${sc || '?'}: ${args}`)
+  }
+  return out.join('\n') || '  (none)'
 }
 
 export interface RunResult extends Exit {
