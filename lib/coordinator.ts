@@ -180,6 +180,12 @@ interface Barrier {
   starting?: Map<string, number>;
   /** A pending look for such children (settleSuspend). */
   settleTimer?: NodeJS.Timeout;
+  /**
+   * Participants whose connection closed before they were suspended while their process lives
+   * on (`pid:starttime` -> when): they exec'd (the connection is close-on-exec), and the new
+   * program's agent says hello again (settleSuspend waits for it, as for a starting child).
+   */
+  execing?: Map<string, number>;
   /** Forked checkpoint (CheckpointOptions.forked): `forked G` goes before every `write G`. */
   forked?: boolean;
   /** Forked: the participants whose image content is fixed (`captured`, or already `written`). */
@@ -1400,6 +1406,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       seen.set(key, first);
       if (now - first < STARTING_GRACE_MS) wait = true;
     }
+    for (const [key, first] of b.execing ?? []) {
+      const [pid, start] = key.split(':');
+      if (known.has(Number(pid))) continue;  // registered again (and joined)
+      const st = procStat(Number(pid));
+      if (st === undefined || st.start !== start || st.state === 'Z' || st.state === 'X') continue;  // ended after all
+      if (now - first < STARTING_GRACE_MS) wait = true;
+    }
     if (!wait) {
       ph.resolve(ph.results);
       return;
@@ -1632,7 +1645,16 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         // It exited before it was suspended: the generation is taken as if it had exited just
         // before (a child of a fork loop does, all the time; failing would fail every retry too).
         // Once suspended, a process that goes away was killed while parked: that fails below.
-        debug('%s exited before it was suspended; generation %d goes on without it', describe(a), b.gen);
+        // Or it exec'd (its process lives on: a shell's child running `seq` as the suspend came):
+        // the new program registers again and joins, and until it does the phase is not over —
+        // else it runs on outside the generation, and a restart has its parent wait for a child
+        // that is not there (a pipeline lost a command's output).
+        const st = a.info.host === hostname() && a.info.pid > 0 ? procStat(a.info.pid) : undefined;
+        if (st !== undefined && st.state !== 'Z' && st.state !== 'X') {
+          b.execing ??= new Map();
+          b.execing.set(`${a.info.pid}:${st.start}`, Date.now());
+          debug('%s left before it was suspended and lives on (exec): waiting for its hello', describe(a));
+        } else debug('%s exited before it was suspended; generation %d goes on without it', describe(a), b.gen);
         if (ph.pending.size === 0) this.settleSuspend(b, ph);
       } else if (!b.durable && b.released === true && ph?.expect === 'written' && ph.results.has(a)) {
         // Forked: resumed at `captured`, the program may end before the others' images are

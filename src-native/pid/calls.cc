@@ -69,7 +69,7 @@ inline long ioprio_who(long which, long who) {
 extern "C" {
 
 __attribute__((visibility("default"))) int tgkill(pid_t tgid, pid_t tid, int sig) {
-  return (int)ret(sys::tgkill(to_real(tgid), to_real_tid(tid), sig));
+  return amber::pid::with_fresh_ids([&] { return (int)ret(sys::tgkill(to_real(tgid), to_real_tid(tid), sig)); });
 }
 
 // As glibc does, si_pid is our kernel pid: the receiver's agent translates the si_pid of every
@@ -83,7 +83,7 @@ __attribute__((visibility("default"))) int sigqueue(pid_t pid, int sig, const un
   info.si_pid = (pid_t)sys::getpid();
   info.si_uid = (uid_t)sys::sc0(SYS_getuid);
   info.si_value = val;
-  return (int)ret(sys::sc3(SYS_rt_sigqueueinfo, L(to_real(pid)), sig, (long)&info));
+  return amber::pid::with_fresh_ids([&] { return (int)ret(sys::sc3(SYS_rt_sigqueueinfo, L(to_real(pid)), sig, (long)&info)); });
 }
 
 __attribute__((visibility("default"))) int sched_setaffinity(pid_t pid, size_t size, const cpu_set_t* set) {

@@ -56,6 +56,9 @@ F next(const char* name) {
 
 }  // namespace
 
+uint32_t g_map_version;
+uint32_t map_version() { return __atomic_load_n(&g_map_version, __ATOMIC_ACQUIRE); }
+
 void set_map(const char* s) {
   // Runs on the checkpoint thread while the application's threads are parked: no allocation.
   // The tid map must be taken before the pid map changes: it translates the checkpoint's kernel
@@ -73,6 +76,7 @@ void set_map(const char* s) {
     s = *p == ',' ? p + 1 : p;
   }
   __atomic_store_n(&g_n, n, __ATOMIC_RELEASE);
+  __atomic_add_fetch(&g_map_version, 1u, __ATOMIC_RELEASE);
 }
 
 int32_t to_real(int32_t app) {
@@ -101,6 +105,7 @@ void set_tid_map(const int32_t* app, const int32_t* real, uint32_t n) {
   for (uint32_t i = 0; i < n && k < AMBER_MAX_THREADS; i++)
     if (app[i] > 0 && real[i] > 0) g_tids[k++] = Entry{app[i], real[i]};
   __atomic_store_n(&g_tn, k, __ATOMIC_RELEASE);
+  __atomic_add_fetch(&g_map_version, 1u, __ATOMIC_RELEASE);
 }
 
 void adopt_restored_tids() {
@@ -169,13 +174,13 @@ __attribute__((visibility("default"))) pid_t gettid(void) { return amber::pid::a
 __attribute__((visibility("default"))) int kill(pid_t pid, int sig) {
   using F = int (*)(pid_t, int);
   static F f = amber::pid::next<F>("kill");
-  return f(amber::pid::to_real_tid(pid), sig);  // the kernel takes a tid here too
+  return amber::pid::with_fresh_ids([&] { return f(amber::pid::to_real_tid(pid), sig); });  // the kernel takes a tid here too
 }
 
 __attribute__((visibility("default"))) pid_t waitpid(pid_t pid, int* status, int options) {
   using F = pid_t (*)(pid_t, int*, int);
   static F f = amber::pid::next<F>("waitpid");
-  return to_app(f(to_real(pid), status, options));
+  return to_app(amber::pid::with_fresh_ids([&] { return f(to_real(pid), status, options); }));
 }
 
 __attribute__((visibility("default"))) pid_t wait(int* status) {
@@ -187,14 +192,15 @@ __attribute__((visibility("default"))) pid_t wait(int* status) {
 __attribute__((visibility("default"))) pid_t wait4(pid_t pid, int* status, int options, struct rusage* ru) {
   using F = pid_t (*)(pid_t, int*, int, struct rusage*);
   static F f = amber::pid::next<F>("wait4");
-  return to_app(f(to_real(pid), status, options, ru));
+  return to_app(amber::pid::with_fresh_ids([&] { return f(to_real(pid), status, options, ru); }));
 }
 
 __attribute__((visibility("default"))) int waitid(idtype_t idtype, id_t id, siginfo_t* info, int options) {
   using F = int (*)(idtype_t, id_t, siginfo_t*, int);
   static F f = amber::pid::next<F>("waitid");
-  if (idtype == P_PID || idtype == P_PGID) id = (id_t)to_real((int32_t)id);
-  int r = f(idtype, id, info, options);
+  int r = amber::pid::with_fresh_ids([&] {
+    return f(idtype, idtype == P_PID || idtype == P_PGID ? (id_t)to_real((int32_t)id) : id, info, options);
+  });
   if (r == 0 && info && info->si_pid) info->si_pid = to_app(info->si_pid);
   return r;
 }

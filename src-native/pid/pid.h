@@ -9,6 +9,7 @@
 // argument goes through to_real_tid.
 #ifndef AMBER_PID_H
 #define AMBER_PID_H
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -17,6 +18,21 @@ namespace pid {
 void set_map(const char* text);  // "APP:REAL,APP:REAL,..." from the coordinator's `pidmap` line
 int32_t to_real(int32_t app);    // negative values (process groups) keep their sign
 int32_t to_app(int32_t real);
+
+// Changes each time the maps are replaced (a restart's `pidmap`). A wrapper translates an id and
+// then calls the kernel: a checkpoint and restart can land between the two (the thread suspended
+// in user space, past our translation), and the call then names the previous run's kernel id —
+// ECHILD from a waitpid for a child that is there, ESRCH from a kill. The call is made again with
+// a fresh translation when it failed so and the maps changed meanwhile (with_fresh_ids).
+uint32_t map_version();
+template <class Call>
+inline auto with_fresh_ids(Call call) -> decltype(call()) {
+  for (;;) {
+    uint32_t v = map_version();
+    auto r = call();
+    if (r != -1 || (errno != ESRCH && errno != ECHILD) || map_version() == v) return r;
+  }
+}
 
 // Replaces the tid map (n entries of app[i] -> real[i]; entries with a value <= 0 are skipped).
 // No allocation (a fixed .bss table of AMBER_MAX_THREADS); call while the application's threads
