@@ -1995,8 +1995,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   private async runCheckpoint(opts: CheckpointOptions): Promise<CheckpointResult> {
     if (this.closed) throw new AmberError('ECHECKPOINT', 'the coordinator is closed');
-    if (this.restartWait !== undefined || [...this.agents.values()].some((a) => a.parked || a.info.state === 'restarting')) {
-      throw new AmberError('EBUSY', 'a restart is in progress; checkpoint once it has resumed');
+    // A checkpoint asked for while a restart is still bringing the processes back (a job script's
+    // `amber restart &` then `amber checkpoint`) waits for it to resume, as long as a phase may.
+    const restarting = () => this.restartWait !== undefined || [...this.agents.values()].some((a) => a.parked || a.info.state === 'restarting');
+    const busyUntil = Date.now() + (opts.timeout ?? this.timeout) * 1000;
+    while (restarting() && !this.closed && Date.now() < busyUntil) await new Promise((r) => setTimeout(r, 50));
+    if (this.closed) throw new AmberError('ECHECKPOINT', 'the coordinator is closed');
+    if (restarting()) {
+      throw new AmberError('EBUSY', 'a restart is in progress and has not resumed; checkpoint once it has');
     }
     // After a coordinator restart, a generation without the processes still reconnecting would
     // be a generation that cannot be restarted: wait for them (or fail).
