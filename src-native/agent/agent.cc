@@ -392,53 +392,6 @@ int32_t thread_with_own_fs(int32_t* tids) {
   return 0;
 }
 
-// The checkpoint thread opens descriptors of its own while it suspends the others (the /proc
-// listings of threads and children): a thread of the program that forks meanwhile gives the child
-// a copy of them, which the child's next checkpoint then takes for the program's (a descriptor the
-// program never opened, rebuilt as /dev/null, with a warning on its stderr). So forks and the
-// suspend exclude each other: a fork holds g_fork_lock (its tid) from the atfork prepare handler
-// to the parent's/child's, the suspend holds it (-1) until every thread is parked. A forking
-// thread that is parked (signalled while it waited, or inside glibc's fork) forks nothing until
-// it is resumed: the suspend goes on without the lock then. Bounded: after 5 s the suspend goes on.
-volatile uint32_t g_fork_lock;
-__thread bool t_fork_locked __attribute__((tls_model("initial-exec")));  // this thread holds it
-
-void fork_lock_take() {
-  uint32_t me = (uint32_t)sys::gettid();
-  t_fork_locked = true;
-  for (;;) {
-    uint32_t z = 0;
-    if (__atomic_compare_exchange_n(&g_fork_lock, &z, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
-    sys::ktimespec ts{0, 2000000};
-    sys::futex_wait(&g_fork_lock, z, &ts);
-  }
-}
-void fork_lock_give() {
-  __atomic_store_n(&g_fork_lock, 0u, __ATOMIC_RELEASE);
-  sys::futex_wake(&g_fork_lock, 64);
-}
-
-struct SuspendForkGuard {
-  bool held = false;
-  SuspendForkGuard() {
-    int64_t deadline = now_ns() + 5ll * 1000000000;
-    for (;;) {
-      uint32_t z = 0;
-      if (__atomic_compare_exchange_n(&g_fork_lock, &z, ~0u, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-        held = true;
-        return;
-      }
-      int k = find_slot((int32_t)z);
-      if ((k >= 0 && __atomic_load_n(&g_slots[k].state, __ATOMIC_ACQUIRE) == SLOT_PARKED) || now_ns() > deadline) return;
-      sys::ktimespec ts{0, 1000000};
-      sys::futex_wait(&g_fork_lock, z, &ts);
-    }
-  }
-  ~SuspendForkGuard() {
-    if (held) fork_lock_give();
-  }
-};
-
 // Parks every thread but this one. Returns 0 or -errno (then the caller resumes what parked).
 long do_suspend(char* err, size_t errlen) {
   int32_t* tids = reinterpret_cast<int32_t*>(g.scratch + 16384);
@@ -447,7 +400,6 @@ long do_suspend(char* err, size_t errlen) {
   g_slots[0].tid = g.ckpt_tid;
   g_slots[0].state = SLOT_PARKED;
   g.nslots = 1;
-  SuspendForkGuard no_fork;
   keep_begin();  // what every thread's keep_take compares its affinity with
   // (before anything is parked: a refusal leaves nothing to undo)
   if (long r = shared_children_check(err, errlen); r < 0) return r;
@@ -654,12 +606,8 @@ void on_restart() {
   }
   g.restart_ppid = (int)sys::getppid();
   g.ckpt_tid = (int)sys::gettid();
-  for (uint32_t i = 0; i < g.nslots; i++) {
-    if (g_handoff.new_tids[i] <= 0) continue;
-    // A thread parked inside a fork holds the fork lock under its previous tid (do_suspend).
-    if (g_fork_lock == (uint32_t)g_slots[i].tid) g_fork_lock = (uint32_t)g_handoff.new_tids[i];
-    g_slots[i].tid = g_handoff.new_tids[i];
-  }
+  for (uint32_t i = 0; i < g.nslots; i++)
+    if (g_handoff.new_tids[i] > 0) g_slots[i].tid = g_handoff.new_tids[i];
   // Wait until every restored thread has left the restorer's code, then drop the restorer. A
   // thread still in it must never lose it: with thousands of processes restored at once on a
   // couple of cores a thread can wait many seconds for its first time slice (a 10 s limit here
@@ -1011,8 +959,6 @@ void before_fork() {
   g_child_conn1 = 0;
   int fd = coord_conn_for_child();
   if (fd >= 0) g_child_conn1 = fd + 1;
-  // (after the connection: our checkpoint thread answers that request, and must not wait on us)
-  if (g.active) fork_lock_take();
 }
 }  // namespace
 
@@ -1041,15 +987,9 @@ namespace {
 void after_fork_parent() {
   if (g_child_conn1) sys::close(g_child_conn1 - 1);
   g_child_conn1 = 0;
-  if (t_fork_locked) {
-    t_fork_locked = false;
-    fork_lock_give();
-  }
 }
 
 void after_fork_child() {
-  g_fork_lock = 0;  // (ours alone now: the parent's holder is the parent's)
-  t_fork_locked = false;
   // Discarded before it touches anything shared (the coordinator socket is the parent's).
   if (g.active && fork_child_doomed()) sys::exit_group(kForkCollisionExit);
   if (g.coord_fd >= 0) sys::close(g.coord_fd);
