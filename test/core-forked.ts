@@ -30,7 +30,8 @@ t.test('forked checkpoints of changing memory restart as one instant each', asyn
   const a = await setup(t)
   const exe = await build('forkedmem')
   const app = a.launch([exe, '256'])
-  await app.waitFor((l) => l.includes('READY') && l.includes('READY child'), 60_000, 'READY from both processes')
+  // (generous: 256 MiB stamped and checked word by word is minutes of CPU on a loaded 2-core machine)
+  await app.waitFor((l) => l.includes('READY') && l.includes('READY child'), 120_000, 'READY from both processes')
   const tagged0 = a.tagged().length
 
   const gens: Checkpoint[] = []
@@ -85,7 +86,7 @@ t.test('forked checkpoints of changing memory restart as one instant each', asyn
     const r = a.restart({ dir, target: ck.manifest })
     const got = await r.waitFor(
       (l) => (l.some((x) => x.startsWith('FAIL')) || (l.some((x) => x.startsWith('verified heap')) && l.some((x) => x.startsWith('verified shared'))) ? l : undefined),
-      60_000,
+      120_000,
       'both restored processes to check their memory',
     )
     t.same(
