@@ -8,21 +8,11 @@
 // never sees a SIGCHLD or a child of ours (waitpid(-1, __WALL), /proc/self/task/*/children), and
 // no writer outlives its checkpoint. A writer killed while it writes fails its generation by name
 // and leaves `latest` alone.
-import { readFileSync, readlinkSync } from 'node:fs'
+import { readlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { build } from './helpers/fixtures.js'
-import { type Checkpoint, type Proc, procInfo, setup, sleep } from './helpers/amber.js'
-
-/** The session id of a process (/proc/PID/stat field 6), or 0 when it is gone. */
-function sessionOf(pid: number): number {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'latin1')
-    return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[3])
-  } catch {
-    return 0
-  }
-}
+import { type Checkpoint, type Proc, procInfo, setup, sleep, statFields } from './helpers/amber.js'
 
 const fails = (p: Proc) => p.lines.filter((l) => l.startsWith('FAIL'))
 
@@ -63,7 +53,7 @@ t.test('forked checkpoints of changing memory restart as one instant each', asyn
       // (a copy of the program: its command line, a pid the computation did not have before,
       // leading a session of its own — the go-between that makes it, sharing the program's memory
       // for an instant, does not: killing that one instead left the writer to succeed)
-      writer = a.tagged().find((p) => !known.has(p) && procInfo(p).cmd.startsWith(exe) && sessionOf(p) === p)
+      writer = a.tagged().find((p) => !known.has(p) && procInfo(p).cmd.startsWith(exe) && Number(statFields(p)?.[3]) === p)
       if (writer === undefined) await sleep(25)
     }
     t.ok(writer !== undefined, `found the forked writer (pid ${writer})`)

@@ -34,6 +34,7 @@
 #include "pid/pid.h"
 #include "fd/stdio.h"
 #include "proc/children.h"
+#include "syscall/table.h"
 
 namespace amber {
 void tree_capture(amber_process& pr, const uint64_t* f) {
@@ -57,15 +58,9 @@ void tree_capture(amber_process& pr, const uint64_t* f) {
 // Except for a moment: vfork() and posix_spawn() (make, the shell, every spawn of glibc) make
 // their child with CLONE_VM|CLONE_VFORK, and it shares our memory until its exec — the thread
 // that spawned it waits in the kernel meanwhile. A child found sharing memory is looked at again
-// for up to kVforkWaitMs: one that stops sharing (it exec'd or exited) is no refusal.
+// for up to kVforkWaitNs: one that stops sharing (it exec'd or exited) is no refusal.
 namespace {
-constexpr int64_t kVforkWaitMs = 3000;
-
-int64_t mono_ms() {
-  sys::ktimespec ts{};
-  sys::clock_gettime(1 /*CLOCK_MONOTONIC*/, &ts);
-  return ts.sec * 1000ll + ts.nsec / 1000000;
-}
+constexpr int64_t kVforkWaitNs = 3000000000ll;
 
 // 0, or -EINVAL with `err` naming the first child that shares; *vm_only: all it shares is memory.
 long shared_children_once(char* err, size_t errlen, bool* vm_only) {
@@ -88,11 +83,11 @@ long shared_children_once(char* err, size_t errlen, bool* vm_only) {
 }  // namespace
 
 long shared_children_check(char* err, size_t errlen) {
-  const int64_t t0 = mono_ms();
+  const int64_t t0 = intr::mono_ns();
   for (;;) {
     bool vm_only = false;
     long r = shared_children_once(err, errlen, &vm_only);
-    if (r == 0 || !vm_only || mono_ms() - t0 >= kVforkWaitMs) return r;
+    if (r == 0 || !vm_only || intr::mono_ns() - t0 >= kVforkWaitNs) return r;
     sys::ktimespec ts{0, 1000000};
     sys::nanosleep(&ts, nullptr);
   }

@@ -205,9 +205,8 @@ export function processReport(pid: number | undefined): string {
   if (pid === undefined) return '  (not started)'
   const out: string[] = []
   for (const p of [pid, ...descendants([pid])]) {
-    const st = readProc(p, 'stat')
-    if (!st) continue
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
+    const f = statFields(p)
+    if (!f) continue
     const sc = (readProc(p, 'syscall') ?? '').trim().split(' ').slice(0, 3).join(' ')
     const args = (readProc(p, 'cmdline') ?? '').split('\0').join(' ').trim().slice(0, 160)
     out.push(`  ${p} ppid ${f[1]} ${f[0]} wchan ${(readProc(p, 'wchan') ?? '?').trim()} syscall ${sc || '?'}: ${args}`)
@@ -423,10 +422,14 @@ function allPids(): number[] {
     .map(Number)
 }
 
-function procState(pid: number): string {
+/** /proc/PID/stat from its state on (proc(5) field 3 is [0], ppid [1], session [3]), or null. */
+export function statFields(pid: number): string[] | null {
   const st = readProc(pid, 'stat')
-  if (!st) return '?'
-  return st.slice(st.lastIndexOf(')') + 2).split(' ')[0] ?? '?'
+  return st ? st.slice(st.lastIndexOf(')') + 2).split(' ') : null
+}
+
+function procState(pid: number): string {
+  return statFields(pid)?.[0] ?? '?'
 }
 
 export function procInfo(pid: number): ProcInfo {
@@ -455,9 +458,9 @@ export function findTagged(tag: string): number[] {
 export function descendants(roots: number[]): number[] {
   const children = new Map<number, number[]>()
   for (const pid of allPids()) {
-    const st = readProc(pid, 'stat')
-    if (!st) continue
-    const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1])
+    const f = statFields(pid)
+    if (!f) continue
+    const ppid = Number(f[1])
     const list = children.get(ppid) ?? []
     list.push(pid)
     children.set(ppid, list)
