@@ -168,7 +168,7 @@ export class Proc {
     try {
       return await this.out.until(pred, timeoutMs, what)
     } catch (e) {
-      throw new Error(`${(e as Error).message}; from ${this.describe()}`)
+      throw new Error(`${(e as Error).message}; from ${this.describe()}; its processes then:\n${processReport(this.child.pid)}`)
     }
   }
 
@@ -210,6 +210,19 @@ export function processReport(pid: number | undefined): string {
     const sc = (readProc(p, 'syscall') ?? '').trim().split(' ').slice(0, 3).join(' ')
     const args = (readProc(p, 'cmdline') ?? '').split('\0').join(' ').trim().slice(0, 160)
     out.push(`  ${p} ppid ${f[1]} ${f[0]} wchan ${(readProc(p, 'wchan') ?? '?').trim()} syscall ${sc || '?'}: ${args}`)
+    // (each thread too: a process that runs but never answers may have one thread stuck)
+    let tids: string[] = []
+    try {
+      tids = readdirSync(`/proc/${p}/task`).filter((x) => Number(x) !== p)
+    } catch {
+      // gone meanwhile
+    }
+    for (const tid of tids) {
+      const tf = statFields(p, Number(tid))
+      if (!tf) continue
+      const tsc = (readProc(p, `task/${tid}/syscall`) ?? '').trim().split(' ').slice(0, 3).join(' ')
+      out.push(`    thread ${tid} ${tf[0]} wchan ${(readProc(p, `task/${tid}/wchan`) ?? '?').trim()} syscall ${tsc || '?'} utime ${tf[11]}`)
+    }
   }
   return out.join('\n') || '  (none)'
 }
@@ -423,8 +436,8 @@ function allPids(): number[] {
 }
 
 /** /proc/PID/stat from its state on (proc(5) field 3 is [0], ppid [1], session [3]), or null. */
-export function statFields(pid: number): string[] | null {
-  const st = readProc(pid, 'stat')
+export function statFields(pid: number, tid?: number): string[] | null {
+  const st = readProc(pid, tid === undefined ? 'stat' : `task/${tid}/stat`)
   return st ? st.slice(st.lastIndexOf(')') + 2).split(' ') : null
 }
 
