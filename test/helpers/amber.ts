@@ -16,7 +16,7 @@
 // chowned to that user. The test process itself stays root (it only reads output and files).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { repoRoot } from './fixtures.js'
@@ -209,7 +209,13 @@ export function processReport(pid: number | undefined): string {
     if (!f) continue
     const sc = (readProc(p, 'syscall') ?? '').trim().split(' ').slice(0, 3).join(' ')
     const args = (readProc(p, 'cmdline') ?? '').split('\0').join(' ').trim().slice(0, 160)
-    out.push(`  ${p} ppid ${f[1]} ${f[0]} wchan ${(readProc(p, 'wchan') ?? '?').trim()} syscall ${sc || '?'}: ${args}`)
+    let fd1 = '?'
+    try {
+      fd1 = readlinkSync(`/proc/${p}/fd/1`)
+    } catch {
+      // closed, or not ours to read
+    }
+    out.push(`  ${p} ppid ${f[1]} ${f[0]} wchan ${(readProc(p, 'wchan') ?? '?').trim()} syscall ${sc || '?'} fd1 ${fd1}: ${args}`)
     // (each thread too: a process that runs but never answers may have one thread stuck)
     let tids: string[] = []
     try {
