@@ -1,6 +1,6 @@
 // The one-state corpus (test/corpus/): builds each program, runs it without amber (the sanity
 // reference) and under amber (launch → live checkpoint → checkpoint --kill → restart), and says
-// what happened. test/corpus.ts turns the outcomes into tap tests.
+// what happened. test/helpers/corpus-suite.ts turns the outcomes into tap tests.
 //
 // A corpus program prints READY once its state is set up, then waits for one line on stdin; on
 // that line it verifies its state and prints PASS (exit 0), FAIL: <what differs> (exit 1), or —
