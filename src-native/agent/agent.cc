@@ -379,19 +379,6 @@ bool main_thread_exited() {
   return p > st && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
-// A thread with a working directory, root and umask of its own (it called unshare(CLONE_FS)):
-// amber restores one of each per process, so its own would silently become the process's. kcmp
-// tells (KCMP_FS); without kcmp nothing is said. Returns the kernel tid of such a thread, or 0.
-int32_t thread_with_own_fs(int32_t* tids) {
-  uint32_t n = list_tasks(tids, AMBER_MAX_THREADS);
-  for (uint32_t i = 0; i < n; i++) {
-    if (tids[i] == g.pid) continue;
-    long r = sys::sc5(312 /*kcmp*/, g.pid, tids[i], 3 /*KCMP_FS*/, 0, 0);
-    if (r > 0) return tids[i];
-  }
-  return 0;
-}
-
 // Parks every thread but this one. Returns 0 or -errno (then the caller resumes what parked).
 long do_suspend(char* err, size_t errlen) {
   int32_t* tids = reinterpret_cast<int32_t*>(g.scratch + 16384);
@@ -408,11 +395,12 @@ long do_suspend(char* err, size_t errlen) {
                             "around its main thread, so it cannot checkpoint this one");
     return -ESRCH;
   }
-  // (after the check above: an exited main thread has no fs of its own to compare with)
-  if (int32_t t = thread_with_own_fs(tids)) {
-    sys::Out(err, errlen).s("thread ").i(pid::to_app_tid(t)).s(" has a working directory and umask of its own (unshare(CLONE_FS)): "
-                                                           "amber restores one per process, so it cannot checkpoint this one");
-    return -EINVAL;
+  // Threads with a working directory of their own are restored with it (thread/thread.cc); what
+  // cannot be (a root of its own, a removed directory) is said now, before anything is parked.
+  {
+    uint32_t n = list_tasks(tids, AMBER_MAX_THREADS);
+    uint32_t* group = reinterpret_cast<uint32_t*>(g.scratch + 20480);
+    if (long r = threads_fs_group(tids, n, group, g.scratch + 24576, err, errlen); r < 0) return r;
   }
   __atomic_store_n(&g.phase, 1u, __ATOMIC_SEQ_CST);
   critical_wait_clear();

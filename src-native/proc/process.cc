@@ -138,7 +138,9 @@ long process_capture(Capture& c, amber_process& pr) {
   }
   n = sys::read_file("/proc/self/cmdline", buf, 8192);
   pr.cmdline = c.str.add(buf, n ? n - 1 : 0);  // drop the final NUL; inner NULs separate args
-  long l = sys::readlink("/proc/self/cwd", buf, 4095);
+  // This thread's (the checkpoint thread's): the main thread may have a cwd of its own
+  // (unshare(CLONE_FS), listed in thread_fs like any other thread) or have ended (no fs at all).
+  long l = sys::readlink("/proc/thread-self/cwd", buf, 4095);
   pr.cwd = c.str.add(buf, l > 0 ? (size_t)l : 0);
   // The program's, as it started (after a restart the kernel's link names the restorer).
   if (g.exe[0]) pr.exe = c.str.add(g.exe, sys::slen(g.exe));
