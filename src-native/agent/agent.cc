@@ -246,7 +246,7 @@ long connect_coord(const char* path) {
 // hello: who we are. Synchronous: waits for "vpid N".
 bool hello(bool restored) {
   char cmd[400];  // enough to recognise the process in `amber status`
-  size_t n = sys::read_file("/proc/self/cmdline", cmd, sizeof cmd - 1);
+  size_t n = sys::read_file("/proc/thread-self/cmdline", cmd, sizeof cmd - 1);
   for (size_t i = 0; i < n; i++) if (!cmd[i]) cmd[i] = ' ';
   while (n && cmd[n - 1] == ' ') n--;
   struct { char f[6][65]; } uts;
@@ -367,8 +367,9 @@ bool blocks_our_signal(int32_t tid) {
 }
 
 // Has the main thread ended (pthread_exit in main while other threads go on)? The kernel keeps
-// it listed as a zombie that no signal reaches: waiting for it to park would time out, and the
-// restorer rebuilds a process around its main thread. Refused by name instead.
+// it listed as a zombie that no signal reaches: it is not parked (waiting for it would time out)
+// nor saved; the image says so (AMBER_PROC_MAIN_EXITED, proc/process.cc) and the restorer's main
+// thread exits once it has made the others, a zombie leader again.
 bool main_thread_exited() {
   char path[64], st[512];
   sys::Out(path, sizeof path).s("/proc/self/task/").i(g.pid).s("/stat");
@@ -390,11 +391,7 @@ long do_suspend(char* err, size_t errlen) {
   keep_begin();  // what every thread's keep_take compares its affinity with
   // (before anything is parked: a refusal leaves nothing to undo)
   if (long r = shared_children_check(err, errlen); r < 0) return r;
-  if (main_thread_exited()) {
-    sys::Out(err, errlen).s("the main thread has exited (pthread_exit) while other threads run: amber restores a process "
-                            "around its main thread, so it cannot checkpoint this one");
-    return -ESRCH;
-  }
+  bool main_gone = main_thread_exited();
   // Threads with a working directory of their own are restored with it (thread/thread.cc); what
   // cannot be (a root of its own, a removed directory) is said now, before anything is parked.
   {
@@ -410,6 +407,7 @@ long do_suspend(char* err, size_t errlen) {
     bool added = false;
     for (uint32_t i = 0; i < n; i++) {
       if (find_slot(tids[i]) >= 0) continue;
+      if (tids[i] == g.pid && main_gone) continue;  // an ended main thread: nothing to park
       if (g.nslots >= AMBER_MAX_THREADS) {
         sys::Out(err, errlen).s("more than ").u(AMBER_MAX_THREADS).s(" threads");
         return -E2BIG;
@@ -432,6 +430,8 @@ long do_suspend(char* err, size_t errlen) {
         sys::futex_wait(&s.state, SLOT_SIGNALED, &ts);
         if (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) != SLOT_SIGNALED) break;
         if (sys::tgkill(g.pid, s.tid, 0) == -ESRCH) { s.state = SLOT_GONE; break; }
+        // The main thread ended meanwhile (pthread_exit): a zombie the signal never reaches.
+        if (s.tid == g.pid && main_thread_exited()) { s.state = SLOT_GONE; break; }
         if (!blocks_our_signal(s.tid)) blocked_since = 0;
         else if (!blocked_since) blocked_since = now_ns();
         else if (now_ns() - blocked_since > 1000000000ll) {
@@ -609,6 +609,16 @@ void on_restart() {
       if (now_ns() >= deadline) { all_out = false; break; }
       sys::ktimespec ts{0, 2000000};
       sys::futex_wait(&g_slots[i].state, g_slots[i].state, &ts);
+    }
+  }
+  // The main thread had ended (AMBER_PROC_MAIN_EXITED: no slot is the process): the restorer's
+  // main thread ends too once it has made the others (thread/thread.cc), and runs the restorer's
+  // code until then. A zombie no longer does.
+  if (find_slot(g.pid) < 0) {
+    while (all_out && !main_thread_exited()) {
+      if (now_ns() >= deadline) { all_out = false; break; }
+      sys::ktimespec ts{0, 1000000};
+      sys::nanosleep(&ts, nullptr);
     }
   }
   // Every restored thread exists now (its new tid is in the hand-off): their app tids, even if
@@ -1016,7 +1026,7 @@ __attribute__((constructor)) void agent_init() {
   if (n >= sizeof g.coord_path) { say("AMBER_COORD too long; not checkpointing"); return; }
   memcpy(g.coord_path, coord, n + 1);
   {
-    long e = sys::readlink("/proc/self/exe", g.exe, sizeof g.exe - 1);
+    long e = sys::readlink("/proc/thread-self/exe", g.exe, sizeof g.exe - 1);
     g.exe[e > 0 ? e : 0] = 0;
   }
   g.sig = SIGRTMAX - 2;

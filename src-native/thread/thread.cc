@@ -413,6 +413,14 @@ void threads_start(amber_handoff* h) {
 }
 
 [[noreturn]] void threads_enter_main(amber_handoff* h) {
+  if (S.main_idx < 0) {
+    // The main thread had ended (pthread_exit; AMBER_PROC_MAIN_EXITED): so does this one, with
+    // the exit system call (exit_group would end the threads just made). The process lives on
+    // with its leader a zombie, as it was; the agent waits for it to be one before it unmaps the
+    // code this runs (agent.cc on_restart). Nothing of it to clear at its exit.
+    sys::set_tid_address(nullptr);
+    for (;;) sys::sc1(sys::NR_exit, 0);
+  }
   const amber_thread& m = S.v.threads[S.main_idx];
   if (m.ctid_addr) {
     *reinterpret_cast<volatile int32_t*>(m.ctid_addr) = h->new_pid;
