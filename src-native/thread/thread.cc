@@ -12,6 +12,10 @@
 // alternate stack, GS base and rseq registration (same area, length and signature), then jumps
 // into its saved context: the agent's handler returns through rt_sigreturn, which restores the
 // rest, the signal mask included. New kernel tids go to the agent through the hand-off.
+// Threads with a working directory and umask of their own (unshare(CLONE_FS)) are listed in
+// amber_process_ext.thread_fs by group; threads_start gives each group its own fs in turn. A
+// process whose main thread had ended (AMBER_PROC_MAIN_EXITED) has no main record: the restorer's
+// main thread makes the others, then ends with exit (threads_enter_main), a zombie leader again.
 #include <stddef.h>
 #include <stdint.h>
 
