@@ -1026,7 +1026,7 @@ __attribute__((constructor)) void agent_init() {
   if (n >= sizeof g.coord_path) { say("AMBER_COORD too long; not checkpointing"); return; }
   memcpy(g.coord_path, coord, n + 1);
   {
-    long e = sys::readlink("/proc/thread-self/exe", g.exe, sizeof g.exe - 1);
+    long e = sys::readlink("/proc/self/exe", g.exe, sizeof g.exe - 1);
     g.exe[e > 0 ? e : 0] = 0;
   }
   g.sig = SIGRTMAX - 2;
