@@ -594,6 +594,9 @@ void on_restart() {
   }
   g.restart_ppid = (int)sys::getppid();
   g.ckpt_tid = (int)sys::gettid();
+  // The restorer gave this thread the name it had at the checkpoint: an image written before the
+  // checkpoint thread was named has the program's.
+  sys::prctl(15 /*PR_SET_NAME*/, (long)kCkptName, 0, 0, 0);
   for (uint32_t i = 0; i < g.nslots; i++)
     if (g_handoff.new_tids[i] > 0) g_slots[i].tid = g_handoff.new_tids[i];
   // Wait until every restored thread has left the restorer's code, then drop the restorer. A
@@ -940,7 +943,24 @@ bool start_ckpt_thread() {
   pthread_attr_init(&at);
   pthread_attr_setstacksize(&at, 256 * 1024);
   pthread_t th;
+  // Named from its clone on: a clone takes its creator's name, so this thread wears kCkptName
+  // across pthread_create and takes its own back. A name the new thread set itself would leave it
+  // looking like one of the program's threads until it first runs (on a loaded machine long after
+  // a forked child told its parent it is ready), and waiting here for that would hold up every
+  // process start. Readers never take a leader for the checkpoint thread (is_ckpt_thread), and
+  // this thread is the leader (the constructor, a forked child, after an exec).
+  char mine[16] = {};
+  bool renamed = sys::prctl(16 /*PR_GET_NAME*/, (long)mine, 0, 0, 0) == 0 &&
+                 sys::prctl(15 /*PR_SET_NAME*/, (long)kCkptName, 0, 0, 0) == 0;
   bool ok = pthread_create(&th, &at, ckpt_main, nullptr) == 0;
+  if (renamed) sys::prctl(15 /*PR_SET_NAME*/, (long)mine, 0, 0, 0);
+  // Its tid as soon as it exists (glibc's cached tid, set by the clone): our own readers (readdir
+  // of /proc/self/task, getpriority) know it by tid, and the program may list its threads before
+  // the new thread first runs.
+  if (ok && g.tid_off > 0) {
+    int32_t tid = *reinterpret_cast<const volatile int32_t*>(reinterpret_cast<const char*>(th) + g.tid_off);
+    if (tid > 0) g.ckpt_tid = tid;
+  }
   pthread_attr_destroy(&at);
   sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &old, nullptr);
   if (!ok) say("cannot start the checkpoint thread");

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "image/format.h"
+#include "sys/sys.h"
 
 namespace amber {
 
@@ -69,6 +70,21 @@ struct Agent {
 constexpr size_t kLongLine = 1u << 20;
 
 extern Agent g;
+
+// The checkpoint thread's name (/proc/<pid>/task/<tid>/comm): how the agent of another process
+// tells that process's checkpoint thread from the program's threads where the kernel counts every
+// thread (getpriority of a group or user, pid/calls.cc; /proc/<pid>/task, agent/ownfd.cc). The
+// thread has it from its clone on (start_ckpt_thread), so no reader sees it unnamed.
+constexpr char kCkptName[] = "amber-ckpt";
+
+// Is thread `tid` of process `pid`, named `comm`, an agent's checkpoint thread? Ours by its tid;
+// another process's by its name, and never its leader: the thread that starts the checkpoint
+// thread (the leader: in the constructor, in a forked child, after an exec) wears the name for
+// the clone, and the restorer makes the main thread the leader.
+inline bool is_ckpt_thread(int32_t pid, int32_t tid, const char* comm) {
+  if (pid == g.pid) return tid == g.ckpt_tid && tid > 0;
+  return tid != pid && sys::seq(comm, kCkptName);
+}
 inline size_t writer_scratch_len() { return g.scratch_len - kLongLine; }
 extern Slot g_slots[AMBER_MAX_THREADS];
 extern amber_handoff g_handoff;

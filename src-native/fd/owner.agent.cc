@@ -22,6 +22,7 @@
 #include "agent/capture.h"
 #include "fd/file.h"
 #include "pid/pid.h"
+#include "sys/usermem.h"
 
 namespace {
 struct Owner {
@@ -113,9 +114,11 @@ int wrap(Fcntl next, int fd, int cmd, long arg) {
       return o.type == F_OWNER_PGRP ? -to_app(o.pid) : to_app(o.pid);
     }
     case F_SETOWN_EX: {
-      const OwnerEx* in = reinterpret_cast<const OwnerEx*>(arg);
-      if (!in) return (int)ret(sys::fcntl(fd, cmd, arg));
-      OwnerEx o = *in;
+      // Read through the kernel: an unreadable argument goes to the kernel untouched, which
+      // answers as it would without us (EBADF before EFAULT), never a crash in here.
+      OwnerEx o{0, 0};
+      if (sys::vm_read(&o, reinterpret_cast<const void*>(arg), sizeof o) != (long)sizeof o)
+        return (int)ret(sys::fcntl(fd, cmd, arg));
       o.pid = o.type == F_OWNER_TID ? amber::pid::to_real_tid(o.pid) : amber::pid::to_real(o.pid);
       return (int)ret(sys::fcntl(fd, F_SETOWN_EX, (long)&o));
     }

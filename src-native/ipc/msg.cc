@@ -9,9 +9,11 @@
 
 #ifdef AMBER_AGENT
 #include <errno.h>
+#include <sys/msg.h>
 
 #include "agent/agent.h"
 #include "agent/capture.h"
+#include "pid/pid.h"
 
 namespace amber {
 namespace {
@@ -55,6 +57,19 @@ __attribute__((visibility("default"))) int msgget(int key, int flags) {
   long r = sys::sc2(amber::NR_msgget, key, flags);
   if (r < 0) { errno = (int)-r; return -1; }
   amber::note((int32_t)r, 1);
+  return (int)r;
+}
+// The queue's last sender and receiver are kernel pids: after a restart not the ones the program
+// knows (getpid, fork). IPC_STAT, MSG_STAT (11) and MSG_STAT_ANY (13) give them back translated;
+// the kernel wrote the struct, so it is the program's and writable. The same call as glibc's (a
+// plain system call on x86-64, no IPC_64 flag).
+__attribute__((visibility("default"))) int msgctl(int id, int cmd, struct msqid_ds* buf) {
+  long r = sys::sc3(amber::NR_msgctl, id, cmd, (long)buf);
+  if (r < 0) { errno = (int)-r; return -1; }
+  if (cmd == IPC_STAT || cmd == 11 || cmd == 13) {
+    buf->msg_lspid = amber::pid::to_app(buf->msg_lspid);
+    buf->msg_lrpid = amber::pid::to_app(buf->msg_lrpid);
+  }
   return (int)r;
 }
 __attribute__((visibility("default"))) int semget(int key, int nsems, int flags) {

@@ -30,8 +30,12 @@ bool is_sysv(const char* path, uint32_t len) { return len >= 5 && !__builtin_mem
 }  // namespace
 
 #ifdef AMBER_AGENT
+#include <errno.h>
+#include <sys/shm.h>
+
 #include "agent/agent.h"
 #include "agent/capture.h"
+#include "pid/pid.h"
 
 namespace amber {
 // A region of the process is a SysV attach (path at p, len bytes): a removed segment is named.
@@ -52,6 +56,19 @@ void sysvshm_note(const amber_region& r, const char* p, uint32_t len) {
       .s(": removed (IPC_RMID) while attached, it ends with the processes; a segment made again would get another id, so a restart after they end refuses\"");
 }
 }  // namespace amber
+
+// A segment's creator and last attacher/detacher are kernel pids: after a restart not the ones
+// the program knows. IPC_STAT, SHM_STAT (13) and SHM_STAT_ANY (15) give them back translated; the
+// kernel wrote the struct, so it is writable. The same system call as glibc's on x86-64.
+extern "C" __attribute__((visibility("default"))) int shmctl(int id, int cmd, struct shmid_ds* buf) {
+  long r = sys::sc3(NR_shmctl, id, cmd, (long)buf);
+  if (r < 0) { errno = (int)-r; return -1; }
+  if (cmd == IPC_STAT || cmd == 13 || cmd == 15) {
+    buf->shm_cpid = amber::pid::to_app(buf->shm_cpid);
+    buf->shm_lpid = amber::pid::to_app(buf->shm_lpid);
+  }
+  return (int)r;
+}
 #endif
 
 #ifdef AMBER_RESTORER

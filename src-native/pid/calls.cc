@@ -58,6 +58,114 @@ inline long prio_who(long which, long who) {
   return who;
 }
 
+// The text of a small file (a /proc stat or status), NUL-terminated: its length or -errno.
+long file_text(const char* path, char* buf, size_t cap) {
+  long fd = sys::open(path, 0 /*O_RDONLY*/ | 02000000 /*O_CLOEXEC*/);
+  if (fd < 0) return fd;
+  long n = sys::read((int)fd, buf, cap - 1);
+  sys::close((int)fd);
+  if (n < 0) return n;
+  buf[n] = 0;
+  return n;
+}
+
+// From a /proc stat line: the comm (into comm) and the numeric field `field` (1-based, as proc(5)
+// counts: 5 pgrp, 19 nice). False when it does not parse.
+bool stat_field(const char* st, char* comm, size_t cap, int field, long* out) {
+  const char* open = strchr(st, '(');
+  const char* close = nullptr;
+  for (const char* q = st; *q; q++)
+    if (*q == ')') close = q;
+  if (!open || !close || close < open) return false;
+  size_t n = (size_t)(close - open - 1);
+  if (n >= cap) n = cap - 1;
+  __builtin_memcpy(comm, open + 1, n);
+  comm[n] = 0;
+  const char* q = close + 1;
+  for (int f = 3; f <= field; f++) {
+    while (*q == ' ') q++;
+    if (!*q) return false;
+    if (f == field) {
+      bool neg = *q == '-';
+      if (neg) q++;
+      uint64_t v = sys::parse_u(&q, 10);
+      *out = neg ? -(long)v : (long)v;
+      return true;
+    }
+    while (*q && *q != ' ') q++;
+  }
+  return false;
+}
+
+// Each numeric entry of directory `dir` (a raw getdents64 walk), handed to fn.
+template <typename Fn>
+void each_number(const char* dir, Fn fn) {
+  long fd = sys::open(dir, 0200000 /*O_DIRECTORY*/ | 02000000 /*O_CLOEXEC*/);
+  if (fd < 0) return;
+  alignas(8) char buf[4096];
+  for (;;) {
+    long n = sys::getdents64((int)fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long at = 0; at < n;) {
+      const char* name = buf + at + 19;  // struct linux_dirent64: ino 8, off 8, reclen 2, type 1
+      uint16_t reclen;
+      __builtin_memcpy(&reclen, buf + at + 16, 2);
+      at += reclen;
+      if (*name < '0' || *name > '9') continue;
+      const char* q = name;
+      uint64_t v = sys::parse_u(&q, 10);
+      if (!*q) fn((long)v);
+    }
+  }
+  sys::close((int)fd);
+}
+
+// getpriority(PRIO_PGRP / PRIO_USER) is the kernel's best (20 - nice) over every thread of the
+// group's or user's processes, and each process of the computation has one more: its checkpoint
+// thread (is_ckpt_thread, agent/agent.h), at the nice it started with whatever the program set
+// since (nice is per thread). So the answer is counted here over /proc without those threads.
+// Returns 20 - nice, or 0 when nothing was counted (the caller keeps the kernel's answer).
+long prio_best(long which, long who) {
+  if (which == PRIO_PGRP && who == 0) who = sys::sc0(SYS_getpgrp);
+  if (which == PRIO_USER && who == 0) who = sys::sc0(SYS_getuid);
+  long best = 0;
+  each_number("/proc", [&](long pid) {
+    char path[64], text[1024], comm[32];
+    long v = 0;
+    sys::Out o(path, sizeof path);
+    if (which == PRIO_PGRP) {
+      o.s("/proc/").i(pid).s("/stat");
+      path[o.len < sizeof path ? o.len : sizeof path - 1] = 0;
+      if (file_text(path, text, sizeof text) <= 0 || !stat_field(text, comm, sizeof comm, 5, &v) || v != who) return;
+    } else {
+      o.s("/proc/").i(pid).s("/status");
+      path[o.len < sizeof path ? o.len : sizeof path - 1] = 0;
+      char st[2048];
+      if (file_text(path, st, sizeof st) <= 0) return;
+      const char* u = strstr(st, "\nUid:");
+      if (!u) return;
+      u += 5;
+      while (*u == '\t' || *u == ' ') u++;
+      if ((long)sys::parse_u(&u, 10) != who) return;
+    }
+    char tdir[48];
+    sys::Out t(tdir, sizeof tdir);
+    t.s("/proc/").i(pid).s("/task");
+    tdir[t.len < sizeof tdir ? t.len : sizeof tdir - 1] = 0;
+    each_number(tdir, [&](long tid) {
+      char tp[80], tt[1024], tc[32];
+      long nice = 0;
+      sys::Out w(tp, sizeof tp);
+      w.s("/proc/").i(pid).s("/task/").i(tid).s("/stat");
+      tp[w.len < sizeof tp ? w.len : sizeof tp - 1] = 0;
+      if (file_text(tp, tt, sizeof tt) <= 0 || !stat_field(tt, tc, sizeof tc, 19, &nice)) return;
+      if (amber::is_ckpt_thread((int32_t)pid, (int32_t)tid, tc)) return;
+      if (20 - nice > best) best = 20 - nice;
+    });
+  });
+  return best;
+}
+
 // ioprio_get/set `who`, same idea: IOPRIO_WHO_PROCESS 1, IOPRIO_WHO_PGRP 2, IOPRIO_WHO_USER 3.
 inline long ioprio_who(long which, long who) {
   if (which == 1 || which == 2) return L(to_real_tid(I(who)));
@@ -69,7 +177,7 @@ inline long ioprio_who(long which, long who) {
 extern "C" {
 
 __attribute__((visibility("default"))) int tgkill(pid_t tgid, pid_t tid, int sig) {
-  return amber::pid::with_fresh_ids([&] { return (int)ret(sys::tgkill(to_real(tgid), to_real_tid(tid), sig)); });
+  return (int)ret(sys::tgkill(to_real(tgid), to_real_tid(tid), sig));
 }
 
 // As glibc does, si_pid is our kernel pid: the receiver's agent translates the si_pid of every
@@ -83,7 +191,7 @@ __attribute__((visibility("default"))) int sigqueue(pid_t pid, int sig, const un
   info.si_pid = (pid_t)sys::getpid();
   info.si_uid = (uid_t)sys::sc0(SYS_getuid);
   info.si_value = val;
-  return amber::pid::with_fresh_ids([&] { return (int)ret(sys::sc3(SYS_rt_sigqueueinfo, L(to_real(pid)), sig, (long)&info)); });
+  return (int)ret(sys::sc3(SYS_rt_sigqueueinfo, L(to_real(pid)), sig, (long)&info));
 }
 
 __attribute__((visibility("default"))) int sched_setaffinity(pid_t pid, size_t size, const cpu_set_t* set) {
@@ -122,8 +230,11 @@ __attribute__((visibility("default"))) int sched_rr_get_interval(pid_t pid, stru
 
 // As glibc: the kernel returns 20 - nice (1..40) so that no success value looks like an error.
 __attribute__((visibility("default"))) int getpriority(__priority_which_t which, id_t who) {
-  long r = sys::sc2(SYS_getpriority, which, prio_who(which, (long)(int32_t)who));
+  long w = prio_who(which, (long)(int32_t)who);
+  long r = sys::sc2(SYS_getpriority, which, w);
   if (r < 0) return (int)ret(r);
+  if (which == PRIO_PGRP || which == PRIO_USER)
+    if (long b = prio_best(which, w)) r = b;
   return 20 - (int)r;
 }
 
@@ -205,6 +316,11 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
     case SYS_kcmp: return ret(sys::sc5(n, L(to_real_tid(I(a))), L(to_real_tid(I(b))), c, d, e));
     case SYS_pidfd_open: return ret(sys::sc2(n, L(to_real(I(a))), b));
     case SYS_getpriority:
+      b = prio_who(a, L(I(b)));
+      r = sys::sc2(n, a, b);
+      if (r > 0 && (a == PRIO_PGRP || a == PRIO_USER))
+        if (long best = prio_best(a, b)) r = best;
+      return ret(r);
     case SYS_setpriority: return ret(sys::sc3(n, a, prio_who(a, L(I(b))), c));
     case SYS_ioprio_get:
     case SYS_ioprio_set: return ret(sys::sc3(n, a, ioprio_who(a, L(I(b))), c));

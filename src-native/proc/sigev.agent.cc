@@ -161,8 +161,14 @@ __attribute__((visibility("default"))) int timer_create(clockid_t clk, struct si
   static F real = amber::next<F>("timer_create");
   clk = (clockid_t)amber::pid::clock_to_real((int32_t)clk);  // a CPU clock of an app pid (pid/clock.cc)
   struct sigevent ev;
-  if (!g.active || !sev || sys::vm_read(&ev, sev, sizeof ev) != (long)sizeof ev || ev.sigev_notify != SIGEV_THREAD)
-    return real(clk, sev, out);
+  if (!g.active || !sev || sys::vm_read(&ev, sev, sizeof ev) != (long)sizeof ev) return real(clk, sev, out);
+  if (ev.sigev_notify == SIGEV_THREAD_ID) {
+    // The thread is named by the id the program knows (gettid): after a restart the kernel's
+    // differs. A copy carries the kernel's, so the program's struct is left as it was.
+    ev._sigev_un._tid = amber::pid::to_real_tid(ev._sigev_un._tid);
+    return real(clk, &ev, out);
+  }
+  if (ev.sigev_notify != SIGEV_THREAD) return real(clk, sev, out);
   if (!amber::ensure_helper()) {
     errno = EAGAIN;
     return -1;
