@@ -246,7 +246,7 @@ long connect_coord(const char* path) {
 // hello: who we are. Synchronous: waits for "vpid N".
 bool hello(bool restored) {
   char cmd[400];  // enough to recognise the process in `amber status`
-  size_t n = sys::read_file("/proc/self/cmdline", cmd, sizeof cmd - 1);
+  size_t n = sys::read_file("/proc/thread-self/cmdline", cmd, sizeof cmd - 1);
   for (size_t i = 0; i < n; i++) if (!cmd[i]) cmd[i] = ' ';
   while (n && cmd[n - 1] == ' ') n--;
   struct { char f[6][65]; } uts;
@@ -367,8 +367,9 @@ bool blocks_our_signal(int32_t tid) {
 }
 
 // Has the main thread ended (pthread_exit in main while other threads go on)? The kernel keeps
-// it listed as a zombie that no signal reaches: waiting for it to park would time out, and the
-// restorer rebuilds a process around its main thread. Refused by name instead.
+// it listed as a zombie that no signal reaches: it is not parked (waiting for it would time out)
+// nor saved; the image says so (AMBER_PROC_MAIN_EXITED, proc/process.cc) and the restorer's main
+// thread exits once it has made the others, a zombie leader again.
 bool main_thread_exited() {
   char path[64], st[512];
   sys::Out(path, sizeof path).s("/proc/self/task/").i(g.pid).s("/stat");
@@ -377,19 +378,6 @@ bool main_thread_exited() {
   const char* p = st + n;
   while (p > st && *p != ')') p--;  // the name may hold spaces and parentheses: the last ')'
   return p > st && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
-}
-
-// A thread with a working directory, root and umask of its own (it called unshare(CLONE_FS)):
-// amber restores one of each per process, so its own would silently become the process's. kcmp
-// tells (KCMP_FS); without kcmp nothing is said. Returns the kernel tid of such a thread, or 0.
-int32_t thread_with_own_fs(int32_t* tids) {
-  uint32_t n = list_tasks(tids, AMBER_MAX_THREADS);
-  for (uint32_t i = 0; i < n; i++) {
-    if (tids[i] == g.pid) continue;
-    long r = sys::sc5(312 /*kcmp*/, g.pid, tids[i], 3 /*KCMP_FS*/, 0, 0);
-    if (r > 0) return tids[i];
-  }
-  return 0;
 }
 
 // Parks every thread but this one. Returns 0 or -errno (then the caller resumes what parked).
@@ -403,16 +391,13 @@ long do_suspend(char* err, size_t errlen) {
   keep_begin();  // what every thread's keep_take compares its affinity with
   // (before anything is parked: a refusal leaves nothing to undo)
   if (long r = shared_children_check(err, errlen); r < 0) return r;
-  if (main_thread_exited()) {
-    sys::Out(err, errlen).s("the main thread has exited (pthread_exit) while other threads run: amber restores a process "
-                            "around its main thread, so it cannot checkpoint this one");
-    return -ESRCH;
-  }
-  // (after the check above: an exited main thread has no fs of its own to compare with)
-  if (int32_t t = thread_with_own_fs(tids)) {
-    sys::Out(err, errlen).s("thread ").i(pid::to_app_tid(t)).s(" has a working directory and umask of its own (unshare(CLONE_FS)): "
-                                                           "amber restores one per process, so it cannot checkpoint this one");
-    return -EINVAL;
+  bool main_gone = main_thread_exited();
+  // Threads with a working directory of their own are restored with it (thread/thread.cc); what
+  // cannot be (a root of its own, a removed directory) is said now, before anything is parked.
+  {
+    uint32_t n = list_tasks(tids, AMBER_MAX_THREADS);
+    uint32_t* group = reinterpret_cast<uint32_t*>(g.scratch + 20480);
+    if (long r = threads_fs_group(tids, n, group, g.scratch + 24576, err, errlen); r < 0) return r;
   }
   __atomic_store_n(&g.phase, 1u, __ATOMIC_SEQ_CST);
   critical_wait_clear();
@@ -422,6 +407,7 @@ long do_suspend(char* err, size_t errlen) {
     bool added = false;
     for (uint32_t i = 0; i < n; i++) {
       if (find_slot(tids[i]) >= 0) continue;
+      if (tids[i] == g.pid && main_gone) continue;  // an ended main thread: nothing to park
       if (g.nslots >= AMBER_MAX_THREADS) {
         sys::Out(err, errlen).s("more than ").u(AMBER_MAX_THREADS).s(" threads");
         return -E2BIG;
@@ -444,6 +430,8 @@ long do_suspend(char* err, size_t errlen) {
         sys::futex_wait(&s.state, SLOT_SIGNALED, &ts);
         if (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) != SLOT_SIGNALED) break;
         if (sys::tgkill(g.pid, s.tid, 0) == -ESRCH) { s.state = SLOT_GONE; break; }
+        // The main thread ended meanwhile (pthread_exit): a zombie the signal never reaches.
+        if (s.tid == g.pid && main_thread_exited()) { s.state = SLOT_GONE; break; }
         if (!blocks_our_signal(s.tid)) blocked_since = 0;
         else if (!blocked_since) blocked_since = now_ns();
         else if (now_ns() - blocked_since > 1000000000ll) {
@@ -624,6 +612,16 @@ void on_restart() {
       if (now_ns() >= deadline) { all_out = false; break; }
       sys::ktimespec ts{0, 2000000};
       sys::futex_wait(&g_slots[i].state, g_slots[i].state, &ts);
+    }
+  }
+  // The main thread had ended (AMBER_PROC_MAIN_EXITED: no slot is the process): the restorer's
+  // main thread ends too once it has made the others (thread/thread.cc), and runs the restorer's
+  // code until then. A zombie no longer does.
+  if (find_slot(g.pid) < 0) {
+    while (all_out && !main_thread_exited()) {
+      if (now_ns() >= deadline) { all_out = false; break; }
+      sys::ktimespec ts{0, 1000000};
+      sys::nanosleep(&ts, nullptr);
     }
   }
   // Every restored thread exists now (its new tid is in the hand-off): their app tids, even if

@@ -143,6 +143,10 @@ void fds_resumed();
 // Fills rec (fs base, rseq, sigaltstack, mask, glibc tid address) for the calling thread
 // (thread/thread.cc).
 void fill_thread_record(amber_thread* rec);
+// thread/thread.cc: threads with a working directory and umask of their own (unshare(CLONE_FS)).
+// Groups tids by fs (group[i] 0: the checkpoint thread's), or says what cannot be restored.
+constexpr size_t kThreadFsWork = 20480;  // the work area threads_fs_group needs
+long threads_fs_group(const int32_t* tids, uint32_t n, uint32_t* group, char* work, char* err, size_t errlen);
 
 // The real libc functions behind our wrappers (wrappers.cc).
 int real_sigaction(int sig, const void* act, void* old);

@@ -159,6 +159,7 @@ long fds_capture(Capture& c);                         // fd/fd.cc: first, before
 void sysvshm_note(const amber_region& r, const char* path, uint32_t len);  // ipc/sysvshm.cc
 long sem_capture(Capture& c);  // ipc/sem.cc: the SEM_UNDO adjustments
 long sysv_ids_capture(Capture& c);  // ipc/msg.cc: SysV queues and sets in use
+long threads_fs_capture(Capture& c);  // thread/thread.cc: threads' own working directories and umasks
 // fd/file.cc, the FILEDATA section: files_layout places every extent's bytes from `off` on (page
 // aligned) and returns where they end; files_write reads them from the files into `img` through
 // bounce (AMBER_CHUNK_MAX bytes), checksums them and returns the contiguous table (or null with c

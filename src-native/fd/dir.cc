@@ -88,7 +88,7 @@ void dir_prepare() {
             T.img[b->img].prep[b->idx] >= 0)
           continue;
         char self[48];
-        sys::Out(self, sizeof self).s("/proc/self/fd/").i(fd);
+        sys::Out(self, sizeof self).s("/proc/thread-self/fd/").i(fd);
         long d = b == a ? fd : lift(sys::open(self, sys::O_RDONLY_ | sys::O_DIRECTORY_ | sys::O_CLOEXEC_, 0));
         if (d < 0) { warn_fd("cannot open its remade directory again", fb, d, "it becomes /dev/null"); continue; }
         T.img[b->img].prep[b->idx] = (int32_t)d;

@@ -100,7 +100,7 @@ const char* skip_space(const char* p) {
 // our own for a moment (tee pipes, a pty's peer, the sock_diag socket), and a listing read while
 // they exist could take one of them for the application's.
 int32_t* list_fds(Capture& c, uint32_t* n_out) {
-  long dfd = sys::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  long dfd = sys::open("/proc/thread-self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) { c.fail(dfd, "cannot list /proc/self/fd"); return nullptr; }
   constexpr size_t kBuf = 64 * 1024;
   char* dbuf = static_cast<char*>(c.a.take(kBuf));
@@ -166,7 +166,7 @@ void capture_one(Capture& c, int fd, amber_fd& f) {
   f.fd = fd;
   char lp[64];
   char* target = c.tmp;
-  sys::Out(lp, sizeof lp).s("/proc/self/fd/").i(fd);
+  sys::Out(lp, sizeof lp).s("/proc/thread-self/fd/").i(fd);
   long l = sys::readlink(lp, target, 4095);
   if (l < 0) l = 0;
   target[l] = 0;
@@ -188,7 +188,7 @@ void capture_one(Capture& c, int fd, amber_fd& f) {
   }
   if (l > 11 && sys::sstarts(target, "anon_inode:")) f.kind = AMBER_FD_ANON;
   if (fd == g.coord_fd || fd == g.image_fd1 - 1 || conn_in_flight(fd)) f.kind = AMBER_FD_AGENT;
-  sys::Out(lp, sizeof lp).s("/proc/self/fdinfo/").i(fd);
+  sys::Out(lp, sizeof lp).s("/proc/thread-self/fdinfo/").i(fd);
   c.info = c.read_all(lp, &c.info_len);
   if (!c.info) return;
   long fdfl = sys::fcntl(fd, F_GETFD, 0);

@@ -84,7 +84,7 @@ bool proc_path_other_task(const char* s, uint32_t n) {
 // false: its bytes cannot be read (the checkpoint names the descriptor as unrestorable).
 bool file_data_capture(amber::Capture& c, amber_fd& f) {
   char p[48];
-  sys::Out(p, sizeof p).s("/proc/self/fd/").i(f.fd);
+  sys::Out(p, sizeof p).s("/proc/thread-self/fd/").i(f.fd);
   // An open of our own would break a lease the application holds on the file (it would get the
   // lease-break signal): then only its own descriptor is used.
   bool leased = false;
@@ -377,7 +377,7 @@ uint32_t share_group(int img, int32_t fd) {
 // One open file description of a remade file, with the saved flags and offset, lifted.
 long describe(int made_fd, const amber_fd& f) {
   char p[48];
-  sys::Out(p, sizeof p).s("/proc/self/fd/").i(made_fd);
+  sys::Out(p, sizeof p).s("/proc/thread-self/fd/").i(made_fd);
   // Through the magic link: without the program's O_NOFOLLOW (shm_open adds it), which would
   // refuse the link itself (ELOOP); it applied to the program's path, long resolved.
   long d = rs::lift(sys::open(p, (open_flags(f) & ~0400000 /*O_NOFOLLOW*/) | sys::O_CLOEXEC_, 0));
@@ -544,7 +544,7 @@ long reopen_nsfs(const amber_fd& f, const char* name) {
     // "pid:[...]" and "time:[...]" may be the *_for_children file too: the one with the inode
     char p[64];
     sys::Out o(p, sizeof p);
-    o.s("/proc/self/ns/").s(type);
+    o.s("/proc/thread-self/ns/").s(type);
     if (pass) o.s("_for_children");
     long fd = lift(sys::open(p, sys::O_RDONLY_ | sys::O_CLOEXEC_, 0));
     if (fd < 0) { if (!pass) fallback = fd; continue; }
@@ -638,7 +638,7 @@ void file_finish(rs::Proc& p) {
       str_of(v, f.path, fpath, sizeof fpath);
       if (!sys::seq(fpath, rpath)) continue;
       char self[48];
-      sys::Out(self, sizeof self).s("/proc/self/fd/").i(f.fd);
+      sys::Out(self, sizeof self).s("/proc/thread-self/fd/").i(f.fd);
       long fd = sys::open(self, ((r.prot & sys::PROT_W_) ? sys::O_RDWR_ : sys::O_RDONLY_) | sys::O_CLOEXEC_, 0);
       long a = fd < 0 ? fd
                       : sys::mmap((void*)r.start, r.end - r.start, (int)r.prot, sys::MAP_SHARED_ | sys::MAP_FIXED_, (int)fd, r.file_off);

@@ -201,7 +201,7 @@ int32_t arm(int ifd) {
   if (m < 0) return 0;
   char p[48];
   sys::Out o(p, sizeof p);
-  o.s("/proc/self/fd/").i(m);
+  o.s("/proc/thread-self/fd/").i(m);
   p[o.len] = 0;
   long wd = sys::sc3(SYS_inotify_add_watch, ifd, (long)p, IN_MODIFY | IN_ONESHOT);
   if (wd > 0) sys::write((int)m, "x", 1);

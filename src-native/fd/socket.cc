@@ -1052,7 +1052,7 @@ void sock_path_attrs(const amber_sockview& v) {
   long euid = sys::sc0(107 /*geteuid*/);
   if (sys::fstat((int)pf, &st) == 0 && (st.st_mode & 0170000) == 0140000 && (long)st.st_uid == euid) {
     char via[48];
-    sys::Out(via, sizeof via).s("/proc/self/fd/").i(pf);
+    sys::Out(via, sizeof via).s("/proc/thread-self/fd/").i(pf);
     if ((st.st_mode & 07777) != (v.x.path_mode & 07777)) sys::sc2(90 /*chmod*/, (long)via, v.x.path_mode & 07777);
     // As root, the owner too (unprivileged it is ours already, and cannot be given away).
     if (euid == 0 && (st.st_uid != v.x.path_uid || st.st_gid != v.x.path_gid))

@@ -180,8 +180,22 @@ typedef struct amber_process_ext {
    * Zero in older images: timers are armed again with the time that was left. */
   int64_t clock_real_ns, clock_mono_ns, clock_boot_ns;
   uint8_t boot_id[16];
-  uint64_t reserved[3];
+  /* Threads whose working directory and umask are not the checkpoint thread's (they, or the main
+   * thread, called unshare(CLONE_FS)): amber_thread_fs[] in STRINGS; zero when every thread
+   * shares one (thread/thread.cc). In a reserved word: older images have none. */
+  amber_str thread_fs;
+  uint64_t reserved[2];
 } amber_process_ext;
+/* A thread with a working directory and umask of its own (thread/thread.cc). Threads with the
+ * same group share one (they called unshare(CLONE_FS) once, then made each other with CLONE_FS);
+ * a thread not listed shares the checkpoint thread's, the process's cwd and umask. */
+typedef struct amber_thread_fs {
+  uint32_t thread;           /* its index in the thread table */
+  uint32_t group;            /* 1, 2, ...: the same number, the same fs */
+  uint32_t umask;
+  uint32_t pad;
+  amber_str cwd;             /* absolute, in STRINGS */
+} amber_thread_fs;
 enum {
   AMBER_MM_VALID = 1,        /* mm_state and membarrier were captured */
   AMBER_MM_THP_DISABLE = 2,  /* PR_GET_THP_DISABLE was 1 */
@@ -237,6 +251,9 @@ typedef struct amber_semadj {
 #define AMBER_PROC_SUBREAPER 4u
 /* zombies_addr/nzombies hold the process's unreaped children. */
 #define AMBER_PROC_ZOMBIES 8u
+/* The main thread had ended (pthread_exit) while others ran: no thread is AMBER_THR_MAIN, and the
+ * restorer's main thread exits once it has made the others (a zombie leader again). */
+#define AMBER_PROC_MAIN_EXITED 16u
 
 /* Callee-saved state captured inside the suspend handler (see agent/ctx.S, restore/). */
 typedef struct amber_ctx {
@@ -633,6 +650,7 @@ static_assert(sizeof(amber_trailer) == AMBER_TRAILER_SIZE, "trailer size");
 static_assert(sizeof(amber_chunk) == 48, "chunk record size");
 static_assert(sizeof(amber_extent) == 48, "extent record size");
 static_assert(sizeof(amber_thread) == 192 && sizeof(amber_process_ext) == 112, "thread and process-ext records (reserved words used in place)");
+static_assert(sizeof(amber_thread_fs) == 24, "thread fs record");
 static_assert(sizeof(amber_lock) == 24 && sizeof(amber_inotify_watch) == 32 && sizeof(amber_epoll_target) == 24,
               "descriptor data records");
 #endif

@@ -517,12 +517,37 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
         if (v.threads[j].tid == t->tid)
           return amber__fail(err, AMBER_E_CORRUPT, "duplicate thread id", at);
     }
-    if (nmain != 1)
+    /* (none when the main thread had ended: AMBER_PROC_MAIN_EXITED) */
+    if (nmain != ((v.proc->proc_flags & AMBER_PROC_MAIN_EXITED) ? 0u : 1u))
       return amber__fail(err, AMBER_E_CORRUPT, "not exactly one main thread",
                          off_of[AMBER_SEC_THREADS]);
     if (nckpt > 1)
       return amber__fail(err, AMBER_E_CORRUPT, "more than one checkpoint thread",
                          off_of[AMBER_SEC_THREADS]);
+  }
+
+  /* Threads with a working directory of their own: each names a thread once, in a group, with an
+   * absolute path (the restorer changes into it). */
+  if (v.pext->thread_fs.len) {
+    const uint64_t at = off_of[AMBER_SEC_PROCEXT] + offsetof(amber_process_ext, thread_fs);
+    const amber_str ts = v.pext->thread_fs;
+    if (!amber__str_ok(ts, v.strings_len) || ts.len % sizeof(amber_thread_fs) != 0 ||
+        ts.len / sizeof(amber_thread_fs) > v.nthreads)
+      return amber__fail(err, AMBER_E_CORRUPT, "bad thread fs list", at);
+    const uint32_t n = ts.len / (uint32_t)sizeof(amber_thread_fs);
+    for (uint32_t i = 0; i < n; i++) {
+      amber_thread_fs f;
+      __builtin_memcpy(&f, v.strings + ts.off + (uint64_t)i * sizeof f, sizeof f);
+      if (f.thread >= v.nthreads || f.group == 0 || f.group > v.nthreads || f.umask > 0777 ||
+          !amber__str_ok(f.cwd, v.strings_len) || f.cwd.len == 0 || v.strings[f.cwd.off] != '/' ||
+          (v.threads[f.thread].flags & AMBER_THR_CKPT))
+        return amber__fail(err, AMBER_E_CORRUPT, "bad thread fs record", at);
+      for (uint32_t j = 0; j < i; j++) {
+        amber_thread_fs o;
+        __builtin_memcpy(&o, v.strings + ts.off + (uint64_t)j * sizeof o, sizeof o);
+        if (o.thread == f.thread) return amber__fail(err, AMBER_E_CORRUPT, "thread listed twice in the fs list", at);
+      }
+    }
   }
 
   /* Regions: page aligned, non-empty, sorted and disjoint (the restorer maps them MAP_FIXED one

@@ -32,7 +32,7 @@ struct MqAttr { long flags, maxmsg, msgsize, curmsgs, pad[4]; };
 void mqueue_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
   f.subkind = AMBER_FILE_MQUEUE;
   char p[48];
-  sys::Out(p, sizeof p).s("/proc/self/fd/").i(f.fd);
+  sys::Out(p, sizeof p).s("/proc/thread-self/fd/").i(f.fd);
   // A description of our own, non-blocking: never a wait, never the application's flags.
   long own = sys::open(p, O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
   if (own < 0) own = sys::open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
@@ -183,7 +183,7 @@ void mqueue_prepare() {
     } else {
       // One description per saved descriptor, with its access mode (O_NONBLOCK: status flags).
       char self[48];
-      sys::Out(self, sizeof self).s("/proc/self/fd/").i(q);
+      sys::Out(self, sizeof self).s("/proc/thread-self/fd/").i(q);
       for (Ref* e = r; e != end; e++) {
         const amber_fd& f = fd_of(*e);
         if (restart_stdio(f, (int)e->img) || (f.fd_flags & AMBER_FD_NODATA)) continue;

@@ -258,7 +258,7 @@ long regions_vmflags(Capture& c) {
   constexpr size_t kBuf = 64 * 1024;
   char* buf = static_cast<char*>(c.a.take(kBuf));
   if (!buf) return c.fail(-ENOMEM, "scratch exhausted");
-  long fd = sys::open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+  long fd = sys::open("/proc/thread-self/smaps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return c.fail(fd, "cannot open /proc/self/smaps");
   size_t have = 0;
   bool eof = false;
@@ -309,13 +309,13 @@ long regions_vmflags(Capture& c) {
 
 long regions_capture(Capture& c) {
   size_t len = 0;
-  char* buf = c.read_all("/proc/self/maps", &len);
+  char* buf = c.read_all("/proc/thread-self/maps", &len);
   if (!buf) return c.failed;
   // Room for every path now (they are shorter than the listing): the string space must not move
   // while the listing that describes it is being read.
   char* strings_at = c.str.buf;
   if (!c.str.ensure(len)) return c.fail(-ENOMEM, "the image's string space cannot grow");
-  if (c.str.buf != strings_at && !(buf = c.read_all("/proc/self/maps", &len))) return c.failed;
+  if (c.str.buf != strings_at && !(buf = c.read_all("/proc/thread-self/maps", &len))) return c.failed;
   uint32_t lines = 1;
   for (size_t i = 0; i < len; i++) lines += buf[i] == '\n';
   // The text is kept (taken) while the table sized from it is filled; a region may split in
@@ -363,7 +363,7 @@ long chunks_plan(Capture& c, PlanMode mode) {
   c.chunk_src = nullptr;
   if (mode == kPlanWriter && !(c.chunk_src = static_cast<uint64_t*>(c.a.take(8ull * c.cap_chunks))))
     return c.fail(-ENOMEM, "scratch exhausted");
-  long fd = sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  long fd = sys::open("/proc/thread-self/pagemap", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return c.fail(fd, "cannot open /proc/self/pagemap");
   long r = 0;
   c.pages_total = 0;

@@ -58,7 +58,7 @@ long file_of_descriptors(uint64_t dev, uint64_t inode) {
     int32_t p = T.img[r->img].prep[r->idx];
     if (p < 0) continue;
     char self[48];
-    sys::Out(self, sizeof self).s("/proc/self/fd/").i(p);
+    sys::Out(self, sizeof self).s("/proc/thread-self/fd/").i(p);
     long fd = sys::open(self, sys::O_RDWR_ | sys::O_CLOEXEC_, 0);
     if (fd >= 0) return fd;
   }

@@ -119,6 +119,15 @@ void adopt_restored_tids() {
     app[i] = (r.flags & AMBER_THR_MAIN) ? g.app_pid : to_app_tid(r.tid);
     real[i] = g_handoff.new_tids[i];
   }
+  // The main thread had ended (AMBER_PROC_MAIN_EXITED): no slot is it, but its zombie is still
+  // listed under the process's id (/proc/self/task/<app pid>).
+  bool main = false;
+  for (uint32_t i = 0; i < n; i++) main |= (g_slots[i].rec.flags & AMBER_THR_MAIN) != 0;
+  if (!main && n < AMBER_MAX_THREADS) {
+    app[n] = g.app_pid;
+    real[n] = self;
+    n++;
+  }
   set_tid_map(app, real, n);
   g_tids_pid = self;
 }

@@ -357,7 +357,7 @@ int id_file_of(int fd, int32_t* tgid) {
   if (fd < 0 || fd >= kMaxMarked || !(g_idfile[fd / 8] >> (fd % 8) & 1)) return 0;
   char p[48], l[96];
   sys::Out o(p, sizeof p);
-  o.s("/proc/self/fd/").i(fd);
+  o.s("/proc/thread-self/fd/").i(fd);
   long n = sys::readlink(p, l, sizeof l - 1);
   if (n <= 0) return 0;
   l[n] = 0;
@@ -513,7 +513,7 @@ bool id_file_read(int fd, void* buf, size_t n, int64_t off, ssize_t* out) {
 
 void id_files_restarted() {
   char dents[4096];
-  long d = sys::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  long d = sys::open("/proc/thread-self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (d < 0) return;
   for (;;) {
     long r = sys::getdents64((int)d, dents, sizeof dents);
@@ -528,7 +528,7 @@ void id_files_restarted() {
       if (fd == (int)d) continue;
       char p[48], l[96];
       sys::Out o(p, sizeof p);
-      o.s("/proc/self/fd/").i(fd);
+      o.s("/proc/thread-self/fd/").i(fd);
       long n = sys::readlink(p, l, sizeof l - 1);
       if (n <= 0) continue;
       l[n] = 0;

@@ -43,7 +43,7 @@ bool marked(int fd) { return fd >= 0 && fd < kMaxFd && (g_mark[fd / 8] >> (fd % 
 bool is_signalfd(int fd) {
   char p[48], l[32];
   sys::Out o(p, sizeof p);
-  o.s("/proc/self/fd/").i(fd);
+  o.s("/proc/thread-self/fd/").i(fd);
   p[o.len < sizeof p ? o.len : sizeof p - 1] = 0;
   long n = sys::readlink(p, l, sizeof l - 1);
   if (n <= 0) return false;

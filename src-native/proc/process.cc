@@ -69,7 +69,7 @@ long process_capture(Capture& c, amber_process& pr) {
   // (proc/seccomp.agent.cc); what cannot be is refused here by name. Filters inherited from
   // whoever launched us are the restart's too.
   if (long r = seccomp::check(c); r < 0) return r;
-  size_t n = sys::read_file("/proc/self/stat", buf, 4095);
+  size_t n = sys::read_file("/proc/thread-self/stat", buf, 4095);
   buf[n] = 0;
   const char* p = buf;
   for (const char* q = buf; *q; q++) if (*q == ')') p = q;  // comm may hold spaces and parens
@@ -92,7 +92,7 @@ long process_capture(Capture& c, amber_process& pr) {
   tree_capture(pr, f);
   pr.brk = (uint64_t)sys::brk(0);
   char* aux = reinterpret_cast<char*>(pr.auxv);
-  n = sys::read_file("/proc/self/auxv", aux, sizeof pr.auxv);
+  n = sys::read_file("/proc/thread-self/auxv", aux, sizeof pr.auxv);
   pr.auxv_words = (uint32_t)(n / 8);
   // The main thread's personality (per thread: this checkpoint thread keeps the one it was made
   // with), as that thread read it in the suspend handler (thread/thread.cc).
@@ -125,6 +125,13 @@ long process_capture(Capture& c, amber_process& pr) {
   int reaper = 0;
   if (sys::prctl(37 /*PR_GET_CHILD_SUBREAPER*/, (long)&reaper, 0, 0, 0) == 0 && reaper)
     pr.proc_flags |= AMBER_PROC_SUBREAPER;
+  // The main thread had ended (pthread_exit, agent.cc do_suspend): no thread record is the main
+  // one, and the restorer's main thread ends once it has made the others.
+  {
+    bool main = false;
+    for (uint32_t i = 0; i < g.nslots; i++) main |= (g_slots[i].rec.flags & AMBER_THR_MAIN) != 0;
+    if (!main) pr.proc_flags |= AMBER_PROC_MAIN_EXITED;
+  }
   long um = sys::umask(022);
   sys::umask((int)um);
   pr.umask = (uint32_t)um;
@@ -136,14 +143,16 @@ long process_capture(Capture& c, amber_process& pr) {
     pr.rlimits[i].cur = v[0];
     pr.rlimits[i].max = v[1];
   }
-  n = sys::read_file("/proc/self/cmdline", buf, 8192);
+  n = sys::read_file("/proc/thread-self/cmdline", buf, 8192);
   pr.cmdline = c.str.add(buf, n ? n - 1 : 0);  // drop the final NUL; inner NULs separate args
-  long l = sys::readlink("/proc/self/cwd", buf, 4095);
+  // This thread's (the checkpoint thread's): the main thread may have a cwd of its own
+  // (unshare(CLONE_FS), listed in thread_fs like any other thread) or have ended (no fs at all).
+  long l = sys::readlink("/proc/thread-self/cwd", buf, 4095);
   pr.cwd = c.str.add(buf, l > 0 ? (size_t)l : 0);
   // The program's, as it started (after a restart the kernel's link names the restorer).
   if (g.exe[0]) pr.exe = c.str.add(g.exe, sys::slen(g.exe));
   else {
-    l = sys::readlink("/proc/self/exe", buf, 4095);
+    l = sys::readlink("/proc/thread-self/exe", buf, 4095);
     pr.exe = c.str.add(buf, l > 0 ? (size_t)l : 0);
   }
   // The main thread's name (a program may have chosen its own with prctl or pthread_setname_np;

@@ -288,7 +288,8 @@ void load_image(Img& im, char* at, bool check_chunks, char* chunk_buf) {
   im.main_idx = -1;
   for (uint32_t i = 0; i < S.v.nthreads; i++)
     if (S.v.threads[i].flags & AMBER_THR_MAIN) im.main_idx = (int)i;
-  if (im.main_idx < 0) die(EXIT_IMAGE, "image has no main thread");
+  // (none when it had ended: the validator allows that only with AMBER_PROC_MAIN_EXITED)
+  if (im.main_idx < 0 && !(S.v.proc->proc_flags & AMBER_PROC_MAIN_EXITED)) die(EXIT_IMAGE, "image has no main thread");
   if (!check_chunks) return;
   // --check: the chunk checksums too (every chunk read once).
   for (uint32_t i = 0; i < S.v.nchunks; i++) {
@@ -353,7 +354,7 @@ uint64_t pick_gap(uint64_t len) {
   memcpy(h->image, S.image, sizeof h->image - 1);
   h->image[sizeof h->image - 1] = 0;
   for (uint32_t i = 0; i < S.v.nthreads; i++) h->new_tids[i] = 0;
-  h->new_tids[S.main_idx] = h->new_pid;
+  if (S.main_idx >= 0) h->new_tids[S.main_idx] = h->new_pid;
   __atomic_store_n(&h->restored, 1u, __ATOMIC_SEQ_CST);
 
   creds_restore();  // after what needed the restart's privileges, before the threads (a clone takes them)

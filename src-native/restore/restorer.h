@@ -45,7 +45,7 @@ struct Img {
                           //   subreaper outside the computation, or init); forked by `parent`
                           //   through a process that exits, so it is adopted again
   int first_child, next_sibling;  // children, in the order they are forked
-  int main_idx;           // its main thread in the thread table
+  int main_idx;           // its main thread in the thread table (-1: it had ended, AMBER_PROC_MAIN_EXITED)
   uint64_t file_size;
   uint64_t dev, ino;       // the file stage 1 checked (stage 2 opens it again: the same one)
   amber_header hdr;

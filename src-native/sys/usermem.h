@@ -7,8 +7,10 @@
 // short count, never as a signal — one system call, no handler to install, safe in a signal
 // handler and in a vfork child.
 //
-// The pid is asked of the kernel on every call, not cached: a child forked by a raw clone (no
-// atfork handler runs) would otherwise read its parent's memory.
+// The id is asked of the kernel on every call, not cached: a child forked by a raw clone (no
+// atfork handler runs) would otherwise read its parent's memory. It is this thread's tid, not the
+// pid: the kernel takes the memory of the task named, and a main thread that ended (pthread_exit,
+// a zombie leader) has none: every copy would fail (ESRCH) and no /proc path be translated.
 #ifndef AMBER_SYS_USERMEM_H
 #define AMBER_SYS_USERMEM_H
 
@@ -33,7 +35,7 @@ static inline bool vm_forbidden(long r) { return r == -1 /*EPERM*/ || r == -38 /
 static inline long vm_read(void* dst, const void* src, size_t n) {
   if (!n) return 0;
   kiovec l{dst, n}, r{src, n};
-  long got = sc6(NR_process_vm_readv, getpid(), (long)&l, 1, (long)&r, 1, 0);
+  long got = sc6(NR_process_vm_readv, gettid(), (long)&l, 1, (long)&r, 1, 0);
   if (vm_forbidden(got)) {
     __builtin_memcpy(dst, src, n);
     return (long)n;
@@ -45,7 +47,7 @@ static inline long vm_read(void* dst, const void* src, size_t n) {
 static inline long vm_write(void* dst, const void* src, size_t n) {
   if (!n) return 0;
   kiovec l{src, n}, r{dst, n};
-  long put = sc6(NR_process_vm_writev, getpid(), (long)&l, 1, (long)&r, 1, 0);
+  long put = sc6(NR_process_vm_writev, gettid(), (long)&l, 1, (long)&r, 1, 0);
   if (vm_forbidden(put)) {
     __builtin_memcpy(dst, src, n);
     return (long)n;

@@ -30,7 +30,19 @@ void checkInvariants(const amber::Image& im) {
   if (h.file_size > im.actualSize()) std::abort();
   int mains = 0;
   for (uint32_t i = 0; i < v.nthreads; i++) mains += (v.threads[i].flags & AMBER_THR_MAIN) != 0;
-  if (mains != 1 || v.nthreads > AMBER_MAX_THREADS) std::abort();
+  // (none when the main thread had ended: AMBER_PROC_MAIN_EXITED)
+  if (mains != ((v.proc->proc_flags & AMBER_PROC_MAIN_EXITED) ? 0 : 1) || v.nthreads > AMBER_MAX_THREADS) std::abort();
+  // Threads' own working directories: whole records in the strings, each naming a thread.
+  if (v.pext->thread_fs.len) {
+    const char* d = nullptr;
+    uint32_t len = 0;
+    if (!amber_str_at(&v, v.pext->thread_fs, &d, &len) || len % sizeof(amber_thread_fs)) std::abort();
+    for (uint32_t k = 0; k < len / sizeof(amber_thread_fs); k++) {
+      amber_thread_fs f;
+      std::memcpy(&f, d + (uint64_t)k * sizeof f, sizeof f);
+      if (f.thread >= v.nthreads || !f.group || !f.cwd.len || (uint64_t)f.cwd.off + f.cwd.len > v.strings_len) std::abort();
+    }
+  }
   for (uint32_t i = 0; i < v.nchunks; i++) {
     const amber_chunk& c = v.chunks[i];
     if (c.file_off < h.data_off || c.file_off + c.stored_len > h.data_off + h.data_size) std::abort();

@@ -529,6 +529,85 @@ void credentialsRecord() {
   }
 }
 
+// Threads with a working directory of their own (thread/thread.cc): amber_thread_fs[] in STRINGS,
+// named by PROCEXT's thread_fs; each names a thread (never the checkpoint thread) once, in a group,
+// with an absolute path and a umask.
+void threadFsRecord() {
+  auto withFs = [](std::function<void(MkTables&, amber_thread_fs&, amber_str&)> damage) {
+    MkSpec s = sampleSpec();
+    s.tamper = [damage](MkTables& t) {
+      const std::string cwd = "/tmp/work/sub";
+      amber_thread_fs f{};
+      f.thread = 0;  // the main thread (the sample's thread 1 is the checkpoint thread)
+      f.group = 1;
+      f.umask = 077;
+      f.cwd = {static_cast<uint32_t>(t.strings.size()), static_cast<uint32_t>(cwd.size())};
+      t.strings += cwd;
+      while (t.strings.size() % 8) t.strings += '\0';
+      amber_str at{static_cast<uint32_t>(t.strings.size()), static_cast<uint32_t>(sizeof f)};
+      damage(t, f, at);
+      t.strings.append(reinterpret_cast<const char*>(&f), sizeof f);
+      t.hasExt = true;
+      t.ext.thread_fs = at;
+    };
+    return mkimage(s);
+  };
+  auto img = withFs([](MkTables&, amber_thread_fs&, amber_str&) {});
+  amber_err e = validateAll(img);
+  if (e.code) std::printf("  # %s at %llu\n", e.what, (unsigned long long)e.offset);
+  CHECK(e.code == AMBER_E_OK);
+  auto im = Image::fromMemory("threadfs.img", img.data(), img.size());
+  const amber_view& v = im->view();
+  const char* d = nullptr;
+  uint32_t len = 0;
+  CHECK(amber_str_at(&v, v.pext->thread_fs, &d, &len) && len == sizeof(amber_thread_fs));
+  amber_thread_fs f{};
+  if (d) std::memcpy(&f, d, sizeof f);
+  CHECK(f.thread == 0 && f.group == 1 && f.umask == 077 && f.cwd.len == 13);
+  struct Bad {
+    const char* name;
+    std::function<void(MkTables&, amber_thread_fs&, amber_str&)> f;
+  };
+  const Bad bad[] = {
+      {"no such thread", [](MkTables&, amber_thread_fs& f, amber_str&) { f.thread = 2; }},
+      {"the checkpoint thread", [](MkTables&, amber_thread_fs& f, amber_str&) { f.thread = 1; }},
+      {"group 0", [](MkTables&, amber_thread_fs& f, amber_str&) { f.group = 0; }},
+      {"umask over 0777", [](MkTables&, amber_thread_fs& f, amber_str&) { f.umask = 01000; }},
+      {"relative cwd", [](MkTables&, amber_thread_fs& f, amber_str&) { f.cwd.off += 1; f.cwd.len -= 1; }},
+      {"empty cwd", [](MkTables&, amber_thread_fs& f, amber_str&) { f.cwd.len = 0; }},
+      {"cwd past the strings", [](MkTables&, amber_thread_fs& f, amber_str&) { f.cwd.off = 1u << 30; }},
+      {"list not whole records", [](MkTables&, amber_thread_fs&, amber_str& s) { s.len -= 4; }},
+      {"list past the strings", [](MkTables&, amber_thread_fs&, amber_str& s) { s.off = 1u << 30; }},
+      {"a thread listed twice", [](MkTables& t, amber_thread_fs& f, amber_str& s) {
+         t.strings.append(reinterpret_cast<const char*>(&f), sizeof f);  // (then the same again)
+         s.len = 2 * sizeof f;
+       }},
+  };
+  for (const Bad& b : bad) {
+    amber_err be = validateAll(withFs(b.f));
+    if (be.code != AMBER_E_CORRUPT) std::printf("  # %s: code %d\n", b.name, (int)be.code);
+    CHECK(be.code == AMBER_E_CORRUPT);
+  }
+}
+
+// A process whose main thread had ended (AMBER_PROC_MAIN_EXITED): its thread table has no main
+// thread, and must not have one.
+void mainExitedImage() {
+  auto with = [](uint32_t procFlags, bool keepMain) {
+    MkSpec s = sampleSpec();
+    s.tamper = [procFlags, keepMain](MkTables& t) {
+      t.proc.proc_flags |= procFlags;
+      if (!keepMain) t.threads[0].flags &= ~(uint32_t)AMBER_THR_MAIN;
+    };
+    return mkimage(s);
+  };
+  amber_err e = validateAll(with(AMBER_PROC_MAIN_EXITED, false));
+  if (e.code) std::printf("  # %s at %llu\n", e.what, (unsigned long long)e.offset);
+  CHECK(e.code == AMBER_E_OK);
+  CHECK(validateAll(with(AMBER_PROC_MAIN_EXITED, true)).code == AMBER_E_CORRUPT);
+  CHECK(validateAll(with(0, false)).code == AMBER_E_CORRUPT);
+}
+
 void fileDataCorruptionDetected() {
   struct Case {
     const char* name;
@@ -735,6 +814,8 @@ int main() {
       {"file data (1.4) parses and is verified", fileDataParsesAndVerifies},
       {"file data corruption detected", fileDataCorruptionDetected},
       {"credentials record (PROCEXT creds) parses and is checked", credentialsRecord},
+      {"threads' own working directories (PROCEXT thread_fs) parse and are checked", threadFsRecord},
+      {"a process whose main thread ended has none (AMBER_PROC_MAIN_EXITED)", mainExitedImage},
       {"socket records parse", socketRecordsParse},
       {"socket records are bounds-checked", socketRecordBounds},
   };
