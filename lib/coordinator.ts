@@ -405,9 +405,38 @@ function unregisteredChildren(parents: Set<number>, known: Set<number>): string[
     } catch {
       continue; // gone, or not ours to look at
     }
-    if (maps.includes('/libamber.so')) out.push(`${n}:${f[19] ?? ''}`);
+    if (maps.includes('/libamber.so') || loadingAgent(n, maps)) out.push(`${n}:${f[19] ?? ''}`);
   }
   return out;
+}
+
+/**
+ * A program just exec'd whose dynamic loader has not mapped the agent yet: the kernel mapped the
+ * program and its interpreter, and ld.so maps LD_PRELOAD first, so no library but the loader is
+ * there yet, while its environment names an agent. Its old agent's connection closed at the exec
+ * (possibly before the checkpoint began: then the coordinator took it for an exit) and its new
+ * agent says hello in a moment; until then libamber.so is not in its maps. Missing it let the
+ * generation end without the program, and its parent's waitpid get ECHILD after a restart.
+ * A static program has no interpreter and never says hello: it is not waited for.
+ */
+function loadingAgent(pid: string, maps: string): boolean {
+  let interp = false;
+  for (const line of maps.split('\n')) {
+    const at = line.indexOf('/');
+    if (at < 0) continue;
+    const path = line.slice(at);
+    if (/\/ld-linux[^/]*\.so[^/]*$|\/ld-[^/]*\.so[^/]*$/.test(path)) interp = true;
+    else if (/\.so(\.[0-9.]+)?$/.test(path)) return false; // the loader got past the preloads
+  }
+  if (!interp) return false;
+  let env: string;
+  try {
+    env = readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return false;
+  }
+  const vars = env.split('\0');
+  return vars.some((e) => e.startsWith('AMBER_COORD=')) && vars.some((e) => e.startsWith('LD_PRELOAD=') && e.includes('libamber.so'));
 }
 
 /** How long a process found starting up may take to register before it no longer counts. */

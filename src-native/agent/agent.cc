@@ -638,6 +638,7 @@ void on_restart() {
   g.strings_map = nullptr;
   g_handoff.restored = 0;
   g.after_restart = true;
+  __atomic_add_fetch(&g.restarts, 1u, __ATOMIC_RELEASE);  // (the fork wrapper compares)
   // The old coordinator socket was not restored (fd kind AGENT).
   g.coord_fd = -1;
   if (g_handoff.coord[0]) {

@@ -51,6 +51,7 @@ struct Agent {
   bool has_pending;
   bool refused;                 // the coordinator said "refused": reconnect rarely
   bool after_restart;           // restored, waiting for the coordinator's first resume
+  volatile uint32_t restarts;   // restarts this process went through (on_restart counts them)
   bool ending;                  // this checkpoint ends the computation (checkpoint --kill)
   volatile uint32_t joining;    // hello joined a generation being suspended: the program waits
                                 //   (join_wait) until the checkpoint thread has suspended it

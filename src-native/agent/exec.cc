@@ -405,6 +405,14 @@ bool pid_collides(int32_t kernel_pid) {
 volatile int g_fork_try;
 constexpr int kForkTries = 64;
 
+// Is pid a child of this process in this run (alive, stopped or a zombie)? Asked without reaping.
+bool is_child(int32_t pid) {
+  if (pid <= 0) return false;
+  siginfo_t si;
+  return sys::sc5(247 /*waitid*/, 1 /*P_PID*/, pid, (long)&si,
+                  4 /*WEXITED*/ | 2 /*WSTOPPED*/ | 8 /*WCONTINUED*/ | 1 /*WNOHANG*/ | 0x01000000 /*WNOWAIT*/ | 0x40000000 /*__WALL*/, 0) == 0;
+}
+
 bool fork_child_doomed() {
   return g_fork_try < kForkTries && pid_collides((int32_t)sys::getpid());
 }
@@ -514,8 +522,20 @@ __attribute__((visibility("default"))) pid_t fork(void) {
   // but for one SIGCHLD, and the fork is taken again.
   for (int t = 0;; t++) {
     amber::g_fork_try = t;
+    uint32_t epoch = __atomic_load_n(&amber::g.restarts, __ATOMIC_ACQUIRE);
     pid_t r = amber::g_fork();
-    if (r <= 0 || !amber::g.active || t >= amber::kForkTries || !amber::pid_collides(r)) return r;
+    if (r <= 0 || !amber::g.active) return r;
+    // A checkpoint that came after the kernel made the child, before this returned (the thread
+    // parked in glibc's fork, or here): after the restart r is the previous run's kernel pid of
+    // the child, which is its app pid. The child was checkpointed with us (or made again as a
+    // zombie): the new map names it, and it is no collision — taking it for one killed a stranger
+    // by that old pid, forked again and left the restored child to nobody (its parent waited for
+    // another one; "a child is left over"). A fork the kernel ran after the restart returns a
+    // child of this run, which is checked as usual.
+    if (__atomic_load_n(&amber::g.restarts, __ATOMIC_ACQUIRE) != epoch && !amber::is_child(r) &&
+        amber::is_child(amber::pid::to_real(r)))
+      return r;
+    if (t >= amber::kForkTries || !amber::pid_collides(r)) return r;
     // The child exits by itself (after_fork_child); the kill makes sure of it.
     sys::kill(r, SIGKILL);
     int st = 0;
