@@ -18,11 +18,14 @@
 //   the kernel processes what a master writes later, in its own work, and the echo read back from
 //   the master, one byte per byte put back, says when it is all in place (then discarded: the
 //   first echo is in the saved output already). Then the settings are set back.
+// A master in packet mode (TIOCPKT) has it off meanwhile (our reads would get its headers, our
+// settings would make it report flow control changes) and on again after; the new master too.
 // The same put_input rebuilds the input in the new pair at restart. Not kept: a pending LNEXT
 // (^V typed last), the echo column (how an erase of a tab is echoed), input beyond what the
-// slave's buffer holds. Input is refused by name (a `limits` warning) when it cannot be taken: a
-// master not open for reading and writing, a terminal that is the capturing process's own from a
-// background process group, input not back in place within the bound.
+// slave's buffer holds. Said by name (a `limits` warning): input that cannot be taken (a master
+// not open for reading and writing, a terminal that is the capturing process's own from a
+// background process group) or was not back in place within the bound, a packet-mode status the
+// master had not read yet.
 //
 // Restore: a pty whose master is held by a process of the tree (a shell job run by `script`, an
 // expect-like driver, a terminal multiplexer) is made again as a new pair before the fork: every
@@ -276,6 +279,20 @@ void pty_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
   }
   char* out = dst + sizeof pi;
   uint32_t in_len = 0;
+  // Packet mode (TIOCPKT) is the master's: kept, and off while we work (our reads would get its
+  // headers, our settings would make it report flow control changes). Turning it on again drops a
+  // status the master has not read yet (it reports one as POLLPRI): said by name.
+  int pkt = 0;
+  if (f.subkind == AMBER_CHR_PTMX && sys::ioctl(f.fd, 0x80045438 /*TIOCGPKT*/, (long)&pkt) == 0 && pkt) {
+    pi.flags |= AMBER_PTY_PACKET;
+    struct { int fd; short events, revents; } pfd{f.fd, 2 /*POLLPRI*/, 0};
+    sys::ktimespec zero{0, 0};
+    if (peer >= 0 && sys::sc4(271 /*ppoll*/, (long)&pfd, 1, (long)&zero, 0) == 1 && (pfd.revents & 2)) {
+      c.limit(f, "is a master in packet mode with a status (TIOCPKT_*) it has not read yet: it is not reported after restart");
+    }
+    int off = 0;
+    if (peer >= 0) sys::ioctl(f.fd, 0x5420 /*TIOCPKT*/, (long)&off);
+  }
   if (peer >= 0) {
     long fl = sys::fcntl(f.fd, F_GETFL, 0);
     bool nb = fl >= 0 && !(fl & O_NONBLOCK);
@@ -328,6 +345,10 @@ void pty_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
       }
     }
     if (nb) sys::fcntl(f.fd, F_SETFL, fl);
+    if (pkt) {
+      int on = 1;
+      sys::ioctl(f.fd, 0x5420 /*TIOCPKT*/, (long)&on);
+    }
     sys::close((int)peer);
   }
   memcpy(dst, &pi, sizeof pi);
@@ -415,6 +436,10 @@ void pty_prepare() {
         sys::ioctl((int)sl, kTCSETS2, (long)pi.termios);
       }
       if (pi.flags & AMBER_PTY_WINSIZE) sys::ioctl((int)m, 0x5414 /*TIOCSWINSZ*/, (long)pi.winsize);
+      if (pi.flags & AMBER_PTY_PACKET) {  // last: the queues were put back without its headers
+        int on = 1;
+        sys::ioctl((int)m, 0x5420 /*TIOCPKT*/, (long)&on);
+      }
       break;
     }
     g_ptys[g_nptys++] = SharedPty{f.extra, (int)lift(m), (int)lift(sl)};
