@@ -101,10 +101,16 @@ struct Putter {
   void put(uint8_t c) { if (n == sizeof w) flush(); w[n++] = (char)c; }
 };
 
+// What put_input did: all of the input is in place; some is (the line discipline holds
+// kLdiscMax bytes: the rest waits in the kernel's buffer until the reader makes room, and is
+// processed then, under the settings of that time); it is not (no echo in time, or an error).
+enum PutResult { kPutAll, kPutHeld, kPutFailed };
+constexpr uint32_t kLdiscMax = 4095;  // N_TTY_BUF_SIZE - 1
+
 // Puts the saved input `in` (AMBER_PTYIN_* entries) back through master m, so that the slave's
 // reader finds it as it was under settings t; the caller sets t back after. The master's queue
-// must be empty (what m reads meanwhile is the echo, discarded). True when all of it is in place.
-bool put_input(int m, const uint8_t* t, const uint8_t* in, uint32_t len) {
+// must be empty (what m reads meanwhile is the echo, discarded).
+PutResult put_input(int m, const uint8_t* t, const uint8_t* in, uint32_t len) {
   bool canon = canonical(t);
   Specials sp(t);
   uint8_t tmp[60];
@@ -124,42 +130,40 @@ bool put_input(int m, const uint8_t* t, const uint8_t* in, uint32_t len) {
     tmp[kCc + kVLNEXT] = sp.lnext;
     tmp[kCc + kVERASE] = sp.erase;
   }
-  if (sys::ioctl(m, kTCSETS2, (long)tmp) < 0) return false;
+  if (sys::ioctl(m, kTCSETS2, (long)tmp) < 0) return kPutFailed;
   long fl = sys::fcntl(m, 3 /*F_GETFL*/, 0);
-  if (fl < 0) return false;
+  if (fl < 0) return kPutFailed;
   if (!(fl & sys::O_NONBLOCK_)) sys::fcntl(m, 4 /*F_SETFL*/, fl | sys::O_NONBLOCK_);
   Putter p(m);
+  // The echo to wait for: one byte per byte the line discipline stores, but for a line's EOF
+  // (stored, not echoed), and only for the first kLdiscMax stored.
   uint64_t expect = 0;
+  uint32_t stored = 0;
   bool echoes_last = true;
+  auto store = [&](uint8_t c, bool quote, bool echoes) {
+    if (quote) p.put(sp.lnext);
+    p.put(c);
+    if (stored++ < kLdiscMax) expect += echoes;
+    echoes_last = echoes;
+  };
   for (uint32_t at = 0; at + 2 <= len && p.ok;) {
     uint32_t h = (uint32_t)in[at] | (uint32_t)in[at + 1] << 8, n = h & 0x1fff, type = h >> 13;
     const uint8_t* b = in + at + 2;
     at += 2 + n;
     if (at > len) break;
     if (!canon || type == AMBER_PTYIN_RAW) {
-      for (uint32_t i = 0; i < n; i++) p.put(b[i]);
-      expect += n;
-      echoes_last = n > 0 || echoes_last;
+      for (uint32_t i = 0; i < n; i++) store(b[i], false, true);
       continue;
     }
     // A line is its bytes then its end: the end it was read with, or EOF (read gives the bytes
     // alone); any other byte that would end it, or that put_input made special, is quoted.
     bool ends = type == AMBER_PTYIN_LINE && n > 0 && sp.ends_line(b[n - 1]);
     uint32_t body = ends ? n - 1 : n;
-    for (uint32_t i = 0; i < body; i++) {
-      if (b[i] && sp.taken(b[i])) p.put(sp.lnext);
-      p.put(b[i]);
-    }
-    expect += body;
-    echoes_last = body > 0;
-    if (type == AMBER_PTYIN_LINE) {
-      p.put(ends ? b[n - 1] : sp.eof);  // EOF is not echoed
-      expect += ends;
-      echoes_last = ends;
-    }
+    for (uint32_t i = 0; i < body; i++) store(b[i], b[i] && sp.taken(b[i]), true);
+    if (type == AMBER_PTYIN_LINE) store(ends ? b[n - 1] : sp.eof, false, ends);
   }
   // Ended by something the kernel does not echo: a sentinel, erased, says when it is through.
-  if (canon && !echoes_last) {
+  if (canon && !echoes_last && stored < kLdiscMax) {
     p.put(sp.sentinel);
     p.put(sp.erase);
     expect += 2;
@@ -172,7 +176,8 @@ bool put_input(int m, const uint8_t* t, const uint8_t* in, uint32_t len) {
     else pause_1ms();
   }
   if (!(fl & sys::O_NONBLOCK_)) sys::fcntl(m, 4 /*F_SETFL*/, fl);
-  return p.ok && p.echoed == expect;
+  if (!p.ok || p.echoed != expect) return kPutFailed;
+  return stored > kLdiscMax ? kPutHeld : kPutAll;
 }
 }  // namespace
 #endif
@@ -184,6 +189,13 @@ bool put_input(int m, const uint8_t* t, const uint8_t* in, uint32_t len) {
 
 namespace {
 constexpr size_t kQueueMax = 64 * 1024;  // the most either queue of a pty holds is far less
+
+// Input processing under settings t leaves every byte as it is (cfmakeraw and the like).
+bool passes_unchanged(const uint8_t* t) {
+  constexpr uint32_t kIflagChanging = 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x8;  // ISTRIP INLCR IGNCR ICRNL IUCLC IXON PARMRK
+  constexpr uint32_t kLflagChanging = 1 | kICANON | kECHO | 0x40;  // ISIG ICANON ECHO ECHONL
+  return !(tget(t, kIflag) & kIflagChanging) && !(tget(t, kLflag) & kLflagChanging);
+}
 
 uint32_t entry(char* at, uint32_t type, uint32_t n) {
   uint32_t h = n | type << 13;
@@ -316,9 +328,14 @@ void pty_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
       char* in = out + kQueueMax;
       in_len = take_input((int)peer, pi.termios, in);
       if (in_len) {
-        bool back = put_input(f.fd, pi.termios, (const uint8_t*)in, in_len);
+        PutResult back = put_input(f.fd, pi.termios, (const uint8_t*)in, in_len);
         sys::ioctl((int)peer, kTCSETS2, (long)pi.termios);
-        if (!back) c.limit(f, "has terminal input its reader had not read yet that did not go back in place in time: the reader may miss it");
+        if (back == kPutFailed) c.limit(f, "has terminal input its reader had not read yet that did not go back in place in time: the reader may miss it");
+        // Beyond what the line discipline holds, input waits unprocessed in the kernel; ours was
+        // processed as we read it, and is processed again when the reader makes room: the same
+        // bytes only when the settings change nothing.
+        if (back == kPutHeld && !passes_unchanged(pi.termios))
+          c.limit(f, "has more terminal input than its line discipline holds (4095 bytes): the rest is processed again after restart (echo, mapping, line editing)");
         memmove(out + got, in, in_len);
         pi.flags |= AMBER_PTY_INPUT;
       }
@@ -422,7 +439,7 @@ void pty_prepare() {
         // the echo put_input waits for): then the master's queue is empty again for the output.
         const uint32_t in_at = (uint32_t)sizeof pi + pi.out_len;
         if ((pi.flags & AMBER_PTY_INPUT) && len > in_at &&
-            !put_input((int)m, pi.termios, (const uint8_t*)d + in_at, len - in_at))
+            put_input((int)m, pi.termios, (const uint8_t*)d + in_at, len - in_at) == kPutFailed)
           rs::warn_fd("cannot put back the terminal input its reader had not read yet", f, -62 /*ETIME*/, "its reader may miss it");
         if (pi.out_len) {
           // The output the master had not read yet, back where it was: written by the slave side
