@@ -428,18 +428,15 @@ void pty_prepare() {
       const amber_view& v2 = T.img[r2->img].v;
       const char* d;
       uint32_t len;
-      if (f2.subkind != AMBER_CHR_PTMX || f2.extra != f.extra || !amber_str_at(&v2, f2.data, &d, &len) ||
-          len < sizeof(amber_ptyinfo))
-        continue;
       amber_ptyinfo pi;
-      memcpy(&pi, d, sizeof pi);
-      if (pi.out_len > len - sizeof pi) continue;
+      uint32_t in_at, in_len;
+      if (f2.subkind != AMBER_CHR_PTMX || f2.extra != f.extra || !amber_str_at(&v2, f2.data, &d, &len) ||
+          !amber_pty_parse(d, len, &pi, &in_at, &in_len))
+        continue;
       if (pi.flags & AMBER_PTY_TERMIOS) {
         // The input the slave side had not read yet, first (what the master reads meanwhile is
         // the echo put_input waits for): then the master's queue is empty again for the output.
-        const uint32_t in_at = (uint32_t)sizeof pi + pi.out_len;
-        if ((pi.flags & AMBER_PTY_INPUT) && len > in_at &&
-            put_input((int)m, pi.termios, (const uint8_t*)d + in_at, len - in_at) == kPutFailed)
+        if (in_len && put_input((int)m, pi.termios, (const uint8_t*)d + in_at, in_len) == kPutFailed)
           rs::warn_fd("cannot put back the terminal input its reader had not read yet", f, -62 /*ETIME*/, "its reader may miss it");
         if (pi.out_len) {
           // The output the master had not read yet, back where it was: written by the slave side
