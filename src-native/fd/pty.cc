@@ -11,6 +11,8 @@
 // - the unread input is read through that slave of ours: in canonical mode one read() per line
 //   (which tells the lines apart, and a line ended by EOF from one ended by a newline), then the
 //   line being edited with the slave switched to non-canonical for that read; otherwise the bytes.
+//   (Switching ICANON with bytes queued would not do: the kernel makes them all one complete
+//   line, boundaries lost, a partial line completed — n_tty_set_termios, checked on this kernel.)
 //   It goes back through the master (put_input) with the input processing that would change it
 //   off — no mapping of '\r', no signals, no erase; in canonical mode only the line ends are
 //   special, a byte that would end a line early is quoted with LNEXT — so the reader finds the
