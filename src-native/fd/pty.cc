@@ -314,13 +314,15 @@ void pty_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
     // The output, all of it: a read that finds the queue empty first waits for what the kernel
     // had not processed yet.
     uint32_t got = 0;
-    while (got < kQueueMax) {
-      long r = sys::read(f.fd, out + got, kQueueMax - got);
-      if (r == kEINTR) continue;
-      if (r <= 0) break;
-      got += (uint32_t)r;
-    }
-    pi.out_len = got;
+    auto take_output = [&] {
+      while (got < kQueueMax) {
+        long r = sys::read(f.fd, out + got, kQueueMax - got);
+        if (r == kEINTR) continue;
+        if (r <= 0) break;
+        got += (uint32_t)r;
+      }
+    };
+    take_output();
     // The input. Not when the terminal is our own and our group is not in the foreground: the
     // reads and settings would stop the process group (SIGTTIN, SIGTTOU).
     int fg = 0;
@@ -329,6 +331,9 @@ void pty_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
     if (acc == O_RDWR && !background) {
       char* in = out + kQueueMax;
       in_len = take_input((int)peer, pi.termios, in);
+      // Input the master wrote just before the freeze was processed as we read (a read waits for
+      // the kernel's work): its echo came after the output we took, and before any of put_input's.
+      take_output();
       if (in_len) {
         PutResult back = put_input(f.fd, pi.termios, (const uint8_t*)in, in_len);
         sys::ioctl((int)peer, kTCSETS2, (long)pi.termios);
@@ -348,6 +353,7 @@ void pty_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
         c.limit(f, what);
       }
     }
+    pi.out_len = got;
     if (got) {
       uint8_t raw[60];
       memcpy(raw, pi.termios, sizeof raw);
