@@ -22,6 +22,10 @@
 //   first echo is in the saved output already). Then the settings are set back.
 // A master in packet mode (TIOCPKT) has it off meanwhile (our reads would get its headers, our
 // settings would make it report flow control changes) and on again after; the new master too.
+// Output stopped (^S under IXON, tcflow TCOOFF) is started meanwhile (what we put back would not
+// move) and stopped again the same way after (restop: ^S's stop is one the reader's ^Q ends, a
+// TCOOFF one is not); the new pair's too. (Echo of input typed while stopped, held by the kernel,
+// comes out into the master's queue when we start it: kept there, it is readable before ^Q.)
 // The same put_input rebuilds the input in the new pair at restart. Not kept: a pending LNEXT
 // (^V typed last), the echo column (how an erase of a tab is echoed), input beyond what the
 // slave's buffer holds. Said by name (a `limits` warning): input that cannot be taken (a master
@@ -57,6 +61,33 @@ uint32_t tget(const uint8_t* t, int off) { uint32_t v; memcpy(&v, t + off, 4); r
 void tput(uint8_t* t, int off, uint32_t v) { memcpy(t + off, &v, 4); }
 bool canonical(const uint8_t* t) { return (tget(t, kLflag) & kICANON) && !(tget(t, kLflag) & kEXTPROC); }
 void pause_1ms() { sys::ktimespec ts{0, 1000000}; sys::nanosleep(&ts, nullptr); }
+
+// Whether the slave side can write now (POLLOUT): not while its output is stopped (^S under IXON,
+// tcflow TCOOFF), nor when the master's buffer is full.
+bool slave_writable(int s) {
+  struct { int fd; short events, revents; } pfd{s, 4 /*POLLOUT*/, 0};
+  sys::ktimespec zero{0, 0};
+  return sys::sc4(271 /*ppoll*/, (long)&pfd, 1, (long)&zero, 0) == 1 && (pfd.revents & 4);
+}
+
+// Stops the output of slave s again as it was (how: AMBER_PTY_STOPPED_*) under settings t:
+// tcflow's stop at once; ^S's by the stop character written through master m (the kernel
+// restarts that one when the reader types the start character, not a TCOOFF one), taken by the
+// kernel later: waited for, 1 s at most. False when it could not be.
+bool restop(int m, int s, const uint8_t* t, uint32_t how) {
+  if (how & AMBER_PTY_STOPPED_TCO) return sys::ioctl(s, 0x540a /*TCXONC*/, 0 /*TCOOFF*/) == 0;
+  uint8_t stop = t[kCc + 9 /*VSTOP*/];
+  if (!stop || !(tget(t, kIflag) & kIXON) || (tget(t, kLflag) & kEXTPROC)) return false;
+  long w;
+  do w = sys::write(m, &stop, 1);
+  while (w == kEINTR);
+  if (w != 1) return false;
+  for (int i = 0; i < 1000; i++) {
+    if (!slave_writable(s)) return true;
+    pause_1ms();
+  }
+  return false;
+}
 
 // The characters that end a canonical line under settings t, and those put_input chooses for its
 // own use (EOF, LNEXT, ERASE, and a sentinel no setting makes special), all different.
@@ -311,6 +342,27 @@ void pty_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
     long fl = sys::fcntl(f.fd, F_GETFL, 0);
     bool nb = fl >= 0 && !(fl & O_NONBLOCK);
     if (nb) sys::fcntl(f.fd, F_SETFL, fl | O_NONBLOCK);
+    // Not when the terminal is our own and our group is not in the foreground: the reads and
+    // settings would stop the process group (SIGTTIN, SIGTTOU).
+    int fg = 0;
+    bool background = sys::ioctl((int)peer, 0x540f /*TIOCGPGRP*/, (long)&fg) == 0 && fg != sys::sc1(121 /*getpgid*/, 0);
+    // Output stopped (^S, tcflow TCOOFF) would keep what we put back from going anywhere: started
+    // for the while (tcflow's TCOON, or IXON off: the kernel then starts output stopped by ^S),
+    // stopped again the same way after (restop), and so at restart.
+    uint32_t stopped = 0;
+    if (!background && !slave_writable((int)peer)) {
+      if (sys::ioctl((int)peer, 0x540a /*TCXONC*/, 1 /*TCOON*/) == 0 && slave_writable((int)peer)) {
+        stopped = AMBER_PTY_STOPPED_TCO;
+      } else if (tget(pi.termios, kIflag) & kIXON) {
+        uint8_t noxon[60];
+        memcpy(noxon, pi.termios, sizeof noxon);
+        tput(noxon, kIflag, tget(noxon, kIflag) & ~kIXON);
+        sys::ioctl((int)peer, kTCSETS2, (long)noxon);
+        sys::ioctl((int)peer, kTCSETS2, (long)pi.termios);
+        if (slave_writable((int)peer)) stopped = AMBER_PTY_STOPPED_XOFF;
+      }
+      pi.flags |= stopped;
+    }
     // The output, all of it: a read that finds the queue empty first waits for what the kernel
     // had not processed yet.
     uint32_t got = 0;
@@ -323,10 +375,7 @@ void pty_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
       }
     };
     take_output();
-    // The input. Not when the terminal is our own and our group is not in the foreground: the
-    // reads and settings would stop the process group (SIGTTIN, SIGTTOU).
-    int fg = 0;
-    bool background = sys::ioctl((int)peer, 0x540f /*TIOCGPGRP*/, (long)&fg) == 0 && fg != sys::sc1(121 /*getpgid*/, 0);
+    // The input.
     char what[200];
     if (acc == O_RDWR && !background) {
       char* in = out + kQueueMax;
@@ -369,6 +418,8 @@ void pty_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
         pause_1ms();
       }
     }
+    if (stopped && !restop(f.fd, (int)peer, pi.termios, stopped))
+      c.limit(f, "has its output stopped (^S) and it could not be stopped again: it goes on");
     if (nb) sys::fcntl(f.fd, F_SETFL, fl);
     if (pkt) {
       int on = 1;
@@ -458,6 +509,9 @@ void pty_prepare() {
         sys::ioctl((int)sl, kTCSETS2, (long)pi.termios);
       }
       if (pi.flags & AMBER_PTY_WINSIZE) sys::ioctl((int)m, 0x5414 /*TIOCSWINSZ*/, (long)pi.winsize);
+      if ((pi.flags & (AMBER_PTY_STOPPED_TCO | AMBER_PTY_STOPPED_XOFF)) && (pi.flags & AMBER_PTY_TERMIOS) &&
+          !restop((int)m, (int)sl, pi.termios, pi.flags))
+        rs::warn_fd("cannot stop its new pseudo-terminal's output again (it was stopped by ^S)", f, -22, "its output goes on");
       if (pi.flags & AMBER_PTY_PACKET) {  // last: the queues were put back without its headers
         int on = 1;
         sys::ioctl((int)m, 0x5420 /*TIOCPKT*/, (long)&on);

@@ -396,7 +396,9 @@ typedef struct amber_ptyinfo {
   uint32_t out_len;          /* bytes of pending output after this record */
 } amber_ptyinfo;
 enum { AMBER_PTY_TERMIOS = 1u, AMBER_PTY_WINSIZE = 2u, AMBER_PTY_INPUT = 4u,
-       AMBER_PTY_PACKET = 8u /* the master is in packet mode (TIOCPKT) */ };
+       AMBER_PTY_PACKET = 8u /* the master is in packet mode (TIOCPKT) */,
+       AMBER_PTY_STOPPED_TCO = 16u /* the slave's output is stopped by tcflow(TCOOFF) */,
+       AMBER_PTY_STOPPED_XOFF = 32u /* ... by the stop character (^S, IXON) */ };
 /* AMBER_PTY_INPUT (master only; the record's layout is unchanged): after the output bytes, to the
  * end of data, the input the master had written that the slave side had not read yet, as entries:
  * a little-endian uint16_t header (bits 0-12 the length, at most AMBER_PTYIN_MAX; bits 13-15 the
