@@ -12,7 +12,10 @@
  *
  * Pair B, a raw slave (cfmakeraw): binary bytes incl. ^C ^D ^? \r \0 ^S ^Q 0xff written by the
  * master must come back exactly, not interpreted; "rawout" the slave wrote is unread in the
- * master. */
+ * master.
+ *
+ * Pair C, canonical with echo, its input ending with a bare EOF (nothing being edited): "x\n" then
+ * ^D. After restart: "x\n", then 0, then nothing; the master reads the echo "x\r\n" once. */
 #include "corpus.h"
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -74,8 +77,8 @@ static void show(const char* what, const char* b, size_t n) {
 }
 
 int main(void) {
-  int sa, sb;
-  int ma = open_pair(&sa), mb = open_pair(&sb);
+  int sa, sb, sc;
+  int ma = open_pair(&sa), mb = open_pair(&sb), mc = open_pair(&sc);
 
   /* A: canonical, the defaults a pty starts with. */
   struct termios ta;
@@ -104,6 +107,12 @@ int main(void) {
   CHECK(inb == (int)nbin, "slave B has %d bytes, want %zu", inb, nbin);
   int outb = settle(mb, 6);
   CHECK(outb == 6, "master B has %d bytes of output, want 6", outb);
+  /* C: canonical, ends with a bare EOF. */
+  write_all(mc, "x\n\x04", 3);
+  int inc = settle(sc, 2);
+  CHECK(inc == 2, "slave C has %d bytes of complete lines, want 2", inc);
+  int outc = settle(mc, 3);
+  CHECK(outc == 3, "master C has %d bytes of echo, want 3", outc);
   /* A's echo is written by the kernel's input processing: settled once it stops growing. */
   int outa = settle(ma, 6), last = -1;
   for (int i = 0; i < 50 && outa != last; i++) {
@@ -170,6 +179,19 @@ int main(void) {
   CHECK(r < 0 && errno == EAGAIN, "slave B: read %zd after the bytes, want EAGAIN", r);
   got = drain(mb, o, sizeof o);
   CHECK(got == 6 && !memcmp(o, "rawout", 6), "master B read %zu bytes of output, want 'rawout'", got);
+
+  /* C: the line, the EOF, nothing more; the echo once. */
+  r = read_nb(sc, b, sizeof b);
+  CHECK(r == 2 && !memcmp(b, "x\n", 2), "slave C: read %zd, want 'x\\n'", r);
+  r = read_nb(sc, b, sizeof b);
+  CHECK(r == 0, "slave C: read %zd (%s), want 0 (the bare ^D)", r, r < 0 ? strerror(errno) : "data");
+  r = read_nb(sc, b, sizeof b);
+  CHECK(r < 0 && errno == EAGAIN, "slave C: read %zd after the EOF, want EAGAIN", r);
+  got = drain(mc, o, sizeof o);
+  if (got != 3 || memcmp(o, "x\r\n", 3)) {
+    show("master C read", o, got);
+    fail("master C: want the echo 'x\\r\\n' once");
+  }
 
   /* Both still work. */
   write_all(mb, "\x03z", 2);
