@@ -399,7 +399,8 @@ enum {
  * restart (its number may differ): every master and slave descriptor that named the same pty gets
  * the new master or slave; data = one amber_ptyinfo, then (master only) the output the slave side
  * had written that the master had not read yet: it is read at checkpoint and written back at once
- * (the processes are frozen), and written into the new pair at restart. */
+ * (the processes are frozen), and written into the new pair at restart; then (AMBER_PTY_INPUT) the
+ * input the slave side had not read yet, the same way. */
 enum {
   AMBER_CHR_OTHER = 0,       /* reopened at its path */
   AMBER_CHR_PTMX = 1,        /* a pty master; extra = the pty's index (/dev/pts/N) */
@@ -411,7 +412,19 @@ typedef struct amber_ptyinfo {
   uint32_t flags;            /* AMBER_PTY_* */
   uint32_t out_len;          /* bytes of pending output after this record */
 } amber_ptyinfo;
-enum { AMBER_PTY_TERMIOS = 1u, AMBER_PTY_WINSIZE = 2u };
+enum { AMBER_PTY_TERMIOS = 1u, AMBER_PTY_WINSIZE = 2u, AMBER_PTY_INPUT = 4u,
+       AMBER_PTY_PACKET = 8u /* the master is in packet mode (TIOCPKT) */,
+       AMBER_PTY_STOPPED_TCO = 16u /* the slave's output is stopped by tcflow(TCOOFF) */,
+       AMBER_PTY_STOPPED_XOFF = 32u /* ... by the stop character (^S, IXON) */ };
+/* AMBER_PTY_INPUT (master only; the record's layout is unchanged): after the output bytes, to the
+ * end of data, the input the master had written that the slave side had not read yet, as entries:
+ * a little-endian uint16_t header (bits 0-12 the length, at most AMBER_PTYIN_MAX; bits 13-15 the
+ * AMBER_PTYIN_* type) then that many bytes. The saved termios says how they were read:
+ * canonical (ICANON without EXTPROC): LINE entries, each exactly what one read() returned (a line
+ * ended by EOF has no terminator; an empty one is a bare EOF), then at most one PARTIAL entry, the
+ * line being edited; otherwise RAW entries, the bytes in order. */
+enum { AMBER_PTYIN_LINE = 0, AMBER_PTYIN_PARTIAL = 1, AMBER_PTYIN_RAW = 2 };
+#define AMBER_PTYIN_MAX 4096u
 
 /* Format 1.4: a descriptor in no process's table (fd_flags AMBER_FD_HIDDEN): one in flight inside a
  * Unix socket's queue (SCM_RIGHTS), or a connection waiting in a listener's accept queue. Its `fd`

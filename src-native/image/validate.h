@@ -744,4 +744,27 @@ inline bool amber_check_chunk(const amber_chunk* c, const void* bytes, amber_err
   return true;
 }
 
+/* A pty master's data (format.h, amber_ptyinfo): the record, its output bytes, then (with
+ * AMBER_PTY_INPUT) input entries that end exactly at the end of data, each at most
+ * AMBER_PTYIN_MAX bytes of a known type. Fills *pi and where the input starts and its length
+ * (0 without AMBER_PTY_INPUT). False, having read nothing past len, when anything does not fit. */
+inline bool amber_pty_parse(const char* d, uint32_t len, amber_ptyinfo* pi, uint32_t* in_at, uint32_t* in_len) {
+  if (!d || len < sizeof(amber_ptyinfo)) return false;
+  __builtin_memcpy(pi, d, sizeof *pi);
+  if (pi->out_len > len - sizeof(amber_ptyinfo)) return false;
+  uint32_t at = (uint32_t)sizeof(amber_ptyinfo) + pi->out_len;
+  *in_at = at;
+  *in_len = 0;
+  if (!(pi->flags & AMBER_PTY_INPUT)) return true;
+  for (uint32_t k = at; k < len;) {
+    if (len - k < 2) return false;
+    uint32_t h = (uint32_t)(unsigned char)d[k] | (uint32_t)(unsigned char)d[k + 1] << 8;
+    uint32_t n = h & 0x1fff, type = h >> 13;
+    if (n > AMBER_PTYIN_MAX || type > AMBER_PTYIN_RAW || n > len - k - 2) return false;
+    k += 2 + n;
+  }
+  *in_len = len - at;
+  return true;
+}
+
 #endif

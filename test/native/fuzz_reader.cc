@@ -90,6 +90,16 @@ void checkInvariants(const amber::Image& im) {
     }
     for (uint32_t k = 0; k < sv.x.npending; k++) sink = static_cast<char>(sink ^ (char)amber_sock_pending(&sv, k));
   }
+  // A pty master's record (amber_ptyinfo, output, input entries): the same.
+  for (uint32_t i = 0; i < v.nfds; i++) {
+    if (v.fds[i].kind != AMBER_FD_CHR || v.fds[i].subkind != AMBER_CHR_PTMX) continue;
+    std::string_view d = im.str(v.fds[i].data);
+    std::vector<char> own(d.begin(), d.end());
+    amber_ptyinfo pi;
+    uint32_t at, len;
+    if (!amber_pty_parse(own.empty() ? nullptr : own.data(), (uint32_t)own.size(), &pi, &at, &len)) continue;
+    for (uint32_t k = 0; k < len; k++) sink = static_cast<char>(sink ^ own[at + k]);
+  }
   const char* name;
   uint32_t nameLen;
   const void* bytes;

@@ -781,6 +781,47 @@ void socketRecordBounds() {
   }
 }
 
+// A pty master's data (format 1.x, AMBER_PTY_INPUT): the record, output, input entries.
+void ptyRecordBounds() {
+  amber_ptyinfo pi{};
+  pi.flags = AMBER_PTY_TERMIOS | AMBER_PTY_INPUT;
+  pi.out_len = 3;
+  std::string rec(reinterpret_cast<const char*>(&pi), sizeof pi);
+  rec += "out";
+  auto entry = [](uint32_t type, const std::string& b) {
+    uint32_t h = (uint32_t)b.size() | type << 13;
+    return std::string(1, (char)(h & 0xff)) + std::string(1, (char)(h >> 8)) + b;
+  };
+  rec += entry(AMBER_PTYIN_LINE, "ping\n") + entry(AMBER_PTYIN_LINE, "") + entry(AMBER_PTYIN_PARTIAL, "par");
+  amber_ptyinfo got;
+  uint32_t at = 0, len = 0;
+  CHECK(amber_pty_parse(rec.data(), (uint32_t)rec.size(), &got, &at, &len));
+  CHECK(got.out_len == 3 && at == sizeof pi + 3 && len == rec.size() - at);
+  // Cut anywhere: only where an entry ends (or before the input, without its flag) parses.
+  for (size_t n = 0; n < rec.size(); n++) {
+    std::vector<char> cut(rec.begin(), rec.begin() + (long)n);  // exactly n bytes: ASan sees overreads
+    bool ok = amber_pty_parse(n ? cut.data() : nullptr, (uint32_t)n, &got, &at, &len);
+    size_t in0 = sizeof pi + 3;
+    bool boundary = n == in0 || n == in0 + 7 || n == in0 + 9;
+    CHECK(ok == boundary);
+  }
+  // Without AMBER_PTY_INPUT what follows the output is not looked at (a 1.3 record).
+  std::string old = rec;
+  pi.flags = AMBER_PTY_TERMIOS;
+  std::memcpy(&old[0], &pi, sizeof pi);
+  CHECK(amber_pty_parse(old.data(), (uint32_t)old.size(), &got, &at, &len) && len == 0);
+  // Lies: an output longer than the data, an entry longer than the most, an unknown type.
+  std::string bad = rec;
+  pi.flags = AMBER_PTY_TERMIOS | AMBER_PTY_INPUT;
+  pi.out_len = (uint32_t)rec.size();
+  std::memcpy(&bad[0], &pi, sizeof pi);
+  CHECK(!amber_pty_parse(bad.data(), (uint32_t)bad.size(), &got, &at, &len));
+  std::string big = rec.substr(0, sizeof pi + 3) + entry(AMBER_PTYIN_RAW, std::string(AMBER_PTYIN_MAX + 1, 'x'));
+  CHECK(!amber_pty_parse(big.data(), (uint32_t)big.size(), &got, &at, &len));
+  std::string type = rec.substr(0, sizeof pi + 3) + entry(5, "x");
+  CHECK(!amber_pty_parse(type.data(), (uint32_t)type.size(), &got, &at, &len));
+}
+
 struct Case {
   const char* name;
   void (*fn)();
@@ -818,6 +859,7 @@ int main() {
       {"a process whose main thread ended has none (AMBER_PROC_MAIN_EXITED)", mainExitedImage},
       {"socket records parse", socketRecordsParse},
       {"socket records are bounds-checked", socketRecordBounds},
+      {"pty records (input entries) are bounds-checked", ptyRecordBounds},
   };
   const int n = sizeof cases / sizeof cases[0];
   std::setvbuf(stdout, nullptr, _IOLBF, 0); // keep output ordered with sanitizer reports
