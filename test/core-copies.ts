@@ -1,0 +1,129 @@
+// `amber restart --copies 3`: three independent computations from one generation. The counter is
+// checkpointed (--kill) and restarted as three copies, each with its own coordinator and checkpoint
+// directory (DIR.copy-<i>) and its output in files there (--copy-output). Each copy must go on from
+// the checkpointed number on its own; checkpointing one copy (--kill) and restarting it alone
+// continues that copy, and neither that nor killing another copy stops the third. The generation
+// restarted from is never written. Bad --copies values and the API's copies: 0 are refused.
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { build } from './helpers/fixtures.js'
+import { firstGap, ints, running, setup, sleep } from './helpers/amber.js'
+
+/** The numbers in a copy's stdout file so far (a line being written is left out). */
+function numbersIn(path: string): number[] {
+  let text = ''
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch {
+    return []
+  }
+  const lines = text.split('\n')
+  lines.pop() // after the last newline: empty, or a line not finished yet
+  return ints(lines)
+}
+
+async function waitNumbers(path: string, n: number, ms = 30_000): Promise<number[]> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const xs = numbersIn(path)
+    if (xs.length >= n) return xs
+    if (Date.now() > deadline) throw new Error(`${path}: ${xs.length} numbers after ${ms} ms (want ${n}): ${xs.slice(-5).join(' ')}`)
+    await sleep(100)
+  }
+}
+
+/** Name, size and mtime of every file below dir: what "never written" compares. */
+function snapshot(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: false } as { recursive: true })
+    .map(String)
+    .sort()
+    .map((f) => {
+      const st = statSync(join(dir, f))
+      return `${f} ${st.size} ${st.mtimeMs}`
+    })
+}
+
+t.test('restart --copies 3: three counters, each on its own', async (t) => {
+  const a = await setup(t)
+  const counter = await build('counter')
+
+  // bad values: a usage error, one line, nothing started
+  for (const bad of ['0', '-1', '1.5', 'x', '257']) {
+    const r = await a.run(['restart', '--dir', a.dir, '--copies', bad])
+    t.equal(r.code, 2, `--copies ${bad}: exit 2`)
+    t.equal(r.stderr.trim().split('\n').length, 1, `--copies ${bad}: one line: ${r.stderr.trim()}`)
+    t.match(r.stderr, /--copies/, '... naming --copies')
+  }
+
+  const app = a.launch([counter, '100'])
+  await app.waitLines(5)
+  const ck = await a.checkpoint({ kill: true })
+  await app.wait(20_000)
+  const last = ints(app.lines).at(-1)!
+  t.ok(last >= 5, `counted to ${last} before the checkpoint`)
+  const genDir = join(ck.manifest, '..')
+  const before = snapshot(genDir)
+
+  const r = a.spawn(['restart', '--dir', a.dir, '--copies', '3', '--copy-output'])
+  const lines = await r.waitLines(3)
+  const copies = lines.map((l) => /^copy (\d+) pid (\d+) dir (.+)$/.exec(l))
+  t.ok(copies.every((m) => m !== null), `one line per copy: ${JSON.stringify(lines)}`)
+  const dirs = copies.map((m) => m![3]!)
+  const pids = copies.map((m) => Number(m![2]))
+  t.same(copies.map((m) => Number(m![1])), [1, 2, 3], 'copies 1, 2, 3 in order')
+  t.same(dirs, [1, 2, 3].map((i) => `${a.dir}.copy-${i}`), 'each copy in DIR.copy-<i>')
+  t.equal(new Set(pids).size, 3, `three processes: ${pids.join(' ')}`)
+
+  // each copy counts on from the checkpoint, by itself
+  for (const [i, d] of dirs.entries()) {
+    const xs = await waitNumbers(join(d, 'stdout'), 5)
+    t.equal(xs[0], last + 1, `copy ${i + 1} starts at ${last + 1}`)
+    t.equal(firstGap(xs), -1, `copy ${i + 1} counts without gap or repeat`)
+  }
+  t.equal(running(a, counter).length, 3, 'three restored counters run')
+
+  // copy 2: checkpointed (--kill) into its own directory, then restarted alone
+  const ck2 = await a.checkpoint({ dir: dirs[1], kill: true })
+  t.equal(ck2.manifest, join(dirs[1]!, 'gen-000001', 'manifest.json'), 'copy 2 checkpoints into its own directory')
+  const last2 = numbersIn(join(dirs[1]!, 'stdout')).at(-1)!
+  const n1 = numbersIn(join(dirs[0]!, 'stdout')).length
+  const n3 = numbersIn(join(dirs[2]!, 'stdout')).length
+  await sleep(500)
+  t.ok(numbersIn(join(dirs[0]!, 'stdout')).length > n1, 'copy 1 counts on while copy 2 is checkpointed and killed')
+  t.ok(numbersIn(join(dirs[2]!, 'stdout')).length > n3, 'copy 3 counts on while copy 2 is checkpointed and killed')
+  t.equal(r.exit, null, 'restart --copies still waits for its other copies')
+
+  const r2 = a.restart({ dir: dirs[1] })
+  const post2 = ints(await r2.waitLines(5))
+  t.equal(post2[0], last2 + 1, `copy 2 restarted alone goes on from ${last2 + 1}`)
+  t.equal(firstGap(post2), -1, 'copy 2 counts on without gap or repeat')
+
+  // killing copy 3 leaves copy 1 (and the restarted copy 2) running
+  process.kill(pids[2]!, 'SIGKILL')
+  await sleep(300)
+  const k1 = numbersIn(join(dirs[0]!, 'stdout')).length
+  const k2 = r2.lines.length
+  await sleep(600)
+  t.ok(numbersIn(join(dirs[0]!, 'stdout')).length > k1, 'copy 1 counts on after copy 3 was killed')
+  t.ok(r2.lines.length > k2, 'copy 2 counts on after copy 3 was killed')
+  const xs1 = numbersIn(join(dirs[0]!, 'stdout'))
+  t.equal(firstGap(xs1), -1, `copy 1 never skipped: ${xs1[0]}..${xs1.at(-1)}`)
+
+  t.same(snapshot(genDir), before, 'the generation restarted from is unchanged')
+
+  // copy 1 ends: restart --copies exits, with the status of the first copy that did not exit 0
+  process.kill(pids[0]!, 'SIGKILL')
+  const ex = await r.wait(20_000)
+  t.equal(ex.code, 137, `restart --copies exits 137 (copy 1 killed) (stderr: ${r.err.text().trim()})`)
+  t.match(r.err.text(), /copy 1 exited with status 137/, 'says which copy ended how')
+  r2.kill('SIGKILL')
+})
+
+t.test('the API refuses bad copies with EINVAL', async (t) => {
+  const { restart } = await import('../dist/lib/index.js')
+  for (const bad of [0, -2, 1.5, Number.NaN, 100000]) {
+    await t.rejects(restart('/nonexistent', { copies: bad }), { code: 'EINVAL' }, `copies: ${bad}`)
+  }
+  await t.rejects(restart('/nonexistent', { copies: 2, coord: 'x.sock' }), { code: 'EINVAL' }, 'copies with coord')
+})
