@@ -65,7 +65,7 @@ a progress line is shown on stderr if stderr is a terminal.
   --timeout SEC    per-phase timeout (default 120)
   --no-progress    no progress line
 `,
-  restart: `usage: amber restart [--dir DIR | --coord ADDR] [DIR|GENDIR|MANIFEST]
+  restart: `usage: amber restart [--dir DIR | --coord ADDR] [--copies N [--copies-dir D] [--copy-output]] [DIR|GENDIR|MANIFEST]
 
 Restarts a checkpoint (default: the latest generation in DIR) in the foreground. The application's
 stdin/stdout/stderr are this command's; exits with the application's status. A generation whose

@@ -55,6 +55,13 @@ export interface RestartOptions {
   detached?: boolean;
   /** Called with the coordinator's errors for as long as this restart uses it (see LaunchOptions). */
   onCoordinatorError?: (e: AmberError) => void;
+}
+
+/**
+ * restart() options that start copies: RestartOptions and `copies` (RestartCopiesOptions given,
+ * restart() resolves to a RestartCopies; without `copies` it is the one computation's RestartJob).
+ */
+export interface RestartCopiesOptions extends RestartOptions {
   /**
    * Start this many independent computations from the one generation (1 to MAX_COPIES). Given
    * (even as 1), restart() resolves to a RestartCopies instead of a RestartJob. Copy i runs
@@ -66,7 +73,7 @@ export interface RestartOptions {
    * exit does not touch another. Not with `coordinator`, `coord`, `socketPath` or `listen`
    * (each copy needs its own coordinator): 'EINVAL'.
    */
-  copies?: number;
+  copies: number;
   /** With `copies`: the directory holding the copies' checkpoint directories (`copy-<i>`). */
   copiesDir?: string;
   /**
@@ -152,11 +159,10 @@ function restartDir(manifest: Manifest, manifestPath: string): string {
  * independent computations from it and resolves once each runs or has failed (RestartCopies);
  * rejects only when none started.
  */
-export function restart(target?: string, opts?: RestartOptions & { copies?: undefined }): Promise<RestartJob>;
-export function restart(target: string | undefined, opts: RestartOptions & { copies: number }): Promise<RestartCopies>;
-export function restart(target?: string, opts?: RestartOptions): Promise<RestartJob | RestartCopies>;
-export async function restart(target?: string, opts: RestartOptions = {}): Promise<RestartJob | RestartCopies> {
-  if (opts.copies !== undefined) {
+export function restart(target: string | undefined, opts: RestartCopiesOptions): Promise<RestartCopies>;
+export function restart(target?: string, opts?: RestartOptions): Promise<RestartJob>;
+export async function restart(target?: string, opts: RestartOptions | RestartCopiesOptions = {}): Promise<RestartJob | RestartCopies> {
+  if ('copies' in opts && opts.copies !== undefined) {
     checkCopies(opts);
     return restartCopies(target, opts);
   }
@@ -182,7 +188,7 @@ async function loadGeneration(target: string | undefined, opts: RestartOptions):
 }
 
 /** `copies` and what cannot go with it: 'EINVAL' before anything is read or started. */
-function checkCopies(opts: RestartOptions): void {
+function checkCopies(opts: RestartCopiesOptions): void {
   const n = opts.copies;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_COPIES) {
     throw new AmberError('EINVAL', `copies must be an integer from 1 to ${MAX_COPIES}, not ${typeof n === 'number' ? String(n) : JSON.stringify(n)}`);
@@ -198,16 +204,16 @@ export function copyDir(base: string, copy: number, copiesDir?: string): string 
   return copiesDir !== undefined ? join(resolve(copiesDir), `copy-${copy}`) : `${resolve(base)}.copy-${copy}`;
 }
 
-async function restartCopies(target: string | undefined, opts: RestartOptions): Promise<RestartCopies> {
+async function restartCopies(target: string | undefined, opts: RestartCopiesOptions): Promise<RestartCopies> {
   const { manifestPath, manifest } = await loadGeneration(target, opts);
   const base = opts.dir ?? restartDir(manifest, manifestPath);
   if (opts.copiesDir !== undefined) await mkdir(resolve(opts.copiesDir), { recursive: true, mode: 0o700 });
-  const n = opts.copies!;
+  const n = opts.copies;
   const dirs = Array.from({ length: n }, (_, i) => copyDir(base, i + 1, opts.copiesDir));
   // All at once: the copies are independent, and a harness wants them up together.
   const settled = await Promise.allSettled(
     dirs.map(async (dir, i) => {
-      const { copyStdio, ...rest } = opts;
+      const { copyStdio, copies: _n, copiesDir: _d, ...rest } = opts;
       let o: RestartOptions = rest;
       if (copyStdio !== undefined) {
         // (the directory made and checked as the coordinator will: the caller may put files in it)
