@@ -6,7 +6,7 @@
 //   - warm, CLI: the program launched under amber once, checkpointed (--kill) once it is ready,
 //     then `amber restart --copies N` of that one generation, until it has printed its N "copy I
 //     pid" lines (printed once every copy runs again, past "ready"). This includes node's start-up
-//     for the CLI and one background coordinator (another node process) per copy;
+//     for the CLI (the copies' coordinators run inside it);
 //   - warm, API: restart(gen, { copies: N }) in this process (its N coordinators in-process too),
 //     until it resolves (every copy runs again): the restore itself without those start-ups.
 // Prints each figure and the ratio warm/cold (median of runs, [min-max]); never asserts timings.

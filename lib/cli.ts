@@ -82,7 +82,9 @@ of their own. A coordinator started here lives on in the background as long as t
                    "copy I pid PID dir COPYDIR" (or "copy I failed dir COPYDIR", the reason on
                    stderr), then waits for every copy: exits 0 when all exited 0, else with the
                    status of the first copy that failed or exited non-zero. Their stdin is
-                   /dev/null; stdout and stderr are this command's unless --copy-output
+                   /dev/null; stdout and stderr are this command's unless --copy-output.
+                   The copies' coordinators run inside this command (a generation of daemons
+                   only: in the background, as without --copies)
   --copies-dir D   with --copies: copy I's directory is D/copy-<I> instead
   --copy-output    with --copies: copy I's stdout and stderr go to the files stdout and stderr
                    in its directory
@@ -465,6 +467,12 @@ async function restartCopiesCli(
   const F = fsConstants;
   const outFile = (dir: string, name: string): number => openSync(join(dir, name), F.O_WRONLY | F.O_CREAT | F.O_TRUNC | F.O_NOFOLLOW, 0o600);
   let started = false;
+  // The copies' coordinators run in this command, which waits for every copy anyway: one node
+  // process instead of one background coordinator per copy (what a harness starting many copies
+  // pays for). Daemons only (no launched process in the generation): restart returns at once,
+  // so their coordinators must live on without it, in the background.
+  const manifest = await readManifest(await resolveManifestPath(target ?? defaultDir(values.dir)));
+  const daemons = !manifest.processes.some((p) => p.parent === 0);
   const r = await restart(target, {
     ...(values.dir !== undefined ? { dir: values.dir } : {}),
     ...(values['copies-dir'] !== undefined ? { copiesDir: values['copies-dir'] } : {}),
@@ -474,7 +482,7 @@ async function restartCopiesCli(
     // N programs cannot share one terminal's input.
     stdio: ['ignore', 'inherit', 'inherit'],
     ...(files ? { copyStdio: (_copy: number, dir: string) => ['ignore', outFile(dir, 'stdout'), outFile(dir, 'stderr')] } : {}),
-    detached: true,
+    detached: daemons,
     onCoordinatorError: (e) => started && errMsg(e.message),
   });
   started = true;

@@ -15,7 +15,7 @@ import { chooseCoordinator, makeJob, spawnChecked, type Job } from './launch.js'
 import { manifestImages, parseGenDirName, readManifest, resolveManifestPath } from './manifest.js';
 import { addon, restorerPath } from './native.js';
 import { crossTreeSockets, type CrossTree } from './sockets.js';
-import { checkBinding, checkFileSync, trustedCheckpointDir } from './trust.js';
+import { checkBinding, checkFileSync } from './trust.js';
 import type { ExitStatus, ImageInfo, Manifest, RestartResult } from './types.js';
 
 const debug = debuglog('amber');
@@ -77,8 +77,9 @@ export interface RestartCopiesOptions extends RestartOptions {
   /** With `copies`: the directory holding the copies' checkpoint directories (`copy-<i>`). */
   copiesDir?: string;
   /**
-   * With `copies`: stdio for copy i (1-based) whose checkpoint directory is `dir` (already
-   * created and checked when this is called), instead of `stdio` for every copy.
+   * With `copies`: stdio for copy i (1-based) whose checkpoint directory is `dir` (created,
+   * checked and held by this copy's new coordinator when this is called: never for a copy whose
+   * directory another computation uses), instead of `stdio` for every copy.
    */
   copyStdio?: (copy: number, dir: string) => StdioOptions | Promise<StdioOptions>;
 }
@@ -214,13 +215,10 @@ async function restartCopies(target: string | undefined, opts: RestartCopiesOpti
   const settled = await Promise.allSettled(
     dirs.map(async (dir, i) => {
       const { copyStdio, copies: _n, copiesDir: _d, ...rest } = opts;
-      let o: RestartOptions = rest;
-      if (copyStdio !== undefined) {
-        // (the directory made and checked as the coordinator will: the caller may put files in it)
-        const real = await trustedCheckpointDir(dir);
-        o = { ...rest, stdio: await copyStdio(i + 1, real) };
-      }
-      return restartOne(manifestPath, manifest, o, dir, i + 1);
+      // Asked for only once this copy has its own coordinator: a copy that cannot start (its
+      // directory busy with another computation) must not touch what lives there (its output).
+      const late = copyStdio === undefined ? undefined : (real: string) => copyStdio(i + 1, real);
+      return restartOne(manifestPath, manifest, rest, dir, i + 1, late);
     }),
   );
   const copies: RestartCopy[] = settled.map((r, i) => {
@@ -260,7 +258,14 @@ function toCopyError(e: unknown, copy: number): AmberError {
 }
 
 /** Restarts the checked generation as one computation with its coordinator at `dir`. */
-async function restartOne(manifestPath: string, manifest: Manifest, opts: RestartOptions, dir: string, copy?: number): Promise<RestartJob> {
+async function restartOne(
+  manifestPath: string,
+  manifest: Manifest,
+  opts: RestartOptions,
+  dir: string,
+  copy?: number,
+  lateStdio?: (dir: string) => StdioOptions | Promise<StdioOptions>,
+): Promise<RestartJob> {
   const restorer = restorerPath();
   const images = manifestImages(manifest, manifestPath);
   const n = manifest.processes.length;
@@ -279,6 +284,15 @@ async function restartOne(manifestPath: string, manifest: Manifest, opts: Restar
     ...(opts.onCoordinatorError !== undefined ? { onCoordinatorError: opts.onCoordinatorError } : {}),
   });
   const launched = manifest.processes.some((p) => p.parent === 0);
+  let stdioBase: StdioOptions = opts.stdio ?? 'inherit';
+  if (lateStdio !== undefined) {
+    try {
+      stdioBase = await lateStdio(choice.dir);
+    } catch (e) {
+      await choice.release();
+      throw e;
+    }
+  }
 
   // Announce the restart before any restorer runs, so no restored process is released early.
   let resumed: Promise<RestartResult>;
@@ -324,7 +338,7 @@ async function restartOne(manifestPath: string, manifest: Manifest, opts: Restar
       args.push(...sockets.args);
       const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), AMBER_COORD: choice.agentCoord, AMBER_DIR: choice.dir };
       if (choice.token !== undefined) env['AMBER_TOKEN'] = choice.token;
-      const base = opts.stdio ?? 'inherit';
+      const base = stdioBase;
       const std = Array.isArray(base) ? base.slice(0, 3) : [base, base, base];
       // A large tree's arguments (thousands of images, --share groups of thousands of
       // descriptors) would not fit an argv (E2BIG): past ARGS_INLINE bytes all but the first

@@ -110,6 +110,24 @@ t.test('restart --copies 3: three counters, each on its own', async (t) => {
   const xs1 = numbersIn(join(dirs[0]!, 'stdout'))
   t.equal(firstGap(xs1), -1, `copy 1 never skipped: ${xs1[0]}..${xs1.at(-1)}`)
 
+  // a copy that cannot start fails alone, saying why: copies 1 and 2 run in their directories
+  // (their coordinators answer), copy 3's is free again
+  const again = a.spawn(['restart', '--dir', a.dir, '--copies', '3', '--copy-output'])
+  const agl = await again.waitLines(3)
+  t.match(agl[0], new RegExp(`^copy 1 failed dir ${a.dir}\\.copy-1$`), `copy 1 failed: ${agl[0]}`)
+  t.match(agl[1], new RegExp(`^copy 2 failed dir ${a.dir}\\.copy-2$`), `copy 2 failed: ${agl[1]}`)
+  const m3 = /^copy 3 pid (\d+) dir /.exec(agl[2] ?? '')
+  t.ok(m3, `copy 3 started again: ${agl[2]}`)
+  await again.err.until((l) => l.length >= 2, 5_000, 'two messages').catch(() => undefined)
+  t.match(again.err.text(), /copy 1: a computation is running at .*\.copy-1/, 'copy 1 says why, by number')
+  t.match(again.err.text(), /copy 2: a computation is running at .*\.copy-2/, 'copy 2 says why, by number')
+  const xs3 = await waitNumbers(join(dirs[2]!, 'stdout'), 3)
+  t.equal(xs3[0], last + 1, 'the new copy 3 starts from the generation')
+  process.kill(Number(m3![1]), 'SIGKILL')
+  const exa = await again.wait(20_000)
+  t.equal(exa.code, 6, `exits with the status of copy 1's failure (EBUSY: 6), not 0`)
+  t.ok(numbersIn(join(dirs[0]!, 'stdout')).length > xs1.length, 'copy 1 ran on through all that')
+
   t.same(snapshot(genDir), before, 'the generation restarted from is unchanged')
 
   // copy 1 ends: restart --copies exits, with the status of the first copy that did not exit 0
