@@ -5,6 +5,7 @@
 // continues that copy, and neither that nor killing another copy stops the third. The generation
 // restarted from is never written. Bad --copies values and the API's copies: 0 are refused.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { build } from './helpers/fixtures.js'
@@ -136,6 +137,60 @@ t.test('restart --copies 3: three counters, each on its own', async (t) => {
   t.equal(ex.code, 137, `restart --copies exits 137 (copy 1 killed) (stderr: ${r.err.text().trim()})`)
   t.match(r.err.text(), /copy 1 exited with status 137/, 'says which copy ended how')
   r2.kill('SIGKILL')
+})
+
+/** A TCP port free on 127.0.0.1 just now. */
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer()
+    srv.once('error', rej)
+    srv.listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port
+      srv.close(() => res(p))
+    })
+  })
+}
+
+/** Lines of a copy's file so far (complete lines only). */
+function linesIn(path: string): string[] {
+  try {
+    const l = readFileSync(path, 'utf8').split('\n')
+    l.pop()
+    return l
+  } catch {
+    return []
+  }
+}
+
+// A listener on a fixed port is a name only one process may own: the first copy to restore takes
+// it, the other says so on its own stderr and listens elsewhere; both count on.
+t.test('restart --copies 2 of a fixed-port listener: the second copy says so, alone', async (t) => {
+  const a = await setup(t)
+  const bin = await build('portcounter')
+  const port = await freePort()
+  const app = a.launch([bin, String(port)])
+  await app.waitLines(3)
+  await a.checkpoint({ kill: true })
+  await app.wait(20_000)
+  const r = a.spawn(['restart', '--dir', a.dir, '--copies', '2', '--copy-output'])
+  const lines = await r.waitLines(2)
+  const pids = lines.map((l) => Number(/^copy \d+ pid (\d+) /.exec(l)?.[1]))
+  t.ok(pids.every((p) => p > 0), `both copies run: ${JSON.stringify(lines)}`)
+  const dirs = [1, 2].map((i) => `${a.dir}.copy-${i}`)
+  const deadline = Date.now() + 20_000
+  while (dirs.some((d) => linesIn(join(d, 'stdout')).length < 3) && Date.now() < deadline) await sleep(100)
+  const ports = dirs.map((d) => Number(/port (\d+)$/.exec(linesIn(join(d, 'stdout')).at(-1) ?? '')?.[1]))
+  const errs = dirs.map((d) => linesIn(join(d, 'stderr')).join('\n'))
+  // which copy restored first is a race: one has the port, the other says it listens elsewhere
+  const owner = ports.indexOf(port)
+  t.ok(owner >= 0, `one copy listens on ${port} again: ${ports.join(' ')}`)
+  const other = 1 - owner
+  t.not(ports[other], port, `copy ${other + 1} listens on another port (${ports[other]})`)
+  t.equal(errs[owner], '', `copy ${owner + 1} said nothing`)
+  t.match(errs[other], new RegExp(`port ${port} is still taken.*listens on port ${ports[other]} instead`), `copy ${other + 1} says so on its own stderr: ${errs[other]}`)
+  t.equal(r.err.text().trim(), '', 'nothing on the shared stderr')
+  for (const p of pids) process.kill(p, 'SIGKILL')
+  await r.wait(20_000)
 })
 
 t.test('the API refuses bad copies with EINVAL', async (t) => {
