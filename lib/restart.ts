@@ -122,7 +122,7 @@ export interface RestartJob extends Job {
    * session of their own, as the daemon had), where it otherwise waits for the root to exit.
    */
   launched: boolean;
-  /** With RestartOptions.copies: which copy this is (1-based). */
+  /** Started by a `copies` restart (RestartCopiesOptions): which copy this is (1-based). */
   copy?: number;
 }
 
@@ -200,7 +200,7 @@ function checkCopies(opts: RestartCopiesOptions): void {
   }
 }
 
-/** Copy i's checkpoint directory (see RestartOptions.copies). */
+/** Copy i's checkpoint directory (see RestartCopiesOptions.copies). */
 export function copyDir(base: string, copy: number, copiesDir?: string): string {
   return copiesDir !== undefined ? join(resolve(copiesDir), `copy-${copy}`) : `${resolve(base)}.copy-${copy}`;
 }
