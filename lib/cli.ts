@@ -5,7 +5,7 @@
  * with the application's status (signal N → 128+N); 2 usage; 3 bad image/manifest; 4 no
  * coordinator; 5 checkpoint failed; 6 other amber failures.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { constants as fsConstants, openSync, readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -24,7 +24,7 @@ import { JOB_HELP, SBATCH_EXAMPLE_HELP, jobMain, sbatchExampleMain } from './job
 import { readManifest, resolveManifestPath } from './manifest.js';
 import { inspectImage, looksLikeManifest, verifyGeneration } from './verify.js';
 import { packageRoot } from './native.js';
-import { restart } from './restart.js';
+import { MAX_COPIES, restart } from './restart.js';
 import type { ImageInfo, Manifest, PluginsResult, ProgressEvent, StatusResult } from './types.js';
 
 /** What every --coord/--listen help says about ADDR. */
@@ -65,7 +65,7 @@ a progress line is shown on stderr if stderr is a terminal.
   --timeout SEC    per-phase timeout (default 120)
   --no-progress    no progress line
 `,
-  restart: `usage: amber restart [--dir DIR | --coord ADDR] [DIR|GENDIR|MANIFEST]
+  restart: `usage: amber restart [--dir DIR | --coord ADDR] [--copies N [--copies-dir D] [--copy-output]] [DIR|GENDIR|MANIFEST]
 
 Restarts a checkpoint (default: the latest generation in DIR) in the foreground. The application's
 stdin/stdout/stderr are this command's; exits with the application's status. A generation whose
@@ -76,6 +76,18 @@ of their own. A coordinator started here lives on in the background as long as t
   --coord ADDR     coordinator: a socket path or the HOST:PORT of a running one (see launch --help)
   --interval SEC   checkpoint every SEC seconds after the restart
   --timeout SEC    how long restoring may take (default 120)
+  --copies N       start N independent computations from the generation (1 to 256), each with a
+                   coordinator of its own in its own checkpoint directory, DIR.copy-<i> beside
+                   DIR (the generation's own is only read); prints one line per copy,
+                   "copy I pid PID dir COPYDIR" (or "copy I failed dir COPYDIR", the reason on
+                   stderr), then waits for every copy: exits 0 when all exited 0, else with the
+                   status of the first copy that failed or exited non-zero. Their stdin is
+                   /dev/null; stdout and stderr are this command's unless --copy-output.
+                   The copies' coordinators run inside this command (a generation of daemons
+                   only: in the background, as without --copies)
+  --copies-dir D   with --copies: copy I's directory is D/copy-<I> instead
+  --copy-output    with --copies: copy I's stdout and stderr go to the files stdout and stderr
+                   in its directory
 `,
   status: `usage: amber status [--dir DIR | --coord ADDR] [--json]
 
@@ -156,6 +168,9 @@ const OPTS = {
     coord: { type: 'string' },
     interval: { type: 'string' },
     timeout: { type: 'string' },
+    copies: { type: 'string' },
+    'copies-dir': { type: 'string' },
+    'copy-output': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
   status: {
@@ -218,7 +233,8 @@ function parse<C extends Command>(cmd: C, args: string[]) {
   try {
     return parseArgs({ args, options: OPTS[cmd], allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError(`${cmd}: ${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}`);
+    // (node's messages may span lines: ours are one line)
+    throw new UsageError(`${cmd}: ${(e as Error).message.replace(/\. To specify a positional.*$/s, '').replace(/\s*\n\s*/g, ' ')}`);
   }
 }
 
@@ -287,8 +303,8 @@ function version(): string {
  * Passes terminating signals on to the application. Until the job exists (restart is restoring)
  * they are remembered and delivered once it does. Returns a setter for the job.
  */
-function forwardSignals(onUsr1?: () => void): (job: Job) => void {
-  let job: Job | undefined;
+function forwardSignals(onUsr1?: () => void): (job: { kill(sig: NodeJS.Signals): unknown }) => void {
+  let job: { kill(sig: NodeJS.Signals): unknown } | undefined;
   const pending: NodeJS.Signals[] = [];
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => {
@@ -412,6 +428,8 @@ async function cmdRestart(args: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`restart: one checkpoint at a time (got ${positionals.length})`);
   const interval = seconds('interval', values.interval);
   const timeout = seconds('timeout', values.timeout);
+  if (values.copies !== undefined) return restartCopiesCli(positionals[0], values, interval, timeout);
+  if (values['copies-dir'] !== undefined || values['copy-output'] === true) throw new UsageError('restart: --copies-dir and --copy-output go with --copies');
   const setJob = forwardSignals();
   // The coordinator's errors once the processes run (a failed restart is reported once, by the throw).
   let started = false;
@@ -432,6 +450,60 @@ async function cmdRestart(args: string[]): Promise<number> {
   }
   setJob(job);
   return exitCodeOf(await job.exited);
+}
+
+/** `amber restart --copies N`: one line per copy on stdout, then waits for all of them. */
+async function restartCopiesCli(
+  target: string | undefined,
+  values: { dir?: string | undefined; coord?: string | undefined; copies?: string | undefined; 'copies-dir'?: string | undefined; 'copy-output'?: boolean | undefined },
+  interval: number | undefined,
+  timeout: number | undefined,
+): Promise<number> {
+  const n = count('copies', values.copies)!;
+  if (n > MAX_COPIES) throw new UsageError(`--copies wants at most ${MAX_COPIES}, not ${n}`);
+  if (values.coord !== undefined) throw new UsageError('restart: --copies starts a coordinator per copy; --coord cannot go with it');
+  const setJob = forwardSignals();
+  const files = values['copy-output'] === true;
+  const F = fsConstants;
+  const outFile = (dir: string, name: string): number => openSync(join(dir, name), F.O_WRONLY | F.O_CREAT | F.O_TRUNC | F.O_NOFOLLOW, 0o600);
+  let started = false;
+  // The copies' coordinators run in this command, which waits for every copy anyway: one node
+  // process instead of one background coordinator per copy (what a harness starting many copies
+  // pays for). Daemons only (no launched process in the generation): restart returns at once,
+  // so their coordinators must live on without it, in the background.
+  const manifest = await readManifest(await resolveManifestPath(target ?? defaultDir(values.dir)));
+  const daemons = !manifest.processes.some((p) => p.parent === 0);
+  const r = await restart(target, {
+    ...(values.dir !== undefined ? { dir: values.dir } : {}),
+    ...(values['copies-dir'] !== undefined ? { copiesDir: values['copies-dir'] } : {}),
+    ...(interval !== undefined ? { interval } : {}),
+    ...(timeout !== undefined ? { timeout } : {}),
+    copies: n,
+    // N programs cannot share one terminal's input.
+    stdio: ['ignore', 'inherit', 'inherit'],
+    ...(files ? { copyStdio: (_copy: number, dir: string) => ['ignore', outFile(dir, 'stdout'), outFile(dir, 'stderr')] } : {}),
+    detached: daemons,
+    onCoordinatorError: (e) => started && errMsg(e.message),
+  });
+  started = true;
+  setJob(r);
+  for (const c of r.copies) {
+    if (c.job !== undefined) out(`copy ${c.copy} pid ${c.job.pid} dir ${c.dir}`);
+    else {
+      out(`copy ${c.copy} failed dir ${c.dir}`);
+      errMsg(c.error!.message);
+    }
+  }
+  if (r.copies.every((c) => c.job === undefined || !c.job.launched)) return r.copies.find((c) => c.error !== undefined)?.error?.exitCode ?? 0;
+  const statuses = await r.exited;
+  let code = 0;
+  for (const [i, c] of r.copies.entries()) {
+    const st = statuses[i];
+    const k = c.error !== undefined ? c.error.exitCode : st !== null && st !== undefined && c.job?.launched === true ? exitCodeOf(st) : 0;
+    if (k !== 0 && st !== null && st !== undefined) msg(`copy ${c.copy} exited with status ${k}`);
+    if (k !== 0 && code === 0) code = k;
+  }
+  return code;
 }
 
 function table(rows: string[][]): string {
@@ -604,7 +676,7 @@ async function cmdCoordinator(args: string[]): Promise<number> {
     ev('checkpoint', r);
   });
   c.on('restart', (r) => {
-    msg(`restarted generation ${r.generation} (${r.processes.length} processes)`);
+    msg(`restarted generation ${r.generation}${r.copy !== undefined ? ` as copy ${r.copy}` : ''} (${r.processes.length} processes)`);
     ev('restart', r);
   });
   c.on('error', (e) => {

@@ -189,8 +189,9 @@ export async function plugins(opts: ClientOptions = {}): Promise<PluginsResult> 
 }
 
 /** Announces `count` restored processes to a remote coordinator; resolves once all resumed. */
-export async function expectRestart(count: number, opts: ClientOptions & { signal?: AbortSignal } = {}): Promise<RestartResult> {
-  const { ok: _ok, ...r } = await request({ op: 'restart', count }, opts);
+export async function expectRestart(count: number, opts: ClientOptions & { signal?: AbortSignal; copy?: number } = {}): Promise<RestartResult> {
+  const { copy, ...rest } = opts;
+  const { ok: _ok, ...r } = await request({ op: 'restart', count, ...(copy !== undefined ? { copy } : {}) }, rest);
   return r as unknown as RestartResult;
 }
 

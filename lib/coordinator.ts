@@ -97,6 +97,8 @@ export interface ExpectRestartOptions {
   timeout?: number;
   /** The manifest being restarted: reserves its vpids and supplies parent vpids. */
   manifest?: Manifest;
+  /** This restart is copy N of a `copies` restart (RestartOptions.copies): said in its RestartResult. */
+  copy?: number;
 }
 
 export interface SuspendEvent {
@@ -203,6 +205,7 @@ interface RestartWait {
   /** Agents that said hello with restored:true. */
   agents: Set<Agent>;
   manifest: Manifest | undefined;
+  copy: number | undefined;
   released: boolean;
   resumed: Set<Agent>;
   timer: NodeJS.Timeout;
@@ -786,6 +789,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         count,
         agents: new Set(),
         manifest: opts.manifest,
+        copy: opts.copy,
         released: false,
         resumed: new Set(),
         timer: setTimeout(() => {
@@ -1742,7 +1746,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       } else if (op === 'restart') {
         // Extension of PROTOCOL.md: lets `amber restart` use a coordinator running elsewhere.
         const before = this.restartWait;
-        const waiting = this.expectRestart(num(msg['count']), typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {});
+        const copy = typeof msg['copy'] === 'number' && Number.isInteger(msg['copy']) && msg['copy'] > 0 ? msg['copy'] : undefined;
+        const waiting = this.expectRestart(num(msg['count']), {
+          ...(typeof msg['timeout'] === 'number' ? { timeout: msg['timeout'] } : {}),
+          ...(copy !== undefined ? { copy } : {}),
+        });
         const mine = this.restartWait !== before ? this.restartWait : undefined;
         // The restart that announced it went away (it failed, or was killed): nobody is coming.
         const gone = (): void => {
@@ -2454,6 +2462,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       const result: RestartResult = {
         generation: gen,
         processes: [...w.agents].map((x) => ({ ...x.info })).sort((x, y) => x.vpid - y.vpid),
+        ...(w.copy !== undefined ? { copy: w.copy } : {}),
       };
       this.emit('restart', result);
       w.resolve(result);

@@ -16,7 +16,8 @@ export type {
 export { launch, exitCodeOf } from './launch.js';
 export type { LaunchOptions, Job } from './launch.js';
 export { restart } from './restart.js';
-export type { RestartOptions, RestartJob } from './restart.js';
+export { MAX_COPIES } from './restart.js';
+export type { RestartOptions, RestartCopiesOptions, RestartJob, RestartCopy, RestartCopies } from './restart.js';
 export { checkpoint, status, plugins } from './client.js';
 export type { ClientOptions } from './client.js';
 export { readImage, verifyImage } from './image.js';

@@ -177,6 +177,11 @@ export interface StartOptions {
   detached?: boolean;
   /** The coordinator's errors while held (whichever process it runs in). */
   onCoordinatorError?: (e: AmberError) => void;
+  /**
+   * Only a coordinator started by this call: 'EBUSY' when one already answers at the address
+   * (a copy of a `copies` restart is a computation of its own, never joined to another).
+   */
+  fresh?: boolean;
 }
 
 /** A hold on the coordinator at socketPath, or undefined when none listens there (or it is closing). */
@@ -255,6 +260,11 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
   for (let attempt = 1; ; attempt++) {
     const h = await holdAt({ socketPath: sp }, onError);
     if (h !== undefined) {
+      if (opts.fresh === true) {
+        const n = h.status.processes.length;
+        await h.release();
+        throw new AmberError('EBUSY', `a computation is running at ${dir} (its coordinator answers at ${sp}, ${n} process${n === 1 ? '' : 'es'}): end it or restart into another directory`, { path: dir });
+      }
       debug('using the coordinator at %s', sp);
       return held(h, dir, sp, false);
     }
@@ -265,7 +275,16 @@ export async function chooseCoordinator(opts: StartOptions): Promise<Coordinator
       ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
       ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
     };
-    if (opts.detached === true) return held(await startBackground(start, onError), dir, sp, true);
+    if (opts.detached === true) {
+      const h2 = await startBackground(start, onError);
+      // Another restart may have won the socket between our look and our start (startBackground
+      // holds whichever coordinator listens): a fresh one must have nothing registered yet.
+      if (opts.fresh === true && h2.status.processes.length > 0) {
+        await h2.release();
+        throw new AmberError('EBUSY', `a computation is running at ${dir} (its coordinator answers at ${sp}): end it or restart into another directory`, { path: dir });
+      }
+      return held(h2, dir, sp, true);
+    }
     try {
       return await inProcess(await Coordinator.start({ ...start, autoClose: true }), true);
     } catch (e) {

@@ -4,7 +4,8 @@
  * until all have arrived, then releases them together.
  */
 import type { ChildProcess, StdioOptions } from 'node:child_process';
-import { basename, dirname, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { debuglog } from 'node:util';
 import { expectRestart as clientExpectRestart, defaultDir } from './client.js';
 import type { Coordinator } from './coordinator.js';
@@ -23,6 +24,11 @@ const debug = debuglog('amber');
 export const MAX_PROCESSES = 8192;
 /** Restorer arguments longer than this (bytes) go through a pipe instead of argv. */
 const ARGS_INLINE = 64 * 1024;
+/**
+ * The most copies one restart starts (`copies`): each is a whole computation with its own
+ * coordinator and restorers, so a typo (`--copies 10000`) must not fork-bomb the host.
+ */
+export const MAX_COPIES = 256;
 
 export interface RestartOptions {
   /** Checkpoint directory for the new computation. Default: the one holding the generation. */
@@ -51,6 +57,57 @@ export interface RestartOptions {
   onCoordinatorError?: (e: AmberError) => void;
 }
 
+/**
+ * restart() options that start copies: RestartOptions and `copies` (RestartCopiesOptions given,
+ * restart() resolves to a RestartCopies; without `copies` it is the one computation's RestartJob).
+ */
+export interface RestartCopiesOptions extends RestartOptions {
+  /**
+   * Start this many independent computations from the one generation (1 to MAX_COPIES). Given
+   * (even as 1), restart() resolves to a RestartCopies instead of a RestartJob. Copy i runs
+   * with a coordinator of its own in its own checkpoint directory — `DIR.copy-<i>` beside the
+   * restart's DIR (`dir`, else the one holding the generation), or `copiesDir/copy-<i>` — where
+   * its later checkpoints go (numbered from gen-000001 there); the generation restarted from is
+   * only read, never written, and is shared by every copy. Each copy has its own virtual pid
+   * space (the same pids the program knew, in every copy). One copy's checkpoint, failure or
+   * exit does not touch another. Not with `coordinator`, `coord`, `socketPath` or `listen`
+   * (each copy needs its own coordinator): 'EINVAL'.
+   */
+  copies: number;
+  /** With `copies`: the directory holding the copies' checkpoint directories (`copy-<i>`). */
+  copiesDir?: string;
+  /**
+   * With `copies`: stdio for copy i (1-based) whose checkpoint directory is `dir` (created,
+   * checked and held by this copy's new coordinator when this is called: never for a copy whose
+   * directory another computation uses), instead of `stdio` for every copy.
+   */
+  copyStdio?: (copy: number, dir: string) => StdioOptions | Promise<StdioOptions>;
+}
+
+/** One copy of a `copies` restart: it runs (`job`) or it failed to start (`error`), alone. */
+export interface RestartCopy {
+  /** 1..N */
+  copy: number;
+  /** Its checkpoint directory (its coordinator's DIR). */
+  dir: string;
+  job?: RestartJob;
+  /** Why this copy did not start; its message begins with `copy <i>`. */
+  error?: AmberError;
+}
+
+/** What restart() resolves to when `copies` was given. */
+export interface RestartCopies {
+  generation: number;
+  /** Absolute path of the manifest every copy restarted from. */
+  manifest: string;
+  /** Every copy, in order: `copies[i - 1].copy === i`. */
+  copies: RestartCopy[];
+  /** Resolves once every copy that started has exited: each one's status, null for a copy that did not start. Never rejects. */
+  exited: Promise<Array<ExitStatus | null>>;
+  /** Sends a signal (default SIGTERM) to the root process of every running copy. */
+  kill(signal?: NodeJS.Signals | number): void;
+}
+
 export interface RestartJob extends Job {
   generation: number;
   /** Absolute path of the manifest restarted from. */
@@ -65,6 +122,8 @@ export interface RestartJob extends Job {
    * session of their own, as the daemon had), where it otherwise waits for the root to exit.
    */
   launched: boolean;
+  /** Started by a `copies` restart (RestartCopiesOptions): which copy this is (1-based). */
+  copy?: number;
 }
 
 /**
@@ -97,9 +156,23 @@ function restartDir(manifest: Manifest, manifestPath: string): string {
 
 /**
  * Restarts a generation: target = a checkpoint DIR (its `latest`), a gen directory or a manifest.
- * Resolves once every process is restored and running again.
+ * Resolves once every process is restored and running again. With `copies`: starts that many
+ * independent computations from it and resolves once each runs or has failed (RestartCopies);
+ * rejects only when none started.
  */
-export async function restart(target?: string, opts: RestartOptions = {}): Promise<RestartJob> {
+export function restart(target: string | undefined, opts: RestartCopiesOptions): Promise<RestartCopies>;
+export function restart(target?: string, opts?: RestartOptions): Promise<RestartJob>;
+export async function restart(target?: string, opts: RestartOptions | RestartCopiesOptions = {}): Promise<RestartJob | RestartCopies> {
+  if ('copies' in opts && opts.copies !== undefined) {
+    checkCopies(opts);
+    return restartCopies(target, opts);
+  }
+  const { manifestPath, manifest } = await loadGeneration(target, opts);
+  return restartOne(manifestPath, manifest, opts, opts.dir ?? restartDir(manifest, manifestPath));
+}
+
+/** The manifest to restart, its size checked and every image read and bound to it. */
+async function loadGeneration(target: string | undefined, opts: RestartOptions): Promise<{ manifestPath: string; manifest: Manifest }> {
   const manifestPath = await resolveManifestPath(target ?? defaultDir(opts.dir));
   const manifest = await readManifest(manifestPath);
   if (manifest.processes.length > MAX_PROCESSES) {
@@ -112,11 +185,94 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     );
   }
   checkImages(manifest, manifestPath);
+  return { manifestPath, manifest };
+}
+
+/** `copies` and what cannot go with it: 'EINVAL' before anything is read or started. */
+function checkCopies(opts: RestartCopiesOptions): void {
+  const n = opts.copies;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_COPIES) {
+    throw new AmberError('EINVAL', `copies must be an integer from 1 to ${MAX_COPIES}, not ${typeof n === 'number' ? String(n) : JSON.stringify(n)}`);
+  }
+  // Each copy is a computation of its own: one coordinator cannot hold two sets of the same vpids.
+  for (const k of ['coordinator', 'coord', 'socketPath', 'listen'] as const) {
+    if (opts[k] !== undefined) throw new AmberError('EINVAL', `copies: each copy starts a coordinator of its own in its directory; \`${k}\` cannot be given with copies`);
+  }
+}
+
+/** Copy i's checkpoint directory (see RestartCopiesOptions.copies). */
+export function copyDir(base: string, copy: number, copiesDir?: string): string {
+  return copiesDir !== undefined ? join(resolve(copiesDir), `copy-${copy}`) : `${resolve(base)}.copy-${copy}`;
+}
+
+async function restartCopies(target: string | undefined, opts: RestartCopiesOptions): Promise<RestartCopies> {
+  const { manifestPath, manifest } = await loadGeneration(target, opts);
+  const base = opts.dir ?? restartDir(manifest, manifestPath);
+  if (opts.copiesDir !== undefined) await mkdir(resolve(opts.copiesDir), { recursive: true, mode: 0o700 });
+  const n = opts.copies;
+  const dirs = Array.from({ length: n }, (_, i) => copyDir(base, i + 1, opts.copiesDir));
+  // All at once: the copies are independent, and a harness wants them up together.
+  const settled = await Promise.allSettled(
+    dirs.map(async (dir, i) => {
+      const { copyStdio, copies: _n, copiesDir: _d, ...rest } = opts;
+      // Asked for only once this copy has its own coordinator: a copy that cannot start (its
+      // directory busy with another computation) must not touch what lives there (its output).
+      const late = copyStdio === undefined ? undefined : (real: string) => copyStdio(i + 1, real);
+      return restartOne(manifestPath, manifest, rest, dir, i + 1, late);
+    }),
+  );
+  const copies: RestartCopy[] = settled.map((r, i) => {
+    const copy = i + 1;
+    if (r.status === 'fulfilled') return { copy, dir: dirs[i]!, job: r.value };
+    const e = toCopyError(r.reason, copy);
+    return { copy, dir: dirs[i]!, error: e };
+  });
+  if (copies.every((c) => c.error !== undefined)) {
+    const first = copies[0]!.error!;
+    throw new AmberError(first.code, n === 1 ? first.message : `no copy started: ${copies.map((c) => c.error!.message).join('; ')}`, {
+      ...(first.path !== undefined ? { path: first.path } : {}),
+      exitCode: first.exitCode,
+      cause: first,
+    });
+  }
+  return {
+    generation: manifest.generation,
+    manifest: manifestPath,
+    copies,
+    exited: Promise.all(copies.map((c) => (c.job === undefined ? null : c.job.exited))),
+    kill: (sig: NodeJS.Signals | number = 'SIGTERM') => {
+      for (const c of copies) c.job?.kill(sig);
+    },
+  };
+}
+
+/** A copy's failure, said with its number (the restorer's own line on a shared stderr does not say which copy). */
+function toCopyError(e: unknown, copy: number): AmberError {
+  const ae = e instanceof AmberError ? e : new AmberError('ERESTART', String((e as Error)?.message ?? e), { cause: e });
+  const out = new AmberError(ae.code, `copy ${copy}: ${ae.message}`, {
+    ...(ae.path !== undefined ? { path: ae.path } : {}),
+    exitCode: ae.exitCode,
+    cause: ae,
+  });
+  return out;
+}
+
+/** Restarts the checked generation as one computation with its coordinator at `dir`. */
+async function restartOne(
+  manifestPath: string,
+  manifest: Manifest,
+  opts: RestartOptions,
+  dir: string,
+  copy?: number,
+  lateStdio?: (dir: string) => StdioOptions | Promise<StdioOptions>,
+): Promise<RestartJob> {
   const restorer = restorerPath();
   const images = manifestImages(manifest, manifestPath);
   const n = manifest.processes.length;
   const choice = await chooseCoordinator({
-    dir: opts.dir ?? restartDir(manifest, manifestPath),
+    dir,
+    // A copy is a computation of its own: never one joined to what already runs at its DIR.
+    ...(copy !== undefined ? { fresh: true } : {}),
     ...(opts.coordinator !== undefined ? { coordinator: opts.coordinator } : {}),
     ...(opts.socketPath !== undefined ? { socketPath: opts.socketPath } : {}),
     ...(opts.coord !== undefined ? { coord: opts.coord } : {}),
@@ -128,17 +284,26 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
     ...(opts.onCoordinatorError !== undefined ? { onCoordinatorError: opts.onCoordinatorError } : {}),
   });
   const launched = manifest.processes.some((p) => p.parent === 0);
+  let stdioBase: StdioOptions = opts.stdio ?? 'inherit';
+  if (lateStdio !== undefined) {
+    try {
+      stdioBase = await lateStdio(choice.dir);
+    } catch (e) {
+      await choice.release();
+      throw e;
+    }
+  }
 
   // Announce the restart before any restorer runs, so no restored process is released early.
   let resumed: Promise<RestartResult>;
   // Closing the announcement's connection cancels it at a coordinator in another process.
   const abandon = new AbortController();
   if (choice.coordinator !== null) {
-    resumed = choice.coordinator.expectRestart(n, { manifest, ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}) });
+    resumed = choice.coordinator.expectRestart(n, { manifest, ...(copy !== undefined ? { copy } : {}), ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}) });
   } else {
     let sent!: () => void;
     const announced = new Promise<void>((r) => (sent = r));
-    resumed = clientExpectRestart(n, { ...choice.client, onSent: sent, signal: abandon.signal });
+    resumed = clientExpectRestart(n, { ...choice.client, onSent: sent, signal: abandon.signal, ...(copy !== undefined ? { copy } : {}) });
     try {
       await Promise.race([announced, resumed]);
     } catch (e) {
@@ -173,7 +338,7 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
       args.push(...sockets.args);
       const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), AMBER_COORD: choice.agentCoord, AMBER_DIR: choice.dir };
       if (choice.token !== undefined) env['AMBER_TOKEN'] = choice.token;
-      const base = opts.stdio ?? 'inherit';
+      const base = stdioBase;
       const std = Array.isArray(base) ? base.slice(0, 3) : [base, base, base];
       // A large tree's arguments (thousands of images, --share groups of thousands of
       // descriptors) would not fit an argv (E2BIG): past ARGS_INLINE bytes all but the first
@@ -242,7 +407,7 @@ export async function restart(target?: string, opts: RestartOptions = {}): Promi
       }),
       choice,
     );
-    return { ...rootJob, generation: manifest.generation, manifest: manifestPath, processes: jobs, result, launched };
+    return { ...rootJob, generation: manifest.generation, manifest: manifestPath, processes: jobs, result, launched, ...(copy !== undefined ? { copy } : {}) };
   } catch (e) {
     killAll();
     await cross?.close();

@@ -265,6 +265,8 @@ export interface StatusResult {
 export interface RestartResult {
   generation: number;
   processes: ProcessInfo[];
+  /** Which copy this computation is, when it was started by a `copies` restart (1-based). */
+  copy?: number;
 }
 
 export interface ExitStatus {

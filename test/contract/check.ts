@@ -21,6 +21,7 @@ import {
   readManifest,
   restart,
   restorerPath,
+  MAX_COPIES,
   status,
   verifyImage,
   type Addon,
@@ -50,6 +51,9 @@ import {
   type ProcessPlugins,
   type ProcessState,
   type ProgressEvent,
+  type RestartCopies,
+  type RestartCopiesOptions,
+  type RestartCopy,
   type RestartJob,
   type RestartOptions,
   type RestartResult,
@@ -80,7 +84,7 @@ const coordinatorOptions: CoordinatorOptions = {
   autoClose: true,
 };
 const checkpointOptions: CheckpointOptions = { kill: true, timeout: 30 };
-const expectRestartOptions: ExpectRestartOptions = { timeout: 30, manifest: some<Manifest>() };
+const expectRestartOptions: ExpectRestartOptions = { timeout: 30, manifest: some<Manifest>(), copy: 2 };
 const clientOptions: ClientOptions = { dir: '/ck', socketPath: '/ck/.amber/coord.sock', coord: 'node1:7779', token: 'f'.repeat(32), timeout: 5 };
 const stdio: StdioOptions = ['ignore', 'pipe', 'inherit'];
 const launchOptions: LaunchOptions = {
@@ -116,9 +120,20 @@ const restartOptions: RestartOptions = {
   detached: true,
   onCoordinatorError: (e: AmberError) => use(e.code, e.message),
 };
+const restartCopiesOptions: RestartCopiesOptions = {
+  dir: '/ck',
+  copies: 4,
+  copiesDir: '/ck-copies',
+  copyStdio: (copy: number, dir: string) => (copy === 1 && dir !== '' ? 'inherit' : ['ignore', 'pipe', 'pipe']),
+  keep: 2,
+  interval: 30,
+  stdio: 'inherit',
+  timeout: 60,
+  detached: true,
+};
 const errorOptions: AmberErrorOptions = { errno: 2, path: '/x', pid: 1, offset: 0, exitCode: 3, cause: new Error('x') };
 const none: [CoordinatorOptions, CheckpointOptions, ExpectRestartOptions, ClientOptions, LaunchOptions, RestartOptions, AmberErrorOptions] = [{}, {}, {}, {}, {}, {}, {}];
-use(coordinatorOptions, checkpointOptions, expectRestartOptions, clientOptions, launchOptions, restartOptions, errorOptions, none);
+use(coordinatorOptions, checkpointOptions, expectRestartOptions, clientOptions, launchOptions, restartOptions, restartCopiesOptions, errorOptions, none);
 
 // ---------------------------------------------------------------------------------------------
 // results: every field a consumer reads, with its type
@@ -287,6 +302,10 @@ async function functions(): Promise<void> {
   await launch(['./app']);
   const again: RestartJob = await restart('/ck/gen-000001/manifest.json', restartOptions);
   await restart();
+  const copies: RestartCopies = await restart('/ck', restartCopiesOptions);
+  readRestartCopies(await restart(undefined, { copies: 2 }));
+  const most: number = MAX_COPIES;
+  use(copies, most);
   readCheckpoint(await checkpoint({ ...clientOptions, kill: true, onProgress: readProgress }));
   await checkpoint();
   readStatus(await status(clientOptions));
@@ -315,6 +334,22 @@ function readJob(j: Job): void {
   use(pid, sent, ck, where, coord, started, stdin, out);
 }
 
+function readRestartCopies(r: RestartCopies): void {
+  const generation: number = r.generation;
+  const manifest: string = r.manifest;
+  r.copies.forEach((c: RestartCopy) => {
+    const n: number = c.copy;
+    const dir: string = c.dir;
+    if (c.job !== undefined) readRestartJob(c.job);
+    const code: string | undefined = c.error?.code;
+    use(n, dir, code);
+  });
+  r.exited.then((xs: Array<ExitStatus | null>) => xs.forEach((x) => x !== null && readExit(x)));
+  r.kill();
+  r.kill('SIGKILL');
+  use(generation, manifest);
+}
+
 function readRestartJob(r: RestartJob): void {
   readJob(r);
   const generation: number = r.generation;
@@ -322,7 +357,9 @@ function readRestartJob(r: RestartJob): void {
   r.processes.forEach(readJob);
   readRestart(r.result);
   const launched: boolean = r.launched;
-  use(generation, manifest, launched);
+  const copy: number | undefined = r.copy;
+  const asCopy: number | undefined = r.result.copy;
+  use(generation, manifest, launched, copy, asCopy);
 }
 
 // ---------------------------------------------------------------------------------------------
