@@ -10,6 +10,7 @@
 // Rules for everything reachable between suspend and resume: raw syscalls only (sys/sys.h), no
 // malloc, no stdio, no locks — a parked thread may hold any libc lock.
 #include "agent/agent.h"
+#include "agent/ownfd.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -1014,6 +1015,7 @@ void after_fork_child() {
   if (g.coord_fd >= 0) sys::close(g.coord_fd);
   g.coord_fd = -1;
   g.send_lock = 0;
+  ownfd::forked();         // readdir's table of directories, its lock maybe held by another thread
   pid::cputime_forked();  // a new process: its CPU clocks start from zero
   fd::dnotify_forked();   // dnotify registrations belong to the parent's descriptor table
   inotify::forked();      // queued inotify events kept at a checkpoint are the parent's to read

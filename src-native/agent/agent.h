@@ -84,7 +84,7 @@ constexpr char kCkptName[] = "amber-ckpt";
 // the clone, and the restorer makes the main thread the leader.
 inline bool is_ckpt_thread(int32_t pid, int32_t tid, const char* comm) {
   if (pid == g.pid) return tid == g.ckpt_tid && tid > 0;
-  return tid != pid && sys::seq(comm, kCkptName);
+  return tid != pid && comm && sys::seq(comm, kCkptName);
 }
 inline size_t writer_scratch_len() { return g.scratch_len - kLongLine; }
 extern Slot g_slots[AMBER_MAX_THREADS];

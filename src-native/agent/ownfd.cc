@@ -8,6 +8,9 @@
 //  - dup2 / dup3 onto it first move the agent's socket to another number (the program's
 //    descriptor then takes that number, as it would);
 //  - readdir of /proc/self/fd (/proc/PID/fd, /proc/thread-self/fd, /dev/fd) skips it.
+// The same readdir keeps the agent's checkpoint thread out of thread lists (/proc/<pid>/task of
+// this process or another one of the computation, where the program counts threads) and, in our
+// own list after a restart, shows the tids the program knows.
 // Calls that name it otherwise (fcntl, read ...) are not filtered. syscall(SYS_close ...) is
 // (pid/calls.cc).
 // node-gyp builds with _FILE_OFFSET_BITS=64, which makes glibc's headers declare readdir as an
@@ -17,10 +20,12 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 
 #include "fd/file.h"
 #include "agent/agent.h"
 #include "agent/ownfd.h"
+#include "pid/pid.h"
 #include "sys/sys.h"
 
 namespace amber {
@@ -104,9 +109,107 @@ long before_dup(int oldfd, int newfd) {
   return 0;
 }
 
-bool hide(DIR* d, const char* name) {
+namespace {
+// Which process's thread list (/proc/<pid>/task) a DIR reads, 0 for any other directory:
+// remembered per DIR from its first numeric entry and forgotten at closedir (before the DIR can be
+// reused), so a listing costs one readlink, not one per entry. The table's lock is only tried by
+// readdir (a busy table costs a readlink, never a wait) and held for a few loads and stores, no
+// system call; closedir must clear its entry and waits for it. A fork taken while another thread
+// held it leaves the child's copy held: the child clears it (forked).
+struct DirKind {
+  DIR* d;
+  int32_t pid;
+};
+constexpr int kDirs = 32;
+DirKind g_dirs[kDirs];
+uint32_t g_dirs_next;
+int g_dirs_lock;
+
+bool dirs_try_lock() { return !__atomic_exchange_n(&g_dirs_lock, 1, __ATOMIC_ACQUIRE); }
+void dirs_unlock() { __atomic_store_n(&g_dirs_lock, 0, __ATOMIC_RELEASE); }
+
+int32_t task_dir_pid(int dfd) {
+  char p[48], l[96];
+  sys::Out o(p, sizeof p);
+  o.s("/proc/self/fd/").i(dfd);
+  p[o.len < sizeof p ? o.len : sizeof p - 1] = 0;
+  long n = sys::readlink(p, l, sizeof l - 1);
+  if (n <= 0) return 0;
+  l[n] = 0;
+  if (!sys::sstarts(l, "/proc/")) return 0;
+  const char* q = l + 6;
+  uint64_t pid = sys::parse_u(&q, 10);
+  return pid > 0 && pid <= 0x7fffffff && sys::seq(q, "/task") ? (int32_t)pid : 0;
+}
+
+int32_t dir_task_pid(DIR* d) {
+  if (dirs_try_lock()) {
+    for (int i = 0; i < kDirs; i++)
+      if (g_dirs[i].d == d) {
+        int32_t pid = g_dirs[i].pid;
+        dirs_unlock();
+        return pid;
+      }
+    dirs_unlock();
+  }
+  int32_t pid = task_dir_pid(dirfd(d));
+  if (dirs_try_lock()) {
+    g_dirs[g_dirs_next++ % kDirs] = DirKind{d, pid};
+    dirs_unlock();
+  }
+  return pid;
+}
+
+// Is thread tid of another process pid an agent's checkpoint thread (agent.h: by its name)?
+bool other_ckpt_thread(int32_t pid, int32_t tid) {
+  if (tid == pid) return false;  // a leader never is (and its name needs no read)
+  char p[80], c[32];
+  sys::Out o(p, sizeof p);
+  o.s("/proc/").i(pid).s("/task/").i(tid).s("/comm");
+  p[o.len < sizeof p ? o.len : sizeof p - 1] = 0;
+  long fd = sys::open(p, 02000000 /*O_RDONLY|O_CLOEXEC*/);
+  if (fd < 0) return false;
+  long n = sys::read((int)fd, c, sizeof c - 1);
+  sys::close((int)fd);
+  if (n <= 0) return false;
+  c[n] = 0;
+  if (c[n - 1] == '\n') c[n - 1] = 0;
+  return is_ckpt_thread(pid, tid, c);
+}
+}  // namespace
+
+void dir_closed(DIR* d) {
+  while (!dirs_try_lock()) sys::sc0(24 /*sched_yield*/);
+  for (int i = 0; i < kDirs; i++)
+    if (g_dirs[i].d == d) g_dirs[i].d = nullptr;
+  dirs_unlock();
+}
+
+void forked() { dirs_unlock(); }
+
+bool hide(DIR* d, char* name, size_t cap) {
+  if (!d || name[0] < '0' || name[0] > '9') return false;
   int a = agent_fd();
-  return a >= 0 && d && digits_eq(name, a) && is_own_fd_dir(dirfd(d));
+  if (a >= 0 && digits_eq(name, a) && is_own_fd_dir(dirfd(d))) return true;
+  // A thread list (/proc/<pid>/task): a process's checkpoint thread is the agent's, not the
+  // program's (which counts its threads, or its child's, there). In our own list after a restart
+  // the names are this run's kernel tids; the program knows the ones gettid gave it.
+  const char* q = name;
+  uint64_t v = sys::parse_u(&q, 10);
+  if (*q || v == 0 || v > 0x7fffffff) return false;
+  int32_t pid = dir_task_pid(d);
+  if (!pid) return false;
+  if (pid != (int32_t)sys::getpid()) return other_ckpt_thread(pid, (int32_t)v);
+  if ((int32_t)v == g.ckpt_tid) return true;
+  int32_t app = amber::pid::to_app_tid((int32_t)v);
+  if (app == (int32_t)v) return false;
+  char num[16];
+  sys::Out o(num, sizeof num);
+  o.i(app);
+  if (o.len + 1 > cap || o.len + 1 > sizeof num) return false;  // no room: the kernel's name stays
+  __builtin_memcpy(name, num, o.len);
+  name[o.len] = 0;
+  return false;
 }
 }  // namespace ownfd
 }  // namespace amber
@@ -164,12 +267,19 @@ __attribute__((visibility("default"))) int dup3(int oldfd, int newfd, int flags)
   return f(oldfd, newfd, flags);
 }
 
+__attribute__((visibility("default"))) int closedir(DIR* d) {
+  using F = int (*)(DIR*);
+  static F f = next<F>("closedir");
+  amber::ownfd::dir_closed(d);
+  return f(d);
+}
+
 __attribute__((visibility("default"))) struct dirent* readdir(DIR* d) {
   using F = struct dirent* (*)(DIR*);
   static F f = next<F>("readdir");
   struct dirent* e;
   do e = f(d);
-  while (e && amber::ownfd::hide(d, e->d_name));
+  while (e && amber::ownfd::hide(d, e->d_name, e->d_reclen - offsetof(struct dirent, d_name)));
   return e;
 }
 
@@ -178,7 +288,7 @@ __attribute__((visibility("default"))) struct dirent64* readdir64(DIR* d) {
   static F f = next<F>("readdir64");
   struct dirent64* e;
   do e = f(d);
-  while (e && amber::ownfd::hide(d, e->d_name));
+  while (e && amber::ownfd::hide(d, e->d_name, e->d_reclen - offsetof(struct dirent64, d_name)));
   return e;
 }
 }  // extern "C"

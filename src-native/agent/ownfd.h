@@ -7,7 +7,12 @@ namespace ownfd {
 long close(int fd);                                  // -EBADF for the agent's; 1: not ours
 long close_range(unsigned first, unsigned last, int flags);  // the kernel's, skipping ours
 long before_dup(int oldfd, int newfd);               // 0, or -errno (the dup must not happen)
-bool hide(DIR* d, const char* name);                 // a readdir entry of our fd table to skip
+// A readdir entry to skip: the agent's descriptor in our fd table, a checkpoint thread in a task
+// list (ours or another process's). In our task list a kernel tid is written over with the
+// program's (cap: the room the entry has for its name).
+bool hide(DIR* d, char* name, size_t cap);
+void dir_closed(DIR* d);                             // closedir: what hide() knew of d is dropped
+void forked();                                       // in a forked child (its only thread)
 }  // namespace ownfd
 }  // namespace amber
 #endif
