@@ -60,6 +60,36 @@ bool exiting(const char* buf) {
   while (*p == ' ') p++;
   return (sys::parse_u(&p, 10) & 0x4 /*PF_EXITING*/) != 0;
 }
+
+// Is every thread of process pid exiting or gone (an exit_group under way), rather than some
+// still running (a main thread that ended by itself while the others go on)?
+bool all_threads_leaving(int32_t pid) {
+  char path[64], dents[2048], st[1024];
+  sys::Out o(path, sizeof path);
+  o.s("/proc/").i(pid).s("/task");
+  path[o.len < sizeof path ? o.len : sizeof path - 1] = 0;
+  long dfd = sys::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return true;  // gone meanwhile
+  bool leaving = true;
+  for (long r; leaving && (r = sys::getdents64((int)dfd, dents, sizeof dents)) > 0;) {
+    for (long off = 0; off < r && leaving;) {
+      const char* rec = dents + off;
+      off += *reinterpret_cast<const uint16_t*>(rec + 16);
+      const char* name = rec + 19;
+      if (name[0] < '0' || name[0] > '9') continue;
+      sys::Out t(path, sizeof path);
+      t.s("/proc/").i(pid).s("/task/").s(name).s("/stat");
+      path[t.len < sizeof path ? t.len : sizeof path - 1] = 0;
+      size_t n = sys::read_file(path, st, sizeof st - 1);
+      st[n] = 0;
+      const char* rp = nullptr;
+      for (const char* q = st; *q; q++) if (*q == ')') rp = q;
+      if (n && rp && !(rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X')) && !exiting(st)) leaving = false;
+    }
+  }
+  sys::close((int)dfd);
+  return leaving;
+}
 }  // namespace
 
 int32_t zombie_real(int32_t app) {
@@ -84,25 +114,28 @@ long zombies_capture(Capture& c, amber_process& pr) {
   uint32_t n = 0;
   long err = 0;
   each_child(buf, 8192, dents, 16384, [&](int32_t kid) {
+    // A child on its way out: its agent's connection closed with its descriptors, before it
+    // could be waited for, so the coordinator left it out of the generation as exited; skipped
+    // here, it was nowhere, and after a restart its parent's waitpid got ECHILD (fork loops, about
+    // 1 run in 10 under load). Two windows: the kernel has not made it a zombie yet (PF_EXITING),
+    // or its leader is a zombie while its other threads (the agent's checkpoint thread, at
+    // least) are still dying, when waitid does not report it yet. Both end within moments: it is
+    // waited for, boundedly, as long as every thread of it is on its way out (a process whose
+    // main thread alone ended, pthread_exit, lives on: not a zombie of ours).
     char st[1024];
-    if (!is_zombie(kid, st)) {
-      // A child on its way out: its agent's connection closed with its descriptors, before it
-      // became a zombie, so the coordinator left it out of the generation as exited. Skipped
-      // here, it was nowhere: after a restart its parent's waitpid got ECHILD (a fork loop, 1 run
-      // in 10 under load). It is a zombie within moments; waited for, boundedly.
-      if (!exiting(st)) return true;
-      for (int i = 0; i < 2000 && !is_zombie(kid, st); i++) {
-        sys::ktimespec ts{0, 1000000};
-        sys::nanosleep(&ts, nullptr);
-      }
-      if (!is_zombie(kid, st)) return true;
-    }
     siginfo_t si;
-    memset(&si, 0, sizeof si);
-    // Its status, leaving it unreaped (WNOWAIT).
-    if (sys::sc5(247 /*waitid*/, 1 /*P_PID*/, kid, (long)&si, 4 /*WEXITED*/ | 1 /*WNOHANG*/ | 0x01000000 /*WNOWAIT*/, 0) < 0 ||
-        si.si_pid != kid)
-      return true;
+    for (int i = 0;; i++) {
+      bool z = is_zombie(kid, st);
+      if (!z && !exiting(st)) return true;  // alive: a process of the generation, or not ours
+      memset(&si, 0, sizeof si);
+      // Its status, leaving it unreaped (WNOWAIT).
+      if (sys::sc5(247 /*waitid*/, 1 /*P_PID*/, kid, (long)&si, 4 /*WEXITED*/ | 1 /*WNOHANG*/ | 0x01000000 /*WNOWAIT*/, 0) < 0)
+        return true;
+      if (si.si_pid == kid) break;
+      if (i >= 2000 || !all_threads_leaving(kid)) return true;
+      sys::ktimespec ts{0, 1000000};
+      sys::nanosleep(&ts, nullptr);
+    }
     if (n == kMaxZombies) {
       err = c.fail(-E2BIG, "more than 1024 unreaped (zombie) children");
       return false;
