@@ -4,7 +4,8 @@
 // the pid fork returned, and reap it.
 //
 // Capture (agent): the children of every thread (/proc/self/task/T/children) in state Z, their
-// status read with waitid(WNOWAIT) (not reaped). The table lives in the agent's memory (.bss,
+// status read with waitid(WNOWAIT) (not reaped). A child still on its way out (exiting, or a zombie
+// leader whose other threads are still dying) is waited for until waitid reports it, boundedly. The table lives in the agent's memory (.bss,
 // restored with it); the image says where.
 // Restore (stage 3, memory back, before the signal actions): for each, fork a child that exits at
 // once with that status (a signal status: killed by that signal, default action, no core: a
