@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -259,6 +260,25 @@ static inline int in_child(int (*fn)(void*), void* arg) {
   if (waitpid(p, &st, 0) != p) fail("waitpid(checker %d): %s", (int)p, strerror(errno));
   if (!WIFEXITED(st)) return 100 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
   return WEXITSTATUS(st);
+}
+
+/* A pseudo-terminal pair: returns the master (posix_openpt, O_RDWR|O_NOCTTY|mflags) and opens its
+ * slave into *slave (O_RDWR|O_NOCTTY|sflags); SKIP where the machine has no ptys. */
+static inline int pty_pair(int mflags, int sflags, int* slave) {
+  int m = posix_openpt(O_RDWR | O_NOCTTY | mflags);
+  if (m < 0) skip("posix_openpt: %s", strerror(errno));
+  SYS(grantpt(m));
+  SYS(unlockpt(m));
+  *slave = SYS(open(ptsname(m), O_RDWR | O_NOCTTY | sflags));
+  return m;
+}
+
+/* A terminal in raw mode (cfmakeraw): no line editing, echo or output processing. */
+static inline void pty_raw(int fd) {
+  struct termios t;
+  SYS(tcgetattr(fd, &t));
+  cfmakeraw(&t);
+  SYS(tcsetattr(fd, TCSANOW, &t));
 }
 
 #endif

@@ -7,15 +7,9 @@
 #include <termios.h>
 
 int main(void) {
-  int m = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK);
-  if (m < 0) skip("posix_openpt: %s", strerror(errno));
-  SYS(grantpt(m));
-  SYS(unlockpt(m));
-  int s = SYS(open(ptsname(m), O_RDWR | O_NOCTTY));
-  struct termios t;
-  SYS(tcgetattr(s, &t));
-  cfmakeraw(&t);
-  SYS(tcsetattr(s, TCSANOW, &t));
+  int s;
+  int m = pty_pair(O_NONBLOCK, 0, &s);
+  pty_raw(s);
   static char want[65536], got[65536];
   fill_pattern(want, sizeof want, 7);
   size_t put = 0;

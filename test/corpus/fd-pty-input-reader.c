@@ -16,15 +16,6 @@
 #include <sys/wait.h>
 #include <termios.h>
 
-static int open_pair(int* s) {
-  int m = posix_openpt(O_RDWR | O_NOCTTY);
-  if (m < 0) skip("posix_openpt: %s", strerror(errno));
-  SYS(grantpt(m));
-  SYS(unlockpt(m));
-  *s = SYS(open(ptsname(m), O_RDWR | O_NOCTTY));
-  return m;
-}
-
 static int res[2];  /* the readers' reports: one line each */
 
 static void report(const char* who, const char* want, const char* got, ssize_t n) {
@@ -55,7 +46,7 @@ static size_t collect(char* buf, size_t cap, int lines) {
 
 int main(void) {
   int s1, s2;
-  int m1 = open_pair(&s1), m2 = open_pair(&s2);
+  int m1 = pty_pair(0, 0, &s1), m2 = pty_pair(0, 0, &s2);
   SYS(pipe(res));
   int go[2], back[2];
   SYS(pipe(go));

@@ -21,15 +21,6 @@
 #include <sys/ioctl.h>
 #include <termios.h>
 
-static int open_pair(int* s) {
-  int m = posix_openpt(O_RDWR | O_NOCTTY);
-  if (m < 0) skip("posix_openpt: %s", strerror(errno));
-  SYS(grantpt(m));
-  SYS(unlockpt(m));
-  *s = SYS(open(ptsname(m), O_RDWR | O_NOCTTY));
-  return m;
-}
-
 /* Waits (10 s at most) until FIONREAD on fd reaches want: input the kernel processes later. */
 static int settle(int fd, int want) {
   int n = -1;
@@ -78,7 +69,7 @@ static void show(const char* what, const char* b, size_t n) {
 
 int main(void) {
   int sa, sb, sc;
-  int ma = open_pair(&sa), mb = open_pair(&sb), mc = open_pair(&sc);
+  int ma = pty_pair(0, 0, &sa), mb = pty_pair(0, 0, &sb), mc = pty_pair(0, 0, &sc);
 
   /* A: canonical, the defaults a pty starts with. */
   struct termios ta;

@@ -6,15 +6,9 @@
 #include <termios.h>
 
 int main(void) {
-  int m = posix_openpt(O_RDWR | O_NOCTTY);
-  if (m < 0) skip("posix_openpt: %s", strerror(errno));
-  SYS(grantpt(m));
-  SYS(unlockpt(m));
-  int s = SYS(open(ptsname(m), O_RDWR | O_NOCTTY));
-  struct termios t;
-  SYS(tcgetattr(s, &t));
-  cfmakeraw(&t);
-  SYS(tcsetattr(s, TCSANOW, &t));
+  int s;
+  int m = pty_pair(0, 0, &s);
+  pty_raw(s);
   char out[601];
   for (int i = 0; i < 100; i++) snprintf(out + i * 6, 7, "%05d,", i);
   write_all(s, out, 600);

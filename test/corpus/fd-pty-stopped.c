@@ -9,15 +9,6 @@
 #include <sys/ioctl.h>
 #include <termios.h>
 
-static int open_pair(int* s) {
-  int m = posix_openpt(O_RDWR | O_NOCTTY);
-  if (m < 0) skip("posix_openpt: %s", strerror(errno));
-  SYS(grantpt(m));
-  SYS(unlockpt(m));
-  *s = SYS(open(ptsname(m), O_RDWR | O_NOCTTY | O_NONBLOCK));
-  return m;
-}
-
 static void settle_in(int s, int want) {
   int n = 0;
   for (int i = 0; i < 10000 && n < want; i++) {
@@ -48,7 +39,7 @@ static void cannot_write(int s, const char* who) {
 
 int main(void) {
   int sa, sb;
-  int ma = open_pair(&sa), mb = open_pair(&sb);
+  int ma = pty_pair(0, O_NONBLOCK, &sa), mb = pty_pair(0, O_NONBLOCK, &sb);
   struct termios t;
   SYS(tcgetattr(sa, &t));
   t.c_lflag &= ~(tcflag_t)ECHO;
