@@ -21,6 +21,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { median, ms as fmtMs, now, sleep, start as startIn } from './lib.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const cli = process.env.AMBER_CLI ?? join(root, 'dist', 'lib', 'cli.js')
@@ -33,54 +34,8 @@ const env = { ...process.env, AMBER_TEST_TAG: tag }
 delete env.NODE_OPTIONS
 delete env.AMBER_DIR
 
-const now = () => Number(process.hrtime.bigint()) / 1e9
-const ms = (s) => (s * 1000).toFixed(0) + ' ms'
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms).unref())
-
-/** A command in the background: its stdout lines, and a wait for a predicate over them. */
-function start(argv) {
-  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  const p = { child, lines: [], err: '', exit: null, waiters: new Set() }
-  let part = ''
-  const wake = () => p.waiters.forEach((w) => w())
-  child.stdout.setEncoding('utf8').on('data', (d) => {
-    const xs = (part + d).split('\n')
-    part = xs.pop()
-    p.lines.push(...xs)
-    wake()
-  })
-  child.stderr.setEncoding('utf8').on('data', (d) => (p.err += d))
-  p.exited = new Promise((r) =>
-    child.on('close', (code, signal) => {
-      p.exit = { code, signal }
-      r(p.exit)
-      wake()
-    }),
-  )
-  p.waitFor = (pred, ms = 300_000, what = 'output') =>
-    new Promise((res, rej) => {
-      const t = setTimeout(() => (p.waiters.delete(check), rej(new Error(`timeout waiting for ${what} from ${argv.join(' ')}; stderr: ${p.err.trim()}`))), ms)
-      const check = () => {
-        const v = pred(p.lines)
-        if (v !== undefined && v !== false) {
-          clearTimeout(t)
-          p.waiters.delete(check)
-          res(v)
-        } else if (p.exit) {
-          clearTimeout(t)
-          p.waiters.delete(check)
-          rej(new Error(`${argv.join(' ')} exited ${JSON.stringify(p.exit)} before ${what}; stderr: ${p.err.trim()}`))
-        }
-      }
-      p.waiters.add(check)
-      check()
-    })
-  return p
-}
+const start = (argv, ms = 300_000) => startIn(argv, env, ms)
+const ms = (s) => fmtMs(s, 0)
 
 /** SIGKILL every process carrying our tag (programs, restored copies, coordinators). */
 function killTagged() {

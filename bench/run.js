@@ -20,6 +20,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { median, ms as fmtMs, now, sleep, start as startIn } from './lib.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const cli = process.env.AMBER_CLI ?? join(root, 'dist', 'lib', 'cli.js')
@@ -53,55 +54,8 @@ function compile(src, name, flags) {
   return out
 }
 
-const now = () => Number(process.hrtime.bigint()) / 1e9
-const ms = (s) => (s * 1000).toFixed(1) + ' ms'
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
-// for races only: does not keep the process alive
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms).unref())
-
-/** Start a command in the background; collect stdout lines; waitFor(pred, ms). */
-function start(argv) {
-  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  const p = { child, lines: [], err: '', exit: null, waiters: new Set() }
-  let part = ''
-  const wake = () => p.waiters.forEach((w) => w())
-  child.stdout.setEncoding('utf8').on('data', (d) => {
-    const xs = (part + d).split('\n')
-    part = xs.pop()
-    p.lines.push(...xs)
-    wake()
-  })
-  child.stderr.setEncoding('utf8').on('data', (d) => (p.err += d))
-  p.exited = new Promise((r) =>
-    child.on('close', (code, signal) => {
-      p.exit = { code, signal }
-      r(p.exit)
-      wake()
-    }),
-  )
-  p.waitFor = (pred, ms = 60_000, what = 'output') =>
-    new Promise((res, rej) => {
-      const t = setTimeout(() => (p.waiters.delete(check), rej(new Error(`timeout waiting for ${what} from ${argv.join(' ')}; stderr: ${p.err.trim()}`))), ms)
-      const check = () => {
-        const v = pred(p.lines)
-        if (v !== undefined && v !== false) {
-          clearTimeout(t)
-          p.waiters.delete(check)
-          res(v)
-        } else if (p.exit) {
-          clearTimeout(t)
-          p.waiters.delete(check)
-          rej(new Error(`${argv.join(' ')} exited ${JSON.stringify(p.exit)} before ${what}; stderr: ${p.err.trim()}`))
-        }
-      }
-      p.waiters.add(check)
-      check()
-    })
-  return p
-}
+const start = (argv, ms = 60_000) => startIn(argv, env, ms)
+const ms = (s) => fmtMs(s, 1)
 
 function amber(args) {
   const t0 = now()
