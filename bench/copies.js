@@ -21,7 +21,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { median, ms as fmtMs, now, sleep, start as startIn } from './lib.js'
+import { killTagged as killTaggedIn, median, ms as fmtMs, now, sleep, start as startIn } from './lib.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const cli = process.env.AMBER_CLI ?? join(root, 'dist', 'lib', 'cli.js')
@@ -37,16 +37,7 @@ delete env.AMBER_DIR
 const start = (argv, ms = 300_000) => startIn(argv, env, ms)
 const ms = (s) => fmtMs(s, 0)
 
-/** SIGKILL every process carrying our tag (programs, restored copies, coordinators). */
-function killTagged() {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue
-    try {
-      const e = readFileSync(`/proc/${d}/environ`, 'latin1')
-      if (('\0' + e + '\0').includes(`\0AMBER_TEST_TAG=${tag}\0`)) process.kill(Number(d), 'SIGKILL')
-    } catch {}
-  }
-}
+const killTagged = () => killTaggedIn(tag)
 
 try {
   statSync(cli)

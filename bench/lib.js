@@ -1,6 +1,7 @@
 // Shared by the bench scripts: timing helpers and a background command whose stdout lines can
 // be waited for. Plain ESM, no dependencies (the benches run with node alone).
 import { spawn } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 
 export const now = () => Number(process.hrtime.bigint()) / 1e9
 /** Seconds as milliseconds, with `digits` decimals. */
@@ -54,4 +55,15 @@ export function start(argv, env, defaultMs = 60_000) {
       check()
     })
   return p
+}
+
+/** SIGKILL every process whose environment carries AMBER_TEST_TAG=tag (what a bench started). */
+export function killTagged(tag) {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue
+    try {
+      const e = readFileSync(`/proc/${d}/environ`, 'latin1')
+      if (('\0' + e + '\0').includes(`\0AMBER_TEST_TAG=${tag}\0`)) process.kill(Number(d), 'SIGKILL')
+    } catch {}
+  }
 }

@@ -20,7 +20,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { median, ms as fmtMs, now, sleep, start as startIn } from './lib.js'
+import { killTagged as killTaggedIn, median, ms as fmtMs, now, sleep, start as startIn } from './lib.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const cli = process.env.AMBER_CLI ?? join(root, 'dist', 'lib', 'cli.js')
@@ -65,16 +65,7 @@ function amber(args) {
   return { stdout: r.stdout, stderr: r.stderr, secs }
 }
 
-/** SIGKILL every process carrying our tag (apps, coordinators, restorers). */
-function killTagged() {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue
-    try {
-      const e = readFileSync(`/proc/${d}/environ`, 'latin1')
-      if (('\0' + e + '\0').includes(`\0AMBER_TEST_TAG=${tag}\0`)) process.kill(Number(d), 'SIGKILL')
-    } catch {}
-  }
-}
+const killTagged = () => killTaggedIn(tag)
 
 function raw(args) {
   const out = execFileSync(rawio, args, { encoding: 'utf8' }).trim().split(' ')
