@@ -125,5 +125,8 @@ export function corpusSuite(part: RegExp): void {
         `${count(/^skip/)} skipped, ${count(/^(FAIL|PROGRAM|BUILD)/)} failing, in ${((Date.now() - t0) / 1000).toFixed(0)} s\n` +
         table.replace(/^/gm, '# '),
     )
+    // the failures again, last: CI shows only the tail of a failing file's output
+    const failing = rows.filter((r) => /^(FAIL|PROGRAM|BUILD)/.test(r.result))
+    if (failing.length) console.log(`# corpus as ${who}: FAILING\n` + failing.map((r) => `# ${r.name}: ${r.result}`).join('\n'))
   })
 }
