@@ -156,6 +156,9 @@ int real_sigaction(int sig, const void* act, void* old);
 // 0 when none (pid/pid.cc consults them after its maps).
 int32_t zombie_real(int32_t app);
 int32_t zombie_app(int32_t real);
+// After a wait that failed with ECHILD: while SIGCHLD is ignored (or SA_NOCLDWAIT), waits,
+// boundedly, for children the kernel has marked dead but not yet released (proc/zombie.cc).
+void echild_settle();
 
 // Process creation (exec.cc). A fork child whose kernel pid already names another process in the
 // pid map (after a restart) must exit at once: the fork wrapper reaps it and forks again.

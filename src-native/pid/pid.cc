@@ -172,6 +172,15 @@ int32_t app_gettid() { return to_app_tid((int32_t)sys::gettid()); }
 using amber::pid::to_app;
 using amber::pid::to_real;
 
+namespace {
+// A wait's result, once any child the kernel has reaped for us is really gone (after ECHILD).
+template <class T>
+T settled(T r) {
+  if (r < 0 && errno == ECHILD) amber::echild_settle();
+  return r;
+}
+}  // namespace
+
 extern "C" {
 
 __attribute__((visibility("default"))) pid_t getpid(void) { return amber::pid::app_getpid(); }
@@ -189,19 +198,19 @@ __attribute__((visibility("default"))) int kill(pid_t pid, int sig) {
 __attribute__((visibility("default"))) pid_t waitpid(pid_t pid, int* status, int options) {
   using F = pid_t (*)(pid_t, int*, int);
   static F f = amber::pid::next<F>("waitpid");
-  return to_app(amber::pid::with_fresh_ids([&] { return f(to_real(pid), status, options); }));
+  return settled(to_app(amber::pid::with_fresh_ids([&] { return f(to_real(pid), status, options); })));
 }
 
 __attribute__((visibility("default"))) pid_t wait(int* status) {
   using F = pid_t (*)(int*);
   static F f = amber::pid::next<F>("wait");
-  return to_app(f(status));
+  return settled(to_app(f(status)));
 }
 
 __attribute__((visibility("default"))) pid_t wait4(pid_t pid, int* status, int options, struct rusage* ru) {
   using F = pid_t (*)(pid_t, int*, int, struct rusage*);
   static F f = amber::pid::next<F>("wait4");
-  return to_app(amber::pid::with_fresh_ids([&] { return f(to_real(pid), status, options, ru); }));
+  return settled(to_app(amber::pid::with_fresh_ids([&] { return f(to_real(pid), status, options, ru); })));
 }
 
 __attribute__((visibility("default"))) int waitid(idtype_t idtype, id_t id, siginfo_t* info, int options) {
@@ -211,7 +220,7 @@ __attribute__((visibility("default"))) int waitid(idtype_t idtype, id_t id, sigi
     return f(idtype, idtype == P_PID || idtype == P_PGID ? (id_t)to_real((int32_t)id) : id, info, options);
   });
   if (r == 0 && info && info->si_pid) info->si_pid = to_app(info->si_pid);
-  return r;
+  return settled(r);
 }
 
 }  // extern "C"
