@@ -178,6 +178,34 @@ bool other_ckpt_thread(int32_t pid, int32_t tid) {
 }
 }  // namespace
 
+int ckpt_threads(int32_t pid) {
+  int32_t self = (int32_t)sys::getpid();
+  if (pid == self) {
+    // Ours, if it runs in this process (a vfork child shares our memory, not our threads).
+    int32_t t = g.ckpt_tid;
+    return t > 0 && t != self && sys::tgkill(self, t, 0) == 0 ? 1 : 0;
+  }
+  char p[48], dents[1024];
+  sys::Out o(p, sizeof p);
+  o.s("/proc/").i(pid).s("/task");
+  p[o.len < sizeof p ? o.len : sizeof p - 1] = 0;
+  long dfd = sys::open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return 0;
+  int n = 0;
+  for (long r; !n && (r = sys::getdents64((int)dfd, dents, sizeof dents)) > 0;) {
+    for (long off = 0; off < r && !n;) {
+      const char* rec = dents + off;
+      off += *reinterpret_cast<const uint16_t*>(rec + 16);
+      const char* q = rec + 19;
+      if (*q < '0' || *q > '9') continue;
+      uint64_t tid = sys::parse_u(&q, 10);
+      if (!*q && tid <= 0x7fffffff && other_ckpt_thread(pid, (int32_t)tid)) n = 1;  // one agent, one thread
+    }
+  }
+  sys::close((int)dfd);
+  return n;
+}
+
 void dir_closed(DIR* d) {
   while (!dirs_try_lock()) sys::sc0(24 /*sched_yield*/);
   for (int i = 0; i < kDirs; i++)

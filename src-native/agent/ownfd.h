@@ -13,6 +13,9 @@ long before_dup(int oldfd, int newfd);               // 0, or -errno (the dup mu
 bool hide(DIR* d, char* name, size_t cap);
 void dir_closed(DIR* d);                             // closedir: what hide() knew of d is dropped
 void forked();                                       // in a forked child (its only thread)
+// How many of process pid's threads are an agent's checkpoint thread (0 or 1; for our own process
+// whether ours is alive): /proc/<pid>/status Threads: and stat's num_threads leave them out.
+int ckpt_threads(int32_t pid);
 }  // namespace ownfd
 }  // namespace amber
 #endif

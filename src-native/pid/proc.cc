@@ -22,6 +22,11 @@
 // group, session, terminal's foreground group; Tgid, Pid, PPid, TracerPid, NStgid, NSpid, NSpgid,
 // NSsid). It is a snapshot: a program that keeps the descriptor and reads it again from offset 0
 // sees the same text (they usually open it anew, as ps and psutil do).
+// From the start, not only after a restart, the same files leave the agent's checkpoint thread out
+// of their thread count (status Threads:, stat num_threads; agent/ownfd.cc ckpt_threads): a
+// program that counts its own threads, or its child's, must find the ones it made. Before a
+// restart the open and fopen wrappers look at the path only once the call succeeded (a byte
+// compare for every other file).
 //
 // Not translated: relative paths resolved under a cwd or directory descriptor inside /proc (a
 // program that chdir's to /proc and opens "1234/stat"), the numeric names readdir returns while
@@ -44,6 +49,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/ownfd.h"
 #include "pid/pid.h"
 #include "sys/sys.h"
 #include "sys/usermem.h"
@@ -249,8 +255,9 @@ size_t translate_stat(const char* in, size_t n, char* out, size_t cap, int32_t t
   const char* s = in;
   id_field(&s, o, amber::pid::to_app_tid);
   for (; s <= rp; s++) o.c(*s);
-  // " S ppid pgrp session tty tpgid": field 3 copied, 4-6 and 8 translated, 7 copied
-  for (int field = 3; field <= 8 && s < end; field++) {
+  // " S ppid pgrp session tty tpgid": field 3 copied, 4-6 and 8 translated, 7 copied; field 20,
+  // num_threads, without the agent's checkpoint thread
+  for (int field = 3; field <= 20 && s < end; field++) {
     while (s < end && *s == ' ') o.c(*s++);
     const char* q = s;
     while (q < end && *q != ' ') q++;
@@ -263,6 +270,10 @@ size_t translate_stat(const char* in, size_t n, char* out, size_t cap, int32_t t
       id_field(&t, o, amber::pid::to_app);
       if (t == q) { s = q; continue; }
       return 0;  // not the layout we know: the caller keeps the kernel's text
+    } else if (field == 20) {
+      const char* t = s;
+      uint64_t v = digit(*t) ? sys::parse_u(&t, 10) : 0;
+      if (v > 1 && t == q && amber::ownfd::ckpt_threads(tgid)) { o.u(v - 1); s = q; continue; }
     }
     for (; s < q; s++) o.c(*s);
   }
@@ -282,6 +293,18 @@ size_t translate_status(const char* in, size_t n, char* out, size_t cap, int32_t
     size_t klen = (size_t)(v - s);
     auto is = [&](const char* k) { return sys::slen(k) == klen && !memcmp(s, k, klen); };
     int which = is("Tgid") || is("NStgid") || is("NSpgid") || is("NSsid") ? 1 : is("Pid") || is("NSpid") ? 2 : is("PPid") ? 3 : is("TracerPid") ? 1 : 0;
+    if (is("Threads") && v < le) {
+      // the program's threads: the agent's checkpoint thread is not one of them
+      const char* t = v + 1;
+      while (t < le && (*t == '\t' || *t == ' ')) t++;
+      const char* u = t;
+      uint64_t num = digit(*u) ? sys::parse_u(&u, 10) : 0;
+      if (num > 1 && u == le && amber::ownfd::ckpt_threads(tgid)) {
+        for (; s < t; s++) o.c(*s);
+        o.u(num - 1);
+        s = le;
+      }
+    }
     if (!which || v == le) {
       for (; s < le; s++) o.c(*s);
     } else {
@@ -347,9 +370,19 @@ size_t translated_from(int fd, int kind, int32_t tgid, char* in, char* out, size
 // Descriptors open on an id file (a hint by number, checked against the descriptor before use).
 constexpr int kMaxMarked = 65536;
 uint8_t g_idfile[kMaxMarked / 8];
+bool g_marked;  // any descriptor ever marked: read and pread look at the table only then
 
 void mark_id_file(int fd) {
-  if (fd >= 0 && fd < kMaxMarked) __atomic_or_fetch(&g_idfile[fd / 8], (uint8_t)(1u << (fd % 8)), __ATOMIC_RELAXED);
+  if (fd < 0 || fd >= kMaxMarked) return;
+  __atomic_or_fetch(&g_idfile[fd / 8], (uint8_t)(1u << (fd % 8)), __ATOMIC_RELAXED);
+  __atomic_store_n(&g_marked, true, __ATOMIC_RELAXED);
+}
+
+// Does the path an open or fopen just succeeded on start with /proc/? Read directly: the kernel
+// has just read the same bytes (an invalid pointer would have failed the call), so this costs the
+// common case a byte compare and no system call.
+inline bool opened_proc(const char* q) {
+  return q[0] == '/' && q[1] == 'p' && q[2] == 'r' && q[3] == 'o' && q[4] == 'c' && q[5] == '/';
 }
 
 // Still an id file? Its kind and process, from the descriptor's own link.
@@ -390,12 +423,13 @@ __attribute__((noinline)) int snapshot_open(const char* p, int flags) {
   return (int)fd;
 }
 
-// Opens q as the wrapped call does; after a restart an id file opened for reading is marked, so
-// that read and pread translate it (fresh text at every read).
+// Opens q as the wrapped call does; an id file opened for reading is marked, so that read and
+// pread translate it (fresh text at every read): after a restart its ids, and from the start its
+// thread count (the agent's checkpoint thread is not the program's).
 template <typename F>
 inline int open_or_virtual(const char* q, int flags, F f) {
   int fd = f();
-  if (__builtin_expect(active(), 0) && fd >= 0 && (flags & O_ACCMODE) == O_RDONLY && !(flags & O_PATH)) {
+  if (fd >= 0 && (flags & O_ACCMODE) == O_RDONLY && !(flags & O_PATH) && opened_proc(q)) {
     char path[96];
     int32_t tgid;
     if (sys::copy_str(path, q, sizeof path) >= 0 && id_file(path, &tgid)) mark_id_file(fd);
@@ -453,18 +487,36 @@ ssize_t fix_link(const char* path, char* buf, size_t cap, ssize_t r) {
   return (ssize_t)n;
 }
 
-// fopen of q, or (after a restart, "r"/"re": no '+', no 'w'/'a') of the snapshot of an id file.
+// fopen of q, or ("r"/"re": no '+', no 'w'/'a') of the snapshot of an id file: after a restart
+// for its ids, before one for its thread count (then only once the program's own fopen worked,
+// which also proves q readable: the common case pays a byte compare).
 template <typename F>
 FILE* fopen_or_snapshot(const char* q, const char* mode, F f) {
-  if (__builtin_expect(active(), 0) && mode && mode[0] == 'r' && !strchr(mode, '+')) {
+  bool reading = mode && mode[0] == 'r' && !strchr(mode, '+');
+  if (__builtin_expect(active(), 0) && reading) {
     int v = snapshot_open(q, O_RDONLY | (strchr(mode, 'e') ? O_CLOEXEC : 0));
     if (v >= 0) {
       FILE* fp = fdopen(v, mode);
       if (fp) return fp;
       sys::close(v);
     }
+    return f();
   }
-  return f();
+  FILE* fp = f();
+  if (fp && reading && opened_proc(q)) {
+    int saved = errno;
+    int v = snapshot_open(q, O_RDONLY | (strchr(mode, 'e') ? O_CLOEXEC : 0));
+    if (v >= 0) {
+      if (FILE* sp = fdopen(v, mode)) {
+        fclose(fp);
+        errno = saved;
+        return sp;
+      }
+      sys::close(v);
+    }
+    errno = saved;
+  }
+  return fp;
 }
 
 }  // namespace
@@ -481,8 +533,10 @@ const char* exec_path(const char* p, char* buf, size_t cap) {
   return rewrite_proc(p, buf, cap);
 }
 
+bool id_files_marked() { return __atomic_load_n(&g_marked, __ATOMIC_RELAXED); }
+
 bool id_file_read(int fd, void* buf, size_t n, int64_t off, ssize_t* out) {
-  if (!active()) return false;
+  if (!id_files_marked()) return false;
   int32_t tgid = 0;
   int kind = id_file_of(fd, &tgid);
   if (!kind) return false;
@@ -626,13 +680,13 @@ __attribute__((constructor)) static void pread_init() {
 }
 EXPORT ssize_t pread(int fd, void* buf, size_t n, off_t off) {
   ssize_t r;
-  if (__builtin_expect(active(), 0) && off >= 0 && amber::pid::id_file_read(fd, buf, n, off, &r)) return r;
+  if (__builtin_expect(amber::pid::id_files_marked(), 0) && off >= 0 && amber::pid::id_file_read(fd, buf, n, off, &r)) return r;
   if (!g_pread) g_pread = reinterpret_cast<PreadFn>(dlsym(RTLD_NEXT, "pread"));
   return g_pread ? g_pread(fd, buf, n, off) : missing<ssize_t>();
 }
 EXPORT ssize_t pread64(int fd, void* buf, size_t n, off_t off) {
   ssize_t r;
-  if (__builtin_expect(active(), 0) && off >= 0 && amber::pid::id_file_read(fd, buf, n, off, &r)) return r;
+  if (__builtin_expect(amber::pid::id_files_marked(), 0) && off >= 0 && amber::pid::id_file_read(fd, buf, n, off, &r)) return r;
   if (!g_pread64) g_pread64 = reinterpret_cast<PreadFn>(dlsym(RTLD_NEXT, "pread64"));
   return g_pread64 ? g_pread64(fd, buf, n, off) : missing<ssize_t>();
 }
