@@ -26,6 +26,7 @@
 #include "agent/agent.h"
 #include "agent/ownfd.h"
 #include "pid/pid.h"
+#include "proc/children.h"
 #include "sys/sys.h"
 
 namespace amber {
@@ -62,13 +63,8 @@ bool digits_eq(const char* s, int v) {
 // Is directory descriptor dfd this process's descriptor table (/proc/<pid>/fd or
 // /proc/<pid>/task/<tid>/fd, by whatever name it was opened)?
 bool is_own_fd_dir(int dfd) {
-  char p[48], l[96];
-  sys::Out o(p, sizeof p);
-  o.s("/proc/self/fd/").i(dfd);
-  p[o.len < sizeof p ? o.len : sizeof p - 1] = 0;
-  long n = sys::readlink(p, l, sizeof l - 1);
-  if (n <= 0) return false;
-  l[n] = 0;
+  char l[96];
+  if (sys::fd_link(dfd, l, sizeof l) <= 0) return false;
   if (!sys::sstarts(l, "/proc/")) return false;
   const char* q = l + 6;
   uint64_t pid = sys::parse_u(&q, 10);
@@ -129,13 +125,8 @@ bool dirs_try_lock() { return !__atomic_exchange_n(&g_dirs_lock, 1, __ATOMIC_ACQ
 void dirs_unlock() { __atomic_store_n(&g_dirs_lock, 0, __ATOMIC_RELEASE); }
 
 int32_t task_dir_pid(int dfd) {
-  char p[48], l[96];
-  sys::Out o(p, sizeof p);
-  o.s("/proc/self/fd/").i(dfd);
-  p[o.len < sizeof p ? o.len : sizeof p - 1] = 0;
-  long n = sys::readlink(p, l, sizeof l - 1);
-  if (n <= 0) return 0;
-  l[n] = 0;
+  char l[96];
+  if (sys::fd_link(dfd, l, sizeof l) <= 0) return 0;
   if (!sys::sstarts(l, "/proc/")) return 0;
   const char* q = l + 6;
   uint64_t pid = sys::parse_u(&q, 10);
@@ -185,24 +176,12 @@ int ckpt_threads(int32_t pid) {
     int32_t t = g.ckpt_tid;
     return t > 0 && t != self && sys::tgkill(self, t, 0) == 0 ? 1 : 0;
   }
-  char p[48], dents[1024];
-  sys::Out o(p, sizeof p);
-  o.s("/proc/").i(pid).s("/task");
-  p[o.len < sizeof p ? o.len : sizeof p - 1] = 0;
-  long dfd = sys::open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return 0;
+  char dents[1024];
   int n = 0;
-  for (long r; !n && (r = sys::getdents64((int)dfd, dents, sizeof dents)) > 0;) {
-    for (long off = 0; off < r && !n;) {
-      const char* rec = dents + off;
-      off += *reinterpret_cast<const uint16_t*>(rec + 16);
-      const char* q = rec + 19;
-      if (*q < '0' || *q > '9') continue;
-      uint64_t tid = sys::parse_u(&q, 10);
-      if (!*q && tid <= 0x7fffffff && other_ckpt_thread(pid, (int32_t)tid)) n = 1;  // one agent, one thread
-    }
-  }
-  sys::close((int)dfd);
+  each_thread(pid, dents, sizeof dents, [&](int32_t tid) {
+    n = other_ckpt_thread(pid, tid) ? 1 : 0;  // one agent, one thread
+    return !n;
+  });
   return n;
 }
 

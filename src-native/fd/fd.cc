@@ -164,13 +164,9 @@ namespace {
 void capture_one(Capture& c, int fd, amber_fd& f) {
   memset(&f, 0, sizeof f);
   f.fd = fd;
-  char lp[64];
   char* target = c.tmp;
-  sys::Out(lp, sizeof lp).s("/proc/thread-self/fd/").i(fd);
-  long l = sys::readlink(lp, target, 4095);
-  if (l < 0) l = 0;
-  target[l] = 0;
-  f.path = c.str.add(target, (size_t)l);
+  long l = sys::fd_link(fd, target, 4096);
+  f.path = c.str.add(target, l > 0 ? (size_t)l : 0);
   sys::kstat st{};
   sys::fstat(fd, &st);
   f.mode = st.st_mode;
@@ -188,6 +184,7 @@ void capture_one(Capture& c, int fd, amber_fd& f) {
   }
   if (l > 11 && sys::sstarts(target, "anon_inode:")) f.kind = AMBER_FD_ANON;
   if (fd == g.coord_fd || fd == g.image_fd1 - 1 || conn_in_flight(fd)) f.kind = AMBER_FD_AGENT;
+  char lp[64];
   sys::Out(lp, sizeof lp).s("/proc/thread-self/fdinfo/").i(fd);
   c.info = c.read_all(lp, &c.info_len);
   if (!c.info) return;

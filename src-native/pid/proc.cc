@@ -388,13 +388,8 @@ inline bool opened_proc(const char* q) {
 // Still an id file? Its kind and process, from the descriptor's own link.
 int id_file_of(int fd, int32_t* tgid) {
   if (fd < 0 || fd >= kMaxMarked || !(g_idfile[fd / 8] >> (fd % 8) & 1)) return 0;
-  char p[48], l[96];
-  sys::Out o(p, sizeof p);
-  o.s("/proc/thread-self/fd/").i(fd);
-  long n = sys::readlink(p, l, sizeof l - 1);
-  if (n <= 0) return 0;
-  l[n] = 0;
-  return id_file(l, tgid);
+  char l[96];
+  return sys::fd_link(fd, l, sizeof l) > 0 ? id_file(l, tgid) : 0;
 }
 
 // For fopen: stdio reads through libc's internal read, which no wrapper sees, so a reader gets a
@@ -580,14 +575,9 @@ void id_files_restarted() {
       const char* q = name;
       int fd = (int)sys::parse_u(&q, 10);
       if (fd == (int)d) continue;
-      char p[48], l[96];
-      sys::Out o(p, sizeof p);
-      o.s("/proc/thread-self/fd/").i(fd);
-      long n = sys::readlink(p, l, sizeof l - 1);
-      if (n <= 0) continue;
-      l[n] = 0;
+      char l[96];
       int32_t tgid;
-      if (id_file(l, &tgid)) mark_id_file(fd);
+      if (sys::fd_link(fd, l, sizeof l) > 0 && id_file(l, &tgid)) mark_id_file(fd);
     }
   }
   sys::close((int)d);

@@ -41,14 +41,8 @@ bool marked(int fd) { return fd >= 0 && fd < kMaxFd && (g_mark[fd / 8] >> (fd % 
 
 // Still a signalfd? (anon_inode:[signalfd]; a number closed and reused by another kind is not)
 bool is_signalfd(int fd) {
-  char p[48], l[32];
-  sys::Out o(p, sizeof p);
-  o.s("/proc/thread-self/fd/").i(fd);
-  p[o.len < sizeof p ? o.len : sizeof p - 1] = 0;
-  long n = sys::readlink(p, l, sizeof l - 1);
-  if (n <= 0) return false;
-  l[n] = 0;
-  return sys::seq(l, "anon_inode:[signalfd]");
+  char l[32];
+  return sys::fd_link(fd, l, sizeof l) > 0 && sys::seq(l, "anon_inode:[signalfd]");
 }
 }  // namespace
 

@@ -1,5 +1,5 @@
-// The children of this process (agent side): every thread's /proc/self/task/T/children, kernel
-// pids. Used by what captures state about them (proc/zombie.cc: unreaped ones; proc/tree.cc:
+// The threads of a process and the children of this one (agent side): /proc/<pid>/task, and every
+// thread's /proc/self/task/T/children, kernel pids. Used by what captures state about them (proc/zombie.cc: unreaped ones; proc/tree.cc:
 // ones that share our descriptor table or memory; proc/stopped.agent.cc: stopped ones).
 #ifndef AMBER_PROC_CHILDREN_H
 #define AMBER_PROC_CHILDREN_H
@@ -11,11 +11,16 @@
 #include "sys/sys.h"
 
 namespace amber {
-// fn(pid) for each child; fn returns false to stop. buf: scratch for one thread's list (cap
-// bytes); dents: 4 KiB or more for the directory. Returns false when /proc/self/task cannot be read.
+// fn(tid) for each thread of process pid (0: our own), from /proc/<pid>/task; fn returns false to
+// stop. dents: 1 KiB or more for the directory. Returns false when the list cannot be read (the
+// process is gone).
 template <class F>
-bool each_child(char* buf, size_t cap, char* dents, size_t dcap, F&& fn) {
-  long dfd = sys::open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+bool each_thread(int32_t pid, char* dents, size_t dcap, F&& fn) {
+  char path[48];
+  sys::Out o(path, sizeof path);
+  if (pid) o.s("/proc/").i(pid).s("/task");
+  else o.s("/proc/self/task");
+  long dfd = sys::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return false;
   bool go = true;
   while (go) {
@@ -24,23 +29,34 @@ bool each_child(char* buf, size_t cap, char* dents, size_t dcap, F&& fn) {
     for (long off = 0; off < r && go;) {
       const char* rec = dents + off;
       off += *reinterpret_cast<const uint16_t*>(rec + 16);
-      const char* name = rec + 19;
-      if (name[0] < '0' || name[0] > '9') continue;
-      char path[64];
-      sys::Out o(path, sizeof path);
-      o.s("/proc/self/task/").s(name).s("/children");
-      path[o.len < sizeof path ? o.len : sizeof path - 1] = 0;
-      size_t len = sys::read_file(path, buf, cap - 1);
-      buf[len] = 0;
-      for (const char* p = buf; *p && go;) {
-        while (*p == ' ' || *p == '\n') p++;
-        if (*p < '0' || *p > '9') break;
-        go = fn((int32_t)sys::parse_u(&p, 10));
-      }
+      const char* q = rec + 19;
+      if (*q < '0' || *q > '9') continue;
+      uint64_t tid = sys::parse_u(&q, 10);
+      if (!*q && tid <= 0x7fffffff) go = fn((int32_t)tid);
     }
   }
   sys::close((int)dfd);
   return true;
+}
+
+// fn(pid) for each child; fn returns false to stop. buf: scratch for one thread's list (cap
+// bytes); dents: 1 KiB or more for the directory. Returns false when /proc/self/task cannot be read.
+template <class F>
+bool each_child(char* buf, size_t cap, char* dents, size_t dcap, F&& fn) {
+  bool go = true;
+  return each_thread(0, dents, dcap, [&](int32_t tid) {
+    char path[64];
+    sys::Out o(path, sizeof path);
+    o.s("/proc/self/task/").i(tid).s("/children");
+    size_t len = sys::read_file(path, buf, cap - 1);
+    buf[len] = 0;
+    for (const char* p = buf; *p && go;) {
+      while (*p == ' ' || *p == '\n') p++;
+      if (*p < '0' || *p > '9') break;
+      go = fn((int32_t)sys::parse_u(&p, 10));
+    }
+    return go;
+  });
 }
 }  // namespace amber
 #endif  // AMBER_AGENT

@@ -66,30 +66,18 @@ bool exiting(const char* buf) {
 // still running (a main thread that ended by itself while the others go on)?
 bool all_threads_leaving(int32_t pid) {
   char path[64], dents[2048], st[1024];
-  sys::Out o(path, sizeof path);
-  o.s("/proc/").i(pid).s("/task");
-  path[o.len < sizeof path ? o.len : sizeof path - 1] = 0;
-  long dfd = sys::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return true;  // gone meanwhile
   bool leaving = true;
-  for (long r; leaving && (r = sys::getdents64((int)dfd, dents, sizeof dents)) > 0;) {
-    for (long off = 0; off < r && leaving;) {
-      const char* rec = dents + off;
-      off += *reinterpret_cast<const uint16_t*>(rec + 16);
-      const char* name = rec + 19;
-      if (name[0] < '0' || name[0] > '9') continue;
-      sys::Out t(path, sizeof path);
-      t.s("/proc/").i(pid).s("/task/").s(name).s("/stat");
-      path[t.len < sizeof path ? t.len : sizeof path - 1] = 0;
-      size_t n = sys::read_file(path, st, sizeof st - 1);
-      st[n] = 0;
-      const char* rp = nullptr;
-      for (const char* q = st; *q; q++) if (*q == ')') rp = q;
-      if (n && rp && !(rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X')) && !exiting(st)) leaving = false;
-    }
-  }
-  sys::close((int)dfd);
-  return leaving;
+  each_thread(pid, dents, sizeof dents, [&](int32_t tid) {
+    sys::Out t(path, sizeof path);
+    t.s("/proc/").i(pid).s("/task/").i(tid).s("/stat");
+    size_t n = sys::read_file(path, st, sizeof st - 1);
+    st[n] = 0;
+    const char* rp = nullptr;
+    for (const char* q = st; *q; q++) if (*q == ')') rp = q;
+    if (n && rp && !(rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X')) && !exiting(st)) leaving = false;
+    return leaving;
+  });
+  return leaving;  // (gone meanwhile: left)
 }
 }  // namespace
 

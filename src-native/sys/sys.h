@@ -284,6 +284,17 @@ struct Out {
   }
 };
 
+// What this thread's descriptor fd names (readlink of /proc/thread-self/fd/N), NUL terminated in
+// out (cap bytes, truncated); its length, 0 or a negative errno when there is none.
+static inline long fd_link(int fd, char* out, size_t cap) {
+  char p[48];
+  Out o(p, sizeof p);
+  o.s("/proc/thread-self/fd/").i(fd);
+  long n = readlink(p, out, cap - 1);
+  out[n > 0 ? n : 0] = 0;
+  return n;
+}
+
 // Parse an unsigned decimal or hex number (for /proc text); advances *p.
 static inline uint64_t parse_u(const char** p, int base) {
   uint64_t v = 0;
