@@ -557,6 +557,13 @@ bool connect_and_hello(bool restored) {
     fd = restored ? (long)g_handoff.coord_fd1 - 1 : (long)g_child_conn1 - 1;
     g_handoff.coord_fd1 = 0;
     g_child_conn1 = 0;
+    // (a socket still: a connection asked for before a restart was not brought back, and its
+    // number may be anything's now, which we must neither use nor close)
+    sys::kstat st{};
+    if (sys::fstat((int)fd, &st) < 0 || (st.st_mode & S_IFMT) != S_IFSOCK) {
+      g_connect_err = -EPROTO;
+      return false;
+    }
     long hi = sys::fcntl((int)fd, F_DUPFD_CLOEXEC, kCoordFdFloor);
     if (hi >= 0) { sys::close((int)fd); fd = hi; }
   } else {
@@ -983,24 +990,36 @@ void before_fork() {
 }  // namespace
 
 int coord_conn_for_child() {
-  if (!g.active || g.coord_fd < 0 || sys::sstarts(g.coord_path, "tcp:")) return -1;
-  uint32_t euid = (uint32_t)sys::sc0(107 /*geteuid*/);
-  struct { int32_t pid; uint32_t uid, gid; } cred = {};
-  uint32_t len = sizeof cred;
-  if (euid == 0 || sys::sc5(55 /*getsockopt*/, g.coord_fd, 1 /*SOL_SOCKET*/, 17 /*SO_PEERCRED*/, (long)&cred, (long)&len) < 0 ||
-      cred.uid == euid)
-    return -1;
-  __atomic_store_n(&g_conn_word, 0u, __ATOMIC_RELEASE);
-  static const char kConn[] = "{\"t\":\"conn\"}\n";
-  if (!send_line(kConn, sizeof kConn - 1)) return -1;
-  // Bounded: a coordinator that does not know `conn` leaves the child uncheckpointed, as before.
-  int64_t deadline = now_ns() + 5ll * 1000000000;
-  uint32_t w;
-  while ((w = __atomic_load_n(&g_conn_word, __ATOMIC_ACQUIRE)) == 0 && now_ns() < deadline) {
-    sys::ktimespec ts{0, 100000000};
-    sys::futex_wait(&g_conn_word, 0, &ts);
+  // Twice at most: a restart while we waited (the checkpoint parked this thread here) makes
+  // whatever came the previous run's, a connection to a coordinator that is gone, which the
+  // restart did not bring back (conn_in_flight: the agent's, not captured); the new one is asked.
+  for (int attempt = 0; attempt < 2; attempt++) {
+    uint32_t epoch = __atomic_load_n(&g.restarts, __ATOMIC_ACQUIRE);
+    if (!g.active || g.coord_fd < 0 || sys::sstarts(g.coord_path, "tcp:")) return -1;
+    uint32_t euid = (uint32_t)sys::sc0(107 /*geteuid*/);
+    struct { int32_t pid; uint32_t uid, gid; } cred = {};
+    uint32_t len = sizeof cred;
+    if (euid == 0 || sys::sc5(55 /*getsockopt*/, g.coord_fd, 1 /*SOL_SOCKET*/, 17 /*SO_PEERCRED*/, (long)&cred, (long)&len) < 0 ||
+        cred.uid == euid)
+      return -1;
+    __atomic_store_n(&g_conn_word, 0u, __ATOMIC_RELEASE);
+    static const char kConn[] = "{\"t\":\"conn\"}\n";
+    if (!send_line(kConn, sizeof kConn - 1)) return -1;
+    // Bounded: a coordinator that does not know `conn` leaves the child uncheckpointed, as before.
+    int64_t deadline = now_ns() + 5ll * 1000000000;
+    uint32_t w;
+    while ((w = __atomic_load_n(&g_conn_word, __ATOMIC_ACQUIRE)) == 0 && now_ns() < deadline &&
+           __atomic_load_n(&g.restarts, __ATOMIC_ACQUIRE) == epoch) {
+      sys::ktimespec ts{0, 100000000};
+      sys::futex_wait(&g_conn_word, 0, &ts);
+    }
+    if (__atomic_load_n(&g.restarts, __ATOMIC_ACQUIRE) != epoch) {
+      __atomic_store_n(&g_conn_word, 0u, __ATOMIC_RELEASE);
+      continue;
+    }
+    return w != 0 && w != ~0u ? (int)w - 1 : -1;
   }
-  return w != 0 && w != ~0u ? (int)w - 1 : -1;
+  return -1;
 }
 
 namespace {
@@ -1035,7 +1054,11 @@ void after_fork_child() {
   g.app_ppid = pid::to_app((int32_t)sys::getppid());
   g.restart_ppid = 0;
   g.active = false;
-  if (!connect_and_hello(false)) return;  // the coordinator is gone: run on, uncheckpointed
+  bool ok = connect_and_hello(false);
+  // A connection the parent asked for before a restart that came between its request and the
+  // fork is dead: our own, if our user may connect.
+  if (!ok && g_connect_err == -EPROTO) ok = connect_and_hello(false);
+  if (!ok) return;  // the coordinator is gone: run on, uncheckpointed
   g.active = true;
   export_identity();
   if (!start_ckpt_thread()) join_done();
@@ -1140,7 +1163,12 @@ __attribute__((constructor)) void agent_init() {
 
 }  // namespace
 
-bool conn_in_flight(int fd) { return fd >= 0 && (fd == g_child_conn1 - 1 || fd == exec_conn_fd()); }
+// A connection for a child on its way (asked for by coord_conn_for_child: arrived with its line,
+// handed to the waiting thread, or held for the fork or exec): the agent's, never the program's.
+bool conn_in_flight(int fd) {
+  uint32_t w = __atomic_load_n(&g_conn_word, __ATOMIC_ACQUIRE);
+  return fd >= 0 && (fd == g_child_conn1 - 1 || fd == exec_conn_fd() || fd == g_passed1 - 1 || (w != 0 && w != ~0u && fd == (int)w - 1));
+}
 
 // Updates NAME in the environment without setenv(3): application threads run, and setenv may
 // reallocate `environ` under a concurrent getenv. The entry is overwritten in place when the new
