@@ -53,7 +53,9 @@ export function figures(results) {
             .map(([v, b]) => v / b[baseField]),
         )
       const amberAt = (r) => amberOf(mib, r)?.[field]
-      if (am.length) bars.push({ key: 'amber', label: 'amber', value: median(am.map((m) => m[field])), ratio: perRun(amberAt), status: 'ok' })
+      // a restart that came back somewhere else than where it was checkpointed is no restart: say so
+      const lost = (xs) => (what === 'restart' && xs.some((m) => !m.continued) ? `NOT continued in ${xs.filter((m) => !m.continued).length}/${xs.length} runs` : undefined)
+      if (am.length) bars.push({ key: 'amber', label: 'amber', value: median(am.map((m) => m[field])), ratio: perRun(amberAt), status: 'ok', lost: lost(am) })
       for (const t of toolsOf(results)) {
         const ms = (t.memory ?? []).filter((m) => m.mib === mib)
         const tAt = (r) => ms.find((m) => m.run === r)?.[what]
@@ -61,6 +63,7 @@ export function figures(results) {
           toolBar(t, `mem ${mib}`, medOf(ms.map((m) => m[what])), {
             ratio: perRun(tAt),
             amberOver: medOf(runs.filter((r) => amberAt(r) != null && tAt(r)).map((r) => amberAt(r) / tAt(r))),
+            lost: lost(ms),
           }),
         )
       }
@@ -75,8 +78,8 @@ export function figures(results) {
     const bars = []
     const fAt = (r) => st.find((m) => m.run === r)?.forkedStall
     if (st.length) {
-      bars.push({ key: 'amber', label: 'amber --forked', value: median(st.map((m) => m.forkedStall)), status: 'ok' })
-      bars.push({ key: 'amber-stopped', label: 'amber (stopped)', value: median(st.map((m) => m.stoppedStall)), status: 'ok' })
+      bars.push({ key: 'amber', label: 'amber --forked', short: 'forked', value: median(st.map((m) => m.forkedStall)), status: 'ok' })
+      bars.push({ key: 'amber-stopped', label: 'amber, stopped', short: 'stopped', value: median(st.map((m) => m.stoppedStall)), status: 'ok' })
     }
     for (const t of stallTools) {
       const ts = t.stall ?? []
@@ -127,7 +130,8 @@ export function sideBySide(results) {
             const parts = [fmt(f.unit, b.value)]
             if (b.ratio != null) parts.push(`×${x2(b.ratio)}`)
             if (b.amberOver != null) parts.push(`amber÷ ${x2(b.amberOver)}`)
-            return (bs.length > 1 ? `${b.label.replace(/^amber ?/, '') || 'forked'}: ` : '') + parts.join(' ')
+            if (b.lost) parts.push(b.lost)
+            return (bs.length > 1 ? `${b.short}: ` : '') + parts.join(' ')
           })
           .join('; ')
       }),
@@ -180,6 +184,7 @@ export function renderSvg(results) {
         const parts = [fmt(f.unit, b.value)]
         if (b.ratio != null) parts.push(`×${x2(b.ratio)} baseline`)
         if (b.amberOver != null) parts.push(`amber÷ ${x2(b.amberOver)}`)
+        if (b.lost) parts.push(b.lost)
         text((barX + w + 6).toFixed(1), top + 12, parts.join(' · '), ' font-size="12"')
       } else {
         text(barX, top + 12, `${b.status}: ${clip(b.note ?? '', 118)}`, ' font-size="11" fill="#b00020" font-style="italic"')
