@@ -194,7 +194,7 @@ export function renderSvg(results) {
   }
   y += 18
   for (const t of toolsOf(results)) {
-    const line = t.status === 'ok' ? `${t.name}: ${t.version ?? 'version unknown'}` : `${t.name}: ${t.status}: ${t.note}`
+    const line = t.status === 'ok' ? `${t.name}: ${t.version ?? 'version unknown'}` : `${t.name}${t.version ? ` (${t.version})` : ''}: ${t.status}: ${t.note}`
     // wrapped at word boundaries: a tool's error is the one long text a chart can carry
     for (const part of wrap(line, 150)) {
       text(labelX, y, part, ` font-size="11" fill="${t.status === 'failed' ? '#b00020' : '#444'}"`)

@@ -409,7 +409,7 @@ console.log('')
 printTable(sideBySide(results))
 for (const t of tools) {
   if (t.status === 'ok') console.log(`${t.name}: ${t.version ?? 'version unknown'}${t.errors.length ? `; ${t.errors.length} case(s) failed:` : ''}`)
-  else console.log(`${t.name}: ${t.status}: ${t.note}`)
+  else console.log(`${t.name}${t.version ? ` (${t.version})` : ''}: ${t.status}: ${t.note}`)
   if (t.status === 'ok') for (const e of t.errors) console.log(`  ${e.what}: ${e.message}`)
 }
 writeFileSync(resultsJson, JSON.stringify(results, null, 2) + '\n')
