@@ -9,8 +9,9 @@
 //                restored program's first new line (it runs again), like amber's restart figure;
 //   image size = every file in the dump directory (`du -sb`);
 //   stall      = `criu dump --leave-running` of bench/stall.c, the longest pause it saw itself.
-// --shell-job: the workload is a session leader of its own (spawned detached), which CRIU would
-// otherwise refuse as an external session; it is the flag a stock run of a shell job needs.
+// --shell-job, as in a stock command line: it lets CRIU take a task whose session or process
+// group leader is outside the dumped tree (a program started from a shell). The workload is
+// spawned detached all the same (a session of its own), so it shares no process group with node.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
