@@ -208,6 +208,7 @@ export function renderSvg(results) {
   y += 6
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" fill="#222">`,
+    `<title>amber vs baseline/CRIU/DMTCP, ${esc(results.date ?? '')}</title>`,
     `<rect x="0" y="0" width="${W}" height="${y}" fill="#ffffff"/>`,
     ...el,
     '</svg>',
