@@ -1,7 +1,8 @@
 // Shared by the bench scripts: timing helpers and a background command whose stdout lines can
 // be waited for. Plain ESM, no dependencies (the benches run with node alone).
-import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 export const now = () => Number(process.hrtime.bigint()) / 1e9
 /** Seconds as milliseconds, with `digits` decimals. */
@@ -67,3 +68,96 @@ export function killTagged(tag) {
     } catch {}
   }
 }
+
+// ---------- for the other tools (bench/criu.js, bench/dmtcp.js) ----------
+// Their workloads write to a file, not to a pipe of ours: a program restored by CRIU or DMTCP is
+// not our child, and a pipe to this process is something neither restores to us. A regular file
+// opened O_APPEND both can reopen by path, so "running again" is "a new line in the file".
+
+/** Start argv with stdout appended to `log` and stderr to `log`.err; `exited` resolves on exit. */
+export function startToFile(argv, env, log, { detached = false } = {}) {
+  const out = openSync(log, 'a')
+  const err = openSync(`${log}.err`, 'a')
+  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', out, err], detached })
+  closeSync(out)
+  closeSync(err)
+  const p = { child, pid: child.pid, exit: null, log }
+  p.exited = new Promise((r) => {
+    child.on('error', (e) => r((p.exit = { code: null, signal: null, error: e.message })))
+    child.on('exit', (code, signal) => r((p.exit = { code, signal })))
+  })
+  p.errText = () => {
+    try {
+      return readFileSync(`${log}.err`, 'utf8')
+    } catch {
+      return ''
+    }
+  }
+  return p
+}
+
+/** The complete lines of a log file so far (a line still being written is left out). */
+export function logLines(path) {
+  let text = ''
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch {
+    return []
+  }
+  const xs = text.split('\n')
+  xs.pop()
+  return xs
+}
+
+/**
+ * Poll `path` every 2 ms until pred(lines after the first `from`) is truthy, and resolve with it.
+ * Rejects after `ms`, or as soon as failed() returns a reason (e.g. the tool exited non-zero).
+ * The polling adds at most ~2 ms to a measured time: small against the restarts it times.
+ */
+export async function waitLog(path, pred, ms, what, { from = 0, failed = () => null } = {}) {
+  const t0 = Date.now()
+  for (;;) {
+    const v = pred(logLines(path).slice(from))
+    if (v !== undefined && v !== false) return v
+    const f = failed()
+    if (f) throw new Error(`${f} (before ${what})`)
+    if (Date.now() - t0 > ms) throw new Error(`timeout waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 2))
+  }
+}
+
+/** Run argv to completion and time it (seconds, wall clock, process start-up included). */
+export function timed(argv, env, timeout = 600_000) {
+  const t0 = now()
+  const r = spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8', timeout, stdio: ['ignore', 'pipe', 'pipe'] })
+  return { secs: now() - t0, status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error?.message }
+}
+
+/** One short line out of a tool's error output: its last lines that look like errors. */
+export function gist(text, n = 4) {
+  const lines = String(text ?? '').split('\n').map((l) => l.trim()).filter(Boolean)
+  const errs = lines.filter((l) => /error|fail|cannot|can't|denied|not permitted|no such/i.test(l))
+  const g = (errs.length ? errs : lines).slice(-n).join(' | ')
+  return g.length > 400 ? g.slice(0, 397) + '...' : g || '(no output)'
+}
+
+/** `argv` exited 0, or an Error naming it with the gist of its output. */
+export function check(r, argv) {
+  if (r.status === 0) return r
+  const how = r.error ?? `exited ${r.status ?? r.signal}`
+  throw new Error(`${argv.map((a) => String(a).split('/').pop()).join(' ')} ${how}: ${gist(r.stderr + '\n' + r.stdout)}`)
+}
+
+/** Apparent size of every file under dir (what `du -sb` prints), or of those matching `only`. */
+export function dirBytes(dir, only = () => true) {
+  let n = 0
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) n += dirBytes(p, only)
+    else if (only(e.name)) n += lstatSync(p).size
+  }
+  return n
+}
+
+/** The highest "tick N" in lines (bench mode of test/fixtures/bigmem.c), 0 if none. */
+export const lastTick = (lines) => Math.max(0, ...lines.map((l) => Number(/^tick (\d+)$/.exec(l)?.[1] ?? 0)))

@@ -8,7 +8,13 @@
 //   - `amber launch /bin/true` vs plain `/bin/true` (median of N runs), end to end and difference;
 //   - how long a running program with a 1 GiB heap is stopped by a live checkpoint, as it sees it
 //     (bench/stall.c), forked (`checkpoint --forked`) vs stopped, both in the same run.
-// Writes bench/results.json too.
+// With AMBER_BENCH_CRIU (the criu binary; needs root) and/or AMBER_BENCH_DMTCP (a directory
+// holding dmtcp_launch, dmtcp_command, dmtcp_restart) the same figures are measured for CRIU and
+// DMTCP (gzip and --no-gzip) in the same run, and printed side by side: each as a ratio to the
+// same run's baseline and as amber over the tool (bench/criu.js, bench/dmtcp.js). A tool not named
+// is skipped with a line saying so; a tool that fails is reported with its error, never fatal.
+// Writes bench/results.json and the chart bench/results.svg; `node bench/run.js --chart-only`
+// re-renders the chart from an existing bench/results.json without measuring anything.
 //
 // Environment: AMBER_BENCH_DIR (where images and baseline files go; default a temp dir),
 // AMBER_BENCH_SIZES (MiB, comma separated; default 64,1024), AMBER_BENCH_RUNS (default 3),
@@ -20,9 +26,21 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { renderSvg, sideBySide } from './chart.js'
+import { criu as criuTool } from './criu.js'
+import { dmtcp as dmtcpTool } from './dmtcp.js'
 import { killTagged as killTaggedIn, median, ms as fmtMs, now, sleep, start as startIn } from './lib.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const resultsJson = join(root, 'bench', 'results.json')
+const resultsSvg = join(root, 'bench', 'results.svg')
+
+// Before anything is built or a temp dir made: the chart alone is cheap to regenerate.
+if (process.argv.includes('--chart-only')) {
+  writeFileSync(resultsSvg, renderSvg(JSON.parse(readFileSync(resultsJson, 'utf8'))))
+  console.log(`wrote ${resultsSvg} from ${resultsJson}`)
+  process.exit(0)
+}
 const cli = process.env.AMBER_CLI ?? join(root, 'dist', 'lib', 'cli.js')
 const sizes = (process.env.AMBER_BENCH_SIZES ?? '64,1024').split(',').map(Number).filter((n) => n > 0)
 const runs = Math.max(1, Number(process.env.AMBER_BENCH_RUNS ?? 3))
@@ -87,16 +105,43 @@ const counter = compile(join(root, 'test', 'fixtures', 'counter.c'), 'counter', 
 const rawio = compile(join(root, 'bench', 'rawio.c'), 'bench-rawio', ['-O2'])
 const stall = compile(join(root, 'bench', 'stall.c'), 'bench-stall', ['-O2'])
 
+// The other tools get the very same programs; each decides here whether it runs (and says why not).
+const ctx = { base, env, bigmem, counter, stall, stallMib }
+const tools = [criuTool(ctx), dmtcpTool(ctx, { gzip: true }), dmtcpTool(ctx, { gzip: false })]
+for (const t of tools) if (t.status !== 'ok') process.stderr.write(`bench: ${t.name}: ${t.status}: ${t.note}\n`)
+
+// One case of another tool: its result, or null with the error recorded against it. A tool that
+// fails before it has worked once in this run is not tried again (the next case would only fail
+// the same way, slowly); the failure is reported, never fatal to the bench.
+async function attempt(tool, c, what, fn) {
+  if (tool.status !== 'ok') return null
+  try {
+    return await fn()
+  } catch (e) {
+    tool.errors.push({ case: c, what, message: e.message })
+    process.stderr.write(`bench: ${tool.name} ${what}: ${e.message}\n`)
+    killTagged()
+    if (!tool.memory.length && !tool.stall.length && !tool.counter && !tool.launch) {
+      tool.status = 'failed'
+      tool.note = `${what}: ${e.message}`
+    }
+    return null
+  }
+}
+
 const results = {
   date: new Date().toISOString(),
   host: { kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(), cpus: (await import('node:os')).availableParallelism(), node: process.version },
   dir: base,
   runs,
+  sizes,
+  baseline: [],
   memory: [],
   counter: null,
   launch: null,
   stall: [],
   errors: [],
+  tools: Object.fromEntries(tools.map((t) => [t.key, t])),
 }
 
 // ---------- checkpoint / restart of bigmem ----------
@@ -123,12 +168,6 @@ async function memoryCase(mib, run) {
   const continued = first === `tick ${lastTick + 1}`
   killTagged()
   await Promise.race([r.exited, sleep(5_000)])
-
-  // baseline: the same number of bytes, same directory, same run
-  const bfile = join(dir, 'baseline.bin')
-  spawnSync('sync')
-  const [, , wsecs] = raw(['write', bfile, String(imageBytes)])
-  const [, , rsecs, , rreuse] = raw(['read', bfile])
   rmSync(dir, { recursive: true, force: true })
   return {
     mib,
@@ -139,23 +178,50 @@ async function memoryCase(mib, run) {
     checkpointReported: j.seconds,
     restart: restartSecs,
     continued,
-    rawWrite: Number(wsecs),
-    rawRead: Number(rsecs),
-    rawReadReuse: Number(rreuse),
   }
+}
+
+// The baseline of one run: amber's image size in bytes (or the heap size, if amber failed in this
+// run), written with write(2)+fsync and read back, in the directory every tool's images go to.
+function baselineCase(mib, run, bytes) {
+  const dir = join(base, `baseline-${mib}-${run}`)
+  mkdirSync(dir)
+  const bfile = join(dir, 'baseline.bin')
+  spawnSync('sync')
+  const [, , wsecs] = raw(['write', bfile, String(bytes)])
+  const [, , rsecs, , rreuse] = raw(['read', bfile])
+  rmSync(dir, { recursive: true, force: true })
+  return { mib, run, bytes, rawWrite: Number(wsecs), rawRead: Number(rsecs), rawReadReuse: Number(rreuse) }
 }
 
 for (const mib of sizes) {
   for (let run = 0; run < runs; run++) {
+    let m = null
     try {
-      const m = await memoryCase(mib, run)
-      results.memory.push(m)
+      m = await memoryCase(mib, run)
       process.stderr.write(`bench: ${mib} MiB run ${run + 1}/${runs}: checkpoint ${m.checkpointCli.toFixed(3)} s, restart ${m.restart.toFixed(3)} s\n`)
     } catch (e) {
       results.errors.push(`${mib} MiB run ${run}: ${e.message}`)
       process.stderr.write(`bench: ${mib} MiB run ${run + 1}: ${e.message}\n`)
       killTagged()
     }
+    // every tool in the same run, then the one baseline all of them are divided by
+    for (const t of tools) {
+      const r = await attempt(t, `mem ${mib}`, `${mib} MiB run ${run + 1}`, () => t.memoryCase(mib, run))
+      if (r) {
+        t.memory.push(r)
+        process.stderr.write(`bench: ${t.name} ${mib} MiB run ${run + 1}/${runs}: checkpoint ${r.checkpoint.toFixed(3)} s, restart ${r.restart.toFixed(3)} s\n`)
+      }
+    }
+    try {
+      const b = baselineCase(mib, run, m?.imageBytes ?? mib * 1048576)
+      results.baseline.push(b)
+      // (kept on amber's entries too: the shape results.json always had)
+      if (m) Object.assign(m, { rawWrite: b.rawWrite, rawRead: b.rawRead, rawReadReuse: b.rawReadReuse })
+    } catch (e) {
+      results.errors.push(`baseline ${mib} MiB run ${run}: ${e.message}`)
+    }
+    if (m) results.memory.push(m)
   }
 }
 
@@ -202,6 +268,13 @@ if (stallMib > 0) {
       process.stderr.write(`bench: stall run ${run + 1}: ${e.message}\n`)
       killTagged()
     }
+    for (const t of tools) {
+      const r = await attempt(t, 'stall', `stall run ${run + 1}`, () => t.stallCase(run))
+      if (r) {
+        t.stall.push(r)
+        process.stderr.write(`bench: ${t.name} stall ${stallMib} MiB run ${run + 1}/${runs}: ${ms(r.stall)} (checkpoint ${ms(r.checkpoint)})\n`)
+      }
+    }
   }
 }
 
@@ -219,6 +292,7 @@ try {
   results.errors.push(`counter: ${e.message}`)
   killTagged()
 }
+for (const t of tools) t.counter = (await attempt(t, 'counter', 'counter image', () => t.counterCase())) ?? null
 
 // ---------- launch latency ----------
 
@@ -235,13 +309,21 @@ try {
   const plain = []
   const node = []
   const launched = []
-  // interleaved, so drift in machine load hits all three alike; one warm-up each
+  // other tools that launch programs (DMTCP): in the same loop, a failure is theirs alone
+  const others = tools.filter((t) => t.status === 'ok' && t.launchArgv).map((t) => ({ t, argv: t.launchArgv(join(base, `launch-${t.key}`)), xs: [] }))
+  // interleaved, so drift in machine load hits all of them alike; one warm-up each
   for (let i = 0; i <= launchRuns; i++) {
     const a = timeIt(['/bin/true'])
     const b = timeIt([process.execPath, '-e', '0'])
     const c = timeIt([process.execPath, cli, 'launch', '--dir', dir, '--', '/bin/true'])
     if (i > 0) plain.push(a), node.push(b), launched.push(c)
+    for (const o of others) {
+      const x = await attempt(o.t, 'launch', 'launch /bin/true', () => timeIt(o.argv))
+      if (x != null && i > 0) o.xs.push(x)
+    }
   }
+  for (const o of others) if (o.xs.length) o.t.launch = { median: median(o.xs), runs: o.xs.length }
+  killTagged() // coordinators dmtcp_launch started, if any outlived their /bin/true
   // The agent's own share: /bin/true preloaded with it, registering with a coordinator that is
   // already running (what a launcher embedding amber pays per process; no node start-up in it).
   const { agentPath } = await import(join(root, 'dist', 'lib', 'index.js'))
@@ -312,11 +394,24 @@ if (results.launch) {
   rows.push(['  of which node startup', ms(l.nodeStartup), `node -e 0`, `amber over node: +${ms(l.overNodeStartup)}`])
   rows.push([`/bin/true with the agent, live coordinator`, ms(l.agentTrue), `/bin/true ${ms(l.plainTrue)}`, `+${ms(l.agentOverhead)} (target ≤ 5 ms)`])
 }
-const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-for (const [i, r] of rows.entries()) {
-  console.log(r.map((c, j) => c.padEnd(w[j])).join('  ').trimEnd())
-  if (i === 0) console.log(w.map((n) => '-'.repeat(n)).join('  '))
+function printTable(rows) {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  for (const [i, r] of rows.entries()) {
+    console.log(r.map((c, j) => c.padEnd(w[j])).join('  ').trimEnd())
+    if (i === 0) console.log(w.map((n) => '-'.repeat(n)).join('  '))
+  }
 }
+printTable(rows)
 for (const e of results.errors) console.log(`error: ${e}`)
-writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n')
-console.log(`(raw figures in bench/results.json; images and baselines in ${base}, removed)`)
+
+// Side by side: every figure for the baseline, amber and each other tool that was not skipped.
+console.log('')
+printTable(sideBySide(results))
+for (const t of tools) {
+  if (t.status === 'ok') console.log(`${t.name}: ${t.version ?? 'version unknown'}${t.errors.length ? `; ${t.errors.length} case(s) failed:` : ''}`)
+  else console.log(`${t.name}${t.version ? ` (${t.version})` : ''}: ${t.status}: ${t.note}`)
+  if (t.status === 'ok') for (const e of t.errors) console.log(`  ${e.what}: ${e.message}`)
+}
+writeFileSync(resultsJson, JSON.stringify(results, null, 2) + '\n')
+writeFileSync(resultsSvg, renderSvg(results))
+console.log(`(raw figures in bench/results.json, chart in bench/results.svg; images and baselines in ${base}, removed)`)
