@@ -82,10 +82,12 @@ long close(int fd) {
   if (a >= 0 && fd == a) return -EBADF;
   fd::dnotify_closed(fd);  // the kernel ends its dnotify registration with it
   amber::inotify::closed(fd);
+  if (fd >= 0) pid::id_files_closed((unsigned)fd, (unsigned)fd);
   return 1;  // not ours: the caller closes it
 }
 
 long close_range(unsigned first, unsigned last, int flags) {
+  if (!(flags & 4 /*CLOSE_RANGE_CLOEXEC: nothing closed now*/) && first <= last) pid::id_files_closed(first, last);
   int a = agent_fd();
   if (a < 0 || (unsigned)a < first || (unsigned)a > last || first > last)
     return sys::sc3(sys::NR_close_range, first, last, flags);
@@ -98,6 +100,7 @@ long close_range(unsigned first, unsigned last, int flags) {
 long before_dup(int oldfd, int newfd) {
   fd::dnotify_closed(newfd);
   amber::inotify::closed(newfd);
+  if (newfd >= 0 && newfd != oldfd) pid::id_files_closed((unsigned)newfd, (unsigned)newfd);
   int a = agent_fd();
   if (a < 0) return 0;
   if (oldfd == a) return -EBADF;

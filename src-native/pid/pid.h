@@ -57,6 +57,7 @@ int32_t clock_to_app(int32_t clk);
 // false when fd is not such a descriptor. id_files_restarted marks the restored ones.
 bool id_file_read(int fd, void* buf, size_t n, int64_t off, ssize_t* out);
 bool id_files_marked();  // any descriptor ever opened on one (read wrappers' fast test)
+void id_files_closed(unsigned first, unsigned last);  // descriptors first..last closed
 void id_files_restarted();
 
 // SO_PEERCRED across a restart (peercred.cc): every Unix socket's peer pid noted at capture

@@ -530,6 +530,15 @@ const char* exec_path(const char* p, char* buf, size_t cap) {
 
 bool id_files_marked() { return __atomic_load_n(&g_marked, __ATOMIC_RELAXED); }
 
+// Closed (close, dup2 over it, close_range): its number no longer names an id file, and a read on
+// whatever reuses it must not pay the descriptor check (a readlink) every time.
+void id_files_closed(unsigned first, unsigned last) {
+  if (!id_files_marked()) return;
+  if (last >= (unsigned)kMaxMarked) last = kMaxMarked - 1;
+  for (unsigned fd = first; fd <= last; fd++)
+    if (g_idfile[fd / 8]) __atomic_and_fetch(&g_idfile[fd / 8], (uint8_t)~(1u << (fd % 8)), __ATOMIC_RELAXED);
+}
+
 bool id_file_read(int fd, void* buf, size_t n, int64_t off, ssize_t* out) {
   if (!id_files_marked()) return false;
   int32_t tgid = 0;
