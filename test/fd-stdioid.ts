@@ -3,8 +3,11 @@
 // - a program that redirected its stdout to its own log file (what every daemon does) keeps
 //   writing to that file after restart; nothing of it appears on restart's stdout;
 // - a program that moved the launcher's stdout to another descriptor number keeps writing to the
-//   launcher's stdout, which after restart is restart's stdout.
-import { readFileSync } from 'node:fs'
+//   launcher's stdout, which after restart is restart's stdout;
+// - the restart's stdio is the user's file as the user opened it: `amber restart >> out` appends
+//   to out even though the launch wrote it through `>` (found by a checkpoint storm: the program's
+//   saved flags took O_APPEND off the restart's descriptor and it wrote over the file from 0).
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { build } from './helpers/fixtures.js'
@@ -69,4 +72,25 @@ t.test('the launcher\'s stdout moved to another descriptor number is still the l
   t.equal(post2[0], mid[mid.length - 1]! + 1, `a second restart's stdout continues the count (${mid.at(-1)} → ${post2[0]})`)
   t.equal(firstGap(post2), -1, 'no gap after the second restart')
   again.kill()
+})
+
+t.test('`restart >> FILE` appends to what the launch wrote to FILE through `>`', async (t) => {
+  const a = await setup(t)
+  const bin = await build('counter')
+  const out = join(a.dir, 'out.txt')
+  const w = openSync(out, 'w')  // O_TRUNC, no O_APPEND: what `launch > out` gives the program
+  const app = a.spawn(['launch', '--dir', a.dir, '--', bin, '20'], { stdio: [w, 'pipe'] })
+  closeSync(w)
+  await until('10 lines in the file', () => (logInts(out).length >= 10 ? true : undefined))
+  await a.checkpoint({ kill: true })
+  await app.wait(20_000)
+  const before = logInts(out)
+  const ap = openSync(out, 'a')  // O_APPEND: `restart >> out`
+  const r = a.spawn(['restart', '--dir', a.dir], { stdio: [ap, 'pipe'] })
+  closeSync(ap)
+  await until('20 more lines in the file', () => (logInts(out).length >= before.length + 20 ? true : undefined))
+  r.kill()
+  const all = logInts(out)
+  t.equal(all[0], 1, `the file still starts at 1 (${JSON.stringify(all.slice(0, 3))})`)
+  t.equal(firstGap(all), -1, `the count goes on after the ${before.length} lines of the launch, no gap, no repeat (${all.length} lines)`)
 })

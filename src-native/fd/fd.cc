@@ -328,11 +328,17 @@ long lift(long fd) {
 // it was, whatever the kind (O_DIRECT and O_NOATIME included; an O_PATH descriptor has none).
 constexpr int kSetfl = sys::O_APPEND_ | sys::O_NONBLOCK_ | sys::O_ASYNC_ | 040000 /*O_DIRECT*/ | 01000000 /*O_NOATIME*/;
 
-void set_status_flags(int fd, const amber_fd& f) {
+// The restart's own stdio (fd/stdio.cc) is the user's file as the user opened it now: `amber
+// restart >> log` must append to log whatever the launch's stdout was, and a file opened with `>`
+// must not gain O_APPEND. Only what the program set for its own reads and writes comes back on it:
+// O_NONBLOCK (an event loop that set it would block in read otherwise) and O_ASYNC.
+constexpr int kSetflStdio = sys::O_NONBLOCK_ | sys::O_ASYNC_;
+
+void set_status_flags(int fd, const amber_fd& f, int mask) {
   if (f.flags & 010000000 /*O_PATH*/) return;
   long now = sys::fcntl(fd, 3 /*F_GETFL*/, 0);
-  if (now < 0 || (now & kSetfl) == (f.flags & kSetfl)) return;
-  long r = sys::fcntl(fd, sys::F_SETFL_, (now & ~kSetfl) | (f.flags & kSetfl));
+  if (now < 0 || (now & mask) == (f.flags & mask)) return;
+  long r = sys::fcntl(fd, sys::F_SETFL_, (now & ~mask) | (f.flags & mask));
   if (r < 0) warn_fd("cannot set its status flags back (O_DIRECT, O_NOATIME or O_ASYNC refused here)", f, r, "it keeps the others");
 }
 
@@ -374,10 +380,10 @@ void settle() {
   T.npending = 0;
 }
 
-bool put_back(long fd, const amber_fd& f) {
+bool put_back(long fd, const amber_fd& f, bool restart_stdio) {
   if (fd < 0) return false;
   sys::dup3((int)fd, f.fd, (f.fd_flags & 1) ? sys::O_CLOEXEC_ : 0);
-  set_status_flags(f.fd, f);
+  set_status_flags(f.fd, f, restart_stdio ? kSetflStdio : kSetfl);
   sys::close((int)fd);
   return true;
 }
@@ -530,7 +536,7 @@ void fds_restore(Proc& p) {
       fd = r >= 0 ? sys::fcntl(r, sys::F_DUPFD_CLOEXEC_, T.maxfd + 1) : -9 /*EBADF*/;
     } else if (p.prep[i] == f.fd) {  // made before the fork and already at its number (settle)
       sys::fcntl(f.fd, 2 /*F_SETFD*/, (f.fd_flags & 1) ? 1 /*FD_CLOEXEC*/ : 0);
-      set_status_flags(f.fd, f);
+      set_status_flags(f.fd, f, kSetfl);
       continue;
     } else if (p.prep[i] >= 0) {
       fd = sys::fcntl(p.prep[i], sys::F_DUPFD_CLOEXEC_, T.maxfd + 1);
@@ -541,7 +547,7 @@ void fds_restore(Proc& p) {
     // What amber cannot rebuild keeps its number, as /dev/null: the application sees end-of-file
     // rather than crashing or reusing the number by accident.
     if (fd < 0) fd = devnull(f);
-    put_back(fd, f);
+    put_back(fd, f, j >= 0 && restart_stdio_fd(j) >= 0);
   }
 #define AMBER_FD_FINISH(K, name, what) fd::name##_finish(p);
   AMBER_FD_KINDS(AMBER_FD_FINISH)

@@ -184,8 +184,9 @@ void sort(E* a, uint64_t n, L less) {
 // the fork, running out of numbers is refused with the RLIMIT_NOFILE it hit.
 long lift(long fd);
 // Puts fd (a lifted temporary) at the saved number with the saved status and descriptor flags,
-// then closes fd. Returns fd's validity (false: nothing placed).
-bool put_back(long fd, const amber_fd& f);
+// then closes fd. Returns fd's validity (false: nothing placed). restart_stdio: fd is the restart's own
+// stdio, which keeps its O_APPEND (fd.cc kSetflStdio).
+bool put_back(long fd, const amber_fd& f, bool restart_stdio = false);
 long devnull(const amber_fd& f);
 // A file, directory or device reopened at path with the saved flags (and a file's offset); lifted.
 long reopen(const amber_fd& f, const char* path);             // fd/file.cc
