@@ -289,13 +289,19 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
     case SYS_rt_sigqueueinfo: return ret(sys::sc3(n, L(to_real(I(a))), b, c));
     case SYS_rt_tgsigqueueinfo: return ret(sys::sc4(n, L(to_real(I(a))), L(to_real_tid(I(b))), c, d));
     case SYS_wait4:
-      r = sys::sc4(n, L(to_real(I(a))), b, c, d);
+      {
+        amber::pid::WaitScope in;  // our translation below, not the trampoline's (syscall/rewind.cc)
+        r = sys::sc4(n, L(to_real(I(a))), b, c, d);
+      }
       if (r == -ECHILD) amber::echild_settle();
       return r > 0 ? L(to_app(I(r))) : ret(r);
     case SYS_waitid:
       // P_PID 1, P_PGID 2 name a pid; the siginfo's si_pid is the child's kernel pid.
       if (a == P_PID || a == P_PGID) b = L(to_real(I(b)));
-      r = sys::sc5(n, a, b, c, d, e);
+      {
+        amber::pid::WaitScope in;
+        r = sys::sc5(n, a, b, c, d, e);
+      }
       if (r == -ECHILD) amber::echild_settle();
       if (r == 0 && c) {
         siginfo_t* si = reinterpret_cast<siginfo_t*>(c);

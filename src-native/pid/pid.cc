@@ -154,6 +154,8 @@ bool active() {
   return (__atomic_load_n(&g_n, __ATOMIC_RELAXED) | __atomic_load_n(&g_tn, __ATOMIC_RELAXED)) != 0;
 }
 
+__thread uint32_t t_in_wait __attribute__((tls_model("initial-exec")));
+
 int32_t app_getpid() { return to_app((int32_t)sys::getpid()); }
 
 int32_t app_getppid() {
@@ -195,27 +197,47 @@ __attribute__((visibility("default"))) int kill(pid_t pid, int sig) {
   return amber::pid::with_fresh_ids([&] { return f(amber::pid::to_real_tid(pid), sig); });  // the kernel takes a tid here too
 }
 
+// killpg: glibc's calls kill inside libc, past the kill wrapper above.
+__attribute__((visibility("default"))) int killpg(pid_t pgrp, int sig) {
+  using F = int (*)(pid_t, int);
+  static F f = amber::pid::next<F>("killpg");
+  return amber::pid::with_fresh_ids([&] { return f(pgrp > 0 ? to_real(pgrp) : pgrp, sig); });
+}
+
 __attribute__((visibility("default"))) pid_t waitpid(pid_t pid, int* status, int options) {
   using F = pid_t (*)(pid_t, int*, int);
   static F f = amber::pid::next<F>("waitpid");
+  amber::pid::WaitScope in;
   return settled(to_app(amber::pid::with_fresh_ids([&] { return f(to_real(pid), status, options); })));
 }
 
 __attribute__((visibility("default"))) pid_t wait(int* status) {
   using F = pid_t (*)(int*);
   static F f = amber::pid::next<F>("wait");
+  amber::pid::WaitScope in;
   return settled(to_app(f(status)));
+}
+
+// wait3: what dash (Debian's /bin/sh) reaps its jobs with; glibc's calls wait4 inside libc, past
+// the wait4 wrapper below.
+__attribute__((visibility("default"))) pid_t wait3(int* status, int options, struct rusage* ru) {
+  using F = pid_t (*)(int*, int, struct rusage*);
+  static F f = amber::pid::next<F>("wait3");
+  amber::pid::WaitScope in;
+  return settled(to_app(f(status, options, ru)));
 }
 
 __attribute__((visibility("default"))) pid_t wait4(pid_t pid, int* status, int options, struct rusage* ru) {
   using F = pid_t (*)(pid_t, int*, int, struct rusage*);
   static F f = amber::pid::next<F>("wait4");
+  amber::pid::WaitScope in;
   return settled(to_app(amber::pid::with_fresh_ids([&] { return f(to_real(pid), status, options, ru); })));
 }
 
 __attribute__((visibility("default"))) int waitid(idtype_t idtype, id_t id, siginfo_t* info, int options) {
   using F = int (*)(idtype_t, id_t, siginfo_t*, int);
   static F f = amber::pid::next<F>("waitid");
+  amber::pid::WaitScope in;
   int r = amber::pid::with_fresh_ids([&] {
     return f(idtype, idtype == P_PID || idtype == P_PGID ? (id_t)to_real((int32_t)id) : id, info, options);
   });

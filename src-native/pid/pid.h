@@ -34,6 +34,18 @@ inline auto with_fresh_ids(Call call) -> decltype(call()) {
   }
 }
 
+// Depth of the agent's wait wrappers on this thread (wait, waitpid, wait3, wait4, waitid): a
+// wait4/waitid a checkpoint interrupts there returns through the wrapper, which takes the result
+// to the application's ids. One interrupted anywhere else (inside libc: system(), pclose(); a
+// raw syscall) has its result taken there by the re-issue trampoline (syscall/rewind.cc).
+extern __thread uint32_t t_in_wait __attribute__((tls_model("initial-exec")));
+struct WaitScope {
+  WaitScope() { t_in_wait++; }
+  ~WaitScope() { t_in_wait--; }
+  WaitScope(const WaitScope&) = delete;
+  WaitScope& operator=(const WaitScope&) = delete;
+};
+
 // Replaces the tid map (n entries of app[i] -> real[i]; entries with a value <= 0 are skipped).
 // No allocation (a fixed .bss table of AMBER_MAX_THREADS); call while the application's threads
 // are parked (readers see an empty map, i.e. pass-through, while it is being replaced).

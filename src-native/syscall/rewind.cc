@@ -29,17 +29,19 @@ namespace amber {
 namespace intr {
 
 // A call re-issued through the trampoline. Layout shared with tramp.S: rip at 0, the six
-// argument registers at 8..55, busy at 56.
+// argument registers at 8..55, busy at 56, xlate at 60.
 struct Entry {
   uint64_t rip;          // where the application goes on after the call
   uint64_t regs[6];      // the application's rdi rsi rdx r10 r8 r9
   volatile uint32_t busy;
+  uint32_t xlate;        // 1: the result names kernel ids (wait4, waitid): amber_intr_result
   int32_t tid;
   long nr;
   int64_t deadline;      // relative timeouts: CLOCK_MONOTONIC deadline as re-issued
   sys::ktimespec ts;     // the timeout argument we pass
 };
-static_assert(__builtin_offsetof(Entry, regs) == 8 && __builtin_offsetof(Entry, busy) == 56,
+static_assert(__builtin_offsetof(Entry, regs) == 8 && __builtin_offsetof(Entry, busy) == 56 &&
+                  __builtin_offsetof(Entry, xlate) == 60,
               "tramp.S reads the entry at these offsets");
 
 namespace {
@@ -189,6 +191,11 @@ void resume(Call* c, void* ucv, bool restarted) {
   for (int i = 0; i < 6; i++) a[i] = c->arg[i];
   bool changed = false;
   int64_t now = mono_ns();
+  // A wait4/waitid outside the agent's wait wrappers (glibc's system() and pclose() wait inside
+  // libc; raw syscalls) returns this run's kernel pid straight to the program: once the maps are
+  // not the identity (after a restart), it goes through the trampoline, which takes the result
+  // to the application's ids (amber_intr_result). Inside a wrapper the wrapper does that.
+  const bool xlate = (c->nr == SYS_wait4 || c->nr == SYS_waitid) && !pid::t_in_wait && (restarted || pid::active());
 
   if (restarted) {
     // Ids of the previous run, taken to the application's at the checkpoint: now this run's.
@@ -213,7 +220,7 @@ void resume(Call* c, void* ucv, bool restarted) {
 
   if (c->how == PENDING) {
     // A live resume needs nothing: the kernel runs the call again with its own registers.
-    if (!restarted) return;
+    if (!restarted && !xlate) return;
     if (c->nr == SYS_restart_syscall) return;  // unknown call: nothing better to do
   }
 
@@ -259,7 +266,7 @@ void resume(Call* c, void* ucv, bool restarted) {
     changed = true;
   }
 
-  if (!changed && !c->entry) {
+  if (!changed && !c->entry && !xlate) {
     // The call as it was: rewind onto its `syscall` instruction (PENDING is already there).
     if (c->how == REISSUE) {
       r[REG_RAX] = c->nr;
@@ -284,6 +291,7 @@ void resume(Call* c, void* ucv, bool restarted) {
     for (int i = 0; i < 6; i++) e->regs[i] = c->arg[i];
   }
   e->nr = c->nr;
+  e->xlate = xlate ? 1 : 0;
   if (timed) e->deadline = deadline;
   if (use_ts) {
     e->ts = ts;
@@ -302,3 +310,21 @@ void resume(Call* c, void* ucv, bool restarted) {
 
 }  // namespace intr
 }  // namespace amber
+
+// Called by the trampoline (tramp.S, 2:) after a call re-issued with xlate set, with its result:
+// returns the result the program sees. Runs in the program's thread with its signals as they
+// are: no allocation, no lock, no libc.
+extern "C" __attribute__((visibility("hidden"))) long amber_intr_result(amber::intr::Entry* e, long rax) {
+  using namespace amber;
+  if (e->nr == SYS_wait4) return rax > 0 ? pid::to_app((int32_t)rax) : rax;
+  if (e->nr == SYS_waitid && rax == 0 && e->regs[2]) {
+    // siginfo_t's si_pid (offset 16), through the pointer the program gave (not translated)
+    auto* at = reinterpret_cast<char*>(e->regs[2]) + 16;
+    int32_t real = 0;
+    if (sys::vm_read(&real, at, sizeof real) == (long)sizeof real && real > 0) {
+      int32_t app = pid::to_app(real);
+      if (app != real) sys::vm_write(at, &app, sizeof app);
+    }
+  }
+  return rax;
+}

@@ -12,7 +12,7 @@
  *
  * The handler recognises a call already in flight here by rip == amber_intr_tramp_sys (a call the
  * kernel is about to re-run) or amber_intr_tramp_ret (a call that returned), and finds the entry
- * at (%rsp).
+ * at (%rsp). An entry with xlate set has its result taken to the application's ids first (2:).
  *
  * Unwinding through it: the caller's frame is the application's, with its rsp 136 bytes above
  * ours and its rip in entry->rip (DW_CFA_expression: the return address is stored at
@@ -42,6 +42,10 @@ amber_intr_tramp_ret:
 	popq %rcx
 	.cfi_def_cfa_offset 128
 	.cfi_escape 0x10, 0x10, 0x02, 0x72, 0x00
+	.cfi_remember_state
+	cmpl $0, 60(%rcx)        /* entry->xlate */
+	jne 2f
+1:
 	leaq 128(%rsp), %rsp
 	.cfi_def_cfa_offset 0
 	movq 8(%rcx), %rdi
@@ -54,6 +58,35 @@ amber_intr_tramp_ret:
 	/* free the entry last: another thread's handler may take it as soon as this store lands */
 	movl $0, 56(%rcx)
 	jmpq *%r11
+2:
+	/* A wait4/waitid that did not come through the agent's wrappers (inside libc: system(),
+	 * pclose(); a raw syscall): its result names this run's kernel pid, and amber_intr_result
+	 * (rewind.cc) takes it to the application's. A C call still below the red zone, keeping every
+	 * register a program may hold across a `syscall`: rbp pushed, the SSE state by fxsave (Go
+	 * keeps a zero in X15), rbx and r12-r15 by the callee; rdi..r9 come back from the entry at 1.
+	 * (The unwind rule for rip reads rcx, which the call clobbers: a backtrace taken inside
+	 * amber_intr_result stops here.) */
+	.cfi_restore_state
+	pushq %rbp
+	.cfi_def_cfa_offset 136
+	movq %rsp, %rbp
+	.cfi_def_cfa_register %rbp
+	subq $512, %rsp
+	andq $-16, %rsp
+	fxsave64 (%rsp)
+	pushq %rcx
+	pushq %rcx
+	movq %rcx, %rdi
+	movq %rax, %rsi
+	call amber_intr_result
+	popq %rcx
+	popq %rcx
+	fxrstor64 (%rsp)
+	movq %rbp, %rsp
+	.cfi_def_cfa_register %rsp
+	popq %rbp
+	.cfi_def_cfa_offset 128
+	jmp 1b
 	.cfi_endproc
 	.size amber_intr_tramp, .-amber_intr_tramp
 
