@@ -1,0 +1,169 @@
+// popen/pclose with the application's pids.
+//
+// glibc's popen keeps the child's pid inside its FILE and pclose waits for it inside libc, past
+// every wrapper: a stream opened before a checkpoint and closed after the restart waited for the
+// previous run's kernel pid — ECHILD, the child left a zombie, and the program's "status of the
+// command" was -1. The pid is glibc's private field; rather than write into glibc's FILE we own
+// popen: the same command (/bin/sh -c), the same pipe and descriptor rules (POSIX: streams of
+// earlier popen calls still open are closed in the new child; "e" keeps the parent's end
+// close-on-exec), spawned through posix_spawn (our wrapper: the child is one of the computation's)
+// and waited for through waitpid (our wrapper: the application's pid, translated at every call).
+//
+// A stream this file made is remembered (slot table, no lock: popen/pclose run in any thread)
+// until pclose — or fclose, which for a popen stream waits for the command as glibc's does and
+// returns its status. Streams made by glibc itself (a full table) go to glibc's pclose.
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pid/pid.h"
+#include "sys/sys.h"
+
+extern char** environ;
+
+namespace amber {
+namespace pid {
+namespace {
+
+struct Popened {
+  FILE* fp;       // nullptr: free
+  int fd1;        // the parent's end + 1, closed in later popen children (0: not yet known)
+  pid_t pid;      // as the application knows it (fork's return, through our posix_spawn)
+};
+constexpr unsigned kPopen = 256;
+Popened g_popen[kPopen];
+unsigned g_popen_live;  // slots taken; fclose's fast test
+
+template <typename F>
+F next(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+
+Popened* take(FILE* fp) {
+  for (unsigned i = 0; i < kPopen; i++) {
+    FILE* z = nullptr;
+    if (__atomic_compare_exchange_n(&g_popen[i].fp, &z, fp, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+      __atomic_add_fetch(&g_popen_live, 1u, __ATOMIC_RELEASE);
+      return &g_popen[i];
+    }
+  }
+  return nullptr;
+}
+
+// The slot of fp, freed; its pid, or 0 when fp is not one of ours.
+pid_t release(FILE* fp) {
+  if (!fp || !__atomic_load_n(&g_popen_live, __ATOMIC_ACQUIRE)) return 0;
+  for (unsigned i = 0; i < kPopen; i++) {
+    if (__atomic_load_n(&g_popen[i].fp, __ATOMIC_ACQUIRE) != fp) continue;
+    pid_t p = g_popen[i].pid;
+    __atomic_store_n(&g_popen[i].fd1, 0, __ATOMIC_RELEASE);  // a slot taken next starts unknown
+    FILE* want = fp;
+    if (__atomic_compare_exchange_n(&g_popen[i].fp, &want, nullptr, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+      __atomic_sub_fetch(&g_popen_live, 1u, __ATOMIC_RELEASE);
+      return p;
+    }
+  }
+  return 0;
+}
+
+int real_fclose(FILE* fp) {
+  using F = int (*)(FILE*);
+  static F f = next<F>("fclose");
+  return f(fp);
+}
+
+// fclose the stream, then wait for its command (as glibc's _IO_new_proc_close: EINTR retried).
+int close_and_wait(FILE* fp, pid_t p) {
+  real_fclose(fp);
+  int st = 0;
+  pid_t r;
+  do r = waitpid(p, &st, 0);  // our wrapper: the application's pid to this run's
+  while (r == -1 && errno == EINTR);
+  return r == -1 ? -1 : st;
+}
+
+}  // namespace
+}  // namespace pid
+}  // namespace amber
+
+extern "C" {
+
+__attribute__((visibility("default"))) FILE* popen(const char* command, const char* mode) {
+  using namespace amber::pid;
+  bool rd = false, wr = false, cloexec = false;
+  for (const char* m = mode; *m; m++) {
+    if (*m == 'r') rd = true;
+    else if (*m == 'w') wr = true;
+    else if (*m == 'e') cloexec = true;
+    else { errno = EINVAL; return nullptr; }
+  }
+  if (rd == wr) { errno = EINVAL; return nullptr; }
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return nullptr;
+  const int parent = rd ? p[0] : p[1], child = rd ? p[1] : p[0], std_fd = rd ? 1 : 0;
+  FILE* fp = fdopen(parent, rd ? "r" : "w");
+  if (!fp) {
+    int e = errno;
+    close(p[0]);
+    close(p[1]);
+    errno = e;
+    return nullptr;
+  }
+  Popened* slot = take(fp);
+  if (!slot) {
+    // No slot: glibc's own popen (its pclose is reached through ours for a stream not in the table).
+    real_fclose(fp);
+    close(child);
+    using F = FILE* (*)(const char*, const char*);
+    static F f = next<F>("popen");
+    return f(command, mode);
+  }
+  posix_spawn_file_actions_t fa;
+  int e = posix_spawn_file_actions_init(&fa);
+  // dup2 onto its own number clears close-on-exec (glibc's posix_spawn, as its popen relies on)
+  if (!e) e = posix_spawn_file_actions_adddup2(&fa, child, std_fd);
+  for (unsigned i = 0; !e && i < kPopen; i++) {
+    FILE* o = __atomic_load_n(&g_popen[i].fp, __ATOMIC_ACQUIRE);
+    int fd = __atomic_load_n(&g_popen[i].fd1, __ATOMIC_ACQUIRE) - 1;
+    if (o && o != fp && fd >= 0 && fd != std_fd) e = posix_spawn_file_actions_addclose(&fa, fd);
+  }
+  pid_t pid = 0;
+  char sh[] = "sh", dash_c[] = "-c";
+  char* argv[] = {sh, dash_c, const_cast<char*>(command), nullptr};
+  if (!e) e = posix_spawn(&pid, "/bin/sh", &fa, nullptr, argv, environ);  // our wrapper (agent/exec.cc)
+  posix_spawn_file_actions_destroy(&fa);
+  close(child);
+  if (e) {
+    release(fp);
+    real_fclose(fp);
+    errno = e;
+    return nullptr;
+  }
+  if (!cloexec) fcntl(parent, F_SETFD, 0);
+  slot->pid = pid;
+  __atomic_store_n(&slot->fd1, parent + 1, __ATOMIC_RELEASE);
+  return fp;
+}
+
+__attribute__((visibility("default"))) int pclose(FILE* fp) {
+  using namespace amber::pid;
+  if (pid_t p = release(fp)) return close_and_wait(fp, p);
+  using F = int (*)(FILE*);
+  static F f = next<F>("pclose");
+  return f(fp);
+}
+
+// glibc's fclose of a popen stream waits for the command and returns its status: so does ours.
+__attribute__((visibility("default"))) int fclose(FILE* fp) {
+  using namespace amber::pid;
+  if (pid_t p = release(fp)) return close_and_wait(fp, p);
+  return real_fclose(fp);
+}
+
+}  // extern "C"
