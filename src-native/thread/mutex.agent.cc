@@ -118,6 +118,87 @@ void repair_rw(void* rw) {
   if (now) __atomic_compare_exchange_n(cw, &w, now, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
+// glibc's own locks, which glibc takes and releases inside libc and the loader, past the
+// wrappers: setlocale's and gettext's read-write locks (__libc_setlocale_lock, _nl_state_lock,
+// the translation tree's), the loader's recursive mutexes (dlopen, dlsym, TLS). A thread
+// checkpointed while holding one for writing (gcc checkpointed inside setlocale at its start)
+// unlocked it after the restart as a reader — its tid no longer the __cur_writer — and the next
+// gettext waited for ever. They live in libc's and ld.so's writable data (.data, .bss): at the
+// restart those few pages are searched for a write-locked rwlock or a held mutex naming a tid of
+// the checkpointed run, and it gets the thread's present tid.
+bool lib_data(const char* line, size_t n) {
+  // "... rw-p ... /usr/lib/x86_64-linux-gnu/libc.so.6" or ld-linux-x86-64.so.2
+  auto ends = [&](const char* suf) {
+    size_t k = sys::slen(suf);
+    return n >= k && __builtin_memcmp(line + n - k, suf, k) == 0;
+  };
+  return ends("/libc.so.6") || ends("/ld-linux-x86-64.so.2");
+}
+
+void repair_lib_range(uint64_t a, uint64_t b) {
+  for (uint64_t p = a; p + 56 <= b; p += 8) {
+    auto* w = reinterpret_cast<const int32_t*>(p);
+    // pthread_rwlock_t: __readers has WRLOCKED (2), __writers_futex 1 (a writer holds it),
+    // __cur_writer at 24, __shared 0, __flags (48) a known preference
+    if ((w[0] & 2) && (w[3] & 1) && w[6] > 0 && w[7] == 0 && (uint32_t)w[12] <= 2) repair_rw(reinterpret_cast<void*>(p));
+    // pthread_mutex_t: held (lock word set), __owner at 8, a sane __nusers and __kind
+    const int kind = w[4] & kKindMask;
+    if (w[0] != 0 && w[2] > 0 && (uint32_t)w[3] < 4096 && (uint32_t)w[1] < (1u << 20) &&
+        (kind <= 3 || (kind >= 16 && kind <= 19) || (kind >= 32 && kind <= 35) || (kind >= 48 && kind <= 51)))
+      repair(reinterpret_cast<void*>(p));
+  }
+}
+
+void repair_lib_locks() {
+  long fd = sys::open("/proc/self/maps", sys::O_RDONLY_ | sys::O_CLOEXEC_);
+  if (fd < 0) return;
+  static char buf[8192];  // .bss (the checkpoint thread only)
+  size_t have = 0;
+  bool after_lib = false;  // the previous line was a library's rw data: an anonymous rw line next is its .bss
+  for (;;) {
+    long r = sys::read((int)fd, buf + have, sizeof buf - 1 - have);
+    if (r <= 0) break;
+    have += (size_t)r;
+    size_t start = 0;
+    for (size_t i = 0; i < have; i++) {
+      if (buf[i] != '\n') continue;
+      const char* line = buf + start;
+      size_t n = i - start;
+      start = i + 1;
+      uint64_t a = 0, b = 0;
+      size_t k = 0;
+      auto hex = [&](uint64_t& v) {
+        for (; k < n; k++) {
+          char c = line[k];
+          int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+          if (d < 0) break;
+          v = v * 16 + (uint64_t)d;
+        }
+      };
+      hex(a);
+      k++;  // '-'
+      hex(b);
+      bool rw = k + 3 < n && line[k + 1] == 'r' && line[k + 2] == 'w' && line[k + 4] == 'p';
+      // an anonymous line has nothing after the inode field
+      size_t fields = 0;
+      for (size_t j = k; j < n; j++)
+        if (line[j] != ' ' && (j == 0 || line[j - 1] == ' ')) fields++;
+      bool anon = fields <= 5;
+      if (rw && lib_data(line, n)) {
+        repair_lib_range(a, b);
+        after_lib = true;
+      } else {
+        if (rw && anon && after_lib) repair_lib_range(a, b);
+        after_lib = false;
+      }
+    }
+    __builtin_memmove(buf, buf + start, have - start);
+    have -= start;
+    if (have == sizeof buf - 1) have = 0;  // a line longer than the buffer: not ours
+  }
+  sys::close((int)fd);
+}
+
 }  // namespace
 
 // At each restart, on the checkpoint thread before any application thread runs: the tids the
@@ -136,6 +217,7 @@ void mutex_restarted() {
     g_hist[n++] = Old{r.tid, app};
   }
   __atomic_store_n(&g_nhist, n, __ATOMIC_RELEASE);
+  repair_lib_locks();
 }
 
 // In the suspend handler: this thread's robust list head (the kernel forgets it with the task).
