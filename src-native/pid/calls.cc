@@ -31,6 +31,7 @@
 
 #include "proc/seccomp.h"
 #include "sys/sys.h"
+#include "sys/usermem.h"
 
 using amber::pid::to_app;
 using amber::pid::to_app_tid;
@@ -50,6 +51,22 @@ inline long ret(long r) {
 
 inline long L(int32_t v) { return (long)v; }
 inline int32_t I(long v) { return (int32_t)v; }
+
+// capget(2) of another process names it by pid in the header ({version, pid}): the kernel's
+// pid goes in a copy (the header the program gave gets back the version the kernel wrote there).
+long capget_app(long hdr, long data) {
+  struct {
+    uint32_t version;
+    int32_t pid;
+  } h;
+  if (sys::vm_read(&h, reinterpret_cast<const void*>(hdr), sizeof h) != (long)sizeof h || h.pid <= 0 ||
+      to_real(h.pid) == h.pid)
+    return sys::sc2(125 /*capget*/, hdr, data);
+  h.pid = to_real(h.pid);
+  long r = sys::sc2(125 /*capget*/, (long)&h, data);
+  sys::vm_write(reinterpret_cast<void*>(hdr), &h.version, sizeof h.version);
+  return r;
+}
 
 // getpriority/setpriority `who`: a tid for PRIO_PROCESS, a process group id for PRIO_PGRP (the
 // group's leader's pid), a uid for PRIO_USER (untouched).
@@ -346,6 +363,7 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
       r = amber::ownfd::close((int)a);
       return r < 0 ? ret(r) : ret(sys::sc1(n, a));
     case SYS_close_range: return ret(amber::ownfd::close_range((unsigned)a, (unsigned)b, (int)c));
+    case SYS_capget: return ret(capget_app(a, b));
     case SYS_capset:
       r = sys::sc2(n, a, b);
       if (r == 0) amber::creds_follow();
@@ -378,6 +396,8 @@ __attribute__((visibility("default"))) int prctl(int option, ...) {
   if (r >= 0 && (option == PR_CAPBSET_DROP || option == PR_CAP_AMBIENT)) amber::creds_follow();
   return (int)ret(r);
 }
+
+__attribute__((visibility("default"))) int capget(void* hdr, void* data) { return (int)ret(capget_app((long)hdr, (long)data)); }
 
 // capset(2) changes the calling thread only: the checkpoint thread follows (proc/creds.cc).
 __attribute__((visibility("default"))) int capset(void* hdr, const void* data) {
