@@ -1,6 +1,9 @@
 /* capget() of another process of the computation, named by the pid fork returned: after the
  * restart it must still name that child (not ESRCH, not another process) and give the same sets;
- * the header's version field is written back as the kernel writes it. */
+ * the header's version field is written back as the kernel writes it. (Right after a
+ * `checkpoint --kill` the killed child may linger as a zombie under its old pid, and capget of a
+ * zombie answers: the untranslated call then passes by accident; it fails once that pid is gone,
+ * as after a restart on another node.) */
 #include "corpus.h"
 #include <linux/capability.h>
 #include <sys/syscall.h>
