@@ -154,7 +154,10 @@ void repair_lib_locks() {
   if (fd < 0) return;
   static char buf[8192];  // .bss (the checkpoint thread only)
   size_t have = 0;
-  bool after_lib = false;  // the previous line was a library's rw data: an anonymous rw line next is its .bss
+  // The end of the library's rw data on the previous line: an anonymous rw mapping starting right
+  // there is its .bss. (Only right there: in a restored process the stack is an unnamed mapping
+  // too, and a local variable holding a tid must not be taken for a lock.)
+  uint64_t lib_end = 0;
   for (;;) {
     long r = sys::read((int)fd, buf + have, sizeof buf - 1 - have);
     if (r <= 0) break;
@@ -186,10 +189,10 @@ void repair_lib_locks() {
       bool anon = fields <= 5;
       if (rw && lib_data(line, n)) {
         repair_lib_range(a, b);
-        after_lib = true;
+        lib_end = b;
       } else {
-        if (rw && anon && after_lib) repair_lib_range(a, b);
-        after_lib = false;
+        if (rw && anon && lib_end && a == lib_end && b - a <= (1u << 20)) repair_lib_range(a, b);
+        lib_end = 0;
       }
     }
     __builtin_memmove(buf, buf + start, have - start);
