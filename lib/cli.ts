@@ -20,7 +20,6 @@ import { parseAddressArg } from './address.js';
 import { Coordinator } from './coordinator.js';
 import { UsageError, toAmberError } from './errors.js';
 import { exitCodeOf, launch, type Job } from './launch.js';
-import { JOB_HELP, SBATCH_EXAMPLE_HELP, jobMain, sbatchExampleMain } from './job.js';
 import { readManifest, resolveManifestPath } from './manifest.js';
 import { inspectImage, looksLikeManifest, verifyGeneration } from './verify.js';
 import { packageRoot } from './native.js';
@@ -714,8 +713,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (first === '--help' || first === '-h' || first === 'help') {
     const topic = rest[0];
-    if (topic === 'job') return (out(JOB_HELP), 0);
-    if (topic === 'sbatch-example') return (out(SBATCH_EXAMPLE_HELP), 0);
+    if (topic === 'job') return (out((await import('./job.js')).JOB_HELP), 0);
+    if (topic === 'sbatch-example') return (out((await import('./job.js')).SBATCH_EXAMPLE_HELP), 0);
     if (topic !== undefined && isCommand(topic)) return help(topic);
     return help();
   }
@@ -723,9 +722,11 @@ export async function main(argv: string[]): Promise<number> {
     out(version());
     return 0;
   }
-  // Slurm commands parse their own options (lib/job.ts).
-  if (first === 'job') return jobMain(rest);
-  if (first === 'sbatch-example') return sbatchExampleMain(rest);
+  // Slurm commands parse their own options (lib/job.ts), loaded only for them: every other command
+  // (restart, and the background coordinator restart and launch start) is one node start-up that
+  // would otherwise compile the Slurm module for nothing (~15 ms of each on the CI VM).
+  if (first === 'job') return (await import('./job.js')).jobMain(rest);
+  if (first === 'sbatch-example') return (await import('./job.js')).sbatchExampleMain(rest);
   if (!isCommand(first)) throw new UsageError(`unknown command ${JSON.stringify(first)} (see amber --help)`);
   switch (first) {
     case 'launch':

@@ -417,25 +417,66 @@ bool is_special(const amber_region& r) {
   return r.flags & (AMBER_REG_VDSO | AMBER_REG_VVAR | AMBER_REG_VVAR_VCLOCK | AMBER_REG_VSYSCALL);
 }
 
+// Copies n bytes with the string instruction: on CPUs with fast strings (ERMS/FSRM) it moves whole
+// cache lines, as fast as any vector loop, in three instructions (the restorer has no libc).
+inline void copy_bytes(void* d, const void* s, uint64_t n) {
+  asm volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+}
+
+// Runs of chunks read in one go: contiguous in memory and in the file, at most this long. The
+// run's pages are allocated first, in one call (MADV_POPULATE_WRITE): faulting them in one at a
+// time costs a trap each. 8 MiB keeps what was just allocated warm for the copy that follows.
+constexpr uint64_t kRunMax = 8u << 20;
+
+// A run's bytes through the bounce buffer (the maps buffer of the blob, free while the regions
+// are mapped, at least AMBER_CHUNK_MAX long): each chunk is read into it and checked there, while
+// it is in the cache, then copied to its place. Reading straight into the final pages and hashing
+// them there touches every page twice from two sides (the kernel's copy, then the checksum) and
+// reads the bytes back from memory; here each final page is written once, by the copy. Measured on
+// the CI VM, 1 GiB of 4 KiB pages: 3.8-5.1 s straight in vs 2.3-3.1 s through the buffer.
+// False when no run could be populated (a kernel before 5.14 refuses the advice): the caller reads
+// in place then, as before.
+bool read_run_bounced(uint32_t i, uint32_t j, uint64_t len) {
+  const amber_chunk* c = S.v.chunks;
+  if (S.maps_len < AMBER_CHUNK_MAX) return false;
+  if (sys::madvise((void*)c[i].addr, len, 23 /*MADV_POPULATE_WRITE*/) < 0) return false;
+  char* bounce = S.blob + S.maps_at;
+  for (uint32_t k = i; k < j;) {
+    // Whole chunks (each at most AMBER_CHUNK_MAX, so at least one fits): each is checked alone.
+    uint32_t m = k + 1;
+    uint64_t n = c[k].len;
+    while (m < j && n + c[m].len <= S.maps_len) n += c[m++].len;
+    long e = sys::pread_all(S.imgfd, bounce, n, c[k].file_off);
+    if (e < 0) die(EXIT_IMAGE, e == -61 ? "image is truncated" : "cannot read image data", nullptr, e == -61 ? 0 : e, c[k].file_off);
+    for (uint32_t q = k; q < m; q++) {
+      amber_err err{};
+      if (!amber_check_chunk(&c[q], bounce + (c[q].file_off - c[k].file_off), &err)) die_img(err);
+    }
+    copy_bytes((void*)c[k].addr, bounce, n);
+    k = m;
+  }
+  return true;
+}
+
 void read_chunks(const amber_region& r) {
   uint32_t i = r.first_chunk, end = r.first_chunk + r.nchunks;
   while (i < end) {
-    // One pread for a run of chunks contiguous both in memory and in the file.
+    // One run: chunks contiguous both in memory and in the file.
     uint32_t j = i + 1;
     uint64_t len = S.v.chunks[i].len;
-    while (j < end && len < (64u << 20) && S.v.chunks[j].addr == S.v.chunks[j - 1].addr + S.v.chunks[j - 1].len &&
+    while (j < end && len + S.v.chunks[j].len <= kRunMax && S.v.chunks[j].addr == S.v.chunks[j - 1].addr + S.v.chunks[j - 1].len &&
            S.v.chunks[j].file_off == S.v.chunks[j - 1].file_off + S.v.chunks[j - 1].len) {
       len += S.v.chunks[j].len;
       j++;
     }
-    // The pages first, in one call: pread would fault them in one at a time (kernels before 5.14
-    // refuse the advice, harmlessly).
-    sys::madvise((void*)S.v.chunks[i].addr, len, 23 /*MADV_POPULATE_WRITE*/);
-    long e = sys::pread_all(S.imgfd, (void*)S.v.chunks[i].addr, len, S.v.chunks[i].file_off);
-    if (e < 0) die(EXIT_IMAGE, e == -61 ? "image is truncated" : "cannot read image data", nullptr, e == -61 ? 0 : e, S.v.chunks[i].file_off);
-    for (uint32_t k = i; k < j; k++) {
-      amber_err err{};
-      if (!amber_check_chunk(&S.v.chunks[k], (const void*)S.v.chunks[k].addr, &err)) die_img(err);
+    if (!read_run_bounced(i, j, len)) {
+      // In place: one pread for the run, then each chunk checked where it landed.
+      long e = sys::pread_all(S.imgfd, (void*)S.v.chunks[i].addr, len, S.v.chunks[i].file_off);
+      if (e < 0) die(EXIT_IMAGE, e == -61 ? "image is truncated" : "cannot read image data", nullptr, e == -61 ? 0 : e, S.v.chunks[i].file_off);
+      for (uint32_t k = i; k < j; k++) {
+        amber_err err{};
+        if (!amber_check_chunk(&S.v.chunks[k], (const void*)S.v.chunks[k].addr, &err)) die_img(err);
+      }
     }
     i = j;
   }
@@ -508,6 +549,10 @@ void unmap_everything_else() {
 
 void regions_map() {
   char path[4096];
+  // A process that refused transparent huge pages refuses them before its memory is filled, so
+  // that filling it (below) does not give it any (process_restore_mm sets it again, harmlessly).
+  if (S.v.pext && (S.v.pext->mm_state & AMBER_MM_VALID) && (S.v.pext->mm_state & AMBER_MM_THP_DISABLE))
+    sys::prctl(41 /*PR_SET_THP_DISABLE*/, 1, 0, 0, 0);
   for (uint32_t i = 0; i < S.v.nregions; i++) {
     const amber_region& r = S.v.regions[i];
     if (is_special(r)) continue;
@@ -547,10 +592,13 @@ void regions_map() {
       sys::Out(where, sizeof where).x(r.start).s("-").x(r.end);
       die(EXIT_SYSTEM, "cannot map region", where, a < 0 ? a : -17);
     }
+    // The advice before the bytes: a region that asked for huge pages (MADV_HUGEPAGE) is filled
+    // with them now, 512 times fewer pages to allocate and map than after the fact (and what it
+    // had at the checkpoint); none of the others depends on the contents.
+    advise(r);
     if (r.nchunks && !object) read_chunks(r);
     if (prot != (int)r.prot) sys::mprotect((void*)r.start, len, (int)r.prot);
     if (r.flags & AMBER_REG_AIO) aio_adopt(r);  // the saved ring, read above, becomes a context again
-    advise(r);
   }
 }
 
