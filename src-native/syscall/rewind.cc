@@ -38,8 +38,12 @@ struct Entry {
   long nr;
   int64_t deadline;      // relative timeouts: CLOCK_MONOTONIC deadline as re-issued
   sys::ktimespec ts;     // the timeout argument we pass
+  uint64_t add;          // a continued transfer: bytes moved before, added to the result (tramp.S)
+  uint64_t iov[2 * kContIov];  // a continued writev/sendmsg/recvmsg: the rest
+  uint64_t msg[7];       // a continued sendmsg/recvmsg: its msghdr, pointing at iov
 };
-static_assert(__builtin_offsetof(Entry, regs) == 8 && __builtin_offsetof(Entry, busy) == 56,
+static_assert(__builtin_offsetof(Entry, regs) == 8 && __builtin_offsetof(Entry, busy) == 56 &&
+                  __builtin_offsetof(Entry, add) == 96,
               "tramp.S reads the entry at these offsets");
 
 namespace {
@@ -137,6 +141,7 @@ uint64_t tramp_sys_addr() { return (uint64_t)amber_intr_tramp_sys; }
 long entry_nr(const Entry* e) { return e->nr; }
 uint64_t entry_rip(const Entry* e) { return e->rip; }
 int64_t entry_deadline(const Entry* e) { return e->deadline; }
+uint64_t entry_add(const Entry* e) { return e->add; }
 
 namespace {
 // The timeout in user memory of a select/pselect6/ppoll the kernel shortened in place, less
@@ -204,6 +209,8 @@ void resume(Call* c, void* ucv, bool restarted) {
     // restart_syscall has nothing to resume in a new task: run the call it stood for.
     if (c->raw_nr == SYS_restart_syscall && c->nr != SYS_restart_syscall) changed = true;
   }
+  // A transfer cut short goes on with the rest, never from its start (bytes moved twice).
+  if (c->cont) changed = true;
 
   // select, pselect6 and ppoll wrote the time left into their timeout argument when the signal
   // interrupted them, and run again with it: the time since (parked, and down before a restart on
@@ -272,6 +279,7 @@ void resume(Call* c, void* ucv, bool restarted) {
   bool fresh = false;
   if (!e) {
     e = take_entry((int32_t)sys::gettid());
+    if (!e && c->cont) return;  // no entry left: the short count (still in rax) stands
     if (!e) {
       // No entry left: the call in place with the application's own arguments (a timeout
       // counted again from its start, ids possibly stale) rather than an EINTR.
@@ -284,6 +292,22 @@ void resume(Call* c, void* ucv, bool restarted) {
     for (int i = 0; i < 6; i++) e->regs[i] = c->arg[i];
   }
   e->nr = c->nr;
+  e->add = c->done;
+  if (c->cont == CONT_BUF) {
+    a[1] = c->iov[0];
+    a[2] = c->iov[1];
+  } else if (c->cont == CONT_IOV || c->cont == CONT_MSG) {
+    for (unsigned i = 0; i < 2u * c->niov && i < 2 * kContIov; i++) e->iov[i] = c->iov[i];
+    if (c->cont == CONT_IOV) {
+      a[1] = (uint64_t)e->iov;
+      a[2] = c->niov;
+    } else {
+      for (int i = 0; i < 7; i++) e->msg[i] = c->msg[i];
+      e->msg[2] = (uint64_t)e->iov;
+      e->msg[3] = c->niov;
+      a[1] = (uint64_t)e->msg;
+    }
+  }
   if (timed) e->deadline = deadline;
   if (use_ts) {
     e->ts = ts;

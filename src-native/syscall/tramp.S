@@ -14,6 +14,9 @@
  * kernel is about to re-run) or amber_intr_tramp_ret (a call that returned), and finds the entry
  * at (%rsp).
  *
+ * A continued transfer (entry->add != 0, rewind.cc) returns add + the call's count, or add alone
+ * when the rest failed.
+ *
  * Unwinding through it: the caller's frame is the application's, with its rsp 136 bytes above
  * ours and its rip in entry->rip (DW_CFA_expression: the return address is stored at
  * *(rsp) + 0), so debuggers and backtrace() see the application's call site. */
@@ -44,6 +47,17 @@ amber_intr_tramp_ret:
 	.cfi_escape 0x10, 0x10, 0x02, 0x72, 0x00
 	leaq 128(%rsp), %rsp
 	.cfi_def_cfa_offset 0
+	/* a continued transfer: the bytes moved before our signal cut it short are the program's
+	   result too (a failure of the rest reports what did move) */
+	movq 96(%rcx), %r11
+	testq %r11, %r11
+	jz 2f
+	testq %rax, %rax
+	js 1f
+	addq %r11, %rax
+	jmp 2f
+1:	movq %r11, %rax
+2:
 	movq 8(%rcx), %rdi
 	movq 16(%rcx), %rsi
 	movq 24(%rcx), %rdx
