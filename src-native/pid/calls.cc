@@ -31,6 +31,7 @@
 
 #include "proc/seccomp.h"
 #include "sys/sys.h"
+#include "sys/usermem.h"
 
 using amber::pid::to_app;
 using amber::pid::to_app_tid;
@@ -272,6 +273,7 @@ __attribute__((visibility("default"))) ssize_t process_vm_writev(pid_t pid, cons
 // arguments are always taken (as glibc's own syscall does: the unused ones are whatever is in the
 // registers). Like glibc's syscall this is not a cancellation point; and as with it, SYS_vfork or
 // a clone onto another stack cannot work through a C function.
+__attribute__((visibility("default"))) int capget(void* hdr, void* data);
 __attribute__((visibility("default"))) long syscall(long n, ...) {
   va_list ap;
   va_start(ap, n);
@@ -316,6 +318,12 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
       return ret(sys::sc6(n, L(to_real_tid(I(a))), b, c, d, e, f));
     case SYS_prlimit64: return ret(amber::rlim::prlimit(L(to_real_tid(I(a))), (int)b, (const void*)c, (void*)d));
     case SYS_kcmp: return ret(sys::sc5(n, L(to_real_tid(I(a))), L(to_real_tid(I(b))), c, d, e));
+    // A thread's robust list head, NUMA page moves and migrations of a task named by its id (0: us)
+    case SYS_get_robust_list:
+    case SYS_move_pages:
+    case SYS_migrate_pages:
+      return ret(sys::sc6(n, L(to_real_tid(I(a))), b, c, d, e, f));
+    case SYS_capget: return capget(reinterpret_cast<void*>(a), reinterpret_cast<void*>(b));
     case SYS_pidfd_open: return ret(sys::sc2(n, L(to_real(I(a))), b));
     case SYS_getpriority:
       b = prio_who(a, L(I(b)));
@@ -370,6 +378,23 @@ __attribute__((visibility("default"))) int prctl(int option, ...) {
   long r = sys::prctl(option, (long)a, (long)b, (long)c, (long)d);
   if (r >= 0 && (option == PR_SET_KEEPCAPS || option == PR_SET_SECUREBITS)) amber::creds_note_prctl(option, a);
   if (r >= 0 && (option == PR_CAPBSET_DROP || option == PR_CAP_AMBIENT)) amber::creds_follow();
+  return (int)ret(r);
+}
+
+// capget(2) of another thread names it by the pid in its header (libcap's cap_get_pid): the
+// application's id, taken to this run's on a copy of the header. The kernel writes the version it
+// prefers back into the header when it refuses the one given: that word is copied back.
+__attribute__((visibility("default"))) int capget(void* hdr, void* data) {
+  struct Hdr {
+    uint32_t version;
+    int32_t pid;
+  } h;
+  if (!hdr || sys::vm_read(&h, hdr, sizeof h) != (long)sizeof h) return (int)ret(sys::sc2(125 /*capget*/, (long)hdr, (long)data));
+  int32_t app = h.pid;
+  if (h.pid > 0) h.pid = to_real_tid(h.pid);
+  long r = sys::sc2(125 /*capget*/, (long)&h, (long)data);
+  h.pid = app;
+  sys::vm_write(hdr, &h, sizeof h);
   return (int)ret(r);
 }
 
