@@ -226,6 +226,9 @@ static bool continue_transfer(Call* c, long nr, const uint64_t* a, uint64_t move
     c->iov[0] = a[1] + moved;
     c->iov[1] = a[2] - moved;
     c->niov = 1;
+  } else if (kind == CONT_COUNT) {
+    if (moved >= a[3]) return false;
+    c->iov[0] = a[3] - moved;
   } else if (kind == CONT_IOV) {
     if (!rest_of_iov(c, a[1], a[2], moved)) return false;
   } else {

@@ -296,6 +296,8 @@ void resume(Call* c, void* ucv, bool restarted) {
   if (c->cont == CONT_BUF) {
     a[1] = c->iov[0];
     a[2] = c->iov[1];
+  } else if (c->cont == CONT_COUNT) {
+    a[3] = c->iov[0];
   } else if (c->cont == CONT_IOV || c->cont == CONT_MSG) {
     for (unsigned i = 0; i < 2u * c->niov && i < 2 * kContIov; i++) e->iov[i] = c->iov[i];
     if (c->cont == CONT_IOV) {
