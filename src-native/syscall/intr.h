@@ -50,6 +50,8 @@ struct Call {
   uint64_t arg[6];      // rdi rsi rdx r10 r8 r9 at the interruption
   uint64_t ret_rip;     // where the application goes on once the call returns
   Entry* entry;         // non-null: the call already runs in our trampoline
+  uint8_t sampled;      // PENDING: the thread was blocked in this very call when we looked (the
+                        // kernel rewound it for SA_RESTART), not about to begin it
   int64_t t_int;        // CLOCK_MONOTONIC at the interruption
   int64_t deadline;     // relative timeouts: CLOCK_MONOTONIC deadline (a live resume)
   int64_t rem;          // relative timeouts: ns left at the interruption (after a restart)

@@ -263,7 +263,10 @@ void capture(uint32_t idx, void* ucv, Call* c) {
     c->nr = c->raw_nr = entry_nr(in_tramp);
     c->ret_rip = entry_rip(in_tramp);
     c->done = entry_add(in_tramp);
-    if (rip == tramp_sys_addr()) c->how = PENDING;
+    if (rip == tramp_sys_addr()) {
+      c->how = PENDING;
+      c->sampled = seen_match(seen, rip + 2, rsp, args) && seen->nr == c->nr;
+    }
     else if (rax == -EINTR) c->how = REISSUE;
     else if (rax > 0 && seen_match(seen, rip, rsp, args) && (uint64_t)r[REG_RCX] == rip &&
              continue_transfer(c, c->nr, args, (uint64_t)rax))
@@ -299,6 +302,7 @@ void capture(uint32_t idx, void* ucv, Call* c) {
     c->nr = rax == SYS_restart_syscall ? restarted_call(rip) : rax;
     if (c->nr < 0) c->nr = rax;  // unknown: a live resume still works, a restart cannot help
     c->how = PENDING;
+    c->sampled = rax != SYS_restart_syscall && seen_match(seen, rip + 2, rsp, args) && seen->nr == rax;
     c->ret_rip = rip + 2;
   } else {
     return;

@@ -166,7 +166,7 @@ void shorten_in_place(const Call* c, int64_t spent) {
 // program (pending, not blocked by the mask the frame gives back): it came while the call was
 // interrupted by ours (parked, or released just now), when without amber it would have
 // interrupted the call itself.
-bool program_signal_due(const ucontext_t* uc, int ours) {
+bool program_signal_due(const ucontext_t* uc, int ours, bool* sa_restart = nullptr) {
   uint64_t pend = 0, mask = 0;
   if (sys::sc2(127 /*rt_sigpending*/, (long)&pend, 8) < 0) return false;
   __builtin_memcpy(&mask, &uc->uc_sigmask, sizeof mask);
@@ -176,7 +176,10 @@ bool program_signal_due(const ucontext_t* uc, int ours) {
   for (int s = 1; s <= 64 && pend; s++) {
     if (!(pend >> (s - 1) & 1)) continue;
     pend &= ~(1ull << (s - 1));
-    if (sys::sc4(13 /*rt_sigaction*/, s, 0, (long)&act, 8) == 0 && reinterpret_cast<uintptr_t>(act.handler) > 1) return true;
+    if (sys::sc4(13 /*rt_sigaction*/, s, 0, (long)&act, 8) == 0 && reinterpret_cast<uintptr_t>(act.handler) > 1) {
+      if (sa_restart) *sa_restart = (act.flags & 0x10000000 /*SA_RESTART*/) != 0;  // the first one delivered decides
+      return true;
+    }
   }
   return false;
 }
@@ -190,6 +193,22 @@ void resume(Call* c, void* ucv, bool restarted) {
   // for a signal that has come already (pause never returned). It ends as the signal would have
   // ended it: EINTR (still in rax), after the handler.
   if (c->how == REISSUE && !c->entry && r[REG_RAX] == -EINTR && program_signal_due(uc, g.sig)) return;
+  // A call the kernel rewound for our SA_RESTART handler (read on a pipe, wait4, accept...) while
+  // the thread was blocked in it, and a program's signal is due whose handler has no SA_RESTART
+  // (alarm() bounding a read): that signal would have ended the call with EINTR, so it does now,
+  // after the handler. Re-run, the call would wait again for what the program meant to give up
+  // on. (fork, clone and execve are restarted whatever the handler says: left alone.)
+  if (c->how == PENDING && c->sampled && c->nr != SYS_clone && c->nr != SYS_fork && c->nr != SYS_vfork &&
+      c->nr != SYS_execve && c->nr != SYS_clone3 && c->nr != SYS_execveat) {
+    bool sa_restart = true;
+    if (program_signal_due(uc, g.sig, &sa_restart) && !sa_restart) {
+      r[REG_RAX] = -EINTR;
+      // past the `syscall` instruction: the application's own, or the trampoline's (which puts the
+      // application's registers back and adds what a continued transfer had moved)
+      r[REG_RIP] = c->entry ? (greg_t)amber_intr_tramp_ret : (greg_t)c->ret_rip;
+      return;
+    }
+  }
   uint64_t a[6];
   for (int i = 0; i < 6; i++) a[i] = c->arg[i];
   bool changed = false;
