@@ -77,11 +77,15 @@ bool proc_path_other_task(const char* s, uint32_t n) {
 }
 
 // The bytes of a file that exists nowhere else: its data extents (SEEK_DATA/SEEK_HOLE; holes are
-// not stored), at most AMBER_CHUNK_MAX each, listed for the writer. The extents are found through
-// a description of our own (/proc/self/fd/N reopened: a deleted file and a memfd can be), so the
-// application's offset never moves; a file we cannot reopen (a mode that forbids reading it again)
-// is read through the application's descriptor when that one reads, its offset put back.
-// false: its bytes cannot be read (the checkpoint names the descriptor as unrestorable).
+// not stored), at most AMBER_CHUNK_MAX each, listed for the writer. They are read through the
+// application's own descriptor when it reads (pread; the offset SEEK_DATA moves is put back, every
+// thread parked): a description of our own would have to be closed again, and closing any
+// descriptor of a file drops every POSIX lock the process holds on it (a child's lock on a
+// deleted file it shares with its parent was gone after a live checkpoint). Only a descriptor
+// that cannot read (O_WRONLY, O_PATH) or reads with O_DIRECT (alignment rules the writer's reads
+// do not follow) is read through /proc/self/fd/N reopened, with that risk for a lock taken through
+// another descriptor of the same file. false: its bytes cannot be read (the checkpoint names the
+// descriptor as unrestorable).
 bool file_data_capture(amber::Capture& c, amber_fd& f) {
   char p[48];
   sys::Out(p, sizeof p).s("/proc/thread-self/fd/").i(f.fd);
@@ -89,10 +93,11 @@ bool file_data_capture(amber::Capture& c, amber_fd& f) {
   // lease-break signal): then only its own descriptor is used.
   bool leased = false;
   for (const char* q = c.info; *q && !leased; q++) leased = *q == '\n' && sys::sstarts(q + 1, "lock:") && __builtin_strstr(q + 1, "LEASE");
-  long src = leased ? -1 : sys::open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+  bool reads = (f.flags & O_ACCMODE) != O_WRONLY && !(f.flags & 010000000 /*O_PATH*/);
+  long src = leased || (reads && !(f.flags & 040000 /*O_DIRECT*/)) ? -1 : sys::open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
   bool own = src >= 0;
   if (!own) {
-    if ((f.flags & O_ACCMODE) == O_WRONLY || (f.flags & 010000000 /*O_PATH*/)) return false;
+    if (!reads) return false;
     src = f.fd;
   }
   uint64_t size = f.size;

@@ -90,6 +90,7 @@ void inet_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
         // A listener's TCP_INFO: tcpi_unacked = its accept queue, tcpi_sacked = its backlog.
         sf.pending = unacked;
         sf.backlog = sacked;
+        if (!sacked) sf.flags |= AMBER_SOCKX_BACKLOG0;
       }
       // A connection already finished (both FINs, or reset) keeps the descriptor but no peer: it
       // reads what was left, then end-of-file.

@@ -1114,7 +1114,9 @@ void sock_listen(Sock& s) {
     }
     warn_sock(s, "cannot bind its listening address again", -98, msg);
   }
-  long r = fd::k_listen((int)fd, s.v.x.backlog ? (int)s.v.x.backlog : 128);
+  // listen(0) is a backlog of its own (one pending connection fills it: a blocked connect waits
+  // for an accept), not "unknown" (128)
+  long r = fd::k_listen((int)fd, s.v.x.backlog ? (int)s.v.x.backlog : (s.v.x.flags & AMBER_SOCKX_BACKLOG0) ? 0 : 128);
   if (r < 0) warn_sock(s, "cannot listen again", r, nullptr);
   sock_give(s, (int)fd);
 }

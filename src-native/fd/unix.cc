@@ -74,6 +74,7 @@ uint32_t unix_diag(amber::Capture& c, uint64_t inode, SockFacts& sf, uint32_t* i
     else if (type == 4 /*UNIX_DIAG_RQLEN*/ && dl >= 8 && sf.state == TCP_LISTEN_) {
       __builtin_memcpy(&sf.pending, d, 4);
       __builtin_memcpy(&sf.backlog, d + 4, 4);
+      if (!sf.backlog) sf.flags |= AMBER_SOCKX_BACKLOG0;
     } else if (type == 3 /*UNIX_DIAG_ICONS*/) {
       for (uint32_t k = 0; k + 4 <= dl; k += 4) {
         if (nicons < cap) __builtin_memcpy(&icons[nicons], d + k, 4);

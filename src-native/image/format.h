@@ -554,6 +554,8 @@ enum {
                                        to the end, so it holds what the peer's send queue held */
   AMBER_SOCKX_SNDQ = 1u << 8,       /* TCP: sockinfo.sndq bytes were in the send queue; saved only
                                        if the peer (in the computation) has AMBER_SOCKX_DRAINED */
+  AMBER_SOCKX_BACKLOG0 = 1u << 9,   /* a listener whose backlog is known to be 0 (listen(0): one
+                                       pending connection fills it), not unknown */
 };
 typedef struct amber_sockx {
   uint32_t magic;            /* AMBER_SOCKX_MAGIC */
@@ -562,7 +564,7 @@ typedef struct amber_sockx {
   uint32_t shutdown;         /* sk_shutdown: 1 receive side closed (by us, or FIN received), 2 send side */
   uint32_t flags;            /* AMBER_SOCKX_* */
   uint32_t nopts, nmsgs, npending;
-  uint32_t backlog;          /* a listener's listen() backlog, 0 unknown */
+  uint32_t backlog;          /* a listener's listen() backlog, 0 unknown (AMBER_SOCKX_BACKLOG0: 0) */
   int32_t peek_off;          /* SO_PEEK_OFF (-1: off) */
   uint32_t unsaved;          /* a listener: connections waiting to be accepted that were not saved */
   /* (1.6, a reserved word before) a Unix socket bound to an absolute path: its socket file's

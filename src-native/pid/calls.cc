@@ -52,22 +52,6 @@ inline long ret(long r) {
 inline long L(int32_t v) { return (long)v; }
 inline int32_t I(long v) { return (int32_t)v; }
 
-// capget(2) of another process names it by pid in the header ({version, pid}): the kernel's
-// pid goes in a copy (the header the program gave gets back the version the kernel wrote there).
-long capget_app(long hdr, long data) {
-  struct {
-    uint32_t version;
-    int32_t pid;
-  } h;
-  if (sys::vm_read(&h, reinterpret_cast<const void*>(hdr), sizeof h) != (long)sizeof h || h.pid <= 0 ||
-      to_real(h.pid) == h.pid)
-    return sys::sc2(125 /*capget*/, hdr, data);
-  h.pid = to_real(h.pid);
-  long r = sys::sc2(125 /*capget*/, (long)&h, data);
-  sys::vm_write(reinterpret_cast<void*>(hdr), &h.version, sizeof h.version);
-  return r;
-}
-
 // getpriority/setpriority `who`: a tid for PRIO_PROCESS, a process group id for PRIO_PGRP (the
 // group's leader's pid), a uid for PRIO_USER (untouched).
 inline long prio_who(long which, long who) {
@@ -289,6 +273,7 @@ __attribute__((visibility("default"))) ssize_t process_vm_writev(pid_t pid, cons
 // arguments are always taken (as glibc's own syscall does: the unused ones are whatever is in the
 // registers). Like glibc's syscall this is not a cancellation point; and as with it, SYS_vfork or
 // a clone onto another stack cannot work through a C function.
+__attribute__((visibility("default"))) int capget(void* hdr, void* data);
 __attribute__((visibility("default"))) long syscall(long n, ...) {
   va_list ap;
   va_start(ap, n);
@@ -339,6 +324,12 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
       return ret(sys::sc6(n, L(to_real_tid(I(a))), b, c, d, e, f));
     case SYS_prlimit64: return ret(amber::rlim::prlimit(L(to_real_tid(I(a))), (int)b, (const void*)c, (void*)d));
     case SYS_kcmp: return ret(sys::sc5(n, L(to_real_tid(I(a))), L(to_real_tid(I(b))), c, d, e));
+    // A thread's robust list head, NUMA page moves and migrations of a task named by its id (0: us)
+    case SYS_get_robust_list:
+    case SYS_move_pages:
+    case SYS_migrate_pages:
+      return ret(sys::sc6(n, L(to_real_tid(I(a))), b, c, d, e, f));
+    case SYS_capget: return capget(reinterpret_cast<void*>(a), reinterpret_cast<void*>(b));
     case SYS_pidfd_open: return ret(sys::sc2(n, L(to_real(I(a))), b));
     case SYS_getpriority:
       b = prio_who(a, L(I(b)));
@@ -363,7 +354,6 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
       r = amber::ownfd::close((int)a);
       return r < 0 ? ret(r) : ret(sys::sc1(n, a));
     case SYS_close_range: return ret(amber::ownfd::close_range((unsigned)a, (unsigned)b, (int)c));
-    case SYS_capget: return ret(capget_app(a, b));
     case SYS_capset:
       r = sys::sc2(n, a, b);
       if (r == 0) amber::creds_follow();
@@ -397,7 +387,22 @@ __attribute__((visibility("default"))) int prctl(int option, ...) {
   return (int)ret(r);
 }
 
-__attribute__((visibility("default"))) int capget(void* hdr, void* data) { return (int)ret(capget_app((long)hdr, (long)data)); }
+// capget(2) of another thread names it by the pid in its header (libcap's cap_get_pid): the
+// application's id, taken to this run's on a copy of the header. The kernel writes the version it
+// prefers back into the header when it refuses the one given: that word is copied back.
+__attribute__((visibility("default"))) int capget(void* hdr, void* data) {
+  struct Hdr {
+    uint32_t version;
+    int32_t pid;
+  } h;
+  if (!hdr || sys::vm_read(&h, hdr, sizeof h) != (long)sizeof h) return (int)ret(sys::sc2(125 /*capget*/, (long)hdr, (long)data));
+  int32_t app = h.pid;
+  if (h.pid > 0) h.pid = to_real_tid(h.pid);
+  long r = sys::sc2(125 /*capget*/, (long)&h, (long)data);
+  h.pid = app;
+  sys::vm_write(hdr, &h, sizeof h);
+  return (int)ret(r);
+}
 
 // capset(2) changes the calling thread only: the checkpoint thread follows (proc/creds.cc).
 __attribute__((visibility("default"))) int capset(void* hdr, const void* data) {

@@ -20,7 +20,7 @@
 // task/<tid> twins, self and thread-self) are the kernel's; an open of one of them for reading
 // gives a memfd holding the file as read at that moment with the ids translated (pid, ppid, process
 // group, session, terminal's foreground group; Tgid, Pid, PPid, TracerPid, NStgid, NSpid, NSpgid,
-// NSsid). It is a snapshot: a program that keeps the descriptor and reads it again from offset 0
+// NSsid; a pidfd's fdinfo Pid and NSpid). It is a snapshot: a program that keeps the descriptor and reads it again from offset 0
 // sees the same text (they usually open it anew, as ps and psutil do).
 // From the start, not only after a restart, the same files leave the agent's checkpoint thread out
 // of their thread count (status Threads:, stat num_threads; agent/ownfd.cc ckpt_threads): a
@@ -325,7 +325,8 @@ size_t translate_status(const char* in, size_t n, char* out, size_t cap, int32_t
   return o.len < cap ? o.len : 0;
 }
 
-// Which id file a /proc path names (after the rewrite: kernel ids): 1 stat, 2 status, 0 neither;
+// Which id file a /proc path names (after the rewrite: kernel ids): 1 stat, 2 status (or fdinfo),
+// 0 neither;
 // *tgid the process it is about.
 int id_file(const char* path, int32_t* tgid) {
   if (!sys::sstarts(path, "/proc/")) return 0;
@@ -337,6 +338,13 @@ int id_file(const char* path, int32_t* tgid) {
   if (sys::sstarts(s, "/task/") && digit(s[6])) {
     s += 6;
     sys::parse_u(&s, 10);
+  }
+  // A descriptor's fdinfo: "Key:\tvalue" lines like status; a pidfd's "Pid:" and "NSpid:" name its
+  // process by kernel id (no other kind has those keys: the rest passes through unchanged).
+  if (sys::sstarts(s, "/fdinfo/") && digit(s[8])) {
+    s += 8;
+    sys::parse_u(&s, 10);
+    return *s ? 0 : 2;
   }
   return sys::seq(s, "/stat") ? 1 : sys::seq(s, "/status") ? 2 : 0;
 }

@@ -50,10 +50,22 @@ struct Call {
   uint64_t arg[6];      // rdi rsi rdx r10 r8 r9 at the interruption
   uint64_t ret_rip;     // where the application goes on once the call returns
   Entry* entry;         // non-null: the call already runs in our trampoline
+  uint8_t sampled;      // PENDING: the thread was blocked in this very call when we looked (the
+                        // kernel rewound it for SA_RESTART), not about to begin it
   int64_t t_int;        // CLOCK_MONOTONIC at the interruption
   int64_t deadline;     // relative timeouts: CLOCK_MONOTONIC deadline (a live resume)
   int64_t rem;          // relative timeouts: ns left at the interruption (after a restart)
   int64_t abs_ns;       // absolute timeouts: the deadline on `clock`
+  // A transfer our signal cut short (record.cc): a blocking write, writev, sendto, sendmsg or
+  // sendfile (or a recv with MSG_WAITALL) returns the bytes it moved when a signal interrupts it,
+  // where without us it would have moved them all. It goes on with the rest; the bytes already
+  // moved are added to what it returns.
+  uint8_t cont;         // CONT_* (table.h): how the rest is described; 0: not a continuation
+  uint8_t niov;         // CONT_IOV/CONT_MSG: entries of iov in use
+  uint64_t done;        // bytes moved before (added to the result by the trampoline)
+  uint64_t iov[2 * 8];  // CONT_IOV/CONT_MSG: the rest, as {base, len} pairs (CONT_BUF: one;
+                        // CONT_COUNT: the count left in iov[0])
+  uint64_t msg[7];      // CONT_MSG: the msghdr, its iovec the one above, no control data
 };
 
 // Checkpoint thread: record what thread `tid` (slot idx) is blocked in, then send it `sig`.

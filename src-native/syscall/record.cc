@@ -135,10 +135,15 @@ static uint64_t app_tag(uint64_t rip) { return rip ^ 0x616d6265724e5452ull; }
 void app_handler_runs(void* ucv) {
   if (!ucv) return;
   greg_t* r = static_cast<ucontext_t*>(ucv)->uc_mcontext.gregs;
-  if ((long)r[REG_RAX] != -EINTR) return;
   uint64_t rip = (uint64_t)r[REG_RIP];
-  if (!is_syscall_insn(rip - 2)) return;  // rax happens to hold -4 in ordinary code: leave it
-  r[REG_RCX] = (greg_t)app_tag(rip);
+  if ((long)r[REG_RAX] == -EINTR) {
+    if (!is_syscall_insn(rip - 2)) return;  // rax happens to hold -4 in ordinary code: leave it
+    r[REG_RCX] = (greg_t)app_tag(rip);
+  } else if ((long)r[REG_RAX] > 0 && (uint64_t)r[REG_RCX] == rip && is_syscall_insn(rip - 2)) {
+    // A transfer the program's signal cut short (a count, and rcx as the `syscall` left it): the
+    // short count is the program's, never continued by capture (which wants rcx == rip).
+    r[REG_RCX] = (greg_t)app_tag(rip);
+  }
 }
 
 long signal_thread(uint32_t idx, int pid, int tid, int sig) {
@@ -163,6 +168,14 @@ long signal_thread(uint32_t idx, int pid, int tid, int sig) {
 
 namespace {
 
+// The thread was blocked in the very call whose registers the frame shows.
+bool seen_match(const Seen* seen, uint64_t rip, uint64_t rsp, const uint64_t* args) {
+  if (!seen || !seen->valid || seen->pc != rip || seen->sp != rsp) return false;
+  for (int i = 0; i < 6; i++)
+    if (seen->arg[i] != args[i]) return false;
+  return true;
+}
+
 // The handler needs t0 only for a relative timeout; the checkpoint thread sets it right after the
 // signal goes out, so the wait is short. Without it (never stamped within a second), the moment
 // of the interruption itself is a safe, later, start.
@@ -175,6 +188,61 @@ int64_t stamp_of(const Seen* s, int64_t fallback) {
 }
 
 }  // namespace
+
+namespace {
+
+// The rest of a list of {base, len} iovecs (n of them at `at`) once `moved` bytes are gone, into
+// c->iov; false when it cannot be described (unreadable, too many entries, nothing left).
+bool rest_of_iov(Call* c, uint64_t at, uint64_t n, uint64_t moved) {
+  if (!n || n > kContIov) return false;
+  uint64_t v[2 * kContIov];
+  if (sys::vm_read(v, (const void*)at, n * 16) != (long)(n * 16)) return false;
+  unsigned k = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t base = v[2 * i], len = v[2 * i + 1];
+    if (moved >= len) { moved -= len; continue; }
+    c->iov[2 * k] = base + moved;
+    c->iov[2 * k + 1] = len - moved;
+    moved = 0;
+    k++;
+  }
+  c->niov = (uint8_t)k;
+  return k > 0;
+}
+
+}  // namespace
+
+// A blocking transfer our signal cut short after `moved` bytes (the call returned them): describe
+// the rest (c->cont, c->iov, c->msg) from the registers it ran with (`a`), so that resume goes on
+// with it; false leaves the short count to the program (a non-blocking descriptor, more iovecs
+// than we carry, nothing left, memory we cannot read).
+static bool continue_transfer(Call* c, long nr, const uint64_t* a, uint64_t moved) {
+  uint8_t kind = cont_kind(nr, a);
+  if (kind == CONT_NONE || !moved) return false;
+  long fl = sys::fcntl((int)a[0], 3 /*F_GETFL*/, 0);
+  if (fl < 0 || (fl & 04000 /*O_NONBLOCK*/)) return false;
+  if (kind == CONT_BUF) {
+    if (moved >= a[2]) return false;
+    c->iov[0] = a[1] + moved;
+    c->iov[1] = a[2] - moved;
+    c->niov = 1;
+  } else if (kind == CONT_COUNT) {
+    if (moved >= a[3]) return false;
+    c->iov[0] = a[3] - moved;
+  } else if (kind == CONT_IOV) {
+    if (!rest_of_iov(c, a[1], a[2], moved)) return false;
+  } else {
+    if (sys::vm_read(c->msg, (const void*)a[1], sizeof c->msg) != (long)sizeof c->msg) return false;
+    if (!rest_of_iov(c, c->msg[2], c->msg[3], moved)) return false;
+    // control data went (or came) with the first byte; a receive's source address is written
+    if (nr == SYS_recvmsg) { c->msg[0] = 0; c->msg[1] = 0; }
+    c->msg[4] = 0;
+    c->msg[5] = 0;
+  }
+  c->cont = kind;
+  c->done += moved;
+  return true;
+}
 
 void capture(uint32_t idx, void* ucv, Call* c) {
   *c = Call{};
@@ -194,15 +262,27 @@ void capture(uint32_t idx, void* ucv, Call* c) {
     c->entry = in_tramp;
     c->nr = c->raw_nr = entry_nr(in_tramp);
     c->ret_rip = entry_rip(in_tramp);
-    if (rip == tramp_sys_addr()) c->how = PENDING;
+    c->done = entry_add(in_tramp);
+    if (rip == tramp_sys_addr()) {
+      c->how = PENDING;
+      c->sampled = seen_match(seen, rip + 2, rsp, args) && seen->nr == c->nr;
+    }
     else if (rax == -EINTR) c->how = REISSUE;
+    else if (rax > 0 && seen_match(seen, rip, rsp, args) && (uint64_t)r[REG_RCX] == rip &&
+             continue_transfer(c, c->nr, args, (uint64_t)rax))
+      c->how = REISSUE;  // a continuation cut short again
     else return;
+  } else if (rax > 0 && seen_match(seen, rip, rsp, args) && (uint64_t)r[REG_RCX] == rip && is_syscall_insn(rip - 2)) {
+    // The call we saw the thread blocked in has just returned a count: a transfer our signal cut
+    // short (rcx still holds the return address the `syscall` put there: no handler of the
+    // program's ran in between, see app_handler_runs).
+    c->raw_nr = c->nr = seen->nr;
+    if (!continue_transfer(c, c->nr, args, (uint64_t)rax)) { *c = Call{}; return; }
+    c->how = REISSUE;
+    c->ret_rip = rip;
   } else if (rax == -EINTR) {
     if (!is_syscall_insn(rip - 2)) return;
-    bool match = seen && seen->valid && seen->pc == rip && seen->sp == rsp;
-    for (int i = 0; match && i < 6; i++)
-      if (seen->arg[i] != args[i]) match = false;
-    if (match) {
+    if (seen_match(seen, rip, rsp, args)) {
       c->raw_nr = seen->nr;
       c->nr = seen->nr == SYS_restart_syscall ? restarted_call(rip - 2) : seen->nr;
     } else {
@@ -222,6 +302,7 @@ void capture(uint32_t idx, void* ucv, Call* c) {
     c->nr = rax == SYS_restart_syscall ? restarted_call(rip) : rax;
     if (c->nr < 0) c->nr = rax;  // unknown: a live resume still works, a restart cannot help
     c->how = PENDING;
+    c->sampled = rax != SYS_restart_syscall && seen_match(seen, rip + 2, rsp, args) && seen->nr == rax;
     c->ret_rip = rip + 2;
   } else {
     return;

@@ -29,7 +29,7 @@ namespace amber {
 namespace intr {
 
 // A call re-issued through the trampoline. Layout shared with tramp.S: rip at 0, the six
-// argument registers at 8..55, busy at 56, xlate at 60.
+// argument registers at 8..55, busy at 56, xlate at 60, add at 104.
 struct Entry {
   uint64_t rip;          // where the application goes on after the call
   uint64_t regs[6];      // the application's rdi rsi rdx r10 r8 r9
@@ -39,9 +39,13 @@ struct Entry {
   long nr;
   int64_t deadline;      // relative timeouts: CLOCK_MONOTONIC deadline as re-issued
   sys::ktimespec ts;     // the timeout argument we pass
+  uint64_t add;          // a continued transfer: bytes moved before, added to the result (tramp.S)
+  uint64_t iov[2 * kContIov];  // a continued writev/sendmsg/recvmsg: the rest
+  uint64_t msg[7];       // a continued sendmsg/recvmsg: its msghdr, pointing at iov
 };
 static_assert(__builtin_offsetof(Entry, regs) == 8 && __builtin_offsetof(Entry, busy) == 56 &&
-                  __builtin_offsetof(Entry, xlate) == 60,
+                  __builtin_offsetof(Entry, xlate) == 60 &&
+                  __builtin_offsetof(Entry, add) == 104,
               "tramp.S reads the entry at these offsets");
 
 namespace {
@@ -139,6 +143,7 @@ uint64_t tramp_sys_addr() { return (uint64_t)amber_intr_tramp_sys; }
 long entry_nr(const Entry* e) { return e->nr; }
 uint64_t entry_rip(const Entry* e) { return e->rip; }
 int64_t entry_deadline(const Entry* e) { return e->deadline; }
+uint64_t entry_add(const Entry* e) { return e->add; }
 
 namespace {
 // The timeout in user memory of a select/pselect6/ppoll the kernel shortened in place, less
@@ -163,7 +168,7 @@ void shorten_in_place(const Call* c, int64_t spent) {
 // program (pending, not blocked by the mask the frame gives back): it came while the call was
 // interrupted by ours (parked, or released just now), when without amber it would have
 // interrupted the call itself.
-bool program_signal_due(const ucontext_t* uc, int ours) {
+bool program_signal_due(const ucontext_t* uc, int ours, bool* sa_restart = nullptr) {
   uint64_t pend = 0, mask = 0;
   if (sys::sc2(127 /*rt_sigpending*/, (long)&pend, 8) < 0) return false;
   __builtin_memcpy(&mask, &uc->uc_sigmask, sizeof mask);
@@ -173,7 +178,10 @@ bool program_signal_due(const ucontext_t* uc, int ours) {
   for (int s = 1; s <= 64 && pend; s++) {
     if (!(pend >> (s - 1) & 1)) continue;
     pend &= ~(1ull << (s - 1));
-    if (sys::sc4(13 /*rt_sigaction*/, s, 0, (long)&act, 8) == 0 && reinterpret_cast<uintptr_t>(act.handler) > 1) return true;
+    if (sys::sc4(13 /*rt_sigaction*/, s, 0, (long)&act, 8) == 0 && reinterpret_cast<uintptr_t>(act.handler) > 1) {
+      if (sa_restart) *sa_restart = (act.flags & 0x10000000 /*SA_RESTART*/) != 0;  // the first one delivered decides
+      return true;
+    }
   }
   return false;
 }
@@ -187,6 +195,22 @@ void resume(Call* c, void* ucv, bool restarted) {
   // for a signal that has come already (pause never returned). It ends as the signal would have
   // ended it: EINTR (still in rax), after the handler.
   if (c->how == REISSUE && !c->entry && r[REG_RAX] == -EINTR && program_signal_due(uc, g.sig)) return;
+  // A call the kernel rewound for our SA_RESTART handler (read on a pipe, wait4, accept...) while
+  // the thread was blocked in it, and a program's signal is due whose handler has no SA_RESTART
+  // (alarm() bounding a read): that signal would have ended the call with EINTR, so it does now,
+  // after the handler. Re-run, the call would wait again for what the program meant to give up
+  // on. (fork, clone and execve are restarted whatever the handler says: left alone.)
+  if (c->how == PENDING && c->sampled && c->nr != SYS_clone && c->nr != SYS_fork && c->nr != SYS_vfork &&
+      c->nr != SYS_execve && c->nr != SYS_clone3 && c->nr != SYS_execveat) {
+    bool sa_restart = true;
+    if (program_signal_due(uc, g.sig, &sa_restart) && !sa_restart) {
+      r[REG_RAX] = -EINTR;
+      // past the `syscall` instruction: the application's own, or the trampoline's (which puts the
+      // application's registers back and adds what a continued transfer had moved)
+      r[REG_RIP] = c->entry ? (greg_t)amber_intr_tramp_ret : (greg_t)c->ret_rip;
+      return;
+    }
+  }
   uint64_t a[6];
   for (int i = 0; i < 6; i++) a[i] = c->arg[i];
   bool changed = false;
@@ -211,6 +235,8 @@ void resume(Call* c, void* ucv, bool restarted) {
     // restart_syscall has nothing to resume in a new task: run the call it stood for.
     if (c->raw_nr == SYS_restart_syscall && c->nr != SYS_restart_syscall) changed = true;
   }
+  // A transfer cut short goes on with the rest, never from its start (bytes moved twice).
+  if (c->cont) changed = true;
 
   // select, pselect6 and ppoll wrote the time left into their timeout argument when the signal
   // interrupted them, and run again with it: the time since (parked, and down before a restart on
@@ -279,6 +305,7 @@ void resume(Call* c, void* ucv, bool restarted) {
   bool fresh = false;
   if (!e) {
     e = take_entry((int32_t)sys::gettid());
+    if (!e && c->cont) return;  // no entry left: the short count (still in rax) stands
     if (!e) {
       // No entry left: the call in place with the application's own arguments (a timeout
       // counted again from its start, ids possibly stale) rather than an EINTR.
@@ -292,6 +319,24 @@ void resume(Call* c, void* ucv, bool restarted) {
   }
   e->nr = c->nr;
   e->xlate = xlate ? 1 : 0;
+  e->add = c->done;
+  if (c->cont == CONT_BUF) {
+    a[1] = c->iov[0];
+    a[2] = c->iov[1];
+  } else if (c->cont == CONT_COUNT) {
+    a[3] = c->iov[0];
+  } else if (c->cont == CONT_IOV || c->cont == CONT_MSG) {
+    for (unsigned i = 0; i < 2u * c->niov && i < 2 * kContIov; i++) e->iov[i] = c->iov[i];
+    if (c->cont == CONT_IOV) {
+      a[1] = (uint64_t)e->iov;
+      a[2] = c->niov;
+    } else {
+      for (int i = 0; i < 7; i++) e->msg[i] = c->msg[i];
+      e->msg[2] = (uint64_t)e->iov;
+      e->msg[3] = c->niov;
+      a[1] = (uint64_t)e->msg;
+    }
+  }
   if (timed) e->deadline = deadline;
   if (use_ts) {
     e->ts = ts;
@@ -311,7 +356,7 @@ void resume(Call* c, void* ucv, bool restarted) {
 }  // namespace intr
 }  // namespace amber
 
-// Called by the trampoline (tramp.S, 2:) after a call re-issued with xlate set, with its result:
+// Called by the trampoline (tramp.S, .Lxlate) after a call re-issued with xlate set, with its result:
 // returns the result the program sees. Runs in the program's thread with its signals as they
 // are: no allocation, no lock, no libc.
 extern "C" __attribute__((visibility("hidden"))) long amber_intr_result(amber::intr::Entry* e, long rax) {

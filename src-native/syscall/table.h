@@ -14,6 +14,28 @@ namespace intr {
 
 enum : uint8_t { NONE = 0, REISSUE = 1, PENDING = 2 };
 enum : uint8_t { TMO_NONE = 0, TMO_REL = 1, TMO_ABS = 2 };
+// Transfers that go on after a signal cut them short (Call::cont): the rest is a buffer (args 1, 2),
+// an iovec array (args 1, 2), or a msghdr (arg 1).
+// sendfile's count (arg 3; the kernel has moved the offset, by pointer or the file's own, already).
+enum : uint8_t { CONT_NONE = 0, CONT_BUF = 1, CONT_IOV = 2, CONT_MSG = 3, CONT_COUNT = 4 };
+constexpr unsigned kContIov = 8;  // iovecs a continued writev/sendmsg may have (more: its short count stands)
+
+// What kind of continuation call nr with these arguments allows: only blocking transfers that
+// return a short count when a signal interrupts them (a write on a pipe or stream socket, a
+// receive with MSG_WAITALL). Whether the descriptor blocks is asked at capture.
+inline uint8_t cont_kind(long nr, const uint64_t* a) {
+  constexpr uint64_t DONTWAIT = 0x40, WAITALL = 0x100;
+  switch (nr) {
+    case SYS_write: return CONT_BUF;
+    case SYS_writev: return CONT_IOV;
+    case SYS_sendto: return (a[3] & DONTWAIT) ? CONT_NONE : CONT_BUF;
+    case SYS_sendmsg: return (a[2] & DONTWAIT) ? CONT_NONE : CONT_MSG;
+    case SYS_sendfile: return CONT_COUNT;
+    case SYS_recvfrom: return (a[3] & WAITALL) && !(a[3] & DONTWAIT) ? CONT_BUF : CONT_NONE;
+    case SYS_recvmsg: return (a[2] & WAITALL) && !(a[2] & DONTWAIT) ? CONT_MSG : CONT_NONE;
+    default: return CONT_NONE;
+  }
+}
 
 // A relative timeout's deadline is counted from just after the signal was sent; a call entered in
 // the instant between that and the signal's delivery could have begun later by the delivery
@@ -54,7 +76,7 @@ inline Spec spec(long nr, const uint64_t* a) {
     case SYS_pread64: case SYS_pwrite64: case SYS_preadv: case SYS_pwritev:
     case SYS_preadv2: case SYS_pwritev2:
     case SYS_recvfrom: case SYS_sendto: case SYS_recvmsg: case SYS_sendmsg:
-    case SYS_recvmmsg: case SYS_sendmmsg:
+    case SYS_recvmmsg: case SYS_sendmmsg: case SYS_sendfile:
     case SYS_accept: case SYS_accept4:
     // connect interrupted goes on in the background; run again, a blocking socket waits for it
     case SYS_connect:
@@ -153,6 +175,7 @@ uint64_t tramp_sys_addr();
 long entry_nr(const Entry* e);
 uint64_t entry_rip(const Entry* e);
 int64_t entry_deadline(const Entry* e);
+uint64_t entry_add(const Entry* e);
 
 }  // namespace intr
 }  // namespace amber

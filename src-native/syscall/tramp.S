@@ -14,6 +14,9 @@
  * kernel is about to re-run) or amber_intr_tramp_ret (a call that returned), and finds the entry
  * at (%rsp). An entry with xlate set has its result taken to the application's ids first (2:).
  *
+ * A continued transfer (entry->add != 0, rewind.cc) returns add + the call's count, or add alone
+ * when the rest failed.
+ *
  * Unwinding through it: the caller's frame is the application's, with its rsp 136 bytes above
  * ours and its rip in entry->rip (DW_CFA_expression: the return address is stored at
  * *(rsp) + 0), so debuggers and backtrace() see the application's call site. */
@@ -44,10 +47,22 @@ amber_intr_tramp_ret:
 	.cfi_escape 0x10, 0x10, 0x02, 0x72, 0x00
 	.cfi_remember_state
 	cmpl $0, 60(%rcx)        /* entry->xlate */
-	jne 2f
-1:
+	jne .Lxlate
+.Lback:
 	leaq 128(%rsp), %rsp
 	.cfi_def_cfa_offset 0
+	/* a continued transfer: the bytes moved before our signal cut it short are the program's
+	   result too (a failure of the rest reports what did move) */
+	movq 104(%rcx), %r11     /* entry->add */
+	testq %r11, %r11
+	jz .Lregs
+	testq %rax, %rax
+	js .Lfailed
+	addq %r11, %rax
+	jmp .Lregs
+.Lfailed:
+	movq %r11, %rax
+.Lregs:
 	movq 8(%rcx), %rdi
 	movq 16(%rcx), %rsi
 	movq 24(%rcx), %rdx
@@ -58,12 +73,12 @@ amber_intr_tramp_ret:
 	/* free the entry last: another thread's handler may take it as soon as this store lands */
 	movl $0, 56(%rcx)
 	jmpq *%r11
-2:
+.Lxlate:
 	/* A wait4/waitid that did not come through the agent's wrappers (inside libc: system(),
 	 * pclose(); a raw syscall): its result names this run's kernel pid, and amber_intr_result
 	 * (rewind.cc) takes it to the application's. A C call still below the red zone, keeping every
 	 * register a program may hold across a `syscall`: rbp pushed, the SSE state by fxsave (Go
-	 * keeps a zero in X15), rbx and r12-r15 by the callee; rdi..r9 come back from the entry at 1.
+	 * keeps a zero in X15), rbx and r12-r15 by the callee; rdi..r9 come back from the entry.
 	 * (The unwind rule for rip reads rcx, which the call clobbers: a backtrace taken inside
 	 * amber_intr_result stops here.) */
 	.cfi_restore_state
@@ -86,7 +101,7 @@ amber_intr_tramp_ret:
 	.cfi_def_cfa_register %rsp
 	popq %rbp
 	.cfi_def_cfa_offset 128
-	jmp 1b
+	jmp .Lback
 	.cfi_endproc
 	.size amber_intr_tramp, .-amber_intr_tramp
 

@@ -11,6 +11,9 @@
 #include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <sys/timex.h>
+#include <limits.h>
+
+int capget(void* hdr, void* data); /* glibc exports it; no glibc header declares it */
 
 /* the clock id of a process's (2) or thread's (6) CPU clock, as glibc makes it */
 #define CPUCLK(pid) ((clockid_t)((~(unsigned)(pid)) << 3))
@@ -163,6 +166,33 @@ static void checks(void) {
   TE(syscall(SYS_capset, &h, d), EINVAL);
   h.version = 0x12345;
   TE(syscall(SYS_capset, &h, NULL), EINVAL);
+
+  /* capget (the wrapper translates the header's pid), through syscall(2) */
+  h.version = _LINUX_CAPABILITY_VERSION_3;
+  h.pid = 0;
+  T(syscall(SYS_capget, P1, P1), SYS_capget, P1, P1);
+  T(syscall(SYS_capget, NULL, NULL), SYS_capget, NULL, NULL);
+  T(syscall(SYS_capget, &h, P1), SYS_capget, &h, P1);
+  T(syscall(SYS_capget, &h, NULL), SYS_capget, &h, NULL);
+  h.pid = BADPID;
+  T(syscall(SYS_capget, &h, d), SYS_capget, &h, d);
+  h.pid = 0;
+  /* glibc's capget function (libcap calls it), interposed too */
+  T(capget(P1, P1), SYS_capget, P1, P1);
+  T(capget(&h, P1), SYS_capget, &h, P1);
+  h.pid = BADPID;
+  T(capget(&h, d), SYS_capget, &h, d);
+  h.pid = 0;
+  h.version = 0x12345;
+  TE(syscall(SYS_capget, &h, d), EINVAL);
+
+  /* get_robust_list (a task id, translated) */
+  void* head = NULL;
+  size_t hlen = 0;
+  T(syscall(SYS_get_robust_list, 0, P1, P1), SYS_get_robust_list, 0, P1, P1);
+  T(syscall(SYS_get_robust_list, 0, &head, P1), SYS_get_robust_list, 0, &head, P1);
+  T(syscall(SYS_get_robust_list, BADPID, &head, &hlen), SYS_get_robust_list, BADPID, &head, &hlen);
+  T(syscall(SYS_get_robust_list, INT_MIN, &head, &hlen), SYS_get_robust_list, INT_MIN, &head, &hlen);
 }
 
 int main(void) { return efault_main(); }
