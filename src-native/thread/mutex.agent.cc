@@ -168,25 +168,18 @@ void repair_lib_locks() {
       const char* line = buf + start;
       size_t n = i - start;
       start = i + 1;
-      uint64_t a = 0, b = 0;
-      size_t k = 0;
-      auto hex = [&](uint64_t& v) {
-        for (; k < n; k++) {
-          char c = line[k];
-          int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-          if (d < 0) break;
-          v = v * 16 + (uint64_t)d;
-        }
-      };
-      hex(a);
-      k++;  // '-'
-      hex(b);
-      bool rw = k + 3 < n && line[k + 1] == 'r' && line[k + 2] == 'w' && line[k + 4] == 'p';
-      // an anonymous line has nothing after the inode field
-      size_t fields = 0;
-      for (size_t j = k; j < n; j++)
-        if (line[j] != ' ' && (j == 0 || line[j - 1] == ' ')) fields++;
-      bool anon = fields <= 5;
+      // "start-end perms offset dev inode [path]"
+      const char* q = line;
+      uint64_t a = sys::parse_u(&q, 16);
+      q++;  // '-'
+      uint64_t b = sys::parse_u(&q, 16);
+      q++;
+      bool rw = q + 4 <= line + n && q[0] == 'r' && q[1] == 'w' && q[3] == 'p';
+      for (int field = 0; field < 4 && q < line + n; field++) {  // perms, offset, dev, inode
+        while (q < line + n && *q != ' ') q++;
+        while (q < line + n && *q == ' ') q++;
+      }
+      bool anon = q >= line + n;  // nothing after the inode
       if (rw && lib_data(line, n)) {
         repair_lib_range(a, b);
         lib_end = b;
