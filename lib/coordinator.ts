@@ -148,6 +148,9 @@ interface Agent {
   plugins: PluginInfo[];
   /** The pid the application itself sees (hello's `apppid`): its pid when first launched. */
   appPid: number;
+  /** After a restart, its threads other than the main one whose kernel tids changed (`tids`
+   * lines): [app tid, kernel tid]. They join the pid map, so that other processes name them. */
+  tids: [number, number][];
 }
 
 type PhaseName = 'suspended' | 'written' | 'resumed';
@@ -1359,6 +1362,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       superseded: false,
       parked: false,
       plugins: parsePlugins(msg['plugins']),
+      tids: [],
       appPid: typeof msg['apppid'] === 'number' ? msg['apppid'] : typeof msg['pid'] === 'number' ? msg['pid'] : 0,
       info: {
         vpid: 0,
@@ -1612,6 +1616,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           this.restartWait.agents.add(a);
           this.maybeReleaseRestart();
         }
+        return;
+      }
+      case 'tids': {
+        // "APP:REAL,..." (before `restarted`); anything malformed is dropped, not half-taken
+        const pairs = str(msg['map']).split(',').map((p) => p.split(':').map(Number));
+        if (pairs.every((p) => p.length === 2 && p.every((v) => Number.isInteger(v) && v > 0 && v <= 0x7fffffff)))
+          a.tids.push(...pairs.map(([x, y]) => [x!, y!] as [number, number]));
         return;
       }
       case 'event': {
@@ -2444,9 +2455,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   /** `APP:KERNEL` for every registered process whose kernel pid is not its app pid (restored ones). */
   private pidMap(): string[] {
-    return [...this.agents.values()]
-      .filter((a) => a.appPid > 0 && a.info.pid > 0 && a.appPid !== a.info.pid)
-      .map((a) => `${a.appPid}:${a.info.pid}`);
+    const live = [...this.agents.values()];
+    return [
+      ...live.filter((a) => a.appPid > 0 && a.info.pid > 0 && a.appPid !== a.info.pid).map((a) => `${a.appPid}:${a.info.pid}`),
+      ...live.flatMap((a) => a.tids.map(([app, real]) => `${app}:${real}`)),
+    ];
   }
 
   private onRestoredResumed(a: Agent): void {

@@ -673,6 +673,15 @@ void on_restart() {
     return;
   }
   plugins_event(AMBER_EV_RESTART, g_handoff.image);
+  // Our threads' new tids, before `restarted`: the coordinator's pid map carries them to the
+  // other processes (a parent that signals its child's thread by the tid it was told).
+  for (uint32_t i = 0;;) {
+    char pairs[3072];
+    if (!pid::moved_tids(&i, pairs, sizeof pairs)) break;
+    sys::Out t(g_tx, sizeof g_tx);
+    t.s("{\"t\":\"tids\",\"map\":\"").s(pairs).s("\"}\n");
+    send_line(g_tx, t.len);
+  }
   sys::Out o(g_tx, sizeof g_tx);
   o.s("{\"t\":\"restarted\",\"gen\":").u(g.generation).s(",\"pid\":").i(g.pid).s("}\n");
   send_line(g_tx, o.len);

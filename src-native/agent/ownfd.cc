@@ -202,15 +202,15 @@ bool hide(DIR* d, char* name, size_t cap) {
   int a = agent_fd();
   if (a >= 0 && digits_eq(name, a) && is_own_fd_dir(dirfd(d))) return true;
   // A thread list (/proc/<pid>/task): a process's checkpoint thread is the agent's, not the
-  // program's (which counts its threads, or its child's, there). In our own list after a restart
-  // the names are this run's kernel tids; the program knows the ones gettid gave it.
+  // program's (which counts its threads, or its child's, there). After a restart the names are
+  // this run's kernel tids; the program knows the ones gettid gave it (its own threads through
+  // the tid map, another process's through the computation's pid map, which carries them).
   const char* q = name;
   uint64_t v = sys::parse_u(&q, 10);
   if (*q || v == 0 || v > 0x7fffffff) return false;
   int32_t pid = dir_task_pid(d);
   if (!pid) return false;
-  if (pid != (int32_t)sys::getpid()) return other_ckpt_thread(pid, (int32_t)v);
-  if ((int32_t)v == g.ckpt_tid) return true;
+  if (pid != (int32_t)sys::getpid() ? other_ckpt_thread(pid, (int32_t)v) : (int32_t)v == g.ckpt_tid) return true;
   int32_t app = amber::pid::to_app_tid((int32_t)v);
   if (app == (int32_t)v) return false;
   char num[16];

@@ -132,6 +132,23 @@ void adopt_restored_tids() {
   g_tids_pid = self;
 }
 
+// The coordinator puts every process's moved threads into the computation's pid map, so that a
+// process names another's threads by the ids it learnt (tgkill of a child's thread, its
+// /proc/<pid>/task/<tid>, sched_* and getpriority of it): "APP:REAL" pairs of this process's
+// threads other than the main one whose ids differ, from pair *i on, as many as fit in out.
+size_t moved_tids(uint32_t* i, char* out, size_t cap) {
+  uint32_t n = __atomic_load_n(&g_tn, __ATOMIC_ACQUIRE);
+  sys::Out o(out, cap);
+  for (; *i < n; ++*i) {
+    const Entry& e = g_tids[*i];
+    if (e.app == e.real || e.app == amber::g.app_pid) continue;  // the main thread is its process
+    if (o.len + 24 >= cap) break;
+    if (o.len) o.c(',');
+    o.i(e.app).c(':').i(e.real);
+  }
+  return o.len;
+}
+
 int32_t to_real_tid(int32_t app) {
   uint32_t n = __atomic_load_n(&g_tn, __ATOMIC_ACQUIRE);
   if (n && app > 0) {

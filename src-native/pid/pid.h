@@ -55,6 +55,9 @@ void set_tid_map(const int32_t* app, const int32_t* real, uint32_t n);
 // kernel tids through the map of the checkpointed run. Idempotent for one incarnation: the
 // restart path may call it early (agent on_restart) and set_map calls it again harmlessly.
 void adopt_restored_tids();
+// "APP:REAL,..." of this process's moved non-main threads from pair *i on, what fits in out (its
+// length; 0 when none is left): the `tids` lines of a restarted agent (docs/PROTOCOL.md).
+size_t moved_tids(uint32_t* i, char* out, size_t cap);
 int32_t to_real_tid(int32_t app);  // tid map, then pid map (sign kept as to_real)
 int32_t to_app_tid(int32_t real);  // tid map, then pid map
 

@@ -30,8 +30,8 @@
 //
 // Not translated: relative paths resolved under a cwd or directory descriptor inside /proc (a
 // program that chdir's to /proc and opens "1234/stat"), the numeric names readdir returns while
-// listing /proc or another process's /proc/<pid>/task (they are kernel ids; our own task list is
-// translated in place where the app id fits, agent/ownfd.cc), and the ids inside other /proc files. libc's internal opens (realpath,
+// listing /proc (they are kernel ids; a thread list, /proc/<pid>/task, is translated in place
+// where the app id fits, agent/ownfd.cc), and the ids inside other /proc files. libc's internal opens (realpath,
 // ftw, ...) do not go through these symbols either.
 // node-gyp builds with _FILE_OFFSET_BITS=64, which makes glibc's headers declare prlimit, stat,
 // open... as aliases of their *64 twins; these wrappers must define each symbol under its own name.
