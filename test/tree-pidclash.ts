@@ -1,7 +1,8 @@
 // Pid collisions after restart (issue 3): a child forked after a restart may get, from the kernel,
 // the pid another process of the computation has as its app pid; the pid map would then send the
 // application's kill/waitpid for one to the other. The agent's fork wrapper discards such a child
-// and forks again. To force the collision the restart runs in a user+pid namespace of its own
+// and forks again (forkpty and daemon are rebuilt on it); a posix_spawn'd program discards itself
+// before its main and is spawned again. To force the collision the restart runs in a user+pid namespace of its own
 // (`unshare -Urpf --mount-proc`, unprivileged), where the fixture can set ns_last_pid.
 import t from 'tap'
 import { spawn } from 'node:child_process'
@@ -9,11 +10,12 @@ import { join } from 'node:path'
 import { build } from './helpers/fixtures.js'
 import { cliPath, Proc, runAs, setup } from './helpers/amber.js'
 
-t.test('a new child never gets a pid the computation already uses', async (t) => {
+for (const how of ['fork', 'spawn', 'forkpty'] as const)
+t.test(`a new child never gets a pid the computation already uses (${how})`, async (t) => {
   const a = await setup(t)
   const exe = await build('pidclash')
   const go = join(a.base, 'go')
-  const app = a.launch([exe, go])
+  const app = a.launch([exe, go, how])
   await app.waitFor((l) => l.filter((x) => x.startsWith('p ')).length >= 5 && l.some((x) => x.startsWith('c ')), 30_000, 'both counting')
   const kid = Number(app.lines.find((l) => l.startsWith('kid '))!.split(' ')[1])
   await a.checkpoint({ kill: true })

@@ -1123,6 +1123,9 @@ __attribute__((constructor)) void agent_init() {
       g.parent_vpid = inherited;
     }
   }
+  // Set by the posix_spawn wrapper that started us (exec.cc spawn_retrying); not the program's.
+  bool spawn_try = getenv("AMBER_SPAWN_TRY") != nullptr && !exec_pids;
+  unsetenv("AMBER_SPAWN_TRY");
   g.coord_fd = -1;
   g.tid_off = probe_tid_offset();
   rlim::init();
@@ -1158,6 +1161,9 @@ __attribute__((constructor)) void agent_init() {
     say("cannot reach the coordinator at ", g.coord_path, "; running without checkpointing");
     return;
   }
+  // A program posix_spawn started whose kernel pid another process of the computation has as its
+  // app pid (hello brought the map): the spawning parent reaps it and spawns again (exec.cc).
+  if (spawn_try && pid_collides(g.pid)) sys::exit_group(kForkCollisionExit);
   // A new process started after a restart: its parent's kernel pid is not the one the
   // application knows (hello brought the map).
   if (!exec_pids) g.app_ppid = pid::to_app(g.app_ppid);

@@ -19,7 +19,11 @@
 // pid); the pid map would then misroute kill/waitpid. Such a child is discarded and the fork
 // taken again (DMTCP does the same).
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pty.h>
+#include <utmp.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -56,7 +60,7 @@ bool g_warned;
 const char* const kForced[] = {"LD_PRELOAD", "AMBER_COORD", "AMBER_TOKEN", "AMBER_SIGNAL", "AMBER_VPID",
                                "AMBER_VPID_PID", "AMBER_PARENT_VPID", "AMBER_APP_PID", "AMBER_APP_PPID",
                                "AMBER_RESTART_PPID", "AMBER_STDIO", "AMBER_FSIZE_MAX", "AMBER_COORD_FD",
-                               "AMBER_SECCOMP_FD"};
+                               "AMBER_SECCOMP_FD", "AMBER_SPAWN_TRY"};
 
 // "NAME=..." has name `name`.
 bool named(const char* e, const char* name) {
@@ -126,6 +130,8 @@ struct EnvBuf {
   // The program's seccomp filters for the new program's agent (proc/seccomp.agent.cc); closed
   // here when the exec failed, or after a spawn (the child has its copy).
   int sc_fd = -1;
+  // posix_spawn's attempt number for the new program's agent (AMBER_SPAWN_TRY), -1: none.
+  int spawn_try = -1;
   ~EnvBuf() {
     if (sc_fd >= 0) sys::close(sc_fd);
   }
@@ -248,6 +254,8 @@ char* const* build_env(char* const* envp, EnvBuf* b) {
       {"AMBER_COORD_FD", nullptr, g_exec_conn, g_exec_conn >= 0},
       // The seccomp filters the program installed (they stay in force across the exec).
       {"AMBER_SECCOMP_FD", nullptr, b->sc_fd, b->sc_fd >= 0},
+      // A program posix_spawn starts, which its parent takes again if its pid collides (spawn).
+      {"AMBER_SPAWN_TRY", nullptr, b->spawn_try, b->spawn_try >= 0},
   };
   for (auto& v : vars) {
     if (!ok) break;
@@ -417,6 +425,29 @@ bool fork_child_doomed() {
   return g_fork_try < kForkTries && pid_collides((int32_t)sys::getpid());
 }
 
+int spawn_retrying(spawn_t real, pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa,
+                   const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+  for (int t = 0;; t++) {
+    EnvBuf b;
+    b.spawn_try = t < kForkTries ? t : -1;
+    uint32_t epoch = __atomic_load_n(&g.restarts, __ATOMIC_ACQUIRE);
+    pid_t r = 0;
+    int e = real(&r, path, fa, attr, argv, build_env(envp, &b));
+    if (e == 0 && g.active && t < kForkTries && pid_collides(r) &&
+        // (a checkpoint in between: r is the restored child's previous kernel pid: see fork)
+        !(__atomic_load_n(&g.restarts, __ATOMIC_ACQUIRE) != epoch && !is_child(r) && is_child(pid::to_real(r)))) {
+      sys::kill(r, SIGKILL);  // it exits by itself; this makes sure of it
+      int st = 0;
+      long w;
+      do w = sys::sc4(sys::NR_wait4, r, (long)&st, __WALL, 0);
+      while (w == -EINTR);
+      continue;
+    }
+    if (e == 0 && pid) *pid = r;
+    return e;
+  }
+}
+
 }  // namespace amber
 
 using amber::build_env;
@@ -493,6 +524,13 @@ __attribute__((visibility("default"))) int execveat(int dirfd, const char* path,
 
 // posix_spawn's child is glibc's own (clone CLONE_VM|CLONE_VFORK, then the internal __execve):
 // the environment is made here, in the parent, and handed to it.
+//
+// After a restart the kernel may give the new program a pid another process of the computation
+// has as its app pid, as with fork (top). The new program's agent, told so by AMBER_SPAWN_TRY,
+// looks at the pid map the coordinator gives it before main and exits (kForkCollisionExit) if its
+// pid collides; posix_spawn returns only once the exec succeeded, so the wrapper reaps that
+// program here and spawns again. Nothing of the program has run.
+
 __attribute__((visibility("default"))) int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa,
                                                        const posix_spawnattr_t* attr, char* const argv[],
                                                        char* const envp[]) {
@@ -500,8 +538,7 @@ __attribute__((visibility("default"))) int posix_spawn(pid_t* pid, const char* p
   char buf[PATH_MAX + 32];
   path = amber::pid::exec_path(path, buf, sizeof buf);
   amber::ExecConn conn;
-  EnvBuf b;
-  return amber::g_spawn(pid, path, fa, attr, argv, build_env(envp, &b));
+  return amber::spawn_retrying(amber::g_spawn, pid, path, fa, attr, argv, envp);
 }
 
 __attribute__((visibility("default"))) int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* fa,
@@ -511,8 +548,7 @@ __attribute__((visibility("default"))) int posix_spawnp(pid_t* pid, const char* 
   char buf[PATH_MAX + 32];
   file = amber::pid::exec_path(file, buf, sizeof buf);
   amber::ExecConn conn;
-  EnvBuf b;
-  return amber::g_spawnp(pid, file, fa, attr, argv, build_env(envp, &b));
+  return amber::spawn_retrying(amber::g_spawnp, pid, file, fa, attr, argv, envp);
 }
 
 __attribute__((visibility("default"))) pid_t fork(void) {
@@ -543,6 +579,57 @@ __attribute__((visibility("default"))) pid_t fork(void) {
     do w = sys::sc4(sys::NR_wait4, r, (long)&st, __WALL, 0);
     while (w == -EINTR);
   }
+}
+
+// daemon and forkpty: glibc's call its fork inside libc, past the wrapper above, so a child they
+// made after a restart could take a pid the computation already uses. Both are rebuilt here on
+// the wrapper, with glibc's documented behaviour.
+__attribute__((visibility("default"))) int daemon(int nochdir, int noclose) {
+  switch (fork()) {
+    case -1: return -1;
+    case 0: break;
+    default: _exit(0);
+  }
+  if (setsid() == -1) return -1;
+  if (!nochdir && chdir("/") != 0) {}  // (glibc does not fail on it either)
+  if (!noclose) {
+    int fd = open("/dev/null", O_RDWR);
+    if (fd < 0) return -1;
+    // (as glibc: only onto the standard descriptors if it really is the null device)
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode)) {
+      close(fd);
+      errno = ENODEV;
+      return -1;
+    }
+    dup2(fd, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (fd > 2) close(fd);
+  }
+  return 0;
+}
+
+__attribute__((visibility("default"))) pid_t forkpty(int* amaster, char* name, const struct termios* termp,
+                                                     const struct winsize* winp) {
+  int master, slave;
+  if (openpty(&master, &slave, name, termp, winp) == -1) return -1;
+  pid_t pid = fork();
+  if (pid == -1) {
+    int e = errno;
+    close(master);
+    close(slave);
+    errno = e;
+    return -1;
+  }
+  if (pid == 0) {
+    close(master);
+    if (login_tty(slave)) _exit(1);
+    return 0;
+  }
+  *amaster = master;
+  close(slave);
+  return pid;
 }
 
 }  // extern "C"
