@@ -72,7 +72,11 @@ void fill_thread_record(amber_thread* rec) {
     int32_t* cached = reinterpret_cast<int32_t*>(fs + (uint64_t)g.tid_off);
     if (*cached == rec->tid) rec->ctid_addr = reinterpret_cast<uint64_t>(cached);
   }
-  rec->clear_tid_addr = rec->ctid_addr;
+  // Where the kernel clears the tid at the thread's exit (and wakes a futex there): glibc's own
+  // cached tid for its threads, but a thread made by a raw clone(CLONE_CHILD_CLEARTID) (a
+  // runtime's own threads) has it elsewhere, and its creator waits there for it to end.
+  uint64_t clear_at = 0;
+  rec->clear_tid_addr = sys::prctl(40 /*PR_GET_TID_ADDRESS*/, (long)&clear_at, 0, 0, 0) == 0 ? clear_at : rec->ctid_addr;
   // What the kernel keeps per thread, read by the thread itself (the checkpoint thread would read
   // its own): its name, its parent-death signal, its personality (the checkpoint thread was made
   // before the program changed the main thread's).
@@ -336,9 +340,17 @@ void clone_thread(amber_handoff* h, uint32_t i) {
   unsigned long fl = flags;
   // glibc's struct pthread caches the tid and pthread_join waits on it (PITFALLS 2): the
   // kernel writes the new tid there (CHILD_SETTID) and clears it at exit (CHILD_CLEARTID).
-  if (t.ctid_addr) fl |= 0x01000000 /*CHILD_SETTID*/ | 0x00200000 /*CHILD_CLEARTID*/;
+  // Any other thread gets its clear-at-exit address alone: what is stored there is the
+  // program's (the tid it was told, not this run's).
+  int32_t* ctid = (int32_t*)t.ctid_addr;
+  if (t.ctid_addr) {
+    fl |= 0x01000000 /*CHILD_SETTID*/ | 0x00200000 /*CHILD_CLEARTID*/;
+  } else if (t.clear_tid_addr) {
+    fl |= 0x00200000 /*CHILD_CLEARTID*/;
+    ctid = (int32_t*)t.clear_tid_addr;
+  }
   char* stack = S.blob + S.stacks_at + (uint64_t)(i + 1) * kThreadStack;
-  long r = amber_clone_thread(fl, stack, &h->new_tids[i], (int32_t*)t.ctid_addr, t.fs_base, thread_entry, (void*)&t);
+  long r = amber_clone_thread(fl, stack, &h->new_tids[i], ctid, t.fs_base, thread_entry, (void*)&t);
   if (r < 0) die(EXIT_SYSTEM, "cannot create a thread", nullptr, r);
 }
 
@@ -426,10 +438,8 @@ void threads_start(amber_handoff* h) {
     for (;;) sys::sc1(sys::NR_exit, 0);
   }
   const amber_thread& m = S.v.threads[S.main_idx];
-  if (m.ctid_addr) {
-    *reinterpret_cast<volatile int32_t*>(m.ctid_addr) = h->new_pid;
-    sys::set_tid_address((void*)m.clear_tid_addr);
-  }
+  if (m.ctid_addr) *reinterpret_cast<volatile int32_t*>(m.ctid_addr) = h->new_pid;
+  if (m.ctid_addr || m.clear_tid_addr) sys::set_tid_address((void*)m.clear_tid_addr);
   sys::arch_prctl(0x1002 /*ARCH_SET_FS*/, m.fs_base);
   enter_thread(m);
 }
