@@ -1,6 +1,6 @@
 // libc wrappers that keep the suspend signal ours (PITFALLS 6): the application can neither
-// block it (sigprocmask, pthread_sigmask, sigsuspend, sigwait*) nor replace it (sigaction,
-// signal). Everything else passes through to the next definition (dlsym RTLD_NEXT).
+// block it (sigprocmask, pthread_sigmask, sigsuspend, sigwait*, a handler's sa_mask) nor replace
+// it (sigaction, signal). Everything else passes through to the next definition (dlsym RTLD_NEXT).
 //
 // They also keep the pids in siginfo virtual: after a restart the kernel fills si_pid with kernel
 // pids. An SA_SIGINFO handler of the application is installed behind a trampoline of ours that
@@ -49,6 +49,8 @@ bool internal(int sig) { return sig == 32 || sig == 33; }
 // the rest of memory, so the restored trampoline still finds them.
 using InfoHandler = void (*)(int, siginfo_t*, void*);
 InfoHandler g_app_handler[_NSIG];
+// Signals whose action's mask the application gave with our signal in it (taken out: sigaction).
+uint64_t g_mask_ours;
 
 // Does si_pid hold a pid for this siginfo? Sent by a process (kill, sigqueue, tgkill, mq_notify)
 // or a child's state change. Not SI_TIMER/SI_SIGIO (si_pid overlaps the timer id / si_band
@@ -126,8 +128,20 @@ __attribute__((visibility("default"))) int sigaction(int sig, const struct sigac
   InfoHandler prev = __atomic_load_n(&g_app_handler[sig], __ATOMIC_ACQUIRE);
   PlainHandler prev_plain = __atomic_load_n(&g_app_plain[sig], __ATOMIC_ACQUIRE);
   struct sigaction mine;
+  uint64_t had_ours = __atomic_load_n(&g_mask_ours, __ATOMIC_ACQUIRE) & (1ull << (sig - 1));
   // A copy read safely: an action we cannot read goes to libc untouched.
-  if (act && sys::vm_read(&mine, act, sizeof mine) == (long)sizeof mine && real_handler(mine.sa_handler)) {
+  bool readable = act && sys::vm_read(&mine, act, sizeof mine) == (long)sizeof mine;
+  if (readable && amber::g.sig && sigismember(&mine.sa_mask, amber::g.sig) == 1) {
+    // A handler's mask holding every signal (postgres's) would block ours for as long as the
+    // handler runs — and in every child it forks from there, until it unblocks — so that the
+    // checkpoint cannot stop that thread. The application is told its own mask back.
+    sigdelset(&mine.sa_mask, amber::g.sig);
+    act = &mine;
+    __atomic_or_fetch(&g_mask_ours, 1ull << (sig - 1), __ATOMIC_RELEASE);
+  } else if (readable) {
+    __atomic_and_fetch(&g_mask_ours, ~(1ull << (sig - 1)), __ATOMIC_RELEASE);
+  }
+  if (readable && real_handler(mine.sa_handler)) {
     // Published before the trampoline is installed, so a signal arriving in between finds it.
     if (mine.sa_flags & SA_SIGINFO) {
       __atomic_store_n(&g_app_handler[sig], mine.sa_sigaction, __ATOMIC_RELEASE);
@@ -142,7 +156,10 @@ __attribute__((visibility("default"))) int sigaction(int sig, const struct sigac
   if (r != 0 && act == &mine) {
     __atomic_store_n(&g_app_handler[sig], prev, __ATOMIC_RELEASE);
     __atomic_store_n(&g_app_plain[sig], prev_plain, __ATOMIC_RELEASE);
+    if (had_ours) __atomic_or_fetch(&g_mask_ours, had_ours, __ATOMIC_RELEASE);
+    else __atomic_and_fetch(&g_mask_ours, ~(1ull << (sig - 1)), __ATOMIC_RELEASE);
   }
+  if (r == 0 && old && had_ours) sigaddset(&old->sa_mask, amber::g.sig);
   if (r == 0 && old && is_trampoline(old)) old->sa_sigaction = prev;
   else if (r == 0 && old && is_plain_trampoline(old)) old->sa_handler = prev_plain;
   return r;
