@@ -12,7 +12,10 @@
 // libc does with it (EFAULT from the kernel for sigsuspend/sigwait*, libc's own fault for
 // sigprocmask and sigaction, which read them in user space).
 #include <dlfcn.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <string.h>
 #include <errno.h>
 
@@ -208,6 +211,41 @@ __attribute__((visibility("default"))) int sigsuspend(const sigset_t* mask) {
   static F f = next<F>("sigsuspend");
   sigset_t tmp;
   return f(filtered(mask, &tmp));
+}
+
+// The waits that take a signal mask for their duration: a mask holding every signal (an event
+// loop that takes its signals from a signalfd) would keep the checkpoint from stopping the thread
+// for as long as it waits.
+__attribute__((visibility("default"))) int ppoll(struct pollfd* fds, nfds_t n, const struct timespec* ts,
+                                                 const sigset_t* mask) {
+  using F = int (*)(struct pollfd*, nfds_t, const struct timespec*, const sigset_t*);
+  static F f = next<F>("ppoll");
+  sigset_t tmp;
+  return f(fds, n, ts, filtered(mask, &tmp));
+}
+
+__attribute__((visibility("default"))) int pselect(int n, fd_set* r, fd_set* w, fd_set* e, const struct timespec* ts,
+                                                   const sigset_t* mask) {
+  using F = int (*)(int, fd_set*, fd_set*, fd_set*, const struct timespec*, const sigset_t*);
+  static F f = next<F>("pselect");
+  sigset_t tmp;
+  return f(n, r, w, e, ts, filtered(mask, &tmp));
+}
+
+__attribute__((visibility("default"))) int epoll_pwait(int ep, struct epoll_event* ev, int max, int timeout,
+                                                       const sigset_t* mask) {
+  using F = int (*)(int, struct epoll_event*, int, int, const sigset_t*);
+  static F f = next<F>("epoll_pwait");
+  sigset_t tmp;
+  return f(ep, ev, max, timeout, filtered(mask, &tmp));
+}
+
+__attribute__((visibility("default"))) int epoll_pwait2(int ep, struct epoll_event* ev, int max, const struct timespec* ts,
+                                                        const sigset_t* mask) {
+  using F = int (*)(int, struct epoll_event*, int, const struct timespec*, const sigset_t*);
+  static F f = next<F>("epoll_pwait2");
+  sigset_t tmp;
+  return f(ep, ev, max, ts, filtered(mask, &tmp));
 }
 
 __attribute__((visibility("default"))) int sigwait(const sigset_t* set, int* sig) {
