@@ -150,6 +150,9 @@ constexpr size_t kThreadFsWork = 20480;  // the work area threads_fs_group needs
 long threads_fs_group(const int32_t* tids, uint32_t n, uint32_t* group, char* work, char* err, size_t errlen);
 
 // The real libc functions behind our wrappers (wrappers.cc).
+// syscall(2) of a signal-mask or signal-action call, our signal kept ours (agent/wrappers.cc):
+// true when n is one, with the kernel's answer in *r.
+bool sig_syscall(long n, long a, long b, long c, long d, long e, long f, long* r);
 int real_sigaction(int sig, const void* act, void* old);
 
 // Unreaped children (proc/zombie.cc): the kernel pid of a zombie child by its app pid and back,

@@ -16,11 +16,13 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <errno.h>
 
 #include "agent/agent.h"
 #include "pid/pid.h"
+#include "sys/sys.h"
 #include "sys/usermem.h"
 #include "syscall/intr.h"
 
@@ -106,6 +108,49 @@ bool real_handler(sighandler_t h) { return h != SIG_DFL && h != SIG_IGN && h != 
 }  // namespace
 
 namespace amber {
+// syscall(2) of a call that takes a signal mask or an action: our signal kept as the libc
+// wrappers here keep it (a program, or a runtime, that masks signals by raw system call). True
+// when n is one of them, with the kernel's answer in *r.
+bool sig_syscall(long n, long a, long b, long c, long d, long e, long f, long* r) {
+  sigset_t tmp;
+  auto fl = [&](long set) { return reinterpret_cast<long>(filtered(reinterpret_cast<const sigset_t*>(set), &tmp)); };
+  switch (n) {
+    case SYS_rt_sigprocmask: *r = sys::sc4(n, a, a == SIG_UNBLOCK ? b : fl(b), c, d); return true;
+    case SYS_rt_sigsuspend: *r = sys::sc2(n, fl(a), b); return true;
+    case SYS_rt_sigtimedwait: *r = sys::sc4(n, fl(a), b, c, d); return true;
+    case SYS_ppoll: *r = sys::sc5(n, a, b, c, fl(d), e); return true;
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2: *r = sys::sc6(n, a, b, c, d, fl(e), f); return true;
+    case SYS_pselect6: {
+      struct { long set, len; } x;  // the kernel's sixth argument: the mask and its size
+      if (f && sys::vm_read(&x, reinterpret_cast<const void*>(f), sizeof x) == (long)sizeof x && x.set) {
+        x.set = fl(x.set);
+        *r = sys::sc6(n, a, b, c, d, e, reinterpret_cast<long>(&x));
+      } else {
+        *r = sys::sc6(n, a, b, c, d, e, f);
+      }
+      return true;
+    }
+    case SYS_rt_sigaction: {
+      struct { uint64_t handler, flags, restorer, mask; } k;  // the kernel's struct sigaction
+      if (ours((int)a)) {
+        // As the sigaction wrapper: the default action, and the change "succeeds".
+        memset(&k, 0, sizeof k);
+        *r = c && sys::vm_write(reinterpret_cast<void*>(c), &k, sizeof k) != (long)sizeof k ? -EFAULT : 0;
+        return true;
+      }
+      if (b && g.sig && sys::vm_read(&k, reinterpret_cast<const void*>(b), sizeof k) == (long)sizeof k) {
+        k.mask &= ~(1ull << (g.sig - 1));
+        *r = sys::sc4(n, a, reinterpret_cast<long>(&k), c, d);
+      } else {
+        *r = sys::sc4(n, a, b, c, d);
+      }
+      return true;
+    }
+    default: return false;
+  }
+}
+
 int real_sigaction(int sig, const void* act, void* old) {
   using F = int (*)(int, const struct sigaction*, struct sigaction*);
   static F f = next<F>("sigaction");

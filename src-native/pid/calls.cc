@@ -365,7 +365,9 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
     case SYS_dup3:
       if (a != b && (r = amber::ownfd::before_dup((int)a, (int)b)) < 0) return ret(r);
       return ret(sys::sc3(n, a, b, c));
-    default: return ret(sys::sc6(n, a, b, c, d, e, f));
+    default:
+      if (amber::sig_syscall(n, a, b, c, d, e, f, &r)) return ret(r);  // (agent/wrappers.cc)
+      return ret(sys::sc6(n, a, b, c, d, e, f));
   }
 }
 
