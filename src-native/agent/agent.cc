@@ -347,8 +347,9 @@ int find_slot(int32_t tid) {
 }
 
 // Has thread tid our signal blocked and pending (SigBlk and SigPnd of its status)? The agent's
-// own coord_send blocks it for a moment: only a second of it counts (do_suspend).
-bool blocks_our_signal(int32_t tid) {
+// own coord_send blocks it for a moment: only a second of it counts (do_suspend). *blocked: the
+// thread's SigBlk.
+bool blocks_our_signal(int32_t tid, uint64_t* blocked) {
   char path[64], st[4096];
   sys::Out(path, sizeof path).s("/proc/self/task/").i(tid).s("/status");
   size_t n = sys::read_file(path, st, sizeof st - 1);
@@ -364,7 +365,56 @@ bool blocks_our_signal(int32_t tid) {
     while (*p && *p != '\n') p++;
     if (*p) p++;
   }
+  *blocked = blk;
   return (blk & bit) && (pnd & bit);
+}
+
+// Threads glibc makes for itself (POSIX AIO's helpers, getaddrinfo_a's) start with every signal
+// blocked but SIGSETXID (33), which setuid() sends to each thread and waits for: our signal can
+// never park them, and a checkpoint would fail while one works (an aio_read waiting on a pipe).
+// SIGSETXID reaches them: glibc's handler for it (installed at the first pthread_create) gets a
+// front of ours, which parks the thread on our own request — SI_QUEUE with kNudge; glibc's acts
+// only on SI_TKILL from its setxid — and hands anything else to glibc's. The agent's sections that
+// must not be parked block 33 as well (park_block_mask).
+void suspend_handler(int, siginfo_t* si, void* uc);
+using InfoFn = void (*)(int, siginfo_t*, void*);
+InfoFn g_setxid_next;  // glibc's handler (.bss: a restored process has it back)
+constexpr int kSetxid = 33;
+constexpr int kNudge = 0x6e756467;  // "nudg"
+struct KSigaction { uint64_t handler, flags, restorer, mask; };
+
+void setxid_front(int sig, siginfo_t* si, void* uc) {
+  if (si && si->si_code == SI_QUEUE && si->si_value.sival_int == kNudge && si->si_pid == g.pid) {
+    suspend_handler(g.sig, si, uc);
+    return;
+  }
+  if (InfoFn f = __atomic_load_n(&g_setxid_next, __ATOMIC_ACQUIRE)) f(sig, si, uc);
+}
+
+// Puts the front in place (once; also after a fork or a restart, where it is inherited). False
+// when SIGSETXID has no handler of glibc's to front (no thread was ever made by pthread_create).
+bool setxid_front_ready() {
+  KSigaction cur{};
+  if (sys::sc4(13 /*rt_sigaction*/, kSetxid, 0, (long)&cur, 8) != 0) return false;
+  if (cur.handler == reinterpret_cast<uint64_t>(&setxid_front)) return true;
+  if (cur.handler <= 1 /*SIG_DFL, SIG_IGN*/ || !(cur.flags & SA_SIGINFO)) return false;
+  __atomic_store_n(&g_setxid_next, reinterpret_cast<InfoFn>(cur.handler), __ATOMIC_RELEASE);
+  KSigaction mine = cur;
+  mine.handler = reinterpret_cast<uint64_t>(&setxid_front);
+  mine.flags &= ~(uint64_t)SA_ONSTACK;  // as the suspend handler: on the thread's own stack
+  mine.mask = ~0ull;                    // parked threads run no application handler
+  return sys::sc4(13 /*rt_sigaction*/, kSetxid, (long)&mine, 0, 8) == 0;
+}
+
+long nudge(int32_t tid) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  si.si_signo = kSetxid;
+  si.si_code = SI_QUEUE;
+  si.si_pid = g.pid;
+  si.si_uid = (uid_t)sys::sc0(102 /*getuid*/);
+  si.si_value.sival_int = kNudge;
+  return sys::sc4(297 /*rt_tgsigqueueinfo*/, g.pid, tid, kSetxid, (long)&si);
 }
 
 // Has the main thread ended (pthread_exit in main while other threads go on)? The kernel keeps
@@ -426,6 +476,7 @@ long do_suspend(char* err, size_t errlen) {
     for (uint32_t i = 1; i < g.nslots; i++) {
       Slot& s = g_slots[i];
       int64_t blocked_since = 0;
+      bool nudged = false;
       while (__atomic_load_n(&s.state, __ATOMIC_ACQUIRE) == SLOT_SIGNALED) {
         sys::ktimespec ts{0, 5000000};
         sys::futex_wait(&s.state, SLOT_SIGNALED, &ts);
@@ -433,8 +484,13 @@ long do_suspend(char* err, size_t errlen) {
         if (sys::tgkill(g.pid, s.tid, 0) == -ESRCH) { s.state = SLOT_GONE; break; }
         // The main thread ended meanwhile (pthread_exit): a zombie the signal never reaches.
         if (s.tid == g.pid && main_thread_exited()) { s.state = SLOT_GONE; break; }
-        if (!blocks_our_signal(s.tid)) blocked_since = 0;
-        else if (!blocked_since) blocked_since = now_ns();
+        uint64_t blk = 0;
+        if (!blocks_our_signal(s.tid, &blk)) {
+          blocked_since = 0;
+        } else if (!nudged && !(blk & (1ull << (kSetxid - 1))) && setxid_front_ready()) {
+          nudged = nudge(s.tid) == 0;  // (parks it through SIGSETXID; the wait goes on)
+          blocked_since = now_ns();
+        } else if (!blocked_since) blocked_since = now_ns();
         else if (now_ns() - blocked_since > 1000000000ll) {
           // Blocked by a way no wrapper of ours sees (a raw rt_sigprocmask, a thread libc starts
           // with a mask of its own): it would never park. Said as such, not as a timeout.
@@ -1142,8 +1198,9 @@ __attribute__((constructor)) void agent_init() {
   sigfillset(&sa.sa_mask);  // parked threads must not run application handlers
   if (real_sigaction(g.sig, &sa, nullptr) != 0) { say("cannot install the suspend handler"); return; }
   {
-    // An exec wrapper of the program we replaced blocked it across the exec (exec.cc ExecGuard).
-    uint64_t ours = 1ull << (g.sig - 1);
+    // An exec wrapper of the program we replaced blocked it across the exec (exec.cc ExecGuard),
+    // with SIGSETXID, which nothing sent meanwhile (a thread blocking both is never nudged).
+    uint64_t ours = park_block_mask();
     sys::rt_sigprocmask(1 /*SIG_UNBLOCK*/, &ours, nullptr);
   }
 
@@ -1203,7 +1260,7 @@ void patch_env(const char* name, const char* value) {
 bool coord_send(const char* s, size_t n) {
   // Block the suspend signal while holding the lock: a thread parked with it held would
   // deadlock the checkpoint thread's own sends.
-  uint64_t block = 1ull << (g.sig - 1), old = 0;
+  uint64_t block = park_block_mask(), old = 0;
   sys::rt_sigprocmask(0 /*SIG_BLOCK*/, &block, &old);
   while (__atomic_exchange_n(&g.send_lock, 1u, __ATOMIC_ACQUIRE)) sys::sc0(24 /*sched_yield*/);
   bool ok = g.coord_fd >= 0 && sys::write_all(g.coord_fd, s, n) == 0;

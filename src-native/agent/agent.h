@@ -169,6 +169,11 @@ bool pid_collides(int32_t kernel_pid);
 bool fork_child_doomed();
 constexpr int kForkCollisionExit = 121;
 
+// What the agent blocks around a section no thread may be parked in (a lock held, an exec under
+// way): the suspend signal and SIGSETXID (33), by which a checkpoint also parks a thread that
+// blocks the suspend signal (agent.cc nudge: glibc's own helper threads block everything else).
+inline uint64_t park_block_mask() { return (1ull << (g.sig - 1)) | (1ull << (33 - 1)); }
+
 // Coordinator link (agent.cc). send is safe from any thread (a spinlock, with the suspend signal
 // blocked while held so no thread parks holding it); read_line only on the checkpoint thread.
 bool coord_send(const char* s, size_t n);

@@ -318,7 +318,7 @@ struct ExecGuard {
   bool on = false;
   ExecGuard() {
     if (!g.active || !g.sig) return;
-    uint64_t b = 1ull << (g.sig - 1);
+    uint64_t b = park_block_mask();  // (a SIGSETXID pending at the exec would kill the new program)
     on = sys::rt_sigprocmask(0 /*SIG_BLOCK*/, &b, &old) == 0;
   }
   ~ExecGuard() {  // only reached when the exec failed

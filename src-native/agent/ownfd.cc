@@ -37,7 +37,7 @@ int agent_fd() { return __atomic_load_n(&g.coord_fd, __ATOMIC_ACQUIRE); }
 // Moves the agent's socket off `fd` (a number the program is about to take). Senders hold
 // send_lock (agent.cc coord_send): they see the old number or the new one, never a closed one.
 long move_off(int fd) {
-  uint64_t block = 1ull << (g.sig - 1), old = 0;
+  uint64_t block = park_block_mask(), old = 0;
   sys::rt_sigprocmask(0 /*SIG_BLOCK*/, &block, &old);
   while (__atomic_exchange_n(&g.send_lock, 1u, __ATOMIC_ACQUIRE)) sys::sc0(24 /*sched_yield*/);
   long r = 0;

@@ -38,7 +38,7 @@ void dnotify_note(int fd, unsigned long mask) {
   sys::kstat st;
   if (sys::fstat(fd, &st) < 0) return;
   // Our signal is held off while the table changes: a parked thread must not hold the lock.
-  uint64_t ours = 1ull << (amber::g.sig - 1), old = 0;
+  uint64_t ours = amber::g.sig > 0 ? amber::park_block_mask() : 0, old = 0;
   if (amber::g.active) sys::rt_sigprocmask(0 /*SIG_BLOCK*/, &ours, &old);
   {
     Lock l;

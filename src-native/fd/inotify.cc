@@ -60,7 +60,7 @@ volatile uint32_t g_lock;
 struct Guard {
   uint64_t old;
   Guard() {
-    uint64_t set = amber::g.sig > 0 ? 1ull << (amber::g.sig - 1) : 0;  // (no signal: agent inactive)
+    uint64_t set = amber::g.sig > 0 ? amber::park_block_mask() : 0;  // (no signal: agent inactive)
     sys::rt_sigprocmask(0 /*SIG_BLOCK*/, &set, &old);
     while (__atomic_exchange_n(&g_lock, 1u, __ATOMIC_ACQUIRE)) sys::sc0(24 /*sched_yield*/);
   }

@@ -152,7 +152,7 @@ long set_mode(unsigned op, unsigned flags, void* args) {
     return sys::sc3(sys::NR_seccomp, op, flags, (long)args);
   // Our signal is held off from the kernel's install to our record: a checkpoint in between would
   // find a filter we do not know.
-  uint64_t ours = 1ull << (g.sig - 1), old = 0;
+  uint64_t ours = park_block_mask(), old = 0;
   sys::rt_sigprocmask(0 /*SIG_BLOCK*/, &ours, &old);
   int32_t tid = (int32_t)sys::gettid();
   uint32_t k0 = program_depth();
