@@ -3,7 +3,8 @@
 // image of a generation is written and before the processes resume or die: the processes are
 // frozen, alive, and their descriptors are exactly those in the images.
 //
-// Mechanism only: candidates are descriptors of regular files and directories with the same
+// Mechanism only: candidates are descriptors of regular files, directories and character devices
+// reopened at their path (/dev/null, /dev/urandom: their status flags are one too) with the same
 // (dev, inode) in the images; kcmp(2) KCMP_FILE decides whether two are the same description
 // (it needs PTRACE_MODE_READ over both processes: same uid and dumpable, no privilege; Yama does
 // not restrict READ mode). A pair kcmp cannot compare (EPERM, a process that set itself
@@ -71,7 +72,7 @@ class SharesWorker final : public Napi::AsyncWorker {
             if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
             struct stat st;
             if (stat((dir + "/" + e->d_name).c_str(), &st) < 0) continue;
-            if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+            if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode))
               byFile[{(uint64_t)st.st_dev, (uint64_t)st.st_ino}].push_back(Desc{i, (int32_t)std::stoi(e->d_name)});
           }
           closedir(d);
@@ -81,7 +82,8 @@ class SharesWorker final : public Napi::AsyncWorker {
         const amber_view& v = im->view();
         for (uint32_t k = 0; k < v.nfds; k++) {
           const amber_fd& f = v.fds[k];
-          if (f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_DIR) byFile[{f.dev, f.inode}].push_back(Desc{i, f.fd});
+          bool dev = f.kind == AMBER_FD_CHR && f.subkind == AMBER_CHR_OTHER && !(f.fd_flags & AMBER_FD_TTY);
+          if (f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_DIR || dev) byFile[{f.dev, f.inode}].push_back(Desc{i, f.fd});
         }
       }
       for (auto& [file, ds] : byFile) {

@@ -571,8 +571,16 @@ long reopen_nsfs(const amber_fd& f, const char* name) {
 namespace fd {
 void file_check(int img) { rs::check_open_files(img, AMBER_FD_FILE); }
 
+// A descriptor reopened at its path whose open file description may be shared (--share): a
+// regular file, a directory, a character device other than a terminal (a pty, the launcher's
+// terminal: fd/pty.cc, fd/stdio.cc).
+static bool shared_at_path(const amber_fd& f) {
+  return f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_DIR ||
+         (f.kind == AMBER_FD_CHR && f.subkind == AMBER_CHR_OTHER && !(f.fd_flags & AMBER_FD_TTY));
+}
+
 // Deleted files and memfds (remade), then the shared open file descriptions of files reopened at
-// their path (--share), regular files and directories alike.
+// their path (--share), regular files, directories and devices alike.
 void file_prepare() {
   using namespace rs;
   remake_files();
@@ -587,8 +595,8 @@ void file_prepare() {
       if (idx < 0) continue;
       const amber_view& v = T.img[s.img].v;
       const amber_fd& f = v.fds[idx];
-      if (f.kind != AMBER_FD_FILE && f.kind != AMBER_FD_DIR) continue;
-      if (f.subkind != AMBER_FILE_PATH) break;  // remade above, or opened per process (/proc, nsfs)
+      if (!shared_at_path(f)) continue;
+      if (f.kind != AMBER_FD_CHR && f.subkind != AMBER_FILE_PATH) break;  // remade above, or opened per process (/proc, nsfs)
       char path[4096];
       const char* d;
       uint32_t len;
@@ -604,7 +612,7 @@ void file_prepare() {
       int idx = s.img < T.n ? find_fd(s.img, s.fd) : -1;
       if (idx < 0) continue;
       const amber_fd& f = T.img[s.img].v.fds[idx];
-      if ((f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_DIR) && !restart_stdio(f, s.img) && T.img[s.img].prep[idx] < 0)
+      if (shared_at_path(f) && !restart_stdio(f, s.img) && T.img[s.img].prep[idx] < 0)
         assign(s.img, (uint32_t)idx, made);
     }
     settle();
