@@ -68,6 +68,7 @@ fd::Kind classify(int fd, const amber_fd& f, const sys::kstat& st, const char* t
       if (sys::getsockopt(fd, 1 /*SOL_SOCKET*/, 39 /*SO_DOMAIN*/, &v, &vl) < 0) return fd::Kind::OTHER;
       if (v == 1) return fd::Kind::UNIX;
       if (v == 2 || v == 10) return fd::Kind::INET;
+      if (v == 16) return fd::Kind::NETLINK;
       return fd::Kind::OTHER;
     }
     default: return fd::Kind::OTHER;
