@@ -467,9 +467,12 @@ typedef struct amber_mq_msg {
  * from the restored process, before the program runs. */
 #define AMBER_MQ_NOTIFY 1ull
 typedef struct amber_mq_notify {
-  int32_t notify;            /* SIGEV_SIGNAL (0) or SIGEV_NONE (1), as the kernel was given */
+  int32_t notify;            /* SIGEV_SIGNAL (0), SIGEV_NONE (1), or SIGEV_THREAD (2) as the agent
+                                registers it (ipc/mqueue.cc): signo is then the descriptor of the
+                                agent's netlink socket, and the 32-byte cookie sival then zeros */
   int32_t signo;
-  uint64_t sival;            /* sigev_value: the si_value of the signal */
+  uint64_t sival;            /* sigev_value: the si_value of the signal (SIGEV_THREAD: the cookie's
+                                first 8 bytes, slot and sequence of the agent's helper) */
   uint64_t reserved[2];
 } amber_mq_notify;
 /* Locks and leases held through a FILE or DIR descriptor (format 1.4): its data is amber_lock[].

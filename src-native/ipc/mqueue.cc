@@ -31,7 +31,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include "agent/agent.h"
 #include "agent/capture.h"
@@ -91,6 +93,170 @@ void reg_note(int q, const KSigevent* ev) {
   }
   *r = Reg{(uint64_t)st.st_dev, (uint64_t)st.st_ino, ev->notify, ev->signo, ev->value, 1};
 }
+
+// ---- SIGEV_THREAD, done by the agent ----------------------------------------------------------
+// glibc runs it through a helper thread that blocks every signal, the suspend signal too: such a
+// process could never be checkpointed. So the agent does what glibc does, with a helper it can
+// stop: one netlink socket per process (an ordinary descriptor of the program's table, like
+// glibc's: fd/netlink.cc restores it at its number), the kernel registration made with that
+// socket and a 32-byte cookie naming a slot of ours (slot, sequence; the kernel writes its status
+// into the last byte), and one helper thread — every signal blocked but the suspend signal —
+// receiving cookies: NOTIFY_WOKENUP runs the function in a new detached thread (all signals
+// unblocked, glibc's behaviour) with the attributes given, NOTIFY_REMOVED (mq_notify(NULL), the
+// owner's close of the queue) frees the slot. The slots come back with memory; the restorer
+// registers the saved cookie again (ipc/mqueue.cc mqueue_notify_again).
+constexpr int SIGEV_THREAD_ = 2;
+constexpr uint8_t NOTIFY_WOKENUP_ = 1, NOTIFY_REMOVED_ = 2;
+struct MqtSlot {
+  volatile uint32_t used;
+  uint32_t seq;
+  void (*fn)(union sigval);
+  union sigval val;
+  bool has_attr;
+  size_t stack, guard;
+  int inherit, policy, scope;
+  struct sched_param sp;
+};
+constexpr uint32_t kMqt = 1024;
+MqtSlot g_mqt[kMqt];
+uint32_t g_mqt_seq;
+int g_mqt_sock = -1;
+volatile uint32_t g_mqt_state;  // 0 none, 1 starting, 2 running
+
+// Cookie bytes 0-7: slot | sequence << 32 (the value Reg keeps); the rest zero.
+void cookie_of(uint64_t v, uint8_t out[32]) {
+  for (int i = 0; i < 32; i++) out[i] = 0;
+  __builtin_memcpy(out, &v, 8);
+}
+
+struct MqtCall { void (*fn)(union sigval); union sigval val; };
+void* mqt_callback(void* p) {
+  MqtCall c = *static_cast<MqtCall*>(p);
+  free(p);
+  uint64_t none = 0;
+  sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &none, nullptr);
+  c.fn(c.val);
+  return nullptr;
+}
+
+void mqt_run(const MqtSlot& t) {
+  MqtCall* c = static_cast<MqtCall*>(malloc(sizeof(MqtCall)));
+  if (!c) return;
+  c->fn = t.fn;
+  c->val = t.val;
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  if (t.has_attr) {
+    if (t.stack) pthread_attr_setstacksize(&at, t.stack);
+    pthread_attr_setguardsize(&at, t.guard);
+    pthread_attr_setinheritsched(&at, t.inherit);
+    pthread_attr_setschedpolicy(&at, t.policy);
+    pthread_attr_setschedparam(&at, &t.sp);
+    pthread_attr_setscope(&at, t.scope);
+  }
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  pthread_t th;
+  if (pthread_create(&th, &at, mqt_callback, c) != 0) free(c);
+  pthread_attr_destroy(&at);
+}
+
+// The slot a received cookie names, if it is still the registration it was made for.
+MqtSlot* mqt_slot(const uint8_t* ck) {
+  uint64_t v;
+  __builtin_memcpy(&v, ck, 8);
+  uint32_t i = (uint32_t)v, seq = (uint32_t)(v >> 32);
+  if (i >= kMqt || !__atomic_load_n(&g_mqt[i].used, __ATOMIC_ACQUIRE) || g_mqt[i].seq != seq) return nullptr;
+  return &g_mqt[i];
+}
+
+void* mqt_helper(void*) {
+  uint64_t mask = ~0ull & ~(amber::g.sig > 0 ? 1ull << (amber::g.sig - 1) : 0ull);
+  sys::rt_sigprocmask(2 /*SIG_SETMASK*/, &mask, nullptr);
+  __atomic_store_n(&g_mqt_state, 2u, __ATOMIC_RELEASE);
+  sys::futex_wake(&g_mqt_state, 0x7fffffff);
+  for (;;) {
+    uint8_t ck[32];
+    long r = sys::sc6(sys::NR_recvfrom, g_mqt_sock, (long)ck, sizeof ck, 0x100 /*MSG_WAITALL*/ | 0x4000 /*MSG_NOSIGNAL*/, 0, 0);
+    if (r == -EBADF || r == -ENOTSOCK) break;  // the program closed it: no notification can come
+    if (r != (long)sizeof ck) continue;
+    MqtSlot* t = mqt_slot(ck);
+    if (!t) continue;
+    if (ck[31] == NOTIFY_WOKENUP_) mqt_run(*t);
+    // One notification per registration: the slot is free either way.
+    __atomic_store_n(&t->used, 0u, __ATOMIC_RELEASE);
+  }
+  __atomic_store_n(&g_mqt_state, 0u, __ATOMIC_RELEASE);
+  return nullptr;
+}
+
+bool mqt_ensure() {
+  uint32_t zero = 0;
+  if (__atomic_compare_exchange_n(&g_mqt_state, &zero, 1u, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    long s = sys::socket(16 /*AF_NETLINK*/, 3 /*SOCK_RAW*/ | O_CLOEXEC, 0 /*NETLINK_ROUTE*/);
+    int e = -1;
+    if (s >= 0) {
+      g_mqt_sock = (int)s;
+      pthread_attr_t at;
+      pthread_attr_init(&at);
+      pthread_attr_setstacksize(&at, 128 * 1024);
+      pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+      pthread_t th;
+      e = pthread_create(&th, &at, mqt_helper, nullptr);
+      pthread_attr_destroy(&at);
+      if (e != 0) { sys::close((int)s); g_mqt_sock = -1; }
+    }
+    if (e != 0) {
+      __atomic_store_n(&g_mqt_state, 0u, __ATOMIC_RELEASE);
+      sys::futex_wake(&g_mqt_state, 0x7fffffff);
+      return false;
+    }
+  }
+  for (;;) {
+    uint32_t st = __atomic_load_n(&g_mqt_state, __ATOMIC_ACQUIRE);
+    if (st == 2) return true;
+    if (st == 0) return false;
+    sys::futex_wait(&g_mqt_state, st, nullptr);
+  }
+}
+
+// A fork child has neither the helper nor the registrations (the kernel's owner is the parent).
+void mqt_forked() {
+  if (!g_mqt_state) return;
+  g_mqt_state = 0;
+  if (g_mqt_sock >= 0) sys::close(g_mqt_sock);
+  g_mqt_sock = -1;
+  for (uint32_t i = 0; i < kMqt; i++) g_mqt[i].used = 0;
+}
+__attribute__((constructor)) void mqt_init() { pthread_atfork(nullptr, nullptr, mqt_forked); }
+
+// The capture dropped and made again a SIGEV_THREAD registration (closing its description of the
+// queue): the kernel's NOTIFY_REMOVED cookie for it, queued on the helper's socket while the
+// helper is parked, is taken away so the helper never frees the slot (and the netlink socket's
+// capture does not find it waiting). Only from the head of the queue: anything else stays.
+void mqt_drop_removed(uint64_t value) {
+  if (g_mqt_sock < 0) return;
+  for (;;) {
+    uint8_t ck[32];
+    long r = sys::sc6(sys::NR_recvfrom, g_mqt_sock, (long)ck, sizeof ck, 2 /*MSG_PEEK*/ | 0x40 /*MSG_DONTWAIT*/, 0, 0);
+    uint64_t v;
+    __builtin_memcpy(&v, ck, 8);
+    if (r != (long)sizeof ck || v != value || ck[31] != NOTIFY_REMOVED_) return;
+    sys::sc6(sys::NR_recvfrom, g_mqt_sock, (long)ck, sizeof ck, 0x40 /*MSG_DONTWAIT*/, 0, 0);
+  }
+}
+
+// The kernel sigevent of a saved registration (a SIGEV_THREAD one's cookie in ck).
+KSigevent kernel_ev(const Reg& r, uint8_t ck[32]) {
+  KSigevent ev{};
+  ev.signo = r.signo;
+  ev.notify = r.notify;
+  ev.value = r.value;
+  if (r.notify == SIGEV_THREAD_) {
+    cookie_of(r.value, ck);
+    ev.value = (uint64_t)ck;
+  }
+  return ev;
+}
 }  // namespace
 
 void mqueue_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
@@ -146,10 +312,8 @@ void mqueue_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
   else if (owner && !mine && a.curmsgs > 0)
     c.limit(f, "another process is registered for its notification and messages are waiting: taking and putting them back at checkpoint notifies it");
   // Taking the messages and sending them back would notify us: unregistered meanwhile.
-  KSigevent ev{};
-  ev.value = saved.value;
-  ev.signo = saved.signo;
-  ev.notify = saved.notify;
+  uint8_t ck[32];
+  KSigevent ev = kernel_ev(saved, ck);
   bool paused = have && a.curmsgs > 0 && sys::sc2(NR_mq_notify, own, 0) == 0;
   amber_mqueue h{};
   h.maxmsg = (uint64_t)a.maxmsg;
@@ -198,6 +362,7 @@ void mqueue_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
   if (have) {
     long r = sys::sc2(NR_mq_notify, f.fd, (long)&ev);
     if (r < 0 && (paused || r != -EBUSY)) c.fail(r, "cannot register the process again for its POSIX message queue's notification");
+    if (saved.notify == SIGEV_THREAD_) mqt_drop_removed(saved.value);
   }
   if (!ok) {
     if (c.str.full) c.fail(-E2BIG, "the image's string space is full (POSIX message queue messages)");
@@ -235,13 +400,52 @@ extern "C" {
 // glibc's mq_notify is the system call for every type but SIGEV_THREAD (its helper thread blocks
 // every signal, ours too: such a process cannot be checkpointed, and says so).
 __attribute__((visibility("default"))) int mq_notify(int q, const struct sigevent* sev) {
-  fd::KSigevent ev{};
-  if (sev && sys::vm_read(&ev, sev, sizeof ev) == (long)sizeof ev && ev.notify != fd::SIGEV_SIGNAL_ && ev.notify != fd::SIGEV_NONE_) {
-    using Fn = int (*)(int, const struct sigevent*);
-    static Fn next = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "mq_notify"));
-    if (!next) return (int)ret(-ENOSYS);
-    return next(q, sev);
+  using namespace fd;
+  KSigevent ev{};
+  struct sigevent user;
+  if (sev && sys::vm_read(&user, sev, sizeof user) == (long)sizeof user && user.sigev_notify == SIGEV_THREAD_) {
+    if (!amber::g.active) {
+      using Fn = int (*)(int, const struct sigevent*);
+      static Fn next = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "mq_notify"));
+      return next ? next(q, sev) : (int)ret(-ENOSYS);
+    }
+    if (!mqt_ensure()) return (int)ret(-EAGAIN);
+    MqtSlot* t = nullptr;
+    for (uint32_t i = 0; i < kMqt && !t; i++) {
+      uint32_t zero = 0;
+      if (__atomic_compare_exchange_n(&g_mqt[i].used, &zero, 1u, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) t = &g_mqt[i];
+    }
+    if (!t) return (int)ret(-EAGAIN);
+    t->seq = __atomic_add_fetch(&g_mqt_seq, 1u, __ATOMIC_RELAXED);
+    t->fn = user.sigev_notify_function;
+    t->val = user.sigev_value;
+    t->has_attr = user.sigev_notify_attributes != nullptr;
+    if (t->has_attr) {
+      const pthread_attr_t* a = user.sigev_notify_attributes;
+      t->stack = 0;
+      pthread_attr_getstacksize(a, &t->stack);
+      pthread_attr_getguardsize(a, &t->guard);
+      pthread_attr_getinheritsched(a, &t->inherit);
+      pthread_attr_getschedpolicy(a, &t->policy);
+      pthread_attr_getschedparam(a, &t->sp);
+      pthread_attr_getscope(a, &t->scope);
+    }
+    Reg r{};
+    r.notify = SIGEV_THREAD_;
+    r.signo = g_mqt_sock;
+    r.value = (uint64_t)(t - g_mqt) | (uint64_t)t->seq << 32;
+    uint8_t ck[32];
+    ev = kernel_ev(r, ck);
+    long k = sys::sc2(NR_mq_notify, q, (long)&ev);
+    if (k < 0) {
+      __atomic_store_n(&t->used, 0u, __ATOMIC_RELEASE);
+      return (int)ret(k);
+    }
+    ev.value = r.value;  // what the registration is kept as (the cookie's first 8 bytes)
+    reg_note(q, &ev);
+    return 0;
   }
+  if (sev) __builtin_memcpy(&ev, &user, sizeof ev);
   long r = sys::sc2(fd::NR_mq_notify, q, (long)sev);
   if (r == 0) fd::reg_note(q, sev ? &ev : nullptr);
   return (int)ret(r);
@@ -278,7 +482,7 @@ bool notify_of(const amber_view& v, const amber_fd& f, amber_mq_notify* out) {
   }
   if (m + sizeof *out > end) return false;
   memcpy(out, m, sizeof *out);
-  return out->notify == 0 /*SIGEV_SIGNAL*/ || out->notify == 1 /*SIGEV_NONE*/;
+  return out->notify == 0 /*SIGEV_SIGNAL*/ || out->notify == 1 /*SIGEV_NONE*/ || out->notify == 2 /*SIGEV_THREAD*/;
 }
 
 // The queue of record f (image img) made again with its messages; its name (without the leading
@@ -380,6 +584,13 @@ void mqueue_notify_again(Proc& p) {
     ev.value = n.sival;
     ev.signo = n.signo;
     ev.notify = n.notify;
+    // SIGEV_THREAD (the agent's helper): signo is its netlink socket, back at its number; the
+    // kernel copies the 32-byte cookie now: sival, then zeros.
+    uint8_t ck[32] = {};
+    if (n.notify == 2) {
+      memcpy(ck, &n.sival, 8);
+      ev.value = (uint64_t)ck;
+    }
     long r = sys::sc2(NR_mq_notify, f.fd, (long)&ev);
     if (r < 0) warn_fd("cannot register the process again for its POSIX message queue's notification (mq_notify)", f, r, "no notification comes");
   }
