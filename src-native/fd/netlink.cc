@@ -7,8 +7,9 @@
 // multicast memberships (NETLINK_LIST_MEMBERSHIPS, every group, not only the first 32 that
 // getsockname shows), the connected destination (getpeername), and the SOL_NETLINK and SOL_SOCKET
 // options that differ from a new socket's. The receive queue is the kernel's (dump replies,
-// events): it cannot be refilled from user space, so a socket with a message waiting is named at
-// checkpoint (its messages are lost at restart), never silently emptied.
+// events): it cannot be refilled from user space, so a socket with a message waiting, or a dump
+// the kernel is still making (sock_diag), is named at checkpoint (lost at restart), never silently
+// emptied.
 //
 // Restore, before the fork (one socket per saved inode, shared by every descriptor of it in the
 // tree): socket() with the same type and protocol, options, bind to the same port id (getsockname
@@ -61,6 +62,74 @@ constexpr uint32_t kGroupWords = 1024;  // 32768 groups: more than any family re
 namespace fd {
 namespace {
 char g_why[200];
+
+// Whether the kernel is in the middle of a dump for the socket (NDIAG_FLAG_CB_RUNNING, from
+// sock_diag's NETLINK_DIAG: no privilege needed): the rest of the dump is made by the kernel as the
+// program reads, and a new socket has none. 1 running, 0 not, -1 unknown. The netlink family's
+// sock_diag lists every socket of the protocol (it has no inode filter): ours is found by inode.
+int dump_running(amber::Capture& c, int protocol, uint64_t inode) {
+  if (c.diag_fd == 0) {
+    long s = sys::socket(AF_NETLINK_, 2 /*SOCK_DGRAM*/ | O_CLOEXEC, 4 /*NETLINK_SOCK_DIAG*/);
+    c.diag_fd = s >= 0 ? (int)s : -1;
+  }
+  if (c.diag_fd < 0) return -1;
+  struct {
+    uint32_t nlmsg_len;
+    uint16_t nlmsg_type, nlmsg_flags;
+    uint32_t nlmsg_seq, nlmsg_pid;
+    uint8_t family, protocol;
+    uint16_t pad;
+    uint32_t ino, show, cookie[2];
+  } req = {};
+  req.nlmsg_len = sizeof req;
+  req.nlmsg_type = 20;          // SOCK_DIAG_BY_FAMILY
+  req.nlmsg_flags = 1 | 0x300;  // NLM_F_REQUEST | NLM_F_DUMP
+  req.nlmsg_seq = (uint32_t)inode;
+  req.family = AF_NETLINK_;
+  req.protocol = (uint8_t)protocol;
+  req.ino = (uint32_t)inode;
+  req.show = 8;  // NDIAG_SHOW_FLAGS
+  if (sys::write(c.diag_fd, &req, sizeof req) != (long)sizeof req) return -1;
+  char* buf = c.a.base + ((c.a.used + 63) & ~size_t(63));
+  size_t room = c.a.cap > (size_t)(buf - c.a.base) + 64 ? c.a.cap - (size_t)(buf - c.a.base) - 64 : 0;
+  if (room > (1u << 16)) room = 1u << 16;
+  if (room < 8192) return -1;
+  int found = -1;
+  for (;;) {
+    // (the reply to our request only: the socket is ours, and nothing else was asked)
+    if (!k_wait(c.diag_fd, 1, 2000)) return found;
+    long n = sys::read(c.diag_fd, buf, room);
+    if (n <= 0) return found;
+    for (long off = 0; off + 16 <= n;) {
+      uint32_t len;
+      uint16_t type;
+      memcpy(&len, buf + off, 4);
+      memcpy(&type, buf + off + 4, 2);
+      if (len < 16 || (uint64_t)off + len > (uint64_t)n) return found;
+      if (type == 3 /*NLMSG_DONE*/ || type == 2 /*NLMSG_ERROR*/) return found;
+      // netlink_diag_msg: family, type, protocol, state (4 bytes), portid, dst_portid, dst_group,
+      // ino, cookie[2] (24): 28 bytes after the header, then attributes.
+      uint32_t ino = 0;
+      if (len >= 16 + 28) memcpy(&ino, buf + off + 16 + 16, 4);
+      if (ino == (uint32_t)inode) {
+        found = 0;
+        for (uint32_t a = 16 + 28; a + 4 <= len;) {
+          uint16_t alen, atype;
+          memcpy(&alen, buf + off + a, 2);
+          memcpy(&atype, buf + off + a + 2, 2);
+          if (alen < 4 || a + alen > len) break;
+          uint32_t flags = 0;
+          if (atype == 4 /*NETLINK_DIAG_FLAGS*/ && alen >= 8) {
+            memcpy(&flags, buf + off + a + 4, 4);
+            if (flags & 1 /*NDIAG_FLAG_CB_RUNNING*/) found = 1;
+          }
+          a += (alen + 3u) & ~3u;
+        }
+      }
+      off += (len + 3) & ~3u;
+    }
+  }
+}
 }  // namespace
 
 void netlink_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
@@ -87,6 +156,8 @@ void netlink_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
     x.flags |= AMBER_NLSOCK_QUEUED;
     x.queued = (uint32_t)q;
   }
+  // (-1, not listed: an unbound socket, which has sent no request, has no dump running)
+  if (dump_running(c, si.protocol, f.inode) == 1) x.flags |= AMBER_NLSOCK_DUMPING;
   uint32_t start = c.str.append(&si, sizeof si);
   uint32_t xat = c.str.append(&x, sizeof x);
   // Memberships: the bitmap, up to its last group in use.
@@ -135,6 +206,8 @@ void netlink_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
         .u(x.queued).s(" bytes first): the kernel's messages cannot be queued again, they are lost at restart");
     c.limit(f, g_why);
   }
+  if ((x.flags & AMBER_NLSOCK_DUMPING) && !(x.flags & AMBER_NLSOCK_QUEUED))
+    c.limit(f, "a netlink socket was in the middle of a kernel dump (the kernel makes the rest as the program reads): the rest of the dump is lost at restart");
   if (x.flags & AMBER_NLSOCK_GROUPS_CUT)
     c.limit(f, "a netlink socket is a member of more multicast groups than amber reads (32768): the others are not joined again");
 }

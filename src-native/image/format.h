@@ -621,6 +621,8 @@ enum {
   AMBER_NLSOCK_QUEUED = 1u << 1,    /* messages were waiting in its receive queue: not saved (a
                                        kernel-fed queue cannot be refilled), named at checkpoint */
   AMBER_NLSOCK_GROUPS_CUT = 1u << 2,/* more groups than the bitmap read holds: named at checkpoint */
+  AMBER_NLSOCK_DUMPING = 1u << 3,   /* a kernel dump was in progress (sock_diag NDIAG_FLAG_CB_RUNNING):
+                                       its rest is lost, named at checkpoint */
 };
 typedef struct amber_nlsock {
   uint32_t magic;            /* AMBER_NLSOCK_MAGIC */
