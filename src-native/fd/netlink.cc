@@ -251,15 +251,17 @@ bool parse(const amber_view& v, const amber_fd& f, NlView* out) {
 
 // "fd N (netlink protocol P)" of the failure, then the restart ends: the program must not talk
 // to the kernel under another address or without its groups.
-[[noreturn]] void refuse(const amber_fd& f, const NlView& n, const char* what, long err) {
+[[noreturn]] void refuse(int img, const amber_fd& f, const NlView& n, const char* what, long err) {
+  // Named by its image (the process) too: before the fork the message has no image of its own.
+  sys::Out(rs::S.image, sizeof rs::S.image).s(rs::T.img[img].path);
   char detail[160];
   sys::Out(detail, sizeof detail).s("(fd ").i(f.fd).s(", netlink protocol ").i(n.si.protocol).s(", port id ").u(n.x.portid).c(')');
   rs::die(rs::EXIT_HOST, what, detail, err);
 }
 
-long make(const amber_fd& f, const NlView& n) {
+long make(int img, const amber_fd& f, const NlView& n) {
   long s = sys::socket(AF_NETLINK_, n.si.type | sys::O_CLOEXEC_, n.si.protocol);
-  if (s < 0) refuse(f, n, "cannot open the netlink socket again (the protocol is missing here, or not open to this user)", s);
+  if (s < 0) refuse(img, f, n, "cannot open the netlink socket again (the protocol is missing here, or not open to this user)", s);
   s = rs::lift(s);
   for (uint32_t k = 0; k < n.x.nopts; k++) {
     amber_sockopt o;
@@ -293,7 +295,7 @@ long make(const amber_fd& f, const NlView& n) {
       sys::nanosleep(&ts, nullptr);
       r = k_bind((int)s, sa, sizeof sa);
     }
-    if (r < 0) refuse(f, n, "cannot bind the netlink socket to its port id again (another socket holds it)", r);
+    if (r < 0) refuse(img, f, n, "cannot bind the netlink socket to its port id again (another socket holds it)", r);
   }
   for (uint32_t w = 0; w < n.x.ngroups; w++) {
     uint32_t bits;
@@ -305,13 +307,13 @@ long make(const amber_fd& f, const NlView& n) {
       if (r < 0) {
         char what[80];
         sys::Out(what, sizeof what).s("cannot join multicast group ").u(group).s(" again");
-        refuse(f, n, what, r);
+        refuse(img, f, n, what, r);
       }
     }
   }
   if (n.si.peer_len >= 12) {
     long r = sys::connect((int)s, n.si.peer, 12);
-    if (r < 0) refuse(f, n, "cannot connect the netlink socket to its destination again", r);
+    if (r < 0) refuse(img, f, n, "cannot connect the netlink socket to its destination again", r);
   }
   return s;
 }
@@ -326,7 +328,7 @@ void netlink_check(int img) {
     NlView n;
     if (f.kind != AMBER_FD_SOCKET || !parse(v, f, &n) || n.si.family != AF_NETLINK_) continue;
     long s = sys::socket(AF_NETLINK_, n.si.type | sys::O_CLOEXEC_, n.si.protocol);
-    if (s < 0) refuse(f, n, "cannot open the netlink socket again (the protocol is missing here, or not open to this user)", s);
+    if (s < 0) refuse(img, f, n, "cannot open the netlink socket again (the protocol is missing here, or not open to this user)", s);
     sys::close((int)s);
   }
 }
@@ -342,7 +344,7 @@ void netlink_prepare() {
     for (Ref* e = r; e != end && !rec; e++)
       if (parse(T.img[e->img].v, fd_of(*e), &n)) rec = e;
     if (rec) {
-      long s = make(fd_of(*rec), n);
+      long s = make((int)rec->img, fd_of(*rec), n);
       for (Ref* e = r; e != end; e++) T.img[e->img].prep[e->idx] = (int32_t)s;
     }
     r = end;
