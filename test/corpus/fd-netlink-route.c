@@ -2,8 +2,9 @@
  * to a port id of its own with RTMGRP_LINK (and group RTNLGRP_IPV6_RULE = 19 through
  * NETLINK_ADD_MEMBERSHIP, and a group above 32), NETLINK_NO_ENOBUFS, SO_PASSCRED and a receive
  * buffer set; one autobound (port id = the process's pid) by its first send, O_NONBLOCK, no
- * close-on-exec, connected to the kernel. After restart both keep their port ids (getsockname),
- * groups, options and flags, and an RTM_GETLINK dump on each is answered with the loopback link. */
+ * close-on-exec, connected to the kernel; as root a third one connected to the first's port id.
+ * After restart they keep their port ids (getsockname), groups, options, flags and destination
+ * (getpeername), and an RTM_GETLINK dump on each is answered with the loopback link. */
 #include "corpus.h"
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -80,6 +81,10 @@ int main(void) {
   SYS(getsockname(b, (struct sockaddr*)&nb, &l));
   CHECK(na.nl_pid == port, "explicit port id %u, want %u", na.nl_pid, port);
   CHECK(nb.nl_pid != 0, "the socket was not autobound by its send");
+  /* Connected to a's port id (root only: a user may not address another socket on this protocol). */
+  int c = SYS(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  struct sockaddr_nl to_a = {.nl_family = AF_NETLINK, .nl_pid = port};
+  int c_conn = connect(c, (struct sockaddr*)&to_a, sizeof to_a) == 0;
   int afl = fcntl(a, F_GETFL), bfl = fcntl(b, F_GETFL), afd = fcntl(a, F_GETFD), bfd = fcntl(b, F_GETFD);
 
   ready_wait();
@@ -99,6 +104,12 @@ int main(void) {
   l = sizeof pb;
   CHECK(getpeername(b, (struct sockaddr*)&pb, &l) == 0 && pb.nl_family == AF_NETLINK, "getpeername b: %s", strerror(errno));
   int v = 0;
+  if (c_conn) {
+    struct sockaddr_nl pc;
+    l = sizeof pc;
+    CHECK(getpeername(c, (struct sockaddr*)&pc, &l) == 0 && pc.nl_pid == port, "the connected socket's destination is port %u, want %u",
+          pc.nl_pid, port);
+  }
   il = sizeof v;
   CHECK(getsockopt(a, SOL_NETLINK, NETLINK_NO_ENOBUFS, &v, &il) == 0 && v == 1, "NETLINK_NO_ENOBUFS lost");
   il = sizeof v;
