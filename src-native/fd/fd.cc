@@ -68,6 +68,7 @@ fd::Kind classify(int fd, const amber_fd& f, const sys::kstat& st, const char* t
       if (sys::getsockopt(fd, 1 /*SOL_SOCKET*/, 39 /*SO_DOMAIN*/, &v, &vl) < 0) return fd::Kind::OTHER;
       if (v == 1) return fd::Kind::UNIX;
       if (v == 2 || v == 10) return fd::Kind::INET;
+      if (v == 16) return fd::Kind::NETLINK;
       return fd::Kind::OTHER;
     }
     default: return fd::Kind::OTHER;
@@ -564,7 +565,10 @@ void fds_forked() {
 
 // Last, once no descriptor will be closed any more (closing any descriptor of a file drops the
 // process's POSIX locks on it, and close_strays closes the tree's prepared ones): the locks.
-void fds_locks(Proc& p) { locks_take(p); }
+void fds_locks(Proc& p) {
+  locks_take(p);
+  mqueue_notify_again(p);  // (the owner's close of a queue drops its registration too)
+}
 
 // Descriptors we inherited that the process did not have (the tree's prepared objects, other
 // images, the restart's own), closed by ranges between the saved numbers.

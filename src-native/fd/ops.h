@@ -29,6 +29,7 @@
   X(PIPE,      pipe,      "pipe or FIFO")                              \
   X(UNIX,      unixsk,    "Unix socket")                               \
   X(INET,      inet,      "TCP/IP socket")                             \
+  X(NETLINK,   netlink,   "netlink socket")                            \
   X(EVENTFD,   eventfd,   "eventfd")                                   \
   X(TIMERFD,   timerfd,   "timerfd")                                   \
   X(SIGNALFD,  signalfd,  "signalfd")                                  \
@@ -123,6 +124,7 @@ inline Kind kind_of(const amber_fd& f, const void* data, uint32_t len) {
       __builtin_memcpy(&family, data, sizeof family);  // amber_sockinfo.family is first
       if (family == 1 /*AF_UNIX*/) return Kind::UNIX;
       if (family == 2 /*AF_INET*/ || family == 10 /*AF_INET6*/) return Kind::INET;
+      if (family == 16 /*AF_NETLINK*/) return Kind::NETLINK;
       return Kind::OTHER;
     }
     case AMBER_FD_ANON:

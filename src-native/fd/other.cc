@@ -1,5 +1,5 @@
 // What amber cannot rebuild (AMBER_FD_OTHER, an anon_inode of an unknown kind — fanotify,
-// io_uring, perf_event, bpf ... —, a socket of another family — netlink, packet —):
+// io_uring, perf_event, bpf ... —, a socket of another family — packet, ... —; netlink: fd/netlink.cc):
 // named at checkpoint (`unrestorable` in the written reply, a warning of `amber checkpoint`);
 // at restart the number becomes /dev/null, so the application sees end-of-file rather than
 // crashing or reusing the number by accident. A socket's record is kept (amber inspect shows it).

@@ -26,7 +26,7 @@
 #define AMBER_IMAGE_MAGIC "AMBERIMG"   /* 8 bytes, no NUL stored */
 #define AMBER_TRAILER_MAGIC "AMBEREND" /* 8 bytes, no NUL stored */
 #define AMBER_FORMAT_MAJOR 1u
-#define AMBER_FORMAT_MINOR 6u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
+#define AMBER_FORMAT_MINOR 7u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
                                   1.3: process group, session, controlling terminal, ptys;
                                   1.4: generation_id and program_xxh in the header; the launcher's
                                   stdio by identity (AMBER_FD_STDIO); socket state (amber_sockx:
@@ -38,7 +38,9 @@
                                   semaphore undo), region VmFlags (amber_region.vmflags);
                                   1.6: per thread scheduling and no_new_privs (AMBER_THR_SCHED,
                                   AMBER_THR_NO_NEW_PRIVS), per mm THP and membarrier (mm_state), AIO
-                                  rings (AMBER_REG_AIO), MAP_DROPPABLE (AMBER_VM_DROPPABLE) */
+                                  rings (AMBER_REG_AIO), MAP_DROPPABLE (AMBER_VM_DROPPABLE);
+                                  1.7: netlink sockets (amber_nlsock after the amber_sockinfo),
+                                  mq_notify registrations (AMBER_MQ_NOTIFY, amber_mq_notify) */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -459,6 +461,20 @@ typedef struct amber_mqueue {
 typedef struct amber_mq_msg {
   uint32_t prio, len;        /* then len bytes; messages in the order they are received */
 } amber_mq_msg;
+/* Format 1.7: amber_mqueue.reserved bit AMBER_MQ_NOTIFY: the process of this image was registered
+ * for the queue's notification (mq_notify) at checkpoint; one amber_mq_notify follows the messages
+ * (an older reader stops after curmsgs messages and never sees it). The restorer registers again,
+ * from the restored process, before the program runs. */
+#define AMBER_MQ_NOTIFY 1ull
+typedef struct amber_mq_notify {
+  int32_t notify;            /* SIGEV_SIGNAL (0), SIGEV_NONE (1), or SIGEV_THREAD (2) as the agent
+                                registers it (ipc/mqueue.cc): signo is then the descriptor of the
+                                agent's netlink socket, and the 32-byte cookie sival then zeros */
+  int32_t signo;
+  uint64_t sival;            /* sigev_value: the si_value of the signal (SIGEV_THREAD: the cookie's
+                                first 8 bytes, slot and sequence of the agent's helper) */
+  uint64_t reserved[2];
+} amber_mq_notify;
 /* Locks and leases held through a FILE or DIR descriptor (format 1.4): its data is amber_lock[].
  * POSIX locks belong to the process, OFD locks, flock locks and leases to the open file
  * description: each is taken again through the same descriptor before the process runs. */
@@ -594,6 +610,31 @@ typedef struct amber_sockmsg {
   uint32_t pad;
 } amber_sockmsg;
 
+/* Format 1.7: a socket of family AF_NETLINK (fd/netlink.cc). Its data: one amber_sockinfo (local
+ * and peer are struct sockaddr_nl: family, pad, nl_pid, nl_groups; inflight_len 0), then one
+ * amber_nlsock, then ngroups uint32 words of its multicast membership bitmap (group g is bit
+ * g - 1), then nopts amber_sockopt (SOL_SOCKET and SOL_NETLINK options that differ from a new
+ * socket's). Images before 1.7 hold the amber_sockinfo alone: not rebuilt. */
+#define AMBER_NLSOCK_MAGIC 0x4b534c4eu /* "NLSK" */
+enum {
+  AMBER_NLSOCK_BOUND = 1u << 0,     /* has a port id (bind, or autobind by a send): bound to it again */
+  AMBER_NLSOCK_QUEUED = 1u << 1,    /* messages were waiting in its receive queue: not saved (a
+                                       kernel-fed queue cannot be refilled), named at checkpoint */
+  AMBER_NLSOCK_GROUPS_CUT = 1u << 2,/* more groups than the bitmap read holds: named at checkpoint */
+  AMBER_NLSOCK_DUMPING = 1u << 3,   /* a kernel dump was in progress (sock_diag NDIAG_FLAG_CB_RUNNING):
+                                       its rest is lost, named at checkpoint */
+};
+typedef struct amber_nlsock {
+  uint32_t magic;            /* AMBER_NLSOCK_MAGIC */
+  uint32_t size;             /* bytes from this record to the end of the options */
+  uint32_t portid;           /* nl_pid of getsockname (0: none yet) */
+  uint32_t flags;            /* AMBER_NLSOCK_* */
+  uint32_t ngroups;          /* uint32 words of membership bitmap that follow */
+  uint32_t nopts;            /* amber_sockopt after the bitmap */
+  uint32_t queued;           /* AMBER_NLSOCK_QUEUED: bytes of the first waiting message */
+  uint32_t reserved[5];
+} amber_nlsock;
+
 typedef struct amber_epoll_entry {
   int32_t tfd;
   uint32_t events;
@@ -666,6 +707,7 @@ static_assert(sizeof(amber_chunk) == 48, "chunk record size");
 static_assert(sizeof(amber_extent) == 48, "extent record size");
 static_assert(sizeof(amber_thread) == 192 && sizeof(amber_process_ext) == 112, "thread and process-ext records (reserved words used in place)");
 static_assert(sizeof(amber_thread_fs) == 24, "thread fs record");
+static_assert(sizeof(amber_nlsock) == 48 && sizeof(amber_mq_notify) == 32, "netlink and mq_notify records");
 static_assert(sizeof(amber_lock) == 24 && sizeof(amber_inotify_watch) == 32 && sizeof(amber_epoll_target) == 24,
               "descriptor data records");
 #endif

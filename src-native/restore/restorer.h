@@ -220,6 +220,7 @@ void fds_prepare();              // before the fork: objects shared by several p
 void fds_forked();               // after the fork: what names a process by its new pid
 void fds_restore(Proc& p);       // stage 3
 void close_strays();             // stage 3: descriptors the process did not have
+void mqueue_notify_again(Proc& p);  // ipc/mqueue.cc: mq_notify registrations, after the last close
 void fds_locks(Proc& p);         // stage 3, after the last close: locks and leases
 // mem/vdso.cc
 void vdso_read_current(char* buf, uint64_t cap);

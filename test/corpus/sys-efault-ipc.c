@@ -1,10 +1,12 @@
-/* The SysV IPC wrappers (msgget, semget, semctl, semop, semtimedop) on invalid pointers, ids and
- * values: the kernel's answer, before the checkpoint and after the restart. semop/semtimedop keep
- * SEM_UNDO adjustments (they read the operations themselves), semctl GETPID gives a pid. */
+/* The SysV IPC wrappers (msgget, semget, semctl, semop, semtimedop) and mq_notify on invalid
+ * pointers, ids and values: the kernel's answer, before the checkpoint and after the restart.
+ * semop/semtimedop keep SEM_UNDO adjustments (they read the operations themselves), semctl GETPID
+ * gives a pid, mq_notify keeps each queue's sigevent (it reads it itself). */
 #include "efault.h"
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <mqueue.h>
 
 union semun {
   int val;
@@ -13,8 +15,11 @@ union semun {
 };
 
 static int semid = -1;
+static mqd_t mq = -1;
+static char mqname[64];
 static void cleanup(void) {
   if (semid >= 0) semctl(semid, 0, IPC_RMID);
+  if (mq >= 0) mq_unlink(mqname);
 }
 
 static void checks(void) {
@@ -74,10 +79,26 @@ static void checks(void) {
   T(semtimedop(-1, &op, 1, &zero), SYS_semtimedop, -1, &op, 1, &zero);
   T(syscall(SYS_semop, semid, P1, 1), SYS_semop, semid, P1, 1);
   T(syscall(SYS_semtimedop, semid, P1, 1, NULL), SYS_semtimedop, semid, P1, 1, NULL);
+
+  /* mq_notify (never left registered: each success is undone by the next NULL case) */
+  struct sigevent badtype = {.sigev_notify = 99}, nosig = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = -1},
+                  bigsig = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = 65}, none = {.sigev_notify = SIGEV_NONE};
+  T(mq_notify(-1, NULL), SYS_mq_notify, -1, NULL);
+  T(mq_notify(-1, &none), SYS_mq_notify, -1, &none);
+  /* (no invalid sigevent pointers: glibc reads sigev_notify itself and faults) */
+  T(mq_notify(mq, &badtype), SYS_mq_notify, mq, &badtype);
+  T(mq_notify(mq, &nosig), SYS_mq_notify, mq, &nosig);
+  T(mq_notify(mq, &bigsig), SYS_mq_notify, mq, &bigsig);
+  T(mq_notify(0, &none), SYS_mq_notify, 0, &none);
+  T(mq_notify(mq, NULL), SYS_mq_notify, mq, NULL);
 }
 
 int main(void) {
   semid = SYS(semget(IPC_PRIVATE, 2, 0600));
+  snprintf(mqname, sizeof mqname, "/corpus-efault-%d", (int)getpid());
+  struct mq_attr at = {.mq_maxmsg = 2, .mq_msgsize = 16};
+  mq = mq_open(mqname, O_RDWR | O_CREAT | O_EXCL, 0600, &at);
   on_exit_cleanup(cleanup);
+  if (mq < 0) skip("mq_open: %s", strerror(errno));
   return efault_main();
 }
