@@ -98,6 +98,8 @@ constexpr OptDef kOpts[] = {
     {136, 11, 4}, // UDPLITE_RECV_CSCOV
     // Last: setting IP_TOS (or IPV6_TCLASS) sets the priority from it.
     {1, 12, 4},   // SO_PRIORITY
+    // After the filter (sock_set_opts attaches it, then locks): a locked filter cannot be set.
+    {1, 44, 4},   // SO_LOCK_FILTER
 };
 
 // New sockets of the kinds met in this capture, to compare options with (closed at the end).
@@ -516,6 +518,28 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
     }
     c.str.append(&o, sizeof o);
     x.nopts++;
+  }
+  // A classic BPF filter (SO_ATTACH_FILTER): SO_GET_FILTER gives its instructions back (len counts
+  // instructions). Saved as options SO_ATTACH_FILTER of 16 bytes each, in order; sock_set_opts
+  // puts them together again. (An eBPF program, SO_ATTACH_BPF, has no instructions to give.)
+  uint32_t ninsn = 0;
+  if (sys::getsockopt(f.fd, SOL_SOCKET_, kSoAttachFilter, nullptr, &ninsn) == 0 && ninsn > 0 && ninsn <= kMaxInsns) {
+    uint8_t* prog = static_cast<uint8_t*>(c.a.take(ninsn * 8u));
+    uint32_t got = ninsn;
+    if (!prog) {
+      c.fail(-ENOMEM, "scratch exhausted saving a socket filter");
+    } else if (sys::getsockopt(f.fd, SOL_SOCKET_, kSoAttachFilter, prog, &got) == 0 && got == ninsn) {
+      for (uint32_t off = 0; off < ninsn * 8u; off += 16) {
+        amber_sockopt o{};
+        o.level = SOL_SOCKET_;
+        o.name = kSoAttachFilter;
+        o.len = ninsn * 8u - off < 16 ? ninsn * 8u - off : 16;
+        o.pad = kFilterTag;
+        memcpy(o.val, prog + off, o.len);
+        c.str.append(&o, sizeof o);
+        x.nopts++;
+      }
+    }
   }
   // Messages: a stream's runs that carried descriptors; every datagram/seqpacket message.
   if (stream) {
@@ -1015,10 +1039,44 @@ void warn_sock(const Sock& s, const char* what, long err, const char* then) {
   sys::write_all(2, buf, o.len);
 }
 
+// The classic BPF filter saved in pieces (fd::kSoAttachFilter options tagged fd::kFilterTag),
+// attached again; then SO_LOCK_FILTER when it was locked. false when there is none.
+bool attach_filter(int fd, const amber_sockview& v) {
+  uint32_t bytes = 0;
+  for (uint32_t k = 0; k < v.x.nopts; k++) {
+    amber_sockopt o = amber_sock_opt(&v, k);
+    if (o.level == fd::SOL_SOCKET_ && o.name == fd::kSoAttachFilter && o.pad == fd::kFilterTag && o.len <= sizeof o.val) bytes += o.len;
+  }
+  if (!bytes || bytes % 8 || bytes / 8 > fd::kMaxInsns) return false;
+  uint8_t* prog = alloc_n<uint8_t>(bytes);
+  uint32_t at = 0;
+  for (uint32_t k = 0; k < v.x.nopts; k++) {
+    amber_sockopt o = amber_sock_opt(&v, k);
+    if (o.level != fd::SOL_SOCKET_ || o.name != fd::kSoAttachFilter || o.pad != fd::kFilterTag || o.len > sizeof o.val) continue;
+    memcpy(prog + at, o.val, o.len);
+    at += o.len;
+  }
+  struct { uint16_t len; uint16_t pad[3]; const uint8_t* filter; } fprog = {(uint16_t)(bytes / 8), {0, 0, 0}, prog};
+  long r = sys::setsockopt(fd, fd::SOL_SOCKET_, fd::kSoAttachFilter, &fprog, sizeof fprog);
+  if (r < 0) {
+    char msg[160];
+    sys::Out m(msg, sizeof msg);
+    m.s("amber: warning: cannot attach a socket's filter (SO_ATTACH_FILTER) again (errno ").i(-r).s("); it has none now\n");
+    sys::write_all(2, msg, m.len);
+  }
+  return true;
+}
+
 void sock_set_opts(int fd, const amber_sockview& v, bool buffers) {
+  bool lock = false;
   for (uint32_t k = 0; k < v.x.nopts; k++) {
     amber_sockopt o = amber_sock_opt(&v, k);
     if (o.len > sizeof o.val) continue;
+    if (o.level == fd::SOL_SOCKET_ && o.name == fd::kSoAttachFilter) continue;  // attach_filter
+    if (o.level == fd::SOL_SOCKET_ && o.name == fd::kSoLockFilter) {
+      lock = true;
+      continue;
+    }
     if (o.level == fd::SOL_SOCKET_ && (o.name == fd::SO_SNDBUF_ || o.name == fd::SO_RCVBUF_)) {
       // Read back doubled (the kernel's bookkeeping): set half.
       int val;
@@ -1027,6 +1085,11 @@ void sock_set_opts(int fd, const amber_sockview& v, bool buffers) {
       continue;
     }
     sys::setsockopt(fd, o.level, o.name, o.val, o.len);
+  }
+  attach_filter(fd, v);
+  if (lock) {
+    int one = 1;
+    sys::setsockopt(fd, fd::SOL_SOCKET_, fd::kSoLockFilter, &one, sizeof one);
   }
   settle();
 }
