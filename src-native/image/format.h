@@ -268,6 +268,10 @@ enum {
   AMBER_THR_CKPT = 2,        /* the agent's checkpoint thread */
   AMBER_THR_SCHED = 4,       /* timerslack, nice, policy and ioprio below were captured */
   AMBER_THR_NO_NEW_PRIVS = 8,/* PR_GET_NO_NEW_PRIVS was 1 (per thread: set on the thread that asked) */
+  /* The thread's own machine-check kill policy (PR_MCE_KILL_SET; PR_MCE_KILL_GET was not
+   * PR_MCE_KILL_DEFAULT): EARLY when AMBER_THR_MCE_EARLY is set too, else LATE. */
+  AMBER_THR_MCE_SET = 16,
+  AMBER_THR_MCE_EARLY = 32,
 };
 
 typedef struct amber_thread {
