@@ -247,10 +247,32 @@ bool socket_turn(int fd, bool take) {
 
 // A stream's queue (Unix, TCP): every byte waiting, peeked into the string space, with the runs
 // that carried descriptors marked (a peek stops at the end of the write that carried them).
-long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, bool quick, Seg*& segs, uint32_t& nsegs, uint32_t& capsegs, bool* trunc) {
+// TCP urgent data found while taking a queue: the mark's offset in the taken bytes (-1 none) and
+// the urgent byte when it is still to be read with MSG_OOB (-1 none, or inline in the bytes).
+struct Urg { int64_t mark; int byte; };
+
+bool inline_urg_of(int fd) { return get_int(fd, SOL_SOCKET_, 10 /*SO_OOBINLINE*/, 0) == 1; }
+
+bool at_mark(int fd) {
+  int m = 0;
+  return sys::ioctl(fd, 0x8905 /*SIOCATMARK*/, (long)&m) == 0 && m;
+}
+
+long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, bool quick, Seg*& segs, uint32_t& nsegs, uint32_t& capsegs, bool* trunc,
+                    Urg* urg) {
   int queued = 0;
   if (sys::ioctl(fd, 0x541b /*FIONREAD*/, (long)&queued) < 0 || queued < 0) queued = 0;
+  // TCP urgent data (MSG_OOB): a read stops at its mark, and without SO_OOBINLINE the urgent byte
+  // is not in the stream: it waits for recv(MSG_OOB), peeked here (left for the program).
+  bool inline_urg = !is_unix && get_int(fd, SOL_SOCKET_, 10 /*SO_OOBINLINE*/, 0) == 1;
+  urg->mark = -1;
+  urg->byte = -1;
+  if (!is_unix && !inline_urg) {
+    unsigned char b = 0;
+    if (sys::sc6(sys::NR_recvfrom, fd, (long)&b, 1, MSG_OOB_ | MSG_PEEK_ | MSG_DONTWAIT_, 0, 0) == 1) urg->byte = b;
+  }
   if (!is_unix && drain) {
+    if (at_mark(fd)) urg->mark = 0;
     // Read to the end: each read opens the window, and the peer's kernel sends what its send
     // queue held (loopback: before our read returns). Bounded in time against a peer that
     // never stops.
@@ -265,7 +287,14 @@ long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, bool qu
       // hold the same description and be capturing it at this moment; setting and restoring its
       // flags would leave that one's drain blocked in a read on an empty queue forever.
       long n = sys::sc6(sys::NR_recvfrom, fd, (long)dst, 1u << 20, MSG_DONTWAIT_, 0, 0);
-      if (n > 0) { c.str.len += (uint32_t)n; total += (uint64_t)n; idle = 0; continue; }
+      if (n > 0) {
+        c.str.len += (uint32_t)n;
+        total += (uint64_t)n;
+        idle = 0;
+        // A read ends at the urgent mark: the next one starts there.
+        if (urg->mark < 0 && at_mark(fd)) urg->mark = (int64_t)total;
+        continue;
+      }
       if (n == 0 || (n != -EAGAIN && n != -EINTR)) break;
       // A peer on another host (or node) with nothing queued for us had its window open: it had
       // sent everything before it was frozen, and the link delivered it (every process is frozen
@@ -281,7 +310,7 @@ long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, bool qu
     }
     return (long)total;
   }
-  if (!is_unix) {
+  if (!is_unix && urg->byte < 0 && !(inline_urg && queued > 0)) {
     // TCP carries no descriptors: one peek takes the whole queue.
     if (!queued) return 0;
     char* dst = c.str.ensure((uint64_t)queued);
@@ -290,6 +319,44 @@ long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, bool qu
     if (n < 0) n = 0;
     c.str.len += (uint32_t)n;
     return n;
+  }
+  if (!is_unix) {
+    // Urgent data may be queued: a peek stops at the mark (FIONREAD, without SO_OOBINLINE, counts
+    // only the bytes before it), so the queue is walked with SO_PEEK_OFF. A peek that comes short
+    // and is followed by more bytes ended at the mark; without SO_OOBINLINE the peek from the mark
+    // skips the urgent byte, which the peek offset still counts (sequence space): one more.
+    int old_off = get_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, -1);
+    if (set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, 0) < 0) {
+      // No SO_PEEK_OFF for TCP (before Linux 6.9): the bytes up to the mark, as one peek gives.
+      char* dst = queued > 0 ? c.str.ensure((uint64_t)queued) : nullptr;
+      long n = dst ? sys::sc6(sys::NR_recvfrom, fd, (long)dst, queued, MSG_PEEK_ | MSG_DONTWAIT_, 0, 0) : 0;
+      if (n < 0) n = 0;
+      c.str.len += (uint32_t)n;
+      return n;
+    }
+    uint64_t total = 0, skip = 0;
+    bool short_peek = false;
+    if (at_mark(fd)) {
+      urg->mark = 0;
+      skip = inline_urg ? 0 : 1;  // the first peek starts at the mark
+    }
+    for (;;) {
+      const uint64_t want = 1u << 20;
+      char* dst = c.str.ensure(want);
+      if (!dst) { set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, old_off); return -ENOMEM; }
+      set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, (int)(total + (urg->mark >= 0 && urg->mark < (int64_t)total ? skip : 0)));
+      long n = sys::sc6(sys::NR_recvfrom, fd, (long)dst, want, MSG_PEEK_ | MSG_DONTWAIT_, 0, 0);
+      if (n <= 0) break;
+      if (short_peek && urg->mark < 0) {
+        urg->mark = (int64_t)total;
+        skip = inline_urg ? 0 : 1;
+      }
+      short_peek = (uint64_t)n < want;
+      c.str.len += (uint32_t)n;
+      total += (uint64_t)n;
+    }
+    set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, old_off);
+    return (long)total;
   }
   int old_off = get_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, -1);
   if (set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, 0) < 0) return -EOPNOTSUPP;
@@ -489,8 +556,18 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   // pending connections: a peek moves the socket's one peek offset, a drain or a take empties it.
   bool turn = socket_turn(f.fd, true);
   if (stream && !listening) {
-    long n = capture_stream(c, f.fd, is_unix, sf.drain, sf.drain_quick, segs, nsegs, capsegs, &trunc);
+    Urg urg;
+    long n = capture_stream(c, f.fd, is_unix, sf.drain, sf.drain_quick, segs, nsegs, capsegs, &trunc, &urg);
     si.inflight_len = n > 0 ? (uint32_t)n : 0;
+    // The urgent mark, when there is an urgent byte to read: out of band (no mark seen inside the
+    // bytes: it came after all of them), or inline (the byte at the mark). A byte already taken
+    // with MSG_OOB leaves a mark that nothing can make again without a byte: not kept.
+    if (n >= 0 && urg.byte >= 0) {
+      x.urg_mark = (uint32_t)(urg.mark >= 0 && urg.mark <= n ? urg.mark : n) + 1;
+      x.urg = (uint32_t)urg.byte | AMBER_SOCKX_URG_BYTE;
+    } else if (urg.mark >= 0 && urg.mark < n && inline_urg_of(f.fd)) {
+      x.urg_mark = (uint32_t)urg.mark + 1;
+    }
     if (sf.drain) {
       g_took++;
       g_held_pid = sys::getpid();
@@ -1457,7 +1534,9 @@ void sockets_fill() {
     Sock& s = g_socks[i];
     const amber_sockinfo& si = s.v.si;
     bool have_msgs = s.v.has_x && s.v.x.nmsgs;
-    if (s.filled || (!si.inflight_len && !have_msgs)) continue;
+    // TCP urgent data (the mark and its byte), sent in its place among the queued bytes.
+    uint32_t urg_mark = s.kind == fd::Kind::INET && s.v.has_x && si.type == fd::SOCK_STREAM_ ? s.v.x.urg_mark : 0;
+    if (s.filled || (!si.inflight_len && !have_msgs && !urg_mark)) continue;
     s.filled = true;
     if (s.fd < 0 && s.feeder < 0) continue;
     int fds[253];
@@ -1480,6 +1559,19 @@ void sockets_fill() {
         if (m.m.len > si.inflight_len - off) break;
         ok = send_run(s.feeder, s.v.queued + off, m.m.len, fds, nf, nullptr, 0);
         off += m.m.len;
+      }
+      if (ok && urg_mark && urg_mark - 1 >= off && urg_mark - 1 <= si.inflight_len) {
+        // The bytes before the mark, the urgent byte with MSG_OOB (its own, or the queued byte at
+        // the mark under SO_OOBINLINE), then the rest: the reader stops at the same mark.
+        uint64_t m = urg_mark - 1;
+        if (m > off) ok = send_run(s.feeder, s.v.queued + off, m - off, nullptr, 0, nullptr, 0);
+        off = m;
+        bool own = (s.v.x.urg & AMBER_SOCKX_URG_BYTE) != 0;
+        if (ok && (own || off < si.inflight_len)) {
+          char b = own ? (char)(s.v.x.urg & 0xff) : s.v.queued[off];
+          if (!own) off++;
+          ok = sys::sc6(fd::NR_sendto, s.feeder, (long)&b, 1, fd::MSG_OOB_ | fd::MSG_NOSIGNAL_, 0, 0) == 1;
+        }
       }
       if (ok && off < si.inflight_len) ok = send_run(s.feeder, s.v.queued + off, si.inflight_len - off, nullptr, 0, nullptr, 0);
       if (!ok) {
