@@ -70,12 +70,14 @@ constexpr OptDef kOpts[] = {
     {0, 19, 4},   // IP_TRANSPARENT
     {0, 20, 4},   // IP_RECVORIGDSTADDR
     {0, 24, 4},   // IP_BIND_ADDRESS_NO_PORT
+    {0, 32, 4},   // IP_MULTICAST_IF (the interface's address; one chosen by index reads 0)
     {0, 33, 4},   // IP_MULTICAST_TTL
     {0, 34, 4},   // IP_MULTICAST_LOOP
     {0, 49, 4},   // IP_MULTICAST_ALL
     // IPPROTO_IPV6
     {41, 26, 4},  // IPV6_V6ONLY
     {41, 16, 4},  // IPV6_UNICAST_HOPS
+    {41, 17, 4},  // IPV6_MULTICAST_IF (interface index)
     {41, 18, 4},  // IPV6_MULTICAST_HOPS
     {41, 19, 4},  // IPV6_MULTICAST_LOOP
     {41, 23, 4},  // IPV6_MTU_DISCOVER
@@ -256,6 +258,105 @@ bool inline_urg_of(int fd) { return get_int(fd, SOL_SOCKET_, 10 /*SO_OOBINLINE*/
 bool at_mark(int fd) {
   int m = 0;
   return sys::ioctl(fd, 0x8905 /*SIOCATMARK*/, (long)&m) == 0 && m;
+}
+
+// Whether socket fd is a member of group (4 or 16 bytes) on interface ifindex; *filtered when
+// its membership has source filters (not kept).
+bool mcast_member(int fd, int level, uint16_t family, uint32_t ifindex, const uint8_t* group, bool* filtered) {
+  // struct group_filter: interface, (pad), sockaddr_storage group, fmode, numsrc, then sources.
+  uint8_t gf[144 + 128] = {};
+  memcpy(gf, &ifindex, 4);
+  if (family == AF_INET_) {
+    uint16_t fam = AF_INET_;
+    memcpy(gf + 8, &fam, 2);
+    memcpy(gf + 8 + 4, group, 4);
+  } else {
+    uint16_t fam = AF_INET6_;
+    memcpy(gf + 8, &fam, 2);
+    memcpy(gf + 8 + 8, group, 16);
+  }
+  uint32_t len = sizeof gf;
+  if (sys::getsockopt(fd, level, 48 /*MCAST_MSFILTER*/, gf, &len) < 0) return false;
+  uint32_t fmode, numsrc;
+  memcpy(&fmode, gf + 136, 4);
+  memcpy(&numsrc, gf + 140, 4);
+  *filtered = fmode != 0 /*MCAST_EXCLUDE*/ || numsrc != 0;
+  return true;
+}
+
+uint32_t hexval(const char* p, uint32_t n) {
+  uint32_t v = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    char ch = p[i];
+    v = v << 4 | (uint32_t)(ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : 0);
+  }
+  return v;
+}
+
+bool is_hex(const char* p, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++)
+    if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') || (p[i] >= 'A' && p[i] <= 'F'))) return false;
+  return true;
+}
+
+// The socket's memberships, appended as options; how many.
+uint32_t capture_memberships(amber::Capture& c, amber_fd& f, uint16_t family) {
+  uint32_t n = 0;
+  bool filtered_any = false;
+  for (int v6 = 0; v6 < 2; v6++) {
+    if (v6 && family != AF_INET6_) break;
+    size_t len = 0;
+    char* t = c.read_all(v6 ? "/proc/net/igmp6" : "/proc/net/igmp", &len);
+    if (!t) continue;
+    uint32_t ifindex = 0;
+    for (const char* p = t; *p;) {
+      const char* e = p;
+      while (*e && *e != '\n') e++;
+      uint8_t group[16];
+      bool have = false;
+      if (!v6) {
+        // "1\tlo        :     2      V3" starts an interface; "\t\t\t\tEF010203     1 ..." a group.
+        if (*p >= '0' && *p <= '9') {
+          const char* q = p;
+          ifindex = (uint32_t)sys::parse_u(&q, 10);
+        } else {
+          const char* q = p;
+          while (q < e && (*q == '\t' || *q == ' ')) q++;
+          if (e - q >= 8 && is_hex(q, 8)) {
+            uint32_t g = hexval(q, 8);  // the __be32 as the kernel printed it (%08X of its value)
+            memcpy(group, &g, 4);
+            have = true;
+          }
+        }
+      } else {
+        // "1    lo              ff020000000000000000000000000001     1 0000000C 0"
+        const char* q = p;
+        ifindex = (uint32_t)sys::parse_u(&q, 10);
+        while (q < e && *q == ' ') q++;
+        while (q < e && *q != ' ') q++;  // the device name
+        while (q < e && *q == ' ') q++;
+        if (e - q >= 32 && is_hex(q, 32)) {
+          for (int k = 0; k < 16; k++) group[k] = (uint8_t)hexval(q + 2 * k, 2);
+          have = true;
+        }
+      }
+      bool filtered = false;
+      if (have && ifindex && mcast_member(f.fd, v6 ? IPPROTO_IPV6_ : 0 /*IPPROTO_IP*/, v6 ? AF_INET6_ : AF_INET_, ifindex, group, &filtered)) {
+        amber_sockopt o{};
+        o.level = v6 ? IPPROTO_IPV6_ : 0;
+        o.name = kMcastJoinGroup;
+        o.len = v6 ? 16 : 4;
+        o.pad = ifindex;
+        memcpy(o.val, group, o.len);
+        c.str.append(&o, sizeof o);
+        n++;
+        filtered_any |= filtered;
+      }
+      p = *e ? e + 1 : e;
+    }
+  }
+  if (filtered_any) c.limit(f, "joined a multicast group with source filters: it is joined again without them");
+  return n;
 }
 
 long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, bool quick, Seg*& segs, uint32_t& nsegs, uint32_t& capsegs, bool* trunc,
@@ -618,6 +719,11 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
       }
     }
   }
+  // Multicast groups the socket joined (IP_ADD_MEMBERSHIP, MCAST_JOIN_GROUP): no option reads
+  // them back, but MCAST_MSFILTER answers for one (interface, group) whether this socket is a
+  // member (EADDRNOTAVAIL when not), and /proc/net/igmp{,6} lists the groups joined on each
+  // interface. Saved as MCAST_JOIN_GROUP options (group address in val, interface in pad).
+  if (!is_unix && (si.type == SOCK_DGRAM_ || si.type == SOCK_RAW_)) x.nopts += capture_memberships(c, f, si.family);
   // Messages: a stream's runs that carried descriptors; every datagram/seqpacket message.
   if (stream) {
     uint32_t total = 0;
@@ -1150,6 +1256,22 @@ void sock_set_opts(int fd, const amber_sockview& v, bool buffers) {
     amber_sockopt o = amber_sock_opt(&v, k);
     if (o.len > sizeof o.val) continue;
     if (o.level == fd::SOL_SOCKET_ && o.name == fd::kSoAttachFilter) continue;  // attach_filter
+    if ((o.level == 0 || o.level == fd::IPPROTO_IPV6_) && o.name == fd::kMcastJoinGroup) {
+      // struct group_req: interface, (pad), sockaddr_storage group.
+      uint8_t gr[8 + 128] = {};
+      memcpy(gr, &o.pad, 4);
+      uint16_t fam = o.level == 0 ? fd::AF_INET_ : fd::AF_INET6_;
+      memcpy(gr + 8, &fam, 2);
+      memcpy(gr + 8 + (o.level == 0 ? 4 : 8), o.val, o.level == 0 ? 4 : 16);
+      long r = sys::setsockopt(fd, o.level, fd::kMcastJoinGroup, gr, sizeof gr);
+      if (r < 0) {
+        char msg[160];
+        sys::Out m(msg, sizeof msg);
+        m.s("amber: warning: cannot join a socket's multicast group again (errno ").i(-r).s("); it is no longer a member\n");
+        sys::write_all(2, msg, m.len);
+      }
+      continue;
+    }
     if (o.level == fd::SOL_SOCKET_ && o.name == fd::kSoLockFilter) {
       lock = true;
       continue;
