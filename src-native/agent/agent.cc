@@ -1151,6 +1151,23 @@ __attribute__((constructor)) void agent_init() {
     if (tn < sizeof g.token) memcpy(g.token, t, tn + 1);
   }
   g.pid = (int)sys::getpid();
+  // The launch's root directory, "dev:ino", handed down the tree (an exec inside a chroot starts
+  // a new agent that must still know the old root).
+  if (const char* r = getenv("AMBER_ROOT")) {
+    const char* q = r;
+    g.root_dev = sys::parse_u(&q, 10);
+    if (*q == ':') q++;
+    g.root_ino = sys::parse_u(&q, 10);
+  } else {
+    sys::kstat st{};
+    if (sys::fstatat(-100 /*AT_FDCWD*/, "/", &st, 0) == 0) {
+      g.root_dev = st.st_dev;
+      g.root_ino = st.st_ino;
+      char b[48];
+      sys::Out(b, sizeof b).u(g.root_dev).c(':').u(g.root_ino);  // (Out keeps it terminated)
+      setenv("AMBER_ROOT", b, 1);
+    }
+  }
   {
     char st[4096];
     g.seccomp0 = seccomp_filters(st, sizeof st);  // inherited: the restart's too

@@ -62,6 +62,8 @@ struct Agent {
   int image_fd1;                // +1: the image file the coordinator opened and passed with `write`
                                 //   (SCM_RIGHTS: our process runs as a user who cannot create files
                                 //   where the coordinator's root writes); 0 none. Taken by the writer.
+  uint64_t root_dev, root_ino;  // the root directory the computation was launched with (AMBER_ROOT,
+                                //   handed down; 0/0 unknown): a chroot since is refused by name
   char* strings_map;            // the writer's string space while it is listed in an image
   size_t strings_len;           //   (restored as an empty mapping: unmapped after a restart)
 };

@@ -231,6 +231,13 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
   c.str.add("", 0);  // offset 0 is the empty string
   c.files_tail = &c.files;
 
+  // A process that changed its root directory (chroot) sees paths the restorer, outside it, does
+  // not: every path in the image would name another file (when /proc is there at all). Refused.
+  if (g.root_dev || g.root_ino) {
+    sys::kstat rs{};
+    if (sys::fstatat(-100 /*AT_FDCWD*/, "/", &rs, 0) == 0 && (rs.st_dev != g.root_dev || rs.st_ino != g.root_ino))
+      return c.fail(-EPERM, "the process changed its root directory (chroot): its paths are not the restart's");
+  }
   timers_stamp(c);  // before any timer is read (timerfds are descriptors)
   long r = fds_capture(c);  // first: before we open anything of our own
   if (r < 0) { files_release(c); return r; }

@@ -262,9 +262,13 @@ namespace {
 constexpr int kTmpfile = 020000000;  // __O_TMPFILE (with O_DIRECTORY): never reopened as such
 constexpr int O_PATH_ = 010000000, O_NOFOLLOW_ = 0400000, O_NOATIME_ = 01000000, O_DIRECT_ = 040000;
 
-// The flags a new open file description of the saved one is opened with.
+// The flags a new open file description of the saved one is opened with. A file opened with
+// O_TMPFILE keeps __O_TMPFILE|O_DIRECTORY in its status flags; reopening it must not ask for a
+// directory (ENOTDIR).
 int open_flags(const amber_fd& f) {
-  return (f.flags & ~(sys::O_CREAT_ | sys::O_EXCL_ | sys::O_TRUNC_ | sys::O_CLOEXEC_ | kTmpfile)) | sys::O_NOCTTY_;
+  int strip = sys::O_CREAT_ | sys::O_EXCL_ | sys::O_TRUNC_ | sys::O_CLOEXEC_ | kTmpfile;
+  if (f.flags & kTmpfile) strip |= sys::O_DIRECTORY_;
+  return (f.flags & ~strip) | sys::O_NOCTTY_;
 }
 
 bool same_file(long fd, const amber_fd& f) {
@@ -344,6 +348,29 @@ long remake_deleted(const char* saved) {
   return fd;
 }
 
+// An unnamed file opened with O_TMPFILE ("/dir/#<inode> (deleted)", __O_TMPFILE in its flags):
+// made again the same way in the same directory, so that it can still be given a name (linkat
+// through /proc/self/fd: a file created and then unlinked cannot) and the description opened here
+// carries the same status flags (F_GETFL shows __O_TMPFILE|O_DIRECTORY). Opened without O_APPEND
+// and O_DIRECT (the saved bytes are written at their offsets, in any size): tmpfile_setfl puts
+// them back. -errno when its directory refuses (the caller then remakes it as a deleted file).
+long remake_tmpfile(const amber_fd& f, const char* saved) {
+  char path[4096];
+  size_t n = sys::slen(saved);
+  if (n >= sizeof path) return -36;  // ENAMETOOLONG
+  memcpy(path, saved, n);
+  while (n > 1 && path[n - 1] != '/') n--;
+  path[n > 1 ? n - 1 : 1] = 0;  // its directory
+  int fl = (open_flags(f) & ~(sys::O_APPEND_ | O_DIRECT_ | sys::O_ASYNC_)) | kTmpfile | sys::O_DIRECTORY_ | sys::O_CLOEXEC_;
+  return sys::open(path, fl, 0600);
+}
+
+// The status flags remake_tmpfile left out, once the bytes are in.
+void tmpfile_setfl(long fd, const amber_fd& f) {
+  int add = f.flags & (sys::O_APPEND_ | O_DIRECT_);
+  if (add) sys::fcntl((int)fd, 4 /*F_SETFL*/, (sys::fcntl((int)fd, 3 /*F_GETFL*/, 0) & ~kTmpfile) | add);
+}
+
 // The file for saved descriptor idx of image img (DELETED or MEMFD), with its bytes; -errno.
 long remake(int img, uint32_t idx, char* buf) {
   const amber_view& v = rs::T.img[img].v;
@@ -360,7 +387,8 @@ long remake(int img, uint32_t idx, char* buf) {
     name[k] = 0;
     fd = sys::sc2(sys::NR_memfd_create, (long)name, 1 /*MFD_CLOEXEC*/ | 2 /*MFD_ALLOW_SEALING*/);
   } else {
-    fd = remake_deleted(saved);
+    fd = (f.flags & kTmpfile) ? remake_tmpfile(f, saved) : -1;
+    if (fd < 0) fd = remake_deleted(saved);
   }
   if (fd < 0) return fd;
   fd = rs::lift(fd);
@@ -421,11 +449,24 @@ void remake_files() {
         continue;
       }
       g_made[g_nmade++] = Made{fa.dev, fa.inode};
+      // Made by O_TMPFILE: its own description is the one a descriptor opened so had (the status
+      // flags say O_TMPFILE); it serves the first such descriptor and stays open for it.
+      bool own_free = fa.subkind == AMBER_FILE_DELETED && (sys::fcntl((int)fd, 3 /*F_GETFL*/, 0) & kTmpfile);
+      bool own_used = false;
       // Every descriptor of this file: one description per share group, or its own.
       for (Ref* b = r; b != end; b++) {
         const amber_fd& fb = fd_of(*b);
         if (fb.dev != fa.dev || restart_stdio(fb, (int)b->img) || T.img[b->img].prep[b->idx] >= 0) continue;
-        long d = describe((int)fd, fb);
+        long d;
+        if (own_free && (fb.flags & kTmpfile) && (fb.flags & sys::O_ACCMODE_) == (fa.flags & sys::O_ACCMODE_)) {
+          own_free = false;
+          own_used = true;
+          d = fd;
+          sys::lseek((int)d, (int64_t)fb.pos, 0);
+          tmpfile_setfl(d, fb);
+        } else {
+          d = describe((int)fd, fb);
+        }
         if (d < 0) { warn_fd("cannot open its remade file again", fb, d, "it becomes /dev/null"); continue; }
         T.img[b->img].prep[b->idx] = (int32_t)d;
         uint32_t g = share_group((int)b->img, fb.fd);
@@ -446,7 +487,7 @@ void remake_files() {
         if (e >= 0 && (fa.extra & 1)) e = sys::fcntl((int)fd, 1033, 1);
         if (e < 0) warn_fd("cannot seal its memfd again", fa, e, "it is restored without its seals");
       }
-      sys::close((int)fd);  // its descriptions hold it
+      if (!own_used) sys::close((int)fd);  // its descriptions hold it
     }
     r = end;
   }

@@ -70,12 +70,14 @@ constexpr OptDef kOpts[] = {
     {0, 19, 4},   // IP_TRANSPARENT
     {0, 20, 4},   // IP_RECVORIGDSTADDR
     {0, 24, 4},   // IP_BIND_ADDRESS_NO_PORT
+    {0, 32, 4},   // IP_MULTICAST_IF (the interface's address; one chosen by index reads 0)
     {0, 33, 4},   // IP_MULTICAST_TTL
     {0, 34, 4},   // IP_MULTICAST_LOOP
     {0, 49, 4},   // IP_MULTICAST_ALL
     // IPPROTO_IPV6
     {41, 26, 4},  // IPV6_V6ONLY
     {41, 16, 4},  // IPV6_UNICAST_HOPS
+    {41, 17, 4},  // IPV6_MULTICAST_IF (interface index)
     {41, 18, 4},  // IPV6_MULTICAST_HOPS
     {41, 19, 4},  // IPV6_MULTICAST_LOOP
     {41, 23, 4},  // IPV6_MTU_DISCOVER
@@ -98,6 +100,8 @@ constexpr OptDef kOpts[] = {
     {136, 11, 4}, // UDPLITE_RECV_CSCOV
     // Last: setting IP_TOS (or IPV6_TCLASS) sets the priority from it.
     {1, 12, 4},   // SO_PRIORITY
+    // After the filter (sock_set_opts attaches it, then locks): a locked filter cannot be set.
+    {1, 44, 4},   // SO_LOCK_FILTER
 };
 
 // New sockets of the kinds met in this capture, to compare options with (closed at the end).
@@ -245,10 +249,131 @@ bool socket_turn(int fd, bool take) {
 
 // A stream's queue (Unix, TCP): every byte waiting, peeked into the string space, with the runs
 // that carried descriptors marked (a peek stops at the end of the write that carried them).
-long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, bool quick, Seg*& segs, uint32_t& nsegs, uint32_t& capsegs, bool* trunc) {
+// TCP urgent data found while taking a queue: the mark's offset in the taken bytes (-1 none) and
+// the urgent byte when it is still to be read with MSG_OOB (-1 none, or inline in the bytes).
+struct Urg { int64_t mark; int byte; };
+
+bool inline_urg_of(int fd) { return get_int(fd, SOL_SOCKET_, 10 /*SO_OOBINLINE*/, 0) == 1; }
+
+bool at_mark(int fd) {
+  int m = 0;
+  return sys::ioctl(fd, 0x8905 /*SIOCATMARK*/, (long)&m) == 0 && m;
+}
+
+// Whether socket fd is a member of group (4 or 16 bytes) on interface ifindex; *filtered when
+// its membership has source filters (not kept).
+bool mcast_member(int fd, int level, uint16_t family, uint32_t ifindex, const uint8_t* group, bool* filtered) {
+  // struct group_filter: interface, (pad), sockaddr_storage group, fmode, numsrc, then sources.
+  uint8_t gf[144 + 128] = {};
+  memcpy(gf, &ifindex, 4);
+  if (family == AF_INET_) {
+    uint16_t fam = AF_INET_;
+    memcpy(gf + 8, &fam, 2);
+    memcpy(gf + 8 + 4, group, 4);
+  } else {
+    uint16_t fam = AF_INET6_;
+    memcpy(gf + 8, &fam, 2);
+    memcpy(gf + 8 + 8, group, 16);
+  }
+  uint32_t len = sizeof gf;
+  if (sys::getsockopt(fd, level, 48 /*MCAST_MSFILTER*/, gf, &len) < 0) return false;
+  uint32_t fmode, numsrc;
+  memcpy(&fmode, gf + 136, 4);
+  memcpy(&numsrc, gf + 140, 4);
+  *filtered = fmode != 0 /*MCAST_EXCLUDE*/ || numsrc != 0;
+  return true;
+}
+
+uint32_t hexval(const char* p, uint32_t n) {
+  uint32_t v = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    char ch = p[i];
+    v = v << 4 | (uint32_t)(ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : 0);
+  }
+  return v;
+}
+
+bool is_hex(const char* p, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++)
+    if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') || (p[i] >= 'A' && p[i] <= 'F'))) return false;
+  return true;
+}
+
+// The socket's memberships, appended as options; how many.
+uint32_t capture_memberships(amber::Capture& c, amber_fd& f, uint16_t family) {
+  uint32_t n = 0;
+  bool filtered_any = false;
+  for (int v6 = 0; v6 < 2; v6++) {
+    if (v6 && family != AF_INET6_) break;
+    size_t len = 0;
+    char* t = c.read_all(v6 ? "/proc/net/igmp6" : "/proc/net/igmp", &len);
+    if (!t) continue;
+    uint32_t ifindex = 0;
+    for (const char* p = t; *p;) {
+      const char* e = p;
+      while (*e && *e != '\n') e++;
+      uint8_t group[16];
+      bool have = false;
+      if (!v6) {
+        // "1\tlo        :     2      V3" starts an interface; "\t\t\t\tEF010203     1 ..." a group.
+        if (*p >= '0' && *p <= '9') {
+          const char* q = p;
+          ifindex = (uint32_t)sys::parse_u(&q, 10);
+        } else {
+          const char* q = p;
+          while (q < e && (*q == '\t' || *q == ' ')) q++;
+          if (e - q >= 8 && is_hex(q, 8)) {
+            uint32_t g = hexval(q, 8);  // the __be32 as the kernel printed it (%08X of its value)
+            memcpy(group, &g, 4);
+            have = true;
+          }
+        }
+      } else {
+        // "1    lo              ff020000000000000000000000000001     1 0000000C 0"
+        const char* q = p;
+        ifindex = (uint32_t)sys::parse_u(&q, 10);
+        while (q < e && *q == ' ') q++;
+        while (q < e && *q != ' ') q++;  // the device name
+        while (q < e && *q == ' ') q++;
+        if (e - q >= 32 && is_hex(q, 32)) {
+          for (int k = 0; k < 16; k++) group[k] = (uint8_t)hexval(q + 2 * k, 2);
+          have = true;
+        }
+      }
+      bool filtered = false;
+      if (have && ifindex && mcast_member(f.fd, v6 ? IPPROTO_IPV6_ : 0 /*IPPROTO_IP*/, v6 ? AF_INET6_ : AF_INET_, ifindex, group, &filtered)) {
+        amber_sockopt o{};
+        o.level = v6 ? IPPROTO_IPV6_ : 0;
+        o.name = kMcastJoinGroup;
+        o.len = v6 ? 16 : 4;
+        o.pad = ifindex;
+        memcpy(o.val, group, o.len);
+        c.str.append(&o, sizeof o);
+        n++;
+        filtered_any |= filtered;
+      }
+      p = *e ? e + 1 : e;
+    }
+  }
+  if (filtered_any) c.limit(f, "joined a multicast group with source filters: it is joined again without them");
+  return n;
+}
+
+long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, bool quick, Seg*& segs, uint32_t& nsegs, uint32_t& capsegs, bool* trunc,
+                    Urg* urg) {
   int queued = 0;
   if (sys::ioctl(fd, 0x541b /*FIONREAD*/, (long)&queued) < 0 || queued < 0) queued = 0;
+  // TCP urgent data (MSG_OOB): a read stops at its mark, and without SO_OOBINLINE the urgent byte
+  // is not in the stream: it waits for recv(MSG_OOB), peeked here (left for the program).
+  bool inline_urg = !is_unix && get_int(fd, SOL_SOCKET_, 10 /*SO_OOBINLINE*/, 0) == 1;
+  urg->mark = -1;
+  urg->byte = -1;
+  if (!is_unix && !inline_urg) {
+    unsigned char b = 0;
+    if (sys::sc6(sys::NR_recvfrom, fd, (long)&b, 1, MSG_OOB_ | MSG_PEEK_ | MSG_DONTWAIT_, 0, 0) == 1) urg->byte = b;
+  }
   if (!is_unix && drain) {
+    if (at_mark(fd)) urg->mark = 0;
     // Read to the end: each read opens the window, and the peer's kernel sends what its send
     // queue held (loopback: before our read returns). Bounded in time against a peer that
     // never stops.
@@ -263,7 +388,14 @@ long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, bool qu
       // hold the same description and be capturing it at this moment; setting and restoring its
       // flags would leave that one's drain blocked in a read on an empty queue forever.
       long n = sys::sc6(sys::NR_recvfrom, fd, (long)dst, 1u << 20, MSG_DONTWAIT_, 0, 0);
-      if (n > 0) { c.str.len += (uint32_t)n; total += (uint64_t)n; idle = 0; continue; }
+      if (n > 0) {
+        c.str.len += (uint32_t)n;
+        total += (uint64_t)n;
+        idle = 0;
+        // A read ends at the urgent mark: the next one starts there.
+        if (urg->mark < 0 && at_mark(fd)) urg->mark = (int64_t)total;
+        continue;
+      }
       if (n == 0 || (n != -EAGAIN && n != -EINTR)) break;
       // A peer on another host (or node) with nothing queued for us had its window open: it had
       // sent everything before it was frozen, and the link delivered it (every process is frozen
@@ -279,7 +411,7 @@ long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, bool qu
     }
     return (long)total;
   }
-  if (!is_unix) {
+  if (!is_unix && urg->byte < 0 && !(inline_urg && queued > 0)) {
     // TCP carries no descriptors: one peek takes the whole queue.
     if (!queued) return 0;
     char* dst = c.str.ensure((uint64_t)queued);
@@ -288,6 +420,44 @@ long capture_stream(amber::Capture& c, int fd, bool is_unix, bool drain, bool qu
     if (n < 0) n = 0;
     c.str.len += (uint32_t)n;
     return n;
+  }
+  if (!is_unix) {
+    // Urgent data may be queued: a peek stops at the mark (FIONREAD, without SO_OOBINLINE, counts
+    // only the bytes before it), so the queue is walked with SO_PEEK_OFF. A peek that comes short
+    // and is followed by more bytes ended at the mark; without SO_OOBINLINE the peek from the mark
+    // skips the urgent byte, which the peek offset still counts (sequence space): one more.
+    int old_off = get_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, -1);
+    if (set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, 0) < 0) {
+      // No SO_PEEK_OFF for TCP (before Linux 6.9): the bytes up to the mark, as one peek gives.
+      char* dst = queued > 0 ? c.str.ensure((uint64_t)queued) : nullptr;
+      long n = dst ? sys::sc6(sys::NR_recvfrom, fd, (long)dst, queued, MSG_PEEK_ | MSG_DONTWAIT_, 0, 0) : 0;
+      if (n < 0) n = 0;
+      c.str.len += (uint32_t)n;
+      return n;
+    }
+    uint64_t total = 0, skip = 0;
+    bool short_peek = false;
+    if (at_mark(fd)) {
+      urg->mark = 0;
+      skip = inline_urg ? 0 : 1;  // the first peek starts at the mark
+    }
+    for (;;) {
+      const uint64_t want = 1u << 20;
+      char* dst = c.str.ensure(want);
+      if (!dst) { set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, old_off); return -ENOMEM; }
+      set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, (int)(total + (urg->mark >= 0 && urg->mark < (int64_t)total ? skip : 0)));
+      long n = sys::sc6(sys::NR_recvfrom, fd, (long)dst, want, MSG_PEEK_ | MSG_DONTWAIT_, 0, 0);
+      if (n <= 0) break;
+      if (short_peek && urg->mark < 0) {
+        urg->mark = (int64_t)total;
+        skip = inline_urg ? 0 : 1;
+      }
+      short_peek = (uint64_t)n < want;
+      c.str.len += (uint32_t)n;
+      total += (uint64_t)n;
+    }
+    set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, old_off);
+    return (long)total;
   }
   int old_off = get_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, -1);
   if (set_int(fd, SOL_SOCKET_, SO_PEEK_OFF_, 0) < 0) return -EOPNOTSUPP;
@@ -487,8 +657,18 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   // pending connections: a peek moves the socket's one peek offset, a drain or a take empties it.
   bool turn = socket_turn(f.fd, true);
   if (stream && !listening) {
-    long n = capture_stream(c, f.fd, is_unix, sf.drain, sf.drain_quick, segs, nsegs, capsegs, &trunc);
+    Urg urg;
+    long n = capture_stream(c, f.fd, is_unix, sf.drain, sf.drain_quick, segs, nsegs, capsegs, &trunc, &urg);
     si.inflight_len = n > 0 ? (uint32_t)n : 0;
+    // The urgent mark, when there is an urgent byte to read: out of band (no mark seen inside the
+    // bytes: it came after all of them), or inline (the byte at the mark). A byte already taken
+    // with MSG_OOB leaves a mark that nothing can make again without a byte: not kept.
+    if (n >= 0 && urg.byte >= 0) {
+      x.urg_mark = (uint32_t)(urg.mark >= 0 && urg.mark <= n ? urg.mark : n) + 1;
+      x.urg = (uint32_t)urg.byte | AMBER_SOCKX_URG_BYTE;
+    } else if (urg.mark >= 0 && urg.mark < n && inline_urg_of(f.fd)) {
+      x.urg_mark = (uint32_t)urg.mark + 1;
+    }
     if (sf.drain) {
       g_took++;
       g_held_pid = sys::getpid();
@@ -517,6 +697,33 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
     c.str.append(&o, sizeof o);
     x.nopts++;
   }
+  // A classic BPF filter (SO_ATTACH_FILTER): SO_GET_FILTER gives its instructions back (len counts
+  // instructions). Saved as options SO_ATTACH_FILTER of 16 bytes each, in order; sock_set_opts
+  // puts them together again. (An eBPF program, SO_ATTACH_BPF, has no instructions to give.)
+  uint32_t ninsn = 0;
+  if (sys::getsockopt(f.fd, SOL_SOCKET_, kSoAttachFilter, nullptr, &ninsn) == 0 && ninsn > 0 && ninsn <= kMaxInsns) {
+    uint8_t* prog = static_cast<uint8_t*>(c.a.take(ninsn * 8u));
+    uint32_t got = ninsn;
+    if (!prog) {
+      c.fail(-ENOMEM, "scratch exhausted saving a socket filter");
+    } else if (sys::getsockopt(f.fd, SOL_SOCKET_, kSoAttachFilter, prog, &got) == 0 && got == ninsn) {
+      for (uint32_t off = 0; off < ninsn * 8u; off += 16) {
+        amber_sockopt o{};
+        o.level = SOL_SOCKET_;
+        o.name = kSoAttachFilter;
+        o.len = ninsn * 8u - off < 16 ? ninsn * 8u - off : 16;
+        o.pad = kFilterTag;
+        memcpy(o.val, prog + off, o.len);
+        c.str.append(&o, sizeof o);
+        x.nopts++;
+      }
+    }
+  }
+  // Multicast groups the socket joined (IP_ADD_MEMBERSHIP, MCAST_JOIN_GROUP): no option reads
+  // them back, but MCAST_MSFILTER answers for one (interface, group) whether this socket is a
+  // member (EADDRNOTAVAIL when not), and /proc/net/igmp{,6} lists the groups joined on each
+  // interface. Saved as MCAST_JOIN_GROUP options (group address in val, interface in pad).
+  if (!is_unix && (si.type == SOCK_DGRAM_ || si.type == SOCK_RAW_)) x.nopts += capture_memberships(c, f, si.family);
   // Messages: a stream's runs that carried descriptors; every datagram/seqpacket message.
   if (stream) {
     uint32_t total = 0;
@@ -1015,10 +1222,60 @@ void warn_sock(const Sock& s, const char* what, long err, const char* then) {
   sys::write_all(2, buf, o.len);
 }
 
+// The classic BPF filter saved in pieces (fd::kSoAttachFilter options tagged fd::kFilterTag),
+// attached again; then SO_LOCK_FILTER when it was locked. false when there is none.
+bool attach_filter(int fd, const amber_sockview& v) {
+  uint32_t bytes = 0;
+  for (uint32_t k = 0; k < v.x.nopts; k++) {
+    amber_sockopt o = amber_sock_opt(&v, k);
+    if (o.level == fd::SOL_SOCKET_ && o.name == fd::kSoAttachFilter && o.pad == fd::kFilterTag && o.len <= sizeof o.val) bytes += o.len;
+  }
+  if (!bytes || bytes % 8 || bytes / 8 > fd::kMaxInsns) return false;
+  uint8_t* prog = alloc_n<uint8_t>(bytes);
+  uint32_t at = 0;
+  for (uint32_t k = 0; k < v.x.nopts; k++) {
+    amber_sockopt o = amber_sock_opt(&v, k);
+    if (o.level != fd::SOL_SOCKET_ || o.name != fd::kSoAttachFilter || o.pad != fd::kFilterTag || o.len > sizeof o.val) continue;
+    memcpy(prog + at, o.val, o.len);
+    at += o.len;
+  }
+  struct { uint16_t len; uint16_t pad[3]; const uint8_t* filter; } fprog = {(uint16_t)(bytes / 8), {0, 0, 0}, prog};
+  long r = sys::setsockopt(fd, fd::SOL_SOCKET_, fd::kSoAttachFilter, &fprog, sizeof fprog);
+  if (r < 0) {
+    char msg[160];
+    sys::Out m(msg, sizeof msg);
+    m.s("amber: warning: cannot attach a socket's filter (SO_ATTACH_FILTER) again (errno ").i(-r).s("); it has none now\n");
+    sys::write_all(2, msg, m.len);
+  }
+  return true;
+}
+
 void sock_set_opts(int fd, const amber_sockview& v, bool buffers) {
+  bool lock = false;
   for (uint32_t k = 0; k < v.x.nopts; k++) {
     amber_sockopt o = amber_sock_opt(&v, k);
     if (o.len > sizeof o.val) continue;
+    if (o.level == fd::SOL_SOCKET_ && o.name == fd::kSoAttachFilter) continue;  // attach_filter
+    if ((o.level == 0 || o.level == fd::IPPROTO_IPV6_) && o.name == fd::kMcastJoinGroup) {
+      // struct group_req: interface, (pad), sockaddr_storage group.
+      uint8_t gr[8 + 128] = {};
+      memcpy(gr, &o.pad, 4);
+      uint16_t fam = o.level == 0 ? fd::AF_INET_ : fd::AF_INET6_;
+      memcpy(gr + 8, &fam, 2);
+      memcpy(gr + 8 + (o.level == 0 ? 4 : 8), o.val, o.level == 0 ? 4 : 16);
+      long r = sys::setsockopt(fd, o.level, fd::kMcastJoinGroup, gr, sizeof gr);
+      if (r < 0) {
+        char msg[160];
+        sys::Out m(msg, sizeof msg);
+        m.s("amber: warning: cannot join a socket's multicast group again (errno ").i(-r).s("); it is no longer a member\n");
+        sys::write_all(2, msg, m.len);
+      }
+      continue;
+    }
+    if (o.level == fd::SOL_SOCKET_ && o.name == fd::kSoLockFilter) {
+      lock = true;
+      continue;
+    }
     if (o.level == fd::SOL_SOCKET_ && (o.name == fd::SO_SNDBUF_ || o.name == fd::SO_RCVBUF_)) {
       // Read back doubled (the kernel's bookkeeping): set half.
       int val;
@@ -1027,6 +1284,11 @@ void sock_set_opts(int fd, const amber_sockview& v, bool buffers) {
       continue;
     }
     sys::setsockopt(fd, o.level, o.name, o.val, o.len);
+  }
+  attach_filter(fd, v);
+  if (lock) {
+    int one = 1;
+    sys::setsockopt(fd, fd::SOL_SOCKET_, fd::kSoLockFilter, &one, sizeof one);
   }
   settle();
 }
@@ -1394,7 +1656,9 @@ void sockets_fill() {
     Sock& s = g_socks[i];
     const amber_sockinfo& si = s.v.si;
     bool have_msgs = s.v.has_x && s.v.x.nmsgs;
-    if (s.filled || (!si.inflight_len && !have_msgs)) continue;
+    // TCP urgent data (the mark and its byte), sent in its place among the queued bytes.
+    uint32_t urg_mark = s.kind == fd::Kind::INET && s.v.has_x && si.type == fd::SOCK_STREAM_ ? s.v.x.urg_mark : 0;
+    if (s.filled || (!si.inflight_len && !have_msgs && !urg_mark)) continue;
     s.filled = true;
     if (s.fd < 0 && s.feeder < 0) continue;
     int fds[253];
@@ -1417,6 +1681,19 @@ void sockets_fill() {
         if (m.m.len > si.inflight_len - off) break;
         ok = send_run(s.feeder, s.v.queued + off, m.m.len, fds, nf, nullptr, 0);
         off += m.m.len;
+      }
+      if (ok && urg_mark && urg_mark - 1 >= off && urg_mark - 1 <= si.inflight_len) {
+        // The bytes before the mark, the urgent byte with MSG_OOB (its own, or the queued byte at
+        // the mark under SO_OOBINLINE), then the rest: the reader stops at the same mark.
+        uint64_t m = urg_mark - 1;
+        if (m > off) ok = send_run(s.feeder, s.v.queued + off, m - off, nullptr, 0, nullptr, 0);
+        off = m;
+        bool own = (s.v.x.urg & AMBER_SOCKX_URG_BYTE) != 0;
+        if (ok && (own || off < si.inflight_len)) {
+          char b = own ? (char)(s.v.x.urg & 0xff) : s.v.queued[off];
+          if (!own) off++;
+          ok = sys::sc6(fd::NR_sendto, s.feeder, (long)&b, 1, fd::MSG_OOB_ | fd::MSG_NOSIGNAL_, 0, 0) == 1;
+        }
       }
       if (ok && off < si.inflight_len) ok = send_run(s.feeder, s.v.queued + off, si.inflight_len - off, nullptr, 0, nullptr, 0);
       if (!ok) {

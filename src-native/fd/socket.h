@@ -48,6 +48,12 @@ enum : int {
   SOL_SOCKET_ = 1, SCM_RIGHTS_ = 1, SCM_CREDENTIALS_ = 2, SO_PEEK_OFF_ = 42, SO_REUSEADDR_ = 2,
   SO_SNDBUF_ = 7, SO_RCVBUF_ = 8, SO_LINGER_ = 13, SO_REUSEPORT_ = 15, SO_PASSCRED_ = 16,
   SO_SNDBUFFORCE_ = 32, SO_RCVBUFFORCE_ = 33,
+  // SO_ATTACH_FILTER (= SO_GET_FILTER) and SO_LOCK_FILTER: a classic BPF filter is saved as
+  // SO_ATTACH_FILTER options of 16 bytes each (two instructions), amber_sockopt.pad = kFilterTag.
+  kSoAttachFilter = 26, kSoLockFilter = 44, kMaxInsns = 4096 /*BPF_MAXINSNS*/, kFilterTag = 0x544c4946 /*"FILT"*/,
+  // MCAST_JOIN_GROUP (IPPROTO_IP and IPPROTO_IPV6): a multicast membership, saved as an option
+  // with the group's address in val (4 or 16 bytes) and the interface index in pad.
+  kMcastJoinGroup = 42,
   AF_UNIX_ = 1, AF_INET_ = 2, AF_INET6_ = 10,
   SOCK_STREAM_ = 1, SOCK_DGRAM_ = 2, SOCK_RAW_ = 3, SOCK_SEQPACKET_ = 5,
   IPPROTO_ICMP_ = 1, IPPROTO_TCP_ = 6, IPPROTO_UDP_ = 17, IPPROTO_IPV6_ = 41, IPPROTO_ICMPV6_ = 58,

@@ -270,6 +270,10 @@ enum {
   AMBER_THR_CKPT = 2,        /* the agent's checkpoint thread */
   AMBER_THR_SCHED = 4,       /* timerslack, nice, policy and ioprio below were captured */
   AMBER_THR_NO_NEW_PRIVS = 8,/* PR_GET_NO_NEW_PRIVS was 1 (per thread: set on the thread that asked) */
+  /* The thread's own machine-check kill policy (PR_MCE_KILL_SET; PR_MCE_KILL_GET was not
+   * PR_MCE_KILL_DEFAULT): EARLY when AMBER_THR_MCE_EARLY is set too, else LATE. */
+  AMBER_THR_MCE_SET = 16,
+  AMBER_THR_MCE_EARLY = 32,
 };
 
 typedef struct amber_thread {
@@ -588,9 +592,16 @@ typedef struct amber_sockx {
    * puts them back (a server's chmod after bind, the user a root-started server switched to). */
   uint32_t path_mode;
   uint32_t path_uid, path_gid;
-  uint32_t reserved[2];
+  /* (reserved words before) TCP urgent data: urg_mark is the urgent mark's offset in the queued
+   * bytes plus one (0: no mark). With AMBER_SOCKX_URG_BYTE in urg, its low 8 bits are the urgent
+   * byte not yet read with MSG_OOB (not among the queued bytes); without it the urgent byte is the
+   * queued byte at the mark (SO_OOBINLINE). A restart sends the bytes before the mark, then the
+   * urgent byte with MSG_OOB, then the rest. */
+  uint32_t urg_mark;
+  uint32_t urg;
 } amber_sockx;
 #define AMBER_SOCKX_PATH_MODE 0x80000000u
+#define AMBER_SOCKX_URG_BYTE 0x100u
 /* An option whose value differed from a new socket's: set again (before bind) at restart. */
 typedef struct amber_sockopt {
   int32_t level, name;

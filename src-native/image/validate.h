@@ -507,7 +507,8 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
       const amber_thread* t = &v.threads[i];
       const uint64_t at = off_of[AMBER_SEC_THREADS] + (uint64_t)i * sizeof(amber_thread);
       if (t->tid <= 0) return amber__fail(err, AMBER_E_CORRUPT, "bad thread id", at);
-      if (!newer_minor && (t->flags & ~(uint32_t)(AMBER_THR_MAIN | AMBER_THR_CKPT | AMBER_THR_SCHED | AMBER_THR_NO_NEW_PRIVS)) != 0)
+      if (!newer_minor && (t->flags & ~(uint32_t)(AMBER_THR_MAIN | AMBER_THR_CKPT | AMBER_THR_SCHED | AMBER_THR_NO_NEW_PRIVS |
+                                                AMBER_THR_MCE_SET | AMBER_THR_MCE_EARLY)) != 0)
         return amber__fail(err, AMBER_E_CORRUPT, "unknown thread flags", at);
       if ((t->flags & (AMBER_THR_MAIN | AMBER_THR_CKPT)) == (AMBER_THR_MAIN | AMBER_THR_CKPT))
         return amber__fail(err, AMBER_E_CORRUPT, "main thread marked as checkpoint thread", at);

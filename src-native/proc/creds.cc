@@ -245,6 +245,10 @@ long creds_capture(Capture& c) {
   Cur cur = current();
   if (!cur.ok) return c.fail(-EPERM, "cannot read the process's credentials");
   cur.c.dumpable = g_dumpable >= 0 ? g_dumpable : cur.c.dumpable;
+  // Securebits are per thread and nothing in /proc shows them: the checkpoint thread (reading its
+  // own here) has the program's only if a set*id call made it follow (follow_program). The last
+  // PR_SET_SECUREBITS the program made is the program's.
+  if (g_securebits >= 0) cur.c.securebits = (uint32_t)g_securebits;
   // Every thread of the program has the checkpoint thread's credentials (see the top).
   {
     char* mine = c.tmp;

@@ -160,6 +160,10 @@ __attribute__((visibility("default"))) int timer_create(clockid_t clk, struct si
   using F = int (*)(clockid_t, struct sigevent*, timer_t*);
   static F real = amber::next<F>("timer_create");
   clk = (clockid_t)amber::pid::clock_to_real((int32_t)clk);  // a CPU clock of an app pid (pid/clock.cc)
+  // The calling thread's CPU clock, named by its tid: the kernel keeps "the caller's" otherwise
+  // (/proc/self/timers shows -2), and a restart would make the timer on whichever thread
+  // restores it; by tid it comes back on this thread (proc/timers.cc cpu_clock_now).
+  if (g.active && clk == CLOCK_THREAD_CPUTIME_ID) clk = (clockid_t)(((uint32_t)~(uint32_t)sys::gettid() << 3) | 6u);
   struct sigevent ev;
   if (!g.active || !sev || sys::vm_read(&ev, sev, sizeof ev) != (long)sizeof ev) return real(clk, sev, out);
   if (ev.sigev_notify == SIGEV_THREAD_ID) {

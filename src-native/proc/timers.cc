@@ -114,8 +114,13 @@ long timers_capture(Capture& c, amber_process& pr) {
       t->notify = kind | (tid ? 4 /*SIGEV_THREAD_ID*/ : 0);
       t->tid = tid ? who : 0;
     } else if (t && sys::sstarts(p, "ClockID: ")) {
+      // Signed: a CPU-time clock is negative (glibc's timer_create passes CLOCK_THREAD_CPUTIME_ID
+      // as -2, CLOCK_PROCESS_CPUTIME_ID as -6, a clock_getcpuclockid one as ~pid << 3 | ...).
       p += 9;
-      t->clockid = (int32_t)sys::parse_u(&p, 10);
+      bool neg = *p == '-';
+      if (neg) p++;
+      uint64_t v = sys::parse_u(&p, 10);
+      t->clockid = neg ? (int32_t)(0 - v) : (int32_t)v;
     }
     while (*p && *p != '\n') p++;
     if (*p) p++;
@@ -187,6 +192,19 @@ int32_t new_tid_of(int32_t old_tid) {
     if (S.v.threads[i].tid == old_tid) return h->new_tids[i];
   return 0;
 }
+
+// A CPU-time clock names its thread or process by kernel id (~id << 3 | kind; 0 is the caller):
+// this process's and its threads' ids of the checkpoint become this run's. (The caller's own
+// thread clock, -2, is this thread's: the main one, which the restorer becomes.)
+int32_t cpu_clock_now(int32_t clk) {
+  if (clk >= 0) return clk;
+  int32_t who = ~(clk >> 3);
+  if (!who) return clk;
+  auto* h = reinterpret_cast<amber_handoff*>(S.hdr.handoff_addr);
+  int32_t now = (clk & 4) ? new_tid_of(who) : who == S.hdr.real_pid ? h->new_pid : 0;
+  if (!now) return clk;  // another process's: as it was
+  return (int32_t)(((uint32_t)~now << 3) | ((uint32_t)clk & 7));
+}
 }  // namespace
 
 void timers_restore() {
@@ -210,14 +228,15 @@ void timers_restore() {
     sev.signo = t.signo;
     sev.notify = t.notify;
     if (t.notify & 4) sev.tid = new_tid_of(t.tid);
+    const int32_t clk = cpu_clock_now(t.clockid);
     int id = t.id;
     long r = -1;
     if (exact) {
-      r = sys::timer_create(t.clockid, &sev, &id);
+      r = sys::timer_create(clk, &sev, &id);
     } else {
       for (int tries = 0; tries < 4096; tries++) {
         int got = -1;
-        r = sys::timer_create(t.clockid, &sev, &got);
+        r = sys::timer_create(clk, &sev, &got);
         if (r < 0 || got == t.id) break;
         if (got > t.id) { sys::sc1(sys::NR_timer_delete, got); r = -22; break; }
       }

@@ -110,6 +110,10 @@ void fill_thread_record(amber_thread* rec) {
     }
   }
   if (sys::prctl(39 /*PR_GET_NO_NEW_PRIVS*/, 0, 0, 0, 0) == 1) rec->flags |= AMBER_THR_NO_NEW_PRIVS;
+  // The machine-check kill policy (PR_MCE_KILL_SET: a database asking for SIGBUS as soon as memory
+  // is found corrupt), per thread and inherited by the threads it makes.
+  long mce = sys::prctl(34 /*PR_MCE_KILL_GET*/, 0, 0, 0, 0);
+  if (mce == 0 /*LATE*/ || mce == 1 /*EARLY*/) rec->flags |= AMBER_THR_MCE_SET | (mce == 1 ? AMBER_THR_MCE_EARLY : 0);
 }
 
 // Working directories of their own. A thread that called unshare(CLONE_FS) (a pool that chdirs
@@ -295,6 +299,8 @@ void sched_restore(const amber_thread& t) {
   if (t.flags & AMBER_THR_SCHED) sched_restore(t);
   // Cannot be cleared once set, and needs nothing to set; the restorer does not exec after this.
   if (t.flags & AMBER_THR_NO_NEW_PRIVS) sys::prctl(38 /*PR_SET_NO_NEW_PRIVS*/, 1, 0, 0, 0);
+  if (t.flags & AMBER_THR_MCE_SET)
+    sys::prctl(33 /*PR_MCE_KILL*/, 1 /*PR_MCE_KILL_SET*/, (t.flags & AMBER_THR_MCE_EARLY) ? 1 : 0, 0, 0);
   if (t.ss_size && !(t.ss_flags & 2 /*SS_DISABLE*/)) {
     struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss = {t.ss_sp, t.ss_flags, 0, t.ss_size};
     sys::sigaltstack(&ss, nullptr);
