@@ -1,6 +1,7 @@
-// A thread that blocks the checkpoint signal where no wrapper of the agent sees it (a raw
-// rt_sigprocmask; glibc starts some helper threads that way) cannot be parked: the checkpoint is
-// refused at once with a message naming the thread, not a 10 s timeout, and the program goes on.
+// A thread that blocks the checkpoint signal where no wrapper of the agent sees it (a syscall
+// instruction of its own, SIGSETXID blocked too, so the agent's SIGSETXID nudge for glibc's helper
+// threads cannot reach it either) cannot be parked: the checkpoint is refused at once with a
+// message naming the thread, not a 10 s timeout, and the program goes on.
 import t from 'tap'
 import { build } from './helpers/fixtures.js'
 import { setup } from './helpers/amber.js'
