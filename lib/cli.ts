@@ -61,7 +61,7 @@ a progress line is shown on stderr if stderr is a terminal.
   --forked         let the program run on while its memory is written (copy-on-write); the
                    checkpoint is reported once every image is durable, as always
   --json           print { generation, manifest, images, bytes, seconds }
-  --timeout SEC    per-phase timeout (default 120)
+  --timeout SEC    per-phase timeout (default 120, or 1 s per 10 processes when more)
   --no-progress    no progress line
 `,
   restart: `usage: amber restart [--dir DIR | --coord ADDR] [--copies N [--copies-dir D] [--copy-output]] [DIR|GENDIR|MANIFEST]

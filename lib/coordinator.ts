@@ -2063,7 +2063,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (!registered()) {
       throw new AmberError('ENOPROC', `no processes are registered with the coordinator at ${this.socketPath}`);
     }
-    const timeoutSec = opts.timeout ?? this.timeout;
+    // Each phase's bound: the one asked for, else the coordinator's — raised for a large
+    // computation, whose processes all write at once on a few cores (2000 processes on 2 cores
+    // take about 100 s as root): a second per 10 processes.
+    const count = [...this.agents.values()].filter((a) => !a.superseded).length;
+    const timeoutSec = opts.timeout ?? Math.max(this.timeout, Math.ceil(count / 10));
     const gen = await this.nextGeneration();
     const genDir = join(this.dir, genDirName(gen));
     // A new directory (EEXIST if anything has the name): the agents create their images in it.
