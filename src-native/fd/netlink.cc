@@ -68,11 +68,7 @@ char g_why[200];
 // program reads, and a new socket has none. 1 running, 0 not, -1 unknown. The netlink family's
 // sock_diag lists every socket of the protocol (it has no inode filter): ours is found by inode.
 int dump_running(amber::Capture& c, int protocol, uint64_t inode) {
-  if (c.diag_fd == 0) {
-    long s = sys::socket(AF_NETLINK_, 2 /*SOCK_DGRAM*/ | O_CLOEXEC, 4 /*NETLINK_SOCK_DIAG*/);
-    c.diag_fd = s >= 0 ? (int)s : -1;
-  }
-  if (c.diag_fd < 0) return -1;
+  if (diag_socket(c) < 0) return -1;
   struct {
     uint32_t nlmsg_len;
     uint16_t nlmsg_type, nlmsg_flags;
@@ -176,20 +172,7 @@ void netlink_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
   long fresh = sys::socket(AF_NETLINK_, si.type | O_CLOEXEC, si.protocol);
   for (const NlOpt& d : kNlOpts) {
     amber_sockopt o{};
-    o.level = d.level;
-    o.name = d.name;
-    uint32_t len = d.len;
-    if (sys::getsockopt(f.fd, d.level, d.name, o.val, &len) < 0 || len > sizeof o.val) continue;
-    o.len = len;
-    if (fresh >= 0) {
-      uint8_t fv[16] = {};
-      uint32_t fl = d.len;
-      if (sys::getsockopt((int)fresh, d.level, d.name, fv, &fl) == 0 && fl == len && !memcmp(fv, o.val, len)) continue;
-    } else {
-      bool zero = true;
-      for (uint32_t k = 0; k < len; k++) zero = zero && !o.val[k];
-      if (zero) continue;
-    }
+    if (!opt_to_save(f.fd, (int)fresh, d.level, d.name, d.len, o, true)) continue;
     c.str.append(&o, sizeof o);
     x.nopts++;
   }

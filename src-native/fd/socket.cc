@@ -616,6 +616,23 @@ void socket_describe(int fd, amber_sockinfo& si, uint32_t* subkind) {
 
 void socket_store(amber::Capture& c, amber_fd& f, amber_sockinfo& si) { f.data = c.str.add(reinterpret_cast<const char*>(&si), sizeof si); }
 
+bool opt_to_save(int fd, int fresh, int level, int name, uint32_t len, amber_sockopt& o, bool zero_default) {
+  o.level = level;
+  o.name = name;
+  uint32_t got = len;
+  if (sys::getsockopt(fd, level, name, o.val, &got) < 0 || got > sizeof o.val) return false;
+  o.len = got;
+  if (fresh >= 0) {
+    uint8_t fv[16] = {};
+    uint32_t fl = len;
+    return !(sys::getsockopt(fresh, level, name, fv, &fl) == 0 && fl == got && !memcmp(fv, o.val, got));
+  }
+  if (!zero_default) return true;
+  for (uint32_t k = 0; k < got; k++)
+    if (o.val[k]) return true;
+  return false;
+}
+
 void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFacts& sf) {
   bool is_unix = si.family == AF_UNIX_;
   bool listening = f.subkind == AMBER_SOCK_LISTEN;
@@ -684,16 +701,7 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   int fresh = fresh_socket(si);
   for (const OptDef& d : kOpts) {
     amber_sockopt o{};
-    o.level = d.level;
-    o.name = d.name;
-    uint32_t len = d.len;
-    if (sys::getsockopt(f.fd, d.level, d.name, o.val, &len) < 0 || len > sizeof o.val) continue;
-    o.len = len;
-    if (fresh >= 0) {
-      uint8_t fv[16] = {};
-      uint32_t fl = d.len;
-      if (sys::getsockopt(fresh, d.level, d.name, fv, &fl) == 0 && fl == len && !memcmp(fv, o.val, len)) continue;
-    }
+    if (!opt_to_save(f.fd, fresh, d.level, d.name, d.len, o, false)) continue;
     c.str.append(&o, sizeof o);
     x.nopts++;
   }

@@ -181,6 +181,13 @@ uint32_t inet_ping_capture(amber::Capture& c, int fd, const amber_sockinfo& si);
 // The Unix family's sock_diag query (fd/unix.cc): peer, state, shutdown, listener's pending
 // clients. Returns the number of pending client inodes stored in icons (up to cap).
 uint32_t unix_diag(amber::Capture& c, uint64_t inode, SockFacts& sf, uint32_t* icons, uint32_t cap);
+// The capture's NETLINK_SOCK_DIAG socket, opened at its first use (unix.cc, netlink.cc); -1 when
+// it cannot be.
+int diag_socket(amber::Capture& c);
+// Option (level, name; len bytes at most) of fd read into o: true when it is to be saved, i.e. it
+// differs from the same option of fresh, a new socket of the same kind; without one (fresh < 0),
+// always, or only when it is not zero (zero_default).
+bool opt_to_save(int fd, int fresh, int level, int name, uint32_t len, amber_sockopt& o, bool zero_default);
 }  // namespace fd
 #endif
 

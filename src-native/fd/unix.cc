@@ -28,12 +28,16 @@
 #include "pid/pid.h"
 
 namespace fd {
-uint32_t unix_diag(amber::Capture& c, uint64_t inode, SockFacts& sf, uint32_t* icons, uint32_t cap) {
+int diag_socket(amber::Capture& c) {
   if (c.diag_fd == 0) {
     long s = sys::socket(16 /*AF_NETLINK*/, 2 /*SOCK_DGRAM*/ | O_CLOEXEC, 4 /*NETLINK_SOCK_DIAG*/);
     c.diag_fd = s >= 0 ? (int)s : -1;
   }
-  if (c.diag_fd < 0) return 0;
+  return c.diag_fd;
+}
+
+uint32_t unix_diag(amber::Capture& c, uint64_t inode, SockFacts& sf, uint32_t* icons, uint32_t cap) {
+  if (diag_socket(c) < 0) return 0;
   struct {
     uint32_t nlmsg_len;
     uint16_t nlmsg_type, nlmsg_flags;
