@@ -58,7 +58,7 @@ export interface CoordinatorOptions {
   interval?: number;
   /** Socket path. Default: DIR/.amber/coord.sock. */
   socketPath?: string;
-  /** Seconds each barrier phase may take before the generation fails. Default 120. */
+  /** Seconds each barrier phase may take before the generation fails. Default 120, raised to a second per 10 processes for a larger computation. */
   timeout?: number;
   /**
    * Also listen on TCP, HOST:PORT or [IPv6]:PORT (`tcp:` in front accepted; port 0 picks one), for
@@ -464,6 +464,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly tcpAddress: string | undefined;
   /** Per-phase timeout, seconds. */
   readonly timeout: number;
+  /** Whether `timeout` was given (then it is the bound, whatever the computation's size). */
+  private readonly timeoutGiven: boolean;
   /** Generations kept (0 = all). */
   readonly keep: number;
 
@@ -543,6 +545,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.lastGen = gen;
     this.durableGen = durable;
     this.timeout = opts.timeout ?? 120;
+    this.timeoutGiven = opts.timeout !== undefined;
     this.intervalSec = opts.interval ?? 0;
     this.keep = opts.keep !== undefined && opts.keep > 0 ? Math.floor(opts.keep) : 0;
     this.adoptTimeout = opts.adoptTimeout ?? 10;
@@ -2063,11 +2066,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (!registered()) {
       throw new AmberError('ENOPROC', `no processes are registered with the coordinator at ${this.socketPath}`);
     }
-    // Each phase's bound: the one asked for, else the coordinator's — raised for a large
-    // computation, whose processes all write at once on a few cores (2000 processes on 2 cores
-    // take about 100 s as root): a second per 10 processes.
+    // Each phase's bound: the one asked for, else the coordinator's. The default one is raised
+    // for a large computation, whose processes all write at once on a few cores (2000 processes
+    // on 2 cores take about 100 s as root): a second per 10 processes. A bound the user gave is
+    // kept as given.
     const count = [...this.agents.values()].filter((a) => !a.superseded).length;
-    const timeoutSec = opts.timeout ?? Math.max(this.timeout, Math.ceil(count / 10));
+    const timeoutSec = opts.timeout ?? (this.timeoutGiven ? this.timeout : Math.max(this.timeout, Math.ceil(count / 10)));
     const gen = await this.nextGeneration();
     const genDir = join(this.dir, genDirName(gen));
     // A new directory (EEXIST if anything has the name): the agents create their images in it.
