@@ -5,7 +5,8 @@
 //
 // Mechanism only: candidates are descriptors of regular files, directories and character devices
 // reopened at their path (/dev/null, /dev/urandom: their status flags are one too) with the same
-// (dev, inode) in the images; kcmp(2) KCMP_FILE decides whether two are the same description
+// (dev, inode) in the images, and epoll instances (one interest list; every epoll has the same
+// anonymous inode, so all of them are candidates of one another); kcmp(2) KCMP_FILE decides whether two are the same description
 // (it needs PTRACE_MODE_READ over both processes: same uid and dumpable, no privilege; Yama does
 // not restrict READ mode). A pair kcmp cannot compare (EPERM, a process that set itself
 // undumpable, ENOSYS) is left unshared: the restart then reopens it on its own, as before.
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -48,6 +50,9 @@ struct Desc {
   int32_t fd;
 };
 
+// What /proc/PID/fd/N says for an epoll instance.
+constexpr char kEpollLink[] = "anon_inode:[eventpoll]";
+
 long kcmpFile(int32_t pid1, int32_t pid2, int32_t fd1, int32_t fd2) {
   return syscall(SYS_kcmp, pid1, pid2, 0 /*KCMP_FILE*/, fd1, fd2);
 }
@@ -70,9 +75,13 @@ class SharesWorker final : public Napi::AsyncWorker {
           if (!d) continue;  // gone or not ours: compared with nothing, as kcmp would refuse
           while (struct dirent* e = readdir(d)) {
             if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+            std::string path = dir + "/" + e->d_name;
             struct stat st;
-            if (stat((dir + "/" + e->d_name).c_str(), &st) < 0) continue;
-            if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode))
+            if (stat(path.c_str(), &st) < 0) continue;
+            char target[32];
+            ssize_t n = readlink(path.c_str(), target, sizeof target);
+            bool epoll = n == (ssize_t)(sizeof kEpollLink - 1) && std::memcmp(target, kEpollLink, (size_t)n) == 0;
+            if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || epoll)
               byFile[{(uint64_t)st.st_dev, (uint64_t)st.st_ino}].push_back(Desc{i, (int32_t)std::stoi(e->d_name)});
           }
           closedir(d);
@@ -83,7 +92,8 @@ class SharesWorker final : public Napi::AsyncWorker {
         for (uint32_t k = 0; k < v.nfds; k++) {
           const amber_fd& f = v.fds[k];
           bool dev = f.kind == AMBER_FD_CHR && f.subkind == AMBER_CHR_OTHER && !(f.fd_flags & AMBER_FD_TTY);
-          if (f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_DIR || dev) byFile[{f.dev, f.inode}].push_back(Desc{i, f.fd});
+          bool epoll = f.kind == AMBER_FD_ANON && f.subkind == AMBER_ANON_EPOLL;
+          if (f.kind == AMBER_FD_FILE || f.kind == AMBER_FD_DIR || dev || epoll) byFile[{f.dev, f.inode}].push_back(Desc{i, f.fd});
         }
       }
       for (auto& [file, ds] : byFile) {

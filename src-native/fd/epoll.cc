@@ -25,6 +25,20 @@
 // fire when ready). Nested epolls are set up inner first. A disarmed one-shot entry comes back
 // armed for EPOLLERR/EPOLLHUP only (the kernel adds those to every entry): it reports a hang-up
 // the original would have kept quiet about.
+//
+// One epoll instance held by several descriptors (dup'ed, or inherited over fork: a supervisor and
+// its workers) is one instance again: the coordinator's --share groups (addon/shares.cc, kcmp) name
+// them, prepare makes the instance once before the fork, and every process that holds it adds the
+// entries whose targets it holds (each image lists the whole interest list; an entry the process
+// cannot name, e.g. one only another process holds, is left to that process; the same file under
+// the same number added twice is EEXIST). The processes take turns (a token in a pipe made before
+// the fork), and only the first, which finds the interest list empty, collects what its first
+// round made ready: a later one would also collect the events the earlier ones made pending. A
+// pending entry that is already there (EEXIST: another process added it, maybe as quiet, since
+// concurrent captures may each have seen the other's probe) is modified with its own events,
+// which makes it pending again. What is left: a quiet edge-triggered entry only a later process
+// holds may report one event too many — never one too few.
+// (Limit: a target held by two processes under different numbers comes back as two entries.)
 #include "fd/ops.h"
 #include "fd/file.h"
 
@@ -180,11 +194,13 @@ bool quiet(const amber_epoll_entry& e, const amber_epoll_target* t) {
   return (e.events & kEt) && !(e.events & kOneshot) && !(t->flags & AMBER_EPOLL_PENDING);
 }
 
-void add(const amber_fd& f, const amber_epoll_entry& e) {
-  if (e.tfd < 0) return;  // its file is gone from the process: named at checkpoint
+void add(const amber_fd& f, const amber_epoll_entry& e, bool pending) {
+  if (e.tfd < 0) return;  // its file is gone from the process (named at checkpoint), or another's
   Ev ev{e.events, e.data};
   long r = sys::sc4(sys::NR_epoll_ctl, f.fd, 1 /*EPOLL_CTL_ADD*/, e.tfd, (long)&ev);
-  if (r < 0 && r != -17 /*EEXIST: the same file under the same number twice*/) {
+  // EEXIST: the same file under the same number twice (a shared instance: see above).
+  if (r == -17 && pending) r = sys::sc4(sys::NR_epoll_ctl, f.fd, 3 /*EPOLL_CTL_MOD*/, e.tfd, (long)&ev);
+  if (r < 0 && r != -17) {
     char what[120];
     sys::Out(what, sizeof what).s("cannot add descriptor ").i(e.tfd).s(" to its epoll again");
     rs::warn_fd(what, f, r, "that entry is lost");
@@ -217,28 +233,78 @@ int depth(const amber_view& v, const amber_fd& f, int level) {
   return d;
 }
 
-void setup(const amber_view& v, const amber_fd& f) {
+// Does epoll fd have no entry yet (its fdinfo lists none)? Unknown counts as no.
+bool list_empty(int fd) {
+  char path[48], buf[512];
+  sys::Out(path, sizeof path).s("/proc/thread-self/fdinfo/").i(fd);
+  long in = sys::open(path, sys::O_RDONLY_ | sys::O_CLOEXEC_, 0);
+  if (in < 0) return false;
+  long n = sys::read((int)in, buf, sizeof buf);  // the first entry comes within the first lines
+  sys::close((int)in);
+  if (n <= 0) return false;
+  for (long i = 0; i + 4 <= n; i++)
+    if ((i == 0 || buf[i - 1] == '\n') && buf[i] == 't' && buf[i + 1] == 'f' && buf[i + 2] == 'd' && buf[i + 3] == ':') return false;
+  return true;
+}
+
+void setup(const amber_view& v, const amber_fd& f, bool shared) {
   const char *ents, *tgts;
   uint32_t n = entries_of(v, f, &ents, &tgts);
+  char token = 0;
+  bool gated = shared && rs::T.epoll_gate_r1 > 0;
+  if (gated)
+    while (sys::read(rs::T.epoll_gate_r1 - 1, &token, 1) == -4 /*EINTR*/) {}
+  bool collect = !shared || (gated && list_empty(f.fd));
   for (int round = 0; round < 2; round++) {
     for (uint32_t k = 0; k < n; k++) {
       amber_epoll_entry e;
       amber_epoll_target t;
       memcpy(&e, ents + k * sizeof e, sizeof e);
       if (tgts) memcpy(&t, tgts + k * sizeof t, sizeof t);
-      if (quiet(e, tgts ? &t : nullptr) == (round == 0)) add(f, e);
+      if (quiet(e, tgts ? &t : nullptr) == (round == 0)) add(f, e, round == 1);
     }
-    if (round) break;
+    if (round || !collect) continue;
     // Collect what the first round made ready: those events were consumed before the checkpoint.
     Ev got[64];
     while (sys::sc4(sys::NR_epoll_wait, f.fd, (long)got, 64, 0) == 64) {}
   }
+  if (gated) sys::write(rs::T.epoll_gate_w1 - 1, &token, 1);
 }
 }  // namespace
 
 namespace fd {
 AMBER_FD_NO_CHECK(epoll)
-AMBER_FD_NO_PREPARE(epoll)
+
+// Each --share group of epoll descriptors: one instance, made before the fork (see above).
+void epoll_prepare() {
+  using namespace rs;
+  for (uint32_t i = 0; i < T.nshare;) {
+    uint32_t g = T.share[i].grp, end = i;
+    while (end < T.nshare && T.share[end].grp == g) end++;
+    long made = -1;
+    for (uint32_t k = i; k < end; k++) {
+      const ShareFd& s = T.share[k];
+      int idx = s.img < T.n ? find_fd(s.img, s.fd) : -1;
+      if (idx < 0 || !is_epoll(T.img[s.img].v.fds[idx]) || T.img[s.img].prep[idx] >= 0) continue;
+      if (made < 0) made = lift(sys::sc1(sys::NR_epoll_create1, sys::O_CLOEXEC_));
+      if (made < 0) break;  // each makes its own at restore, as without the group
+      assign(s.img, (uint32_t)idx, made);
+    }
+    settle();
+    i = end;
+    if (made >= 0 && !T.epoll_gate_r1) {
+      int gate[2];
+      long r = sys::pipe2(gate, sys::O_CLOEXEC_);
+      long gr = r < 0 ? r : lift(gate[0]), gw = r < 0 ? r : lift(gate[1]);
+      // Without the gate each process sets the instance up on its own and none collects (see above).
+      if (gr >= 0 && gw >= 0 && sys::write((int)gw, "t", 1) == 1) {
+        T.epoll_gate_r1 = (int32_t)gr + 1;
+        T.epoll_gate_w1 = (int32_t)gw + 1;
+      }
+    }
+  }
+}
+
 long epoll_restore(rs::Proc& p, uint32_t i) {
   const amber_fd& f = p.v->fds[i];
   return rs::lift(sys::sc1(sys::NR_epoll_create1, (f.fd_flags & 1) ? sys::O_CLOEXEC_ : 0));  // interest list: finish
@@ -250,8 +316,13 @@ long epoll_restore(rs::Proc& p, uint32_t i) {
 void epoll_finish(rs::Proc& p) {
   const amber_view& v = *p.v;
   for (int d = 0; d <= kMaxDepth; d++)
-    for (uint32_t i = 0; i < v.nfds; i++)
-      if (is_epoll(v.fds[i]) && depth(v, v.fds[i], 0) == d) setup(v, v.fds[i]);
+    for (uint32_t i = 0; i < v.nfds; i++) {
+      if (!is_epoll(v.fds[i]) || depth(v, v.fds[i], 0) != d) continue;
+      // A shared instance (prepared before the fork) this process holds twice is set up once.
+      bool again = false;
+      for (uint32_t j = 0; j < i && p.prep[i] >= 0 && !again; j++) again = is_epoll(v.fds[j]) && p.prep[j] == p.prep[i];
+      if (!again) setup(v, v.fds[i], p.prep[i] >= 0);
+    }
 }
 }  // namespace fd
 #endif

@@ -101,6 +101,9 @@ struct Tree {
   uint32_t npending;
   ShmObj* shm;             // shared memory objects made before the fork (mem/shmem.cc)
   uint32_t nshm;
+  // +1 (0: none): a pipe holding one token byte, the tree's lock around setting up an epoll
+  // instance several processes share (fd/epoll.cc): read to take, write back to give.
+  int32_t epoll_gate_r1, epoll_gate_w1;
 };
 extern Tree T;
 
