@@ -114,7 +114,7 @@ void epoll_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
         for (uint32_t i = 0; i < c.nfdlist && e.tfd < 0; i++)
           if (holds(c.fdlist[i], f.fd, t.added_fd, t.dev, t.inode)) e.tfd = c.fdlist[i];
         if (e.tfd < 0)
-          c.limit(f, "has an epoll entry for a file the process holds no descriptor of any more: that entry is not added again at restart");
+          c.limit(f, "has an epoll entry for a file the process holds no descriptor of: that entry comes back only if another process sharing the epoll instance holds the file");
       }
       // An entry the probe could change and MOD could not give back: no probe.
       if ((e.events & (kEt | kOneshot)) && !(t.flags & AMBER_EPOLL_DISARMED) && (e.tfd != t.added_fd || (e.events & kExclusive)))
