@@ -648,6 +648,19 @@ void socket_capture(amber::Capture& c, amber_fd& f, amber_sockinfo& si, SockFact
   // Bound: an address a restart must take again (a Unix name; an inet port or address).
   if (is_unix) {
     if (si.local_len > 2) x.flags |= AMBER_SOCKX_BOUND;
+    // Bound to a path that no longer names this socket (unlinked by the program, or taken by
+    // another file): the restart must not leave a socket file there. The path is looked up as the
+    // program would now (relative to its working directory), which is where the restart binds it.
+    if (si.local_len > 2 && si.local[2] != 0 && si.local_len <= sizeof si.local) {
+      char path[112];
+      uint32_t n = si.local_len - 2 < sizeof path - 1 ? si.local_len - 2 : (uint32_t)sizeof path - 1;
+      __builtin_memcpy(path, si.local + 2, n);
+      path[n] = 0;
+      sys::kstat st{};
+      if (sys::fstatat(-100, path, &st, 0x100 /*AT_SYMLINK_NOFOLLOW*/) != 0 || (st.st_mode & 0170000) != 0140000 ||
+          (sf.vfs_ino && (uint32_t)st.st_ino != sf.vfs_ino))
+        x.flags |= AMBER_SOCKX_UNLINKED;
+    }
     // The socket file's mode and owner (a server chmods it after bind; root may have started it).
     if (si.local_len > 3 && si.local[2] == '/' && si.local_len <= sizeof si.local) {
       char path[112];
@@ -1822,6 +1835,22 @@ void sockets_fill() {
     }
     put_bufs(s);
     if (s.v.x.peek_off >= 0) fd::set_int(s.fd, fd::SOL_SOCKET_, fd::SO_PEEK_OFF_, s.v.x.peek_off);
+  }
+  // Names the program had unlinked: every connection and datagram that needed the name is made
+  // now, so the socket file the restart's bind made goes (a socket file of ours, nothing else).
+  for (uint32_t i = 0; i < g_nsocks; i++) {
+    Sock& s = g_socks[i];
+    if (s.kind != fd::Kind::UNIX || s.fd < 0 || !s.v.has_x || !(s.v.x.flags & AMBER_SOCKX_UNLINKED) || (s.v.x.flags & (1u << 31)) ||
+        !is_unix_path(s.v.si.local, s.v.si.local_len))
+      continue;
+    char path[110];
+    uint32_t n = s.v.si.local_len - 2 < sizeof path - 1 ? s.v.si.local_len - 2 : (uint32_t)sizeof path - 1;
+    memcpy(path, s.v.si.local + 2, n);
+    path[n] = 0;
+    sys::kstat st{};
+    if (sys::fstatat(-100, path, &st, 0x100 /*AT_SYMLINK_NOFOLLOW*/) == 0 && (st.st_mode & sys::S_IFMT_) == 0140000 &&
+        (long)st.st_uid == sys::sc0(107 /*geteuid*/))
+      sys::unlink(path);
   }
 }
 

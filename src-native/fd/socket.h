@@ -155,6 +155,7 @@ namespace fd {
 struct SockFacts {
   uint32_t state, shutdown, flags, backlog;
   uint32_t peer_ino;
+  uint32_t vfs_ino;        // a Unix socket bound to a path: its socket file's inode (0 unknown)
   uint32_t pending;        // a listener's connections waiting to be accepted (when not taken)
   bool drain;              // TCP, checkpoint ending the program: read the queue to the end
   bool drain_quick;        // ... and the peer is not on loopback: an empty queue ends it at once

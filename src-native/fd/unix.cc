@@ -53,7 +53,7 @@ uint32_t unix_diag(amber::Capture& c, uint64_t inode, SockFacts& sf, uint32_t* i
   req.family = 1;       // AF_UNIX
   req.states = ~0u;
   req.ino = (uint32_t)inode;
-  req.show = 4 | 8 | 0x10;  // UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN
+  req.show = 2 | 4 | 8 | 0x10;  // UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN
   req.cookie[0] = req.cookie[1] = ~0u;  // no cookie check
   if (sys::write(c.diag_fd, &req, sizeof req) != (long)sizeof req) return 0;
   // A listener's pending clients can be many (4 bytes each): the reply goes to the arena's free end.
@@ -74,6 +74,7 @@ uint32_t unix_diag(amber::Capture& c, uint64_t inode, SockFacts& sf, uint32_t* i
     const char* d = buf + off + 4;
     uint32_t dl = alen - 4u;
     if (type == 2 /*UNIX_DIAG_PEER*/ && dl >= 4) __builtin_memcpy(&sf.peer_ino, d, 4);
+    else if (type == 1 /*UNIX_DIAG_VFS: ino, dev*/ && dl >= 8) __builtin_memcpy(&sf.vfs_ino, d, 4);
     else if (type == 6 /*UNIX_DIAG_SHUTDOWN*/ && dl >= 1) sf.shutdown = (uint8_t)d[0];
     else if (type == 4 /*UNIX_DIAG_RQLEN*/ && dl >= 8 && sf.state == TCP_LISTEN_) {
       __builtin_memcpy(&sf.pending, d, 4);

@@ -576,6 +576,11 @@ enum {
                                        if the peer (in the computation) has AMBER_SOCKX_DRAINED */
   AMBER_SOCKX_BACKLOG0 = 1u << 9,   /* a listener whose backlog is known to be 0 (listen(0): one
                                        pending connection fills it), not unknown */
+  AMBER_SOCKX_UNLINKED = 1u << 10,  /* a Unix socket bound to a path that no longer names it (the
+                                       program unlinked its socket file): a restart binds there
+                                       again, rebuilds what connects by the name, then removes the
+                                       file it made. (No version change: a reader that ignores the
+                                       bit leaves the file, as before it.) */
 };
 typedef struct amber_sockx {
   uint32_t magic;            /* AMBER_SOCKX_MAGIC */
