@@ -3,20 +3,12 @@
  * and with its MXCSR set to round toward zero. After the restart it must still find every pair
  * equal and, when told to stop, every register holding its pattern. */
 #include "corpus.h"
-#include <cpuid.h>
+#include "cpu.h"
 
 static uint8_t in[6][32], out[6][32];
 static volatile int stop;
 static long bad = -1;
 static uint32_t csr = 0x1f80 | (3u << 13), csr_after;
-
-static int have_avx(void) {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 28)) || !(c & (1u << 27))) return 0;
-  unsigned lo, hi;
-  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return (lo & 0x6) == 0x6;
-}
 
 #define LD(i, c) "vmovdqu " #i "*32(%[in]), %%ymm" #i "\n vmovdqu " #i "*32(%[in]), %%ymm" #c "\n"
 #define CMP(i, c) "vpxor %%ymm" #i ", %%ymm" #c ", %%ymm14\n vptest %%ymm14, %%ymm14\n jnz 2f\n"

@@ -5,29 +5,12 @@
  * restart each register must hold its pattern and the control words their values — a program's
  * numbers must not change (rounding modes are common in interval arithmetic and numerical codes). */
 #include "corpus.h"
-#include <cpuid.h>
+#include "cpu.h"
 #include <sys/syscall.h>
 
 static uint8_t ymm_in[16][32], ymm_out[16][32];
 static uint8_t zmm_in[16][64], zmm_out[16][64];
 static uint64_t k_in[7], k_out[7];
-
-static int have_avx512(void) {
-  unsigned a, b, c, d;
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 16))) return 0;
-  /* The OS must have enabled the opmask and zmm state (XCR0 bits 5-7). */
-  unsigned lo, hi;
-  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return (lo & 0xe0) == 0xe0;
-}
-
-static int have_avx(void) {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 28)) || !(c & (1u << 27))) return 0;
-  unsigned lo, hi;
-  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return (lo & 0x6) == 0x6;
-}
 
 #define LD(i) "vmovdqu " #i "*32(%[yi]), %%ymm" #i "\n"
 #define ST(i) "vmovdqu %%ymm" #i ", " #i "*32(%[yo])\n"
