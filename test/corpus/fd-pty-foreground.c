@@ -34,19 +34,19 @@ int main(void) {
     tcsetattr(s, TCSANOW, &t);
     signal(SIGTTOU, SIG_IGN);
     signal(SIGINT, on_int_leader);
-    int go[2];
-    if (pipe(go)) _exit(4);
+    int ack[2];
+    if (pipe(ack)) _exit(4);
     pid_t job = fork();
     if (job == 0) {
       setpgid(0, 0);
       signal(SIGINT, on_int_job);
-      char c;
-      if (read(go[0], &c, 1) != 1) _exit(5); /* the handler is in place */
+      write_all(ack[1], "j", 1); /* its own handler is in place (until then it has the leader's) */
       for (;;) pause();
     }
     setpgid(job, job);
     if (tcsetpgrp(s, job)) _exit(6);
-    write_all(go[1], "g", 1);
+    char c;
+    if (read(ack[0], &c, 1) != 1) _exit(5);
     pid_t ids[2] = {job, getpid()};
     write_all(a[1], ids, sizeof ids);
     for (;;) {
