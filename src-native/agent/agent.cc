@@ -575,6 +575,7 @@ void suspend_handler(int, siginfo_t* si, void* uc) {
   uint32_t seq = __atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE);
   intr::Call call;  // the system call we interrupted, if any (on this stack: survives a restart)
   intr::capture((uint32_t)idx, uc, &call);
+  aio::parked(tid, uc);  // an io_submit/io_cancel answered, not yet noted (mem/aio.cc)
   PendingSigs pend;  // on this stack too: the signals pending for us, queued again on release
   pending_take(&pend);
   RobustHead robust;  // this thread's robust mutex list, registered again after a restart
@@ -693,6 +694,7 @@ void on_restart() {
   pid::adopt_restored_tids();
   pid::cputime_restarted();  // CPU clocks go on from the checkpoint's reading
   mutex_restarted();  // the tids glibc wrote into mutexes before: repaired when next used
+  aio::restarted();  // requests cancelled before the checkpoint are gone with the old context
   pid::id_files_restarted();  // descriptors open on /proc/<pid>/stat|status read with app ids
   pid::peercred_restarted();  // SO_PEERCRED of the rebuilt Unix sockets: the saved peers
   if (all_out && g_handoff.blob_addr && g_handoff.blob_len)
