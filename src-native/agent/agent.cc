@@ -463,6 +463,11 @@ long do_suspend(char* err, size_t errlen) {
         sys::Out(err, errlen).s("more than ").u(AMBER_MAX_THREADS).s(" threads");
         return -E2BIG;
       }
+      if (aio::submit_asleep(tids[i])) {
+        sys::Out(err, errlen).s("thread ").i(tids[i]).s(" is waiting inside io_submit (a Linux AIO read or write of a pipe, "
+            "socket or terminal is done there, synchronously): the checkpoint's signal would fail that request with EINTR");
+        return -EBUSY;
+      }
       Slot& s = g_slots[g.nslots];
       memset(&s, 0, sizeof s);
       s.tid = tids[i];

@@ -161,6 +161,7 @@ namespace aio {
 long call(long n, long a, long b, long c);
 void parked(int32_t tid, void* uc);  // suspend handler: a thread stopped right after the AIO stub's syscall
 void restarted();                    // checkpoint thread, on restart
+bool submit_asleep(int32_t tid);     // before signalling tid: asleep inside io_submit (a signal would fail a request)
 }  // namespace aio
 int real_sigaction(int sig, const void* act, void* old);
 

@@ -423,6 +423,31 @@ long call(long n, long a, long b, long c) {
   }
 }
 
+// Before the checkpoint signals thread tid: is it asleep inside io_submit? The kernel does some
+// requests synchronously there (a read or write of a pipe, socket or terminal) and fails such a
+// request with EINTR when any signal interrupts its wait — the program would see that completion.
+// An uninterruptible wait (disk I/O, state D) is not cut short: the thread parks when the call
+// returns. Waits up to a second for the thread to leave the call; true: it is still there.
+bool submit_asleep(int32_t tid) {
+  char path[64], buf[256];
+  for (int tries = 0; tries < 100; tries++) {
+    sys::Out(path, sizeof path).s("/proc/self/task/").i(tid).s("/syscall");
+    size_t n = sys::read_file(path, buf, sizeof buf - 1);
+    buf[n] = 0;
+    const char* q = buf;
+    if (!n || sys::parse_u(&q, 10) != (uint64_t)NR_io_submit || *q != ' ') return false;
+    sys::Out(path, sizeof path).s("/proc/self/task/").i(tid).s("/stat");
+    n = sys::read_file(path, buf, sizeof buf - 1);
+    buf[n] = 0;
+    const char* p = buf + n;
+    while (p > buf && *p != ')') p--;  // the name may hold spaces and parentheses: the last ')'
+    if (p == buf || p[1] != ' ' || p[2] != 'S') return false;
+    sys::ktimespec ts{0, 10000000};
+    sys::nanosleep(&ts, nullptr);
+  }
+  return true;
+}
+
 // After a restart: the requests cancelled before the checkpoint whose completion had not come
 // are gone with the old kernel context (their completion never comes now).
 void restarted() {
