@@ -2,11 +2,11 @@
  * five pipes. Two completed at submission (their pipes held a byte) and are not reaped; two are in
  * flight (empty pipes), one of them submitted from an iocb the program overwrote right after
  * io_submit (the kernel had copied it: legal, and what a stack-allocated iocb does); one was
- * cancelled with io_cancel (its completion, res 0, is not reaped). After the go line the program
- * writes to every empty pipe, then submits a sentinel POLL on a ready pipe and reaps until the
- * sentinel: each request's event must come exactly once, with its data word and obj, POLLIN for
- * the polls and 0 for the cancelled one (a cancelled request that came back would complete again
- * when its pipe got a byte, before the sentinel was submitted). */
+ * cancelled with io_cancel (its completion, res 0, is in the ring, not reaped). After the go line
+ * the program writes to every empty pipe and reaps every request's event, then submits a sentinel
+ * POLL on the cancelled request's pipe: each request's event must come exactly once, with its data
+ * word and obj, POLLIN for the polls and 0 for the cancelled one, and none before the sentinel's
+ * (a cancelled request submitted again would complete with its pipe's byte). */
 #include "corpus.h"
 #include <linux/aio_abi.h>
 #include <poll.h>
@@ -43,15 +43,28 @@ int main(void) {
   struct io_event cev;
   long r = syscall(SYS_io_cancel, ctx, &cb[4], &cev);
   CHECK(r == 0 || (r == -1 && errno == EINPROGRESS), "io_cancel of request 4: %ld (%s)", r, strerror(errno));
+  // The cancellation's event comes from a kernel work item: wait until the ring holds it (with
+  // requests 1 and 3's), not reaped, so that the checkpoint finds it there.
+  const volatile unsigned* ring = (const volatile unsigned*)ctx;  // id, nr, head, tail
+  double t0 = now_mono();
+  while ((ring[3] + ring[1] - ring[2]) % ring[1] < 3) {
+    CHECK(now_mono() - t0 < 20, "the ring holds %u events, want 3", (ring[3] + ring[1] - ring[2]) % ring[1]);
+    usleep(1000);
+  }
 
   ready_wait();
 
   for (int i = 0; i < N; i++)
     if (i != 1 && i != 3) write_all(p[i][1], "c", 1);
-  // The sentinel: completes at once (pipe 1 holds its byte), after everything above.
-  submit_poll(ctx, N, p[1][0], 0x2000);
-  int seen[N] = {0};
-  for (int sentinel = 0; !sentinel;) {
+  // Every request's event (in any order), then a sentinel that completes at once (pipe 4 holds
+  // its byte): a request that came back twice, or a cancelled one submitted again (it would
+  // complete with pipe 4's byte), shows as an event before the sentinel's.
+  int seen[N] = {0}, sentinel = 0, all = 0;
+  while (!sentinel) {
+    if (!all && seen[0] && seen[1] && seen[2] && seen[3] && seen[4]) {
+      all = 1;
+      submit_poll(ctx, N, p[4][0], 0x2000);
+    }
     struct io_event ev[8];
     struct timespec ts = {20, 0};
     long n = syscall(SYS_io_getevents, ctx, 1, 8, ev, &ts);
@@ -59,8 +72,9 @@ int main(void) {
           seen[3], seen[4]);
     for (long k = 0; k < n; k++) {
       if (ev[k].data == 0x2000) {
-        CHECK(ev[k].obj == (uint64_t)(uintptr_t)&cb[N] && (ev[k].res & POLLIN), "sentinel event: obj %#llx res %lld",
+        CHECK(all && ev[k].obj == (uint64_t)(uintptr_t)&cb[N] && (ev[k].res & POLLIN), "sentinel event: obj %#llx res %lld",
               (unsigned long long)ev[k].obj, (long long)ev[k].res);
+        CHECK(k == n - 1, "an event after the sentinel's");
         sentinel = 1;
         continue;
       }
