@@ -463,6 +463,11 @@ long do_suspend(char* err, size_t errlen) {
         sys::Out(err, errlen).s("more than ").u(AMBER_MAX_THREADS).s(" threads");
         return -E2BIG;
       }
+      if (aio::submit_asleep(tids[i])) {
+        sys::Out(err, errlen).s("thread ").i(tids[i]).s(" is waiting inside io_submit (a Linux AIO read or write of a pipe, "
+            "socket or terminal is done there, synchronously): the checkpoint's signal would fail that request with EINTR");
+        return -EBUSY;
+      }
       Slot& s = g_slots[g.nslots];
       memset(&s, 0, sizeof s);
       s.tid = tids[i];
@@ -575,6 +580,7 @@ void suspend_handler(int, siginfo_t* si, void* uc) {
   uint32_t seq = __atomic_load_n(&g.resume_seq, __ATOMIC_ACQUIRE);
   intr::Call call;  // the system call we interrupted, if any (on this stack: survives a restart)
   intr::capture((uint32_t)idx, uc, &call);
+  aio::parked(tid, uc);  // an io_submit/io_cancel answered, not yet noted (mem/aio.cc)
   PendingSigs pend;  // on this stack too: the signals pending for us, queued again on release
   pending_take(&pend);
   RobustHead robust;  // this thread's robust mutex list, registered again after a restart
@@ -693,6 +699,7 @@ void on_restart() {
   pid::adopt_restored_tids();
   pid::cputime_restarted();  // CPU clocks go on from the checkpoint's reading
   mutex_restarted();  // the tids glibc wrote into mutexes before: repaired when next used
+  aio::restarted();  // requests cancelled before the checkpoint are gone with the old context
   pid::id_files_restarted();  // descriptors open on /proc/<pid>/stat|status read with app ids
   pid::peercred_restarted();  // SO_PEERCRED of the rebuilt Unix sockets: the saved peers
   if (all_out && g_handoff.blob_addr && g_handoff.blob_len)

@@ -155,6 +155,14 @@ long threads_fs_group(const int32_t* tids, uint32_t n, uint32_t* group, char* wo
 // syscall(2) of a signal-mask or signal-action call, our signal kept ours (agent/wrappers.cc):
 // true when n is one, with the kernel's answer in *r.
 bool sig_syscall(long n, long a, long b, long c, long d, long e, long f, long* r);
+// Linux AIO (mem/aio.cc): io_setup, io_destroy, io_submit and io_cancel (n: their numbers), the
+// requests in flight noted for a checkpoint; the kernel's answer (a negative errno on failure).
+namespace aio {
+long call(long n, long a, long b, long c);
+void parked(int32_t tid, void* uc);  // suspend handler: a thread stopped right after the AIO stub's syscall
+void restarted();                    // checkpoint thread, on restart
+bool submit_asleep(int32_t tid);     // before signalling tid: asleep inside io_submit (a signal would fail a request)
+}  // namespace aio
 int real_sigaction(int sig, const void* act, void* old);
 
 // Unreaped children (proc/zombie.cc): the kernel pid of a zombie child by its app pid and back,

@@ -196,6 +196,7 @@ inline bool not_copied_on_fork(const amber_region& r) {
 void regions_reprotect(Capture& c);                   // mem/regions.cc: after the data is written
 uint32_t vdso_flag_of(const char* label, size_t n);   // mem/vdso.cc: [vdso], [vvar] ... or 0
 bool aio_ring_ours(uint64_t start);                   // mem/aio.cc: a ring of an AIO context of ours
+long aio_capture(Capture& c);  // mem/aio.cc: the AIO requests in flight (after threads_fs_capture)
 
 // Every process of the computation captures at the same moment, so two holders of one queue or
 // terminal whose contents are taken out and put back (fd/pty.cc, ipc/mqueue.cc) must take turns:

@@ -260,6 +260,7 @@ long write_body(Capture& c, amber_process* pr, const char* path, uint64_t* bytes
   if ((r = sem_capture(c)) < 0) return r;
   if ((r = sysv_ids_capture(c)) < 0) return r;
   if ((r = threads_fs_capture(c)) < 0) return r;
+  if ((r = aio_capture(c)) < 0) return r;
   if ((r = timers_capture(c, *pr)) < 0) return r;
   if ((r = regions_capture(c)) < 0) return r;
   // Listed in the image as agent memory (no data): a restarted agent unmaps what comes back.

@@ -26,7 +26,7 @@
 #define AMBER_IMAGE_MAGIC "AMBERIMG"   /* 8 bytes, no NUL stored */
 #define AMBER_TRAILER_MAGIC "AMBEREND" /* 8 bytes, no NUL stored */
 #define AMBER_FORMAT_MAJOR 1u
-#define AMBER_FORMAT_MINOR 7u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
+#define AMBER_FORMAT_MINOR 8u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
                                   1.3: process group, session, controlling terminal, ptys;
                                   1.4: generation_id and program_xxh in the header; the launcher's
                                   stdio by identity (AMBER_FD_STDIO); socket state (amber_sockx:
@@ -40,7 +40,9 @@
                                   AMBER_THR_NO_NEW_PRIVS), per mm THP and membarrier (mm_state), AIO
                                   rings (AMBER_REG_AIO), MAP_DROPPABLE (AMBER_VM_DROPPABLE);
                                   1.7: netlink sockets (amber_nlsock after the amber_sockinfo),
-                                  mq_notify registrations (AMBER_MQ_NOTIFY, amber_mq_notify) */
+                                  mq_notify registrations (AMBER_MQ_NOTIFY, amber_mq_notify);
+                                  1.8: Linux AIO requests in flight (amber_process_ext.aio_reqs,
+                                  amber_aio_req[] in STRINGS) */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -186,8 +188,27 @@ typedef struct amber_process_ext {
    * thread, called unshare(CLONE_FS)): amber_thread_fs[] in STRINGS; zero when every thread
    * shares one (thread/thread.cc). In a reserved word: older images have none. */
   amber_str thread_fs;
-  uint64_t reserved[2];
+  /* Format 1.8 (a reserved word before: zero in older images): Linux AIO requests submitted and
+   * not completed at the checkpoint, amber_aio_req[] in STRINGS in submission order (mem/aio.cc);
+   * the restorer submits them again on their rebuilt context. */
+  amber_str aio_reqs;
+  uint64_t reserved[1];
 } amber_process_ext;
+/* Format 1.8: one Linux AIO request in flight at the checkpoint (mem/aio.cc). The kernel shows no
+ * request in flight: the agent's io_submit/io_cancel wrappers keep them. The iocb is the copy the
+ * agent took when the program submitted it (the kernel had copied it then too: the program may
+ * reuse that memory while the request runs); it is submitted again from its original address (the
+ * completion's obj is that address), the bytes the program has there put back afterwards. */
+typedef struct amber_aio_req {
+  uint64_t ctx;              /* the context's id: the address of its ring (an AMBER_REG_AIO region) */
+  uint64_t iocb;             /* the iocb's address in the program (event.obj) */
+  uint32_t seen_tail;        /* ring slot up to which the agent had seen completions: an event of
+                                this request in [seen_tail, the saved tail) means it completed while
+                                the image was written (then it is not submitted again) */
+  uint32_t reserved0;
+  uint64_t reserved1;
+  uint8_t cb[64];            /* struct iocb as submitted (aio_key zero, as the kernel leaves it) */
+} amber_aio_req;
 /* A thread with a working directory and umask of its own (thread/thread.cc). Threads with the
  * same group share one (they called unshare(CLONE_FS) once, then made each other with CLONE_FS);
  * a thread not listed shares the checkpoint thread's, the process's cwd and umask. */
@@ -723,6 +744,7 @@ static_assert(sizeof(amber_chunk) == 48, "chunk record size");
 static_assert(sizeof(amber_extent) == 48, "extent record size");
 static_assert(sizeof(amber_thread) == 192 && sizeof(amber_process_ext) == 112, "thread and process-ext records (reserved words used in place)");
 static_assert(sizeof(amber_thread_fs) == 24, "thread fs record");
+static_assert(sizeof(amber_aio_req) == 96, "AIO request record");
 static_assert(sizeof(amber_nlsock) == 48 && sizeof(amber_mq_notify) == 32, "netlink and mq_notify records");
 static_assert(sizeof(amber_lock) == 24 && sizeof(amber_inotify_watch) == 32 && sizeof(amber_epoll_target) == 24,
               "descriptor data records");

@@ -492,6 +492,8 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
       if (cr.ngroups != (px->creds.len - sizeof(amber_creds)) / 4 || cr.dumpable < 0 || cr.dumpable > 2)
         return amber__fail(err, AMBER_E_CORRUPT, "bad credentials record", at + offsetof(amber_process_ext, creds));
     }
+    if (!amber__str_ok(px->aio_reqs, v.strings_len) || px->aio_reqs.len % sizeof(amber_aio_req) != 0)
+      return amber__fail(err, AMBER_E_CORRUPT, "bad AIO request list", at + offsetof(amber_process_ext, aio_reqs));
     if (px->nzombies > 1024)
       return amber__fail(err, AMBER_E_CORRUPT, "too many zombie children", at + offsetof(amber_process_ext, nzombies));
   } else {

@@ -359,6 +359,11 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
       if (r == 0) amber::creds_follow();
       return ret(r);
     case SYS_prctl: return prctl((int)a, b, c, d, e);
+    // Linux AIO: requests in flight are noted for a checkpoint (mem/aio.cc).
+    case SYS_io_setup:
+    case SYS_io_destroy:
+    case SYS_io_submit:
+    case SYS_io_cancel: return ret(amber::aio::call(n, a, b, c));
     // Filters are kept to be installed again at restart (proc/seccomp.agent.cc); libseccomp calls this.
     case SYS_seccomp: return ret(amber::seccomp::set_mode((unsigned)a, (unsigned)b, reinterpret_cast<void*>(c)));
     case SYS_dup2:

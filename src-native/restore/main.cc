@@ -337,6 +337,7 @@ uint64_t pick_gap(uint64_t len) {
   S.imgfd = (int)hi;
   Proc p{&S.v, S.prep, reinterpret_cast<bool*>(S.prep + S.v.nfds), T.me};
   fds_restore(p);
+  aio_resubmit();  // (their descriptors are back; no thread runs yet)
   process_restore_state();
   regions_lock();
   sem_restore();

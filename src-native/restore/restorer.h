@@ -235,6 +235,7 @@ void regions_check_files();
 void regions_map();
 void regions_lock();  // after the limits (RLIMIT_MEMLOCK) are back
 void aio_adopt(const amber_region& r);  // mem/aio.cc: r's saved ring, mapped, becomes a context again
+void aio_resubmit();  // mem/aio.cc, stage 3 after the descriptors: requests in flight submitted again
 void unmap_everything_else();
 // mem/shmem.cc: shared memory objects (shared anonymous memory, deleted files and memfds mapped
 // MAP_SHARED) made once before the fork, so every process maps the one object again.

@@ -2,10 +2,23 @@
  * it keeps track of) on invalid pointers, pids and values: the kernel's answer, before the
  * checkpoint and after the restart. */
 #include "efault.h"
+#include <dlfcn.h>
+#include <linux/aio_abi.h>
 #include <linux/futex.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
+
+/* libaio's convention (the agent's io_submit etc.): the kernel's answer, -errno, returned */
+#define TK(call, ...)                                           \
+  do {                                                          \
+    EF_BEGIN(call);                                             \
+    long _l = (long)(call);                                     \
+    long _k = RAW(__VA_ARGS__);                                 \
+    ef_cmp(_l, _k, "kernel");                                   \
+  } while (0)
+
+static aio_context_t actx;  /* a context of ours (made once: after the restart, the same one) */
 
 static void checks(void) {
   int st;
@@ -143,6 +156,35 @@ static void checks(void) {
   T(syscall(SYS_semop, -1, P1, 1), SYS_semop, -1, P1, 1);
   T(syscall(SYS_semctl, -1, 0, 2 /*IPC_STAT*/, P1), SYS_semctl, -1, 0, 2, P1);
   T(syscall(SYS_times, P1), SYS_times, P1);
+  /* Linux AIO: syscall(2)'s numbers, and libaio's names when something defines them (the agent
+   * does: mem/aio.cc notes the requests in flight) */
+  if (!actx && syscall(SYS_io_setup, 4, &actx) < 0) actx = 0;
+  aio_context_t zero = 0;
+  void* badlist[1] = {P_NONE};
+  T(syscall(SYS_io_setup, 4, P1), SYS_io_setup, 4, P1);
+  T(syscall(SYS_io_setup, 4, P_NONE), SYS_io_setup, 4, P_NONE);
+  T(syscall(SYS_io_setup, 4, P_RO), SYS_io_setup, 4, P_RO);
+  T(syscall(SYS_io_setup, 0, &zero), SYS_io_setup, 0, &zero);
+  T(syscall(SYS_io_destroy, 12345), SYS_io_destroy, 12345);
+  T(syscall(SYS_io_submit, 12345, 1, P1), SYS_io_submit, 12345, 1, P1);
+  T(syscall(SYS_io_submit, actx, 1, P1), SYS_io_submit, actx, 1, P1);
+  T(syscall(SYS_io_submit, actx, 1, P_NONE), SYS_io_submit, actx, 1, P_NONE);
+  T(syscall(SYS_io_submit, actx, 1, badlist), SYS_io_submit, actx, 1, badlist);
+  T(syscall(SYS_io_submit, actx, -1L, P1), SYS_io_submit, actx, -1L, P1);
+  T(syscall(SYS_io_cancel, actx, P1, P1), SYS_io_cancel, actx, P1, P1);
+  T(syscall(SYS_io_cancel, 12345, P_NONE, P_NONE), SYS_io_cancel, 12345, P_NONE, P_NONE);
+  int (*l_setup)(int, void*) = (int (*)(int, void*))dlsym(RTLD_DEFAULT, "io_setup");
+  int (*l_destroy)(aio_context_t) = (int (*)(aio_context_t))dlsym(RTLD_DEFAULT, "io_destroy");
+  int (*l_submit)(aio_context_t, long, void*) = (int (*)(aio_context_t, long, void*))dlsym(RTLD_DEFAULT, "io_submit");
+  int (*l_cancel)(aio_context_t, void*, void*) = (int (*)(aio_context_t, void*, void*))dlsym(RTLD_DEFAULT, "io_cancel");
+  if (l_setup) TK(l_setup(4, P1), SYS_io_setup, 4, P1);
+  if (l_setup) TK(l_setup(0, &zero), SYS_io_setup, 0, &zero);
+  if (l_destroy) TK(l_destroy(12345), SYS_io_destroy, 12345);
+  if (l_submit) TK(l_submit(actx, 1, P1), SYS_io_submit, actx, 1, P1);
+  if (l_submit) TK(l_submit(actx, 1, badlist), SYS_io_submit, actx, 1, badlist);
+  if (l_submit) TK(l_submit(12345, 1, P1), SYS_io_submit, 12345, 1, P1);
+  if (l_cancel) TK(l_cancel(actx, P1, P1), SYS_io_cancel, actx, P1, P1);
+
   T(syscall(-1), -1);
   T(syscall(100000), 100000);
 }

@@ -43,6 +43,12 @@ void checkInvariants(const amber::Image& im) {
       if (f.thread >= v.nthreads || !f.group || !f.cwd.len || (uint64_t)f.cwd.off + f.cwd.len > v.strings_len) std::abort();
     }
   }
+  // AIO requests in flight: whole records inside the strings.
+  if (v.pext->aio_reqs.len) {
+    const char* d = nullptr;
+    uint32_t len = 0;
+    if (!amber_str_at(&v, v.pext->aio_reqs, &d, &len) || len % sizeof(amber_aio_req)) std::abort();
+  }
   for (uint32_t i = 0; i < v.nchunks; i++) {
     const amber_chunk& c = v.chunks[i];
     if (c.file_off < h.data_off || c.file_off + c.stored_len > h.data_off + h.data_size) std::abort();

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "image/reader.h"
@@ -529,6 +530,50 @@ void credentialsRecord() {
   }
 }
 
+// Linux AIO requests in flight (format 1.8, mem/aio.cc): amber_aio_req[] in STRINGS, named by
+// PROCEXT's aio_reqs, whole records inside the strings (the restorer checks what they name).
+void aioReqList() {
+  auto withReqs = [](uint32_t n, std::function<void(amber_str&)> damage) {
+    MkSpec s = sampleSpec();
+    s.tamper = [n, damage](MkTables& t) {
+      while (t.strings.size() % 8) t.strings += '\0';
+      amber_str at{static_cast<uint32_t>(t.strings.size()), static_cast<uint32_t>(n * sizeof(amber_aio_req))};
+      for (uint32_t i = 0; i < n; i++) {
+        amber_aio_req q{};
+        q.ctx = 0x7f0000000000ull;
+        q.iocb = 0x10000 + 64 * i;
+        q.cb[16] = 5;  // IOCB_CMD_POLL
+        t.strings.append(reinterpret_cast<const char*>(&q), sizeof q);
+      }
+      damage(at);
+      t.hasExt = true;
+      t.ext.aio_reqs = at;
+    };
+    return mkimage(s);
+  };
+  auto img = withReqs(2, [](amber_str&) {});
+  amber_err e = validateAll(img);
+  if (e.code) std::printf("  # %s at %llu\n", e.what, (unsigned long long)e.offset);
+  CHECK(e.code == AMBER_E_OK);
+  auto im = Image::fromMemory("aio.img", img.data(), img.size());
+  const amber_view& v = im->view();
+  const char* d = nullptr;
+  uint32_t len = 0;
+  CHECK(amber_str_at(&v, v.pext->aio_reqs, &d, &len) && len == 2 * sizeof(amber_aio_req));
+  amber_aio_req q{};
+  if (d) std::memcpy(&q, d + sizeof q, sizeof q);
+  CHECK(q.ctx == 0x7f0000000000ull && q.iocb == 0x10040 && q.cb[16] == 5);
+  const std::pair<const char*, std::function<void(amber_str&)>> bad[] = {
+      {"list not whole records", [](amber_str& s) { s.len -= 8; }},
+      {"list past the strings", [](amber_str& s) { s.off = 1u << 30; }},
+  };
+  for (const auto& b : bad) {
+    amber_err be = validateAll(withReqs(2, b.second));
+    if (be.code != AMBER_E_CORRUPT) std::printf("  # AIO request list, %s: accepted\n", b.first);
+    CHECK(be.code == AMBER_E_CORRUPT);
+  }
+}
+
 // Threads with a working directory of their own (thread/thread.cc): amber_thread_fs[] in STRINGS,
 // named by PROCEXT's thread_fs; each names a thread (never the checkpoint thread) once, in a group,
 // with an absolute path and a umask.
@@ -856,6 +901,7 @@ int main() {
       {"file data corruption detected", fileDataCorruptionDetected},
       {"credentials record (PROCEXT creds) parses and is checked", credentialsRecord},
       {"threads' own working directories (PROCEXT thread_fs) parse and are checked", threadFsRecord},
+      {"AIO requests in flight (PROCEXT aio_reqs, 1.8) parse and are checked", aioReqList},
       {"a process whose main thread ended has none (AMBER_PROC_MAIN_EXITED)", mainExitedImage},
       {"socket records parse", socketRecordsParse},
       {"socket records are bounds-checked", socketRecordBounds},
