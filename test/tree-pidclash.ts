@@ -2,7 +2,7 @@
 // the pid another process of the computation has as its app pid; the pid map would then send the
 // application's kill/waitpid for one to the other. The agent's fork wrapper discards such a child
 // and forks again (forkpty and daemon are rebuilt on it); a posix_spawn'd program discards itself
-// before its main and is spawned again. To force the collision the restart runs in a user+pid namespace of its own
+// before its main and is spawned again (system() is rebuilt on posix_spawn). To force the collision the restart runs in a user+pid namespace of its own
 // (`unshare -Urpf --mount-proc`, unprivileged), where the fixture can set ns_last_pid.
 import t from 'tap'
 import { spawn } from 'node:child_process'
@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { build } from './helpers/fixtures.js'
 import { cliPath, Proc, runAs, setup } from './helpers/amber.js'
 
-for (const how of ['fork', 'spawn', 'forkpty'] as const)
+for (const how of ['fork', 'spawn', 'forkpty', 'system'] as const)
 t.test(`a new child never gets a pid the computation already uses (${how})`, async (t) => {
   const a = await setup(t)
   const exe = await build('pidclash')
@@ -41,6 +41,14 @@ t.test(`a new child never gets a pid the computation already uses (${how})`, asy
   const fork2 = find('fork2 ')?.split(' ')
   const two = Number(find('two pid ')?.split(' ')[2])
   t.ok(fork2, `the second fork ran: ${JSON.stringify(restarted.lines.slice(-8))}; stderr ${restarted.err.text()}`)
+  if (how === 'system') {
+    t.not(two, kid, 'the shell of system() did not get the first child\'s pid')
+    t.equal(find('system '), 'system 0', 'system() returned the shell\'s status 0')
+    t.equal(find('kid alive '), 'kid alive 1', 'the first child was untouched')
+    t.equal(find('reaped '), `reaped ${kid} signal 15`, 'and is killed and reaped by its own pid')
+    t.equal(code.code, 0, `exited 0; stderr: ${restarted.err.text()}`)
+    return
+  }
   t.not(Number(fork2?.[1]), kid, 'fork() did not hand out the first child\'s pid again')
   t.equal(Number(fork2?.[1]), two, 'fork() returned the pid the new child sees')
   t.equal(find('reaped2 '), `reaped2 ${two} signal 15`, 'kill/waitpid of the new child reached the new child')

@@ -1,4 +1,4 @@
-// popen/pclose with the application's pids.
+// popen/pclose and system with the application's pids.
 //
 // glibc's popen keeps the child's pid inside its FILE and pclose waits for it inside libc, past
 // every wrapper: a stream opened before a checkpoint and closed after the restart waited for the
@@ -9,10 +9,20 @@
 // close-on-exec), spawned through posix_spawn (our wrapper: the child is one of the computation's)
 // and waited for through waitpid (our wrapper: the application's pid, translated at every call).
 //
+// system() likewise: glibc's spawns its shell through its internal posix_spawn, past the wrapper,
+// so after a restart the shell could take a pid the computation already uses (two processes with
+// one app pid); ours spawns through the wrapper (which discards a collided child) and waits through
+// waitpid, with glibc's behaviour otherwise: sh -c COMMAND; SIGINT and SIGQUIT ignored in the caller
+// while any system() runs (counted, under a lock), SIGCHLD blocked; the child gets the caller's mask
+// and default dispositions for what was not ignored; a shell that cannot be spawned is status 127;
+// system(NULL) asks whether a shell runs; cancelled while waiting, the shell is killed and reaped.
+//
 // A stream this file made is remembered (slot table, no lock: popen/pclose run in any thread)
 // until pclose — or fclose, which for a popen stream waits for the command as glibc's does and
 // returns its status. Streams made by glibc itself (a full table) go to glibc's pclose.
 #include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -88,11 +98,85 @@ int close_and_wait(FILE* fp, pid_t p) {
   return r == -1 ? -1 : st;
 }
 
+// system(): the dispositions of SIGINT/SIGQUIT before the first of the running calls.
+pthread_mutex_t g_sys_lock = PTHREAD_MUTEX_INITIALIZER;
+unsigned g_sys_refs;
+struct sigaction g_sys_intr, g_sys_quit;
+
+void system_leave() {
+  pthread_mutex_lock(&g_sys_lock);
+  if (--g_sys_refs == 0) {
+    sigaction(SIGINT, &g_sys_intr, nullptr);
+    sigaction(SIGQUIT, &g_sys_quit, nullptr);
+  }
+  pthread_mutex_unlock(&g_sys_lock);
+}
+
+// Cancelled in waitpid: the shell is killed and reaped, the dispositions given back.
+void system_cancelled(void* arg) {
+  pid_t pid = *static_cast<pid_t*>(arg);
+  kill(pid, SIGKILL);  // our wrappers: the application's pid
+  int st;
+  while (waitpid(pid, &st, 0) == -1 && errno == EINTR) {}
+  system_leave();
+}
+
+int run_system(const char* line) {
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  pthread_mutex_lock(&g_sys_lock);
+  if (g_sys_refs++ == 0) {
+    sigaction(SIGINT, &ign, &g_sys_intr);
+    sigaction(SIGQUIT, &ign, &g_sys_quit);
+  }
+  bool intr_ign = g_sys_intr.sa_handler == SIG_IGN, quit_ign = g_sys_quit.sa_handler == SIG_IGN;
+  pthread_mutex_unlock(&g_sys_lock);
+  sigset_t chld, omask, reset;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, &omask);
+  sigemptyset(&reset);
+  if (!intr_ign) sigaddset(&reset, SIGINT);
+  if (!quit_ign) sigaddset(&reset, SIGQUIT);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setsigmask(&attr, &omask);
+  posix_spawnattr_setsigdefault(&attr, &reset);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = 0;
+  char sh[] = "sh", dash_c[] = "-c";
+  char* argv[] = {sh, dash_c, const_cast<char*>(line), nullptr};
+  int e = posix_spawn(&pid, "/bin/sh", nullptr, &attr, argv, environ);  // our wrapper (agent/exec.cc)
+  posix_spawnattr_destroy(&attr);
+  int status = -1;
+  if (e == 0) {
+    pthread_cleanup_push(system_cancelled, &pid);
+    pid_t r;
+    do r = waitpid(pid, &status, 0);  // our wrapper; a cancellation point
+    while (r == -1 && errno == EINTR);
+    if (r != pid) status = -1;
+    pthread_cleanup_pop(0);
+  } else {
+    status = 127 << 8;  // POSIX: as if the shell had exited 127
+  }
+  system_leave();
+  sigprocmask(SIG_SETMASK, &omask, nullptr);
+  if (e) errno = e;
+  return status;
+}
+
 }  // namespace
 }  // namespace pid
 }  // namespace amber
 
 extern "C" {
+
+__attribute__((visibility("default"))) int system(const char* line) {
+  using namespace amber::pid;
+  if (!line) return run_system("exit 0") == 0;  // is there a shell (after a chroot there may be none)
+  return run_system(line);
+}
 
 __attribute__((visibility("default"))) FILE* popen(const char* command, const char* mode) {
   using namespace amber::pid;
