@@ -2,7 +2,8 @@
 // the pid another process of the computation has as its app pid; the pid map would then send the
 // application's kill/waitpid for one to the other. The agent's fork wrapper discards such a child
 // and forks again (forkpty and daemon are rebuilt on it); a posix_spawn'd program discards itself
-// before its main and is spawned again (system() is rebuilt on posix_spawn). To force the collision the restart runs in a user+pid namespace of its own
+// before its main and is spawned again (system() is rebuilt on posix_spawn); after a restart the
+// application's own vfork is a fork (its child runs code of its own before the exec). To force the collision the restart runs in a user+pid namespace of its own
 // (`unshare -Urpf --mount-proc`, unprivileged), where the fixture can set ns_last_pid.
 import t from 'tap'
 import { spawn } from 'node:child_process'
@@ -10,7 +11,7 @@ import { join } from 'node:path'
 import { build } from './helpers/fixtures.js'
 import { cliPath, Proc, runAs, setup } from './helpers/amber.js'
 
-for (const how of ['fork', 'spawn', 'forkpty', 'system'] as const)
+for (const how of ['fork', 'spawn', 'forkpty', 'vfork', 'system'] as const)
 t.test(`a new child never gets a pid the computation already uses (${how})`, async (t) => {
   const a = await setup(t)
   const exe = await build('pidclash')

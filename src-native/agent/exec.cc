@@ -40,6 +40,11 @@
 #include "sys/sys.h"
 #include "sys/usermem.h"
 
+// libc's vfork, which agent/vfork.S jumps to until a restart (resolved in the constructor).
+extern "C" {
+__attribute__((visibility("hidden"))) void* amber_vfork_real = nullptr;
+}
+
 namespace amber {
 namespace {
 
@@ -384,6 +389,7 @@ __attribute__((constructor)) void exec_init() {
   g_spawn = next<spawn_t>("posix_spawn");
   g_spawnp = next<spawn_t>("posix_spawnp");
   g_fork = next<fork_t>("fork");
+  amber_vfork_real = dlsym(RTLD_NEXT, "vfork");
 }
 
 // Collects execl-style arguments (arg0, ..., NULL) into a stack array; *envp gets the pointer
@@ -549,6 +555,15 @@ __attribute__((visibility("default"))) int posix_spawnp(pid_t* pid, const char* 
   file = amber::pid::exec_path(file, buf, sizeof buf);
   amber::ExecConn conn;
   return amber::spawn_retrying(amber::g_spawnp, pid, file, fa, attr, argv, envp);
+}
+
+// vfork (agent/vfork.S). The application's own vfork child runs its code (dup2, chdir...) before
+// its exec, so a pid that collides after a restart cannot be given back the way posix_spawn's can.
+// After a restart vfork is therefore a fork, through the wrapper below that discards a collided
+// child: POSIX allows it (a vfork child may only call _exit or an exec; one that writes the
+// parent's memory is undefined), and it costs a copy of the page tables, only after a restart.
+extern "C" __attribute__((visibility("hidden"))) int amber_vfork_as_fork() {
+  return amber::g.active && __atomic_load_n(&amber::g.restarts, __ATOMIC_ACQUIRE) != 0;
 }
 
 __attribute__((visibility("default"))) pid_t fork(void) {
