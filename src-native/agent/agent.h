@@ -146,6 +146,9 @@ void fds_resumed();
 // Fills rec (fs base, rseq, sigaltstack, mask, glibc tid address) for the calling thread
 // (thread/thread.cc).
 void fill_thread_record(amber_thread* rec);
+// The calling thread registered (or unregistered) an rseq area of its own through syscall(2):
+// noted for fill_thread_record, the kernel shows it nowhere (thread/thread.cc). r: the call's result.
+void note_rseq(long addr, long len, long flags, long sig, long r);
 // thread/thread.cc: threads with a working directory and umask of their own (unshare(CLONE_FS)).
 // Groups tids by fs (group[i] 0: the checkpoint thread's), or says what cannot be restored.
 constexpr size_t kThreadFsWork = 20480;  // the work area threads_fs_group needs

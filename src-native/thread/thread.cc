@@ -36,6 +36,18 @@ extern const ptrdiff_t __rseq_offset __attribute__((weak));
 }
 
 namespace amber {
+namespace {
+// An rseq area the thread registered itself (glibc's registration turned off, a runtime's own).
+struct OwnRseq { uint64_t addr; uint32_t len, sig; };
+__thread OwnRseq t_own_rseq __attribute__((tls_model("initial-exec")));
+}  // namespace
+
+void note_rseq(long addr, long len, long flags, long sig, long r) {
+  if (r != 0) return;
+  if (flags & 1 /*RSEQ_FLAG_UNREGISTER*/) t_own_rseq = OwnRseq{};
+  else t_own_rseq = OwnRseq{(uint64_t)addr, (uint32_t)len, (uint32_t)sig};
+}
+
 void fill_thread_record(amber_thread* rec) {
   rec->tid = (int32_t)sys::gettid();
   rec->vtid = pid::to_app_tid(rec->tid);
@@ -58,6 +70,13 @@ void fill_thread_record(amber_thread* rec) {
       rec->rseq_len = 32;  // glibc registers sizeof(struct rseq_area) == 32 (PITFALLS, measured)
       rec->rseq_sig = 0x53053053;
     }
+  }
+  // The thread's own (then glibc's is off: the kernel takes one registration per thread). Its
+  // memory, this note included, comes back with the process; a fork's child inherits both.
+  if (t_own_rseq.addr) {
+    rec->rseq_addr = t_own_rseq.addr;
+    rec->rseq_len = t_own_rseq.len;
+    rec->rseq_sig = t_own_rseq.sig;
   }
   stack_t ss = {};
   sys::sigaltstack(nullptr, &ss);
