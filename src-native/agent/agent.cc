@@ -1179,6 +1179,9 @@ __attribute__((constructor)) void agent_init() {
     char st[4096];
     g.seccomp0 = seccomp_filters(st, sizeof st);  // inherited: the restart's too
   }
+  // A Landlock domain the program we replaced (or its ancestor since the launch) took: it stays in
+  // force across the exec, and the checkpoint refuses it by name (agent/writer.cc).
+  if (const char* l = getenv("AMBER_LANDLOCKED")) g.landlocked = l[0] == '1';
   seccomp::init();  // (the program we replaced had its own: those are not inherited)
   g.app_pid = g.pid;
   g.app_ppid = (int)sys::getppid();

@@ -64,6 +64,9 @@ struct Agent {
                                 //   where the coordinator's root writes); 0 none. Taken by the writer.
   uint64_t root_dev, root_ino;  // the root directory the computation was launched with (AMBER_ROOT,
                                 //   handed down; 0/0 unknown): a chroot since is refused by name
+  volatile bool landlocked;     // the process sandboxed itself with Landlock (landlock_restrict_self
+                                //   through syscall(2), here or before an exec: AMBER_LANDLOCKED);
+                                //   the kernel shows a domain nowhere and amber cannot rebuild one
   char* strings_map;            // the writer's string space while it is listed in an image
   size_t strings_len;           //   (restored as an empty mapping: unmapped after a restart)
 };

@@ -65,7 +65,7 @@ bool g_warned;
 const char* const kForced[] = {"LD_PRELOAD", "AMBER_COORD", "AMBER_TOKEN", "AMBER_SIGNAL", "AMBER_VPID",
                                "AMBER_VPID_PID", "AMBER_PARENT_VPID", "AMBER_APP_PID", "AMBER_APP_PPID",
                                "AMBER_RESTART_PPID", "AMBER_STDIO", "AMBER_FSIZE_MAX", "AMBER_COORD_FD",
-                               "AMBER_SECCOMP_FD", "AMBER_SPAWN_TRY"};
+                               "AMBER_SECCOMP_FD", "AMBER_SPAWN_TRY", "AMBER_LANDLOCKED"};
 
 // "NAME=..." has name `name`.
 bool named(const char* e, const char* name) {
@@ -261,6 +261,8 @@ char* const* build_env(char* const* envp, EnvBuf* b) {
       {"AMBER_SECCOMP_FD", nullptr, b->sc_fd, b->sc_fd >= 0},
       // A program posix_spawn starts, which its parent takes again if its pid collides (spawn).
       {"AMBER_SPAWN_TRY", nullptr, b->spawn_try, b->spawn_try >= 0},
+      // A Landlock domain taken since the launch (it outlives the exec; agent.h).
+      {"AMBER_LANDLOCKED", nullptr, 1, g.landlocked},
   };
   for (auto& v : vars) {
     if (!ok) break;

@@ -238,6 +238,11 @@ long write_image(const char* path, uint64_t* bytes_out, char* err, size_t errlen
     if (sys::fstatat(-100 /*AT_FDCWD*/, "/", &rs, 0) == 0 && (rs.st_dev != g.root_dev || rs.st_ino != g.root_ino))
       return c.fail(-EPERM, "the process changed its root directory (chroot): its paths are not the restart's");
   }
+  // A Landlock sandbox the process put itself in: the kernel shows a domain nowhere (no way to read
+  // its rules back), and a restored process without it would run unsandboxed — a silent loss of a
+  // security boundary. Refused by name. (One the launch already ran in is the restart's too.)
+  if (g.landlocked)
+    return c.fail(-EPERM, "the process sandboxed itself with Landlock (landlock_restrict_self): amber cannot put the sandbox back at restart");
   timers_stamp(c);  // before any timer is read (timerfds are descriptors)
   long r = fds_capture(c);  // first: before we open anything of our own
   if (r < 0) { files_release(c); return r; }

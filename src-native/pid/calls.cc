@@ -330,6 +330,11 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
     case SYS_migrate_pages:
       return ret(sys::sc6(n, L(to_real_tid(I(a))), b, c, d, e, f));
     case SYS_capget: return capget(reinterpret_cast<void*>(a), reinterpret_cast<void*>(b));
+    case SYS_landlock_restrict_self:
+      // A sandbox the restart could not rebuild: the checkpoint refuses it by name (agent/writer.cc).
+      r = sys::sc2(n, a, b);
+      if (r == 0) amber::g.landlocked = true;
+      return ret(r);
     case SYS_rseq:
       // A registration of the thread's own: a restart registers it again (thread/thread.cc).
       r = sys::sc4(n, a, b, c, d);
