@@ -9,6 +9,8 @@
 //           find, holes stay holes) and the restart makes the file again before the fork: created
 //           under its old name in its old directory when that name is free (so readlink shows the
 //           same), else O_TMPFILE there, and unlinked at once; same size, bytes, holes and mode.
+//           One unlinked there but still linked under another name in the same directory (a hard
+//           link made first) is that file: PATH at that name. Elsewhere: a private copy, said.
 //  MEMFD    a memfd_create file: made again with memfd_create under the same name, with its bytes,
 //           size and mode, and its seals added after the bytes (F_ADD_SEALS).
 //  PROC     a file under /proc/<pid>/ (including /proc/self, which readlink resolves): when <pid>
@@ -52,6 +54,47 @@ bool nsfs_name(const char* s, uint32_t n) {
   for (uint32_t k = i + 2; k < n - 1; k++)
     if (s[k] < '0' || s[k] > '9') return false;
   return true;
+}
+
+// A file unlinked at the path it was opened with that still has a name (st_nlink > 0: a hard link
+// made before the unlink): its other name in the same directory (the usual case: "link new, unlink
+// old"), so that the restart reopens that very file rather than a private copy that nothing else
+// sees. Looked for among the directory's first 65536 entries (the process is frozen meanwhile);
+// {0, 0} when not there (elsewhere on the filesystem: a stated limit).
+amber_str other_name(amber::Capture& c, const char* path, uint32_t n, const sys::kstat& st) {
+  constexpr uint32_t kDel = 10;  // " (deleted)"
+  char* dir = c.tmp;             // the directory's path, then "/<name>"
+  char* dents = c.tmp + 4096;
+  uint32_t d = n - kDel;
+  while (d > 0 && path[d - 1] != '/') d--;
+  if (d == 0 || d + 256 >= 4096) return amber_str{0, 0};
+  __builtin_memcpy(dir, path, d);  // with its trailing '/'
+  dir[d] = 0;
+  long fd = sys::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (fd < 0) return amber_str{0, 0};
+  amber_str found{0, 0};
+  uint32_t seen = 0;
+  for (long got; found.len == 0 && seen < 65536 && (got = sys::getdents64((int)fd, dents, 4096)) > 0;) {
+    for (long at = 0; at < got && found.len == 0; seen++) {
+      const char* e = dents + at;
+      uint64_t ino;
+      uint16_t reclen;
+      __builtin_memcpy(&ino, e, 8);
+      __builtin_memcpy(&reclen, e + 16, 2);
+      const char* name = e + 19;
+      at += reclen;
+      if (ino != st.st_ino || reclen == 0) continue;
+      sys::kstat other{};
+      if (sys::fstatat((int)fd, name, &other, AT_SYMLINK_NOFOLLOW) < 0 || other.st_ino != st.st_ino || other.st_dev != st.st_dev)
+        continue;
+      uint32_t len = (uint32_t)sys::slen(name);
+      if (d + len >= 4096) continue;
+      __builtin_memcpy(dir + d, name, len);
+      found = c.str.add(dir, d + len);
+    }
+  }
+  sys::close((int)fd);
+  return found;
 }
 }  // namespace
 
@@ -160,6 +203,15 @@ void file_capture(amber::Capture& c, amber_fd& f, const sys::kstat& st) {
   } else if (ends_with(path, n, " (deleted)") && (st.st_mode & S_IFMT) == S_IFREG) {
     long seals = sys::fcntl(f.fd, F_GET_SEALS, 0);
     bool memfd = n > 7 && !__builtin_memcmp(path, "/memfd:", 7) && seals >= 0;
+    if (!memfd && st.st_nlink > 0) {
+      // Still linked under another name: reopened there (PATH), the file itself and no copy.
+      amber_str other = other_name(c, path, n, st);
+      if (other.len) {
+        f.path = other;
+        locks_capture(c, f);
+        return;
+      }
+    }
     f.subkind = memfd ? AMBER_FILE_MEMFD : AMBER_FILE_DELETED;
     if (memfd) f.extra = (uint64_t)seals;
     if (!file_data_capture(c, f)) f.fd_flags |= AMBER_FD_NODATA;

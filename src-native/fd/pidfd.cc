@@ -2,11 +2,15 @@
 //
 // Capture: the pid from fdinfo ("Pid:"), as the application knows it. A pidfd whose process is
 // gone ("Pid: -1") or is not one of the computation's cannot be rebuilt (a pid outside the
-// computation may name another process by the time of the restart): named at checkpoint.
+// computation may name another process by the time of the restart): named at checkpoint. A child
+// of ours that exited and is not reaped yet (a zombie: no agent runs in it, its environment
+// reads empty) is ours: proc/zombie.cc makes it again.
 //
 // Restore: once the tree is forked every restored process exists under its new kernel pid; each
 // process opens its pidfds then (pidfd_open on that pid, PIDFD_NONBLOCK kept), before its own
-// restore, so waitid(P_PIDFD), poll and pidfd_send_signal reach the right process again.
+// restore, so waitid(P_PIDFD), poll and pidfd_send_signal reach the right process again. A pidfd
+// on an unreaped child is opened in stage 3 instead, once zombies_restore has made the child again
+// (a new zombie with its status): readable at once, and waitid(P_PIDFD) reaps it.
 #include "fd/ops.h"
 #include "fd/file.h"
 
@@ -44,6 +48,21 @@ bool in_computation(int32_t pid, char* buf) {
   sys::close((int)fd);
   return found;
 }
+
+// Is pid an unreaped child of ours (state Z, parent us)? zombies_capture saves it.
+bool our_zombie(int32_t pid, char* buf) {
+  char p[48];
+  sys::Out o(p, sizeof p);
+  o.s("/proc/").i(pid).s("/stat");
+  p[o.len < sizeof p ? o.len : sizeof p - 1] = 0;
+  size_t n = sys::read_file(p, buf, 1023);
+  buf[n] = 0;
+  const char* rp = nullptr;
+  for (const char* q = buf; *q; q++) if (*q == ')') rp = q;
+  if (!rp || rp[1] != ' ' || rp[2] != 'Z' || rp[3] != ' ') return false;
+  const char* q = rp + 4;
+  return (int64_t)sys::parse_u(&q, 10) == sys::getpid();
+}
 }  // namespace
 
 void pidfd_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
@@ -53,7 +72,7 @@ void pidfd_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
       p += 4;
       while (*p == ' ' || *p == '\t') p++;
       int32_t pid = *p == '-' ? 0 : (int32_t)sys::parse_u(&p, 10);
-      if (pid > 0 && in_computation(pid, c.tmp)) f.extra = (uint64_t)(uint32_t)amber::pid::to_app(pid);
+      if (pid > 0 && (in_computation(pid, c.tmp) || our_zombie(pid, c.tmp))) f.extra = (uint64_t)(uint32_t)amber::pid::to_app(pid);
       break;
     }
     while (*p && *p != '\n') p++;
@@ -75,10 +94,7 @@ void pidfds_forked(int me) {
     const amber_fd& f = v.fds[i];
     if (f.kind != AMBER_FD_ANON || f.subkind != AMBER_ANON_PIDFD || T.img[me].prep[i] >= 0) continue;
     int32_t real = tree_real_pid((int32_t)f.extra);
-    if (real <= 0) {
-      warn_fd("its pidfd refers to a process that is not restored with it", f, -3 /*ESRCH*/, "it becomes /dev/null");
-      continue;
-    }
+    if (real <= 0) continue;  // an unreaped child, made in stage 3 (pidfd_restore), or said there
     long fd = lift(sys::sc2(sys::NR_pidfd_open, real, f.flags & sys::O_NONBLOCK_ /*PIDFD_NONBLOCK*/));
     if (fd < 0) { warn_fd("cannot open its pidfd again", f, fd, "it becomes /dev/null"); continue; }
     T.img[me].prep[i] = (int32_t)fd;
@@ -89,7 +105,19 @@ void pidfds_forked(int me) {
 namespace fd {
 AMBER_FD_NO_CHECK(pidfd)
 AMBER_FD_NO_PREPARE(pidfd)
-long pidfd_restore(rs::Proc&, uint32_t) { return -1; }  // opened after the fork, or said why not
+// Stage 3, after zombies_restore: a pidfd pidfds_forked left, on an unreaped child of ours.
+long pidfd_restore(rs::Proc& p, uint32_t i) {
+  const amber_fd& f = p.v->fds[i];
+  int32_t real = rs::zombie_new_pid((int32_t)f.extra);
+  if (real <= 0) {
+    rs::warn_fd("its pidfd refers to a process that is not restored with it", f, -3 /*ESRCH*/, "it becomes /dev/null");
+    return -1;
+  }
+  // (lifted above every saved number, as every kind's new descriptor: put_back moves it down)
+  long fd = rs::lift(sys::sc2(sys::NR_pidfd_open, real, f.flags & sys::O_NONBLOCK_ /*PIDFD_NONBLOCK*/));
+  if (fd < 0) rs::warn_fd("cannot open its pidfd on an unreaped child again", f, fd, "it becomes /dev/null");
+  return fd;
+}
 AMBER_FD_NO_FINISH(pidfd)
 }  // namespace fd
 #endif

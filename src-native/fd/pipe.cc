@@ -18,7 +18,10 @@
 // path holds one open for reading and writing meanwhile, so no open waits and the saved bytes can
 // be written in first): a process outside that opens the path later still reaches it. One the
 // computation only writes to is opened only if someone reads it now (else /dev/null, said). A FIFO
-// whose path is gone comes back as an anonymous pipe, with a warning.
+// unlinked while open (a ghost: its path says " (deleted)") is made again in its directory (under
+// its old name when that is free, so readlink reads as before), opened the same way and unlinked
+// at once: it is still a FIFO with no name (st_nlink 0) that nothing outside can open. A FIFO whose
+// path is gone (or a ghost whose directory is) comes back as an anonymous pipe, with a warning.
 #include "fd/ops.h"
 
 #ifdef AMBER_AGENT
@@ -123,6 +126,23 @@ bool new_pipe(const amber_fd& sized, const amber_view* data_view, const amber_fd
 }
 }  // namespace
 
+// A ghost FIFO ("<path> (deleted)" in path) made again in its directory: under its old name when
+// that is free, else under a name of ours beside it (the caller unlinks it once every descriptor
+// is open). path is rewritten to the name made; false when the directory refuses.
+static bool remake_ghost_fifo(char* path, size_t cap, const amber_fd& f) {
+  size_t n = sys::slen(path) - 10;  // without " (deleted)"
+  path[n] = 0;
+  long mode = sys::S_IFIFO_ | (f.mode & 07777);
+  if (sys::sc4(259 /*mknodat*/, -100, (long)path, mode, 0) == 0) return true;
+  // the old name is taken (something else lives there now): a name beside it, by inode and pid
+  while (n > 1 && path[n - 1] != '/') n--;
+  sys::Out o(path + n, cap - n);
+  o.s(".amber-fifo-").u(f.inode).s("-").i(sys::getpid());
+  if (o.len >= cap - n) return false;
+  path[n + o.len] = 0;
+  return sys::sc4(259 /*mknodat*/, -100, (long)path, mode, 0) == 0;
+}
+
 // A FIFO at its path again (every ref of one inode, [r, end)); false: not one any more.
 static bool reopen_fifo(rs::Ref* r, rs::Ref* end, const amber_view* data_view, const amber_fd* with_data, bool reader) {
   using namespace rs;
@@ -130,6 +150,13 @@ static bool reopen_fifo(rs::Ref* r, rs::Ref* end, const amber_view* data_view, c
   char path[4096];
   str_of(T.img[r->img].v, f0.path, path, sizeof path);
   if (path[0] != '/') return false;  // an anonymous pipe
+  size_t plen = sys::slen(path);
+  bool ghost = plen > 10 && !__builtin_memcmp(path + plen - 10, " (deleted)", 10);
+  if (ghost && !remake_ghost_fifo(path, sizeof path, f0)) {
+    str_of(T.img[r->img].v, f0.path, path, sizeof path);
+    warn_path(f0, "is a FIFO unlinked while open that cannot be made again in its directory; it comes back as an anonymous pipe", path, 0);
+    return false;
+  }
   sys::kstat st{};
   if (sys::fstatat(-100, path, &st, 0) < 0 || (st.st_mode & sys::S_IFMT_) != sys::S_IFIFO_) {
     warn_path(f0, "is no FIFO at its path any more; it comes back as an anonymous pipe", path, 0);
@@ -156,6 +183,7 @@ static bool reopen_fifo(rs::Ref* r, rs::Ref* end, const amber_view* data_view, c
     T.img[e->img].prep[e->idx] = (int32_t)fd;
   }
   if (keep >= 0) sys::close((int)keep);
+  if (ghost) sys::unlink(path);  // nameless again, as it was
   return true;
 }
 

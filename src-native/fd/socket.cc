@@ -1502,11 +1502,74 @@ bool plain_pair(const Sock& a, const Sock* b, int* fa, int* fb) {
   return true;
 }
 
+// A TCP connection for a whose other end is gone, with a's addresses: the far end (*fb, the
+// feeder) is a socket of ours made at a's old peer address. An accepted end whose listener is
+// back connects through it (its local address is the listener's); any other end is bound to its
+// old local address and connects to a listener of a moment at the peer address (a peer of this
+// host that is gone left it free). getsockname and getpeername then read as before (a CLOSE_WAIT
+// server end, a client whose server exited). false when an address is taken or not this host's:
+// the caller makes a plain loopback pair.
+bool addressed_pair(Sock& a, int* fa, int* fb) {
+  if (a.kind != fd::Kind::INET || a.v.si.type != (int)fd::SOCK_STREAM_) return false;
+  fd::Addr la{}, pa{};
+  if (!fd::addr_of(a.v.si.local, a.v.si.local_len, &la) || !fd::addr_of(a.v.si.peer, a.v.si.peer_len, &pa) || !la.port || !pa.port)
+    return false;
+  uint16_t fam = a.v.si.family;
+  uint8_t sa[28];
+  uint32_t sl;
+  long c = -1, s = -1, t = -1;
+  Sock* l = listener_for(a);
+  if (l && l->fd >= 0) {
+    // The far end at the old peer address, connecting through the listener a came from.
+    c = sys::socket(fam, (int)fd::SOCK_STREAM_ | (int)sys::O_CLOEXEC_, 0);
+    if (c < 0) return false;
+    if (fam == fd::AF_INET6_) fd::set_int((int)c, fd::IPPROTO_IPV6_, fd::IPV6_V6ONLY_, 0);
+    fd::set_int((int)c, fd::SOL_SOCKET_, fd::SO_REUSEADDR_, 1);
+    sl = fd::sockaddr_for(fam, pa, sa);
+    uint8_t to[128];
+    uint32_t tl = dest_of(*l, fam, to);
+    fd::Addr ta{};
+    // (the listener must be reached at the very address a had: not a wildcard's loopback stand-in)
+    bool same = tl && fd::addr_of(to, tl, &ta) && fd::addr_eq(ta, la);
+    if (!same) tl = fd::sockaddr_for(fam, la, to);
+    if (fd::k_bind((int)c, sa, sl) == 0 && sys::connect((int)c, to, (int)tl) == 0) s = accept_from(l->fd, (int)c, true);
+    if (s < 0) { sys::close((int)c); return false; }
+    *fa = (int)lift(s);
+    *fb = (int)lift(c);
+    return true;
+  }
+  // A listener of a moment at the peer address; our end bound to its old local address.
+  t = sys::socket(fam, (int)fd::SOCK_STREAM_ | (int)sys::O_CLOEXEC_, 0);
+  if (t < 0) return false;
+  fd::set_int((int)t, fd::SOL_SOCKET_, fd::SO_REUSEADDR_, 1);
+  if (fam == fd::AF_INET6_) fd::set_int((int)t, fd::IPPROTO_IPV6_, fd::IPV6_V6ONLY_, 0);
+  sl = fd::sockaddr_for(fam, pa, sa);
+  bool ok = fd::k_bind((int)t, sa, sl) == 0 && fd::k_listen((int)t, 1) == 0;
+  c = ok ? sys::socket(fam, (int)fd::SOCK_STREAM_ | (int)sys::O_CLOEXEC_, 0) : -1;
+  if (c >= 0) {
+    if (fam == fd::AF_INET6_) fd::set_int((int)c, fd::IPPROTO_IPV6_, fd::IPV6_V6ONLY_, 0);
+    fd::set_int((int)c, fd::SOL_SOCKET_, fd::SO_REUSEADDR_, 1);
+    uint8_t own[28];
+    uint32_t ol = fd::sockaddr_for(fam, la, own);
+    ok = fd::k_bind((int)c, own, ol) == 0 && sys::connect((int)c, sa, (int)sl) == 0;
+    s = ok ? accept_from((int)t, (int)c, true) : -1;
+  }
+  sys::close((int)t);
+  if (s < 0) { if (c >= 0) sys::close((int)c); return false; }
+  *fa = (int)lift(c);
+  *fb = (int)lift(s);
+  return true;
+}
+
 // A connection whose other end is not in the tree: a new pair whose far end (the feeder) writes
-// what was waiting, then closes (end-of-file) or resets (ECONNRESET) it.
+// what was waiting, then closes (end-of-file) or resets (ECONNRESET) it; with its addresses when
+// they are free (addressed_pair), else over new loopback ports.
 void make_dead(Sock& a, bool reset, const char* why) {
   int x, y;
-  if (!plain_pair(a, nullptr, &x, &y)) { warn_sock(a, "cannot rebuild a connection", -22, "it becomes /dev/null"); return; }
+  if (!addressed_pair(a, &x, &y) && !plain_pair(a, nullptr, &x, &y)) {
+    warn_sock(a, "cannot rebuild a connection", -22, "it becomes /dev/null");
+    return;
+  }
   sock_set_opts(x, a.v, true);
   sock_give(a, x);
   a.feeder = y;

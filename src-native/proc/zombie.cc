@@ -235,5 +235,18 @@ void zombies_restore() {
   sys::ktimespec zero{0, 0};
   while (sys::sc4(128 /*rt_sigtimedwait*/, (long)&chld, 0, (long)&zero, 8) > 0) {}
 }
+
+// After zombies_restore: the kernel pid of the unreaped child the program knows as app (a pidfd
+// on it is opened then: fd/pidfd.cc), 0 when it is none of ours.
+int32_t zombie_new_pid(int32_t app) {
+  const amber_process& p = *S.v.proc;
+  const amber_process_ext& px = *S.v.pext;
+  if (!(p.proc_flags & AMBER_PROC_ZOMBIES) || !px.nzombies || app <= 0) return 0;
+  // (zombies_restore checked the table lies in restored memory; it warned and made none if not)
+  const amber_zombie* z = reinterpret_cast<const amber_zombie*>(px.zombies_addr);
+  for (uint32_t i = 0; i < px.nzombies; i++)
+    if (z[i].app_pid == app) return z[i].new_pid;
+  return 0;
+}
 }  // namespace rs
 #endif

@@ -147,6 +147,7 @@ void put(const char* s);
 void warn_fd(const char* what, const amber_fd& f, long err, const char* then);
 void warn_me(const char* what, long err);  // "process <app pid>: what"
 void zombies_restore();  // proc/zombie.cc: unreaped children, stage 3
+int32_t zombie_new_pid(int32_t app);  // proc/zombie.cc: after zombies_restore, 0 when not one of them
 
 // ---- run-time memory (anonymous mmap; gone in stage 3) ----
 void* alloc(uint64_t bytes);  // zeroed; dies when the system has no memory left
