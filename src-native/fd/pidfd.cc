@@ -17,6 +17,7 @@
 #ifdef AMBER_AGENT
 #include "agent/capture.h"
 #include "pid/pid.h"
+#include "proc/children.h"
 
 namespace fd {
 namespace {
@@ -51,17 +52,8 @@ bool in_computation(int32_t pid, char* buf) {
 
 // Is pid an unreaped child of ours (state Z, parent us)? zombies_capture saves it.
 bool our_zombie(int32_t pid, char* buf) {
-  char p[48];
-  sys::Out o(p, sizeof p);
-  o.s("/proc/").i(pid).s("/stat");
-  p[o.len < sizeof p ? o.len : sizeof p - 1] = 0;
-  size_t n = sys::read_file(p, buf, 1023);
-  buf[n] = 0;
-  const char* rp = nullptr;
-  for (const char* q = buf; *q; q++) if (*q == ')') rp = q;
-  if (!rp || rp[1] != ' ' || rp[2] != 'Z' || rp[3] != ' ') return false;
-  const char* q = rp + 4;
-  return (int64_t)sys::parse_u(&q, 10) == sys::getpid();
+  int64_t ppid = 0;
+  return amber::stat_zombie(pid, buf, &ppid) && ppid == sys::getpid();
 }
 }  // namespace
 

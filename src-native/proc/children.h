@@ -58,6 +58,24 @@ bool each_child(char* buf, size_t cap, char* dents, size_t dcap, F&& fn) {
     return go;
   });
 }
+// Reads /proc/<pid>/stat into buf (1024 bytes) and says whether the process is a zombie (state Z);
+// *ppid, when asked, gets its parent's pid. buf keeps the line for the caller's other fields.
+inline bool stat_zombie(int32_t pid, char* buf, int64_t* ppid = nullptr) {
+  char path[48];
+  sys::Out o(path, sizeof path);
+  o.s("/proc/").i(pid).s("/stat");
+  path[o.len < sizeof path ? o.len : sizeof path - 1] = 0;
+  size_t n = sys::read_file(path, buf, 1023);
+  buf[n] = 0;
+  const char* rp = nullptr;  // the last ')': a command name may hold one
+  for (const char* q = buf; *q; q++) if (*q == ')') rp = q;
+  if (!rp || rp[1] != ' ' || rp[2] != 'Z' || rp[3] != ' ') return false;
+  if (ppid) {
+    const char* q = rp + 4;
+    *ppid = (int64_t)sys::parse_u(&q, 10);
+  }
+  return true;
+}
 }  // namespace amber
 #endif  // AMBER_AGENT
 #endif

@@ -35,18 +35,6 @@ constexpr uint32_t kMaxZombies = 1024;
 amber_zombie g_zombies[kMaxZombies];
 volatile uint32_t g_nzombies;
 
-bool is_zombie(int32_t pid, char* buf) {
-  char path[48];
-  sys::Out o(path, sizeof path);
-  o.s("/proc/").i(pid).s("/stat");
-  path[o.len < sizeof path ? o.len : sizeof path - 1] = 0;
-  size_t n = sys::read_file(path, buf, 1023);
-  buf[n] = 0;
-  const char* rp = nullptr;
-  for (const char* q = buf; *q; q++) if (*q == ')') rp = q;
-  return rp && rp[1] == ' ' && rp[2] == 'Z';
-}
-
 // Is the process whose stat line buf holds exiting (PF_EXITING in its flags, the 9th field) but
 // not yet a zombie?
 bool exiting(const char* buf) {
@@ -149,7 +137,7 @@ long zombies_capture(Capture& c, amber_process& pr) {
     char st[1024];
     siginfo_t si;
     for (int i = 0;; i++) {
-      bool z = is_zombie(kid, st);
+      bool z = stat_zombie(kid, st);
       if (!z && !exiting(st)) return true;  // alive: a process of the generation, or not ours
       memset(&si, 0, sizeof si);
       // Its status, leaving it unreaped (WNOWAIT).
