@@ -176,8 +176,9 @@ struct Replay {
   uint32_t armed;      // our private event is still in the kernel's queue
   uint32_t off, len, cap;
   char* buf;           // mmap'd, cap bytes: events [off, len) not handed out yet
-  uint32_t hlen;       // the private memfd's file handle (handle_bytes, type, bytes)
+  uint32_t hlen;       // the private file's handle (handle_bytes, type, bytes)
   uint8_t handle[8 + 128];
+  char name[48];       // the private file's name when it is not a memfd ("": a memfd)
 };
 constexpr uint32_t kReplays = 64;
 Replay g_rp[kReplays];
@@ -235,8 +236,8 @@ bool is_private(const Replay* r, const char* e, uint32_t n) {
       } else if (fh + 8 + hb < at + h.len) {
         const char* name = e + fh + 8 + hb;
         uint32_t room = at + h.len - (fh + 8 + hb);
-        const char want[] = "memfd:amber-fanotify";
-        if (room >= sizeof want && !__builtin_memcmp(name, want, sizeof want)) return true;
+        size_t want = sys::slen(r->name);
+        if (want && room > want && !__builtin_memcmp(name, r->name, want + 1)) return true;
       }
     }
     at += h.len;
@@ -269,14 +270,11 @@ int queued(int fd) {
   return sys::ioctl(fd, 0x541b /*FIONREAD*/, (long)&q) == 0 && q > 0 ? q : 0;
 }
 
-// One real event in fd's queue (see the header): true when it is there.
-bool arm(Replay* r) {
+// One FAN_MODIFY event of the file at p (open as m) in r's queue: its handle noted, a mark made,
+// one write through a second open (writes through a memfd's own descriptor make no events), the
+// mark removed. True when the event is queued.
+bool arm_at(Replay* r, long m, const char* p) {
   int before = queued(r->fd);
-  long m = sys::sc2(sys::NR_memfd_create, (long)kName, 1 /*MFD_CLOEXEC*/);
-  if (m < 0) return false;
-  char p[48];
-  sys::Out o(p, sizeof p);
-  o.s("/proc/thread-self/fd/").i(m);
   struct { uint32_t bytes; int32_t type; uint8_t h[128]; } fh{};
   fh.bytes = sizeof fh.h;
   int mnt = 0;
@@ -291,9 +289,43 @@ bool arm(Replay* r) {
     }
     sys::sc5(sys::NR_fanotify_mark, r->fd, FAN_MARK_REMOVE, FAN_MODIFY, AT_FDCWD, (long)p);
   }
-  sys::close((int)m);
   r->armed = ok && queued(r->fd) > before;
   return r->armed;
+}
+
+// One real event in fd's queue (see the header): true when it is there. A memfd first (no name
+// anywhere); a group that reports names only (FAN_REPORT_DFID_NAME without FAN_REPORT_FID) gets
+// no event for it (a memfd has no parent directory): a file of ours in /dev/shm or /tmp then,
+// created, marked, written and unlinked at once, its event recognised by its name.
+bool arm(Replay* r) {
+  r->name[0] = 0;
+  long m = sys::sc2(sys::NR_memfd_create, (long)kName, 1 /*MFD_CLOEXEC*/);
+  if (m >= 0) {
+    char p[48];
+    sys::Out o(p, sizeof p);
+    o.s("/proc/thread-self/fd/").i(m);
+    bool ok = arm_at(r, m, p);
+    sys::close((int)m);
+    if (ok) return true;
+  }
+  static uint32_t seq;
+  static const char* const dirs[] = {"/dev/shm/", "/tmp/"};
+  for (const char* dir : dirs) {
+    char p[96];
+    sys::Out o(p, sizeof p);
+    o.s(dir);
+    size_t at = o.len;
+    o.s(".amber-fanotify-").i(sys::getpid()).c('-').u(__atomic_add_fetch(&seq, 1u, __ATOMIC_RELAXED));
+    long f = sys::open(p, sys::O_RDWR_ | sys::O_CREAT_ | sys::O_EXCL_ | sys::O_CLOEXEC_, 0600);
+    if (f < 0) continue;
+    sys::Out(r->name, sizeof r->name).s(p + at);
+    bool ok = arm_at(r, f, p);
+    sys::unlink(p);
+    sys::close((int)f);
+    if (ok) return true;
+  }
+  r->name[0] = 0;
+  return false;
 }
 
 // Does fd's group report file ids only (no descriptor installed by a read, notification class)?

@@ -28,7 +28,7 @@ static void handle_of(const char* path, struct fh* out) {
  * read): its mask, the handle of its first fid record, and the name of a DFID_NAME record. 0 when
  * none came. One reader per descriptor (at most two descriptors). */
 static int next_event(int fd, int timeout, uint64_t* mask, struct fh* h, char* name) {
-  static struct { int fd; ssize_t off, len; char buf[4096] __attribute__((aligned(8))); } st[2] = {{-1}, {-1}};
+  static struct { int fd; ssize_t off, len; char buf[4096] __attribute__((aligned(8))); } st[2] = {{.fd = -1}, {.fd = -1}};
   int k = st[0].fd == fd || st[0].fd < 0 ? 0 : 1;
   st[k].fd = fd;
   if (st[k].off >= st[k].len) {
