@@ -600,15 +600,27 @@ long fanotify_restore(rs::Proc& p, uint32_t i) {
   uint32_t len;
   if (!amber_str_at(p.v, f.data, &d, &len)) return fd;
   char path[4096];
-  for (uint32_t at = 0; at + sizeof(amber_fanotify_mark) <= len;) {
+  // Records are in fdinfo's order, the newest mark first: made again from the last, so fdinfo
+  // lists them as before (a few marks per instance in practice; quadratic, bounded by the record
+  // count the validator walked).
+  uint32_t count = 0;
+  for (uint32_t at = 0; at + sizeof(amber_fanotify_mark) <= len; count++) {
     amber_fanotify_mark m;
     memcpy(&m, d + at, sizeof m);
-    uint32_t rec = (uint32_t)((sizeof m + m.path_len + 7) & ~7ull);
     if (at + sizeof m + m.path_len > len) break;
+    at += (uint32_t)((sizeof m + m.path_len + 7) & ~7ull);
+  }
+  for (uint32_t k = count; k-- > 0;) {
+    uint32_t at = 0;
+    amber_fanotify_mark m;
+    for (uint32_t j = 0;; j++) {
+      memcpy(&m, d + at, sizeof m);
+      if (j == k) break;
+      at += (uint32_t)((sizeof m + m.path_len + 7) & ~7ull);
+    }
     uint32_t n = m.path_len < sizeof path - 1 ? m.path_len : (uint32_t)sizeof path - 1;
     memcpy(path, d + at + sizeof m, n);
     path[n] = 0;
-    at += rec;
     // FAN_MARK_ADD | what it marks | the lookup and eviction flags it was made with.
     long base = 0x1 /*FAN_MARK_ADD*/ |
                 (m.type == AMBER_FAN_MOUNT ? 0x10 /*FAN_MARK_MOUNT*/ : m.type == AMBER_FAN_FILESYSTEM ? 0x100 /*FAN_MARK_FILESYSTEM*/ : 0) |

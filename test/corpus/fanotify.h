@@ -15,7 +15,7 @@ static inline void fan_info(int fd, char* out, size_t cap) {
   size_t o = 0;
   out[0] = 0;
   for (char* l = strtok(b, "\n"); l; l = strtok(NULL, "\n"))
-    if (!strncmp(l, "fanotify ", 9)) o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s\n", l);
+    if (!strncmp(l, "fanotify ", 9)) o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s; ", l);
 }
 
 /* The number of marks in an fdinfo text from fan_info. */

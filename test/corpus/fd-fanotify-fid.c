@@ -85,9 +85,9 @@ int main(void) {
 
   char after[1024];
   fan_info(fd, after, sizeof after);
-  CHECK(!strcmp(before, after), "fdinfo differs:\n%s---- after:\n%s", before, after);
+  CHECK(!strcmp(before, after), "fdinfo differs: %s---- after: %s", before, after);
   fan_info(nd, after, sizeof after);
-  CHECK(!strcmp(before_nd, after), "fdinfo (DFID_NAME) differs:\n%s---- after:\n%s", before_nd, after);
+  CHECK(!strcmp(before_nd, after), "fdinfo (DFID_NAME) differs: %s---- after: %s", before_nd, after);
   int q = -1;
   SYS(ioctl(fd, FIONREAD, &q));
   CHECK(q == 2 * FAN_EVENT_METADATA_LEN, "FIONREAD %d, want two events (%d)", q, (int)(2 * FAN_EVENT_METADATA_LEN));
