@@ -569,7 +569,9 @@ void fanotify_capture(amber::Capture& c, amber_fd& f, const sys::kstat&) {
     while (*p && *p != '\n') p++;
     if (*p) p++;
   }
-  f.extra = (init_flags & ~(uint64_t)(FAN_CLOEXEC | FAN_NONBLOCK)) | (event_flags << 32);
+  // As fdinfo shows them, FAN_CLOEXEC and FAN_NONBLOCK as given at init (the descriptor's own
+  // flags are put back by the dispatcher whatever they are now).
+  f.extra = init_flags | (event_flags << 32);
   if (start) f.data = c.str.add(start, len);
   if (const char* why = replay_take(f.fd, (uint32_t)init_flags)) c.limit(f, why);
 }
@@ -587,9 +589,9 @@ AMBER_FD_NO_PREPARE(fanotify)
 
 long fanotify_restore(rs::Proc& p, uint32_t i) {
   const amber_fd& f = p.v->fds[i];
-  long flags = (long)(uint32_t)f.extra | ((f.fd_flags & 1) ? 1 /*FAN_CLOEXEC*/ : 0) |
-               ((f.flags & sys::O_NONBLOCK_) ? 2 /*FAN_NONBLOCK*/ : 0);
-  long fd = sys::sc2(sys::NR_fanotify_init, flags, (long)(uint32_t)(f.extra >> 32));
+  // The group's flags as they were (fdinfo shows them): the status and descriptor flags of now
+  // are the dispatcher's to put back.
+  long fd = sys::sc2(sys::NR_fanotify_init, (long)(uint32_t)f.extra, (long)(uint32_t)(f.extra >> 32));
   if (fd < 0) {
     rs::warn_fd("cannot make its fanotify instance again", f, fd, "it is /dev/null");
     return fd;

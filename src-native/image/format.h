@@ -415,8 +415,8 @@ enum {
   AMBER_ANON_PIDFD = 5,      /* format 1.4: extra = the app pid it refers to (0: not the computation's) */
   AMBER_ANON_INOTIFY = 6,    /* format 1.4: data = amber_inotify_watch records, each followed by its path */
   AMBER_ANON_USERFAULTFD = 7,/* format 1.6: extra = its API features (fd_flags AMBER_FD_UFFD_API: handshake done) */
-  AMBER_ANON_FANOTIFY = 8,   /* format 1.9: extra = its fanotify_init flags (low 32 bits, without
-                                FAN_CLOEXEC/FAN_NONBLOCK: the descriptor's own) | event_f_flags << 32;
+  AMBER_ANON_FANOTIFY = 8,   /* format 1.9: extra = its fanotify_init flags as fdinfo shows them
+                                (low 32 bits) | event_f_flags << 32;
                                 data = amber_fanotify_mark records, each followed by its path */
 };
 #define AMBER_FD_SEMAPHORE 0x100u
