@@ -1110,6 +1110,7 @@ void after_fork_child() {
   pid::cputime_forked();  // a new process: its CPU clocks start from zero
   fd::dnotify_forked();   // dnotify registrations belong to the parent's descriptor table
   inotify::forked();      // queued inotify events kept at a checkpoint are the parent's to read
+  fanotify::forked();     // ... and fanotify events
   g.phase = 0;
   g.nslots = 0;
   g.has_pending = false;

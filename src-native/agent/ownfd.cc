@@ -82,6 +82,7 @@ long close(int fd) {
   if (a >= 0 && fd == a) return -EBADF;
   fd::dnotify_closed(fd);  // the kernel ends its dnotify registration with it
   amber::inotify::closed(fd);
+  amber::fanotify::closed(fd);
   if (fd >= 0) pid::id_files_closed((unsigned)fd, (unsigned)fd);
   return 1;  // not ours: the caller closes it
 }
@@ -100,6 +101,7 @@ long close_range(unsigned first, unsigned last, int flags) {
 long before_dup(int oldfd, int newfd) {
   fd::dnotify_closed(newfd);
   amber::inotify::closed(newfd);
+  amber::fanotify::closed(newfd);
   if (newfd >= 0 && newfd != oldfd) pid::id_files_closed((unsigned)newfd, (unsigned)newfd);
   int a = agent_fd();
   if (a < 0) return 0;

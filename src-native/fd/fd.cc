@@ -44,6 +44,7 @@ fd::Kind classify(int fd, const amber_fd& f, const sys::kstat& st, const char* t
     if (sys::sstarts(target, "anon_inode:[signalfd]")) return fd::Kind::SIGNALFD;
     if (sys::sstarts(target, "anon_inode:[pidfd]")) return fd::Kind::PIDFD;
     if (sys::sstarts(target, "anon_inode:inotify")) return fd::Kind::INOTIFY;
+    if (sys::sstarts(target, "anon_inode:[fanotify]")) return fd::Kind::FANOTIFY;
     if (sys::sstarts(target, "anon_inode:[userfaultfd]")) return fd::Kind::UFFD;
     return fd::Kind::OTHER;
   }

@@ -42,6 +42,17 @@ void closed(int fd);
 void forked();
 void restarted();
 }  // namespace inotify
+// fanotify marks by path and events queued at a checkpoint (fd/fanotify.cc): the same hooks as
+// inotify's; mark() is fanotify_mark(2) for the wrappers (libc's name, syscall(2)), a raw result.
+namespace fanotify {
+long mark(int fd, unsigned flags, uint64_t mask, int dirfd, const char* path);
+bool replaying(int fd);
+bool read(int fd, void* buf, size_t n, ssize_t (*next)(int, void*, size_t), ssize_t* out);
+void fionread(int fd, int* n);
+void closed(int fd);
+void forked();
+void restarted();
+}  // namespace fanotify
 }  // namespace amber
 #endif
 

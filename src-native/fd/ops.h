@@ -36,6 +36,7 @@
   X(EPOLL,     epoll,     "epoll instance")                            \
   X(PIDFD,     pidfd,     "pidfd")                                     \
   X(INOTIFY,   inotify,   "inotify instance")                          \
+  X(FANOTIFY,  fanotify,  "fanotify instance")                         \
   X(UFFD,      uffd,      "userfaultfd")                               \
   X(MQUEUE,    mqueue,    "POSIX message queue")                       \
   X(OTHER,     other,     "kernel object amber cannot rebuild")
@@ -135,6 +136,7 @@ inline Kind kind_of(const amber_fd& f, const void* data, uint32_t len) {
         case AMBER_ANON_EPOLL: return Kind::EPOLL;
         case AMBER_ANON_PIDFD: return Kind::PIDFD;
         case AMBER_ANON_INOTIFY: return Kind::INOTIFY;
+        case AMBER_ANON_FANOTIFY: return Kind::FANOTIFY;
         case AMBER_ANON_USERFAULTFD: return Kind::UFFD;
         default: return Kind::OTHER;
       }

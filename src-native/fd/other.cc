@@ -1,4 +1,4 @@
-// What amber cannot rebuild (AMBER_FD_OTHER, an anon_inode of an unknown kind — fanotify,
+// What amber cannot rebuild (AMBER_FD_OTHER, an anon_inode of an unknown kind —
 // io_uring, perf_event, bpf ... —, a socket of another family — packet, ... —; netlink: fd/netlink.cc):
 // named at checkpoint (`unrestorable` in the written reply, a warning of `amber checkpoint`);
 // at restart the number becomes /dev/null, so the application sees end-of-file rather than

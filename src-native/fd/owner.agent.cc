@@ -81,6 +81,7 @@ void fds_restarted() {
   }
   dnotify_restarted();
   inotify::restarted();
+  fanotify::restarted();
 }
 }  // namespace amber
 

@@ -26,7 +26,7 @@
 #define AMBER_IMAGE_MAGIC "AMBERIMG"   /* 8 bytes, no NUL stored */
 #define AMBER_TRAILER_MAGIC "AMBEREND" /* 8 bytes, no NUL stored */
 #define AMBER_FORMAT_MAJOR 1u
-#define AMBER_FORMAT_MINOR 8u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
+#define AMBER_FORMAT_MINOR 9u  /* 1.1: pipe/eventfd/epoll/timerfd/signalfd state in amber_fd; 1.2: sockets;
                                   1.3: process group, session, controlling terminal, ptys;
                                   1.4: generation_id and program_xxh in the header; the launcher's
                                   stdio by identity (AMBER_FD_STDIO); socket state (amber_sockx:
@@ -42,7 +42,8 @@
                                   1.7: netlink sockets (amber_nlsock after the amber_sockinfo),
                                   mq_notify registrations (AMBER_MQ_NOTIFY, amber_mq_notify);
                                   1.8: Linux AIO requests in flight (amber_process_ext.aio_reqs,
-                                  amber_aio_req[] in STRINGS) */
+                                  amber_aio_req[] in STRINGS);
+                                  1.9: fanotify instances (AMBER_ANON_FANOTIFY, amber_fanotify_mark) */
 #define AMBER_HEADER_SIZE 4096u
 #define AMBER_TRAILER_SIZE 64u
 #define AMBER_ARCH_X86_64 1u
@@ -414,6 +415,9 @@ enum {
   AMBER_ANON_PIDFD = 5,      /* format 1.4: extra = the app pid it refers to (0: not the computation's) */
   AMBER_ANON_INOTIFY = 6,    /* format 1.4: data = amber_inotify_watch records, each followed by its path */
   AMBER_ANON_USERFAULTFD = 7,/* format 1.6: extra = its API features (fd_flags AMBER_FD_UFFD_API: handshake done) */
+  AMBER_ANON_FANOTIFY = 8,   /* format 1.9: extra = its fanotify_init flags as fdinfo shows them
+                                (low 32 bits) | event_f_flags << 32;
+                                data = amber_fanotify_mark records, each followed by its path */
 };
 #define AMBER_FD_SEMAPHORE 0x100u
 /* Format 1.4 fd_flags bits: the bytes of a deleted file or memfd could not be read (named at
@@ -522,6 +526,22 @@ typedef struct amber_inotify_watch {
   uint32_t path_len;
   uint32_t pad;
 } amber_inotify_watch;
+
+/* A fanotify mark (format 1.9), in the data of an AMBER_ANON_FANOTIFY descriptor: what it marks
+ * (AMBER_FAN_*), the FAN_MARK_* flags it is added again with (IGNORED_SURV_MODIFY, EVICTABLE and
+ * IGNORE as the kernel shows them, DONT_FOLLOW and ONLYDIR as the program added it), its event and
+ * ignore masks as the kernel shows them, the object's identity when it was marked (inode: st_dev
+ * and inode; mount: 0 and the mount id; filesystem: st_dev and 0), then path_len bytes of the
+ * absolute path it was marked at (padded to 8). */
+enum { AMBER_FAN_INODE = 1, AMBER_FAN_MOUNT = 2, AMBER_FAN_FILESYSTEM = 3 };
+typedef struct amber_fanotify_mark {
+  uint32_t type;             /* AMBER_FAN_* */
+  uint32_t flags;            /* FAN_MARK_* */
+  uint64_t mask, ignored_mask;
+  uint64_t dev, inode;
+  uint32_t path_len;
+  uint32_t pad;
+} amber_fanotify_mark;
 
 /* FILEDATA (format 1.4): the bytes of a file that exists nowhere else (deleted while open, a memfd),
  * by extent: holes between extents are not stored and come back as holes. Sorted by (fd, offset),
@@ -746,7 +766,8 @@ static_assert(sizeof(amber_thread) == 192 && sizeof(amber_process_ext) == 112, "
 static_assert(sizeof(amber_thread_fs) == 24, "thread fs record");
 static_assert(sizeof(amber_aio_req) == 96, "AIO request record");
 static_assert(sizeof(amber_nlsock) == 48 && sizeof(amber_mq_notify) == 32, "netlink and mq_notify records");
-static_assert(sizeof(amber_lock) == 24 && sizeof(amber_inotify_watch) == 32 && sizeof(amber_epoll_target) == 24,
+static_assert(sizeof(amber_lock) == 24 && sizeof(amber_inotify_watch) == 32 && sizeof(amber_epoll_target) == 24 &&
+                  sizeof(amber_fanotify_mark) == 48,
               "descriptor data records");
 #endif
 

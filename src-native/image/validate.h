@@ -632,6 +632,22 @@ inline bool amber_parse_meta(const amber_header* hdr, const void* meta, uint64_t
     if (!amber__str_ok(f->data, v.strings_len))
       return amber__fail(err, AMBER_E_CORRUPT, "fd data out of range",
                          at + offsetof(amber_fd, data));
+    /* Format 1.9: a fanotify instance's marks, each whole with its path inside the data, of a
+     * known type (the restorer walks them by these lengths). */
+    if (f->kind == AMBER_FD_ANON && f->subkind == AMBER_ANON_FANOTIFY && hdr->minor >= 9) {
+      const char* d = v.strings + f->data.off;
+      for (uint64_t o = 0; o < f->data.len;) {
+        amber_fanotify_mark mk;
+        if (f->data.len - o < sizeof mk)
+          return amber__fail(err, AMBER_E_CORRUPT, "partial fanotify mark record", at + offsetof(amber_fd, data));
+        __builtin_memcpy(&mk, d + o, sizeof mk);
+        const uint64_t rec = (sizeof mk + (uint64_t)mk.path_len + 7) & ~7ull;
+        if (mk.type < AMBER_FAN_INODE || mk.type > AMBER_FAN_FILESYSTEM || mk.path_len == 0 ||
+            mk.path_len >= 4096 || f->data.len - o < rec)
+          return amber__fail(err, AMBER_E_CORRUPT, "bad fanotify mark record", at + offsetof(amber_fd, data));
+        o += rec;
+      }
+    }
   }
 
   /* File extents: each names a descriptor, lies inside that file's saved size and the data area,

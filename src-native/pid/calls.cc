@@ -27,6 +27,7 @@
 #include "pid/pid.h"
 #include "proc/rlimit.h"
 #include "agent/ownfd.h"
+#include "fd/file.h"
 #include <sys/prctl.h>
 
 #include "proc/seccomp.h"
@@ -374,6 +375,8 @@ __attribute__((visibility("default"))) long syscall(long n, ...) {
     case SYS_io_destroy:
     case SYS_io_submit:
     case SYS_io_cancel: return ret(amber::aio::call(n, a, b, c));
+    // fanotify marks are kept by path to be made again at restart (fd/fanotify.cc).
+    case SYS_fanotify_mark: return ret(amber::fanotify::mark((int)a, (unsigned)b, (uint64_t)c, (int)d, reinterpret_cast<const char*>(e)));
     // Filters are kept to be installed again at restart (proc/seccomp.agent.cc); libseccomp calls this.
     case SYS_seccomp: return ret(amber::seccomp::set_mode((unsigned)a, (unsigned)b, reinterpret_cast<void*>(c)));
     case SYS_dup2:

@@ -74,7 +74,8 @@ __attribute__((visibility("default"))) int tcsetpgrp(int fd, pid_t pgrp) {
 
 // ioctl(2), as glibc's (a plain system call), for the requests that carry a process id (the
 // terminal's foreground process group and session, as tcgetpgrp/tcsetpgrp/tcgetsid above) and
-// FIONREAD on an inotify instance with events kept at a checkpoint (fd/inotify.cc).
+// FIONREAD on an inotify or fanotify instance with events kept at a checkpoint (fd/inotify.cc,
+// fd/fanotify.cc).
 __attribute__((visibility("default"))) int ioctl(int fd, unsigned long req, ...) {
   va_list ap;
   va_start(ap, req);
@@ -105,6 +106,13 @@ __attribute__((visibility("default"))) int ioctl(int fd, unsigned long req, ...)
         int v = 0;
         if (sys::vm_read(&v, reinterpret_cast<const void*>(arg), sizeof v) == (long)sizeof v) {
           amber::inotify::fionread(fd, &v);
+          sys::vm_write(reinterpret_cast<void*>(arg), &v, sizeof v);
+        }
+      }
+      if (r == 0 && amber::fanotify::replaying(fd)) {
+        int v = 0;
+        if (sys::vm_read(&v, reinterpret_cast<const void*>(arg), sizeof v) == (long)sizeof v) {
+          amber::fanotify::fionread(fd, &v);
           sys::vm_write(reinterpret_cast<void*>(arg), &v, sizeof v);
         }
       }

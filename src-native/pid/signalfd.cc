@@ -64,6 +64,7 @@ __attribute__((visibility("default"))) ssize_t read(int fd, void* buf, size_t n)
   ssize_t r;
   if (__builtin_expect(amber::pid::id_files_marked(), 0) && amber::pid::id_file_read(fd, buf, n, -1, &r)) return r;  // (proc.cc)
   if (__builtin_expect(amber::inotify::replaying(fd), 0) && amber::inotify::read(fd, buf, n, g_read, &r)) return r;  // (fd/inotify.cc)
+  if (__builtin_expect(amber::fanotify::replaying(fd), 0) && amber::fanotify::read(fd, buf, n, g_read, &r)) return r;  // (fd/fanotify.cc)
   r = g_read(fd, buf, n);
   if (r < (ssize_t)sizeof(signalfd_siginfo) || !__atomic_load_n(&g_any, __ATOMIC_ACQUIRE) || !marked(fd) ||
       (size_t)r % sizeof(signalfd_siginfo) != 0 || !is_signalfd(fd))

@@ -32,11 +32,13 @@ enum : long {
   NR_timerfd_settime = 286, NR_accept4 = 288, NR_signalfd4 = 289, NR_eventfd2 = 290,
   NR_epoll_create1 = 291, NR_pipe2 = 293, NR_close_range = 436,
 };
-// Files, locks, pidfds, inotify (fd/file.cc, fd/dir.cc, fd/lock.cc, fd/pidfd.cc, fd/inotify.cc).
+// Files, locks, pidfds, inotify, fanotify (fd/file.cc, fd/dir.cc, fd/lock.cc, fd/pidfd.cc, fd/inotify.cc,
+// fd/fanotify.cc).
 enum : long {
   NR_flock = 73, NR_ftruncate = 77, NR_fchdir = 81, NR_mkdir = 83, NR_rmdir = 84, NR_fchmod = 91,
   NR_epoll_wait = 232, NR_inotify_add_watch = 254, NR_inotify_rm_watch = 255, NR_inotify_init1 = 294,
   NR_kcmp = 312, NR_memfd_create = 319, NR_pidfd_open = 434,
+  NR_fanotify_init = 300, NR_fanotify_mark = 301, NR_name_to_handle_at = 303, NR_statx = 332,
 };
 // Seccomp filters (proc/seccomp.agent.cc).
 enum : long { NR_seccomp = 317 };

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -574,6 +575,65 @@ void aioReqList() {
   }
 }
 
+// fanotify instances (format 1.9, fd/fanotify.cc): an AMBER_ANON_FANOTIFY descriptor's data is
+// amber_fanotify_mark records, each followed by its path padded to 8; the validator walks them
+// (the restorer relies on it): a partial record, an unknown type, a path past the data or an empty
+// one are refused.
+void fanotifyMarks() {
+  auto withMarks = [](std::function<void(std::string&, amber_fd&)> damage) {
+    MkSpec s = sampleSpec();
+    s.tamper = [damage](MkTables& t) {
+      while (t.strings.size() % 8) t.strings += '\0';
+      std::string d;
+      const char* paths[] = {"/tmp/watched", "/"};
+      uint32_t types[] = {AMBER_FAN_INODE, AMBER_FAN_FILESYSTEM};
+      for (int i = 0; i < 2; i++) {
+        amber_fanotify_mark m{};
+        m.type = types[i];
+        m.mask = 0x48000302;
+        m.path_len = static_cast<uint32_t>(std::strlen(paths[i]));
+        d.append(reinterpret_cast<const char*>(&m), sizeof m);
+        d += paths[i];
+        while (d.size() % 8) d += '\0';
+      }
+      amber_fd f{};
+      f.fd = 77;
+      f.kind = AMBER_FD_ANON;
+      f.subkind = AMBER_ANON_FANOTIFY;
+      f.extra = 0x200 | (0x8000ull << 32);
+      damage(d, f);
+      f.data = {static_cast<uint32_t>(t.strings.size()), static_cast<uint32_t>(d.size())};
+      t.strings += d;
+      t.fds.push_back(f);
+    };
+    return mkimage(s);
+  };
+  auto img = withMarks([](std::string&, amber_fd&) {});
+  amber_err e = validateAll(img);
+  if (e.code) std::printf("  # %s at %llu\n", e.what, (unsigned long long)e.offset);
+  CHECK(e.code == AMBER_E_OK);
+  auto im = Image::fromMemory("fan.img", img.data(), img.size());
+  const amber_view& v = im->view();
+  const amber_fd& f = v.fds[v.nfds - 1];
+  const char* d = nullptr;
+  uint32_t len = 0;
+  CHECK(f.subkind == AMBER_ANON_FANOTIFY && amber_str_at(&v, f.data, &d, &len) && len == 2 * sizeof(amber_fanotify_mark) + 16 + 8);
+  amber_fanotify_mark m{};
+  if (d) std::memcpy(&m, d, sizeof m);
+  CHECK(m.type == AMBER_FAN_INODE && m.path_len == 12 && d && !std::memcmp(d + sizeof m, "/tmp/watched", 12));
+  const std::pair<const char*, std::function<void(std::string&, amber_fd&)>> bad[] = {
+      {"a partial record", [](std::string& d, amber_fd&) { d.resize(sizeof(amber_fanotify_mark) + 16 + 24); }},
+      {"an unknown type", [](std::string& d, amber_fd&) { d[0] = 9; }},
+      {"a path past the data", [](std::string& d, amber_fd&) { d[offsetof(amber_fanotify_mark, path_len)] = 120; }},
+      {"an empty path", [](std::string& d, amber_fd&) { std::memset(&d[offsetof(amber_fanotify_mark, path_len)], 0, 4); }},
+  };
+  for (const auto& b : bad) {
+    amber_err be = validateAll(withMarks(b.second));
+    if (be.code != AMBER_E_CORRUPT) std::printf("  # fanotify marks, %s: accepted\n", b.first);
+    CHECK(be.code == AMBER_E_CORRUPT);
+  }
+}
+
 // Threads with a working directory of their own (thread/thread.cc): amber_thread_fs[] in STRINGS,
 // named by PROCEXT's thread_fs; each names a thread (never the checkpoint thread) once, in a group,
 // with an absolute path and a umask.
@@ -902,6 +962,7 @@ int main() {
       {"credentials record (PROCEXT creds) parses and is checked", credentialsRecord},
       {"threads' own working directories (PROCEXT thread_fs) parse and are checked", threadFsRecord},
       {"AIO requests in flight (PROCEXT aio_reqs, 1.8) parse and are checked", aioReqList},
+      {"fanotify marks (AMBER_ANON_FANOTIFY data, 1.9) parse and are checked", fanotifyMarks},
       {"a process whose main thread ended has none (AMBER_PROC_MAIN_EXITED)", mainExitedImage},
       {"socket records parse", socketRecordsParse},
       {"socket records are bounds-checked", socketRecordBounds},
